@@ -1,0 +1,7 @@
+"""Undirected energy models: p(x) = exp(-E(x)) / Z."""
+
+from .base import EnergyModel
+from .rbm import RBM
+from .validation import is_validation_enabled, set_validation, validation_disabled
+
+__all__ = ["EnergyModel", "RBM", "is_validation_enabled", "set_validation", "validation_disabled"]

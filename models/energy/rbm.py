@@ -1,0 +1,190 @@
+"""The binary restricted Boltzmann machine."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.distributions import Bernoulli
+
+import pgm
+
+from .base import EnergyModel
+from .validation import check_beta, check_units
+
+__all__ = ["RBM"]
+
+
+def _beta_column(beta, like: torch.Tensor):
+    """Broadcast a float or per-chain (batch,) tensor of β against (batch, units)."""
+    if isinstance(beta, torch.Tensor):
+        return beta.to(dtype=like.dtype, device=like.device).reshape(-1, 1)
+    return beta
+
+
+class RBM(EnergyModel):
+    r"""Restricted Boltzmann machine with binary visible and hidden units.
+
+    .. math::
+
+        E(v, h) = -b^\top v - c^\top h - v^\top W h, \qquad
+        F(v) = -b^\top v - \sum_j \operatorname{softplus}(c_j + (v^\top W)_j)
+
+    so that p(v) = exp(-F(v)) / Z. The conditionals factorise:
+    p(h_j = 1 | v) = σ(c_j + (vW)_j) and p(v_i = 1 | h) = σ(b_i + (W h)_i).
+
+    Parameters
+    ----------
+    n_visible : int
+        Number of visible units.
+    n_hidden : int
+        Number of hidden units.
+    weight_std : float, default 0.01
+        Standard deviation of the initial Gaussian weights (Hinton, 2010, §8).
+    seed : int, optional
+        Seed of the weight initialisation; ``None`` draws from torch's global generator.
+
+    Attributes
+    ----------
+    W : Parameter, shape (n_visible, n_hidden)
+    b : Parameter, shape (n_visible,)
+        Visible biases (zero; see :meth:`init_visible_bias`).
+    c : Parameter, shape (n_hidden,)
+        Hidden biases (zero).
+    graph : pgm.Graph
+        ``v`` (observed, bernoulli) -- ``h`` (latent, bernoulli).
+
+    Notes
+    -----
+    Where a method accepts a visible batch it also accepts probabilities in [0, 1]
+    (grey levels, mean-field values): energies and free energies extend multilinearly.
+    Only likelihood evaluation requires binary data.
+
+    References
+    ----------
+    G. Hinton, "A Practical Guide to Training Restricted Boltzmann Machines", 2010.
+
+    Examples
+    --------
+    >>> rbm = RBM(6, 4, seed=0)
+    >>> v = torch.tensor([[1., 0., 1., 1., 0., 0.]])
+    >>> rbm.free_energy(v).shape
+    torch.Size([1])
+    """
+
+    def __init__(self, n_visible: int, n_hidden: int, *, weight_std: float = 0.01, seed: int | None = None):
+        super().__init__()
+        for arg, val in (("n_visible", n_visible), ("n_hidden", n_hidden)):
+            if not isinstance(val, int) or isinstance(val, bool) or val < 1:
+                raise ValueError(f"RBM: {arg} must be a positive int, got {val!r}")
+        if not isinstance(weight_std, (int, float)) or weight_std < 0:
+            raise ValueError(f"RBM: weight_std must be a non-negative float, got {weight_std!r}")
+        self.n_visible = n_visible
+        self.n_hidden = n_hidden
+        self.weight_std = weight_std
+        self.seed = seed
+        gen = torch.Generator().manual_seed(seed) if seed is not None else None
+        self.W = nn.Parameter(torch.randn(n_visible, n_hidden, generator=gen) * weight_std)
+        self.b = nn.Parameter(torch.zeros(n_visible))
+        self.c = nn.Parameter(torch.zeros(n_hidden))
+        self.graph = pgm.Graph(
+            [pgm.VariableGroup("v", n_visible, "bernoulli", observed=True),
+             pgm.VariableGroup("h", n_hidden, "bernoulli")],
+            [pgm.Edge("v", "h")],
+        )
+
+    def config(self) -> dict:
+        return {"n_visible": self.n_visible, "n_hidden": self.n_hidden,
+                "weight_std": self.weight_std, "seed": self.seed}
+
+    @classmethod
+    def from_data(cls, data: torch.Tensor, n_hidden: int, **kwargs) -> "RBM":
+        """An RBM sized for ``data`` with visible biases set from its marginals."""
+        data = check_units(data, "data", unit_interval=True)
+        model = cls(data.shape[1], n_hidden, **kwargs)
+        model.init_visible_bias(data)
+        return model
+
+    @torch.no_grad()
+    def init_visible_bias(self, data: torch.Tensor, eps: float = 1e-3) -> None:
+        r"""Set b_i = log(p_i / (1 - p_i)) from the data marginals p_i, clipped to [ε, 1-ε].
+
+        Parameters
+        ----------
+        data : Tensor, shape (n, n_visible), values in [0, 1]
+        """
+        data = check_units(data, "data", self.n_visible, unit_interval=True)
+        p = data.double().mean(0).clamp(eps, 1 - eps)
+        self.b.copy_(torch.logit(p).to(self.b))
+
+    # -- the energy-model contract ---------------------------------------------------
+    def _check(self, x, name, width):
+        return check_units(x, name, width, unit_interval=True, dtype=self.W.dtype, device=self.W.device)
+
+    def energy(self, state: dict[str, torch.Tensor]) -> torch.Tensor:
+        """E(v, h) for a batch; ``state = {"v": (batch, n_visible), "h": (batch, n_hidden)}``.
+
+        Returns
+        -------
+        Tensor, shape (batch,)
+        """
+        v = self._check(_get(state, "v", "energy"), "state['v']", self.n_visible)
+        h = self._check(_get(state, "h", "energy"), "state['h']", self.n_hidden)
+        if v.shape[0] != h.shape[0]:
+            raise ValueError(f"energy: state['v'] has batch {v.shape[0]} but state['h'] has {h.shape[0]}")
+        return -(v @ self.b) - (h @ self.c) - ((v @ self.W) * h).sum(-1)
+
+    def hidden_logits(self, v: torch.Tensor) -> torch.Tensor:
+        """Pre-activations c + vW of the hidden units, shape (batch, n_hidden)."""
+        return torch.addmm(self.c, v, self.W)
+
+    def visible_logits(self, h: torch.Tensor) -> torch.Tensor:
+        """Pre-activations b + W h of the visible units, shape (batch, n_visible)."""
+        return torch.addmm(self.b, h, self.W.t())
+
+    def conditional(self, group: str, state: dict[str, torch.Tensor], beta=1.0) -> Bernoulli:
+        """p_β(h | v) = Bernoulli(σ(β(c + vW))) or p_β(v | h) = Bernoulli(σ(β(b + W h))).
+
+        ``state`` needs only the other group. Values in [0, 1] are accepted (mean-field).
+        """
+        if group == "h":
+            x = self._check(_get(state, "v", "conditional('h')"), "state['v']", self.n_visible)
+            logits = self.hidden_logits(x)
+        elif group == "v":
+            x = self._check(_get(state, "h", "conditional('v')"), "state['h']", self.n_hidden)
+            logits = self.visible_logits(x)
+        else:
+            raise ValueError(f"conditional: group must be 'v' or 'h', got {group!r}")
+        beta = check_beta(beta, batch=x.shape[0])
+        if not (isinstance(beta, float) and beta == 1.0):
+            logits = logits * _beta_column(beta, logits)
+        return Bernoulli(logits=logits, validate_args=False)
+
+    def free_energy(self, v: torch.Tensor, beta=1.0) -> torch.Tensor:
+        r"""F_β(v) = -β bᵀv - Σ_j softplus(β (c_j + (vW)_j)), shape (batch,).
+
+        p_β(v) ∝ exp(-F_β(v)) is the visible marginal of p_β(v, h) ∝ exp(-β E(v, h)).
+        """
+        v = self._check(v, "v", self.n_visible)
+        beta = check_beta(beta, batch=v.shape[0])
+        if isinstance(beta, torch.Tensor):
+            beta = beta.to(v).reshape(-1)
+            return -beta * (v @ self.b) - F.softplus(self.hidden_logits(v) * beta[:, None]).sum(-1)
+        return -beta * (v @ self.b) - F.softplus(beta * self.hidden_logits(v)).sum(-1)
+
+    def free_energy_hidden(self, h: torch.Tensor, beta=1.0) -> torch.Tensor:
+        r"""F_β(h) = -β cᵀh - Σ_i softplus(β (b_i + (W h)_i)), the visibles summed out."""
+        h = self._check(h, "h", self.n_hidden)
+        beta = check_beta(beta, batch=h.shape[0])
+        if isinstance(beta, torch.Tensor):
+            beta = beta.to(h).reshape(-1)
+            return -beta * (h @ self.c) - F.softplus(self.visible_logits(h) * beta[:, None]).sum(-1)
+        return -beta * (h @ self.c) - F.softplus(beta * self.visible_logits(h)).sum(-1)
+
+
+def _get(state, name, where):
+    if not isinstance(state, dict):
+        raise TypeError(f"{where}: state must be a dict mapping group name to tensor, got {type(state).__name__}")
+    if name not in state:
+        raise ValueError(f"{where}: state needs group {name!r}, got groups {sorted(state)}")
+    return state[name]

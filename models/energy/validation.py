@@ -1,0 +1,136 @@
+"""Argument checks shared by energy models, switchable like ``torch.distributions``.
+
+Checks are on by default. Hot loops that have already checked their data once (training,
+sampling, AIS) switch them off locally with :func:`validation_disabled`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+
+import torch
+
+__all__ = ["check_beta", "check_units", "is_validation_enabled", "set_validation", "validation_disabled"]
+
+_ENABLED = True
+
+
+def is_validation_enabled() -> bool:
+    """Whether energy models check their arguments."""
+    return _ENABLED
+
+
+def set_validation(enabled: bool) -> None:
+    """Turn argument checks of energy models on or off globally."""
+    global _ENABLED
+    _ENABLED = bool(enabled)
+
+
+@contextlib.contextmanager
+def validation_disabled():
+    """Context manager that switches argument checks off inside its block."""
+    global _ENABLED
+    old, _ENABLED = _ENABLED, False
+    try:
+        yield
+    finally:
+        _ENABLED = old
+
+
+def _show(values: torch.Tensor, k: int = 5) -> str:
+    vals = values.flatten()[:k].tolist()
+    return ", ".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in vals)
+
+
+def check_units(
+    x,
+    name: str,
+    width: int | None = None,
+    *,
+    binary: bool = False,
+    unit_interval: bool = False,
+    dtype: torch.dtype | None = None,
+    device: torch.device | None = None,
+) -> torch.Tensor:
+    """Check a batch of unit values and return it as a tensor of the model's dtype.
+
+    Parameters
+    ----------
+    x : Tensor, shape (batch, width)
+        Values to check.
+    name : str
+        The argument's name, used in error messages.
+    width : int, optional
+        Required size of the last dimension.
+    binary : bool
+        Require values in {0, 1}.
+    unit_interval : bool
+        Require values in [0, 1] (probabilities are accepted).
+    dtype, device : optional
+        Convert a floating tensor to this dtype / device.
+
+    Raises
+    ------
+    TypeError
+        ``x`` is not a tensor of a floating dtype.
+    ValueError
+        Wrong rank or width, NaN/inf, or values outside the allowed set.
+    """
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(
+            f"{name} must be a torch.Tensor of shape (batch, {width if width else 'n'}), "
+            f"got {type(x).__name__}; convert with torch.as_tensor(..., dtype=torch.float32)"
+        )
+    if not torch.is_floating_point(x):
+        raise TypeError(
+            f"{name} must have a floating dtype (float32 or float64), got {x.dtype}; "
+            f"convert with {name}.float()"
+        )
+    if x.dim() != 2:
+        raise ValueError(
+            f"{name} must be 2-D (batch, {width if width else 'n'}), got shape {tuple(x.shape)}; "
+            f"a single example needs a batch dimension: {name}.unsqueeze(0)"
+        )
+    if width is not None and x.shape[-1] != width:
+        raise ValueError(
+            f"{name} must have {width} columns (one per unit), got shape {tuple(x.shape)}"
+        )
+    if dtype is not None or device is not None:
+        x = x.to(dtype=dtype or x.dtype, device=device or x.device)
+    if not _ENABLED:
+        return x
+    bad = ~torch.isfinite(x)
+    if bad.any():
+        rows = bad.any(-1).nonzero().flatten()[:5].tolist()
+        raise ValueError(f"{name} contains NaN or infinite values (rows {rows})")
+    if binary:
+        bad = (x != 0) & (x != 1)
+        if bad.any():
+            raise ValueError(
+                f"{name} must be binary (values in {{0, 1}}), got values such as "
+                f"[{_show(x[bad])}]; binarize first, e.g. ({name} >= 0.5).float()"
+            )
+    elif unit_interval:
+        bad = (x < 0) | (x > 1)
+        if bad.any():
+            raise ValueError(
+                f"{name} must lie in [0, 1] (binary values or probabilities), got values "
+                f"such as [{_show(x[bad])}]"
+            )
+    return x
+
+
+def check_beta(beta, name: str = "beta", batch: int | None = None):
+    """Check an inverse temperature: a float in [0, 1] or a tensor of shape (batch,)."""
+    if isinstance(beta, torch.Tensor):
+        if beta.dim() > 1 or (batch is not None and beta.dim() == 1 and beta.shape[0] not in (1, batch)):
+            raise ValueError(
+                f"{name} must be a scalar or a tensor of shape ({batch},), got shape {tuple(beta.shape)}"
+            )
+        if _ENABLED and ((beta < 0) | (beta > 1) | beta.isnan()).any():
+            raise ValueError(f"{name} must lie in [0, 1], got [{_show(beta)}]")
+        return beta
+    if not isinstance(beta, (int, float)) or isinstance(beta, bool) or math.isnan(beta) or not 0 <= beta <= 1:
+        raise ValueError(f"{name} must be a number in [0, 1] or a tensor of such, got {beta!r}")
+    return float(beta)

@@ -1,0 +1,333 @@
+"""The shared graph representation: variable groups, edges and plates.
+
+A :class:`Graph` is plain, immutable data. Energy models build one from their sizes;
+directed models get one by tracing their Pyro program (:func:`pgm.from_pyro`). Inference
+reads structure from it (the Gibbs schedule, Markov blankets), never from class names.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Iterable
+
+import networkx as nx
+
+__all__ = ["VariableGroup", "Edge", "Plate", "Graph", "KINDS"]
+
+#: Unit kinds with a dedicated meaning in the library. Traced Pyro programs may also use
+#: the lower-case name of any other distribution (e.g. ``"beta"``, ``"dirichlet"``).
+KINDS = ("bernoulli", "gaussian", "spike_slab", "categorical", "real", "binary_pm1")
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
+
+
+def _shape(size, name) -> tuple[int, ...]:
+    if isinstance(size, bool):
+        raise TypeError(f"VariableGroup {name!r}: size must be an int or a tuple of ints, got bool")
+    if isinstance(size, int):
+        size = (size,)
+    try:
+        shape = tuple(size)
+    except TypeError:
+        raise TypeError(
+            f"VariableGroup {name!r}: size must be an int or a tuple of ints, got {size!r}"
+        ) from None
+    if not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in shape):
+        raise ValueError(
+            f"VariableGroup {name!r}: size must hold non-negative ints, got {size!r}"
+        )
+    return shape
+
+
+@dataclass(frozen=True)
+class VariableGroup:
+    """A named group of random variables (one layer of units).
+
+    Parameters
+    ----------
+    name : str
+        Identifier, unique within a graph (e.g. ``"v"``, ``"h1"``).
+    size : int or tuple of int
+        Event shape of the group; an int ``n`` means ``(n,)``. Stored as a tuple.
+    kind : str
+        Unit type: one of :data:`KINDS` or the lower-case name of a distribution.
+    observed : bool
+        Whether the group is observed (data) rather than latent.
+    """
+
+    name: str
+    size: tuple[int, ...]
+    kind: str = "bernoulli"
+    observed: bool = False
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not _NAME.match(self.name):
+            raise ValueError(
+                f"VariableGroup name must be an identifier-like string, got {self.name!r}"
+            )
+        object.__setattr__(self, "size", _shape(self.size, self.name))
+        if not isinstance(self.kind, str) or not self.kind:
+            raise TypeError(f"VariableGroup {self.name!r}: kind must be a non-empty str, got {self.kind!r}")
+        object.__setattr__(self, "observed", bool(self.observed))
+
+    @property
+    def n_units(self) -> int:
+        """Total number of scalar units, the product of ``size``."""
+        n = 1
+        for s in self.size:
+            n *= s
+        return n
+
+
+@dataclass(frozen=True)
+class Edge:
+    """A coupling between two groups.
+
+    ``directed=True`` is a parent → child arc (``src`` is the parent). An undirected edge
+    is stored with its endpoints sorted, so ``Edge("h", "v", False) == Edge("v", "h",
+    False)``. ``src == dst`` (undirected only) denotes lateral couplings within a group.
+    """
+
+    src: str
+    dst: str
+    directed: bool = False
+
+    def __post_init__(self):
+        for end in ("src", "dst"):
+            if not isinstance(getattr(self, end), str):
+                raise TypeError(f"Edge.{end} must be a group name (str), got {getattr(self, end)!r}")
+        object.__setattr__(self, "directed", bool(self.directed))
+        if self.directed and self.src == self.dst:
+            raise ValueError(
+                f"Edge: a directed edge cannot loop on {self.src!r}; "
+                "use directed=False for lateral couplings within a group"
+            )
+        if not self.directed and self.dst < self.src:
+            src, dst = self.dst, self.src
+            object.__setattr__(self, "src", src)
+            object.__setattr__(self, "dst", dst)
+
+
+@dataclass(frozen=True)
+class Plate:
+    """A plate (conditionally independent replication) over some groups.
+
+    ``size`` is ``None`` when unknown; ``dim`` is the batch dimension Pyro allocated.
+    """
+
+    name: str
+    members: tuple[str, ...]
+    size: int | None = None
+    dim: int | None = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "members", tuple(sorted(self.members)))
+
+
+@dataclass(frozen=True, eq=False)
+class Graph:
+    """Variable groups joined by directed and undirected edges, with optional plates.
+
+    Plain data: equality and hashing ignore the order in which groups, edges and plates
+    were listed. Group order is kept for display (bottom layer first).
+
+    Parameters
+    ----------
+    groups : iterable of VariableGroup
+    edges : iterable of Edge
+    plates : iterable of Plate
+
+    Examples
+    --------
+    >>> g = Graph([VariableGroup("v", 6, observed=True), VariableGroup("h", 4)],
+    ...           [Edge("v", "h")])
+    >>> g.gibbs_blocks()
+    [['v'], ['h']]
+    >>> sorted(g.markov_blanket("h"))
+    ['v']
+    """
+
+    groups: tuple[VariableGroup, ...]
+    edges: tuple[Edge, ...] = ()
+    plates: tuple[Plate, ...] = ()
+    _index: dict = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self):
+        groups = tuple(self.groups)
+        edges = tuple(dict.fromkeys(self.edges))  # drop duplicates, keep order
+        plates = tuple(self.plates)
+        for g in groups:
+            if not isinstance(g, VariableGroup):
+                raise TypeError(f"Graph: groups must be VariableGroup, got {type(g).__name__}")
+        index = {g.name: g for g in groups}
+        if len(index) != len(groups):
+            names = [g.name for g in groups]
+            dup = sorted({n for n in names if names.count(n) > 1})
+            raise ValueError(f"Graph: group names must be unique, repeated: {dup}")
+        for e in edges:
+            if not isinstance(e, Edge):
+                raise TypeError(f"Graph: edges must be Edge, got {type(e).__name__}")
+            missing = [n for n in (e.src, e.dst) if n not in index]
+            if missing:
+                raise ValueError(
+                    f"Graph: edge {e.src!r}-{e.dst!r} names unknown group(s) {missing}; "
+                    f"known groups: {list(index)}"
+                )
+        for p in plates:
+            missing = [n for n in p.members if n not in index]
+            if missing:
+                raise ValueError(f"Graph: plate {p.name!r} names unknown group(s) {missing}")
+        object.__setattr__(self, "groups", groups)
+        object.__setattr__(self, "edges", edges)
+        object.__setattr__(self, "plates", plates)
+        object.__setattr__(self, "_index", index)
+
+    # -- plain-data protocol ---------------------------------------------------------
+    def _key(self):
+        return (frozenset(self.groups), frozenset(self.edges), frozenset(self.plates))
+
+    def __eq__(self, other):
+        if not isinstance(other, Graph):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self):
+        return hash(self._key())
+
+    # -- queries ---------------------------------------------------------------------
+    @property
+    def names(self) -> list[str]:
+        """Group names in declaration order."""
+        return [g.name for g in self.groups]
+
+    def __getitem__(self, name: str) -> VariableGroup:
+        try:
+            return self._index[name]
+        except KeyError:
+            raise KeyError(f"no group named {name!r}; groups are {self.names}") from None
+
+    def __contains__(self, name) -> bool:
+        return name in self._index
+
+    def parents(self, name: str) -> set[str]:
+        self[name]
+        return {e.src for e in self.edges if e.directed and e.dst == name}
+
+    def children(self, name: str) -> set[str]:
+        self[name]
+        return {e.dst for e in self.edges if e.directed and e.src == name}
+
+    def neighbours(self, name: str) -> set[str]:
+        """Groups joined to ``name`` by an undirected edge (itself if self-coupled)."""
+        self[name]
+        out = set()
+        for e in self.edges:
+            if not e.directed and name in (e.src, e.dst):
+                out.add(e.dst if e.src == name else e.src)
+        return out
+
+    def markov_blanket(self, name: str) -> set[str]:
+        """Groups that make ``name`` conditionally independent of the rest.
+
+        Undirected neighbours, parents, children and the children's other parents.
+        ``name`` itself is excluded (lateral couplings are internal to the group).
+        """
+        blanket = self.neighbours(name) | self.parents(name) | self.children(name)
+        for child in self.children(name):
+            blanket |= self.parents(child)
+        blanket.discard(name)
+        return blanket
+
+    def gibbs_blocks(self) -> list[list[str]]:
+        """A colouring of the undirected part into blocks sampled one after another.
+
+        Groups in one block share no undirected edge, so given the other blocks they are
+        conditionally independent and can be sampled together. A bipartite graph (RBM,
+        DBM) gets two blocks, the one holding the first declared group first (RBM:
+        ``[["v"], ["h"]]``; DBM: odd then even layers). Otherwise a greedy colouring in
+        declaration order. Self-couplings do not constrain the colouring: a self-coupled
+        group's own conditional must handle its lateral connections (unit by unit).
+        Groups with only directed edges are left out.
+        """
+        und = nx.Graph()
+        members = [g.name for g in self.groups if self._touches_undirected(g.name)]
+        und.add_nodes_from(members)
+        und.add_edges_from((e.src, e.dst) for e in self.edges if not e.directed and e.src != e.dst)
+        if not members:
+            return []
+        colour: dict[str, int] = {}
+        if nx.is_bipartite(und):
+            for comp in sorted(nx.connected_components(und), key=lambda c: min(members.index(n) for n in c)):
+                root = min(comp, key=members.index)
+                colour.update(nx.bipartite.color(und.subgraph(comp)))
+                if colour[root] == 1:
+                    for n in comp:
+                        colour[n] = 1 - colour[n]
+        else:
+            for n in members:
+                used = {colour[m] for m in und.neighbors(n) if m in colour}
+                colour[n] = next(c for c in range(len(members)) if c not in used)
+        blocks: dict[int, list[str]] = {}
+        for n in members:
+            blocks.setdefault(colour[n], []).append(n)
+        return [blocks[c] for c in sorted(blocks)]
+
+    def _touches_undirected(self, name: str) -> bool:
+        touching = [e for e in self.edges if name in (e.src, e.dst)]
+        return any(not e.directed for e in touching) or not touching
+
+    def layers(self) -> list[list[str]]:
+        """Groups arranged bottom to top for display.
+
+        Observed groups (or, failing that, the first group) form the bottom layer; each
+        further layer holds the groups one hop farther away, ignoring edge direction.
+        """
+        g = nx.Graph()
+        g.add_nodes_from(self.names)
+        g.add_edges_from((e.src, e.dst) for e in self.edges if e.src != e.dst)
+        depth: dict[str, int] = {}
+        for comp in nx.connected_components(g):
+            comp_order = [n for n in self.names if n in comp]
+            roots = [n for n in comp_order if self[n].observed] or [comp_order[0]]
+            depth.update(nx.multi_source_dijkstra_path_length(g, set(roots)))
+        out: dict[int, list[str]] = {}
+        for n in self.names:
+            out.setdefault(depth[n], []).append(n)
+        return [out[d] for d in sorted(out)]
+
+    def to_networkx(self):
+        """Convert to networkx.
+
+        Returns a ``networkx.Graph`` when every edge is undirected, otherwise a
+        ``networkx.DiGraph`` (an undirected edge becomes two opposite arcs). Nodes carry
+        ``size``, ``kind`` and ``observed``; edges carry ``directed``.
+        """
+        directed = any(e.directed for e in self.edges)
+        out = nx.DiGraph() if directed else nx.Graph()
+        for grp in self.groups:
+            out.add_node(grp.name, size=grp.size, kind=grp.kind, observed=grp.observed)
+        for e in self.edges:
+            out.add_edge(e.src, e.dst, directed=e.directed)
+            if directed and not e.directed:
+                out.add_edge(e.dst, e.src, directed=False)
+        out.graph["plates"] = {p.name: list(p.members) for p in self.plates}
+        return out
+
+    def describe(self) -> str:
+        """A one-line-per-group text summary."""
+        lines = []
+        for grp in self.groups:
+            flag = "observed" if grp.observed else "latent"
+            lines.append(f"{grp.name}: {grp.kind} {'x'.join(map(str, grp.size))} ({flag})")
+        for e in self.edges:
+            lines.append(f"{e.src} {'->' if e.directed else '--'} {e.dst}")
+        return "\n".join(lines)
+
+    @classmethod
+    def layered(cls, sizes: Iterable[tuple[str, int, str]], observed=("v",)):
+        """An undirected chain of groups ``(name, size, kind)``, each coupled to the next."""
+        sizes = list(sizes)
+        groups = [VariableGroup(n, s, k, observed=n in observed) for n, s, k in sizes]
+        edges = [Edge(a[0], b[0]) for a, b in zip(sizes[:-1], sizes[1:])]
+        return cls(groups, edges)
