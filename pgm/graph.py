@@ -62,7 +62,7 @@ class VariableGroup:
     observed: bool = False
 
     def __post_init__(self):
-        if not isinstance(self.name, str) or not _NAME.match(self.name):
+        if not isinstance(self.name, str) or not _NAME.fullmatch(self.name):
             raise ValueError(
                 f"VariableGroup name must be an identifier-like string, got {self.name!r}"
             )
@@ -122,7 +122,23 @@ class Plate:
     dim: int | None = None
 
     def __post_init__(self):
-        object.__setattr__(self, "members", tuple(sorted(self.members)))
+        if not isinstance(self.name, str) or not self.name:
+            raise TypeError(f"Plate name must be a non-empty str, got {self.name!r}")
+        if isinstance(self.members, str):
+            raise TypeError(
+                f"Plate {self.name!r}: members must be a collection of group names, got the "
+                f"str {self.members!r}; write members=({self.members!r},)"
+            )
+        members = tuple(self.members)
+        if not all(isinstance(m, str) for m in members):
+            raise TypeError(f"Plate {self.name!r}: members must be group names (str), got {members!r}")
+        for attr in ("size", "dim"):
+            value = getattr(self, attr)
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+                raise TypeError(f"Plate {self.name!r}: {attr} must be an int or None, got {value!r}")
+        if self.size is not None and self.size < 0:
+            raise ValueError(f"Plate {self.name!r}: size must be non-negative, got {self.size}")
+        object.__setattr__(self, "members", tuple(sorted(set(members))))
 
 
 @dataclass(frozen=True, eq=False)
@@ -155,19 +171,21 @@ class Graph:
 
     def __post_init__(self):
         groups = tuple(self.groups)
-        edges = tuple(dict.fromkeys(self.edges))  # drop duplicates, keep order
+        edges = tuple(self.edges)
         plates = tuple(self.plates)
         for g in groups:
             if not isinstance(g, VariableGroup):
                 raise TypeError(f"Graph: groups must be VariableGroup, got {type(g).__name__}")
+        for e in edges:
+            if not isinstance(e, Edge):
+                raise TypeError(f"Graph: edges must be Edge, got {type(e).__name__}")
+        edges = tuple(dict.fromkeys(edges))  # drop duplicates, keep order
         index = {g.name: g for g in groups}
         if len(index) != len(groups):
             names = [g.name for g in groups]
             dup = sorted({n for n in names if names.count(n) > 1})
             raise ValueError(f"Graph: group names must be unique, repeated: {dup}")
         for e in edges:
-            if not isinstance(e, Edge):
-                raise TypeError(f"Graph: edges must be Edge, got {type(e).__name__}")
             missing = [n for n in (e.src, e.dst) if n not in index]
             if missing:
                 raise ValueError(
@@ -175,6 +193,8 @@ class Graph:
                     f"known groups: {list(index)}"
                 )
         for p in plates:
+            if not isinstance(p, Plate):
+                raise TypeError(f"Graph: plates must be Plate, got {type(p).__name__}")
             missing = [n for n in p.members if n not in index]
             if missing:
                 raise ValueError(f"Graph: plate {p.name!r} names unknown group(s) {missing}")
