@@ -13,7 +13,7 @@ from typing import NamedTuple
 import torch
 
 from models.energy import EnergyModel
-from models.energy.validation import check_units, validation_disabled
+from models.energy.validation import check_beta, check_units, validation_disabled
 
 from .sampling import sample
 
@@ -46,7 +46,8 @@ def _check_given(model, given, name, n_chains):
         if group not in model.graph:
             raise ValueError(f"{name}: unknown group {group!r}; the model's groups are {model.graph.names}")
         width = model.graph[group].n_units
-        x = check_units(x, f"{name}[{group!r}]", width, dtype=model.dtype, device=model.device)
+        x = check_units(x, f"{name}[{group!r}]", width, dtype=model.dtype, device=model.device,
+                        unit_interval=model.graph[group].kind == "bernoulli")
         if x.shape[0] != n_chains:
             raise ValueError(
                 f"{name}[{group!r}] must have one row per chain ({n_chains}), got shape {tuple(x.shape)}"
@@ -79,8 +80,9 @@ def init(model: EnergyModel, n_chains: int, generator: torch.Generator, clamp=No
     if not isinstance(n_chains, int) or isinstance(n_chains, bool) or n_chains < 1:
         raise ValueError(f"n_chains must be a positive int, got {n_chains!r}")
     state = {**_check_given(model, values, "values", n_chains), **_check_given(model, clamp, "clamp", n_chains)}
+    beta = check_beta(beta, batch=n_chains)
     beta = torch.as_tensor(beta, dtype=model.dtype, device=model.device).expand(n_chains).clone()
-    if ((beta < 0) | (beta > 1)).any():
+    if ((beta < 0) | (beta > 1) | beta.isnan()).any():
         raise ValueError(f"beta must lie in [0, 1], got values in [{beta.min():.3g}, {beta.max():.3g}]")
     with torch.no_grad(), validation_disabled():
         for block in model.graph.gibbs_blocks():

@@ -1,8 +1,10 @@
 """pgm: the shared graph representation, tracing of Pyro programs, drawing and data."""
 
+from . import datasets, plots
 from .datasets import bars_and_stripes, load_digits, load_mnist
 from .draw import draw, group_label
 from .graph import KINDS, Edge, Graph, Plate, VariableGroup
+from .plots import image_grid, plot_curves
 from .trace import from_pyro, site_kind
 
 __all__ = [
@@ -18,4 +20,8 @@ __all__ = [
     "load_digits",
     "bars_and_stripes",
     "load_mnist",
+    "datasets",
+    "plots",
+    "image_grid",
+    "plot_curves",
 ]

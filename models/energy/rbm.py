@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -77,8 +79,11 @@ class RBM(EnergyModel):
         for arg, val in (("n_visible", n_visible), ("n_hidden", n_hidden)):
             if not isinstance(val, int) or isinstance(val, bool) or val < 1:
                 raise ValueError(f"RBM: {arg} must be a positive int, got {val!r}")
-        if not isinstance(weight_std, (int, float)) or weight_std < 0:
-            raise ValueError(f"RBM: weight_std must be a non-negative float, got {weight_std!r}")
+        if (not isinstance(weight_std, (int, float)) or isinstance(weight_std, bool)
+                or not math.isfinite(weight_std) or weight_std < 0):
+            raise ValueError(f"RBM: weight_std must be a finite non-negative float, got {weight_std!r}")
+        if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**63):
+            raise ValueError(f"RBM: seed must be a non-negative int or None, got {seed!r}")
         self.n_visible = n_visible
         self.n_hidden = n_hidden
         self.weight_std = weight_std

@@ -1,0 +1,222 @@
+"""One contract, one test: every energy model in ``CASES`` runs through the same checks.
+
+To add a model (GaussianRBM, DBM, ...), append a :class:`Case` whose ``make`` builds a
+small float32 instance with non-trivial parameters (not the zero biases of a fresh
+model). The checks use only the ``EnergyModel`` contract and the graph:
+
+* ``energy`` returns (batch,) in the model's dtype and is differentiable;
+* ``conditional`` returns a ``Distribution`` whose samples have the group's shape, that
+  needs only the Markov blanket, and whose log-ratios equal β times energy differences
+  (exact for any unit kind: log p(x|rest) - log p(x'|rest) = -β (E(x, rest) - E(x', rest)));
+* ``graph.gibbs_blocks()`` partitions the groups into conditionally independent blocks;
+* ``free_energy`` equals −log Σ exp(−βE) over the latent groups (when ``exact_free_energy``
+  and the latent groups are binary and small enough to enumerate);
+* ``.to(torch.float64)``, ``config()`` and ``state_dict()`` round-trip.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, NamedTuple
+
+import pytest
+import torch
+from torch.distributions import Distribution
+
+from inference.sampling import sample
+from models.energy import EnergyModel
+from tests.oracles import MAX_ENUMERATED_UNITS, all_binary_states, random_rbm
+
+
+class Case(NamedTuple):
+    """A registry entry.
+
+    id : str
+        Test id.
+    make : callable
+        Builds a small float32 model with non-trivial parameters, deterministically.
+    exact_free_energy : bool
+        Whether ``free_energy(v)`` sums every latent group out exactly.
+    """
+
+    id: str
+    make: Callable[[], EnergyModel]
+    exact_free_energy: bool = True
+
+
+CASES = [
+    Case("rbm-6x4", lambda: random_rbm(6, 4, seed=1, dtype=torch.float32)),
+    Case("rbm-3x5", lambda: random_rbm(3, 5, seed=2, dtype=torch.float32)),
+    Case("rbm-1x1", lambda: random_rbm(1, 1, seed=3, dtype=torch.float32)),
+]
+
+BATCH = 7
+
+
+@pytest.fixture(params=CASES, ids=[c.id for c in CASES])
+def case(request) -> Case:
+    return request.param
+
+
+@pytest.fixture
+def model(case) -> EnergyModel:
+    return case.make()
+
+
+def random_values(group, batch: int, generator: torch.Generator, dtype=torch.float32) -> torch.Tensor:
+    """Random legal values of one variable group, shape (batch, *group.size)."""
+    shape = (batch, *group.size)
+    if group.kind == "bernoulli":
+        return torch.rand(shape, generator=generator).lt(0.5).to(dtype)
+    if group.kind == "binary_pm1":
+        return torch.rand(shape, generator=generator).lt(0.5).to(dtype) * 2 - 1
+    if group.kind in ("gaussian", "real"):
+        return torch.randn(shape, generator=generator, dtype=dtype)
+    raise NotImplementedError(f"random_values: add a generator for unit kind {group.kind!r}")
+
+
+def random_state(model, batch: int = BATCH, seed: int = 0) -> dict:
+    gen = torch.Generator().manual_seed(seed)
+    return {g.name: random_values(g, batch, gen, model.dtype) for g in model.graph.groups}
+
+
+def _per_example(log_prob: torch.Tensor, batch: int) -> torch.Tensor:
+    """Sum a log_prob over the group's units, whatever split of batch/event shape is used."""
+    return log_prob.reshape(batch, -1).sum(-1)
+
+
+# -- the checks ----------------------------------------------------------------------------
+def test_is_energy_model_with_graph(model):
+    assert isinstance(model, EnergyModel)
+    assert len(model.graph.groups) >= 2
+    assert model.visible_name in model.graph
+    assert model.graph[model.visible_name].observed
+    assert model.dtype == torch.float32
+
+
+def test_energy_has_batch_shape_and_gradients(model):
+    state = random_state(model)
+    e = model.energy(state)
+    assert e.shape == (BATCH,)
+    assert e.dtype == model.dtype
+    assert torch.isfinite(e).all()
+    e.sum().backward()
+    for name, p in model.named_parameters():
+        assert p.grad is not None and torch.isfinite(p.grad).all(), name
+    # rows are independent: energy of a sub-batch is the sub-batch of energies
+    sub = {k: v[2:4] for k, v in state.items()}
+    torch.testing.assert_close(model.energy(sub), e[2:4].detach())
+
+
+def test_conditional_distribution_has_group_shape(model):
+    state = random_state(model)
+    gen = torch.Generator().manual_seed(1)
+    for grp in model.graph.groups:
+        dist = model.conditional(grp.name, state)
+        assert isinstance(dist, Distribution), grp.name
+        assert dist.batch_shape + dist.event_shape == (BATCH, *grp.size), grp.name
+        assert dist.sample().shape == (BATCH, *grp.size), grp.name
+        x = sample(dist, gen)
+        assert x.shape == (BATCH, *grp.size) and x.dtype == model.dtype, grp.name
+        assert _per_example(dist.log_prob(x), BATCH).shape == (BATCH,)
+
+
+def test_conditional_needs_only_the_markov_blanket(model):
+    state = random_state(model)
+    for grp in model.graph.groups:
+        blanket = model.graph.markov_blanket(grp.name)
+        partial = {k: state[k] for k in blanket}
+        x = state[grp.name]
+        torch.testing.assert_close(model.conditional(grp.name, partial).log_prob(x),
+                                   model.conditional(grp.name, state).log_prob(x))
+
+
+@pytest.mark.parametrize("beta", [1.0, 0.4, "per-chain"])
+def test_conditional_log_ratios_equal_energy_differences(model, beta):
+    """log p_β(x|rest) − log p_β(x'|rest) = −β (E(x, rest) − E(x', rest)), any unit kind."""
+    model = model.double()
+    state = random_state(model, seed=3)
+    if beta == "per-chain":
+        beta = torch.linspace(0, 1, BATCH, dtype=torch.float64)
+    b = beta if isinstance(beta, torch.Tensor) else torch.full((BATCH,), beta, dtype=torch.float64)
+    gen = torch.Generator().manual_seed(4)
+    for grp in model.graph.groups:
+        x = state[grp.name]
+        x2 = random_values(grp, BATCH, gen, torch.float64)
+        other = {**state, grp.name: x2}
+        dist = model.conditional(grp.name, state, beta=beta)
+        lhs = _per_example(dist.log_prob(x), BATCH) - _per_example(dist.log_prob(x2), BATCH)
+        rhs = -b * (model.energy(state) - model.energy(other))
+        torch.testing.assert_close(lhs, rhs.detach(), rtol=1e-9, atol=1e-9, msg=grp.name)
+
+
+def test_gibbs_blocks_partition_the_groups_into_independent_sets(model):
+    graph = model.graph
+    blocks = graph.gibbs_blocks()
+    flat = [n for block in blocks for n in block]
+    assert sorted(flat) == sorted(graph.names)
+    assert len(flat) == len(set(flat))
+    for block in blocks:
+        for a in block:
+            assert not (graph.neighbours(a) - {a}) & set(block), (a, block)
+
+
+def _latent_groups(model):
+    return [g for g in model.graph.groups if g.name != model.visible_name]
+
+
+@pytest.mark.parametrize("beta", [1.0, 0.3])
+def test_free_energy_sums_out_the_latent_groups(case, model, beta):
+    latent = _latent_groups(model)
+    n_latent = sum(g.n_units for g in latent)
+    if not case.exact_free_energy or any(g.kind != "bernoulli" for g in latent) or n_latent > MAX_ENUMERATED_UNITS:
+        pytest.skip("free energy is not exactly enumerable for this model")
+    model = model.double()
+    vis = model.graph[model.visible_name]
+    v = random_state(model, seed=5)[vis.name]
+    grids = torch.meshgrid(*[torch.arange(2**g.n_units) for g in latent], indexing="ij")
+    hidden = {g.name: all_binary_states(g.n_units)[i.reshape(-1)] for g, i in zip(latent, grids)}
+    S = 2**n_latent
+    state = {vis.name: v.repeat_interleave(S, 0), **{k: h.repeat(BATCH, 1) for k, h in hidden.items()}}
+    log_w = (-beta * model.energy(state)).reshape(BATCH, S).detach()
+    torch.testing.assert_close(model.free_energy(v, beta=beta).detach(), -torch.logsumexp(log_w, 1),
+                               rtol=0, atol=1e-10)
+
+
+def test_to_float64_converts_everything(model):
+    state32 = random_state(model)
+    e32 = model.energy(state32).detach()
+    free32 = model.free_energy(state32[model.visible_name]).detach() if _has_free_energy(model) else None
+    model64 = model.to(torch.float64)
+    assert model64.dtype == torch.float64
+    assert all(p.dtype == torch.float64 for p in model64.parameters())
+    e64 = model64.energy(state32)  # float32 input is converted
+    assert e64.dtype == torch.float64
+    torch.testing.assert_close(e64.float(), e32, rtol=1e-5, atol=1e-5)
+    for grp in model64.graph.groups:
+        dist = model64.conditional(grp.name, state32)
+        assert sample(dist, torch.Generator().manual_seed(0)).dtype == torch.float64
+    if free32 is not None:
+        torch.testing.assert_close(model64.free_energy(state32[model64.visible_name]).float(), free32,
+                                   rtol=1e-5, atol=1e-5)
+
+
+def _has_free_energy(model):
+    try:
+        model.free_energy(random_state(model, batch=1)[model.visible_name])
+    except NotImplementedError:
+        return False
+    return True
+
+
+def test_config_and_state_dict_round_trip(model):
+    clone = type(model)(**model.config())
+    assert clone.config() == model.config()
+    assert clone.graph == model.graph
+    clone.load_state_dict(model.state_dict())
+    state = random_state(model)
+    torch.testing.assert_close(clone.energy(state), model.energy(state))
+
+
+def test_conditional_rejects_unknown_group(model):
+    with pytest.raises(ValueError, match="'no_such_group'"):
+        model.conditional("no_such_group", random_state(model))
