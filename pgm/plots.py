@@ -102,6 +102,9 @@ def plot_curves(curves: dict, path=None, ax=None, xlabel="epoch", ylabel="nats p
         if bands and label in bands:
             lo, hi = (np.array([np.nan if y is None else float(y) for y in b]) for b in bands[label])
             ax.fill_between(xs, lo, hi, alpha=0.25)
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)

@@ -1,0 +1,71 @@
+"""Helpers shared by the benchmark scripts: timing, thread control, load, tables."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import torch
+
+__all__ = ["best_time", "set_threads", "load_average", "format_table", "machine_line"]
+
+
+def best_time(fn, repeats: int = 5, warmup: int = 1) -> float:
+    """Smallest wall time of ``fn()`` over ``repeats`` calls after ``warmup`` calls, in seconds.
+
+    On a shared machine the minimum is the least contended measurement.
+    """
+    for _ in range(warmup):
+        fn()
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def set_threads(n: int | None) -> int:
+    """Use ``n`` threads in torch and in the BLAS/OpenMP pools of numpy/scikit-learn.
+
+    ``None`` keeps torch's current count and applies it to the other pools too.
+    Returns the count in force.
+    """
+    if n is not None:
+        torch.set_num_threads(n)
+    n = torch.get_num_threads()
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(n)
+    except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
+        pass
+    return n
+
+
+def load_average() -> str:
+    """The 1-minute load average and the core count, e.g. ``"load 1.93 on 2 cores"``."""
+    try:
+        load = f"{os.getloadavg()[0]:.2f}"
+    except OSError:  # pragma: no cover - not on every platform
+        load = "?"
+    return f"load {load} on {os.cpu_count()} cores"
+
+
+def machine_line() -> str:
+    """torch version, thread count and load, for the top of a report."""
+    return f"torch {torch.__version__}, {torch.get_num_threads()} torch threads, {load_average()}"
+
+
+def format_table(header: list[str], rows: list[list], align: str | None = None) -> str:
+    """A plain-text table; ``align`` holds one of ``<``/``>`` per column (default: text left, rest right)."""
+    cells = [[str(h) for h in header]] + [[c if isinstance(c, str) else f"{c}" for c in r] for r in rows]
+    if align is None:
+        align = "<" + ">" * (len(header) - 1)
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    lines = []
+    for j, r in enumerate(cells):
+        lines.append("  ".join(f"{c:{a}{w}}" for c, a, w in zip(r, align, widths)))
+        if j == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)

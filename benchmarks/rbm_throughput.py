@@ -1,0 +1,158 @@
+"""Training throughput of a 784 x 500 binary RBM (CD-1, PCD-1, batch 100) against peers.
+
+Rows: ``inference.fit`` (progress, monitoring and evaluation off), learnergy's
+``learnergy.models.bernoulli.RBM`` (CD-1 only; its ``fit`` and, to leave out its
+DataLoader and per-batch pseudo-likelihood, its training step alone) and scikit-learn's
+``BernoulliRBM`` (PCD-1, float32 input). All see the same random binary data.
+
+The ceiling is measured in the same run: a training step needs at least 5 GEMMs of
+100 x 784 x 500 (v W and v' W, h Wᵀ, and the two outer products vᵀh), so
+
+    ceiling [samples/s] = 100 / (time of those 5 GEMMs).
+
+Our CD-1 step does v W, h Wᵀ, v' W and one stacked [v'; v]ᵀ[h'; -h] GEMM; PCD-1 does the
+same with the chain's h in place of the data's.
+
+Usage::
+
+    python benchmarks/rbm_throughput.py                # 10,000 examples, 2 epochs per timing
+    python benchmarks/rbm_throughput.py --threads 1
+    python benchmarks/rbm_throughput.py --skip learnergy sklearn
+
+Timings are the best of ``--repeats`` runs (the least contended on a shared machine), and
+the ceiling is the best of measurements taken before, between and after them; compare
+the "% of ceiling" column rather than raw samples/s. Nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import torch
+
+from _common import best_time, format_table, machine_line, set_threads
+
+from inference.fit import fit
+from models.energy import RBM
+
+V, H, B = 784, 500, 100
+
+
+def gemm_ceiling(repeats: int, inner: int = 50) -> float:
+    """Seconds for the 5 GEMMs of one step (best of ``repeats`` loops of ``inner`` steps)."""
+    g = torch.Generator().manual_seed(0)
+    v = torch.rand(B, V, generator=g).lt_(0.5)
+    h = torch.rand(B, H, generator=g).lt_(0.5)
+    W = torch.randn(V, H, generator=g) * 0.01
+    hv, vh, gw = torch.empty(B, H), torch.empty(B, V), torch.empty(V, H)
+
+    def step():
+        for _ in range(inner):
+            torch.mm(v, W, out=hv)
+            torch.mm(h, W.t(), out=vh)
+            torch.mm(v, W, out=hv)
+            torch.mm(v.t(), h, out=gw)
+            torch.mm(v.t(), h, out=gw)
+
+    return best_time(step, repeats) / inner
+
+
+def time_ours(data, method, epochs, repeats):
+    best = float("inf")
+    for r in range(repeats + 1):
+        model = RBM(V, H, seed=r)
+        hist = fit(model, data, method=method, k=1, epochs=epochs, batch_size=B, seed=r,
+                   progress=False, monitor=0, evaluate=None)
+        if r:  # the first run warms up
+            best = min(best, sum(hist.seconds))
+    return data.shape[0] * epochs / best
+
+
+def time_learnergy_fit(data, epochs, repeats):
+    from learnergy.models.bernoulli import RBM as LRBM
+    from torch.utils.data import TensorDataset
+
+    dataset = TensorDataset(data, torch.zeros(data.shape[0]))
+
+    def run():
+        model = LRBM(n_visible=V, n_hidden=H, steps=1, learning_rate=0.1, momentum=0.9, decay=2e-4)
+        model.fit(dataset, batch_size=B, epochs=epochs)
+
+    return data.shape[0] * epochs / best_time(run, repeats)
+
+
+def time_learnergy_step(data, epochs, repeats):
+    """learnergy's per-batch training step (sampling, energy surrogate, backward, SGD) on
+    pre-split batches: its ``fit`` without DataLoader and per-batch pseudo-likelihood."""
+    from learnergy.models.bernoulli import RBM as LRBM
+
+    batches = list(data.split(B))
+
+    def run():
+        model = LRBM(n_visible=V, n_hidden=H, steps=1, learning_rate=0.1, momentum=0.9, decay=2e-4)
+        for _ in range(epochs):
+            for samples in batches:
+                *_, visible_states = model.gibbs_sampling(samples)
+                visible_states = visible_states.detach()
+                cost = torch.mean(model.energy(samples)) - torch.mean(model.energy(visible_states))
+                model.optimizer.zero_grad()
+                cost.backward()
+                model.optimizer.step()
+
+    return data.shape[0] * epochs / best_time(run, repeats)
+
+
+def time_sklearn(data, epochs, repeats):
+    from sklearn.neural_network import BernoulliRBM
+
+    X = data.numpy().astype(np.float32)
+
+    def run():
+        BernoulliRBM(n_components=H, learning_rate=0.1, batch_size=B, n_iter=epochs, random_state=0).fit(X)
+
+    return data.shape[0] * epochs / best_time(run, repeats)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n", type=int, default=10_000, help="training examples (default 10,000)")
+    parser.add_argument("--epochs", type=int, default=2, help="epochs per timed run (default 2)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs per row; the best counts")
+    parser.add_argument("--threads", type=int, default=None, help="torch/BLAS threads (default: torch's)")
+    parser.add_argument("--skip", nargs="*", default=(), choices=("learnergy", "sklearn"))
+    args = parser.parse_args(argv)
+
+    threads = set_threads(args.threads)
+    gen = torch.Generator().manual_seed(0)
+    data = torch.rand(args.n, V, generator=gen).lt_(0.5).float()
+
+    print(f"RBM {V} x {H}, batch {B}, {args.n} random binary examples, {args.epochs} epochs per run, "
+          f"best of {args.repeats}")
+    print(machine_line() + f" (threads in force: {threads})")
+    gemm_times = [gemm_ceiling(max(args.repeats, 5))]
+    results = []
+    t0 = time.perf_counter()
+    runs = [("pgm (inference.fit)", "CD-1", lambda: time_ours(data, "cd", args.epochs, args.repeats)),
+            ("pgm (inference.fit)", "PCD-1", lambda: time_ours(data, "pcd", args.epochs, args.repeats))]
+    if "learnergy" not in args.skip:
+        runs += [("learnergy RBM.fit", "CD-1", lambda: time_learnergy_fit(data, args.epochs, args.repeats)),
+                 ("learnergy step only", "CD-1", lambda: time_learnergy_step(data, args.epochs, args.repeats))]
+    if "sklearn" not in args.skip:
+        runs += [("sklearn BernoulliRBM", "PCD-1", lambda: time_sklearn(data, args.epochs, args.repeats))]
+    for name, method, run in runs:
+        results.append((name, method, run()))
+        gemm_times.append(gemm_ceiling(max(args.repeats, 5)))  # between runs: the least contended counts
+    t_gemm = min(gemm_times)
+    ceiling = B / t_gemm
+    rows = [[name, method, f"{rate:,.0f}", f"{100 * rate / ceiling:.0f} %"] for name, method, rate in results]
+    rows.append(["GEMM ceiling", "5 GEMMs", f"{ceiling:,.0f}", "100 %"])
+    print(format_table(["library", "method", "samples/s", "% of ceiling"], rows))
+    print(f"5 GEMMs of {B}x{V}x{H}: best {1e3 * t_gemm:.3f} ms, worst {1e3 * max(gemm_times):.3f} ms over "
+          f"{len(gemm_times)} measurements between the runs ({time.perf_counter() - t0:.0f} s in all); "
+          f"{machine_line()}")
+
+
+if __name__ == "__main__":
+    main()

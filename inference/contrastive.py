@@ -1,0 +1,563 @@
+r"""Contrastive learning rules: CD-k and persistent CD (PCD / SML).
+
+For an energy model with free energy F, the gradient of the average negative
+log-likelihood of a batch is
+
+.. math::
+
+    \nabla_\theta \bigl(-\tfrac1B \textstyle\sum_n \log p(v_n)\bigr)
+      = \langle \partial F / \partial\theta \rangle_{\text{data}}
+      - \langle \partial F / \partial\theta \rangle_{\text{model}},
+
+so the gradient of the *surrogate* ``F(v_data).mean() - F(v_model).mean()`` (with
+``v_model`` held fixed) is the estimate, whatever the model. The estimators here draw
+``v_model`` with a short Gibbs chain started at the data (CD-k, Hinton 2002) or with
+chains that persist across updates (PCD, Tieleman 2008), and write the estimate into
+each parameter's ``.grad``, so any ``torch.optim`` optimizer, LR scheduler and weight
+decay applies to it. Models without a free energy use the energy surrogate
+``E(x_data).mean() - E(x_model).mean()`` with the latent groups of the positive phase
+filled in by clamped Gibbs sweeps.
+
+The binary :class:`~models.energy.RBM` takes a fused path: no autograd, in-place
+ops on preallocated buffers and one GEMM for the whole weight gradient,
+
+.. math::
+
+    \nabla_W = [v_{\text{model}}; v_{\text{data}}]^\top
+               [\,p(h|v_{\text{model}})/C;\; -p(h|v_{\text{data}})/B\,].
+
+It computes exactly the free-energy surrogate's gradient for the same chain samples.
+
+Practical choices follow Hinton's guide (2010, §3): hidden units driven by data are
+sampled; CD's reconstructions use visible probabilities unless ``sample_visible=True``;
+the last hidden update uses probabilities (what ∂F/∂θ needs). PCD chains are always
+genuinely sampled.
+
+References
+----------
+G. Hinton, "Training products of experts by minimizing contrastive divergence", 2002.
+T. Tieleman, "Training restricted Boltzmann machines using approximations to the
+likelihood gradient", ICML 2008.
+G. Hinton, "A practical guide to training restricted Boltzmann machines", 2010.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+
+from models.energy import EnergyModel, RBM
+from models.energy.validation import validation_disabled
+
+from . import gibbs
+from .gibbs import GibbsState
+from .sampling import sample
+
+__all__ = ["CD", "PCD", "GradInfo", "surrogate_loss", "has_free_energy", "supports_fused"]
+
+
+class GradInfo(NamedTuple):
+    """What one :meth:`CD.grad` / :meth:`PCD.grad` call used and saw.
+
+    Attributes
+    ----------
+    v_model : Tensor, shape (n_negative, n_visible)
+        Visible values of the negative phase. On the fused path this is a view of a
+        buffer that the next call overwrites; clone it to keep it.
+    recon_sq : Tensor or None
+        CD only: Σ over the batch of ‖v − v₁‖², v₁ the first reconstruction (visible
+        probabilities), as a 0-d tensor that is not synchronised. ``None`` for PCD,
+        whose chains do not reconstruct the data.
+    """
+
+    v_model: torch.Tensor
+    recon_sq: torch.Tensor | None
+
+
+def has_free_energy(model: EnergyModel) -> bool:
+    """Whether ``model`` overrides :meth:`EnergyModel.free_energy` (hidden units summed out)."""
+    return type(model).free_energy is not EnergyModel.free_energy
+
+
+def supports_fused(model) -> bool:
+    """Whether ``model`` is a binary RBM whose energy the fused path computes exactly.
+
+    True for :class:`~models.energy.RBM` and subclasses that do not redefine its
+    energy, conditionals or free energy.
+    """
+    cls = type(model)
+    ok = _FUSED.get(cls)
+    if ok is None:
+        ok = _FUSED[cls] = issubclass(cls, RBM) and all(
+            getattr(cls, m) is getattr(RBM, m)
+            for m in ("energy", "conditional", "free_energy", "hidden_logits", "visible_logits"))
+    return ok
+
+
+_FUSED: dict = {}  # model class → supports_fused
+
+
+def surrogate_loss(model: EnergyModel, positive: dict, negative: dict) -> torch.Tensor:
+    r"""The scalar whose gradient is the contrastive estimate of ∇(−log-likelihood).
+
+    ``F(positive[v]).mean() - F(negative[v]).mean()`` when the model has a free
+    energy, else ``E(positive).mean() - E(negative).mean()``. The state dicts map
+    group name → (batch, units) values and must carry no gradient.
+
+    Parameters
+    ----------
+    model : EnergyModel
+    positive, negative : dict[str, Tensor]
+        Data-driven and model-driven states (the free-energy form needs only the
+        visible group).
+
+    Returns
+    -------
+    Tensor, 0-d
+    """
+    with validation_disabled():
+        if has_free_energy(model):
+            vis = model.visible_name
+            return model.free_energy(positive[vis]).mean() - model.free_energy(negative[vis]).mean()
+        return model.energy(positive).mean() - model.energy(negative).mean()
+
+
+def _check_int(value, name, low=1):
+    if not isinstance(value, int) or isinstance(value, bool) or value < low:
+        raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+    return value
+
+
+# -- fused binary-RBM kernels ------------------------------------------------------------
+
+_SHIFT = 32768.5  # u = (s + 32768.5) / 65536 for a uniform int16 s
+
+
+class _Views(NamedTuple):
+    V2: torch.Tensor
+    H2: torch.Tensor
+    vneg: torch.Tensor
+    vpos: torch.Tensor
+    pneg: torch.Tensor
+    ppos: torch.Tensor
+    s: torch.Tensor
+    s_col: torch.Tensor
+
+
+class _Workspace:
+    """Preallocated buffers of the fused RBM step for ``n_neg`` chains and batches of
+    up to ``n_pos`` rows. Rows are stacked negative first, so the chain part of the
+    buffers stays put whatever the batch size."""
+
+    def __init__(self, n_neg, n_pos, n_vis, n_hid, dtype, device, fast):
+        opts = dict(dtype=dtype, device=device)
+        rows = n_neg + n_pos
+        self.key = (n_neg, n_pos, n_vis, n_hid, dtype, device, fast)
+        self.n_neg, self.n_pos = n_neg, n_pos
+        self.shape, self.dtype, self.device = (n_vis, n_hid), dtype, torch.device(device)
+        self.V2 = torch.zeros(rows, n_vis, **opts)   # [v_model; v_data]
+        self.H2 = torch.zeros(rows, n_hid, **opts)   # [p(h|v_model); p(h|v_data)], then scaled
+        self.hs = torch.zeros(max(n_neg, n_pos), n_hid, **opts)  # hidden samples (CD)
+        self.hchain = torch.zeros(n_neg, n_hid, **opts)          # hidden chain state (PCD)
+        self.diff = torch.zeros(n_pos, n_vis, **opts)
+        big = max(n_neg, n_pos) * max(n_vis, n_hid)
+        self.fast = fast
+        if fast:
+            self.bits = torch.empty((big + 3) // 4, dtype=torch.int64, device=device)
+            self.thresh = torch.empty(big, **opts)
+            self.shift = torch.tensor(-_SHIFT, **opts)
+        else:
+            self.u = torch.empty(big, **opts)
+        self._views = {}
+        self._draw = {}
+
+    def views(self, n_neg, n_pos):
+        """Cached views for C = ``n_neg`` and B = ``n_pos`` rows: the stacked buffers
+        ``V2 = [v_model; v_data]`` and ``H2``, their halves, and the row weights
+        s = [+1/C …; −1/B …] of the gradient."""
+        out = self._views.get((n_neg, n_pos))
+        if out is None:
+            rows = n_neg + n_pos
+            opts = dict(dtype=self.V2.dtype, device=self.V2.device)
+            s = torch.cat([torch.full((n_neg,), 1.0 / n_neg, **opts), torch.full((n_pos,), -1.0 / n_pos, **opts)])
+            V2, H2 = self.V2[:rows], self.H2[:rows]
+            out = self._views[(n_neg, n_pos)] = _Views(V2, H2, V2[:n_neg], V2[n_neg:], H2[:n_neg], H2[n_neg:],
+                                                       s, s[:, None])
+        return out
+
+    def bernoulli_(self, out, probs, generator):
+        """out ← 1{u < probs} with u uniform; ``out`` may alias ``probs``.
+
+        With ``fast`` the uniforms have 16 bits (four per 64-bit draw of the generator,
+        so P(out = 1) is ``probs`` rounded to a multiple of 2⁻¹⁶); otherwise they are
+        ``torch.rand`` floats, exactly as :func:`inference.sampling.bernoulli` draws them.
+        """
+        shape = probs.shape
+        bufs = self._draw.get(shape)
+        if bufs is None:
+            n = probs.numel()
+            if self.fast:
+                bits = self.bits[: (n + 3) // 4]
+                bufs = (bits, bits.view(torch.int16)[:n].view(shape), self.thresh[:n].view(shape))
+            else:
+                bufs = (self.u[:n].view(shape),)
+            self._draw[shape] = bufs
+        if self.fast:
+            bits, s, t = bufs
+            bits.random_(-(2**63), None, generator=generator)
+            torch.add(self.shift, probs, alpha=65536.0, out=t)
+            torch.lt(s, t, out=out)
+        else:
+            u = bufs[0]
+            u.uniform_(generator=generator)
+            torch.lt(u, probs, out=out)
+
+
+def _grad_buffer(p):
+    g = p.grad
+    if (g is None or g.shape != p.shape or g.dtype != p.dtype or g.device != p.device
+            or not g.is_contiguous()):
+        g = p.grad = torch.zeros_like(p, memory_format=torch.contiguous_format)
+    return g
+
+
+def _write_rbm_grads(model, views):
+    """∇W = V2ᵀ (s ⊙ H2), ∇c = Σ_rows s ⊙ H2, ∇b = V2ᵀ s, straight into ``.grad``."""
+    H2 = views.H2.mul_(views.s_col)
+    torch.mm(views.V2.t(), H2, out=_grad_buffer(model.W))
+    torch.sum(H2, 0, out=_grad_buffer(model.c))
+    torch.mv(views.V2.t(), views.s, out=_grad_buffer(model.b))
+
+
+def _sigmoid_affine_(out, x, weight, bias):
+    """out ← σ(x @ weight + bias) (a plain GEMM then in-place ops: cheaper than addmm)."""
+    torch.mm(x, weight, out=out)
+    out.add_(bias)
+    return torch.sigmoid(out, out=out)
+
+
+class _Estimator:
+    """Shared plumbing: generator, workspace cache, dispatch fused / generic."""
+
+    def __init__(self, k, generator, fused, fast_uniforms):
+        self.k = _check_int(k, "k")
+        if generator is not None and not isinstance(generator, torch.Generator):
+            raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
+        self.generator = generator
+        if fused not in (None, True, False):
+            raise ValueError(f"fused must be None (auto), True or False, got {fused!r}")
+        self.fused = fused
+        if fast_uniforms not in (None, True, False):
+            raise ValueError(f"fast_uniforms must be None (auto: CPU only), True or False, got {fast_uniforms!r}")
+        self.fast_uniforms = fast_uniforms
+        self._ws = None
+
+    def _generator(self, model):
+        if self.generator is None:
+            self.generator = torch.Generator(device=model.device)
+            self.generator.seed()
+        return self.generator
+
+    def _use_fused(self, model):
+        ok = supports_fused(model)
+        if not ok and not isinstance(model, EnergyModel):
+            raise TypeError(f"model must be an EnergyModel, got {type(model).__name__}")
+        if self.fused and not ok:
+            raise ValueError(
+                f"fused=True needs a binary RBM (models.energy.RBM without a redefined energy), "
+                f"got {type(model).__name__}; use fused=None to fall back to the free-energy surrogate"
+            )
+        return ok if self.fused is None else self.fused
+
+    def _workspace(self, model, n_neg, n_pos, exact_neg):
+        """Buffers for ``n_neg`` negative and ``n_pos`` positive rows, reused while they fit
+        (``exact_neg``: the chain count must match, as PCD keeps its chains in them)."""
+        ws, W = self._ws, model.W
+        if (ws is not None and ws.n_pos >= n_pos and (ws.n_neg == n_neg or (not exact_neg and ws.n_neg >= n_neg))
+                and ws.shape == W.shape and ws.dtype == W.dtype and ws.device == W.device):
+            return ws
+        fast = self.fast_uniforms
+        if fast is None:
+            fast = W.device.type == "cpu"
+        key = (model.n_visible, model.n_hidden, W.dtype, W.device, fast)
+        if (ws is None or ws.key[2:] != key or n_pos > ws.n_pos
+                or (n_neg != ws.n_neg if exact_neg else n_neg > ws.n_neg)):
+            if ws is not None and ws.key[2:] == key and (not exact_neg or n_neg == ws.n_neg):
+                n_neg, n_pos = max(n_neg, ws.n_neg), max(n_pos, ws.n_pos)
+            ws = self._ws = _Workspace(n_neg, n_pos, *key)
+        return ws
+
+    def batch_buffer(self, model: EnergyModel, n: int) -> torch.Tensor:
+        """A (n, n_visible) tensor to write the next batch into before :meth:`grad`.
+
+        Passing it to :meth:`grad` saves copying the batch into the fused kernel's
+        buffers (e.g. ``torch.index_select(data, 0, idx, out=est.batch_buffer(model, n))``).
+        Its contents are overwritten by the next call.
+        """
+        if self._use_fused(model):
+            n_neg = self._n_neg(n)
+            return self._workspace(model, n_neg, n, exact_neg=isinstance(self, PCD)).views(n_neg, n).vpos
+        buf = getattr(self, "_batch", None)
+        width = model.graph[model.visible_name].n_units
+        if buf is None or buf.shape != (n, width) or buf.dtype != model.dtype or buf.device != model.device:
+            buf = self._batch = torch.empty(n, width, dtype=model.dtype, device=model.device)
+        return buf
+
+    def _backward(self, model, positive, negative):
+        for p in model.parameters():
+            p.grad = None
+        surrogate_loss(model, positive, negative).backward()
+
+
+def _sweep(model, values, beta, generator, clamp=(), mean=()):
+    """One Gibbs sweep over ``model.graph.gibbs_blocks()`` in place on ``values``.
+
+    Groups in ``clamp`` are skipped; groups in ``mean`` take their conditional mean
+    instead of a sample."""
+    for block in model.graph.gibbs_blocks():
+        for group in block:
+            if group in clamp:
+                continue
+            dist = model.conditional(group, values, beta)
+            values[group] = dist.mean if group in mean else sample(dist, generator)
+    return values
+
+
+def _latents(model):
+    vis = model.visible_name
+    return [g.name for g in model.graph.groups if g.name != vis]
+
+
+def _positive_phase(model, v, generator, k):
+    """Data-driven state: the free-energy form needs only v; otherwise the latents are
+    filled in by k clamped sweeps, the last one using conditional means."""
+    vis = model.visible_name
+    if has_free_energy(model):
+        return {vis: v}, None
+    state = gibbs.init(model, v.shape[0], generator, clamp={vis: v})
+    sampled = dict(state.values)
+    for _ in range(k - 1):
+        _sweep(model, sampled, state.beta, generator, clamp={vis})
+    positive = _sweep(model, dict(sampled), state.beta, generator, clamp={vis}, mean=set(_latents(model)))
+    return positive, GibbsState(sampled, state.beta)
+
+
+class CD(_Estimator):
+    r"""Contrastive divergence CD-k (Hinton, 2002).
+
+    Each call runs k Gibbs steps from the data, v₀ → h₀ → v₁ → … → v_k, and writes
+    ⟨∂F/∂θ⟩_{v₀} − ⟨∂F/∂θ⟩_{v_k} into the parameters' ``.grad`` (overwriting it).
+    h₀ … h_{k−1} are sampled; v₁ … v_k are visible probabilities unless
+    ``sample_visible=True``; the hidden statistics use probabilities p(h | v).
+
+    Parameters
+    ----------
+    k : int, default 1
+        Gibbs steps per update.
+    sample_visible : bool, default False
+        Sample the reconstructions instead of using visible probabilities
+        (Hinton 2010, §3.2: probabilities reduce sampling noise).
+    generator : torch.Generator, optional
+        Source of all randomness (on the model's device); ``None`` seeds a fresh one.
+    fused : bool or None, default None
+        Fused binary-RBM kernel: ``None`` uses it when :func:`supports_fused`,
+        ``False`` always takes the generic (autograd) path, ``True`` requires it.
+    fast_uniforms : bool or None, default None
+        Fused path only: draw 16-bit uniforms, four per 64-bit random number (about
+        3× cheaper on CPU; Bernoulli probabilities rounded to multiples of 2⁻¹⁶).
+        ``None``: on CPU only. ``False`` reproduces :func:`inference.sampling.bernoulli`
+        draw for draw, so the fused and generic paths give the same samples.
+
+    Examples
+    --------
+    >>> from models.energy import RBM
+    >>> rbm = RBM(6, 4, seed=0)
+    >>> cd = CD(k=1, generator=torch.Generator().manual_seed(0))
+    >>> info = cd.grad(rbm, torch.bernoulli(torch.full((8, 6), 0.5)))
+    >>> rbm.W.grad.shape
+    torch.Size([6, 4])
+    """
+
+    def __init__(self, k: int = 1, *, sample_visible: bool = False, generator: torch.Generator | None = None,
+                 fused: bool | None = None, fast_uniforms: bool | None = None):
+        super().__init__(k, generator, fused, fast_uniforms)
+        if not isinstance(sample_visible, bool):
+            raise TypeError(f"sample_visible must be a bool, got {sample_visible!r}")
+        self.sample_visible = sample_visible
+
+    def __repr__(self):
+        return f"CD(k={self.k}, sample_visible={self.sample_visible})"
+
+    def _n_neg(self, n):
+        return n
+
+    def grad(self, model: EnergyModel, v: torch.Tensor, track_error: bool = True) -> GradInfo:
+        """Set ``p.grad`` of every parameter of ``model`` to the CD-k estimate for batch ``v``.
+
+        ``v`` (batch, n_visible) must already be valid data of the model's dtype and
+        device (no checks here: this is the training hot path; :func:`inference.fit`
+        validates once). ``track_error=False`` skips the reconstruction error.
+        """
+        gen = self._generator(model)
+        if self._use_fused(model):
+            return self._fused(model, v, gen, track_error)
+        with torch.no_grad(), validation_disabled():
+            positive, sampled = _positive_phase(model, v, gen, self.k)
+            vis = model.visible_name
+            if sampled is None:
+                state = gibbs.init(model, v.shape[0], gen, values={vis: v})
+                values, beta = dict(state.values), state.beta
+            else:
+                values, beta = dict(sampled.values), sampled.beta
+            mean_vis = set() if self.sample_visible else {vis}
+            recon = None
+            for step in range(self.k):
+                last = step == self.k - 1
+                mean = mean_vis | (set(_latents(model)) if last else set())
+                for block in model.graph.gibbs_blocks():
+                    for group in block:
+                        if last and group != vis and sampled is None:
+                            continue  # F(v_k) sums the latents out
+                        dist = model.conditional(group, values, beta)
+                        values[group] = dist.mean if group in mean else sample(dist, gen)
+                        if group == vis and recon is None and track_error:
+                            r = dist.mean
+                            recon = torch.sub(v, r).pow_(2).sum()
+        self._backward(model, positive, values)
+        return GradInfo(values[vis], recon)
+
+    def _fused(self, model, v, gen, track_error):
+        B = v.shape[0]
+        ws = self._workspace(model, B, B, exact_neg=False)
+        views = ws.views(B, B)
+        vneg, vpos, pneg, ppos = views.vneg, views.vpos, views.pneg, views.ppos
+        W, b, c = model.W.detach(), model.b.detach(), model.c.detach()  # no autograd, no no_grad() cost
+        Wt = W.t()
+        hs = ws.hs[:B]
+        if v is not vpos:
+            vpos.copy_(v)
+        _sigmoid_affine_(ppos, vpos, W, c)
+        ws.bernoulli_(hs, ppos, gen)
+        recon = None
+        for step in range(self.k):
+            _sigmoid_affine_(vneg, hs, Wt, b)
+            if step == 0 and track_error:
+                d = torch.sub(vpos, vneg, out=ws.diff[:B]).view(-1)
+                recon = torch.dot(d, d)
+            if self.sample_visible:
+                ws.bernoulli_(vneg, vneg, gen)
+            _sigmoid_affine_(pneg, vneg, W, c)
+            if step < self.k - 1:
+                ws.bernoulli_(hs, pneg, gen)
+        _write_rbm_grads(model, views)
+        return GradInfo(vneg, recon)
+
+
+class PCD(_Estimator):
+    r"""Persistent contrastive divergence (Tieleman 2008; stochastic maximum likelihood).
+
+    The negative phase comes from ``n_chains`` Gibbs chains that persist across
+    updates: each call advances them by k full sweeps (every unit sampled) and writes
+    ⟨∂F/∂θ⟩_data − ⟨∂F/∂θ⟩_chains into ``.grad``. The chains start at the first batch
+    (rows repeated if there are more chains than rows), hidden units drawn from p(h|v).
+
+    Parameters
+    ----------
+    k : int, default 1
+        Gibbs sweeps per update.
+    n_chains : int, optional
+        Number of persistent chains; default: the size of the first batch.
+    generator, fused, fast_uniforms
+        As for :class:`CD`.
+
+    Attributes
+    ----------
+    chains : GibbsState or None
+        The chains' current state, ``values = {"v": (n_chains, n_visible), "h": …}``.
+        The fused path updates these tensors in place; :meth:`state_dict` copies them.
+    """
+
+    def __init__(self, k: int = 1, *, n_chains: int | None = None, generator: torch.Generator | None = None,
+                 fused: bool | None = None, fast_uniforms: bool | None = None):
+        super().__init__(k, generator, fused, fast_uniforms)
+        self.n_chains = None if n_chains is None else _check_int(n_chains, "n_chains")
+        self.chains: GibbsState | None = None
+
+    def __repr__(self):
+        return f"PCD(k={self.k}, n_chains={self.n_chains})"
+
+    def _n_neg(self, n):
+        return self.n_chains or n
+
+    def init_chains(self, model: EnergyModel, v: torch.Tensor) -> GibbsState:
+        """Start the chains at the rows of ``v`` (cycled), latents from their conditionals."""
+        n = self.n_chains or v.shape[0]
+        idx = torch.arange(n, device=v.device) % v.shape[0]
+        with torch.no_grad():
+            self.chains = gibbs.init(model, n, self._generator(model), values={model.visible_name: v[idx]})
+        self.n_chains = n
+        return self.chains
+
+    def state_dict(self) -> dict:
+        """The chains (copied), for checkpoints: ``{"values": {...}, "beta": Tensor}`` or ``None``."""
+        if self.chains is None:
+            return {"chains": None}
+        return {"chains": {"values": {g: x.detach().clone() for g, x in self.chains.values.items()},
+                           "beta": self.chains.beta.detach().clone()}}
+
+    def load_state_dict(self, state: dict, device=None) -> None:
+        """Restore chains saved by :meth:`state_dict`."""
+        chains = state.get("chains") if isinstance(state, dict) else None
+        if chains is None:
+            self.chains = None
+            return
+        values = {g: x.to(device) if device is not None else x for g, x in chains["values"].items()}
+        beta = chains["beta"].to(device) if device is not None else chains["beta"]
+        self.chains = GibbsState(values, beta)
+        self.n_chains = beta.shape[0]
+
+    def grad(self, model: EnergyModel, v: torch.Tensor, track_error: bool = True) -> GradInfo:
+        """Set ``p.grad`` of every parameter of ``model`` to the PCD-k estimate for batch ``v``.
+
+        ``v`` (batch, n_visible) must already be valid data on the model's dtype and
+        device. ``track_error`` is accepted for symmetry with :class:`CD` and ignored.
+        """
+        gen = self._generator(model)
+        if self.chains is None:
+            self.init_chains(model, v)
+        if self._use_fused(model):
+            return self._fused(model, v, gen)
+        with torch.no_grad(), validation_disabled():
+            positive, _ = _positive_phase(model, v, gen, self.k)
+            state = self.chains
+            for _ in range(self.k):
+                state = gibbs.step(model, state, gen)
+            self.chains = state
+        self._backward(model, positive, state.values)
+        return GradInfo(state.values[model.visible_name], None)
+
+    def _fused(self, model, v, gen):
+        C, B = self.n_chains, v.shape[0]
+        ws = self._workspace(model, C, B, exact_neg=True)
+        views = ws.views(C, B)
+        vneg, pneg = views.vneg, views.pneg
+        W, b, c = model.W.detach(), model.b.detach(), model.c.detach()
+        h = ws.hchain
+        vals = self.chains.values
+        if vals.get("h") is not h:  # chains new or restored: move them into the buffers
+            vneg.copy_(vals["v"])
+            h.copy_(vals["h"])
+            self.chains = GibbsState({"v": vneg, "h": h}, self.chains.beta)
+        if v is not views.vpos:
+            views.vpos.copy_(v)
+        for step in range(self.k):
+            _sigmoid_affine_(vneg, h, W.t(), b)
+            ws.bernoulli_(vneg, vneg, gen)
+            if step < self.k - 1:
+                _sigmoid_affine_(pneg, vneg, W, c)
+            else:  # p(h | v) for the chains and the data in one GEMM
+                _sigmoid_affine_(views.H2, views.V2, W, c)
+            ws.bernoulli_(h, pneg, gen)
+        _write_rbm_grads(model, views)
+        return GradInfo(vneg, None)

@@ -1,0 +1,34 @@
+"""Fixtures for the partition-function and evaluation tests: an RBM trained on digits.
+
+The digits RBM (64 visible, 16 hidden) is small enough for exact log Z (2^16 hidden
+states) and trained enough (20 epochs of PCD) for its weights to matter: an AIS test on
+it exercises a non-trivial distribution. Session-scoped: tests must not modify it.
+"""
+
+import pytest
+
+from inference.fit import fit
+from inference.partition import exact_log_partition
+from models.energy import RBM
+from pgm.datasets import load_digits
+
+
+@pytest.fixture(scope="session")
+def digits():
+    """Binarized training digits, float32 of shape (1438, 64)."""
+    return load_digits(split="train")
+
+
+@pytest.fixture(scope="session")
+def digits_rbm(digits):
+    """RBM(64, 16) trained by PCD-1 for 20 epochs (about a second on 2 cores)."""
+    model = RBM.from_data(digits, 16, seed=0)
+    fit(model, digits, method="pcd", epochs=20, batch_size=20, lr=0.05, seed=0, monitor=0, progress=False)
+    model.requires_grad_(False)
+    return model
+
+
+@pytest.fixture(scope="session")
+def digits_log_z(digits_rbm):
+    """Exact log Z of :func:`digits_rbm` (a LogZEstimate)."""
+    return exact_log_partition(digits_rbm)
