@@ -65,11 +65,15 @@ def _cmd_fit(args):
     out.mkdir(parents=True, exist_ok=True)
     model = RBM.from_data(data, args.hidden, seed=args.seed)
     history = fit(model, data, method=args.method, k=args.k, epochs=args.epochs, batch_size=args.batch_size,
-                  lr=args.lr, seed=args.seed, checkpoint=out / "checkpoint.pt", resume=args.resume,
+                  lr=args.lr, momentum="hinton" if args.momentum is None else args.momentum,
+                  average=None if args.average == "none" else args.average,
+                  seed=args.seed, checkpoint=out / "checkpoint.pt", resume=args.resume,
                   evaluate=None if args.evaluate == "none" else args.evaluate,
                   eval_data=eval_data if eval_data is not None else data, progress=not args.no_progress)
     save_model(out / "model.pt", model)
     (out / "history.json").write_text(json.dumps(history.as_dict(), indent=2, default=float))
+    last = {k: v for k, v in history.last().items() if isinstance(v, (int, float)) and k != "epoch"}
+    print(f"epoch {history.epoch[-1]}: " + ", ".join(f"{k} {v:.4g}" for k, v in last.items()))
     print(f"wrote {out / 'model.pt'} and {out / 'history.json'}")
 
 
@@ -148,10 +152,13 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("kind", choices=["rbm"], help="model family")
     f.add_argument("--data", default="digits", help="digits | digits-grey | mnist:FOLDER | file.pt | file.npy")
     f.add_argument("--hidden", type=int, default=16)
-    f.add_argument("--method", choices=["cd", "pcd"], default="pcd")
+    f.add_argument("--method", choices=["cd", "pcd"], default="cd")
     f.add_argument("--k", type=int, default=1, help="Gibbs sweeps per update")
     f.add_argument("--epochs", type=int, default=50)
     f.add_argument("--batch-size", type=int, default=20)
+    f.add_argument("--momentum", type=float, default=None, help="constant momentum (default: 0.5, then 0.9 after 5 epochs)")
+    f.add_argument("--average", choices=["none", "polyak"], default="none",
+                   help="average the parameters over the second half of training (useful with PCD)")
     f.add_argument("--lr", type=float, default=None, help="learning rate (default: the recipe's)")
     f.add_argument("--seed", type=int, default=0)
     f.add_argument("--evaluate", choices=["none", "exact", "ais"], default="none",
