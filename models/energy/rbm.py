@@ -171,20 +171,20 @@ class RBM(EnergyModel):
         p_β(v) ∝ exp(-F_β(v)) is the visible marginal of p_β(v, h) ∝ exp(-β E(v, h)).
         """
         v = self._check(v, "v", self.n_visible)
-        beta = check_beta(beta, batch=v.shape[0])
-        if isinstance(beta, torch.Tensor):
-            beta = beta.to(v).reshape(-1)
-            return -beta * (v @ self.b) - F.softplus(self.hidden_logits(v) * beta[:, None]).sum(-1)
-        return -beta * (v @ self.b) - F.softplus(beta * self.hidden_logits(v)).sum(-1)
+        return _free_energy(v, self.b, self.hidden_logits(v), check_beta(beta, batch=v.shape[0]))
 
     def free_energy_hidden(self, h: torch.Tensor, beta=1.0) -> torch.Tensor:
         r"""F_β(h) = -β cᵀh - Σ_i softplus(β (b_i + (W h)_i)), the visibles summed out."""
         h = self._check(h, "h", self.n_hidden)
-        beta = check_beta(beta, batch=h.shape[0])
-        if isinstance(beta, torch.Tensor):
-            beta = beta.to(h).reshape(-1)
-            return -beta * (h @ self.c) - F.softplus(self.visible_logits(h) * beta[:, None]).sum(-1)
-        return -beta * (h @ self.c) - F.softplus(beta * self.visible_logits(h)).sum(-1)
+        return _free_energy(h, self.c, self.visible_logits(h), check_beta(beta, batch=h.shape[0]))
+
+
+def _free_energy(x, bias, other_logits, beta):
+    """-β biasᵀx - Σ softplus(β · other_logits): one layer kept, the other summed out."""
+    if isinstance(beta, torch.Tensor):
+        beta = beta.to(x).reshape(-1)
+        return -beta * (x @ bias) - F.softplus(other_logits * beta[:, None]).sum(-1)
+    return -beta * (x @ bias) - F.softplus(beta * other_logits).sum(-1)
 
 
 def _get(state, name, where):
