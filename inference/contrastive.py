@@ -18,15 +18,9 @@ decay applies to it. Models without a free energy use the energy surrogate
 ``E(x_data).mean() - E(x_model).mean()`` with the latent groups of the positive phase
 filled in by clamped Gibbs sweeps.
 
-The binary :class:`~models.energy.RBM` takes a fused path: no autograd, in-place
-ops on preallocated buffers and one GEMM for the whole weight gradient,
-
-.. math::
-
-    \nabla_W = [v_{\text{model}}; v_{\text{data}}]^\top
-               [\,p(h|v_{\text{model}})/C;\; -p(h|v_{\text{data}})/B\,].
-
-It computes exactly the free-energy surrogate's gradient for the same chain samples.
+The binary :class:`~models.energy.RBM` takes a fused path (:mod:`inference.fused_rbm`):
+no autograd, in-place ops on preallocated buffers and one GEMM for the whole weight
+gradient, exactly the free-energy surrogate's gradient for the same chain samples.
 
 Practical choices follow Hinton's guide (2010, §3): hidden units driven by data are
 sampled; CD's reconstructions use visible probabilities unless ``sample_visible=True``;
@@ -51,6 +45,7 @@ from models.energy import EnergyModel, RBM
 from models.energy.validation import validation_disabled
 
 from . import gibbs
+from .fused_rbm import Workspace, cd_step, pcd_step
 from .gibbs import GibbsState
 from .sampling import sample
 
@@ -129,114 +124,6 @@ def _check_int(value, name, low=1):
     return value
 
 
-# -- fused binary-RBM kernels ------------------------------------------------------------
-
-_SHIFT = 32768.5  # u = (s + 32768.5) / 65536 for a uniform int16 s
-
-
-class _Views(NamedTuple):
-    V2: torch.Tensor
-    H2: torch.Tensor
-    vneg: torch.Tensor
-    vpos: torch.Tensor
-    pneg: torch.Tensor
-    ppos: torch.Tensor
-    s: torch.Tensor
-    s_col: torch.Tensor
-
-
-class _Workspace:
-    """Preallocated buffers of the fused RBM step for ``n_neg`` chains and batches of
-    up to ``n_pos`` rows. Rows are stacked negative first, so the chain part of the
-    buffers stays put whatever the batch size."""
-
-    def __init__(self, n_neg, n_pos, n_vis, n_hid, dtype, device, fast):
-        opts = dict(dtype=dtype, device=device)
-        rows = n_neg + n_pos
-        self.key = (n_neg, n_pos, n_vis, n_hid, dtype, device, fast)
-        self.n_neg, self.n_pos = n_neg, n_pos
-        self.shape, self.dtype, self.device = (n_vis, n_hid), dtype, torch.device(device)
-        self.V2 = torch.zeros(rows, n_vis, **opts)   # [v_model; v_data]
-        self.H2 = torch.zeros(rows, n_hid, **opts)   # [p(h|v_model); p(h|v_data)], then scaled
-        self.hs = torch.zeros(max(n_neg, n_pos), n_hid, **opts)  # hidden samples (CD)
-        self.hchain = torch.zeros(n_neg, n_hid, **opts)          # hidden chain state (PCD)
-        self.diff = torch.zeros(n_pos, n_vis, **opts)
-        big = max(n_neg, n_pos) * max(n_vis, n_hid)
-        self.fast = fast
-        if fast:
-            self.bits = torch.empty((big + 3) // 4, dtype=torch.int64, device=device)
-            self.thresh = torch.empty(big, **opts)
-            self.shift = torch.tensor(-_SHIFT, **opts)
-        else:
-            self.u = torch.empty(big, **opts)
-        self._views = {}
-        self._draw = {}
-
-    def views(self, n_neg, n_pos):
-        """Cached views for C = ``n_neg`` and B = ``n_pos`` rows: the stacked buffers
-        ``V2 = [v_model; v_data]`` and ``H2``, their halves, and the row weights
-        s = [+1/C …; −1/B …] of the gradient."""
-        out = self._views.get((n_neg, n_pos))
-        if out is None:
-            rows = n_neg + n_pos
-            opts = dict(dtype=self.V2.dtype, device=self.V2.device)
-            s = torch.cat([torch.full((n_neg,), 1.0 / n_neg, **opts), torch.full((n_pos,), -1.0 / n_pos, **opts)])
-            V2, H2 = self.V2[:rows], self.H2[:rows]
-            out = self._views[(n_neg, n_pos)] = _Views(V2, H2, V2[:n_neg], V2[n_neg:], H2[:n_neg], H2[n_neg:],
-                                                       s, s[:, None])
-        return out
-
-    def bernoulli_(self, out, probs, generator):
-        """out ← 1{u < probs} with u uniform; ``out`` may alias ``probs``.
-
-        With ``fast`` the uniforms have 16 bits (four per 64-bit draw of the generator,
-        so P(out = 1) is ``probs`` rounded to a multiple of 2⁻¹⁶); otherwise they are
-        ``torch.rand`` floats, exactly as :func:`inference.sampling.bernoulli` draws them.
-        """
-        shape = probs.shape
-        bufs = self._draw.get(shape)
-        if bufs is None:
-            n = probs.numel()
-            if self.fast:
-                bits = self.bits[: (n + 3) // 4]
-                bufs = (bits, bits.view(torch.int16)[:n].view(shape), self.thresh[:n].view(shape))
-            else:
-                bufs = (self.u[:n].view(shape),)
-            self._draw[shape] = bufs
-        if self.fast:
-            bits, s, t = bufs
-            bits.random_(-(2**63), None, generator=generator)
-            torch.add(self.shift, probs, alpha=65536.0, out=t)
-            torch.lt(s, t, out=out)
-        else:
-            u = bufs[0]
-            u.uniform_(generator=generator)
-            torch.lt(u, probs, out=out)
-
-
-def _grad_buffer(p):
-    g = p.grad
-    if (g is None or g.shape != p.shape or g.dtype != p.dtype or g.device != p.device
-            or not g.is_contiguous()):
-        g = p.grad = torch.zeros_like(p, memory_format=torch.contiguous_format)
-    return g
-
-
-def _write_rbm_grads(model, views):
-    """∇W = V2ᵀ (s ⊙ H2), ∇c = Σ_rows s ⊙ H2, ∇b = V2ᵀ s, straight into ``.grad``."""
-    H2 = views.H2.mul_(views.s_col)
-    torch.mm(views.V2.t(), H2, out=_grad_buffer(model.W))
-    torch.sum(H2, 0, out=_grad_buffer(model.c))
-    torch.mv(views.V2.t(), views.s, out=_grad_buffer(model.b))
-
-
-def _sigmoid_affine_(out, x, weight, bias):
-    """out ← σ(x @ weight + bias) (a plain GEMM then in-place ops: cheaper than addmm)."""
-    torch.mm(x, weight, out=out)
-    out.add_(bias)
-    return torch.sigmoid(out, out=out)
-
-
 class _Estimator:
     """Shared plumbing: generator, workspace cache, dispatch fused / generic."""
 
@@ -285,7 +172,7 @@ class _Estimator:
                 or (n_neg != ws.n_neg if exact_neg else n_neg > ws.n_neg)):
             if ws is not None and ws.key[2:] == key and (not exact_neg or n_neg == ws.n_neg):
                 n_neg, n_pos = max(n_neg, ws.n_neg), max(n_pos, ws.n_pos)
-            ws = self._ws = _Workspace(n_neg, n_pos, *key)
+            ws = self._ws = Workspace(n_neg, n_pos, *key)
         return ws
 
     def batch_buffer(self, model: EnergyModel, n: int) -> torch.Tensor:
@@ -304,10 +191,21 @@ class _Estimator:
             buf = self._batch = torch.empty(n, width, dtype=model.dtype, device=model.device)
         return buf
 
-    def _backward(self, model, positive, negative):
+    def uses_fused(self, model: EnergyModel) -> bool:
+        """Whether :meth:`grad` takes the fused binary-RBM kernel for ``model``."""
+        return self._use_fused(model)
+
+    def _backward(self, model, positive, negative, accumulate):
         for p in model.parameters():
             p.grad = None
         surrogate_loss(model, positive, negative).backward()
+        if accumulate:
+            with torch.no_grad():
+                for p, (buf, beta) in accumulate.items():
+                    if beta == 0:
+                        buf.copy_(p.grad)
+                    else:
+                        buf.mul_(beta).add_(p.grad)
 
 
 def _sweep(model, values, beta, generator, clamp=(), mean=()):
@@ -392,16 +290,22 @@ class CD(_Estimator):
     def _n_neg(self, n):
         return n
 
-    def grad(self, model: EnergyModel, v: torch.Tensor, track_error: bool = True) -> GradInfo:
+    def grad(self, model: EnergyModel, v: torch.Tensor, track_error: bool = True, *,
+             accumulate: dict | None = None) -> GradInfo:
         """Set ``p.grad`` of every parameter of ``model`` to the CD-k estimate for batch ``v``.
 
         ``v`` (batch, n_visible) must already be valid data of the model's dtype and
         device (no checks here: this is the training hot path; :func:`inference.fit`
         validates once). ``track_error=False`` skips the reconstruction error.
+
+        With ``accumulate = {param: (u, μ)}`` (e.g. :meth:`inference.optim.LeanSGD.accumulators`)
+        the estimate ∇ of each listed parameter goes into its buffer as u ← μ u + ∇
+        instead (μ = 0: u ← ∇); on the fused path ``.grad`` of those parameters is then
+        left as it was.
         """
         gen = self._generator(model)
         if self._use_fused(model):
-            return self._fused(model, v, gen, track_error)
+            return self._fused(model, v, gen, track_error, accumulate)
         with torch.no_grad(), validation_disabled():
             positive, sampled = _positive_phase(model, v, gen, self.k)
             vis = model.visible_name
@@ -424,33 +328,13 @@ class CD(_Estimator):
                         if group == vis and recon is None and track_error:
                             r = dist.mean
                             recon = torch.sub(v, r).pow_(2).sum()
-        self._backward(model, positive, values)
+        self._backward(model, positive, values, accumulate)
         return GradInfo(values[vis], recon)
 
-    def _fused(self, model, v, gen, track_error):
+    def _fused(self, model, v, gen, track_error, accumulate):
         B = v.shape[0]
         ws = self._workspace(model, B, B, exact_neg=False)
-        views = ws.views(B, B)
-        vneg, vpos, pneg, ppos = views.vneg, views.vpos, views.pneg, views.ppos
-        W, b, c = model.W.detach(), model.b.detach(), model.c.detach()  # no autograd, no no_grad() cost
-        Wt = W.t()
-        hs = ws.hs[:B]
-        if v is not vpos:
-            vpos.copy_(v)
-        _sigmoid_affine_(ppos, vpos, W, c)
-        ws.bernoulli_(hs, ppos, gen)
-        recon = None
-        for step in range(self.k):
-            _sigmoid_affine_(vneg, hs, Wt, b)
-            if step == 0 and track_error:
-                d = torch.sub(vpos, vneg, out=ws.diff[:B]).view(-1)
-                recon = torch.dot(d, d)
-            if self.sample_visible:
-                ws.bernoulli_(vneg, vneg, gen)
-            _sigmoid_affine_(pneg, vneg, W, c)
-            if step < self.k - 1:
-                ws.bernoulli_(hs, pneg, gen)
-        _write_rbm_grads(model, views)
+        vneg, recon = cd_step(ws, model, v, gen, self.k, self.sample_visible, track_error, accumulate)
         return GradInfo(vneg, recon)
 
 
@@ -517,47 +401,39 @@ class PCD(_Estimator):
         self.chains = GibbsState(values, beta)
         self.n_chains = beta.shape[0]
 
-    def grad(self, model: EnergyModel, v: torch.Tensor, track_error: bool = True) -> GradInfo:
+    def grad(self, model: EnergyModel, v: torch.Tensor, track_error: bool = True, *,
+             accumulate: dict | None = None) -> GradInfo:
         """Set ``p.grad`` of every parameter of ``model`` to the PCD-k estimate for batch ``v``.
 
         ``v`` (batch, n_visible) must already be valid data on the model's dtype and
         device. ``track_error`` is accepted for symmetry with :class:`CD` and ignored.
+
+        With ``accumulate = {param: (u, μ)}`` (e.g. :meth:`inference.optim.LeanSGD.accumulators`)
+        the estimate ∇ of each listed parameter goes into its buffer as u ← μ u + ∇
+        instead (μ = 0: u ← ∇); on the fused path ``.grad`` of those parameters is then
+        left as it was.
         """
         gen = self._generator(model)
         if self.chains is None:
             self.init_chains(model, v)
         if self._use_fused(model):
-            return self._fused(model, v, gen)
+            return self._fused(model, v, gen, accumulate)
         with torch.no_grad(), validation_disabled():
             positive, _ = _positive_phase(model, v, gen, self.k)
             state = self.chains
             for _ in range(self.k):
                 state = gibbs.step(model, state, gen)
             self.chains = state
-        self._backward(model, positive, state.values)
+        self._backward(model, positive, state.values, accumulate)
         return GradInfo(state.values[model.visible_name], None)
 
-    def _fused(self, model, v, gen):
-        C, B = self.n_chains, v.shape[0]
-        ws = self._workspace(model, C, B, exact_neg=True)
-        views = ws.views(C, B)
-        vneg, pneg = views.vneg, views.pneg
-        W, b, c = model.W.detach(), model.b.detach(), model.c.detach()
-        h = ws.hchain
+    def _fused(self, model, v, gen, accumulate):
+        C = self.n_chains
+        ws = self._workspace(model, C, v.shape[0], exact_neg=True)
         vals = self.chains.values
-        if vals.get("h") is not h:  # chains new or restored: move them into the buffers
+        if vals.get("h") is not ws.hchain:  # chains new or restored: move them into the buffers
+            vneg = ws.views(C, v.shape[0]).vneg
             vneg.copy_(vals["v"])
-            h.copy_(vals["h"])
-            self.chains = GibbsState({"v": vneg, "h": h}, self.chains.beta)
-        if v is not views.vpos:
-            views.vpos.copy_(v)
-        for step in range(self.k):
-            _sigmoid_affine_(vneg, h, W.t(), b)
-            ws.bernoulli_(vneg, vneg, gen)
-            if step < self.k - 1:
-                _sigmoid_affine_(pneg, vneg, W, c)
-            else:  # p(h | v) for the chains and the data in one GEMM
-                _sigmoid_affine_(views.H2, views.V2, W, c)
-            ws.bernoulli_(h, pneg, gen)
-        _write_rbm_grads(model, views)
-        return GradInfo(vneg, None)
+            ws.hchain.copy_(vals["h"])
+            self.chains = GibbsState({"v": vneg, "h": ws.hchain}, self.chains.beta)
+        return GradInfo(pcd_step(ws, model, v, gen, self.k, C, accumulate), None)

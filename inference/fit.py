@@ -6,99 +6,26 @@ import json
 import math
 import os
 import time
-from dataclasses import dataclass, field, fields
 
 import torch
-from torch.optim import optimizer as _opt
 
 from models.energy import EnergyModel
 from models.energy.validation import check_units, validation_disabled
 
 from .checkpoint import FORMAT, atomic_save, load_checkpoint, model_config
 from .contrastive import CD, PCD
+from .history import History
+from .optim import SCHEDULES, LeanSGD, ParameterAverage, make_optimizer, make_scheduler, momentum_ramp, param_groups
 from .sampling import make_generator
 
 __all__ = ["fit", "History", "momentum_ramp"]
 
-_SCHEDULES = ("constant", "linear", "cosine")
 _EXACT_PLL_UNITS = 128  # monitor the exact PLL up to this many visible units,
 _PLL_UNITS = 32         # else an unbiased estimate from this many random units per example
 _DEFAULT_LR = 0.1
 _RECON_EVERY = 8  # CD's training reconstruction error is taken on every 8th batch
 _POSTFIX = {"train_recon_error": "train_recon", "recon_error": "recon", "pseudo_log_likelihood": "pll",
             "log_likelihood": "ll"}
-
-
-@dataclass
-class History:
-    """Per-epoch metrics of a :func:`fit` run, one list entry per completed epoch.
-
-    Attributes
-    ----------
-    epoch : list[int]
-        Epochs completed (1, 2, …).
-    recon_error : list[float | None]
-        Mean over the monitoring subset of ‖v − σ(b + W σ(c + vW))‖², the mean-field
-        reconstruction (:func:`inference.evaluation.reconstruction_error`).
-    pseudo_log_likelihood : list[float | None]
-        Mean pseudo-log-likelihood per example of the monitoring subset (nats): exact up
-        to 128 visible units, else estimated from 32 random units per example (the same
-        units every epoch). ``None`` for non-binary data.
-    train_recon_error : list[float | None]
-        CD only: mean of ‖v − v₁‖², v₁ the first reconstruction of the negative chain
-        (visible probabilities), over every 8th batch of the epoch (batches 1, 9, 17, …;
-        nearly free, and unbiased for the epoch mean since batches are shuffled);
-        ``None`` for PCD.
-    log_likelihood, log_z : list[float | None]
-        With ``evaluate``: mean log p(v) per example of ``eval_data`` and the log Z
-        used (exact or AIS); ``None`` on epochs without evaluation.
-    lr, momentum : list[float | None]
-        Learning rate and momentum in force at the end of the epoch.
-    seconds : list[float]
-        Training time of the epoch (without monitoring, evaluation or checkpointing).
-    """
-
-    epoch: list = field(default_factory=list)
-    recon_error: list = field(default_factory=list)
-    pseudo_log_likelihood: list = field(default_factory=list)
-    train_recon_error: list = field(default_factory=list)
-    log_likelihood: list = field(default_factory=list)
-    log_z: list = field(default_factory=list)
-    lr: list = field(default_factory=list)
-    momentum: list = field(default_factory=list)
-    seconds: list = field(default_factory=list)
-
-    def __len__(self):
-        return len(self.epoch)
-
-    def append(self, **row) -> None:
-        """Add one epoch; every field must be given."""
-        names = [f.name for f in fields(self)]
-        if sorted(row) != sorted(names):
-            raise ValueError(f"History.append needs exactly the fields {names}, got {sorted(row)}")
-        for name in names:
-            getattr(self, name).append(row[name])
-
-    def last(self) -> dict:
-        """The latest epoch's metrics as a dict (empty before the first epoch)."""
-        return {f.name: getattr(self, f.name)[-1] for f in fields(self)} if len(self) else {}
-
-    def as_dict(self) -> dict:
-        """Field name → list of values (copies; JSON-serialisable)."""
-        return {f.name: list(getattr(self, f.name)) for f in fields(self)}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "History":
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: list(v) for k, v in d.items() if k in names})
-
-
-def momentum_ramp(initial: float = 0.5, final: float = 0.9, switch: int = 5):
-    """Hinton's momentum schedule: ``initial`` for the first ``switch`` epochs, then ``final``."""
-    def momentum(epoch: int) -> float:
-        return initial if epoch < switch else final
-    momentum.__qualname__ = f"momentum_ramp({initial}, {final}, {switch})"
-    return momentum
 
 
 # -- argument checks -------------------------------------------------------------------
@@ -153,152 +80,17 @@ def _momentum_fn(momentum):
     return lambda epoch: value
 
 
-# -- optimisation pieces ----------------------------------------------------------------
-
-def _param_groups(model, lr, weight_decay, decay):
-    params = [p for p in model.parameters() if p.requires_grad]
-    if decay == "all" or weight_decay == 0:
-        return [{"params": params, "lr": lr, "weight_decay": weight_decay}]
-    weights = [p for p in params if p.dim() >= 2]
-    others = [p for p in params if p.dim() < 2]
-    groups = [{"params": weights, "lr": lr, "weight_decay": weight_decay},
-              {"params": others, "lr": lr, "weight_decay": 0.0}]
-    return [g for g in groups if g["params"]]
-
-
-def _raw_sgd_step():
-    step = torch.optim.SGD.step
-    return getattr(step, "__wrapped__", step)  # without Optimizer's profiling/hook wrapper
-
-
-class _SGD(torch.optim.SGD):
-    """``torch.optim.SGD`` whose ``step`` calls the fused kernel directly.
-
-    Same update, hyperparameters and ``state_dict`` as ``SGD(..., fused=True)``, without
-    the per-call bookkeeping of ``Optimizer.step`` (profiler record, regrouping by device
-    and dtype, flag checks), which costs about as much as the update of a 784 x 500 RBM.
-    Anything else (step hooks registered, a closure, no fused kernel, mixed devices or
-    dtypes, sparse gradients) goes through the regular ``SGD.step``.
-    """
-
-    def __init__(self, groups, lr, momentum):
-        fused = hasattr(torch, "_fused_sgd_")
-        super().__init__(groups, lr=lr, momentum=momentum, fused=fused)
-        self._lean = fused
-        self._hooked_step = torch.optim.Optimizer.profile_hook_step(_raw_sgd_step())
-
-    def _plain(self):
-        return not (self._optimizer_step_pre_hooks or self._optimizer_step_post_hooks
-                    or getattr(_opt, "_global_optimizer_pre_hooks", None)
-                    or getattr(_opt, "_global_optimizer_post_hooks", None))
-
-    def step(self, closure=None):
-        if not self._lean or closure is not None or not self._plain():
-            return self._hooked_step(self, closure)
-        with torch.no_grad():
-            state = self.state
-            for group in self.param_groups:
-                params = [p for p in group["params"] if p.grad is not None]
-                if not params:
-                    continue
-                grads = [p.grad for p in params]
-                if grads[0].is_sparse or len({(g.device, g.dtype) for g in grads}) != 1:
-                    return self._hooked_step(self, closure)  # pragma: no cover - not produced by fit
-                momentum = group["momentum"]
-                bufs, first = [], False
-                if momentum != 0:
-                    bufs = [state[p].get("momentum_buffer") for p in params]
-                    if any(b is None for b in bufs):
-                        if not all(b is None for b in bufs):  # pragma: no cover - mixed history
-                            return self._hooked_step(self, closure)
-                        first = True
-                        bufs = [torch.empty_like(g) for g in grads]
-                        for p, b in zip(params, bufs):
-                            state[p]["momentum_buffer"] = b
-                torch._fused_sgd_(params, grads, bufs, weight_decay=group["weight_decay"], momentum=momentum,
-                                  lr=group["lr"], dampening=group["dampening"], nesterov=group["nesterov"],
-                                  maximize=group["maximize"], is_first_step=first)
-        return None
-
-    step.hooked = True  # keep Optimizer.__init__ from wrapping it (hooks are honoured above)
-
-
-def _make_optimizer(optimizer, groups, lr, momentum0):
-    if optimizer is None:
-        return _SGD(groups, lr, momentum0 or 0.0)
-    if not callable(optimizer):
-        raise TypeError(f"fit: optimizer must be None, a torch.optim.Optimizer class or a factory "
-                        f"callable(param_groups) -> Optimizer, got {optimizer!r}")
-    opt = optimizer(groups)
-    if not isinstance(opt, torch.optim.Optimizer):
-        raise TypeError(f"fit: optimizer(param_groups) must return a torch.optim.Optimizer, got {type(opt).__name__}")
-    return opt
-
-
-def _make_scheduler(lr_schedule, opt, total_steps):
-    if lr_schedule == "constant":
-        return None
-    if lr_schedule == "linear":
-        return torch.optim.lr_scheduler.LambdaLR(opt, lambda t: max(0.0, 1.0 - t / total_steps))
-    if lr_schedule == "cosine":
-        return torch.optim.lr_scheduler.LambdaLR(
-            opt, lambda t: 0.5 * (1.0 + math.cos(math.pi * min(t, total_steps) / total_steps)))
-    if callable(lr_schedule):
-        sched = lr_schedule(opt, total_steps)
-        if not (hasattr(sched, "step") and hasattr(sched, "state_dict")):
-            raise TypeError("fit: lr_schedule(optimizer, total_steps) must return an LR scheduler "
-                            f"(with step() and state_dict()), got {type(sched).__name__}")
-        return sched
-    raise ValueError(f"fit: lr_schedule must be one of {list(_SCHEDULES)} or a callable "
-                     f"(optimizer, total_steps) -> scheduler, got {lr_schedule!r}")
-
-
-class _Averager:
-    """Running average of the parameters after the updates numbered above ``start``:
-    uniform (Polyak) or exponential (EMA, the first iterate taken as is)."""
-
-    def __init__(self, model, mode, start):
-        self.params = [p for p in model.parameters()]
-        self.mode, self.start = mode, start
-        self.n = 0
-        self.avg = [p.detach().clone() for p in self.params]
-
-    @torch.no_grad()
-    def update(self, step):
-        """Fold in the iterate after update number ``step`` (1, 2, …) if ``step > start``."""
-        if step <= self.start:
-            return
-        self.n += 1
-        weight = 1.0 / self.n if self.mode == "polyak" else (1.0 if self.n == 1 else 1.0 - self.mode)
-        for a, p in zip(self.avg, self.params):
-            a.lerp_(p, weight)
-
-    @torch.no_grad()
-    def swap(self):
-        """Exchange the model's parameters with the averages (no-op before the start)."""
-        if self.n == 0:
-            return
-        for a, p in zip(self.avg, self.params):
-            tmp = p.detach().clone()
-            p.copy_(a)
-            a.copy_(tmp)
-
-    def state_dict(self):
-        return {"n": self.n, "start": self.start, "avg": [a.clone() for a in self.avg]}
-
-    def load_state_dict(self, state):
-        self.n, self.start = int(state["n"]), int(state["start"])
-        for a, s in zip(self.avg, state["avg"]):
-            a.copy_(s)
-
-
 # -- the loop -----------------------------------------------------------------------------
 
 def _train_epoch(model, data, est, opt, sched, avg, gen, batch_size, step0):
+    """One pass over shuffled ``data``; returns (mean training reconstruction error or
+    ``None``, updates done). With the default optimizer and the fused RBM kernel the
+    gradient goes straight into the momentum buffers (:meth:`LeanSGD.accumulators`)."""
     n = data.shape[0]
     perm = torch.randperm(n, generator=gen, device=data.device)
     acc = torch.zeros((), dtype=torch.float64, device=data.device)
     tracked = isinstance(est, CD)
+    into_momentum = isinstance(opt, LeanSGD) and est.uses_fused(model) and opt.can_accumulate()
     n_tracked = 0
     step = step0
     with validation_disabled():
@@ -306,11 +98,15 @@ def _train_epoch(model, data, est, opt, sched, avg, gen, batch_size, step0):
             idx = perm[i:i + batch_size]
             v = torch.index_select(data, 0, idx, out=est.batch_buffer(model, idx.shape[0]))
             track = tracked and j % _RECON_EVERY == 0
-            info = est.grad(model, v, track)
+            if into_momentum:
+                info = est.grad(model, v, track, accumulate=opt.accumulators())
+                opt.apply()
+            else:
+                info = est.grad(model, v, track)
+                opt.step()
             if track:
                 acc.add_(info.recon_sq)
                 n_tracked += idx.shape[0]
-            opt.step()
             if sched is not None:
                 sched.step()
             step += 1
@@ -415,9 +211,11 @@ def fit(model: EnergyModel, data: torch.Tensor, *, method: str = "cd", k: int = 
     average_start : int, optional
         Epoch from which to average; default ``epochs // 2`` for "polyak", 0 for EMA.
     optimizer : torch.optim.Optimizer class or callable(param_groups) -> Optimizer, optional
-        Default: ``torch.optim.SGD`` with its fused kernel (a subclass that skips the
-        per-step wrappers; same update and state). It receives param groups that carry
-        ``lr`` and ``weight_decay``.
+        Default: :class:`~inference.optim.LeanSGD`, ``torch.optim.SGD`` with its fused
+        kernel (same update and state, without the per-step wrappers); with a binary
+        RBM the estimator writes the gradient straight into its momentum buffers
+        (u ← μu + ∇ in the gradient GEMM). It receives param groups that carry ``lr``
+        and ``weight_decay``.
     n_chains : int, optional
         PCD chains; default ``batch_size``.
     sample_visible : bool, default True
@@ -483,7 +281,7 @@ def fit(model: EnergyModel, data: torch.Tensor, *, method: str = "cd", k: int = 
     _choice(decay, "decay", ("weights", "all"))
     momentum_fn = _momentum_fn(momentum)
     if isinstance(lr_schedule, str):
-        _choice(lr_schedule, "lr_schedule", _SCHEDULES)
+        _choice(lr_schedule, "lr_schedule", SCHEDULES)
     elif not callable(lr_schedule):
         raise TypeError(f"fit: lr_schedule must be a str or a callable, got {lr_schedule!r}")
     if average is not None and average != "polyak":
@@ -518,17 +316,17 @@ def fit(model: EnergyModel, data: torch.Tensor, *, method: str = "cd", k: int = 
     est = (CD(k, sample_visible=sample_visible, generator=gen, fast_uniforms=fast_uniforms) if method == "cd"
            else PCD(k, n_chains=n_chains or batch_size, generator=gen, fast_uniforms=fast_uniforms))
     m0 = momentum_fn(0) if momentum_fn else None
-    opt = _make_optimizer(optimizer, _param_groups(model, lr, weight_decay, decay), lr, m0)
+    opt = make_optimizer(optimizer, param_groups(model, lr, weight_decay, decay), lr, m0)
     if momentum_fn is not None and not all("momentum" in g for g in opt.param_groups):
         raise ValueError(f"fit: momentum={momentum!r} but {type(opt).__name__} has no 'momentum' "
                          "hyperparameter; pass momentum=None (e.g. for Adam, whose betas play that role)")
     n = data.shape[0]
     steps_per_epoch = -(-n // batch_size)
-    sched = _make_scheduler(lr_schedule, opt, epochs * steps_per_epoch)
+    sched = make_scheduler(lr_schedule, opt, epochs * steps_per_epoch)
     avg = None
     if average is not None:
         start = average_start if average_start is not None else (epochs // 2 if average == "polyak" else 0)
-        avg = _Averager(model, average, start * steps_per_epoch)
+        avg = ParameterAverage(model, average, start * steps_per_epoch)
     subset = data[:: max(1, n // monitor)][:monitor] if monitor else None
     binary = subset is not None and bool(((subset == 0) | (subset == 1)).all())
     settings = {"method": method, "k": k, "batch_size": batch_size, "lr": lr, "momentum": _name(momentum),

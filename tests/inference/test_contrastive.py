@@ -306,3 +306,27 @@ def test_pcd_gradient_is_the_exact_gradient_in_expectation(fast):
     z = (got - exact) / se.clamp_min(1e-12)
     assert z.abs().max() < _z_threshold(z.numel()), z
 
+
+
+# -- gradient straight into momentum buffers ---------------------------------------------
+
+@pytest.mark.parametrize("fused", [True, False])
+@pytest.mark.parametrize("Est, kw", ESTIMATORS)
+def test_accumulate_writes_momentum_times_buffer_plus_gradient(Est, kw, fused):
+    """grad(..., accumulate={p: (u, μ)}) leaves u = μ u_before + ∇ (∇ as .grad would hold
+    it for the same draws); μ = 0 ignores whatever u held (here NaN)."""
+    model = random_rbm(7, 5, seed=1)
+    v = _data(8, 7)
+    params = list(model.parameters())
+    est_a = Est(**kw, generator=torch.Generator().manual_seed(3), fused=fused, fast_uniforms=False)
+    est_b = Est(**kw, generator=torch.Generator().manual_seed(3), fused=fused, fast_uniforms=False)
+    bufs = [torch.full_like(p, float("nan")) for p in params]
+    for step in range(3):
+        mu = 0.0 if step == 0 else 0.7
+        before = [b.clone() for b in bufs]
+        est_a.grad(model, v)
+        grads = _grads(model)
+        est_b.grad(model, v, accumulate={p: (b, mu) for p, b in zip(params, bufs)})
+        for b, b0, g in zip(bufs, before, grads):
+            want = g if mu == 0 else mu * b0 + g
+            torch.testing.assert_close(b, want, rtol=0, atol=1e-12)
