@@ -173,7 +173,7 @@ def fit(model: EnergyModel, data: torch.Tensor, *, method: str = "cd", k: int = 
 
     The defaults are the recipe measured best on binarized digits (64×16 RBM, 50 epochs,
     batch 20; exact test log-likelihood −18.10 ± 0.08 nats over 5 seeds, against
-    −18.66 for CD-1 at a constant rate; ``benchmarks/rbm_digits.py``): CD-1 with sampled
+    −18.62 for CD-1 at a constant lr 0.05 and momentum 0.5; ``benchmarks/rbm_digits.py``): CD-1 with sampled
     reconstructions, SGD with momentum 0.5 for 5 epochs then 0.9, lr 0.1 decayed
     linearly to 0 over the run, no weight decay. PCD-1 needs a smaller step or averaging
     (e.g. ``momentum=0.5, lr=0.2, average="polyak"``): at momentum 0.9 it oscillates.

@@ -15,12 +15,7 @@ from tests.oracles import random_rbm
 QUIET = dict(progress=False, monitor=0)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _data(n=40, width=6, seed=0):

@@ -21,13 +21,7 @@ from tests.oracles import all_binary_states, random_rbm
 ALPHA = 1e-4
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensors: one thread avoids OpenMP overhead on a busy machine."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _data(n, width, seed=0, p=0.4, dtype=torch.float64):

@@ -18,13 +18,7 @@ from pgm.datasets import bars_and_stripes
 QUIET = dict(progress=False, monitor=0)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensors: one thread avoids OpenMP overhead on a busy machine."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _data(n=40, width=6, seed=0, p=0.4):
