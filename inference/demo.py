@@ -90,7 +90,7 @@ def run_demo(out="runs/demo", quick: bool = False, seed: int = 0, n_hidden: int 
         "data": {"name": "digits (binarized, pixel >= 8)", "n_train": len(train), "n_test": len(test)},
         "epochs": epochs,
         "log_z": {"exact": exact.log_z, "ais": ais.log_z, "ais_lower": ais.lower, "ais_upper": ais.upper,
-                  "ais_ess": ais.ess, "ais_n_betas": len(betas), "ais_error": ais.log_z - exact.log_z},
+                  "ais_ess": ais.ess, "ais_steps": len(betas) - 1, "ais_error": ais.log_z - exact.log_z},
         "log_likelihood": {k: v._asdict() for k, v in ll.items()},
         "seconds": {"fit": t_fit, "exact_log_z": t_exact, "ais": t_ais},
         "history": history.as_dict(),
@@ -111,7 +111,7 @@ def run_demo(out="runs/demo", quick: bool = False, seed: int = 0, n_hidden: int 
         ("test LL, exact log Z", ll["test_exact"].mean, ""),
         ("train LL, exact log Z", ll["train_exact"].mean, ""),
         ("log Z exact", exact.log_z, f"{t_exact:.2f} s"),
-        ("log Z AIS", ais.log_z, f"{t_ais:.2f} s, {len(betas)} βs, 100 chains, ESS {ais.ess:.1f}"),
+        ("log Z AIS", ais.log_z, f"{t_ais:.2f} s, {len(betas) - 1} steps, 100 chains, ESS {ais.ess:.1f}"),
     ]
     echo(f"\nRBM {model.n_visible}x{model.n_hidden} on binarized digits, {epochs} epochs ({t_fit:.1f} s)")
     echo(f"{'quantity':<24}{'nats':>10}  note")
