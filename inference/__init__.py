@@ -4,7 +4,8 @@ from . import gibbs
 from .gibbs import GibbsState
 from .sampling import make_generator
 from .partition import LogZEstimate, exact_log_partition
-from .ais import ais_log_partition, default_schedule, reverse_ais_log_partition
+from .ais import ais_log_partition, default_schedule
+from .reverse_ais import reverse_ais_log_partition
 from .evaluation import LogLikelihood, log_likelihood, pseudo_log_likelihood, reconstruction_error
 
 __all__ = ["GibbsState", "gibbs", "make_generator"]

@@ -24,6 +24,7 @@ RBM(n_visible=6, n_hidden=4, weight_std=0.01, seed=0)
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -106,19 +107,16 @@ def atomic_save(obj, path) -> None:
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
         raise
     try:  # make the rename itself durable (POSIX)
         dfd = os.open(folder, os.O_RDONLY)
     except OSError:
         return
     try:
-        os.fsync(dfd)
-    except OSError:
-        pass
+        with contextlib.suppress(OSError):
+            os.fsync(dfd)
     finally:
         os.close(dfd)
 

@@ -21,9 +21,9 @@ from inference.ais import (
     ais_log_weights,
     base_rate_bias,
     default_schedule,
-    reverse_ais_log_partition,
 )
 from inference.partition import LogZEstimate, exact_log_partition
+from inference.reverse_ais import reverse_ais_log_partition
 from inference.sampling import make_generator
 from models.energy import RBM
 from tests.oracles import all_binary_states, brute_force_log_z, brute_force_marginal_v, random_rbm
