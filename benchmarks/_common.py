@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 
@@ -34,12 +35,10 @@ def set_threads(n: int | None) -> int:
     if n is not None:
         torch.set_num_threads(n)
     n = torch.get_num_threads()
-    try:
+    with contextlib.suppress(ImportError):  # threadpoolctl ships with scikit-learn
         from threadpoolctl import threadpool_limits
 
         threadpool_limits(n)
-    except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
-        pass
     return n
 
 

@@ -28,7 +28,7 @@ def _params(model):
 
 
 class _Crash(RuntimeError):
-    pass
+    """Raised from a callback to simulate a crash mid-training."""
 
 
 def _crash_at(epoch):
@@ -74,7 +74,7 @@ def test_build_model_and_registry(tmp_path):
 
     @ckpt.register_model
     class WideRBM(RBM):
-        pass
+        """A user subclass, registered so checkpoints can rebuild it."""
 
     save_model(tmp_path / "w.pt", WideRBM(4, 2, seed=0))
     assert type(load_model(tmp_path / "w.pt")) is WideRBM
