@@ -339,7 +339,8 @@ class Graph:
         lines = []
         for grp in self.groups:
             flag = "observed" if grp.observed else "latent"
-            lines.append(f"{grp.name}: {grp.kind} {'x'.join(map(str, grp.size))} ({flag})")
+            size = "x".join(map(str, grp.size)) or "scalar"
+            lines.append(f"{grp.name}: {grp.kind} {size} ({flag})")
         for e in self.edges:
             lines.append(f"{e.src} {'->' if e.directed else '--'} {e.dst}")
         return "\n".join(lines)

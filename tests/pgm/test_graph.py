@@ -282,3 +282,5 @@ def test_describe_and_layered():
     g = Graph.layered([("v", 6, "bernoulli"), ("h", 4, "gaussian")])
     assert g == Graph([V("v", 6, "bernoulli", True), V("h", 4, "gaussian")], [Edge("v", "h")])
     assert g.describe().splitlines() == ["v: bernoulli 6 (observed)", "h: gaussian 4 (latent)", "h -- v"]
+    scalar = Graph([VariableGroup("mu", (), "gaussian")])
+    assert scalar.describe() == "mu: gaussian scalar (latent)"
