@@ -58,7 +58,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from models.energy.validation import check_units
+from models.energy.validation import check_int, check_units
 
 from .partition import LogZEstimate, _bipartite_binary
 from .sampling import bernoulli, make_generator
@@ -171,12 +171,6 @@ def _check_betas(betas, func, dtype):
             f"betas[{k + 1}] = {betas[k + 1].item():.6g}"
         )
     return betas.to(dtype).to(_F64)
-
-
-def _check_int(value, name, func, minimum):
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"{func}: {name} must be an int >= {minimum}, got {value!r}")
-    return value
 
 
 def _base_bias(base, data, n_visible, func, dtype, device):
@@ -421,7 +415,7 @@ def ais_log_partition(model, n_chains: int = 100, betas=None, base="data", data=
     """
     func = "ais_log_partition"
     W, b, c = _rbm_tensors(model, func)
-    n_chains = _check_int(n_chains, "n_chains", func, 2)
+    n_chains = check_int(n_chains, "n_chains", 2, func)
     betas = _check_betas(betas, func, W.dtype)
     bias_a = _base_bias(base, data, W.shape[0], func, W.dtype, W.device)
     gen = make_generator(seed, W.device)

@@ -42,7 +42,7 @@ from typing import NamedTuple
 import torch
 
 from models.energy import EnergyModel, RBM
-from models.energy.validation import validation_disabled
+from models.energy.validation import check_int, validation_disabled
 
 from . import gibbs
 from .fused_rbm import Workspace, cd_step, pcd_step
@@ -118,17 +118,11 @@ def surrogate_loss(model: EnergyModel, positive: dict, negative: dict) -> torch.
         return model.energy(positive).mean() - model.energy(negative).mean()
 
 
-def _check_int(value, name, low=1):
-    if not isinstance(value, int) or isinstance(value, bool) or value < low:
-        raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
-    return value
-
-
 class _Estimator:
     """Shared plumbing: generator, workspace cache, dispatch fused / generic."""
 
     def __init__(self, k, generator, fused, fast_uniforms):
-        self.k = _check_int(k, "k")
+        self.k = check_int(k, "k")
         if generator is not None and not isinstance(generator, torch.Generator):
             raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
         self.generator = generator
@@ -365,7 +359,7 @@ class PCD(_Estimator):
     def __init__(self, k: int = 1, *, n_chains: int | None = None, generator: torch.Generator | None = None,
                  fused: bool | None = None, fast_uniforms: bool | None = None):
         super().__init__(k, generator, fused, fast_uniforms)
-        self.n_chains = None if n_chains is None else _check_int(n_chains, "n_chains")
+        self.n_chains = None if n_chains is None else check_int(n_chains, "n_chains")
         self.chains: GibbsState | None = None
 
     def __repr__(self):

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import torch
 
-from models.energy.validation import check_units
+from models.energy.validation import check_int, check_units
 
-from .ais import _anneal, _base_bias, _check_betas, _check_int, _log_z_base, _progress, _rbm_tensors, _summarise
+from .ais import _anneal, _base_bias, _check_betas, _log_z_base, _progress, _rbm_tensors, _summarise
 from .partition import LogZEstimate
 from .sampling import bernoulli, make_generator
 
@@ -77,11 +77,11 @@ def reverse_ais_log_partition(model, init=None, n_chains: int | None = None, bet
             raise ValueError(
                 f"{func}: n_chains={n_chains!r} but init has {v.shape[0]} rows; pass one or the other"
             )
-        _check_int(v.shape[0], "the number of init rows", func, 2)
+        check_int(v.shape[0], "the number of init rows", 2, func)
         burn_in = 0
     else:
-        n_chains = _check_int(100 if n_chains is None else n_chains, "n_chains", func, 2)
-        burn_in = _check_int(burn_in, "burn_in", func, 0)
+        n_chains = check_int(100 if n_chains is None else n_chains, "n_chains", 2, func)
+        burn_in = check_int(burn_in, "burn_in", 0, func)
         with torch.no_grad():
             if data is not None:
                 rows = check_units(data, "data", nv, unit_interval=True, dtype=W.dtype, device=W.device)

@@ -79,6 +79,11 @@ def image_grid(images, image_shape, path=None, ax=None, ncols=None, title=None, 
     return fig
 
 
+def _as_floats(values) -> np.ndarray:
+    """A float array with ``None`` entries (epochs without a value) as NaN."""
+    return np.array([np.nan if y is None else float(y) for y in values], dtype=float)
+
+
 def plot_curves(curves: dict, path=None, ax=None, xlabel="epoch", ylabel="nats per example", title=None,
                 bands: dict | None = None):
     """Plot named series against their index (epochs start at 1).
@@ -96,11 +101,11 @@ def plot_curves(curves: dict, path=None, ax=None, xlabel="epoch", ylabel="nats p
     """
     fig, ax = _figure(ax, (6, 4))
     for label, ys in curves.items():
-        ys = np.array([np.nan if y is None else float(y) for y in ys], dtype=float)
+        ys = _as_floats(ys)
         xs = np.arange(1, len(ys) + 1)
         ax.plot(xs, ys, marker="o" if len(ys) < 30 else None, ms=3, label=label)
         if bands and label in bands:
-            lo, hi = (np.array([np.nan if y is None else float(y) for y in b]) for b in bands[label])
+            lo, hi = (_as_floats(b) for b in bands[label])
             ax.fill_between(xs, lo, hi, alpha=0.25)
     from matplotlib.ticker import MaxNLocator
 

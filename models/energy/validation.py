@@ -11,7 +11,7 @@ import math
 
 import torch
 
-__all__ = ["check_beta", "check_units", "is_validation_enabled", "set_validation", "validation_disabled"]
+__all__ = ["check_beta", "check_int", "check_units", "is_validation_enabled", "set_validation", "validation_disabled"]
 
 _ENABLED = True
 
@@ -134,3 +134,14 @@ def check_beta(beta, name: str = "beta", batch: int | None = None):
     if not isinstance(beta, (int, float)) or isinstance(beta, bool) or math.isnan(beta) or not 0 <= beta <= 1:
         raise ValueError(f"{name} must be a number in [0, 1] or a tensor of such, got {beta!r}")
     return float(beta)
+
+
+def check_int(value, name: str, minimum: int = 1, where: str | None = None) -> int:
+    """Check that ``value`` is an int (not bool) of at least ``minimum``; return it.
+
+    ``where`` (e.g. the function's name) prefixes the ValueError message.
+    """
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        prefix = f"{where}: " if where else ""
+        raise ValueError(f"{prefix}{name} must be an int >= {minimum}, got {value!r}")
+    return value
