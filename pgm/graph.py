@@ -168,6 +168,7 @@ class Graph:
     edges: tuple[Edge, ...] = ()
     plates: tuple[Plate, ...] = ()
     _index: dict = field(default=None, repr=False, compare=False)
+    _blocks: tuple = field(default=None, repr=False, compare=False)
 
     def __post_init__(self):
         groups = tuple(self.groups)
@@ -268,8 +269,14 @@ class Graph:
         ``[["v"], ["h"]]``; DBM: odd then even layers). Otherwise a greedy colouring in
         declaration order. Self-couplings do not constrain the colouring: a self-coupled
         group's own conditional must handle its lateral connections (unit by unit).
-        Groups with only directed edges are left out.
+        Groups with only directed edges are left out. Computed once per graph (it is
+        immutable); each call returns fresh lists.
         """
+        if self._blocks is None:
+            object.__setattr__(self, "_blocks", tuple(tuple(b) for b in self._colour_blocks()))
+        return [list(b) for b in self._blocks]
+
+    def _colour_blocks(self) -> list[list[str]]:
         und = nx.Graph()
         members = [g.name for g in self.groups if self._touches_undirected(g.name)]
         und.add_nodes_from(members)
