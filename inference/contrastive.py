@@ -45,7 +45,8 @@ from models.energy import EnergyModel, RBM
 from models.energy.validation import check_int, validation_disabled
 
 from . import gibbs
-from .fused_rbm import Workspace, cd_step, pcd_step
+from . import native as _native
+from .fused_rbm import Workspace, cd_step, cd_step_native, pcd_step, pcd_step_native
 from .gibbs import GibbsState
 from .sampling import sample
 
@@ -121,7 +122,7 @@ def surrogate_loss(model: EnergyModel, positive: dict, negative: dict) -> torch.
 class _Estimator:
     """Shared plumbing: generator, workspace cache, dispatch fused / generic."""
 
-    def __init__(self, k, generator, fused, fast_uniforms):
+    def __init__(self, k, generator, fused, fast_uniforms, native):
         self.k = check_int(k, "k")
         if generator is not None and not isinstance(generator, torch.Generator):
             raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
@@ -132,6 +133,9 @@ class _Estimator:
         if fast_uniforms not in (None, True, False):
             raise ValueError(f"fast_uniforms must be None (auto: CPU only), True or False, got {fast_uniforms!r}")
         self.fast_uniforms = fast_uniforms
+        if native not in (None, True, False):
+            raise ValueError(f"native must be None (auto), True or False, got {native!r}")
+        self.native = native
         self._ws = None
 
     def _generator(self, model):
@@ -161,13 +165,30 @@ class _Estimator:
         fast = self.fast_uniforms
         if fast is None:
             fast = W.device.type == "cpu"
-        key = (model.n_visible, model.n_hidden, W.dtype, W.device, fast)
+        kernels = self._kernels(W)
+        key = (model.n_visible, model.n_hidden, W.dtype, W.device, fast, kernels is not None)
         if (ws is None or ws.key[2:] != key or n_pos > ws.n_pos
                 or (n_neg != ws.n_neg if exact_neg else n_neg > ws.n_neg)):
             if ws is not None and ws.key[2:] == key and (not exact_neg or n_neg == ws.n_neg):
                 n_neg, n_pos = max(n_neg, ws.n_neg), max(n_pos, ws.n_pos)
-            ws = self._ws = Workspace(n_neg, n_pos, *key)
+            ws = self._ws = Workspace(n_neg, n_pos, *key[:-1], native=kernels)
         return ws
+
+    def _kernels(self, W):
+        """The native kernels for a fused step on ``W``'s device and dtype, or ``None``."""
+        if self.native is False:
+            return None
+        fits = W.device.type == "cpu" and W.dtype == torch.float32
+        kernels = _native.load() if fits else None
+        if self.native and kernels is None:
+            why = (f"they run on float32 CPU tensors, the model is {W.dtype} on {W.device}" if not fits
+                   else _native.status())
+            raise RuntimeError(f"native=True but the native kernels cannot be used: {why}")
+        return kernels
+
+    def uses_native(self, model: EnergyModel) -> bool:
+        """Whether :meth:`grad` runs the native kernels of :mod:`inference.native` for ``model``."""
+        return self._use_fused(model) and self._kernels(model.W) is not None
 
     def batch_buffer(self, model: EnergyModel, n: int) -> torch.Tensor:
         """A (n, n_visible) tensor to write the next batch into before :meth:`grad`.
@@ -260,6 +281,11 @@ class CD(_Estimator):
         3× cheaper on CPU; Bernoulli probabilities rounded to multiples of 2⁻¹⁶).
         ``None``: on CPU only. ``False`` reproduces :func:`inference.sampling.bernoulli`
         draw for draw, so the fused and generic paths give the same samples.
+    native : bool or None, default None
+        Fused path only: run the elementwise work in the native kernels of
+        :mod:`inference.native` (float32 CPU models; Philox uniforms with 24 bits, so
+        ``fast_uniforms`` does not apply). ``None`` uses them when they load,
+        ``True`` requires them, ``False`` keeps the torch ops.
 
     Examples
     --------
@@ -272,8 +298,8 @@ class CD(_Estimator):
     """
 
     def __init__(self, k: int = 1, *, sample_visible: bool = False, generator: torch.Generator | None = None,
-                 fused: bool | None = None, fast_uniforms: bool | None = None):
-        super().__init__(k, generator, fused, fast_uniforms)
+                 fused: bool | None = None, fast_uniforms: bool | None = None, native: bool | None = None):
+        super().__init__(k, generator, fused, fast_uniforms, native)
         if not isinstance(sample_visible, bool):
             raise TypeError(f"sample_visible must be a bool, got {sample_visible!r}")
         self.sample_visible = sample_visible
@@ -285,8 +311,9 @@ class CD(_Estimator):
         return n
 
     def grad(self, model: EnergyModel, v: torch.Tensor, track_error: bool = True, *,
-             accumulate: dict | None = None) -> GradInfo:
-        """Set ``p.grad`` of every parameter of ``model`` to the CD-k estimate for batch ``v``.
+             accumulate: dict | None = None, index: torch.Tensor | None = None) -> GradInfo:
+        """Set ``p.grad`` of every parameter of ``model`` to the CD-k estimate for batch ``v``
+        (or, with ``index``, for the rows ``v[index]``: the native path gathers them itself).
 
         ``v`` (batch, n_visible) must already be valid data of the model's dtype and
         device (no checks here: this is the training hot path; :func:`inference.fit`
@@ -299,7 +326,9 @@ class CD(_Estimator):
         """
         gen = self._generator(model)
         if self._use_fused(model):
-            return self._fused(model, v, gen, track_error, accumulate)
+            return self._fused(model, v, gen, track_error, accumulate, index)
+        if index is not None:
+            v = v.index_select(0, index)
         with torch.no_grad(), validation_disabled():
             positive, sampled = _positive_phase(model, v, gen, self.k)
             vis = model.visible_name
@@ -325,10 +354,16 @@ class CD(_Estimator):
         self._backward(model, positive, values, accumulate)
         return GradInfo(values[vis], recon)
 
-    def _fused(self, model, v, gen, track_error, accumulate):
-        B = v.shape[0]
+    def _fused(self, model, v, gen, track_error, accumulate, index):
+        B = v.shape[0] if index is None else index.shape[0]
         ws = self._workspace(model, B, B, exact_neg=False)
-        vneg, recon = cd_step(ws, model, v, gen, self.k, self.sample_visible, track_error, accumulate)
+        if ws.native is not None:
+            vneg, recon = cd_step_native(ws, model, v, gen, self.k, self.sample_visible, track_error, accumulate,
+                                         index)
+        else:
+            if index is not None:
+                v = torch.index_select(v, 0, index, out=ws.views(B, B).vpos)
+            vneg, recon = cd_step(ws, model, v, gen, self.k, self.sample_visible, track_error, accumulate)
         return GradInfo(vneg, recon)
 
 
@@ -346,7 +381,7 @@ class PCD(_Estimator):
         Gibbs sweeps per update.
     n_chains : int, optional
         Number of persistent chains; default: the size of the first batch.
-    generator, fused, fast_uniforms
+    generator, fused, fast_uniforms, native
         As for :class:`CD`.
 
     Attributes
@@ -357,8 +392,8 @@ class PCD(_Estimator):
     """
 
     def __init__(self, k: int = 1, *, n_chains: int | None = None, generator: torch.Generator | None = None,
-                 fused: bool | None = None, fast_uniforms: bool | None = None):
-        super().__init__(k, generator, fused, fast_uniforms)
+                 fused: bool | None = None, fast_uniforms: bool | None = None, native: bool | None = None):
+        super().__init__(k, generator, fused, fast_uniforms, native)
         self.n_chains = None if n_chains is None else check_int(n_chains, "n_chains")
         self.chains: GibbsState | None = None
 
@@ -396,8 +431,9 @@ class PCD(_Estimator):
         self.n_chains = beta.shape[0]
 
     def grad(self, model: EnergyModel, v: torch.Tensor, track_error: bool = True, *,
-             accumulate: dict | None = None) -> GradInfo:
-        """Set ``p.grad`` of every parameter of ``model`` to the PCD-k estimate for batch ``v``.
+             accumulate: dict | None = None, index: torch.Tensor | None = None) -> GradInfo:
+        """Set ``p.grad`` of every parameter of ``model`` to the PCD-k estimate for batch ``v``
+        (or, with ``index``, for the rows ``v[index]``).
 
         ``v`` (batch, n_visible) must already be valid data on the model's dtype and
         device. ``track_error`` is accepted for symmetry with :class:`CD` and ignored.
@@ -408,10 +444,14 @@ class PCD(_Estimator):
         left as it was.
         """
         gen = self._generator(model)
+        if index is not None and not (self._use_fused(model) and self.chains is not None
+                                      and self._kernels(model.W) is not None):
+            v = v.index_select(0, index)
+            index = None
         if self.chains is None:
             self.init_chains(model, v)
         if self._use_fused(model):
-            return self._fused(model, v, gen, accumulate)
+            return self._fused(model, v, gen, accumulate, index)
         with torch.no_grad(), validation_disabled():
             positive, _ = _positive_phase(model, v, gen, self.k)
             state = self.chains
@@ -421,13 +461,15 @@ class PCD(_Estimator):
         self._backward(model, positive, state.values, accumulate)
         return GradInfo(state.values[model.visible_name], None)
 
-    def _fused(self, model, v, gen, accumulate):
-        C = self.n_chains
-        ws = self._workspace(model, C, v.shape[0], exact_neg=True)
+    def _fused(self, model, v, gen, accumulate, index):
+        C, B = self.n_chains, (v.shape[0] if index is None else index.shape[0])
+        ws = self._workspace(model, C, B, exact_neg=True)
         vals = self.chains.values
         if vals.get("h") is not ws.hchain:  # chains new or restored: move them into the buffers
-            vneg = ws.views(C, v.shape[0]).vneg
+            vneg = ws.views(C, B).vneg
             vneg.copy_(vals["v"])
             ws.hchain.copy_(vals["h"])
             self.chains = GibbsState({"v": vneg, "h": ws.hchain}, self.chains.beta)
+        if ws.native is not None:
+            return GradInfo(pcd_step_native(ws, model, v, gen, self.k, C, accumulate, index), None)
         return GradInfo(pcd_step(ws, model, v, gen, self.k, C, accumulate), None)

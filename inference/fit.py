@@ -91,18 +91,22 @@ def _train_epoch(model, data, est, opt, sched, avg, gen, batch_size, step0):
     acc = torch.zeros((), dtype=torch.float64, device=data.device)
     tracked = isinstance(est, CD)
     into_momentum = isinstance(opt, LeanSGD) and est.uses_fused(model) and opt.can_accumulate()
+    native = est.uses_native(model) and data.is_contiguous() and data.dtype == torch.float32
     n_tracked = 0
     step = step0
     with validation_disabled():
         for j, i in enumerate(range(0, n, batch_size)):
             idx = perm[i:i + batch_size]
-            v = torch.index_select(data, 0, idx, out=est.batch_buffer(model, idx.shape[0]))
+            if native:  # the native kernels gather the rows themselves
+                v, index = data, idx
+            else:
+                v, index = torch.index_select(data, 0, idx, out=est.batch_buffer(model, idx.shape[0])), None
             track = tracked and j % _RECON_EVERY == 0
             if into_momentum:
-                info = est.grad(model, v, track, accumulate=opt.accumulators())
+                info = est.grad(model, v, track, accumulate=opt.accumulators(), index=index)
                 opt.apply()
             else:
-                info = est.grad(model, v, track)
+                info = est.grad(model, v, track, index=index)
                 opt.step()
             if track:
                 acc.add_(info.recon_sq)
@@ -159,7 +163,8 @@ def fit(model: EnergyModel, data: torch.Tensor, *, method: str = "cd", k: int = 
         batch_size: int = 20, lr: float | None = 0.1, momentum="hinton", weight_decay: float = 0.0,
         decay: str = "weights", lr_schedule="linear", average=None, average_start: int | None = None,
         optimizer=None, n_chains: int | None = None, sample_visible: bool = True,
-        fast_uniforms: bool | None = None, seed: int | None = 0, callbacks=(), checkpoint=None,
+        fast_uniforms: bool | None = None, native: bool | None = None, seed: int | None = 0, callbacks=(),
+        checkpoint=None,
         checkpoint_every: int = 1, resume=False, evaluate: str | None = None, eval_data=None,
         eval_every: int = 1, ais_options: dict | None = None, monitor: int = 1000,
         progress: bool = True) -> History:
@@ -222,7 +227,13 @@ def fit(model: EnergyModel, data: torch.Tensor, *, method: str = "cd", k: int = 
         CD: sample the reconstructions; ``False`` uses their probabilities (Hinton
         2010, §3.2), which is cheaper but ends about 0.5–0.8 nats worse on digits.
     fast_uniforms : bool, optional
-        16-bit uniforms in the fused RBM kernel (see :class:`~inference.contrastive.CD`).
+        16-bit uniforms in the torch version of the fused RBM kernel (see
+        :class:`~inference.contrastive.CD`).
+    native : bool, optional
+        Native CPU kernels for the fused RBM step (:mod:`inference.native`): ``None``
+        uses them for float32 CPU models when they compile and load, ``True`` requires
+        them, ``False`` keeps the torch ops. They draw different (Philox) random numbers
+        from the torch ops, so the two give different, equally valid runs.
     seed : int or None, default 0
         Seeds the run's generator (shuffling and sampling). Monitoring and evaluation
         use generators of their own, so they never change the trajectory.
@@ -313,8 +324,9 @@ def fit(model: EnergyModel, data: torch.Tensor, *, method: str = "cd", k: int = 
     # -- set-up -------------------------------------------------------------------------
     device = model.device
     gen = make_generator(seed, device)
-    est = (CD(k, sample_visible=sample_visible, generator=gen, fast_uniforms=fast_uniforms) if method == "cd"
-           else PCD(k, n_chains=n_chains or batch_size, generator=gen, fast_uniforms=fast_uniforms))
+    opts = {"generator": gen, "fast_uniforms": fast_uniforms, "native": native}
+    est = (CD(k, sample_visible=sample_visible, **opts) if method == "cd"
+           else PCD(k, n_chains=n_chains or batch_size, **opts))
     m0 = momentum_fn(0) if momentum_fn else None
     opt = make_optimizer(optimizer, param_groups(model, lr, weight_decay, decay), lr, m0)
     if momentum_fn is not None and not all("momentum" in g for g in opt.param_groups):
@@ -333,7 +345,7 @@ def fit(model: EnergyModel, data: torch.Tensor, *, method: str = "cd", k: int = 
                 "weight_decay": weight_decay, "decay": decay, "lr_schedule": _name(lr_schedule),
                 "average": average, "average_start": average_start, "optimizer": _name(optimizer),
                 "n_chains": n_chains, "sample_visible": sample_visible, "fast_uniforms": fast_uniforms,
-                "seed": seed, "data": _fingerprint(data)}
+                "native": est.uses_native(model), "seed": seed, "data": _fingerprint(data)}
     settings = json.loads(json.dumps(settings))
     history, epoch0 = History(), 0
     if resume and checkpoint is not None and (resume is True or os.path.exists(checkpoint)):

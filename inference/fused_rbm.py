@@ -13,9 +13,17 @@ C chains and B data rows, which is exactly the gradient of the free-energy surro
 u ← μ u + ∇ (``u.addmm_(…, beta=μ)``), saving a pass over the weights
 (:class:`~inference.optim.LeanSGD`).
 
-Bernoulli draws compare uniforms with the probabilities in place: float uniforms
-(exactly :func:`inference.sampling.bernoulli`'s draws) or, on CPU, 16-bit ones, four per
-64-bit random number.
+Two implementations of the elementwise work (bias, logistic, Bernoulli draw, bias
+gradients) around the GEMMs:
+
+- the native kernels of :mod:`inference.native` (CPU, float32, when a C compiler is
+  available): one pass per layer that adds the bias, applies σ, scales the
+  probabilities by their gradient weight, draws the Bernoulli samples from Philox
+  uniforms and accumulates the bias gradients (``cd_step_native``, ``pcd_step_native``);
+- torch ops on the preallocated buffers (any device and dtype): the draws compare
+  uniforms with the probabilities in place, float uniforms (exactly
+  :func:`inference.sampling.bernoulli`'s draws) or, on CPU, 16-bit ones, four per 64-bit
+  random number (``cd_step``, ``pcd_step``).
 """
 
 from __future__ import annotations
@@ -24,7 +32,8 @@ from typing import NamedTuple
 
 import torch
 
-__all__ = ["Workspace", "Views", "write_grads", "sigmoid_affine_", "cd_step", "pcd_step"]
+__all__ = ["Workspace", "Views", "write_grads", "sigmoid_affine_", "cd_step", "pcd_step", "cd_step_native",
+           "pcd_step_native"]
 
 _SHIFT = 32768.5  # u = (s + 32768.5) / 65536 for a uniform int16 s
 
@@ -56,10 +65,12 @@ class Workspace:
     up to ``n_pos`` rows. Rows are stacked negative first, so the chain part of the
     buffers stays put whatever the batch size."""
 
-    def __init__(self, n_neg, n_pos, n_vis, n_hid, dtype, device, fast):
+    def __init__(self, n_neg, n_pos, n_vis, n_hid, dtype, device, fast, native=None):
         opts = dict(dtype=dtype, device=device)
         rows = n_neg + n_pos
-        self.key = (n_neg, n_pos, n_vis, n_hid, dtype, device, fast)
+        self.key = (n_neg, n_pos, n_vis, n_hid, dtype, device, fast, native is not None)
+        self.native = native  # inference.native.Kernels or None
+        self._key = torch.empty((), dtype=torch.int64, device="cpu")
         self.n_neg, self.n_pos = n_neg, n_pos
         self.shape, self.dtype, self.device = (n_vis, n_hid), dtype, torch.device(device)
         self.V2 = torch.zeros(rows, n_vis, **opts)   # [v_model; v_data]
@@ -103,6 +114,12 @@ class Workspace:
             out = self._views[(n_neg, n_pos)] = Views(V2, H2, V2[:n_neg], V2[n_neg:], H2[:n_neg], H2[n_neg:],
                                                        s, s[:, None], torch.ones(rows, **opts), V2.t(), H2.t())
         return out
+
+    def next_key(self, generator) -> int:
+        """A fresh 63-bit Philox key drawn from ``generator`` (native kernels)."""
+        if generator.device.type != "cpu":  # pragma: no cover - native kernels are CPU-only
+            return int(torch.randint(0, 2**62, (), generator=generator, device=generator.device))
+        return self._key.random_(generator=generator).item()
 
     def bernoulli_(self, out, probs, generator):
         """out ← 1{u < probs} with u uniform; ``out`` may alias ``probs``.
@@ -222,4 +239,117 @@ def pcd_step(ws, model, v, gen, k, n_chains, accumulate=None):
             sigmoid_affine_(views.H2, views.V2, W, c)
         ws.bernoulli_(h, pneg, gen)
     write_grads(model, views, accumulate)
+    return vneg
+
+
+# -- native kernels ----------------------------------------------------------------------
+
+def _bias_target(param, accumulate):
+    """(buffer, β) receiving a bias gradient: the momentum buffer and μ, or ``.grad`` and 0."""
+    entry = accumulate.get(param) if accumulate is not None else None
+    return entry if entry is not None else (_grad_buffer(param), 0.0)
+
+
+def _weight_grad(model, views, accumulate):
+    entry = accumulate.get(model.W) if accumulate is not None else None
+    if entry is None:
+        torch.mm(views.V2t, views.H2, out=_grad_buffer(model.W))
+    else:
+        entry[0].addmm_(views.V2t, views.H2, beta=entry[1])
+
+
+def _load_batch(ws, v, index, vpos, ub_ptr, beta_b, nt):
+    """vpos ← the batch (``v``, or rows ``index`` of ``v``), ub ← β ub − Σ_rows vpos / B."""
+    kern, (B, nv) = ws.native, vpos.shape
+    if index is not None and v.is_contiguous():
+        kern.raw_gather_rows(v.data_ptr(), index.data_ptr(), B, nv, vpos.data_ptr(), ub_ptr, beta_b, -1.0 / B, nt)
+        return
+    if index is not None:
+        torch.index_select(v, 0, index, out=vpos)
+    elif v is not vpos:
+        vpos.copy_(v)
+    kern.raw_column_sum(vpos.data_ptr(), B, nv, ub_ptr, beta_b, -1.0 / B, nt)
+
+
+def cd_step_native(ws, model, v, gen, k, sample_visible, track_error, accumulate=None, index=None):
+    """:func:`cd_step` with the native kernels: the same estimate, Philox draws. With
+    ``index`` (int64, contiguous) the batch is the rows ``index`` of ``v``.
+
+    Streams of the step's key: 0 for h₀, 2s + 1 for v_{s+1} and 2s + 2 for h_{s+1}."""
+    kern, nt = ws.native, torch.get_num_threads()
+    B = v.shape[0] if index is None else index.shape[0]
+    nv, nh = ws.shape
+    views = ws.views(B, B)
+    vneg, vpos, pneg, ppos = views.vneg, views.vpos, views.pneg, views.ppos
+    W, Wt, b, c = ws.params(model)
+    hs = ws.hs[:B] if B != ws.hs.shape[0] else ws.hs
+    ub, beta_b = _bias_target(model.b, accumulate)
+    uc, beta_c = _bias_target(model.c, accumulate)
+    b_ptr, c_ptr, ub_ptr, uc_ptr = b.data_ptr(), c.data_ptr(), ub.data_ptr(), uc.data_ptr()
+    key = ws.next_key(gen)
+    _load_batch(ws, v, index, vpos, ub_ptr, beta_b, nt)                             # ∇b = mean v_k − mean v₀
+    torch.mm(vpos, W, out=ppos)
+    kern.raw_logistic_bernoulli(ppos.data_ptr(), c_ptr, B, nh, -1.0 / B, hs.data_ptr(), key, 0,
+                                uc_ptr, beta_c, 1.0, 0, nt)                         # ppos ← −p(h|v₀)/B, h₀
+    recon = None
+    vneg_ptr, pneg_ptr, hs_ptr = vneg.data_ptr(), pneg.data_ptr(), hs.data_ptr()
+    for step in range(k):
+        last = step == k - 1
+        torch.mm(hs, Wt, out=vneg)
+        stream, sums = 2 * step + 1, (ub_ptr if last else None)
+        if step == 0 and track_error:
+            kern.raw_logistic_bernoulli(vneg_ptr, b_ptr, B, nv, 1.0, None, 0, 0, None, 0.0, 0.0, 0, nt)
+            d = torch.sub(vpos, vneg, out=ws.diff[:B]).view(-1)
+            recon = torch.dot(d, d)
+            if sample_visible:
+                kern.raw_bernoulli(vneg_ptr, vneg_ptr, B, nv, key, stream, sums, 1.0, 1.0 / B, nt)
+            elif last:
+                kern.raw_column_sum(vneg_ptr, B, nv, ub_ptr, 1.0, 1.0 / B, nt)
+        else:
+            kern.raw_logistic_bernoulli(vneg_ptr, b_ptr, B, nv, 1.0, vneg_ptr if sample_visible else None, key,
+                                        stream, sums, 1.0, 1.0 / B, 1, nt)
+        torch.mm(vneg, W, out=pneg)
+        if last:
+            kern.raw_logistic_bernoulli(pneg_ptr, c_ptr, B, nh, 1.0 / B, None, 0, 0, uc_ptr, 1.0, 1.0, 0, nt)
+        else:
+            kern.raw_logistic_bernoulli(pneg_ptr, c_ptr, B, nh, 1.0, hs_ptr, key, 2 * step + 2, None, 0.0, 0.0,
+                                        0, nt)
+    _weight_grad(model, views, accumulate)
+    return vneg, recon
+
+
+def pcd_step_native(ws, model, v, gen, k, n_chains, accumulate=None, index=None):
+    """:func:`pcd_step` with the native kernels: the same estimate, Philox draws. With
+    ``index`` the batch is the rows ``index`` of ``v``.
+
+    Streams of the step's key: 2s + 1 for the chains' v and 2s + 2 for their h at sweep s."""
+    kern, nt = ws.native, torch.get_num_threads()
+    C, B = n_chains, (v.shape[0] if index is None else index.shape[0])
+    nv, nh = ws.shape
+    views = ws.views(C, B)
+    vneg = views.vneg
+    W, Wt, b, c = ws.params(model)
+    ub, beta_b = _bias_target(model.b, accumulate)
+    uc, beta_c = _bias_target(model.c, accumulate)
+    h = ws.hchain
+    vneg_ptr, pneg_ptr, h_ptr = vneg.data_ptr(), views.pneg.data_ptr(), h.data_ptr()
+    b_ptr, c_ptr, ub_ptr, uc_ptr = b.data_ptr(), c.data_ptr(), ub.data_ptr(), uc.data_ptr()
+    key = ws.next_key(gen)
+    _load_batch(ws, v, index, views.vpos, ub_ptr, beta_b, nt)
+    for step in range(k):
+        last = step == k - 1
+        torch.mm(h, Wt, out=vneg)
+        kern.raw_logistic_bernoulli(vneg_ptr, b_ptr, C, nv, 1.0, vneg_ptr, key, 2 * step + 1,
+                                    ub_ptr if last else None, 1.0, 1.0 / C, 1, nt)
+        if not last:
+            torch.mm(vneg, W, out=views.pneg)
+            kern.raw_logistic_bernoulli(pneg_ptr, c_ptr, C, nh, 1.0, h_ptr, key, 2 * step + 2, None, 0.0, 0.0, 0,
+                                        nt)
+            continue
+        torch.mm(views.V2, W, out=views.H2)  # p(h | v) for the chains and the data in one GEMM
+        kern.raw_logistic_bernoulli(pneg_ptr, c_ptr, C, nh, 1.0 / C, h_ptr, key, 2 * step + 2,
+                                    uc_ptr, beta_c, 1.0, 0, nt)
+        kern.raw_logistic_bernoulli(views.ppos.data_ptr(), c_ptr, B, nh, -1.0 / B, None, 0, 0,
+                                    uc_ptr, 1.0, 1.0, 0, nt)
+    _weight_grad(model, views, accumulate)
     return vneg
