@@ -26,7 +26,7 @@ import math
 import torch
 from torch.optim import optimizer as _opt
 
-__all__ = ["LeanSGD", "momentum_ramp", "make_optimizer", "make_scheduler", "param_groups", "ParameterAverage",
+__all__ = ["LeanSGD", "FactorLR", "momentum_ramp", "make_optimizer", "make_scheduler", "param_groups", "ParameterAverage",
            "SCHEDULES"]
 
 #: Names of the built-in learning-rate schedules of :func:`make_scheduler`.
@@ -96,6 +96,7 @@ class LeanSGD(torch.optim.SGD):
         self._hooked_step = torch.optim.Optimizer.profile_hook_step(_raw_sgd_step())
         self._scratch = {}  # param → buffer for momentum-free groups (not part of the state)
         self._acc = None
+        self._acc_cache = None
 
     def _plain(self):
         return not (self._optimizer_step_pre_hooks or self._optimizer_step_post_hooks
@@ -115,8 +116,14 @@ class LeanSGD(torch.optim.SGD):
     def accumulators(self) -> dict:
         """``{param: (u, μ)}``: the buffer into which the gradient is to be accumulated as
         u ← μ u + ∇, and μ (0 on the first step and in momentum-free groups, when u
-        holds nothing to keep). Buffers are contiguous and persist across steps."""
-        acc = {}
+        holds nothing to keep). Buffers are contiguous and persist across steps; the
+        dict is reused while the groups' momenta and the state stay the same."""
+        key = (tuple(g["momentum"] for g in self.param_groups), len(self.state))
+        cached = self._acc_cache
+        if cached is not None and cached[0] == key:
+            self._acc = cached[1]
+            return cached[1]
+        acc, created = {}, False
         state = self.state
         for group in self.param_groups:
             momentum = group["momentum"]
@@ -132,13 +139,25 @@ class LeanSGD(torch.optim.SGD):
                 if buf is None:
                     buf = st["momentum_buffer"] = torch.zeros_like(p, memory_format=torch.contiguous_format)
                     acc[p] = (buf, 0.0)
+                    created = True
                 elif not buf.is_contiguous():  # pragma: no cover - not produced here
                     buf = st["momentum_buffer"] = buf.contiguous()
                     acc[p] = (buf, momentum)
                 else:
                     acc[p] = (buf, momentum)
         self._acc = acc
+        # a dict that holds new buffers has μ = 0 for them: valid for this step only
+        self._acc_cache = None if created else ((tuple(g["momentum"] for g in self.param_groups),
+                                                 len(self.state)), acc)
         return acc
+
+    def load_state_dict(self, state_dict):
+        self._acc_cache = None
+        super().load_state_dict(state_dict)
+
+    def add_param_group(self, param_group):
+        self._acc_cache = None
+        super().add_param_group(param_group)
 
     @torch.no_grad()
     def apply(self) -> None:
@@ -200,16 +219,62 @@ def make_optimizer(optimizer, groups, lr, momentum0):
     return opt
 
 
+class FactorLR:
+    r"""Per-update schedule :math:`\eta_t = \eta_0 \cdot \text{factor}(t)` for every param
+    group: ``torch.optim.lr_scheduler.LambdaLR``'s arithmetic and state (``last_epoch``,
+    ``base_lrs``; its state dicts load) without its per-call bookkeeping, which costs
+    about 1 % of a 784 × 500 RBM update.
+
+    Parameters
+    ----------
+    optimizer : torch.optim.Optimizer
+    factor : callable(int) -> float
+        Multiplier of the initial learning rates after ``t`` updates.
+    """
+
+    def __init__(self, optimizer, factor):
+        self.optimizer, self.factor = optimizer, factor
+        for group in optimizer.param_groups:
+            group.setdefault("initial_lr", group["lr"])
+        self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
+        self.last_epoch = 0
+        self._apply()
+
+    def _apply(self):
+        f = self.factor(self.last_epoch)
+        self._last_lr = []
+        for group, base in zip(self.optimizer.param_groups, self.base_lrs):
+            group["lr"] = base * f
+            self._last_lr.append(group["lr"])
+
+    def step(self):
+        """Advance by one update and set the groups' learning rates."""
+        self.last_epoch += 1
+        self._apply()
+
+    def get_last_lr(self):
+        """The learning rates set by the last :meth:`step`."""
+        return list(self._last_lr)
+
+    def state_dict(self):
+        """``{"last_epoch", "base_lrs"}``."""
+        return {"last_epoch": self.last_epoch, "base_lrs": list(self.base_lrs)}
+
+    def load_state_dict(self, state):
+        """Restore :meth:`state_dict` (or a ``LambdaLR`` state dict) and set the rates."""
+        self.last_epoch, self.base_lrs = int(state["last_epoch"]), list(state["base_lrs"])
+        self._apply()
+
+
 def make_scheduler(lr_schedule, opt, total_steps):
     """The per-update LR scheduler: ``None`` (constant), linear or cosine decay to 0 at
     ``total_steps``, or ``lr_schedule(opt, total_steps)`` for a callable."""
     if lr_schedule == "constant":
         return None
     if lr_schedule == "linear":
-        return torch.optim.lr_scheduler.LambdaLR(opt, lambda t: max(0.0, 1.0 - t / total_steps))
+        return FactorLR(opt, lambda t: max(0.0, 1.0 - t / total_steps))
     if lr_schedule == "cosine":
-        return torch.optim.lr_scheduler.LambdaLR(
-            opt, lambda t: 0.5 * (1.0 + math.cos(math.pi * min(t, total_steps) / total_steps)))
+        return FactorLR(opt, lambda t: 0.5 * (1.0 + math.cos(math.pi * min(t, total_steps) / total_steps)))
     if callable(lr_schedule):
         sched = lr_schedule(opt, total_steps)
         if not (hasattr(sched, "step") and hasattr(sched, "state_dict")):
