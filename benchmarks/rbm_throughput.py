@@ -3,7 +3,9 @@
 Rows: ``inference.fit`` with its default optimizer (SGD, momentum ramp, linear LR
 decay, no weight decay; progress, monitoring and evaluation off) for CD-1 with sampled
 reconstructions (the default), CD-1 with visible probabilities (``sample_visible=False``)
-and PCD-1; learnergy's
+and PCD-1, with the native kernels of :mod:`inference.native` when they load (the
+default), then CD-1 and PCD-1 on the pure-torch path (``native=False``) for comparison;
+learnergy's
 ``learnergy.models.bernoulli.RBM`` (CD-1 only; its ``fit`` and, to leave out its
 DataLoader and per-batch pseudo-likelihood, its training step alone) and scikit-learn's
 ``BernoulliRBM`` (PCD-1, float32 input). All see the same random binary data.
@@ -17,13 +19,14 @@ Our CD-1 step does v W, h Wᵀ, v' W and one stacked [v'; v]ᵀ[h'; -h] GEMM, wh
 folds in the momentum (u ← μu + ∇, then θ ← θ − ηu); PCD-1 does the same with the
 chains' v' and h. Everything else (Bernoulli draws, sigmoids, bias terms, the
 parameter update, the batch gather) is the overhead that separates a row from the
-ceiling.
+ceiling; the native kernels do it in one pass per layer (bias, logistic, Philox draw,
+gradient scaling and bias-gradient sums) plus the gather.
 
 Usage::
 
     python benchmarks/rbm_throughput.py                # 10,000 examples, 2 epochs per timing
     python benchmarks/rbm_throughput.py --threads 1
-    python benchmarks/rbm_throughput.py --skip learnergy sklearn
+    python benchmarks/rbm_throughput.py --skip learnergy sklearn torch-path
 
 Every row, the ceiling included, is the best of ``--repeats`` timed runs (the least
 contended on a shared machine); the ceiling is re-measured before, between and after
@@ -42,6 +45,7 @@ import torch
 
 from _common import best_time, format_table, machine_line, set_threads
 
+from inference import native
 from inference.fit import fit
 from models.energy import RBM
 
@@ -67,12 +71,12 @@ def gemm_ceiling(repeats: int, inner: int = 50) -> float:
     return best_time(step, repeats) / inner
 
 
-def time_ours(data, method, epochs, repeats, sample_visible=True):
+def time_ours(data, method, epochs, repeats, sample_visible=True, native=None):
     best = float("inf")
     for r in range(repeats + 1):
         model = RBM(V, H, seed=r)
         hist = fit(model, data, method=method, k=1, epochs=epochs, batch_size=B, seed=r,
-                   sample_visible=sample_visible, progress=False, monitor=0, evaluate=None)
+                   sample_visible=sample_visible, native=native, progress=False, monitor=0, evaluate=None)
         if r:  # the first run warms up
             best = min(best, sum(hist.seconds))
     return data.shape[0] * epochs / best
@@ -129,7 +133,7 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=2, help="epochs per timed run (default 2)")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per row; the best counts")
     parser.add_argument("--threads", type=int, default=None, help="torch/BLAS threads (default: torch's)")
-    parser.add_argument("--skip", nargs="*", default=(), choices=("learnergy", "sklearn"))
+    parser.add_argument("--skip", nargs="*", default=(), choices=("learnergy", "sklearn", "torch-path"))
     args = parser.parse_args(argv)
 
     threads = set_threads(args.threads)
@@ -139,6 +143,7 @@ def main(argv=None):
     print(f"RBM {V} x {H}, batch {B}, {args.n} random binary examples, {args.epochs} epochs per run, "
           f"best of {args.repeats}")
     print(machine_line() + f" (threads in force: {threads})")
+    print(f"native kernels: {native.status()}")
     gemm_times = [gemm_ceiling(args.repeats)]
     results = []
     t0 = time.perf_counter()
@@ -147,6 +152,11 @@ def main(argv=None):
             ("pgm (inference.fit)", "CD-1 (probabilities)",
              lambda: time_ours(data, "cd", args.epochs, args.repeats, sample_visible=False)),
             ("pgm (inference.fit)", "PCD-1", lambda: time_ours(data, "pcd", args.epochs, args.repeats))]
+    if "torch-path" not in args.skip and native.available():
+        runs += [("pgm, native=False", "CD-1 (sampled v, torch ops)",
+                  lambda: time_ours(data, "cd", args.epochs, args.repeats, native=False)),
+                 ("pgm, native=False", "PCD-1 (torch ops)",
+                  lambda: time_ours(data, "pcd", args.epochs, args.repeats, native=False))]
     if "learnergy" not in args.skip:
         runs += [("learnergy RBM.fit", "CD-1", lambda: time_learnergy_fit(data, args.epochs, args.repeats)),
                  ("learnergy step only", "CD-1", lambda: time_learnergy_step(data, args.epochs, args.repeats))]

@@ -20,7 +20,9 @@ filled in by clamped Gibbs sweeps.
 
 The binary :class:`~models.energy.RBM` takes a fused path (:mod:`inference.fused_rbm`):
 no autograd, in-place ops on preallocated buffers and one GEMM for the whole weight
-gradient, exactly the free-energy surrogate's gradient for the same chain samples.
+gradient, exactly the free-energy surrogate's gradient for the same chain samples. For
+float32 models on the CPU its elementwise work runs in the native kernels of
+:mod:`inference.native` when they compile (``native=None``, the default).
 
 Practical choices follow Hinton's guide (2010, §3): hidden units driven by data are
 sampled; CD's reconstructions use visible probabilities unless ``sample_visible=True``;
@@ -277,13 +279,14 @@ class CD(_Estimator):
         Fused binary-RBM kernel: ``None`` uses it when :func:`supports_fused`,
         ``False`` always takes the generic (autograd) path, ``True`` requires it.
     fast_uniforms : bool or None, default None
-        Fused path only: draw 16-bit uniforms, four per 64-bit random number (about
-        3× cheaper on CPU; Bernoulli probabilities rounded to multiples of 2⁻¹⁶).
+        Fused path with torch ops (not the native kernels) only: draw 16-bit uniforms,
+        four per 64-bit random number (about 3× cheaper on CPU; Bernoulli probabilities
+        rounded to multiples of 2⁻¹⁶).
         ``None``: on CPU only. ``False`` reproduces :func:`inference.sampling.bernoulli`
         draw for draw, so the fused and generic paths give the same samples.
     native : bool or None, default None
         Fused path only: run the elementwise work in the native kernels of
-        :mod:`inference.native` (float32 CPU models; Philox uniforms with 24 bits, so
+        :mod:`inference.native` (float32 CPU models; Philox uniforms with 23 bits, so
         ``fast_uniforms`` does not apply). ``None`` uses them when they load,
         ``True`` requires them, ``False`` keeps the torch ops.
 

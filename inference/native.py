@@ -18,9 +18,10 @@ What the kernels compute (float32, C-contiguous, on CPU):
 - :meth:`Kernels.uniform` and :meth:`Kernels.philox`: the random numbers themselves.
 
 Uniforms come from Philox4x32-10 (Salmon et al., 2011), a counter-based generator: the
-uniform of element (r, j) of a draw is a function of (key, stream, r, j) only, with 24
-random bits like ``torch.rand``'s float32 draws, so results do not depend on the thread
-count. Keys are drawn from the caller's ``torch.Generator``, which keeps runs
+uniform of element (r, j) of a draw is a function of (key, stream, r, j) only (23
+random bits, the midpoints of a grid of width 2⁻²³ inside (0, 1), so a Bernoulli
+probability is effectively rounded by at most 2⁻²⁴, float32 ``torch.rand``'s
+resolution), and results do not depend on the thread count. Keys are drawn from the caller's ``torch.Generator``, which keeps runs
 reproducible and resumable; they are different random numbers from the pure-torch
 path's, so the two paths agree in distribution, not draw for draw.
 """
@@ -88,8 +89,10 @@ def _check(t, name, rows=None, cols=None):
 
 
 def _matrix(t, name):
-    if not isinstance(t, torch.Tensor) or t.dim() != 2:
-        raise ValueError(f"{name} must be a 2-d tensor, got {getattr(t, 'shape', type(t).__name__)}")
+    if not isinstance(t, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
+    if t.dim() != 2:
+        raise ValueError(f"{name} must be a 2-d tensor, got shape {tuple(t.shape)}")
     return t.shape
 
 

@@ -7,8 +7,10 @@
  * a pure function of (key, stream, row, column): results do not depend on the number of
  * threads or on the instruction set. Element (r, j) of a draw uses word (j % 64) / 16 of
  * the Philox block with counter (16 * (j / 64) + j % 16, r, stream_lo, stream_hi) and key
- * (key_lo, key_hi); its uniform is u = ((w >> 8) + 1/2) / 2^24, in (0, 1), 24 bits like a
- * float32 torch.rand, so P(1{u < p} = 1) is p rounded to a multiple of 2^-24.
+ * (key_lo, key_hi); its uniform is u = ((w >> 9) + 1/2) / 2^23, exact in float32 and
+ * strictly inside (0, 1), so P(1{u < p} = 1) is p rounded to the nearest multiple of
+ * 2^-23 (an error of at most 2^-24, like float32 torch.rand's resolution): exactly 0 for
+ * p < 2^-24 and exactly 1 for p > 1 - 2^-24.
  *
  * The logistic function is computed without libm (a range-reduced polynomial exp,
  * relative error below 2e-7), so the same code vectorizes everywhere and gives the same
@@ -112,13 +114,13 @@ static inline void uniforms(float u[CHUNK], int64_t row, int64_t j0, uint64_t ke
                  (uint32_t)key, (uint32_t)(key >> 32));
     const uint32_t *flat = &w[0][0];
     for (int i = 0; i < CHUNK; i++)
-        u[i] = ((float)(flat[i] >> 8) + 0.5f) * 5.9604644775390625e-08f;
+        u[i] = ((float)(flat[i] >> 9) + 0.5f) * 1.1920928955078125e-07f; /* 2^-23 */
 }
 
 /* ---- the logistic function ----------------------------------------------------------- */
 
 /* sigma(z) = 1 / (1 + exp(-z)) with z clamped to [-87, 87] (sigma is 1 - 6e-39 or 2e-38
- * there); exp(t) = 2^n exp(r), t = n ln2 + r, |r| <= ln2/2, exp(r) by a degree-6 Taylor-like
+ * there; NaN stays NaN); exp(t) = 2^n exp(r), t = n ln2 + r, |r| <= ln2/2, exp(r) by a degree-6 Taylor-like
  * minimax polynomial (Cephes expf coefficients). */
 static inline float logistic(float z) {
     z = z < -87.0f ? -87.0f : (z > 87.0f ? 87.0f : z);
@@ -141,8 +143,8 @@ static inline float logistic(float z) {
 #if defined(__AVX512F__)
 /* The same function on 16 lanes; the division is a 14-bit reciprocal estimate refined by
  * one Newton step (relative error about 2^-28 before rounding). */
-static inline __m512 logistic16(__m512 z) {
-    z = _mm512_min_ps(_mm512_max_ps(z, _mm512_set1_ps(-87.0f)), _mm512_set1_ps(87.0f));
+static inline __m512 logistic16(__m512 x) {
+    __m512 z = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.0f)), _mm512_set1_ps(87.0f));
     __m512 t = _mm512_sub_ps(_mm512_setzero_ps(), z);
     __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(t, _mm512_set1_ps(1.44269504088896341f)),
                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
@@ -157,7 +159,8 @@ static inline __m512 logistic16(__m512 z) {
     __m512 e = _mm512_fmadd_ps(q, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
     __m512 d = _mm512_add_ps(_mm512_scalef_ps(e, n), _mm512_set1_ps(1.0f));
     __m512 y = _mm512_rcp14_ps(d);
-    return _mm512_mul_ps(y, _mm512_fnmadd_ps(d, y, _mm512_set1_ps(2.0f)));
+    y = _mm512_mul_ps(y, _mm512_fnmadd_ps(d, y, _mm512_set1_ps(2.0f)));
+    return _mm512_mask_mov_ps(y, _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), x); /* NaN stays NaN */
 }
 #endif
 
@@ -228,14 +231,11 @@ static void run_pass(int mode, float *x, const float *in, const int64_t *index, 
     int64_t blocks = (rows + ROWS_PER_BLOCK - 1) / ROWS_PER_BLOCK;
     float stack[8 * 1024];
     float *partials = 0;
+    int sum_after = 0; /* no memory for the partial sums: sum the written rows afterwards */
     if (colsum) {
         size_t need = (size_t)blocks * (size_t)cols;
         partials = need <= sizeof(stack) / sizeof(float) ? stack : (float *)malloc(need * sizeof(float));
-        if (!partials) { /* out of memory: sum in one block, serially */
-            blocks = 1;
-            nthreads = 1;
-            partials = colsum;
-        }
+        sum_after = partials == 0;
     }
     int nt = (nthreads < 1 || rows * cols < PAR_MIN) ? 1 : (nthreads < blocks ? nthreads : (int)blocks);
     #pragma omp parallel num_threads(nt) if (nt > 1)
@@ -248,11 +248,10 @@ static void run_pass(int mode, float *x, const float *in, const int64_t *index, 
         int64_t b0 = blocks * tid / nth, b1 = blocks * (tid + 1) / nth;
         for (int64_t b = b0; b < b1; b++) {
             int64_t r0 = b * ROWS_PER_BLOCK, r1 = r0 + ROWS_PER_BLOCK < rows ? r0 + ROWS_PER_BLOCK : rows;
-            if (blocks == 1 && partials == colsum) r1 = rows;
             pass_rows(mode, x, in, index, bias, r0, r1, cols, scale, sample, key, stream,
-                      partials ? (partials == colsum ? 0 : partials + b * cols) : 0, sum_samples);
+                      partials ? partials + b * cols : 0, sum_samples);
         }
-        if (colsum && partials != colsum) {
+        if (partials) {
             #pragma omp barrier
             int64_t j0 = cols * tid / nth, j1 = cols * (tid + 1) / nth;
             for (int64_t j = j0; j < j1; j++) {
@@ -262,7 +261,20 @@ static void run_pass(int mode, float *x, const float *in, const int64_t *index, 
             }
         }
     }
-    if (partials && partials != stack && partials != colsum) free(partials);
+    if (partials && partials != stack) free(partials);
+    if (sum_after) { /* the same sums in the same order, serially */
+        const float *y = mode == MODE_SUM ? in : ((sample && (sum_samples || mode == MODE_BERNOULLI)) ? sample : x);
+        for (int64_t j = 0; j < cols; j++) {
+            float total = 0.0f;
+            for (int64_t b = 0; b < blocks; b++) {
+                float part = 0.0f;
+                int64_t r1 = (b + 1) * ROWS_PER_BLOCK < rows ? (b + 1) * ROWS_PER_BLOCK : rows;
+                for (int64_t r = b * ROWS_PER_BLOCK; r < r1; r++) part += y[r * cols + j];
+                total += part;
+            }
+            colsum[j] = (beta == 0.0f ? 0.0f : beta * colsum[j]) + weight * total;
+        }
+    }
 }
 
 /* ---- kernels ---------------------------------------------------------------------------- */
