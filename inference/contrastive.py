@@ -137,6 +137,8 @@ class _Estimator:
         self.fast_uniforms = fast_uniforms
         if native not in (None, True, False):
             raise ValueError(f"native must be None (auto), True or False, got {native!r}")
+        if native and fused is False:
+            raise ValueError("native=True needs the fused RBM path, but fused=False; use fused=None or True")
         self.native = native
         self._ws = None
 

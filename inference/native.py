@@ -214,7 +214,8 @@ def _compile(cc: str, folder: Path):
             os.replace(tmp, path)  # atomic: concurrent builders each write a complete file
             return path, flags
         os.unlink(tmp)
-        errors.append(f"{' '.join(extra) or '(no extra flags)'}: {proc.stderr.strip().splitlines()[-1:]}")
+        last = proc.stderr.strip().splitlines()[-1:] or [f"exit status {proc.returncode}"]
+        errors.append(f"{' '.join(extra) or '(no extra flags)'}: {last[0]}")
     raise OSError("compilation failed: " + "; ".join(errors))
 
 

@@ -12,9 +12,12 @@
  * 2^-23 (an error of at most 2^-24, like float32 torch.rand's resolution): exactly 0 for
  * p < 2^-24 and exactly 1 for p > 1 - 2^-24.
  *
- * The logistic function is computed without libm (a range-reduced polynomial exp,
- * relative error below 2e-7), so the same code vectorizes everywhere and gives the same
- * probabilities on every machine with FMA.
+ * The logistic function is computed without libm (a range-reduced polynomial exp; with
+ * AVX-512 the division is a reciprocal estimate refined by one Newton step), relative
+ * error at most about 2.1e-7. Builds for different instruction sets can differ in the
+ * last bit of a probability, so a draw 1{u < p} with u within an ulp of p can differ
+ * between machines; on one machine results are reproducible and do not depend on the
+ * number of threads.
  *
  * Threads: each takes a contiguous range of rows; column sums are accumulated per fixed
  * block of rows and combined in block order, so every result is the same whatever the
