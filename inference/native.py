@@ -1,7 +1,9 @@
 r"""Native CPU kernels of the fused RBM step (``inference/csrc/rbm_kernels.c``).
 
 The C source is compiled on first use with the system's C compiler (``$CC`` or ``cc``)
-for the machine it runs on (``-O3 -march=native``, OpenMP when available), cached under
+for the machine it runs on (``-O3 -march=native``, OpenMP when available; set
+``PGM_NATIVE_CFLAGS`` to replace those two, e.g. ``"-march=x86-64-v3 -fopenmp"`` for a
+cache shared by different machines), cached under
 ``$PGM_NATIVE_CACHE`` (default ``$XDG_CACHE_HOME/pgm-deepgen`` or
 ``~/.cache/pgm-deepgen``) and loaded with :mod:`ctypes`. OpenMP regions run on the
 OpenMP runtime torch already loaded, so the kernels share torch's threads. When no
@@ -199,7 +201,8 @@ def _compile(cc: str, folder: Path):
     source = SOURCE.read_bytes()
     version = subprocess.run([cc, "--version"], capture_output=True, text=True, timeout=60).stdout
     errors = []
-    for extra in _FLAG_SETS:
+    custom = os.environ.get("PGM_NATIVE_CFLAGS")
+    for extra in ([custom.split()] if custom is not None else _FLAG_SETS):
         flags = _BASE + extra
         tag = hashlib.sha256(b"\0".join([source, " ".join(flags).encode(), version.encode(),
                                          platform.machine().encode(), platform.node().encode()])).hexdigest()[:16]
