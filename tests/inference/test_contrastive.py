@@ -14,6 +14,7 @@ import pytest
 import torch
 from scipy import stats
 
+from inference import native
 from inference.contrastive import CD, PCD, GradInfo, has_free_energy, supports_fused, surrogate_loss
 from models.energy import RBM, EnergyModel
 from tests.oracles import all_binary_states, random_rbm
@@ -304,16 +305,24 @@ def test_pcd_gradient_is_the_exact_gradient_in_expectation(fast):
 
 # -- gradient straight into momentum buffers ---------------------------------------------
 
-@pytest.mark.parametrize("fused", [True, False])
+PATHS = [
+    pytest.param(torch.float64, {"fused": True, "fast_uniforms": False}, 1e-12, id="fused"),
+    pytest.param(torch.float64, {"fused": False}, 1e-12, id="generic"),
+    pytest.param(torch.float32, {"native": True}, 1e-6, id="native",
+                 marks=pytest.mark.skipif(not native.available(), reason="native kernels unavailable")),
+]
+
+
+@pytest.mark.parametrize("dtype, path, atol", PATHS)
 @pytest.mark.parametrize("Est, kw", ESTIMATORS)
-def test_accumulate_writes_momentum_times_buffer_plus_gradient(Est, kw, fused):
+def test_accumulate_writes_momentum_times_buffer_plus_gradient(Est, kw, dtype, path, atol):
     """grad(..., accumulate={p: (u, μ)}) leaves u = μ u_before + ∇ (∇ as .grad would hold
     it for the same draws); μ = 0 ignores whatever u held (here NaN)."""
-    model = random_rbm(7, 5, seed=1)
-    v = _data(8, 7)
+    model = random_rbm(7, 5, seed=1, dtype=dtype)
+    v = _data(8, 7, dtype=dtype)
     params = list(model.parameters())
-    est_a = Est(**kw, generator=torch.Generator().manual_seed(3), fused=fused, fast_uniforms=False)
-    est_b = Est(**kw, generator=torch.Generator().manual_seed(3), fused=fused, fast_uniforms=False)
+    est_a = Est(**kw, generator=torch.Generator().manual_seed(3), **path)
+    est_b = Est(**kw, generator=torch.Generator().manual_seed(3), **path)
     bufs = [torch.full_like(p, float("nan")) for p in params]
     for step in range(3):
         mu = 0.0 if step == 0 else 0.7
@@ -323,4 +332,4 @@ def test_accumulate_writes_momentum_times_buffer_plus_gradient(Est, kw, fused):
         est_b.grad(model, v, accumulate={p: (b, mu) for p, b in zip(params, bufs)})
         for b, b0, g in zip(bufs, before, grads):
             want = g if mu == 0 else mu * b0 + g
-            torch.testing.assert_close(b, want, rtol=0, atol=1e-12)
+            torch.testing.assert_close(b, want, rtol=0, atol=atol)

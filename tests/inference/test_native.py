@@ -24,6 +24,7 @@ from scipy import stats
 from inference import native
 from inference.contrastive import CD, PCD, surrogate_loss
 from inference.fit import fit
+from tests.inference.test_contrastive import ESTIMATORS
 from tests.oracles import brute_force_marginal_v, chi_square_gof, noncentral_power, random_rbm, state_index
 
 ALPHA = 1e-4
@@ -242,13 +243,6 @@ def test_tensor_arguments_are_validated_before_any_work(kern):
 
 # -- estimators on the native kernels: exact ------------------------------------------
 
-ESTIMATORS = [
-    pytest.param(CD, {"k": 1}, id="cd1"),
-    pytest.param(CD, {"k": 3}, id="cd3"),
-    pytest.param(CD, {"k": 2, "sample_visible": True}, id="cd2-sampled"),
-    pytest.param(PCD, {"k": 1}, id="pcd1"),
-    pytest.param(PCD, {"k": 2, "n_chains": 5}, id="pcd2-5chains"),
-]
 
 
 @needs_kernels
@@ -281,27 +275,6 @@ def test_index_equals_passing_the_selected_rows(Est, kw, contiguous):
         ga = _grads(model)
         vb = est_b.grad(model, data[idx]).v_model.clone()
         assert torch.equal(va, vb) and all(torch.equal(a, b) for a, b in zip(ga, _grads(model)))
-
-
-@needs_kernels
-@pytest.mark.parametrize("Est, kw", ESTIMATORS)
-def test_accumulate_writes_momentum_times_buffer_plus_gradient(Est, kw):
-    """accumulate={p: (u, μ)} leaves u = μ u_before + ∇ for the same draws; μ = 0 ignores the NaN u held."""
-    model = random_rbm(7, 5, seed=1, dtype=torch.float32)
-    v = _data(8, 7)
-    params = list(model.parameters())
-    est_a = Est(**kw, generator=torch.Generator().manual_seed(3), native=True)
-    est_b = Est(**kw, generator=torch.Generator().manual_seed(3), native=True)
-    bufs = [torch.full_like(p, float("nan")) for p in params]
-    for step in range(3):
-        mu = 0.0 if step == 0 else 0.7
-        before = [b.clone() for b in bufs]
-        est_a.grad(model, v)
-        grads = _grads(model)
-        est_b.grad(model, v, accumulate={p: (b, mu) for p, b in zip(params, bufs)})
-        for b, b0, g in zip(bufs, before, grads):
-            want = g if mu == 0 else mu * b0 + g
-            torch.testing.assert_close(b, want, rtol=0, atol=1e-6)
 
 
 @needs_kernels
