@@ -164,8 +164,7 @@ def fit(model: EnergyModel, data: torch.Tensor, *, method: str = "cd", k: int = 
         decay: str = "weights", lr_schedule="linear", average=None, average_start: int | None = None,
         optimizer=None, n_chains: int | None = None, sample_visible: bool = True,
         fast_uniforms: bool | None = None, native: bool | None = None, seed: int | None = 0, callbacks=(),
-        checkpoint=None,
-        checkpoint_every: int = 1, resume=False, evaluate: str | None = None, eval_data=None,
+        checkpoint=None, checkpoint_every: int = 1, resume=False, evaluate: str | None = None, eval_data=None,
         eval_every: int = 1, ais_options: dict | None = None, monitor: int = 1000,
         progress: bool = True) -> History:
     r"""Train an energy model by CD-k or PCD-k with a ``torch.optim`` optimizer.

@@ -3,9 +3,9 @@ r"""Native CPU kernels of the fused RBM step (``inference/csrc/rbm_kernels.c``).
 The C source is compiled on first use with the system's C compiler (``$CC`` or ``cc``)
 for the machine it runs on (``-O3 -march=native``, OpenMP when available; set
 ``PGM_NATIVE_CFLAGS`` to replace those two, e.g. ``"-march=x86-64-v3 -fopenmp"`` for a
-cache shared by different machines), cached under
-``$PGM_NATIVE_CACHE`` (default ``$XDG_CACHE_HOME/pgm-deepgen`` or
-``~/.cache/pgm-deepgen``) and loaded with :mod:`ctypes`. OpenMP regions run on the
+cache shared by different machines), cached under ``$PGM_NATIVE_CACHE`` (default
+``$XDG_CACHE_HOME/pgm-deepgen`` or ``~/.cache/pgm-deepgen``), checked against Philox's
+published known-answer vectors and loaded with :mod:`ctypes`. OpenMP regions run on the
 OpenMP runtime torch already loaded, so the kernels share torch's threads. When no
 compiler works, or ``PGM_NATIVE=0`` is set, :func:`load` returns ``None`` and the
 training code keeps its pure-torch path; :func:`status` says why.
@@ -23,9 +23,10 @@ Uniforms come from Philox4x32-10 (Salmon et al., 2011), a counter-based generato
 uniform of element (r, j) of a draw is a function of (key, stream, r, j) only (23
 random bits, the midpoints of a grid of width 2⁻²³ inside (0, 1), so a Bernoulli
 probability is effectively rounded by at most 2⁻²⁴, float32 ``torch.rand``'s
-resolution), and results do not depend on the thread count. Keys are drawn from the caller's ``torch.Generator``, which keeps runs
-reproducible and resumable; they are different random numbers from the pure-torch
-path's, so the two paths agree in distribution, not draw for draw.
+resolution), and results do not depend on the thread count. Keys are drawn from the
+caller's ``torch.Generator``, which keeps runs reproducible and resumable; they are
+different random numbers from the pure-torch path's, so the two paths agree in
+distribution, not draw for draw.
 """
 
 from __future__ import annotations
