@@ -228,9 +228,8 @@ static inline void pass_rows(int mode, float *x, const float *in, const int64_t 
 }
 
 static void run_pass(int mode, float *x, const float *in, const int64_t *index, const float *bias, int64_t rows,
-                     int64_t cols,
-                     float scale, float *sample, uint64_t key, uint64_t stream, float *colsum, float beta,
-                     float weight, int sum_samples, int nthreads) {
+                     int64_t cols, float scale, float *sample, uint64_t key, uint64_t stream, float *colsum,
+                     float beta, float weight, int sum_samples, int nthreads) {
     int64_t blocks = (rows + ROWS_PER_BLOCK - 1) / ROWS_PER_BLOCK;
     float stack[8 * 1024];
     float *partials = 0;
