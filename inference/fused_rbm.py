@@ -70,7 +70,7 @@ class Workspace:
         rows = n_neg + n_pos
         self.key = (n_neg, n_pos, n_vis, n_hid, dtype, device, fast, native is not None)
         self.native = native  # inference.native.Kernels or None
-        self._key = torch.empty((), dtype=torch.int64, device="cpu")
+        self._philox_key = torch.empty((), dtype=torch.int64, device="cpu")  # scratch for next_key
         self.n_neg, self.n_pos = n_neg, n_pos
         self.shape, self.dtype, self.device = (n_vis, n_hid), dtype, torch.device(device)
         self.V2 = torch.zeros(rows, n_vis, **opts)   # [v_model; v_data]
@@ -119,7 +119,7 @@ class Workspace:
         """A fresh 63-bit Philox key drawn from ``generator`` (native kernels)."""
         if generator.device.type != "cpu":  # pragma: no cover - native kernels are CPU-only
             return int(torch.randint(0, 2**62, (), generator=generator, device=generator.device))
-        return self._key.random_(generator=generator).item()
+        return self._philox_key.random_(generator=generator).item()
 
     def bernoulli_(self, out, probs, generator):
         """out ← 1{u < probs} with u uniform; ``out`` may alias ``probs``.
