@@ -67,10 +67,15 @@ class GradInfo(NamedTuple):
         CD only: Σ over the batch of ‖v − v₁‖², v₁ the first reconstruction (visible
         probabilities), as a 0-d tensor that is not synchronised. ``None`` for PCD,
         whose chains do not reconstruct the data.
+    applied : bool
+        Whether the call also applied the SGD update that ``accumulate`` entries
+        (u, μ, λ, η) asked for (the whole-step native kernel does; otherwise the caller
+        finishes the step, e.g. :meth:`inference.optim.LeanSGD.apply`).
     """
 
     v_model: torch.Tensor
     recon_sq: torch.Tensor | None
+    applied: bool = False
 
 
 def has_free_energy(model: EnergyModel) -> bool:
@@ -220,7 +225,8 @@ class _Estimator:
         surrogate_loss(model, positive, negative).backward()
         if accumulate:
             with torch.no_grad():
-                for p, (buf, beta) in accumulate.items():
+                for p, entry in accumulate.items():
+                    buf, beta = entry[0], entry[1]
                     if beta == 0:
                         buf.copy_(p.grad)
                     else:
@@ -327,7 +333,10 @@ class CD(_Estimator):
         With ``accumulate = {param: (u, μ)}`` (e.g. :meth:`inference.optim.LeanSGD.accumulators`)
         the estimate ∇ of each listed parameter goes into its buffer as u ← μ u + ∇
         instead (μ = 0: u ← ∇); on the fused path ``.grad`` of those parameters is then
-        left as it was.
+        left as it was. Entries (u, μ, λ, η) for every parameter
+        (:meth:`~inference.optim.LeanSGD.accumulators` with ``update=True``) also allow
+        the SGD step u ← u + λθ, θ ← θ − η u, which the whole-step native kernel applies
+        (``GradInfo.applied``).
         """
         gen = self._generator(model)
         if self._use_fused(model):
@@ -363,13 +372,11 @@ class CD(_Estimator):
         B = v.shape[0] if index is None else index.shape[0]
         ws = self._workspace(model, B, B, exact_neg=False)
         if ws.native is not None:
-            vneg, recon = cd_step_native(ws, model, v, gen, self.k, self.sample_visible, track_error, accumulate,
-                                         index)
-        else:
-            if index is not None:
-                v = torch.index_select(v, 0, index, out=ws.views(B, B).vpos)
-            vneg, recon = cd_step(ws, model, v, gen, self.k, self.sample_visible, track_error, accumulate)
-        return GradInfo(vneg, recon)
+            return GradInfo(*cd_step_native(ws, model, v, gen, self.k, self.sample_visible, track_error, accumulate,
+                                            index))
+        if index is not None:
+            v = torch.index_select(v, 0, index, out=ws.views(B, B).vpos)
+        return GradInfo(*cd_step(ws, model, v, gen, self.k, self.sample_visible, track_error, accumulate))
 
 
 class PCD(_Estimator):
@@ -446,7 +453,10 @@ class PCD(_Estimator):
         With ``accumulate = {param: (u, μ)}`` (e.g. :meth:`inference.optim.LeanSGD.accumulators`)
         the estimate ∇ of each listed parameter goes into its buffer as u ← μ u + ∇
         instead (μ = 0: u ← ∇); on the fused path ``.grad`` of those parameters is then
-        left as it was.
+        left as it was. Entries (u, μ, λ, η) for every parameter
+        (:meth:`~inference.optim.LeanSGD.accumulators` with ``update=True``) also allow
+        the SGD step u ← u + λθ, θ ← θ − η u, which the whole-step native kernel applies
+        (``GradInfo.applied``).
         """
         gen = self._generator(model)
         if index is not None and not (self._use_fused(model) and self.chains is not None
@@ -476,5 +486,6 @@ class PCD(_Estimator):
             ws.hchain.copy_(vals["h"])
             self.chains = GibbsState({"v": vneg, "h": ws.hchain}, self.chains.beta)
         if ws.native is not None:
-            return GradInfo(pcd_step_native(ws, model, v, gen, self.k, C, accumulate, index), None)
+            vneg, applied = pcd_step_native(ws, model, v, gen, self.k, C, accumulate, index)
+            return GradInfo(vneg, None, applied)
         return GradInfo(pcd_step(ws, model, v, gen, self.k, C, accumulate), None)

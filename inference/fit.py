@@ -103,8 +103,8 @@ def _train_epoch(model, data, est, opt, sched, avg, gen, batch_size, step0):
                 v, index = torch.index_select(data, 0, idx, out=est.batch_buffer(model, idx.shape[0])), None
             track = tracked and j % _RECON_EVERY == 0
             if into_momentum:
-                info = est.grad(model, v, track, accumulate=opt.accumulators(), index=index)
-                opt.apply()
+                info = est.grad(model, v, track, accumulate=opt.accumulators(update=True), index=index)
+                opt.apply(info.applied)
             else:
                 info = est.grad(model, v, track, index=index)
                 opt.step()

@@ -20,6 +20,8 @@ gradients) around the GEMMs:
   available): one pass per layer that adds the bias, applies σ, scales the
   probabilities by their gradient weight, draws the Bernoulli samples from Philox
   uniforms and accumulates the bias gradients (``cd_step_native``, ``pcd_step_native``);
+  When torch's MKL ``sgemm`` is reachable, the whole step, GEMMs and SGD update
+  included, is one call of :mod:`inference.rbm_step`'s kernel instead;
 - torch ops on the preallocated buffers (any device and dtype): the draws compare
   uniforms with the probabilities in place, float uniforms (exactly
   :func:`inference.sampling.bernoulli`'s draws) or, on CPU, 16-bit ones, four per 64-bit
@@ -31,6 +33,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import torch
+
+from .rbm_step import WholeStep, grad_buffer
 
 __all__ = ["Workspace", "Views", "write_grads", "sigmoid_affine_", "cd_step", "pcd_step", "cd_step_native",
            "pcd_step_native"]
@@ -89,6 +93,9 @@ class Workspace:
         self._views = {}
         self._draw = {}
         self._params_key, self._params = None, None
+        #: The whole-step kernel's state (:mod:`inference.rbm_step`), or ``None``.
+        self.whole = (WholeStep(native, self) if native is not None and native.has_step and WholeStep.fits(self)
+                      else None)
 
     def params(self, model):
         """(W, Wᵀ, b, c) of ``model`` as views without autograd, cached while the
@@ -149,14 +156,6 @@ class Workspace:
             torch.lt(u, probs, out=out)
 
 
-def _grad_buffer(p):
-    g = p.grad
-    if (g is None or g.shape != p.shape or g.dtype != p.dtype or g.device != p.device
-            or not g.is_contiguous()):
-        g = p.grad = torch.zeros_like(p, memory_format=torch.contiguous_format)
-    return g
-
-
 def write_grads(model, views, accumulate=None):
     """∇W = V2ᵀ (s ⊙ H2), ∇c = Σ_rows s ⊙ H2, ∇b = V2ᵀ s, straight into ``.grad``, or
     with ``accumulate = {param: (u, μ)}`` as u ← μ u + ∇ in the same GEMM / GEMV."""
@@ -164,23 +163,23 @@ def write_grads(model, views, accumulate=None):
     V2t = views.V2t
     W, b, c = model.W, model.b, model.c
     if accumulate is None:
-        torch.mm(V2t, H2, out=_grad_buffer(W))
-        torch.sum(H2, 0, out=_grad_buffer(c))
-        torch.mv(V2t, views.s, out=_grad_buffer(b))
+        torch.mm(V2t, H2, out=grad_buffer(W))
+        torch.sum(H2, 0, out=grad_buffer(c))
+        torch.mv(V2t, views.s, out=grad_buffer(b))
         return
     entry = accumulate.get(W)
     if entry is None:
-        torch.mm(V2t, H2, out=_grad_buffer(W))
+        torch.mm(V2t, H2, out=grad_buffer(W))
     else:
         entry[0].addmm_(V2t, H2, beta=entry[1])
     entry = accumulate.get(c)
     if entry is None:
-        torch.sum(H2, 0, out=_grad_buffer(c))
+        torch.sum(H2, 0, out=grad_buffer(c))
     else:
         entry[0].addmv_(views.H2t, views.ones, beta=entry[1])
     entry = accumulate.get(b)
     if entry is None:
-        torch.mv(V2t, views.s, out=_grad_buffer(b))
+        torch.mv(V2t, views.s, out=grad_buffer(b))
     else:
         entry[0].addmv_(V2t, views.s, beta=entry[1])
 
@@ -247,13 +246,13 @@ def pcd_step(ws, model, v, gen, k, n_chains, accumulate=None):
 def _bias_target(param, accumulate):
     """(buffer, β) receiving a bias gradient: the momentum buffer and μ, or ``.grad`` and 0."""
     entry = accumulate.get(param) if accumulate is not None else None
-    return entry if entry is not None else (_grad_buffer(param), 0.0)
+    return entry[:2] if entry is not None else (grad_buffer(param), 0.0)
 
 
 def _weight_grad(model, views, accumulate):
     entry = accumulate.get(model.W) if accumulate is not None else None
     if entry is None:
-        torch.mm(views.V2t, views.H2, out=_grad_buffer(model.W))
+        torch.mm(views.V2t, views.H2, out=grad_buffer(model.W))
     else:
         entry[0].addmm_(views.V2t, views.H2, beta=entry[1])
 
@@ -273,11 +272,18 @@ def _load_batch(ws, v, index, vpos, ub_ptr, beta_b, nt):
 
 def cd_step_native(ws, model, v, gen, k, sample_visible, track_error, accumulate=None, index=None):
     """:func:`cd_step` with the native kernels: the same estimate, Philox draws. With
-    ``index`` (int64, contiguous) the batch is the rows ``index`` of ``v``.
+    ``index`` (int64, contiguous) the batch is the rows ``index`` of ``v``. Entries
+    (u, μ, λ, η) of ``accumulate`` ask for the SGD update too, which the whole-step
+    kernel applies.
 
-    Streams of the step's key: 0 for h₀, 2s + 1 for v_{s+1} and 2s + 2 for h_{s+1}."""
+    Streams of the step's key: 0 for h₀, 2s + 1 for v_{s+1} and 2s + 2 for h_{s+1}.
+    Returns (v_k, Σ‖v₀ − v₁‖² or ``None``, whether the update was applied)."""
     kern, nt = ws.native, torch.get_num_threads()
     B = v.shape[0] if index is None else index.shape[0]
+    if ws.whole is not None:
+        recon, applied = ws.whole.run(model, v, gen, k=k, n_neg=B, persistent=False, sample_visible=sample_visible,
+                                      track_error=track_error, accumulate=accumulate, index=index)
+        return ws.views(B, B).vneg, recon, applied
     nv, nh = ws.shape
     views = ws.views(B, B)
     vneg, vpos, pneg, ppos = views.vneg, views.vpos, views.pneg, views.ppos
@@ -315,16 +321,21 @@ def cd_step_native(ws, model, v, gen, k, sample_visible, track_error, accumulate
             kern.raw_logistic_bernoulli(pneg_ptr, c_ptr, B, nh, 1.0, hs_ptr, key, 2 * step + 2, None, 0.0, 0.0,
                                         0, nt)
     _weight_grad(model, views, accumulate)
-    return vneg, recon
+    return vneg, recon, False
 
 
 def pcd_step_native(ws, model, v, gen, k, n_chains, accumulate=None, index=None):
     """:func:`pcd_step` with the native kernels: the same estimate, Philox draws. With
-    ``index`` the batch is the rows ``index`` of ``v``.
+    ``index`` the batch is the rows ``index`` of ``v``; ``accumulate`` as in
+    :func:`cd_step_native`.
 
-    Streams of the step's key: 2s + 1 for the chains' v and 2s + 2 for their h at sweep s."""
+    Streams of the step's key: 2s + 1 for the chains' v and 2s + 2 for their h at sweep s.
+    Returns (the chains' v, whether the update was applied)."""
     kern, nt = ws.native, torch.get_num_threads()
     C, B = n_chains, (v.shape[0] if index is None else index.shape[0])
+    if ws.whole is not None:
+        _, applied = ws.whole.run(model, v, gen, k=k, n_neg=C, persistent=True, accumulate=accumulate, index=index)
+        return ws.views(C, B).vneg, applied
     nv, nh = ws.shape
     views = ws.views(C, B)
     vneg = views.vneg
@@ -352,4 +363,4 @@ def pcd_step_native(ws, model, v, gen, k, n_chains, accumulate=None, index=None)
         kern.raw_logistic_bernoulli(views.ppos.data_ptr(), c_ptr, B, nh, -1.0 / B, None, 0, 0,
                                     uc_ptr, 1.0, 1.0, 0, nt)
     _weight_grad(model, views, accumulate)
-    return vneg
+    return vneg, False

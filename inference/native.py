@@ -1,6 +1,6 @@
-r"""Native CPU kernels of the fused RBM step (``inference/csrc/rbm_kernels.c``).
+r"""Native CPU kernels of the fused RBM step (``inference/csrc/``).
 
-The C source is compiled on first use with the system's C compiler (``$CC`` or ``cc``)
+The C sources are compiled on first use with the system's C compiler (``$CC`` or ``cc``)
 for the machine it runs on (``-O3 -march=native``, OpenMP when available; set
 ``PGM_NATIVE_CFLAGS`` to replace those two, e.g. ``"-march=x86-64-v3 -fopenmp"`` for a
 cache shared by different machines), cached under ``$PGM_NATIVE_CACHE`` (default
@@ -17,7 +17,13 @@ What the kernels compute (float32, C-contiguous, on CPU):
 - :meth:`Kernels.bernoulli`: the same draw from given probabilities;
 - :meth:`Kernels.column_sum`: ``colsum ← β colsum + w Σ_rows a``;
 - :meth:`Kernels.gather_rows`: ``out ← data[index]`` with the same optional column sums;
-- :meth:`Kernels.uniform` and :meth:`Kernels.philox`: the random numbers themselves.
+- :meth:`Kernels.uniform` and :meth:`Kernels.philox`: the random numbers themselves;
+- ``pgm_rbm_step`` (``rbm_step.c``, driven by :mod:`inference.rbm_step`): a whole CD-k
+  or PCD-k step, GEMMs included, in one OpenMP region. It calls the BLAS ``sgemm`` that
+  torch carries (MKL builds of torch), one thread per call on a fixed share of the
+  weight matrix, so each core keeps its rows of W and of the momentum buffer in its own
+  cache; available when :attr:`Kernels.step_status` says so (``PGM_NATIVE_STEP=0``
+  turns it off and keeps the per-pass kernels with torch GEMMs).
 
 Uniforms come from Philox4x32-10 (Salmon et al., 2011), a counter-based generator: the
 uniform of element (r, j) of a draw is a function of (key, stream, r, j) only (23
@@ -43,10 +49,12 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["Kernels", "load", "available", "status", "SOURCE"]
+__all__ = ["Kernels", "load", "available", "status", "SOURCES"]
 
-#: The C source of the kernels.
-SOURCE = Path(__file__).with_name("csrc") / "rbm_kernels.c"
+_CSRC = Path(__file__).with_name("csrc")
+#: The C sources of the kernels (compiled together), and the header they share.
+SOURCES = (_CSRC / "rbm_kernels.c", _CSRC / "rbm_step.c")
+HEADERS = (_CSRC / "rbm_common.h",)
 
 _BASE = ["-O3", "-fPIC", "-shared", "-fno-math-errno", "-fno-trapping-math", "-std=c11"]
 # Tried in order: the first set the compiler accepts is used.
@@ -67,6 +75,8 @@ _SIGNATURES = {
     "pgm_column_sum": [_ptr, _c_i64, _c_i64, _ptr, _c_float, _c_float, _c_int],
     "pgm_gather_rows": [_ptr, _ptr, _c_i64, _c_i64, _ptr, _ptr, _c_float, _c_float, _c_int],
     "pgm_philox4x32_10": [_ptr, _ptr, _ptr],
+    "pgm_rbm_step": [_ptr],
+    "pgm_gemm": [_ptr, _c_int, _c_int, _c_i64, _c_i64, _c_i64, _ptr, _c_i64, _ptr, _c_i64, _c_float, _ptr, _c_i64],
 }
 
 # Random123's published known-answer vectors of Philox4x32-10: (counter, key, output).
@@ -117,6 +127,32 @@ class Kernels:
             fn = getattr(lib, name)
             fn.argtypes, fn.restype = argtypes, None
             setattr(self, "raw_" + name[len("pgm_"):], fn)
+        #: Addresses of torch's BLAS ``sgemm`` and MKL's ``MKL_Set_Num_Threads_Local``
+        #: for the whole-step kernel (``None`` when it is not available).
+        self.sgemm = self.threads_local = None
+        #: Why the whole-step kernel is or is not used.
+        self.step_status = "not checked"
+
+    @property
+    def has_step(self) -> bool:
+        """Whether the whole-step kernel (``pgm_rbm_step``) can be used."""
+        return self.sgemm is not None
+
+    def gemm(self, a, b, *, ta=False, tb=False, out=None, beta=0.0):
+        """Row-major ``out ← op(a) op(b) + β out`` through torch's ``sgemm`` as the
+        whole-step kernel calls it (op(x) = xᵀ when ``tx``; for tests)."""
+        if not self.has_step:
+            raise RuntimeError(f"the whole-step kernel is not available: {self.step_status}")
+        (ra, ca), (rb, cb) = _matrix(a, "a"), _matrix(b, "b")
+        m, k = (ca, ra) if ta else (ra, ca)
+        k2, n = (cb, rb) if tb else (rb, cb)
+        if k != k2:
+            raise ValueError(f"inner dimensions differ: op(a) is {m} x {k}, op(b) is {k2} x {n}")
+        if out is None:
+            out = torch.zeros(m, n)
+        self.raw_gemm(self.sgemm, int(ta), int(tb), m, n, k, _check(a, "a", ra, ca), ca, _check(b, "b", rb, cb), cb,
+                      float(beta), _check(out, "out", m, n), n)
+        return out
 
     def logistic_bernoulli(self, x, bias, *, scale=1.0, sample=None, key=0, stream=0, colsum=None, beta=0.0,
                            weight=1.0, sum_samples=True, threads=None):
@@ -199,7 +235,7 @@ def _compiler():
 
 def _compile(cc: str, folder: Path):
     """Compile with the first accepted flag set; returns (path, flags) or raises OSError."""
-    source = SOURCE.read_bytes()
+    source = b"\0".join(path.read_bytes() for path in SOURCES + HEADERS)
     version = subprocess.run([cc, "--version"], capture_output=True, text=True, timeout=60).stdout
     errors = []
     custom = os.environ.get("PGM_NATIVE_CFLAGS")
@@ -213,7 +249,8 @@ def _compile(cc: str, folder: Path):
         folder.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(suffix=".so", dir=folder)
         os.close(fd)
-        proc = subprocess.run([cc, *flags, "-o", tmp, str(SOURCE)], capture_output=True, text=True, timeout=300)
+        proc = subprocess.run([cc, *flags, "-o", tmp, *map(str, SOURCES)], capture_output=True, text=True,
+                              timeout=300)
         if proc.returncode == 0:
             os.replace(tmp, path)  # atomic: concurrent builders each write a complete file
             return path, flags
@@ -229,6 +266,47 @@ def _self_test(kernels: Kernels) -> None:
         if got != expected:
             raise OSError(f"Philox4x32-10 known-answer test failed: {counter}, {key} gave "
                           f"{[hex(w) for w in got]}, expected {[hex(w) for w in expected]}")
+
+
+def _torch_blas():
+    """(sgemm, MKL_Set_Num_Threads_Local) addresses in torch's CPU library, or a reason."""
+    if os.environ.get("PGM_NATIVE_STEP", "1").strip().lower() in ("0", "false", "no", "off"):
+        return None, "disabled by PGM_NATIVE_STEP"
+    if not torch.backends.mkl.is_available():
+        return None, "torch is not built with MKL"
+    lib_dir = Path(torch.__file__).parent / "lib"
+    paths = [lib_dir / name for name in ("libtorch_cpu.so", "libtorch_cpu.dylib") if (lib_dir / name).exists()]
+    if not paths:
+        return None, f"no libtorch_cpu in {lib_dir}"
+    try:
+        lib = ctypes.CDLL(str(paths[0]))
+        return (ctypes.cast(lib.sgemm_, ctypes.c_void_p).value,
+                ctypes.cast(lib.MKL_Set_Num_Threads_Local, ctypes.c_void_p).value), None
+    except (OSError, AttributeError) as err:
+        return None, f"torch's BLAS symbols are not reachable: {err}"
+
+
+def _attach_blas(kernels: Kernels) -> None:
+    """Give ``kernels`` torch's sgemm when it is there and computes what it should."""
+    found, reason = _torch_blas()
+    if found is None:
+        kernels.step_status = f"per-pass kernels with torch GEMMs ({reason})"
+        return
+    kernels.sgemm, kernels.threads_local = found
+    gen = torch.Generator().manual_seed(0)
+    for ta in (False, True):
+        for tb in (False, True):
+            m, n, k = 5, 7, 9
+            a = torch.randn((k, m) if ta else (m, k), generator=gen)
+            b = torch.randn((n, k) if tb else (k, n), generator=gen)
+            c = torch.randn(m, n, generator=gen)
+            want = 0.5 * c + (a.t() if ta else a) @ (b.t() if tb else b)
+            got = kernels.gemm(a, b, ta=ta, tb=tb, out=c.clone(), beta=0.5)
+            if not torch.allclose(got, want, rtol=1e-5, atol=1e-5):
+                kernels.sgemm = kernels.threads_local = None
+                kernels.step_status = "per-pass kernels with torch GEMMs (torch's sgemm failed its self-test)"
+                return
+    kernels.step_status = "whole-step kernel with torch's MKL sgemm"
 
 
 def load() -> Kernels | None:
@@ -247,7 +325,8 @@ def load() -> Kernels | None:
                 path, flags = _compile(cc, _cache_dir())
                 kernels = Kernels(ctypes.CDLL(str(path)), path, flags)
                 _self_test(kernels)
-                reason = f"loaded {path} ({' '.join(flags)})"
+                _attach_blas(kernels)
+                reason = f"loaded {path} ({' '.join(flags)}); {kernels.step_status}"
             except (OSError, subprocess.SubprocessError) as err:
                 kernels, reason = None, f"unavailable: {err}"
         _state["kernels"], _state["reason"] = kernels, reason

@@ -113,16 +113,27 @@ class LeanSGD(torch.optim.SGD):
                         for g in self.param_groups))
 
     @torch.no_grad()
-    def accumulators(self) -> dict:
+    def accumulators(self, update: bool = False) -> dict:
         """``{param: (u, μ)}``: the buffer into which the gradient is to be accumulated as
         u ← μ u + ∇, and μ (0 on the first step and in momentum-free groups, when u
         holds nothing to keep). Buffers are contiguous and persist across steps; the
-        dict is reused while the groups' momenta and the state stay the same."""
+        dict is reused while the groups' momenta and the state stay the same.
+
+        With ``update``, entries are (u, μ, λ, η) with the group's weight decay λ and
+        learning rate η, so that the estimator may finish the step itself
+        (u ← u + λθ, θ ← θ − η u) and say so to :meth:`apply`."""
         key = (tuple(g["momentum"] for g in self.param_groups), len(self.state))
         cached = self._acc_cache
         if cached is not None and cached[0] == key:
-            self._acc = cached[1]
-            return cached[1]
+            acc = cached[1]
+        else:
+            acc = self._build_accumulators(key)
+        if update:
+            acc = {p: acc[p] + (g["weight_decay"], g["lr"]) for g in self.param_groups for p in g["params"]}
+        self._acc = acc
+        return acc
+
+    def _build_accumulators(self, key):
         acc, created = {}, False
         state = self.state
         for group in self.param_groups:
@@ -145,10 +156,8 @@ class LeanSGD(torch.optim.SGD):
                     acc[p] = (buf, momentum)
                 else:
                     acc[p] = (buf, momentum)
-        self._acc = acc
         # a dict that holds new buffers has μ = 0 for them: valid for this step only
-        self._acc_cache = None if created else ((tuple(g["momentum"] for g in self.param_groups),
-                                                 len(self.state)), acc)
+        self._acc_cache = None if created else (key, acc)
         return acc
 
     def load_state_dict(self, state_dict):
@@ -160,12 +169,13 @@ class LeanSGD(torch.optim.SGD):
         super().add_param_group(param_group)
 
     @torch.no_grad()
-    def apply(self) -> None:
-        """Finish the step begun by :meth:`accumulators`: u ← u + λθ, θ ← θ − η u."""
+    def apply(self, applied: bool = False) -> None:
+        """Finish the step begun by :meth:`accumulators`: u ← u + λθ, θ ← θ − η u, unless
+        the estimator ``applied`` it already (entries (u, μ, λ, η))."""
         acc, self._acc = self._acc, None
         if acc is None:
             raise RuntimeError("LeanSGD.apply: call accumulators() and fill the buffers first")
-        for group in self.param_groups:
+        for group in ([] if applied else self.param_groups):
             params = group["params"]
             bufs = [acc[p][0] for p in params]
             wd = group["weight_decay"]

@@ -1,0 +1,123 @@
+r"""The whole-step native kernel of binary-RBM training (``inference/csrc/rbm_step.c``).
+
+One C call does a CD-k or PCD-k step: the batch gather, the GEMMs (torch's MKL
+``sgemm``, one thread per call), the logistic layers with their Philox draws, the
+gradients into the optimizer's momentum buffers and, when asked, the SGD update. Each
+thread owns a fixed range of visible units, i.e. rows of W and of its momentum buffer,
+so those stay in one core's cache from step to step; the hidden pre-activations are
+summed over the threads' partial products. The estimate, the draws and the column-sum
+order are those of the per-pass kernels (:func:`inference.fused_rbm.cd_step_native`);
+only the GEMMs' rounding differs, and it depends on the thread count.
+
+:class:`WholeStep` holds the argument block and the extra buffers of one
+:class:`~inference.fused_rbm.Workspace`.
+"""
+
+from __future__ import annotations
+
+import ctypes
+
+import torch
+
+__all__ = ["StepArgs", "WholeStep", "grad_buffer"]
+
+_f, _i32, _i64, _p = ctypes.c_float, ctypes.c_int32, ctypes.c_int64, ctypes.c_void_p
+_ROWS_PER_BLOCK = 16  # rbm_common.h
+
+
+class StepArgs(ctypes.Structure):
+    """``pgm_rbm_step_args`` of ``rbm_step.c``, field for field."""
+
+    _fields_ = [("n_vis", _i64), ("n_hid", _i64), ("n_neg", _i64), ("n_pos", _i64),
+                ("k", _i32), ("sample_visible", _i32), ("persistent", _i32), ("update", _i32), ("nthreads", _i32),
+                ("W", _p), ("b", _p), ("c", _p), ("uW", _p), ("ub", _p), ("uc", _p),
+                ("beta_W", _f), ("beta_b", _f), ("beta_c", _f),
+                ("lr_W", _f), ("lr_b", _f), ("lr_c", _f), ("wd_W", _f), ("wd_b", _f), ("wd_c", _f),
+                ("data", _p), ("index", _p),
+                ("V2", _p), ("H2", _p), ("hs", _p), ("hchain", _p), ("partial", _p), ("block_sums", _p), ("err", _p),
+                ("key", ctypes.c_uint64), ("sgemm", _p), ("threads_local", _p)]
+
+
+def grad_buffer(p):
+    """``p.grad``, (re)allocated as a contiguous tensor like ``p`` when it is not one."""
+    g = p.grad
+    if (g is None or g.shape != p.shape or g.dtype != p.dtype or g.device != p.device
+            or not g.is_contiguous()):
+        g = p.grad = torch.zeros_like(p, memory_format=torch.contiguous_format)
+    return g
+
+
+def _target(param, accumulate):
+    """(buffer, β, λ, η) for ``param``: a momentum entry (u, μ) or (u, μ, λ, η) of
+    ``accumulate``, else ``.grad`` with β = 0; λ, η are ``None`` without an update."""
+    entry = accumulate.get(param) if accumulate is not None else None
+    if entry is None:
+        return grad_buffer(param), 0.0, None, None
+    if len(entry) == 4:
+        return entry
+    return entry[0], entry[1], None, None
+
+
+class WholeStep:
+    """Argument block and buffers of the whole-step kernel for a workspace ``ws``."""
+
+    @staticmethod
+    def fits(ws) -> bool:
+        """Whether the kernel's 32-bit GEMM dimensions hold ``ws``'s sizes."""
+        rows = ws.n_neg + ws.n_pos
+        return rows * max(ws.shape) < 2**31 and ws.shape[0] * ws.shape[1] < 2**31
+
+    def __init__(self, kernels, ws):
+        self.kernels, self.ws = kernels, ws
+        n_vis, n_hid = ws.shape
+        self.rows = ws.n_neg + ws.n_pos
+        blocks = -(-max(ws.n_neg, ws.n_pos) // _ROWS_PER_BLOCK)
+        self.block_sums = torch.empty(2 * blocks * n_hid)
+        self.err = torch.empty(n_vis)
+        self._alloc_partial(torch.get_num_threads())
+        a = self.args = StepArgs()
+        a.n_vis, a.n_hid = n_vis, n_hid
+        a.V2, a.H2, a.hs, a.hchain = ws.V2.data_ptr(), ws.H2.data_ptr(), ws.hs.data_ptr(), ws.hchain.data_ptr()
+        a.block_sums = self.block_sums.data_ptr()
+        a.sgemm, a.threads_local = kernels.sgemm, kernels.threads_local
+        self._ref = ctypes.byref(a)
+        self._params_key = None
+
+    def _alloc_partial(self, threads):
+        self.threads = max(1, threads)
+        self.partial = torch.empty(max(self.threads - 1, 1) * self.rows * self.ws.shape[1])
+
+    def run(self, model, v, gen, *, k, n_neg, persistent, sample_visible=True, track_error=False,
+            accumulate=None, index=None):
+        """One step on the batch ``v`` (or its rows ``index``): C = ``n_neg`` chains
+        (CD: C = B). Returns (recon_sq or ``None``, whether the SGD update was applied)."""
+        ws, a = self.ws, self.args
+        threads = torch.get_num_threads()
+        if threads > self.threads:
+            self._alloc_partial(threads)
+        a.partial = self.partial.data_ptr()
+        a.nthreads = threads
+        W, b, c = model.W, model.b, model.c
+        key = (W.data_ptr(), b.data_ptr(), c.data_ptr())
+        if key != self._params_key:
+            a.W, a.b, a.c = key
+            self._params_key = key
+        uW, a.beta_W, wd_W, lr_W = _target(W, accumulate)
+        ub, a.beta_b, wd_b, lr_b = _target(b, accumulate)
+        uc, a.beta_c, wd_c, lr_c = _target(c, accumulate)
+        a.uW, a.ub, a.uc = uW.data_ptr(), ub.data_ptr(), uc.data_ptr()
+        update = lr_W is not None and lr_b is not None and lr_c is not None
+        if update:
+            a.lr_W, a.lr_b, a.lr_c, a.wd_W, a.wd_b, a.wd_c = lr_W, lr_b, lr_c, wd_W, wd_b, wd_c
+        a.update = update
+        if not v.is_contiguous():  # the kernel reads rows of a contiguous array
+            v = v.contiguous() if index is None else v.index_select(0, index)
+            index = None
+        a.data = v.data_ptr()
+        a.index = None if index is None else index.data_ptr()
+        a.n_neg, a.n_pos = n_neg, (v.shape[0] if index is None else index.shape[0])
+        a.k, a.persistent, a.sample_visible = k, persistent, sample_visible
+        a.err = self.err.data_ptr() if track_error else None
+        a.key = ws.next_key(gen)
+        self.kernels.raw_rbm_step(self._ref)
+        return (self.err.sum() if track_error else None), update
