@@ -243,11 +243,22 @@ def test_tensor_arguments_are_validated_before_any_work(kern):
 
 # -- estimators on the native kernels: exact ------------------------------------------
 
+@pytest.fixture(params=["whole-step", "per-pass"])
+def variant(request, monkeypatch):
+    """Estimators on the whole-step kernel (skipped where torch's sgemm is not reachable)
+    or on the per-pass kernels with torch GEMMs."""
+    kern = native.load()
+    if request.param == "per-pass":
+        monkeypatch.setattr(kern, "sgemm", None)
+    elif kern is None or not kern.has_step:
+        pytest.skip(f"whole-step kernel not available: {native.status()}")
+    return request.param
+
 
 
 @needs_kernels
 @pytest.mark.parametrize("Est, kw", ESTIMATORS)
-def test_native_gradient_equals_free_energy_surrogate(Est, kw):
+def test_native_gradient_equals_free_energy_surrogate(Est, kw, variant):
     """The native .grad is the autograd gradient of F(v_data).mean() - F(v_model).mean() for its own samples."""
     model = random_rbm(7, 5, seed=1, dtype=torch.float32)
     v = _data(8, 7)
@@ -261,7 +272,7 @@ def test_native_gradient_equals_free_energy_surrogate(Est, kw):
 @needs_kernels
 @pytest.mark.parametrize("contiguous", [True, False])
 @pytest.mark.parametrize("Est, kw", ESTIMATORS)
-def test_index_equals_passing_the_selected_rows(Est, kw, contiguous):
+def test_index_equals_passing_the_selected_rows(Est, kw, contiguous, variant):
     """grad(model, data, index=idx) is bitwise grad(model, data[idx]) with the same seed (kernel gather or not)."""
     model = random_rbm(7, 5, seed=2, dtype=torch.float32)
     data = _data(30, 7, seed=4)
@@ -279,7 +290,7 @@ def test_index_equals_passing_the_selected_rows(Est, kw, contiguous):
 
 @needs_kernels
 @pytest.mark.parametrize("k, sample_visible", [(1, False), (1, True), (3, False), (2, True)])
-def test_tracking_the_error_does_not_change_the_draws(k, sample_visible):
+def test_tracking_the_error_does_not_change_the_draws(k, sample_visible, variant):
     """track_error changes neither CD's draws nor its gradients; recon_sq is Σ‖v - v₁‖², positive and finite."""
     model = random_rbm(7, 5, seed=3, dtype=torch.float32)
     v = _data(9, 7, seed=5)
@@ -321,7 +332,7 @@ def test_bernoulli_frequencies_and_independence_of_streams_and_keys(kern):
 
 
 @needs_kernels
-def test_native_pcd_chains_reach_the_model_distribution():
+def test_native_pcd_chains_reach_the_model_distribution(variant):
     """One snapshot of 20 000 independent native PCD chains after 50 sweeps has the exact p(v) (chi-square test)."""
     model = random_rbm(4, 3, seed=8, dtype=torch.float32)
     n_chains = 20_000
@@ -362,7 +373,7 @@ def test_native_option_checks_and_uses_native():
 
 
 @needs_kernels
-def test_fit_with_native_kernels_is_reproducible():
+def test_fit_with_native_kernels_is_reproducible(variant):
     """fit(native=True) is bitwise reproducible from a seed, and native=False (other random numbers) ends elsewhere."""
     data = _data(200, 9, seed=7, p=0.3)
     base = random_rbm(9, 4, seed=3, dtype=torch.float32)

@@ -1,0 +1,162 @@
+"""The whole-step native kernel (inference/rbm_step.py, csrc/rbm_step.c) against the
+per-pass native kernels, which tests/inference/test_native.py checks against exact oracles.
+
+The two run the same estimate with the same Philox draws and differ only in how the
+GEMMs are split (and so in float32 rounding). A draw 1{u < p} can differ only when a
+uniform falls between the two roundings of its probability, about 1e-7 per draw; these
+tests make some 10⁵ draws in all, so a correct kernel fails them with probability of
+order 1e-2 on a machine whose rounding differs from the one they were written on, and
+deterministically passes or fails on any one machine (every seed is fixed, none searched).
+"""
+
+import pytest
+import torch
+
+from inference import native
+from inference.contrastive import CD, PCD
+from inference.optim import LeanSGD, param_groups
+from tests.oracles import random_rbm
+
+pytestmark = pytest.mark.skipif(not (native.available() and native.load().has_step),
+                                reason=f"whole-step kernel not available here: {native.status()}")
+
+ESTIMATORS = [
+    pytest.param(CD, {"k": 1}, id="cd1"),
+    pytest.param(CD, {"k": 1, "sample_visible": True}, id="cd1-sampled"),
+    pytest.param(CD, {"k": 3, "sample_visible": True}, id="cd3-sampled"),
+    pytest.param(PCD, {"k": 1}, id="pcd1"),
+    pytest.param(PCD, {"k": 2, "n_chains": 11}, id="pcd2-11chains"),
+]
+# visible widths: 3 chunks of 64 (up to 3 threads share the rows of W), 2 chunks, and 1
+SIZES = [pytest.param(130, 20, id="130x20"), pytest.param(70, 9, id="70x9"), pytest.param(6, 4, id="6x4")]
+
+
+@pytest.fixture(params=[1, 2, 3], ids=lambda n: f"{n}threads")
+def threads(request):
+    n = torch.get_num_threads()
+    torch.set_num_threads(request.param)
+    yield request.param
+    torch.set_num_threads(n)
+
+
+def _data(n, width, seed=0, p=0.4):
+    return (torch.rand(n, width, generator=torch.Generator().manual_seed(seed)) < p).float()
+
+
+def _estimator(Est, kw, model, whole, seed=3):
+    """An estimator whose workspace uses the whole-step kernel or (``whole=False``) the per-pass kernels."""
+    est = Est(**kw, generator=torch.Generator().manual_seed(seed), native=True)
+    n_neg = kw.get("n_chains", 8)
+    ws = est._workspace(model, n_neg, 8, exact_neg=Est is PCD)
+    assert (ws.whole is not None) is True  # available here
+    if not whole:
+        ws.whole = None
+    return est
+
+
+def test_gemm_matches_torch():
+    """kern.gemm (the kernel's sgemm call) computes row-major op(a) op(b) + β out for every transposition."""
+    kern = native.load()
+    gen = torch.Generator().manual_seed(0)
+    m, n, k = 37, 53, 29
+    for ta in (False, True):
+        for tb in (False, True):
+            a = torch.randn((k, m) if ta else (m, k), generator=gen)
+            b = torch.randn((n, k) if tb else (k, n), generator=gen)
+            for beta in (0.0, 0.7):
+                out = torch.randn(m, n, generator=gen)
+                want = beta * out + (a.t() if ta else a) @ (b.t() if tb else b)
+                torch.testing.assert_close(kern.gemm(a, b, ta=ta, tb=tb, out=out, beta=beta), want,
+                                           rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="inner dimensions"):
+        kern.gemm(torch.zeros(3, 4), torch.zeros(5, 2))
+
+
+@pytest.mark.parametrize("n_vis, n_hid", SIZES)
+@pytest.mark.parametrize("Est, kw", ESTIMATORS)
+def test_whole_step_matches_per_pass_kernels(Est, kw, n_vis, n_hid, threads):
+    """Same draws (sampled v_model bitwise) and the same gradients and probabilities up to float32
+    rounding, for any thread count."""
+    model = random_rbm(n_vis, n_hid, seed=1, dtype=torch.float32)
+    data = _data(40, n_vis, seed=2)
+    est = {whole: _estimator(Est, kw, model, whole) for whole in (True, False)}
+    for step in range(3):  # later calls reuse buffers and (PCD) move the chains
+        idx = torch.randperm(40, generator=torch.Generator().manual_seed(step))[:8]
+        out = {}
+        for whole, e in est.items():
+            info = e.grad(model, data, track_error=True, index=idx)
+            assert info.applied is False
+            out[whole] = (info.v_model.clone(), [p.grad.clone() for p in model.parameters()], info.recon_sq)
+        (v_a, g_a, r_a), (v_b, g_b, r_b) = out[True], out[False]
+        if Est is PCD or kw.get("sample_visible"):
+            assert torch.equal(v_a, v_b)
+        else:  # v_k is p(v | h_{k-1})
+            torch.testing.assert_close(v_a, v_b, rtol=1e-5, atol=1e-6)
+        for a, b in zip(g_a, g_b):
+            torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+        if Est is CD:
+            torch.testing.assert_close(r_a, r_b, rtol=1e-5, atol=1e-6)
+        else:
+            assert r_a is None and r_b is None
+
+
+@pytest.mark.parametrize("momentum, weight_decay", [(0.9, 0.01), (0.0, 0.0), (0.5, 0.0)])
+@pytest.mark.parametrize("Est, kw", ESTIMATORS[::3])
+def test_update_in_the_kernel_equals_lean_sgd_apply(Est, kw, momentum, weight_decay, threads):
+    """With entries (u, μ, λ, η) the kernel applies LeanSGD's step itself (info.applied): the parameters
+    and momentum buffers equal those of the per-pass kernels followed by LeanSGD.apply, weight decay
+    on W only, over steps with μ = 0 (first) and μ > 0."""
+    runs = {}
+    for whole in (True, False):
+        model = random_rbm(130, 20, seed=4, dtype=torch.float32)
+        opt = LeanSGD(param_groups(model, 0.05, weight_decay, "weights"), 0.05, momentum)
+        est = _estimator(Est, kw, model, whole)
+        data = _data(40, 130, seed=5)
+        for step in range(4):
+            idx = torch.randperm(40, generator=torch.Generator().manual_seed(step))[:8]
+            info = est.grad(model, data, False, accumulate=opt.accumulators(update=True), index=idx)
+            assert info.applied is whole
+            opt.apply(info.applied)
+            for g in opt.param_groups:
+                g["lr"] *= 0.9  # a schedule: the kernel reads η every step
+        bufs = [opt.accumulators()[p][0].clone() for p in model.parameters()]
+        runs[whole] = ([p.detach().clone() for p in model.parameters()], bufs)
+    for a, b in zip(runs[True][0] + runs[True][1], runs[False][0] + runs[False][1]):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_accumulators_with_update_carry_decay_and_rate():
+    """accumulators(update=True) gives (u, μ, λ, η) per parameter from its group; apply(True) only
+    finishes the bookkeeping (the parameters stay as the estimator left them)."""
+    model = random_rbm(6, 4, seed=0, dtype=torch.float32)
+    opt = LeanSGD(param_groups(model, 0.1, 0.01, "weights"), 0.1, 0.5)
+    acc = opt.accumulators(update=True)
+    assert acc[model.W][1:] == (0.0, 0.01, 0.1) and acc[model.b][1:] == (0.0, 0.0, 0.1)
+    before = [p.detach().clone() for p in model.parameters()]
+    for u, *_ in acc.values():
+        u.fill_(1.0)
+    opt.apply(True)
+    assert all(torch.equal(p, q) for p, q in zip(model.parameters(), before))
+    with pytest.raises(RuntimeError, match="accumulators"):
+        opt.apply()
+
+
+@pytest.fixture
+def fresh_loader(monkeypatch):
+    native._reset()
+    yield monkeypatch
+    native._reset()
+
+
+def test_pgm_native_step_off_keeps_the_per_pass_kernels(fresh_loader):
+    """PGM_NATIVE_STEP=0: the kernels load without the whole step, status says so, training works."""
+    fresh_loader.setenv("PGM_NATIVE_STEP", "0")
+    kern = native.load()
+    assert kern is not None and not kern.has_step and "PGM_NATIVE_STEP" in native.status()
+    with pytest.raises(RuntimeError, match="not available"):
+        kern.gemm(torch.zeros(2, 2), torch.zeros(2, 2))
+    model = random_rbm(6, 4, seed=0, dtype=torch.float32)
+    est = CD(native=True, generator=torch.Generator().manual_seed(0))
+    info = est.grad(model, _data(8, 6), accumulate=LeanSGD(param_groups(model, 0.1, 0.0, "all"), 0.1, 0.0)
+                    .accumulators(update=True))
+    assert est._ws.whole is None and info.applied is False
