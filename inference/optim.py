@@ -97,6 +97,7 @@ class LeanSGD(torch.optim.SGD):
         self._scratch = {}  # param → buffer for momentum-free groups (not part of the state)
         self._acc = None
         self._acc_cache = None
+        self._acc_update = None  # (base dict, (λ, η) per group, dict of (u, μ, λ, η))
 
     def _plain(self):
         return not (self._optimizer_step_pre_hooks or self._optimizer_step_post_hooks
@@ -112,7 +113,6 @@ class LeanSGD(torch.optim.SGD):
                 and all(g["dampening"] == 0 and not g["nesterov"] and not g["maximize"]
                         for g in self.param_groups))
 
-    @torch.no_grad()
     def accumulators(self, update: bool = False) -> dict:
         """``{param: (u, μ)}``: the buffer into which the gradient is to be accumulated as
         u ← μ u + ∇, and μ (0 on the first step and in momentum-free groups, when u
@@ -129,7 +129,14 @@ class LeanSGD(torch.optim.SGD):
         else:
             acc = self._build_accumulators(key)
         if update:
-            acc = {p: acc[p] + (g["weight_decay"], g["lr"]) for g in self.param_groups for p in g["params"]}
+            terms = tuple((g["weight_decay"], g["lr"]) for g in self.param_groups)
+            cached = self._acc_update
+            if cached is not None and cached[0] is acc and cached[1] == terms:
+                acc = cached[2]
+            else:
+                full = {p: acc[p] + term for g, term in zip(self.param_groups, terms) for p in g["params"]}
+                self._acc_update = (acc, terms, full)
+                acc = full
         self._acc = acc
         return acc
 
@@ -168,21 +175,25 @@ class LeanSGD(torch.optim.SGD):
         self._acc_cache = None
         super().add_param_group(param_group)
 
-    @torch.no_grad()
     def apply(self, applied: bool = False) -> None:
         """Finish the step begun by :meth:`accumulators`: u ← u + λθ, θ ← θ − η u, unless
         the estimator ``applied`` it already (entries (u, μ, λ, η))."""
         acc, self._acc = self._acc, None
         if acc is None:
             raise RuntimeError("LeanSGD.apply: call accumulators() and fill the buffers first")
-        for group in ([] if applied else self.param_groups):
+        if not applied:
+            with torch.no_grad():
+                self._apply(acc)
+        self._opt_called = True  # what a step() under an LR scheduler records
+
+    def _apply(self, acc):
+        for group in self.param_groups:
             params = group["params"]
             bufs = [acc[p][0] for p in params]
             wd = group["weight_decay"]
             if wd != 0:
                 torch._foreach_add_(bufs, params, alpha=wd)
             torch._foreach_add_(params, bufs, alpha=-group["lr"])
-        self._opt_called = True  # what a step() under an LR scheduler records
 
     def step(self, closure=None):
         if not self._lean or closure is not None or not self._plain():

@@ -61,8 +61,9 @@ static inline void mulhilo16(__m512i x, __m512i m, __m512i *hi, __m512i *lo) {
     *hi = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(even, 32), odd);
 }
 
-static inline void philox_lanes(uint32_t out[4][LANES], uint32_t c0, uint32_t row, uint32_t s0, uint32_t s1,
-                                uint32_t k0, uint32_t k1) {
+/* The same blocks as four vectors: out[k] holds word k of the 16 blocks. */
+static inline void philox_vec(__m512i out[4], uint32_t c0, uint32_t row, uint32_t s0, uint32_t s1, uint32_t k0,
+                              uint32_t k1) {
     __m512i x0 = _mm512_add_epi32(_mm512_set1_epi32((int)c0),
                                   _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
     __m512i x1 = _mm512_set1_epi32((int)row), x2 = _mm512_set1_epi32((int)s0), x3 = _mm512_set1_epi32((int)s1);
@@ -79,10 +80,14 @@ static inline void philox_lanes(uint32_t out[4][LANES], uint32_t c0, uint32_t ro
         a += PHILOX_W0;
         b += PHILOX_W1;
     }
-    _mm512_storeu_si512((void *)out[0], x0);
-    _mm512_storeu_si512((void *)out[1], x1);
-    _mm512_storeu_si512((void *)out[2], x2);
-    _mm512_storeu_si512((void *)out[3], x3);
+    out[0] = x0; out[1] = x1; out[2] = x2; out[3] = x3;
+}
+
+static inline void philox_lanes(uint32_t out[4][LANES], uint32_t c0, uint32_t row, uint32_t s0, uint32_t s1,
+                                uint32_t k0, uint32_t k1) {
+    __m512i w[4];
+    philox_vec(w, c0, row, s0, s1, k0, k1);
+    for (int k = 0; k < 4; k++) _mm512_storeu_si512((void *)out[k], w[k]);
 }
 #else
 static inline void philox_lanes(uint32_t out[4][LANES], uint32_t c0, uint32_t row, uint32_t s0, uint32_t s1,
@@ -163,6 +168,63 @@ static inline void logistic_chunk(float *p, const float *a, const float *b, int6
     }
 #else
     for (int64_t i = 0; i < n; i++) p[i] = logistic(a[i] + b[i]);
+#endif
+}
+
+/*
+ * One chunk of a logistic layer: elements [lo, hi) of the CHUNK columns starting at jc
+ * (a multiple of CHUNK) of row r, with x, bias, ref, xout, sout, sum and err all
+ * pointing at column jc:
+ *
+ *   p = sigma(x + bias);  err += (ref - p)^2 (err);  xout <- scale p (xout);
+ *   sout <- 1{u[r, j] < p} (sout, uniforms of (key, stream));
+ *   sum += sout when sum_samples, else scale p (sum).
+ *
+ * Same arithmetic, element for element, as logistic_chunk and uniforms.
+ */
+static inline void layer_chunk(const float *x, const float *bias, int64_t lo, int64_t hi, float scale, float *xout,
+                               float *sout, float *sum, int sum_samples, const float *ref, float *err, int64_t r,
+                               int64_t jc, uint64_t key, uint64_t stream) {
+#if defined(__AVX512F__)
+    __m512i w[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512()};
+    if (sout)
+        philox_vec(w, (uint32_t)(jc / 4), (uint32_t)r, (uint32_t)stream, (uint32_t)(stream >> 32), (uint32_t)key,
+                   (uint32_t)(key >> 32));
+    const __m512 vscale = _mm512_set1_ps(scale), half = _mm512_set1_ps(0.5f), ulp = _mm512_set1_ps(1.1920928955078125e-07f);
+    for (int k = 0; k < 4; k++) {
+        int64_t i = 16 * k, a = lo > i ? lo - i : 0, b = hi < i + 16 ? hi - i : 16;
+        if (b <= a) continue;
+        __mmask16 m = (__mmask16)(((1u << b) - 1u) & ~((1u << a) - 1u));
+        __m512 p = logistic16(_mm512_add_ps(_mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, bias + i)));
+        if (err) {
+            __m512 d = _mm512_sub_ps(_mm512_maskz_loadu_ps(m, ref + i), p);
+            _mm512_mask_storeu_ps(err + i, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, err + i), _mm512_mul_ps(d, d)));
+        }
+        __m512 y = _mm512_mul_ps(vscale, p);
+        if (xout) _mm512_mask_storeu_ps(xout + i, m, y);
+        if (sout) {
+            __m512 u = _mm512_mul_ps(_mm512_add_ps(_mm512_cvtepi32_ps(_mm512_srli_epi32(w[k], 9)), half), ulp);
+            __m512 s = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(u, p, _CMP_LT_OQ), _mm512_set1_ps(1.0f));
+            _mm512_mask_storeu_ps(sout + i, m, s);
+            if (sum_samples) y = s;
+        }
+        if (sum) _mm512_mask_storeu_ps(sum + i, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, sum + i), y));
+    }
+#else
+    float p[CHUNK], u[CHUNK];
+    logistic_chunk(p + lo, x + lo, bias + lo, hi - lo);
+    if (sout) uniforms(u, r, jc, key, stream);
+    for (int64_t i = lo; i < hi; i++) {
+        if (err) err[i] += (ref[i] - p[i]) * (ref[i] - p[i]);
+        float y = scale * p[i];
+        if (xout) xout[i] = y;
+        if (sout) {
+            float s = u[i] < p[i] ? 1.0f : 0.0f;
+            sout[i] = s;
+            if (sum_samples) y = s;
+        }
+        if (sum) sum[i] += y;
+    }
 #endif
 }
 

@@ -6,10 +6,10 @@
  * column-sum order as the per-pass kernels of rbm_kernels.c; only the GEMMs' summation
  * order differs.
  *
- * Work split. Thread t owns a contiguous range of visible units (a multiple of 64, the
- * Philox chunk): the rows W[V_t, :] and uW[V_t, :] (contiguous memory, so they stay in
- * that core's cache from step to step and no cache line of W is shared), the columns
- * V2[:, V_t] of the visible states and b, ub over V_t. Then
+ * Work split. Thread t owns a contiguous range V_t of visible units (cut in steps of 16):
+ * the rows W[V_t, :] and uW[V_t, :] (contiguous memory, so they stay in that core's cache
+ * from step to step and no cache line of W is shared), the columns V2[:, V_t] of the
+ * visible states and b, ub over V_t. Then
  *
  *   visible layer   v[:, V_t] = sigma(h W[V_t, :]^T + b)        N-split: no reduction
  *   hidden layer    h = sigma(sum_t v[:, V_t] W[V_t, :] + c)     K-split: one partial
@@ -71,46 +71,38 @@ static inline void share(int64_t n, int64_t unit, int t, int T, int64_t *lo, int
 }
 
 /*
- * Visible layer on columns [j0, j1) (j0 a multiple of CHUNK) of the rows x V array x
- * holding pre-activations: p = sigma(x + b); x <- p, or x <- 1{u < p} with `sample`;
- * err[j] = sum_r (ref[r, j] - p[r, j])^2 when err; colsum[j] <- beta colsum[j] + weight
- * sum_r x[r, j] in the block order of rbm_kernels.c. With bias NULL, x is left as it is
- * and only summed. `scratch` holds 2 (j1 - j0) floats.
+ * Visible layer on columns [j0, j1) of the rows x V array x holding pre-activations:
+ * p = sigma(x + b); x <- p, or x <- 1{u < p} with `sample`; err[j] = sum_r (ref[r, j] -
+ * p[r, j])^2 when err; colsum[j] <- beta colsum[j] + weight sum_r x[r, j] in the block
+ * order of rbm_kernels.c. With bias NULL, x is left as it is and only summed. `scratch`
+ * holds 2 (j1 - j0) + CHUNK floats.
  */
 static void visible_columns(float *x, const float *bias, int64_t rows, int64_t ld, int64_t j0, int64_t j1,
                             int sample, uint64_t key, uint64_t stream, const float *ref, float *err, float *colsum,
                             float beta, float weight, float *scratch) {
-    float p[CHUNK], u[CHUNK];
-    int64_t w = j1 - j0;
-    float *part = scratch, *total = scratch + w;
+    int64_t w = j1 - j0, jb = j0 / CHUNK * CHUNK; /* the first chunk meeting [j0, j1) starts at jb */
+    float *part = scratch, *total = scratch + (j1 - jb); /* part[j - jb], total[j - j0] */
     if (colsum) memset(total, 0, (size_t)w * sizeof(float));
     if (err) memset(err + j0, 0, (size_t)w * sizeof(float));
     for (int64_t r0 = 0; r0 < rows; r0 += ROWS_PER_BLOCK) {
         int64_t r1 = r0 + ROWS_PER_BLOCK < rows ? r0 + ROWS_PER_BLOCK : rows;
-        if (colsum) memset(part, 0, (size_t)w * sizeof(float));
+        if (colsum) memset(part, 0, (size_t)(j1 - jb) * sizeof(float));
         for (int64_t r = r0; r < r1; r++) {
             float *xr = x + r * ld;
-            for (int64_t jc = j0; jc < j1; jc += CHUNK) {
-                int64_t n = j1 - jc < CHUNK ? j1 - jc : CHUNK;
-                if (bias) {
-                    logistic_chunk(p, xr + jc, bias + jc, n);
-                    if (err) {
-                        const float *q = ref + r * ld + jc;
-                        for (int64_t i = 0; i < n; i++) err[jc + i] += (q[i] - p[i]) * (q[i] - p[i]);
-                    }
-                    if (sample) {
-                        uniforms(u, r, jc, key, stream);
-                        for (int64_t i = 0; i < n; i++) xr[jc + i] = u[i] < p[i] ? 1.0f : 0.0f;
-                    } else {
-                        memcpy(xr + jc, p, (size_t)n * sizeof(float));
-                    }
-                }
+            if (!bias) {
                 if (colsum)
-                    for (int64_t i = 0; i < n; i++) part[jc - j0 + i] += xr[jc + i];
+                    for (int64_t j = j0; j < j1; j++) part[j - jb] += xr[j];
+                continue;
+            }
+            for (int64_t jc = jb; jc < j1; jc += CHUNK) {
+                int64_t lo = j0 > jc ? j0 - jc : 0, hi = j1 - jc < CHUNK ? j1 - jc : CHUNK;
+                layer_chunk(xr + jc, bias + jc, lo, hi, 1.0f, sample ? 0 : xr + jc, sample ? xr + jc : 0,
+                            colsum ? part + (jc - jb) : 0, 1, ref ? ref + r * ld + jc : 0, err ? err + jc : 0, r, jc, key,
+                            stream);
             }
         }
         if (colsum)
-            for (int64_t i = 0; i < w; i++) total[i] += part[i];
+            for (int64_t i = 0; i < w; i++) total[i] += part[j0 - jb + i];
     }
     if (colsum)
         for (int64_t i = 0; i < w; i++)
@@ -136,7 +128,6 @@ typedef struct {
 static void hidden_blocks(const pgm_rbm_step_args *a, const segment *seg, int nseg, int64_t g0, int64_t g1,
                           int parts, int64_t part_rows) {
     const int64_t H = a->n_hid;
-    float p[CHUNK], u[CHUNK];
     int64_t first = 0;
     for (int s = 0; s < nseg; s++) {
         int64_t blocks = (seg[s].rows + ROWS_PER_BLOCK - 1) / ROWS_PER_BLOCK;
@@ -151,17 +142,9 @@ static void hidden_blocks(const pgm_rbm_step_args *a, const segment *seg, int ns
                     const float *pr = a->partial + ((int64_t)q * part_rows + seg[s].src_row + r) * H;
                     for (int64_t j = 0; j < H; j++) xr[j] += pr[j];
                 }
-                for (int64_t jc = 0; jc < H; jc += CHUNK) {
-                    int64_t n = H - jc < CHUNK ? H - jc : CHUNK;
-                    logistic_chunk(p, xr + jc, a->c + jc, n);
-                    for (int64_t i = 0; i < n; i++) xr[jc + i] = seg[s].scale * p[i];
-                    if (sr) {
-                        uniforms(u, r, jc, a->key, seg[s].stream);
-                        for (int64_t i = 0; i < n; i++) sr[jc + i] = u[i] < p[i] ? 1.0f : 0.0f;
-                    }
-                    if (part)
-                        for (int64_t i = 0; i < n; i++) part[jc + i] += xr[jc + i];
-                }
+                for (int64_t jc = 0; jc < H; jc += CHUNK)
+                    layer_chunk(xr + jc, a->c + jc, 0, H - jc < CHUNK ? H - jc : CHUNK, seg[s].scale, xr + jc,
+                                sr ? sr + jc : 0, part ? part + jc : 0, 0, 0, 0, r, jc, a->key, seg[s].stream);
             }
         }
         first += blocks;
@@ -228,7 +211,7 @@ void pgm_rbm_step(const pgm_rbm_step_args *a) {
     const int64_t blocks_pos = (B + ROWS_PER_BLOCK - 1) / ROWS_PER_BLOCK;
     const int64_t blocks_max = blocks_neg > blocks_pos ? blocks_neg : blocks_pos;
     float *sums0 = a->block_sums, *sums1 = a->block_sums + blocks_max * H;
-    int64_t chunks = (V + CHUNK - 1) / CHUNK;
+    int64_t chunks = (V + 15) / 16;
     int T = a->nthreads < 1 ? 1 : a->nthreads;
     if (T > chunks) T = (int)chunks;
     #pragma omp parallel num_threads(T) if (T > 1)
@@ -240,10 +223,10 @@ void pgm_rbm_step(const pgm_rbm_step_args *a) {
 #endif
         int saved = a->threads_local ? a->threads_local(1) : 0;
         int64_t v0, v1, c0, c1;
-        share(V, CHUNK, t, nth, &v0, &v1);
+        share(V, 16, t, nth, &v0, &v1);
         share(H, 16, t, nth, &c0, &c1);
         const int64_t nv = v1 - v0;
-        float *scratch = (float *)malloc((size_t)(2 * (nv > 0 ? nv : 1)) * sizeof(float));
+        float *scratch = (float *)malloc((size_t)(2 * nv + CHUNK) * sizeof(float));
 
         /* the batch's columns V_t, ub <- beta_b ub - sum_r v0[r] / B */
         for (int64_t r = 0; r < B; r++) {
