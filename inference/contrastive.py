@@ -126,6 +126,19 @@ def surrogate_loss(model: EnergyModel, positive: dict, negative: dict) -> torch.
         return model.energy(positive).mean() - model.energy(negative).mean()
 
 
+def _checked_index(index, v):
+    """``index`` as a contiguous 1-d int64 tensor on ``v``'s device (its range is checked
+    where rows are gathered)."""
+    if not isinstance(index, torch.Tensor) or index.dtype != torch.int64:
+        got = index.dtype if isinstance(index, torch.Tensor) else type(index).__name__
+        raise TypeError(f"index must be an int64 tensor, got {got}")
+    if index.dim() != 1:
+        raise ValueError(f"index must be 1-d, got shape {tuple(index.shape)}")
+    if index.device != v.device:
+        raise ValueError(f"index must be on the data's device {v.device}, got {index.device}")
+    return index if index.is_contiguous() else index.contiguous()
+
+
 class _Estimator:
     """Shared plumbing: generator, workspace cache, dispatch fused / generic."""
 
@@ -339,6 +352,8 @@ class CD(_Estimator):
         (``GradInfo.applied``).
         """
         gen = self._generator(model)
+        if index is not None:
+            index = _checked_index(index, v)
         if self._use_fused(model):
             return self._fused(model, v, gen, track_error, accumulate, index)
         if index is not None:
@@ -459,6 +474,8 @@ class PCD(_Estimator):
         (``GradInfo.applied``).
         """
         gen = self._generator(model)
+        if index is not None:
+            index = _checked_index(index, v)
         if index is not None and not (self._use_fused(model) and self.chains is not None
                                       and self._kernels(model.W) is not None):
             v = v.index_select(0, index)

@@ -34,6 +34,7 @@ from typing import NamedTuple
 
 import torch
 
+from .native import index_error
 from .rbm_step import WholeStep, grad_buffer
 
 __all__ = ["Workspace", "Views", "write_grads", "sigmoid_affine_", "cd_step", "pcd_step", "cd_step_native",
@@ -261,7 +262,10 @@ def _load_batch(ws, v, index, vpos, ub_ptr, beta_b, nt):
     """vpos ← the batch (``v``, or rows ``index`` of ``v``), ub ← β ub − Σ_rows vpos / B."""
     kern, (B, nv) = ws.native, vpos.shape
     if index is not None and v.is_contiguous():
-        kern.raw_gather_rows(v.data_ptr(), index.data_ptr(), B, nv, vpos.data_ptr(), ub_ptr, beta_b, -1.0 / B, nt)
+        bad = kern.raw_gather_rows(v.data_ptr(), v.shape[0], index.data_ptr(), B, nv, vpos.data_ptr(), ub_ptr, beta_b,
+                                   -1.0 / B, nt)
+        if bad:
+            raise index_error(index, bad, v.shape[0])
         return
     if index is not None:
         torch.index_select(v, 0, index, out=vpos)

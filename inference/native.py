@@ -67,13 +67,15 @@ _FLAG_SETS = (
 )
 
 _c_float, _c_i64, _c_u64, _c_int, _ptr = ctypes.c_float, ctypes.c_int64, ctypes.c_uint64, ctypes.c_int, ctypes.c_void_p
+# functions returning a status (0, or 1 + the position of an index out of range)
+_RETURNS_STATUS = ("pgm_gather_rows", "pgm_rbm_step")
 _SIGNATURES = {
     "pgm_logistic_bernoulli": [_ptr, _ptr, _c_i64, _c_i64, _c_float, _ptr, _c_u64, _c_u64, _ptr, _c_float, _c_float,
                                _c_int, _c_int],
     "pgm_bernoulli": [_ptr, _ptr, _c_i64, _c_i64, _c_u64, _c_u64, _ptr, _c_float, _c_float, _c_int],
     "pgm_uniform": [_ptr, _c_i64, _c_i64, _c_u64, _c_u64],
     "pgm_column_sum": [_ptr, _c_i64, _c_i64, _ptr, _c_float, _c_float, _c_int],
-    "pgm_gather_rows": [_ptr, _ptr, _c_i64, _c_i64, _ptr, _ptr, _c_float, _c_float, _c_int],
+    "pgm_gather_rows": [_ptr, _c_i64, _ptr, _c_i64, _c_i64, _ptr, _ptr, _c_float, _c_float, _c_int],
     "pgm_philox4x32_10": [_ptr, _ptr, _ptr],
     "pgm_rbm_step": [_ptr],
     "pgm_gemm": [_ptr, _c_int, _c_int, _c_i64, _c_i64, _c_i64, _ptr, _c_i64, _ptr, _c_i64, _c_float, _ptr, _c_i64],
@@ -109,6 +111,12 @@ def _matrix(t, name):
     return t.shape
 
 
+def index_error(index, status, n_rows) -> ValueError:
+    """The error for a kernel's status ``status`` = 1 + the position of an index outside [0, n_rows)."""
+    pos = int(status) - 1
+    return ValueError(f"index must lie in [0, {n_rows}), got {int(index[pos])} at position {pos}")
+
+
 def _key(value, name):
     if not isinstance(value, int) or isinstance(value, bool):
         raise TypeError(f"{name} must be an int, got {type(value).__name__}")
@@ -125,7 +133,7 @@ class Kernels:
         self.openmp = "-fopenmp" in flags
         for name, argtypes in _SIGNATURES.items():
             fn = getattr(lib, name)
-            fn.argtypes, fn.restype = argtypes, None
+            fn.argtypes, fn.restype = argtypes, (_c_i64 if name in _RETURNS_STATUS else None)
             setattr(self, "raw_" + name[len("pgm_"):], fn)
         #: Addresses of torch's BLAS ``sgemm`` and MKL's ``MKL_Set_Num_Threads_Local``
         #: for the whole-step kernel (``None`` when it is not available).
@@ -191,14 +199,13 @@ class Kernels:
         if not isinstance(index, torch.Tensor) or index.dtype != torch.int64 or index.dim() != 1:
             raise ValueError(f"index must be a 1-d int64 tensor, got {getattr(index, 'dtype', type(index).__name__)}")
         index = index.contiguous()
-        if index.numel() and (int(index.min()) < 0 or int(index.max()) >= n_data):
-            raise ValueError(f"index must lie in [0, {n_data}), got values in "
-                             f"[{int(index.min())}, {int(index.max())}]")
         rows = index.shape[0]
-        self.raw_gather_rows(_check(data, "data", n_data, cols), index.data_ptr(), rows, cols,
-                             _check(out, "out", rows, cols),
-                             None if colsum is None else _check(colsum, "colsum", None, cols), float(beta),
-                             float(weight), threads or torch.get_num_threads())
+        bad = self.raw_gather_rows(_check(data, "data", n_data, cols), n_data, index.data_ptr(), rows, cols,
+                                   _check(out, "out", rows, cols),
+                                   None if colsum is None else _check(colsum, "colsum", None, cols), float(beta),
+                                   float(weight), threads or torch.get_num_threads())
+        if bad:
+            raise index_error(index, bad, n_data)
         return out
 
     def uniform(self, rows: int, cols: int, *, key=0, stream=0) -> torch.Tensor:

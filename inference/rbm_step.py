@@ -19,6 +19,8 @@ import ctypes
 
 import torch
 
+from .native import index_error
+
 __all__ = ["StepArgs", "WholeStep", "grad_buffer"]
 
 _f, _i32, _i64, _p = ctypes.c_float, ctypes.c_int32, ctypes.c_int64, ctypes.c_void_p
@@ -28,7 +30,7 @@ _ROWS_PER_BLOCK = 16  # rbm_common.h
 class StepArgs(ctypes.Structure):
     """``pgm_rbm_step_args`` of ``rbm_step.c``, field for field."""
 
-    _fields_ = [("n_vis", _i64), ("n_hid", _i64), ("n_neg", _i64), ("n_pos", _i64),
+    _fields_ = [("n_vis", _i64), ("n_hid", _i64), ("n_neg", _i64), ("n_pos", _i64), ("n_data", _i64),
                 ("k", _i32), ("sample_visible", _i32), ("persistent", _i32), ("update", _i32), ("nthreads", _i32),
                 ("W", _p), ("b", _p), ("c", _p), ("uW", _p), ("ub", _p), ("uc", _p),
                 ("beta_W", _f), ("beta_b", _f), ("beta_c", _f),
@@ -113,11 +115,13 @@ class WholeStep:
         if not v.is_contiguous():  # the kernel reads rows of a contiguous array
             v = v.contiguous() if index is None else v.index_select(0, index)
             index = None
-        a.data = v.data_ptr()
+        a.data, a.n_data = v.data_ptr(), v.shape[0]
         a.index = None if index is None else index.data_ptr()
         a.n_neg, a.n_pos = n_neg, (v.shape[0] if index is None else index.shape[0])
         a.k, a.persistent, a.sample_visible = k, persistent, sample_visible
         a.err = self.err.data_ptr() if track_error else None
         a.key = ws.next_key(gen)
-        self.kernels.raw_rbm_step(self._ref)
+        bad = self.kernels.raw_rbm_step(self._ref)
+        if bad:
+            raise index_error(index, bad, v.shape[0])
         return (self.err.sum() if track_error else None), update

@@ -157,10 +157,14 @@ void pgm_column_sum(const float *a, int64_t rows, int64_t cols, float *colsum, f
     run_pass(MODE_SUM, 0, a, 0, 0, rows, cols, 1.0f, 0, 0, 0, colsum, beta, weight, 0, nthreads);
 }
 
-/* out[r] <- data[index[r]] (rows of `cols` floats); colsum[j] <- beta * colsum[j] + weight * sum_r out[r, j] */
-void pgm_gather_rows(const float *data, const int64_t *index, int64_t rows, int64_t cols, float *out,
-                     float *colsum, float beta, float weight, int nthreads) {
+/* out[r] <- data[index[r]] (rows of `cols` floats); colsum[j] <- beta * colsum[j] + weight * sum_r out[r, j].
+ * Returns 0, or r + 1 when index[r] is outside [0, n_data) (then nothing is written). */
+int64_t pgm_gather_rows(const float *data, int64_t n_data, const int64_t *index, int64_t rows, int64_t cols,
+                        float *out, float *colsum, float beta, float weight, int nthreads) {
+    for (int64_t r = 0; r < rows; r++)
+        if (index[r] < 0 || index[r] >= n_data) return r + 1;
     run_pass(MODE_GATHER, out, data, index, 0, rows, cols, 1.0f, 0, 0, 0, colsum, beta, weight, 0, nthreads);
+    return 0;
 }
 
 /* The uniforms themselves, u[r, j] as above (for tests and diagnostics). */

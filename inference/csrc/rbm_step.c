@@ -33,6 +33,7 @@ typedef int (*pgm_threads_local_fn)(int);
 
 typedef struct {
     int64_t n_vis, n_hid, n_neg, n_pos; /* V, H, chains C, data rows B (CD: C = B) */
+    int64_t n_data;                     /* rows of data (the range of index) */
     int32_t k, sample_visible, persistent, update, nthreads;
     float *W, *b, *c;                   /* V x H, V, H */
     float *uW, *ub, *uc;                /* gradient targets: u <- beta u + gradient */
@@ -201,11 +202,15 @@ static void update_rows(float *theta, float *u, int64_t n, float lr, float wd) {
  *   ub <- beta_b ub + V2^T s,          P = [p(h | v_model); p(h | v_data)].
  *
  * With update, then u <- u + wd theta and theta <- theta - lr u for each parameter.
+ * Returns 0, or r + 1 when index[r] is outside [0, n_data) (then nothing is touched).
  */
-void pgm_rbm_step(const pgm_rbm_step_args *a) {
+int64_t pgm_rbm_step(const pgm_rbm_step_args *a) {
     const int64_t V = a->n_vis, H = a->n_hid, C = a->n_neg, B = a->n_pos, k = a->k;
     const int64_t rows = C + B;
     const int persistent = a->persistent;
+    if (a->index)
+        for (int64_t r = 0; r < B; r++)
+            if (a->index[r] < 0 || a->index[r] >= a->n_data) return r + 1;
     float *vneg = a->V2, *vpos = a->V2 + C * V, *pneg = a->H2, *ppos = a->H2 + C * H;
     const int64_t blocks_neg = (C + ROWS_PER_BLOCK - 1) / ROWS_PER_BLOCK;
     const int64_t blocks_pos = (B + ROWS_PER_BLOCK - 1) / ROWS_PER_BLOCK;
@@ -274,6 +279,7 @@ void pgm_rbm_step(const pgm_rbm_step_args *a) {
         free(scratch);
         if (a->threads_local) a->threads_local(saved);
     }
+    return 0;
 }
 
 /* Row-major C[m, n] = op(A) op(B) + beta C through `sgemm` (the loader's self-test). */

@@ -160,3 +160,34 @@ def test_pgm_native_step_off_keeps_the_per_pass_kernels(fresh_loader):
     info = est.grad(model, _data(8, 6), accumulate=LeanSGD(param_groups(model, 0.1, 0.0, "all"), 0.1, 0.0)
                     .accumulators(update=True))
     assert est._ws.whole is None and info.applied is False
+
+
+@pytest.mark.parametrize("whole", [True, False], ids=["whole-step", "per-pass"])
+@pytest.mark.parametrize("Est, kw", ESTIMATORS[::3])
+def test_bad_index_raises_before_any_work(Est, kw, whole):
+    """An index outside the data's rows raises ValueError naming index, value and position, and leaves
+    the parameters and momentum buffers as they were; a wrong dtype or rank is refused; a
+    non-contiguous index gives what its contiguous copy gives."""
+    model = random_rbm(130, 20, seed=1, dtype=torch.float32)
+    data = _data(40, 130, seed=2)
+    est = _estimator(Est, kw, model, whole)
+    est.grad(model, data, index=torch.arange(8))  # PCD: chains started
+    opt = LeanSGD(param_groups(model, 0.1, 0.0, "all"), 0.1, 0.5)
+    before = [p.detach().clone() for p in model.parameters()]
+    for bad, pos in ((torch.tensor([0, 1, 40, 3, 4, 5, 6, 7]), 2), (torch.tensor([-1, 1, 2, 3, 4, 5, 6, 7]), 0)):
+        acc = opt.accumulators(update=True)
+        with pytest.raises(ValueError, match=rf"index must lie in \[0, 40\), got {int(bad[pos])} at position {pos}"):
+            est.grad(model, data, index=bad, accumulate=acc)
+        assert all(torch.equal(p, q) for p, q in zip(model.parameters(), before))
+        assert all(torch.equal(u, torch.zeros_like(u)) for u, *_ in acc.values())
+    with pytest.raises(TypeError, match="int64"):
+        est.grad(model, data, index=torch.arange(8).int())
+    with pytest.raises(ValueError, match="1-d"):
+        est.grad(model, data, index=torch.arange(8)[None])
+    strided = torch.arange(16).flip(0)[::2]
+    grads = []
+    for index in (strided, strided.contiguous()):
+        e = _estimator(Est, kw, model, whole, seed=9)
+        e.grad(model, data, index=index)
+        grads.append([p.grad.clone() for p in model.parameters()])
+    assert all(torch.equal(a, b) for a, b in zip(*grads))
