@@ -4,8 +4,9 @@ Rows: ``inference.fit`` with its default optimizer (SGD, momentum ramp, linear L
 decay, no weight decay; progress, monitoring and evaluation off) for CD-1 with sampled
 reconstructions (the default), CD-1 with visible probabilities (``sample_visible=False``)
 and PCD-1, with the native kernels of :mod:`inference.native` when they load (the
-default), then CD-1 and PCD-1 on the pure-torch path (``native=False``) for comparison;
-learnergy's
+default: the whole-step kernel where torch carries MKL), then CD-1 and PCD-1 on the
+per-pass native kernels with torch's GEMMs (what ``PGM_NATIVE_STEP=0`` selects) and on
+the pure-torch path (``native=False``) for comparison; learnergy's
 ``learnergy.models.bernoulli.RBM`` (CD-1 only; its ``fit`` and, to leave out its
 DataLoader and per-batch pseudo-likelihood, its training step alone) and scikit-learn's
 ``BernoulliRBM`` (PCD-1, float32 input). All see the same random binary data.
@@ -19,14 +20,15 @@ Our CD-1 step does v W, h Wᵀ, v' W and one stacked [v'; v]ᵀ[h'; -h] GEMM, wh
 folds in the momentum (u ← μu + ∇, then θ ← θ − ηu); PCD-1 does the same with the
 chains' v' and h. Everything else (Bernoulli draws, sigmoids, bias terms, the
 parameter update, the batch gather) is the overhead that separates a row from the
-ceiling; the native kernels do it in one pass per layer (bias, logistic, Philox draw,
-gradient scaling and bias-gradient sums) plus the gather.
+ceiling; the whole-step kernel does the step in one OpenMP region in which each thread
+keeps its rows of W and of the momentum buffer (see inference/csrc/rbm_step.c); the
+per-pass kernels do the elementwise work in one pass per layer around torch's GEMMs.
 
 Usage::
 
     python benchmarks/rbm_throughput.py                # 10,000 examples, 2 epochs per timing
     python benchmarks/rbm_throughput.py --threads 1
-    python benchmarks/rbm_throughput.py --skip learnergy sklearn torch-path
+    python benchmarks/rbm_throughput.py --skip learnergy sklearn per-pass torch-path
 
 Every row, the ceiling included, is the best of ``--repeats`` timed runs (the least
 contended on a shared machine); the ceiling is re-measured before, between and after
@@ -69,6 +71,15 @@ def gemm_ceiling(repeats: int, inner: int = 50) -> float:
             torch.mm(v.t(), h, out=gw)
 
     return best_time(step, repeats) / inner
+
+
+def per_pass(kernels, run):
+    """``run()`` with the whole-step kernel switched off (the per-pass kernels, torch GEMMs)."""
+    sgemm, kernels.sgemm = kernels.sgemm, None
+    try:
+        return run()
+    finally:
+        kernels.sgemm = sgemm
 
 
 def time_ours(data, method, epochs, repeats, sample_visible=True, native=None):
@@ -133,7 +144,7 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=2, help="epochs per timed run (default 2)")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per row; the best counts")
     parser.add_argument("--threads", type=int, default=None, help="torch/BLAS threads (default: torch's)")
-    parser.add_argument("--skip", nargs="*", default=(), choices=("learnergy", "sklearn", "torch-path"))
+    parser.add_argument("--skip", nargs="*", default=(), choices=("learnergy", "sklearn", "per-pass", "torch-path"))
     args = parser.parse_args(argv)
 
     threads = set_threads(args.threads)
@@ -152,6 +163,12 @@ def main(argv=None):
             ("pgm (inference.fit)", "CD-1 (probabilities)",
              lambda: time_ours(data, "cd", args.epochs, args.repeats, sample_visible=False)),
             ("pgm (inference.fit)", "PCD-1", lambda: time_ours(data, "pcd", args.epochs, args.repeats))]
+    kernels = native.load()
+    if "per-pass" not in args.skip and kernels is not None and kernels.has_step:
+        runs += [("pgm, per-pass kernels", "CD-1 (sampled v, torch GEMMs)",
+                  lambda: per_pass(kernels, lambda: time_ours(data, "cd", args.epochs, args.repeats))),
+                 ("pgm, per-pass kernels", "PCD-1 (torch GEMMs)",
+                  lambda: per_pass(kernels, lambda: time_ours(data, "pcd", args.epochs, args.repeats)))]
     if "torch-path" not in args.skip and native.available():
         runs += [("pgm, native=False", "CD-1 (sampled v, torch ops)",
                   lambda: time_ours(data, "cd", args.epochs, args.repeats, native=False)),
