@@ -228,6 +228,17 @@ static inline void layer_chunk(const float *x, const float *bias, int64_t lo, in
 #endif
 }
 
+/* This thread's number and the team size (0 and 1 outside OpenMP). */
+static inline void team(int *t, int *nth) {
+#ifdef _OPENMP
+    *t = omp_get_thread_num();
+    *nth = omp_get_num_threads();
+#else
+    *t = 0;
+    *nth = 1;
+#endif
+}
+
 /* Rows per block of the column sums: partial sums are kept per block and combined in
  * block order, so they do not depend on how rows are shared among threads. */
 #define ROWS_PER_BLOCK 16

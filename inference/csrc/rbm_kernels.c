@@ -82,13 +82,11 @@ static void run_pass(int mode, float *x, const float *in, const int64_t *index, 
         sum_after = partials == 0;
     }
     int nt = (nthreads < 1 || rows * cols < PAR_MIN) ? 1 : (nthreads < blocks ? nthreads : (int)blocks);
+    (void)nt; /* unused without OpenMP */
     #pragma omp parallel num_threads(nt) if (nt > 1)
     {
-        int tid = 0, nth = 1;
-#ifdef _OPENMP
-        tid = omp_get_thread_num();
-        nth = omp_get_num_threads();
-#endif
+        int tid, nth;
+        team(&tid, &nth);
         int64_t b0 = blocks * tid / nth, b1 = blocks * (tid + 1) / nth;
         for (int64_t b = b0; b < b1; b++) {
             int64_t r0 = b * ROWS_PER_BLOCK, r1 = r0 + ROWS_PER_BLOCK < rows ? r0 + ROWS_PER_BLOCK : rows;

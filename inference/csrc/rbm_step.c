@@ -221,11 +221,8 @@ int64_t pgm_rbm_step(const pgm_rbm_step_args *a) {
     if (T > chunks) T = (int)chunks;
     #pragma omp parallel num_threads(T) if (T > 1)
     {
-        int t = 0, nth = 1;
-#ifdef _OPENMP
-        t = omp_get_thread_num();
-        nth = omp_get_num_threads();
-#endif
+        int t, nth;
+        team(&t, &nth);
         int saved = a->threads_local ? a->threads_local(1) : 0;
         int64_t v0, v1, c0, c1;
         share(V, 16, t, nth, &v0, &v1);
