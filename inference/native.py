@@ -29,7 +29,8 @@ Uniforms come from Philox4x32-10 (Salmon et al., 2011), a counter-based generato
 uniform of element (r, j) of a draw is a function of (key, stream, r, j) only (23
 random bits, the midpoints of a grid of width 2⁻²³ inside (0, 1), so a Bernoulli
 probability is effectively rounded by at most 2⁻²⁴, float32 ``torch.rand``'s
-resolution), and results do not depend on the thread count. Keys are drawn from the
+resolution), and the per-pass kernels' results do not depend on the thread count (the
+whole-step kernel's GEMM split does, at the level of float32 rounding). Keys are drawn from the
 caller's ``torch.Generator``, which keeps runs reproducible and resumable; they are
 different random numbers from the pure-torch path's, so the two paths agree in
 distribution, not draw for draw.
