@@ -24,6 +24,14 @@ gradient, exactly the free-energy surrogate's gradient for the same chain sample
 float32 models on the CPU its elementwise work runs in the native kernels of
 :mod:`inference.native` when they compile (``native=None``, the default).
 
+Gradients into optimizer buffers: ``grad(..., accumulate={param: (u, μ)})`` (e.g.
+:meth:`inference.optim.LeanSGD.accumulators`) puts the estimate ∇ of each listed
+parameter into its buffer as u ← μ u + ∇ instead of ``.grad`` (μ = 0: u ← ∇); on the
+fused path ``.grad`` of those parameters is then left as it was. Entries (u, μ, λ, η)
+for every parameter (``accumulators(update=True)``) also allow the SGD step
+u ← u + λθ, θ ← θ − η u, which the whole-step native kernel applies and reports in
+``GradInfo.applied``.
+
 Practical choices follow Hinton's guide (2010, §3): hidden units driven by data are
 sampled; CD's reconstructions use visible probabilities unless ``sample_visible=True``;
 the last hidden update uses probabilities (what ∂F/∂θ needs). PCD chains are always
@@ -343,13 +351,8 @@ class CD(_Estimator):
         device (no checks here: this is the training hot path; :func:`inference.fit`
         validates once). ``track_error=False`` skips the reconstruction error.
 
-        With ``accumulate = {param: (u, μ)}`` (e.g. :meth:`inference.optim.LeanSGD.accumulators`)
-        the estimate ∇ of each listed parameter goes into its buffer as u ← μ u + ∇
-        instead (μ = 0: u ← ∇); on the fused path ``.grad`` of those parameters is then
-        left as it was. Entries (u, μ, λ, η) for every parameter
-        (:meth:`~inference.optim.LeanSGD.accumulators` with ``update=True``) also allow
-        the SGD step u ← u + λθ, θ ← θ − η u, which the whole-step native kernel applies
-        (``GradInfo.applied``).
+        ``accumulate``: gradients into optimizer buffers, and possibly the SGD step (see
+        the module docstring).
         """
         gen = self._generator(model)
         if index is not None:
@@ -465,13 +468,8 @@ class PCD(_Estimator):
         ``v`` (batch, n_visible) must already be valid data on the model's dtype and
         device. ``track_error`` is accepted for symmetry with :class:`CD` and ignored.
 
-        With ``accumulate = {param: (u, μ)}`` (e.g. :meth:`inference.optim.LeanSGD.accumulators`)
-        the estimate ∇ of each listed parameter goes into its buffer as u ← μ u + ∇
-        instead (μ = 0: u ← ∇); on the fused path ``.grad`` of those parameters is then
-        left as it was. Entries (u, μ, λ, η) for every parameter
-        (:meth:`~inference.optim.LeanSGD.accumulators` with ``update=True``) also allow
-        the SGD step u ← u + λθ, θ ← θ − η u, which the whole-step native kernel applies
-        (``GradInfo.applied``).
+        ``accumulate``: gradients into optimizer buffers, and possibly the SGD step (see
+        the module docstring).
         """
         gen = self._generator(model)
         if index is not None:
