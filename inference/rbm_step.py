@@ -21,10 +21,13 @@ import torch
 
 from .native import index_error
 
-__all__ = ["StepArgs", "WholeStep", "grad_buffer"]
+__all__ = ["StepArgs", "WholeStep", "grad_buffer", "MAX_THREADS"]
 
 _f, _i32, _i64, _p = ctypes.c_float, ctypes.c_int32, ctypes.c_int64, ctypes.c_void_p
 _ROWS_PER_BLOCK = 16  # rbm_common.h
+#: Most threads the whole step uses: its partial products take (threads - 1) x rows x
+#: n_hidden floats, and their sum costs a pass over them per thread.
+MAX_THREADS = 16
 
 
 class StepArgs(ctypes.Structure):
@@ -49,15 +52,20 @@ def grad_buffer(p):
     return g
 
 
-def _target(param, accumulate):
+def _target(param, accumulate, name):
     """(buffer, β, λ, η) for ``param``: a momentum entry (u, μ) or (u, μ, λ, η) of
     ``accumulate``, else ``.grad`` with β = 0; λ, η are ``None`` without an update."""
     entry = accumulate.get(param) if accumulate is not None else None
     if entry is None:
         return grad_buffer(param), 0.0, None, None
+    u = entry[0]
+    if not (u.is_contiguous() and u.shape == param.shape and u.dtype == param.dtype and u.device == param.device):
+        raise ValueError(f"accumulate[{name}] must be a contiguous {param.dtype} tensor of shape "
+                         f"{tuple(param.shape)} on {param.device}, got {u.dtype} of shape {tuple(u.shape)} on "
+                         f"{u.device} (contiguous={u.is_contiguous()})")
     if len(entry) == 4:
         return entry
-    return entry[0], entry[1], None, None
+    return u, entry[1], None, None
 
 
 class WholeStep:
@@ -76,7 +84,7 @@ class WholeStep:
         blocks = -(-max(ws.n_neg, ws.n_pos) // _ROWS_PER_BLOCK)
         self.block_sums = torch.empty(2 * blocks * n_hid)
         self.err = torch.empty(n_vis)
-        self._alloc_partial(torch.get_num_threads())
+        self._alloc_partial(min(torch.get_num_threads(), MAX_THREADS))
         a = self.args = StepArgs()
         a.n_vis, a.n_hid = n_vis, n_hid
         a.V2, a.H2, a.hs, a.hchain = ws.V2.data_ptr(), ws.H2.data_ptr(), ws.hs.data_ptr(), ws.hchain.data_ptr()
@@ -94,7 +102,7 @@ class WholeStep:
         """One step on the batch ``v`` (or its rows ``index``): C = ``n_neg`` chains
         (CD: C = B). Returns (recon_sq or ``None``, whether the SGD update was applied)."""
         ws, a = self.ws, self.args
-        threads = torch.get_num_threads()
+        threads = min(torch.get_num_threads(), MAX_THREADS)
         if threads > self.threads:
             self._alloc_partial(threads)
         a.partial = self.partial.data_ptr()
@@ -102,11 +110,14 @@ class WholeStep:
         W, b, c = model.W, model.b, model.c
         key = (W.data_ptr(), b.data_ptr(), c.data_ptr())
         if key != self._params_key:
+            if not (W.is_contiguous() and b.is_contiguous() and c.is_contiguous()):
+                raise ValueError("the whole-step kernel needs contiguous W, b and c; got strides "
+                                 f"{W.stride()}, {b.stride()}, {c.stride()}")
             a.W, a.b, a.c = key
             self._params_key = key
-        uW, a.beta_W, wd_W, lr_W = _target(W, accumulate)
-        ub, a.beta_b, wd_b, lr_b = _target(b, accumulate)
-        uc, a.beta_c, wd_c, lr_c = _target(c, accumulate)
+        uW, a.beta_W, wd_W, lr_W = _target(W, accumulate, "W")
+        ub, a.beta_b, wd_b, lr_b = _target(b, accumulate, "b")
+        uc, a.beta_c, wd_c, lr_c = _target(c, accumulate, "c")
         a.uW, a.ub, a.uc = uW.data_ptr(), ub.data_ptr(), uc.data_ptr()
         update = lr_W is not None and lr_b is not None and lr_c is not None
         if update:

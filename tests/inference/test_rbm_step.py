@@ -191,3 +191,16 @@ def test_bad_index_raises_before_any_work(Est, kw, whole):
         e.grad(model, data, index=index)
         grads.append([p.grad.clone() for p in model.parameters()])
     assert all(torch.equal(a, b) for a, b in zip(*grads))
+
+
+def test_bad_accumulate_buffer_is_refused():
+    """A momentum buffer of the wrong shape, dtype or layout raises ValueError naming the parameter."""
+    model = random_rbm(70, 9, seed=1, dtype=torch.float32)
+    data = _data(8, 70)
+    est = _estimator(CD, {"k": 1}, model, whole=True)
+    good = {p: (torch.zeros_like(p), 0.0) for p in model.parameters()}
+    for name, bad in (("W", torch.zeros(9, 70)), ("W", torch.zeros(9, 70).t()), ("b", torch.zeros(70).double())):
+        acc = dict(good)
+        acc[getattr(model, name)] = (bad, 0.0)
+        with pytest.raises(ValueError, match=rf"accumulate\[{name}\] must be a contiguous"):
+            est.grad(model, data, accumulate=acc)
