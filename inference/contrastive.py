@@ -240,6 +240,32 @@ class _Estimator:
         """Whether :meth:`grad` takes the fused binary-RBM kernel for ``model``."""
         return self._use_fused(model)
 
+    def uses_whole_step(self, model: EnergyModel) -> bool:
+        """Whether :meth:`grad` runs the whole-step kernel (:mod:`inference.rbm_step`) for
+        ``model``, and so whether :meth:`sgd_steps` can be used."""
+        kernels = self._kernels(model.W) if self._use_fused(model) else None
+        ws = self._ws  # sizes beyond its 32-bit GEMM dimensions keep the per-pass kernels
+        return kernels is not None and kernels.has_step and (ws is None or ws.whole is not None)
+
+    def sgd_steps(self, model: EnergyModel, data: torch.Tensor, index: torch.Tensor, accumulate: dict,
+                  lrs, track) -> list:
+        """``len(index)`` SGD steps in one native call, bit for bit what as many
+        ``grad(model, data, track[i], accumulate=…, index=index[i])`` calls followed by
+        the update would do.
+
+        ``data`` (N, n_visible) contiguous float32; ``index`` (steps, B) int64,
+        contiguous, rows of ``data``; ``accumulate`` entries (u, μ, λ, η) for every
+        parameter (:meth:`~inference.optim.LeanSGD.accumulators` with ``update=True``;
+        momentum and weight decay are taken from it, the learning rates from ``lrs``,
+        (steps, 3) for W, b, c). Needs :meth:`uses_whole_step`. Returns, per step, the
+        reconstruction error Σ‖v − v₁‖² (CD, where ``track[i]``) or ``None``.
+        """
+        if not self.uses_whole_step(model):
+            raise RuntimeError("sgd_steps needs the whole-step native kernel "
+                               f"(inference.native.status(): {_native.status()})")
+        index = _checked_index(index.view(-1), data).view(index.shape)
+        return self._sgd_steps(model, data, index, accumulate, lrs, track)
+
     def _backward(self, model, positive, negative, accumulate):
         for p in model.parameters():
             p.grad = None
@@ -396,6 +422,12 @@ class CD(_Estimator):
             v = torch.index_select(v, 0, index, out=ws.views(B, B).vpos)
         return GradInfo(*cd_step(ws, model, v, gen, self.k, self.sample_visible, track_error, accumulate))
 
+    def _sgd_steps(self, model, data, index, accumulate, lrs, track):
+        B = index.shape[1]
+        ws = self._workspace(model, B, B, exact_neg=False)
+        return ws.whole.run_steps(model, data, index, self._generator(model), lrs, track, k=self.k, n_neg=B,
+                                  persistent=False, sample_visible=self.sample_visible, accumulate=accumulate)
+
 
 class PCD(_Estimator):
     r"""Persistent contrastive divergence (Tieleman 2008; stochastic maximum likelihood).
@@ -491,15 +523,29 @@ class PCD(_Estimator):
         self._backward(model, positive, state.values, accumulate)
         return GradInfo(state.values[model.visible_name], None)
 
-    def _fused(self, model, v, gen, accumulate, index):
-        C, B = self.n_chains, (v.shape[0] if index is None else index.shape[0])
+    def _chain_workspace(self, model, B):
+        """The workspace for C chains and B rows, holding the chains (moved in if new or restored)."""
+        C = self.n_chains
         ws = self._workspace(model, C, B, exact_neg=True)
         vals = self.chains.values
-        if vals.get("h") is not ws.hchain:  # chains new or restored: move them into the buffers
+        if vals.get("h") is not ws.hchain:
             vneg = ws.views(C, B).vneg
             vneg.copy_(vals["v"])
             ws.hchain.copy_(vals["h"])
             self.chains = GibbsState({"v": vneg, "h": ws.hchain}, self.chains.beta)
+        return ws
+
+    def _sgd_steps(self, model, data, index, accumulate, lrs, track):
+        if self.chains is None:
+            self.init_chains(model, data[index[0]])
+        ws = self._chain_workspace(model, index.shape[1])
+        track = [False] * index.shape[0]  # PCD's chains do not reconstruct the data
+        return ws.whole.run_steps(model, data, index, self._generator(model), lrs, track, k=self.k,
+                                  n_neg=self.n_chains, persistent=True, accumulate=accumulate)
+
+    def _fused(self, model, v, gen, accumulate, index):
+        C, B = self.n_chains, (v.shape[0] if index is None else index.shape[0])
+        ws = self._chain_workspace(model, B)
         if ws.native is not None:
             vneg, applied = pcd_step_native(ws, model, v, gen, self.k, C, accumulate, index)
             return GradInfo(vneg, None, applied)

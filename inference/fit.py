@@ -15,7 +15,7 @@ from models.energy.validation import check_units, validation_disabled
 from .checkpoint import FORMAT, atomic_save, load_checkpoint, model_config
 from .contrastive import CD, PCD
 from .history import History
-from .optim import SCHEDULES, LeanSGD, ParameterAverage, make_optimizer, make_scheduler, momentum_ramp, param_groups
+from .optim import SCHEDULES, FactorLR, LeanSGD, ParameterAverage, make_optimizer, make_scheduler, momentum_ramp, param_groups
 from .sampling import make_generator
 
 __all__ = ["fit", "History", "momentum_ramp"]
@@ -24,6 +24,7 @@ _EXACT_PLL_UNITS = 128  # monitor the exact PLL up to this many visible units,
 _PLL_UNITS = 32         # else an unbiased estimate from this many random units per example
 _DEFAULT_LR = 0.1
 _RECON_EVERY = 8  # CD's training reconstruction error is taken on every 8th batch
+_STEPS_PER_CALL = 32  # full batches per whole-step kernel call (between Python's turns)
 _POSTFIX = {"train_recon_error": "train_recon", "recon_error": "recon", "pseudo_log_likelihood": "pll",
             "log_likelihood": "ll"}
 
@@ -85,18 +86,46 @@ def _momentum_fn(momentum):
 def _train_epoch(model, data, est, opt, sched, avg, gen, batch_size, step0):
     """One pass over shuffled ``data``; returns (mean training reconstruction error or
     ``None``, updates done). With the default optimizer and the fused RBM kernel the
-    gradient goes straight into the momentum buffers (:meth:`LeanSGD.accumulators`)."""
+    gradient goes straight into the momentum buffers (:meth:`LeanSGD.accumulators`);
+    when, besides, the whole-step native kernel runs, the schedule is one of ours (or
+    none) and nothing is averaged, runs of up to ``_STEPS_PER_CALL`` full batches go to
+    the kernel in one call (:meth:`CD.sgd_steps`), bit for bit what the loop would do."""
     n = data.shape[0]
     perm = torch.randperm(n, generator=gen, device=data.device)
     acc = torch.zeros((), dtype=torch.float64, device=data.device)
     tracked = isinstance(est, CD)
     into_momentum = isinstance(opt, LeanSGD) and est.uses_fused(model) and opt.can_accumulate()
     native = est.uses_native(model) and data.is_contiguous() and data.dtype == torch.float32
+    runs_possible = into_momentum and native and avg is None and (sched is None or type(sched) is FactorLR)
+    in_runs = False  # decided after the first batch, which sets up the buffers
+    n_batches, n_full = -(-n // batch_size), n // batch_size
     n_tracked = 0
     step = step0
+    j = 0
     with validation_disabled():
-        for j, i in enumerate(range(0, n, batch_size)):
-            idx = perm[i:i + batch_size]
+        while j < n_batches:
+            if j == 1 and runs_possible:
+                in_runs = est.uses_whole_step(model)
+                groups = [next(g for g in opt.param_groups if any(q is p for q in g["params"]))
+                          for p in (model.W, model.b, model.c)] if in_runs else ()
+            run = min(_STEPS_PER_CALL, n_full - j) if in_runs else 0
+            if run > 1:
+                index = perm[j * batch_size:(j + run) * batch_size].view(run, batch_size)
+                accumulate = opt.accumulators(update=True)
+                lrs = []
+                for _ in range(run):
+                    lrs.append([g["lr"] for g in groups])
+                    if sched is not None:
+                        sched.step()
+                track = [tracked and (j + r) % _RECON_EVERY == 0 for r in range(run)]
+                for recon in est.sgd_steps(model, data, index, accumulate, lrs, track):
+                    if recon is not None:
+                        acc.add_(recon)
+                        n_tracked += batch_size
+                opt.apply(True)
+                j, step = j + run, step + run
+                continue
+            idx = perm[j * batch_size:(j + 1) * batch_size]
             if native:  # the native kernels gather the rows themselves
                 v, index = data, idx
             else:
@@ -114,6 +143,7 @@ def _train_epoch(model, data, est, opt, sched, avg, gen, batch_size, step0):
             if sched is not None:
                 sched.step()
             step += 1
+            j += 1
             if avg is not None:
                 avg.update(step)
     return (acc.item() / n_tracked if tracked else None), step

@@ -40,7 +40,8 @@ class StepArgs(ctypes.Structure):
                 ("lr_W", _f), ("lr_b", _f), ("lr_c", _f), ("wd_W", _f), ("wd_b", _f), ("wd_c", _f),
                 ("data", _p), ("index", _p),
                 ("V2", _p), ("H2", _p), ("hs", _p), ("hchain", _p), ("partial", _p), ("block_sums", _p), ("err", _p),
-                ("key", ctypes.c_uint64), ("sgemm", _p), ("threads_local", _p)]
+                ("key", ctypes.c_uint64), ("sgemm", _p), ("threads_local", _p),
+                ("n_steps", _i64), ("keys", _p), ("lrs", _p), ("track", _p)]
 
 
 def grad_buffer(p):
@@ -97,11 +98,10 @@ class WholeStep:
         self.threads = max(1, threads)
         self.partial = torch.empty(max(self.threads - 1, 1) * self.rows * self.ws.shape[1])
 
-    def run(self, model, v, gen, *, k, n_neg, persistent, sample_visible=True, track_error=False,
-            accumulate=None, index=None):
-        """One step on the batch ``v`` (or its rows ``index``): C = ``n_neg`` chains
-        (CD: C = B). Returns (recon_sq or ``None``, whether the SGD update was applied)."""
-        ws, a = self.ws, self.args
+    def _prepare(self, model, accumulate, k, n_neg, persistent, sample_visible):
+        """Set the fields shared by :meth:`run` and :meth:`run_steps`; returns whether
+        ``accumulate`` asks for the update."""
+        a = self.args
         threads = min(torch.get_num_threads(), MAX_THREADS)
         if threads > self.threads:
             self._alloc_partial(threads)
@@ -123,16 +123,51 @@ class WholeStep:
         if update:
             a.lr_W, a.lr_b, a.lr_c, a.wd_W, a.wd_b, a.wd_c = lr_W, lr_b, lr_c, wd_W, wd_b, wd_c
         a.update = update
+        a.n_neg, a.k, a.persistent, a.sample_visible = n_neg, k, persistent, sample_visible
+        return update
+
+    def run(self, model, v, gen, *, k, n_neg, persistent, sample_visible=True, track_error=False,
+            accumulate=None, index=None):
+        """One step on the batch ``v`` (or its rows ``index``): C = ``n_neg`` chains
+        (CD: C = B). Returns (recon_sq or ``None``, whether the SGD update was applied)."""
+        a = self.args
+        update = self._prepare(model, accumulate, k, n_neg, persistent, sample_visible)
         if not v.is_contiguous():  # the kernel reads rows of a contiguous array
             v = v.contiguous() if index is None else v.index_select(0, index)
             index = None
         a.data, a.n_data = v.data_ptr(), v.shape[0]
         a.index = None if index is None else index.data_ptr()
-        a.n_neg, a.n_pos = n_neg, (v.shape[0] if index is None else index.shape[0])
-        a.k, a.persistent, a.sample_visible = k, persistent, sample_visible
+        a.n_pos = v.shape[0] if index is None else index.shape[0]
         a.err = self.err.data_ptr() if track_error else None
-        a.key = ws.next_key(gen)
+        a.n_steps, a.keys, a.lrs, a.track = 1, None, None, None
+        a.key = self.ws.next_key(gen)
         bad = self.kernels.raw_rbm_step(self._ref)
         if bad:
             raise index_error(index, bad, v.shape[0])
         return (self.err.sum() if track_error else None), update
+
+    def run_steps(self, model, data, index, gen, lrs, track, *, k, n_neg, persistent, sample_visible=True,
+                  accumulate):
+        """``len(index)`` SGD steps in one call: step i on the rows ``index[i]`` of ``data``
+        with the learning rates ``lrs[i]`` (W, b, c) and the momentum and weight decay of
+        ``accumulate`` (entries (u, μ, λ, η); η is replaced by ``lrs``), keys drawn from
+        ``gen`` one per step as :meth:`run` draws them. The same computation, bit for bit,
+        as that many :meth:`run` calls. Returns the recon_sq of the steps where ``track``
+        (``None`` elsewhere)."""
+        a = self.args
+        n_steps, n_pos = index.shape
+        if not self._prepare(model, accumulate, k, n_neg, persistent, sample_visible):
+            raise ValueError("run_steps needs accumulate entries (u, μ, λ, η) for W, b and c")
+        keys = torch.tensor([self.ws.next_key(gen) & 0xFFFFFFFFFFFFFFFF for _ in range(n_steps)],
+                            dtype=torch.uint64)
+        lrs = torch.as_tensor(lrs, dtype=torch.float32).contiguous()
+        track = torch.as_tensor(track, dtype=torch.uint8)
+        errs = torch.empty(n_steps, data.shape[1]) if bool(track.any()) else None
+        a.data, a.n_data, a.index, a.n_pos = data.data_ptr(), data.shape[0], index.data_ptr(), n_pos
+        a.n_steps, a.keys, a.lrs, a.track = n_steps, keys.data_ptr(), lrs.data_ptr(), track.data_ptr()
+        a.err = None if errs is None else errs.data_ptr()
+        bad = self.kernels.raw_rbm_step(self._ref)
+        a.n_steps, a.keys, a.lrs, a.track = 1, None, None, None
+        if bad:
+            raise index_error(index.view(-1), bad, data.shape[0])
+        return [errs[i].sum() if flag else None for i, flag in enumerate(track.tolist())]

@@ -51,6 +51,11 @@ typedef struct {
     uint64_t key;
     pgm_sgemm_fn sgemm;
     pgm_threads_local_fn threads_local; /* NULL when the BLAS has none */
+    /* several steps in one call: index holds n_steps x B rows, err n_steps x V */
+    int64_t n_steps;                    /* 1 for a single step */
+    const uint64_t *keys;               /* NULL, or n_steps keys (replacing key) */
+    const float *lrs;                   /* NULL, or n_steps x 3: lr_W, lr_b, lr_c of each step */
+    const uint8_t *track;               /* NULL (every step fills err when given), or which do */
 } pgm_rbm_step_args;
 
 /* Row-major C[M, N] = alpha op(A) op(B) + beta C, with op(X) = X^T when tX (X stored
@@ -204,18 +209,82 @@ static void update_rows(float *theta, float *u, int64_t n, float lr, float wd) {
  * With update, then u <- u + wd theta and theta <- theta - lr u for each parameter.
  * Returns 0, or r + 1 when index[r] is outside [0, n_data) (then nothing is touched).
  */
-int64_t pgm_rbm_step(const pgm_rbm_step_args *a) {
-    const int64_t V = a->n_vis, H = a->n_hid, C = a->n_neg, B = a->n_pos, k = a->k;
+/* One step on thread t of nth, which owns visible units [v0, v1) and hidden biases [c0, c1). */
+static void step(const pgm_rbm_step_args *a, int t, int nth, int64_t v0, int64_t v1, int64_t c0, int64_t c1,
+                 float *scratch) {
+    const int64_t V = a->n_vis, H = a->n_hid, C = a->n_neg, B = a->n_pos, k = a->k, nv = v1 - v0;
     const int64_t rows = C + B;
     const int persistent = a->persistent;
-    if (a->index)
-        for (int64_t r = 0; r < B; r++)
-            if (a->index[r] < 0 || a->index[r] >= a->n_data) return r + 1;
     float *vneg = a->V2, *vpos = a->V2 + C * V, *pneg = a->H2, *ppos = a->H2 + C * H;
     const int64_t blocks_neg = (C + ROWS_PER_BLOCK - 1) / ROWS_PER_BLOCK;
     const int64_t blocks_pos = (B + ROWS_PER_BLOCK - 1) / ROWS_PER_BLOCK;
     const int64_t blocks_max = blocks_neg > blocks_pos ? blocks_neg : blocks_pos;
     float *sums0 = a->block_sums, *sums1 = a->block_sums + blocks_max * H;
+
+    /* the batch's columns V_t, ub <- beta_b ub - sum_r v0[r] / B */
+    for (int64_t r = 0; r < B; r++) {
+        const float *src = a->data + (a->index ? a->index[r] : r) * V + v0;
+        if (src != vpos + r * V + v0) memcpy(vpos + r * V + v0, src, (size_t)nv * sizeof(float));
+    }
+    visible_columns(vpos, 0, B, V, v0, v1, 0, 0, 0, 0, 0, a->ub, a->beta_b, -1.0f / (float)B, scratch);
+
+    if (!persistent) { /* h0 ~ p(h | v0); ppos <- -p(h | v0) / B */
+        hidden_partial(a, t, v0, v1, C, B, rows);
+        #pragma omp barrier
+        segment pos = {ppos, B, C, -1.0f / (float)B, a->hs, 0, sums0};
+        hidden_layer(a, &pos, 1, t, nth, rows);
+    }
+    for (int64_t s = 0; s < k; s++) {
+        const int last = s == k - 1;
+        const float *h = persistent ? a->hchain : a->hs;
+        if (!persistent || s > 0) {
+            #pragma omp barrier
+        }
+        /* v_{s+1}[:, V_t] from h; ub <- ub + sum_r v / C on the last sweep */
+        gemm(a, 0, 1, C, nv, H, h, H, a->W + v0 * H, H, 0.0f, vneg + v0, V);
+        int track = !persistent && s == 0 && a->err != 0;
+        visible_columns(vneg, a->b, C, V, v0, v1, persistent || a->sample_visible, a->key, (uint64_t)(2 * s + 1),
+                        track ? vpos : 0, track ? a->err : 0, last ? a->ub : 0, 1.0f, 1.0f / (float)C, scratch);
+        /* p(h | v_{s+1}), and with PCD's last sweep p(h | data) in the same GEMM */
+        int both = persistent && last;
+        hidden_partial(a, t, v0, v1, 0, both ? rows : C, rows);
+        #pragma omp barrier
+        float *hsample = persistent ? a->hchain : (last ? 0 : a->hs);
+        segment neg = {pneg, C, 0, last ? 1.0f / (float)C : 1.0f, hsample, (uint64_t)(2 * s + 2),
+                       last ? (persistent ? sums0 : sums1) : 0};
+        segment segs[2] = {neg, {ppos, B, C, -1.0f / (float)B, 0, 0, sums1}};
+        hidden_layer(a, segs, both ? 2 : 1, t, nth, rows);
+    }
+    #pragma omp barrier
+    /* gradients of the rows V_t, and the update */
+    gemm(a, 1, 0, nv, H, rows, a->V2 + v0, V, a->H2, H, a->beta_W, a->uW + v0 * H, H);
+    if (a->update) {
+        update_rows(a->W + v0 * H, a->uW + v0 * H, nv * H, a->lr_W, a->wd_W);
+        update_rows(a->b + v0, a->ub + v0, nv, a->lr_b, a->wd_b);
+    }
+    if (persistent) finish_hidden_bias(a, c0, c1, sums0, blocks_neg, sums1, blocks_pos);
+    else finish_hidden_bias(a, c0, c1, sums0, blocks_pos, sums1, blocks_neg);
+}
+
+/*
+ * The step, or n_steps of them (step i with rows index[i B ...], keys[i], the learning
+ * rates lrs[i] and, where track[i], err + i V). CD-k (persistent = 0; C = B): v0 -> h0 ->
+ * v1 -> ... -> v_k with streams 0 for h0, 2s + 1 for v_{s+1}, 2s + 2 for h_{s+1}. PCD-k:
+ * k sweeps of the C chains (hchain, V2's first C rows), streams 2s + 1 and 2s + 2.
+ * Gradients, with row weights s = [+1/C ...; -1/B ...]:
+ *
+ *   uW <- beta_W uW + V2^T diag(s) P,  uc <- beta_c uc + sum_r s_r P[r, :],
+ *   ub <- beta_b ub + V2^T s,          P = [p(h | v_model); p(h | v_data)].
+ *
+ * With update, then u <- u + wd theta and theta <- theta - lr u for each parameter.
+ * Returns 0, or r + 1 when index[r] is outside [0, n_data) (then nothing is touched).
+ */
+int64_t pgm_rbm_step(const pgm_rbm_step_args *a) {
+    const int64_t V = a->n_vis, H = a->n_hid, B = a->n_pos;
+    const int64_t n_steps = a->n_steps < 1 ? 1 : a->n_steps;
+    if (a->index)
+        for (int64_t r = 0; r < n_steps * B; r++)
+            if (a->index[r] < 0 || a->index[r] >= a->n_data) return r + 1;
     int64_t chunks = (V + 15) / 16;
     int T = a->nthreads < 1 ? 1 : a->nthreads;
     if (T > chunks) T = (int)chunks;
@@ -227,52 +296,18 @@ int64_t pgm_rbm_step(const pgm_rbm_step_args *a) {
         int64_t v0, v1, c0, c1;
         share(V, 16, t, nth, &v0, &v1);
         share(H, 16, t, nth, &c0, &c1);
-        const int64_t nv = v1 - v0;
-        float *scratch = (float *)malloc((size_t)(2 * nv + CHUNK) * sizeof(float));
-
-        /* the batch's columns V_t, ub <- beta_b ub - sum_r v0[r] / B */
-        for (int64_t r = 0; r < B; r++) {
-            const float *src = a->data + (a->index ? a->index[r] : r) * V + v0;
-            if (src != vpos + r * V + v0) memcpy(vpos + r * V + v0, src, (size_t)nv * sizeof(float));
-        }
-        visible_columns(vpos, 0, B, V, v0, v1, 0, 0, 0, 0, 0, a->ub, a->beta_b, -1.0f / (float)B, scratch);
-
-        if (!persistent) { /* h0 ~ p(h | v0); ppos <- -p(h | v0) / B */
-            hidden_partial(a, t, v0, v1, C, B, rows);
-            #pragma omp barrier
-            segment pos = {ppos, B, C, -1.0f / (float)B, a->hs, 0, sums0};
-            hidden_layer(a, &pos, 1, t, nth, rows);
-        }
-        for (int64_t s = 0; s < k; s++) {
-            const int last = s == k - 1;
-            const float *h = persistent ? a->hchain : a->hs;
-            if (!persistent || s > 0) {
+        float *scratch = (float *)malloc((size_t)(2 * (v1 - v0) + CHUNK) * sizeof(float));
+        for (int64_t i = 0; i < n_steps; i++) {
+            pgm_rbm_step_args st = *a;
+            if (a->index) st.index = a->index + i * B;
+            if (a->keys) st.key = a->keys[i];
+            if (a->lrs) st.lr_W = a->lrs[3 * i], st.lr_b = a->lrs[3 * i + 1], st.lr_c = a->lrs[3 * i + 2];
+            st.err = a->err && (!a->track || a->track[i]) ? a->err + i * V : 0;
+            if (i > 0) { /* the previous step's readers of H2 and the block sums are done */
                 #pragma omp barrier
             }
-            /* v_{s+1}[:, V_t] from h; ub <- ub + sum_r v / C on the last sweep */
-            gemm(a, 0, 1, C, nv, H, h, H, a->W + v0 * H, H, 0.0f, vneg + v0, V);
-            int track = !persistent && s == 0 && a->err != 0;
-            visible_columns(vneg, a->b, C, V, v0, v1, persistent || a->sample_visible, a->key, (uint64_t)(2 * s + 1),
-                            track ? vpos : 0, track ? a->err : 0, last ? a->ub : 0, 1.0f, 1.0f / (float)C, scratch);
-            /* p(h | v_{s+1}), and with PCD's last sweep p(h | data) in the same GEMM */
-            int both = persistent && last;
-            hidden_partial(a, t, v0, v1, 0, both ? rows : C, rows);
-            #pragma omp barrier
-            float *hsample = persistent ? a->hchain : (last ? 0 : a->hs);
-            segment neg = {pneg, C, 0, last ? 1.0f / (float)C : 1.0f, hsample, (uint64_t)(2 * s + 2),
-                           last ? (persistent ? sums0 : sums1) : 0};
-            segment segs[2] = {neg, {ppos, B, C, -1.0f / (float)B, 0, 0, sums1}};
-            hidden_layer(a, segs, both ? 2 : 1, t, nth, rows);
+            step(&st, t, nth, v0, v1, c0, c1, scratch);
         }
-        #pragma omp barrier
-        /* gradients of the rows V_t, and the update */
-        gemm(a, 1, 0, nv, H, rows, a->V2 + v0, V, a->H2, H, a->beta_W, a->uW + v0 * H, H);
-        if (a->update) {
-            update_rows(a->W + v0 * H, a->uW + v0 * H, nv * H, a->lr_W, a->wd_W);
-            update_rows(a->b + v0, a->ub + v0, nv, a->lr_b, a->wd_b);
-        }
-        if (persistent) finish_hidden_bias(a, c0, c1, sums0, blocks_neg, sums1, blocks_pos);
-        else finish_hidden_bias(a, c0, c1, sums0, blocks_pos, sums1, blocks_neg);
         free(scratch);
         if (a->threads_local) a->threads_local(saved);
     }

@@ -204,3 +204,55 @@ def test_bad_accumulate_buffer_is_refused():
         acc[getattr(model, name)] = (bad, 0.0)
         with pytest.raises(ValueError, match=rf"accumulate\[{name}\] must be a contiguous"):
             est.grad(model, data, accumulate=acc)
+
+
+@pytest.mark.parametrize("method, kw", [("cd", {}), ("cd", {"sample_visible": False, "k": 2}),
+                                        ("pcd", {"n_chains": 12})], ids=["cd1", "cd2-probs", "pcd1-12chains"])
+def test_fit_in_runs_of_steps_equals_step_by_step(method, kw, threads, monkeypatch):
+    """fit hands runs of full batches to sgd_steps; parameters, momentum buffers, history and
+    the generator end bit for bit where the one-call-per-batch loop ends (schedule, weight
+    decay, a last partial batch, two epochs)."""
+    import importlib
+    fit_module = importlib.import_module("inference.fit")
+    data = _data(203, 70, seed=6, p=0.3)
+    out = {}
+    for per_call in (32, 1):
+        monkeypatch.setattr(fit_module, "_STEPS_PER_CALL", per_call)
+        model = random_rbm(70, 9, seed=3, dtype=torch.float32)
+        calls = []
+        original = type(_estimator_for(method)).sgd_steps
+        monkeypatch.setattr(type(_estimator_for(method)), "sgd_steps",
+                            lambda self, *a, **k: calls.append(len(a[2])) or original(self, *a, **k))
+        hist = fit_module.fit(model, data, method=method, epochs=2, batch_size=10, weight_decay=1e-3, seed=4,
+                              progress=False, monitor=0, evaluate=None, **kw)
+        out[per_call] = ([p.detach().clone() for p in model.parameters()], hist, calls)
+    (p_runs, h_runs, calls), (p_steps, h_steps, no_calls) = out[32], out[1]
+    assert calls == [19, 19] and no_calls == []  # 20 full batches and a partial one per epoch; the first is alone
+    assert all(torch.equal(a, b) for a, b in zip(p_runs, p_steps))
+    if method == "cd":
+        assert h_runs.train_recon_error == h_steps.train_recon_error
+
+
+def _estimator_for(method):
+    return CD() if method == "cd" else PCD()
+
+
+def test_sgd_steps_checks_its_arguments(monkeypatch):
+    """sgd_steps needs the whole-step kernel, update entries for every parameter and indices in range."""
+    model = random_rbm(70, 9, seed=1, dtype=torch.float32)
+    data = _data(40, 70)
+    opt = LeanSGD(param_groups(model, 0.1, 0.0, "all"), 0.1, 0.5)
+    est = CD(native=True, generator=torch.Generator().manual_seed(0))
+    index = torch.arange(24).view(3, 8)
+    lrs = [[0.1] * 3] * 3
+    with pytest.raises(ValueError, match="accumulate entries"):
+        est.sgd_steps(model, data, index, opt.accumulators(), lrs, [False] * 3)
+    bad = index.clone()
+    bad[2, 5] = 40
+    with pytest.raises(ValueError, match=r"index must lie in \[0, 40\), got 40 at position 21"):
+        est.sgd_steps(model, data, bad, opt.accumulators(update=True), lrs, [False] * 3)
+    recons = est.sgd_steps(model, data, index, opt.accumulators(update=True), lrs, [True, False, True])
+    assert recons[1] is None and all(r.dim() == 0 and r > 0 for r in (recons[0], recons[2]))
+    monkeypatch.setattr(native.load(), "sgemm", None)
+    with pytest.raises(RuntimeError, match="whole-step"):
+        CD(native=True).sgd_steps(model, data, index, opt.accumulators(update=True), lrs, [False] * 3)
