@@ -20,7 +20,7 @@ gradients) around the GEMMs:
   available): one pass per layer that adds the bias, applies σ, scales the
   probabilities by their gradient weight, draws the Bernoulli samples from Philox
   uniforms and accumulates the bias gradients (``cd_step_native``, ``pcd_step_native``);
-  When torch's MKL ``sgemm`` is reachable, the whole step, GEMMs and SGD update
+  when torch's MKL ``sgemm`` is reachable, the whole step, GEMMs and SGD update
   included, is one call of :mod:`inference.rbm_step`'s kernel instead;
 - torch ops on the preallocated buffers (any device and dtype): the draws compare
   uniforms with the probabilities in place, float uniforms (exactly
