@@ -15,7 +15,8 @@ from models.energy.validation import check_units, validation_disabled
 from .checkpoint import FORMAT, atomic_save, load_checkpoint, model_config
 from .contrastive import CD, PCD
 from .history import History
-from .optim import SCHEDULES, FactorLR, LeanSGD, ParameterAverage, make_optimizer, make_scheduler, momentum_ramp, param_groups
+from .optim import (SCHEDULES, FactorLR, LeanSGD, ParameterAverage, make_optimizer, make_scheduler, momentum_ramp,
+                    param_groups)
 from .sampling import make_generator
 
 __all__ = ["fit", "History", "momentum_ramp"]

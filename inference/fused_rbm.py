@@ -35,7 +35,7 @@ from typing import NamedTuple
 import torch
 
 from .native import index_error
-from .rbm_step import WholeStep, grad_buffer
+from .rbm_step import WholeStep, grad_buffer, gradient_target
 
 __all__ = ["Workspace", "Views", "write_grads", "sigmoid_affine_", "cd_step", "pcd_step", "cd_step_native",
            "pcd_step_native"]
@@ -244,18 +244,12 @@ def pcd_step(ws, model, v, gen, k, n_chains, accumulate=None):
 
 # -- native kernels ----------------------------------------------------------------------
 
-def _bias_target(param, accumulate):
-    """(buffer, β) receiving a bias gradient: the momentum buffer and μ, or ``.grad`` and 0."""
-    entry = accumulate.get(param) if accumulate is not None else None
-    return entry[:2] if entry is not None else (grad_buffer(param), 0.0)
-
-
 def _weight_grad(model, views, accumulate):
-    entry = accumulate.get(model.W) if accumulate is not None else None
-    if entry is None:
-        torch.mm(views.V2t, views.H2, out=grad_buffer(model.W))
+    u, beta = gradient_target(model.W, accumulate, "W")[:2]  # u ← β u + V2ᵀ H2
+    if beta == 0:
+        torch.mm(views.V2t, views.H2, out=u)
     else:
-        entry[0].addmm_(views.V2t, views.H2, beta=entry[1])
+        u.addmm_(views.V2t, views.H2, beta=beta)
 
 
 def _load_batch(ws, v, index, vpos, ub_ptr, beta_b, nt):
@@ -293,8 +287,8 @@ def cd_step_native(ws, model, v, gen, k, sample_visible, track_error, accumulate
     vneg, vpos, pneg, ppos = views.vneg, views.vpos, views.pneg, views.ppos
     W, Wt, b, c = ws.params(model)
     hs = ws.hs[:B] if B != ws.hs.shape[0] else ws.hs
-    ub, beta_b = _bias_target(model.b, accumulate)
-    uc, beta_c = _bias_target(model.c, accumulate)
+    ub, beta_b = gradient_target(model.b, accumulate, "b")[:2]
+    uc, beta_c = gradient_target(model.c, accumulate, "c")[:2]
     b_ptr, c_ptr, ub_ptr, uc_ptr = b.data_ptr(), c.data_ptr(), ub.data_ptr(), uc.data_ptr()
     key = ws.next_key(gen)
     _load_batch(ws, v, index, vpos, ub_ptr, beta_b, nt)                             # ∇b = mean v_k − mean v₀
@@ -344,8 +338,8 @@ def pcd_step_native(ws, model, v, gen, k, n_chains, accumulate=None, index=None)
     views = ws.views(C, B)
     vneg = views.vneg
     W, Wt, b, c = ws.params(model)
-    ub, beta_b = _bias_target(model.b, accumulate)
-    uc, beta_c = _bias_target(model.c, accumulate)
+    ub, beta_b = gradient_target(model.b, accumulate, "b")[:2]
+    uc, beta_c = gradient_target(model.c, accumulate, "c")[:2]
     h = ws.hchain
     vneg_ptr, pneg_ptr, h_ptr = vneg.data_ptr(), views.pneg.data_ptr(), h.data_ptr()
     b_ptr, c_ptr, ub_ptr, uc_ptr = b.data_ptr(), c.data_ptr(), ub.data_ptr(), uc.data_ptr()

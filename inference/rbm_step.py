@@ -21,7 +21,7 @@ import torch
 
 from .native import index_error
 
-__all__ = ["StepArgs", "WholeStep", "grad_buffer", "MAX_THREADS"]
+__all__ = ["StepArgs", "WholeStep", "grad_buffer", "gradient_target", "MAX_THREADS"]
 
 _f, _i32, _i64, _p = ctypes.c_float, ctypes.c_int32, ctypes.c_int64, ctypes.c_void_p
 _ROWS_PER_BLOCK = 16  # rbm_common.h
@@ -53,7 +53,7 @@ def grad_buffer(p):
     return g
 
 
-def _target(param, accumulate, name):
+def gradient_target(param, accumulate, name):
     """(buffer, β, λ, η) for ``param``: a momentum entry (u, μ) or (u, μ, λ, η) of
     ``accumulate``, else ``.grad`` with β = 0; λ, η are ``None`` without an update."""
     entry = accumulate.get(param) if accumulate is not None else None
@@ -115,9 +115,9 @@ class WholeStep:
                                  f"{W.stride()}, {b.stride()}, {c.stride()}")
             a.W, a.b, a.c = key
             self._params_key = key
-        uW, a.beta_W, wd_W, lr_W = _target(W, accumulate, "W")
-        ub, a.beta_b, wd_b, lr_b = _target(b, accumulate, "b")
-        uc, a.beta_c, wd_c, lr_c = _target(c, accumulate, "c")
+        uW, a.beta_W, wd_W, lr_W = gradient_target(W, accumulate, "W")
+        ub, a.beta_b, wd_b, lr_b = gradient_target(b, accumulate, "b")
+        uc, a.beta_c, wd_c, lr_c = gradient_target(c, accumulate, "c")
         a.uW, a.ub, a.uc = uW.data_ptr(), ub.data_ptr(), uc.data_ptr()
         update = lr_W is not None and lr_b is not None and lr_c is not None
         if update:
