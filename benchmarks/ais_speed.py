@@ -23,7 +23,7 @@ import time
 
 import torch
 
-from inference.ais import ais_log_partition, default_schedule
+from inference.partition.ais import ais_log_partition, default_schedule
 from models.energy import RBM
 
 

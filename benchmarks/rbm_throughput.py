@@ -1,9 +1,9 @@
 """Training throughput of a 784 x 500 binary RBM (CD-1, PCD-1, batch 100) against peers.
 
-Rows: ``inference.fit`` with its default optimizer (SGD, momentum ramp, linear LR
+Rows: ``inference.learning.fit`` with its default optimizer (SGD, momentum ramp, linear LR
 decay, no weight decay; progress, monitoring and evaluation off) for CD-1 with sampled
 reconstructions (the default), CD-1 with visible probabilities (``sample_visible=False``)
-and PCD-1, with the native kernels of :mod:`inference.native` when they load (the
+and PCD-1, with the native kernels of :mod:`inference.backends.rbm.native` when they load (the
 default: the whole-step kernel where torch carries MKL), then CD-1 and PCD-1 on the
 per-pass native kernels with torch's GEMMs (what ``PGM_NATIVE_STEP=0`` selects) and on
 the pure-torch path (``native=False``) for comparison; learnergy's
@@ -47,8 +47,8 @@ import torch
 
 from _common import best_time, format_table, machine_line, set_threads
 
-from inference import native
-from inference.fit import fit
+from inference.backends.rbm import native
+from inference.learning.fit import fit
 from models.energy import RBM
 
 V, H, B = 784, 500, 100
@@ -158,11 +158,11 @@ def main(argv=None):
     gemm_times = [gemm_ceiling(args.repeats)]
     results = []
     t0 = time.perf_counter()
-    runs = [("pgm (inference.fit)", "CD-1 (sampled v, default)",
+    runs = [("pgm (inference.learning.fit)", "CD-1 (sampled v, default)",
              lambda: time_ours(data, "cd", args.epochs, args.repeats)),
-            ("pgm (inference.fit)", "CD-1 (probabilities)",
+            ("pgm (inference.learning.fit)", "CD-1 (probabilities)",
              lambda: time_ours(data, "cd", args.epochs, args.repeats, sample_visible=False)),
-            ("pgm (inference.fit)", "PCD-1", lambda: time_ours(data, "pcd", args.epochs, args.repeats))]
+            ("pgm (inference.learning.fit)", "PCD-1", lambda: time_ours(data, "pcd", args.epochs, args.repeats))]
     kernels = native.load()
     if "per-pass" not in args.skip and kernels is not None and kernels.has_step:
         runs += [("pgm, per-pass kernels", "CD-1 (sampled v, torch GEMMs)",

@@ -5,7 +5,7 @@ A file is a ``dict`` written with :func:`torch.save` and read back with
 Every file carries ``"format"`` and ``"config"``, the JSON text
 ``{"class": <class name>, "config": model.config()}`` from which :func:`build_model`
 rebuilds the model, and ``"model"``, its ``state_dict``. A training checkpoint written
-by :func:`inference.fit` adds the optimizer, scheduler, generator, PCD chains, averaged
+by :func:`inference.learning.fit` adds the optimizer, scheduler, generator, PCD chains, averaged
 parameters, epoch and history, so :func:`load_model` also reads checkpoints.
 
 Writes go to a temporary file in the destination folder, are flushed to disk, then
@@ -140,7 +140,7 @@ def save_model(path, model: EnergyModel) -> None:
 
 
 def load_model(path, device=None) -> EnergyModel:
-    """Rebuild the model saved by :func:`save_model` (or in a checkpoint of :func:`inference.fit`).
+    """Rebuild the model saved by :func:`save_model` (or in a checkpoint of :func:`inference.learning.fit`).
 
     Parameters
     ----------

@@ -57,7 +57,7 @@ def _cmd_fit(args):
     from models.energy import RBM
 
     from .checkpoint import save_model
-    from .fit import fit
+    from .learning import fit
 
     data = load_data(args.data, "train")
     eval_data = load_data(args.data, "test") if args.evaluate != "none" and args.data.startswith(("digits", "mnist:")) else None
@@ -78,7 +78,7 @@ def _cmd_fit(args):
 
 
 def _cmd_eval(args):
-    from .ais import ais_log_partition, default_schedule
+    from .partition import ais_log_partition, default_schedule
     from .checkpoint import load_model
     from .evaluation import log_likelihood
     from .partition import exact_log_partition

@@ -14,13 +14,13 @@ from models.energy import RBM
 from pgm.datasets import load_digits
 from pgm.plots import image_grid, plot_curves
 
-from . import gibbs
-from .ais import ais_log_partition, default_schedule
+from .mcmc import gibbs
+from .partition import ais_log_partition, default_schedule
 from .checkpoint import save_model
 from .evaluation import log_likelihood
-from .fit import fit
+from .learning import fit
 from .partition import exact_log_partition
-from .sampling import make_generator
+from .mcmc.sampling import make_generator
 
 __all__ = ["run_demo", "sample_images"]
 

@@ -8,7 +8,7 @@ it exercises a non-trivial distribution. Session-scoped: tests must not modify i
 
 import pytest
 
-from inference.fit import fit
+from inference.learning.fit import fit
 from inference.partition import exact_log_partition
 from models.energy import RBM
 from pgm.datasets import load_digits
@@ -22,7 +22,7 @@ def digits():
 
 @pytest.fixture(scope="session")
 def digits_rbm(digits):
-    """RBM(64, 16) trained by :func:`inference.fit`'s defaults (about a second on 2 cores)."""
+    """RBM(64, 16) trained by :func:`inference.learning.fit`'s defaults (about a second on 2 cores)."""
     model = RBM.from_data(digits, 16, seed=0)
     fit(model, digits, seed=0, monitor=0, progress=False)
     model.requires_grad_(False)

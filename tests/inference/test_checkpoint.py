@@ -8,7 +8,7 @@ import torch
 
 from inference import checkpoint as ckpt
 from inference.checkpoint import FORMAT, atomic_save, build_model, load_checkpoint, load_model, model_config, save_model
-from inference.fit import fit
+from inference.learning.fit import fit
 from models.energy import RBM
 from tests.oracles import random_rbm
 

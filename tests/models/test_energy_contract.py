@@ -22,7 +22,7 @@ import pytest
 import torch
 from torch.distributions import Distribution
 
-from inference.sampling import sample
+from inference.mcmc.sampling import sample
 from models.energy import EnergyModel
 from tests.oracles import MAX_ENUMERATED_UNITS, all_binary_states, random_rbm
 

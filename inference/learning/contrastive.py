@@ -18,14 +18,14 @@ decay applies to it. Models without a free energy use the energy surrogate
 ``E(x_data).mean() - E(x_model).mean()`` with the latent groups of the positive phase
 filled in by clamped Gibbs sweeps.
 
-The binary :class:`~models.energy.RBM` takes a fused path (:mod:`inference.fused_rbm`):
+The binary :class:`~models.energy.RBM` takes a fused path (:mod:`inference.backends.rbm.fused`):
 no autograd, in-place ops on preallocated buffers and one GEMM for the whole weight
 gradient, exactly the free-energy surrogate's gradient for the same chain samples. For
 float32 models on the CPU its elementwise work runs in the native kernels of
-:mod:`inference.native` when they compile (``native=None``, the default).
+:mod:`inference.backends.rbm.native` when they compile (``native=None``, the default).
 
 Gradients into optimizer buffers: ``grad(..., accumulate={param: (u, μ)})`` (e.g.
-:meth:`inference.optim.LeanSGD.accumulators`) puts the estimate ∇ of each listed
+:meth:`inference.learning.optim.LeanSGD.accumulators`) puts the estimate ∇ of each listed
 parameter into its buffer as u ← μ u + ∇ instead of ``.grad`` (μ = 0: u ← ∇); on the
 fused path ``.grad`` of those parameters is then left as it was. Entries (u, μ, λ, η)
 for every parameter (``accumulators(update=True)``) also allow the SGD step
@@ -54,11 +54,11 @@ import torch
 from models.energy import EnergyModel, RBM
 from models.energy.validation import check_int, validation_disabled
 
-from . import gibbs
-from . import native as _native
-from .fused_rbm import Workspace, cd_step, cd_step_native, pcd_step, pcd_step_native
-from .gibbs import GibbsState
-from .sampling import sample
+from ..mcmc import gibbs
+from ..backends.rbm import native as _native
+from ..backends.rbm.fused import Workspace, cd_step, cd_step_native, pcd_step, pcd_step_native
+from ..mcmc.gibbs import GibbsState
+from ..mcmc.sampling import sample
 
 __all__ = ["CD", "PCD", "GradInfo", "surrogate_loss", "has_free_energy", "supports_fused"]
 
@@ -78,7 +78,7 @@ class GradInfo(NamedTuple):
     applied : bool
         Whether the call also applied the SGD update that ``accumulate`` entries
         (u, μ, λ, η) asked for (the whole-step native kernel does; otherwise the caller
-        finishes the step, e.g. :meth:`inference.optim.LeanSGD.apply`).
+        finishes the step, e.g. :meth:`inference.learning.optim.LeanSGD.apply`).
     """
 
     v_model: torch.Tensor
@@ -217,7 +217,7 @@ class _Estimator:
         return kernels
 
     def uses_native(self, model: EnergyModel) -> bool:
-        """Whether :meth:`grad` runs the native kernels of :mod:`inference.native` for ``model``."""
+        """Whether :meth:`grad` runs the native kernels of :mod:`inference.backends.rbm.native` for ``model``."""
         return self._use_fused(model) and self._kernels(model.W) is not None
 
     def batch_buffer(self, model: EnergyModel, n: int) -> torch.Tensor:
@@ -241,7 +241,7 @@ class _Estimator:
         return self._use_fused(model)
 
     def uses_whole_step(self, model: EnergyModel) -> bool:
-        """Whether :meth:`grad` runs the whole-step kernel (:mod:`inference.rbm_step`) for
+        """Whether :meth:`grad` runs the whole-step kernel (:mod:`inference.backends.rbm.whole_step`) for
         ``model``, and so whether :meth:`sgd_steps` can be used."""
         kernels = self._kernels(model.W) if self._use_fused(model) else None
         ws = self._ws  # sizes beyond its 32-bit GEMM dimensions keep the per-pass kernels
@@ -255,14 +255,14 @@ class _Estimator:
 
         ``data`` (N, n_visible) contiguous float32; ``index`` (steps, B) int64,
         contiguous, rows of ``data``; ``accumulate`` entries (u, μ, λ, η) for every
-        parameter (:meth:`~inference.optim.LeanSGD.accumulators` with ``update=True``;
+        parameter (:meth:`~inference.learning.optim.LeanSGD.accumulators` with ``update=True``;
         momentum and weight decay are taken from it, the learning rates from ``lrs``,
         (steps, 3) for W, b, c). Needs :meth:`uses_whole_step`. Returns, per step, the
         reconstruction error Σ‖v − v₁‖² (CD, where ``track[i]``) or ``None``.
         """
         if not self.uses_whole_step(model):
             raise RuntimeError("sgd_steps needs the whole-step native kernel "
-                               f"(inference.native.status(): {_native.status()})")
+                               f"(inference.backends.rbm.native.status(): {_native.status()})")
         index = _checked_index(index.view(-1), data).view(index.shape)
         return self._sgd_steps(model, data, index, accumulate, lrs, track)
 
@@ -337,11 +337,11 @@ class CD(_Estimator):
         Fused path with torch ops (not the native kernels) only: draw 16-bit uniforms,
         four per 64-bit random number (about 3× cheaper on CPU; Bernoulli probabilities
         rounded to multiples of 2⁻¹⁶).
-        ``None``: on CPU only. ``False`` reproduces :func:`inference.sampling.bernoulli`
+        ``None``: on CPU only. ``False`` reproduces :func:`inference.mcmc.sampling.bernoulli`
         draw for draw, so the fused and generic paths give the same samples.
     native : bool or None, default None
         Fused path only: run the elementwise work in the native kernels of
-        :mod:`inference.native` (float32 CPU models; Philox uniforms with 23 bits, so
+        :mod:`inference.backends.rbm.native` (float32 CPU models; Philox uniforms with 23 bits, so
         ``fast_uniforms`` does not apply). ``None`` uses them when they load,
         ``True`` requires them, ``False`` keeps the torch ops.
 
@@ -374,7 +374,7 @@ class CD(_Estimator):
         (or, with ``index``, for the rows ``v[index]``: the native path gathers them itself).
 
         ``v`` (batch, n_visible) must already be valid data of the model's dtype and
-        device (no checks here: this is the training hot path; :func:`inference.fit`
+        device (no checks here: this is the training hot path; :func:`inference.learning.fit`
         validates once). ``track_error=False`` skips the reconstruction error.
 
         ``accumulate``: gradients into optimizer buffers, and possibly the SGD step (see

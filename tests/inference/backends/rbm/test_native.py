@@ -1,4 +1,4 @@
-"""Native CPU kernels (inference/native.py) and CD / PCD on them: exact oracles first, then statistics.
+"""Native CPU kernels (inference/backends/rbm/native.py) and CD / PCD on them: exact oracles first, then statistics.
 
 Seed policy
 -----------
@@ -21,10 +21,10 @@ import pytest
 import torch
 from scipy import stats
 
-from inference import native
-from inference.contrastive import CD, PCD, surrogate_loss
-from inference.fit import fit
-from tests.inference.test_contrastive import ESTIMATORS
+from inference.backends.rbm import native
+from inference.learning.contrastive import CD, PCD, surrogate_loss
+from inference.learning.fit import fit
+from tests.inference.learning.test_contrastive import ESTIMATORS
 from tests.oracles import brute_force_marginal_v, chi_square_gof, noncentral_power, random_rbm, state_index
 
 ALPHA = 1e-4

@@ -1,4 +1,4 @@
-"""inference.fit: argument checks, reproducibility, schedules, averaging, callbacks, quality.
+"""inference.learning.fit: argument checks, reproducibility, schedules, averaging, callbacks, quality.
 
 Seed policy: every run passes ``seed``; tests that compare runs use the same seed for
 both. The bars-and-stripes quality test uses seed 0 and was checked offline on seeds 0-9
@@ -10,7 +10,7 @@ import math
 import pytest
 import torch
 
-from inference.fit import History, fit, momentum_ramp
+from inference.learning.fit import History, fit, momentum_ramp
 from inference.partition import exact_log_partition
 from models.energy import RBM
 from pgm.datasets import bars_and_stripes
@@ -309,8 +309,8 @@ def test_momentum_fused_path_equals_general_path(method, weight_decay, momentum)
 def test_lean_sgd_accumulate_equals_step_and_falls_back_with_hooks():
     """LeanSGD.accumulators()/apply() == step() on .grad (float32, to ~1e-6), the state
     holds the same momentum buffers, and fit takes the general path once a hook is set."""
-    from inference.contrastive import CD
-    from inference.optim import LeanSGD
+    from inference.learning.contrastive import CD
+    from inference.learning.optim import LeanSGD
 
     data = _data(n=24, width=9)
     models = [RBM(9, 4, weight_std=0.2, seed=1) for _ in range(2)]

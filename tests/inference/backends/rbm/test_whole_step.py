@@ -1,5 +1,5 @@
-"""The whole-step native kernel (inference/rbm_step.py, csrc/rbm_step.c) against the
-per-pass native kernels, which tests/inference/test_native.py checks against exact oracles.
+"""The whole-step native kernel (inference/backends/rbm/whole_step.py, csrc/rbm_step.c) against the
+per-pass native kernels, which tests/inference/backends/rbm/test_native.py checks against exact oracles.
 
 The two run the same estimate with the same Philox draws and differ only in how the
 GEMMs are split (and so in float32 rounding). A draw 1{u < p} can differ only when a
@@ -12,9 +12,9 @@ deterministically passes or fails on any one machine (every seed is fixed, none 
 import pytest
 import torch
 
-from inference import native
-from inference.contrastive import CD, PCD
-from inference.optim import LeanSGD, param_groups
+from inference.backends.rbm import native
+from inference.learning.contrastive import CD, PCD
+from inference.learning.optim import LeanSGD, param_groups
 from tests.oracles import random_rbm
 
 pytestmark = pytest.mark.skipif(not (native.available() and native.load().has_step),
@@ -213,7 +213,7 @@ def test_fit_in_runs_of_steps_equals_step_by_step(method, kw, threads, monkeypat
     the generator end bit for bit where the one-call-per-batch loop ends (schedule, weight
     decay, a last partial batch, two epochs)."""
     import importlib
-    fit_module = importlib.import_module("inference.fit")
+    fit_module = importlib.import_module("inference.learning.fit")
     data = _data(203, 70, seed=6, p=0.3)
     out = {}
     for per_call in (32, 1):

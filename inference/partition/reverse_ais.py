@@ -1,6 +1,6 @@
 """Reverse annealed importance sampling: a stochastic upper bound on log Z.
 
-The counterpart of :func:`inference.ais.ais_log_partition`: the same path of
+The counterpart of :func:`inference.partition.ais.ais_log_partition`: the same path of
 distributions, traversed from the model back to the base-rate model.
 """
 
@@ -11,8 +11,8 @@ import torch
 from models.energy.validation import check_int, check_units
 
 from .ais import _anneal, _base_bias, _check_betas, _log_z_base, _progress, _rbm_tensors, _summarise
-from .partition import LogZEstimate
-from .sampling import bernoulli, make_generator
+from .exact import LogZEstimate
+from ..mcmc.sampling import bernoulli, make_generator
 
 __all__ = ["reverse_ais_log_partition"]
 

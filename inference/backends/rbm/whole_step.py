@@ -6,11 +6,11 @@ gradients into the optimizer's momentum buffers and, when asked, the SGD update.
 thread owns a fixed range of visible units, i.e. rows of W and of its momentum buffer,
 so those stay in one core's cache from step to step; the hidden pre-activations are
 summed over the threads' partial products. The estimate, the draws and the column-sum
-order are those of the per-pass kernels (:func:`inference.fused_rbm.cd_step_native`);
+order are those of the per-pass kernels (:func:`inference.backends.rbm.fused.cd_step_native`);
 only the GEMMs' rounding differs, and it depends on the thread count.
 
 :class:`WholeStep` holds the argument block and the extra buffers of one
-:class:`~inference.fused_rbm.Workspace`.
+:class:`~inference.backends.rbm.fused.Workspace`.
 """
 
 from __future__ import annotations

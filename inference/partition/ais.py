@@ -60,8 +60,8 @@ import torch.nn.functional as F
 
 from models.energy.validation import check_int, check_units
 
-from .partition import LogZEstimate, _bipartite_binary
-from .sampling import bernoulli, make_generator
+from .exact import LogZEstimate, _bipartite_binary
+from ..mcmc.sampling import bernoulli, make_generator
 
 __all__ = [
     "ais_log_partition",

@@ -14,8 +14,8 @@ import pytest
 import torch
 from scipy import stats
 
-from inference import native
-from inference.contrastive import CD, PCD, GradInfo, has_free_energy, supports_fused, surrogate_loss
+from inference.backends.rbm import native
+from inference.learning.contrastive import CD, PCD, GradInfo, has_free_energy, supports_fused, surrogate_loss
 from models.energy import RBM, EnergyModel
 from tests.oracles import all_binary_states, random_rbm
 
@@ -72,7 +72,7 @@ def test_fused_gradient_equals_free_energy_surrogate(Est, kw, fast):
 @pytest.mark.parametrize("Est, kw", ESTIMATORS)
 def test_fused_path_equals_generic_path(Est, kw):
     """With float uniforms the fused kernel draws exactly what the generic path (model
-    conditionals + inference.sampling) draws: same samples, same gradients."""
+    conditionals + inference.mcmc.sampling) draws: same samples, same gradients."""
     model = random_rbm(7, 5, seed=2)
     v = _data(8, 7, seed=1)
     out = []

@@ -15,16 +15,16 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import inference.ais
-from inference.ais import (
+import inference.partition.ais
+from inference.partition.ais import (
     ais_log_partition,
     ais_log_weights,
     base_rate_bias,
     default_schedule,
 )
 from inference.partition import LogZEstimate, exact_log_partition
-from inference.reverse_ais import reverse_ais_log_partition
-from inference.sampling import make_generator
+from inference.partition.reverse_ais import reverse_ais_log_partition
+from inference.mcmc.sampling import make_generator
 from models.energy import RBM
 from tests.oracles import all_binary_states, brute_force_log_z, brute_force_marginal_v, random_rbm
 
@@ -107,7 +107,7 @@ def test_uniform_draws(dtype):
     Failure rate of the three 5-se checks under correct uniforms: about 1.7e-6.
     """
     n = 1_000_001  # odd: the float32 path uses half of its last 64-bit word
-    draws = inference.ais._Uniforms(n, dtype, "cpu", make_generator(0))
+    draws = inference.partition.ais._Uniforms(n, dtype, "cpu", make_generator(0))
     u = torch.cat([draws.draw().clone() for _ in range(3)]).double()
     assert u.shape == (3 * n,) and u.min() >= 0 and u.max() < 1
     if dtype == torch.float32:
@@ -274,7 +274,7 @@ def test_errors_name_the_argument():
 
 
 def test_docstring_examples():
-    result = doctest.testmod(inference.ais)
+    result = doctest.testmod(inference.partition.ais)
     assert result.attempted > 0 and result.failed == 0
 
 
@@ -284,5 +284,5 @@ def test_log_z_base_formula_matches_enumeration():
     model = RBM(3, 2, weight_std=0.0).double()
     with torch.no_grad():
         model.b.copy_(bias)
-    assert inference.ais._log_z_base(bias, 2) == pytest.approx(brute_force_log_z(model).item(), abs=1e-12)
-    assert inference.ais._log_z_base(bias, 2) == pytest.approx((F.softplus(bias).sum() + 2 * math.log(2)).item())
+    assert inference.partition.ais._log_z_base(bias, 2) == pytest.approx(brute_force_log_z(model).item(), abs=1e-12)
+    assert inference.partition.ais._log_z_base(bias, 2) == pytest.approx((F.softplus(bias).sum() + 2 * math.log(2)).item())

@@ -12,12 +12,12 @@ import torch
 from models.energy import EnergyModel
 from models.energy.validation import check_units, validation_disabled
 
-from .checkpoint import FORMAT, atomic_save, load_checkpoint, model_config
+from ..checkpoint import FORMAT, atomic_save, load_checkpoint, model_config
 from .contrastive import CD, PCD
 from .history import History
 from .optim import (SCHEDULES, FactorLR, LeanSGD, ParameterAverage, make_optimizer, make_scheduler, momentum_ramp,
                     param_groups)
-from .sampling import make_generator
+from ..mcmc.sampling import make_generator
 
 __all__ = ["fit", "History", "momentum_ramp"]
 
@@ -155,7 +155,7 @@ def _monitor(model, subset, binary, seed):
     where the model is not an RBM-like model or (PLL) the data are not binary."""
     if not all(callable(getattr(model, m, None)) for m in ("hidden_logits", "visible_logits")):
         return None, None
-    from .evaluation import pseudo_log_likelihood, reconstruction_error
+    from ..evaluation import pseudo_log_likelihood, reconstruction_error
 
     pll = None
     if binary:
@@ -166,14 +166,14 @@ def _monitor(model, subset, binary, seed):
 
 
 def _evaluate(model, how, eval_data, train_data, seed, ais_options):
-    from .evaluation import log_likelihood
+    from ..evaluation import log_likelihood
 
     if how == "exact":
-        from .partition import exact_log_partition
+        from ..partition import exact_log_partition
 
         log_z = exact_log_partition(model)
     else:
-        from .ais import ais_log_partition
+        from ..partition import ais_log_partition
 
         opts = {"n_chains": 100, "base": "data", "data": train_data, "seed": seed, "progress": False,
                 **(ais_options or {})}
@@ -201,7 +201,7 @@ def fit(model: EnergyModel, data: torch.Tensor, *, method: str = "cd", k: int = 
     r"""Train an energy model by CD-k or PCD-k with a ``torch.optim`` optimizer.
 
     Each epoch shuffles ``data`` with the run's generator, and for every batch lets the
-    estimator (:class:`~inference.contrastive.CD` or :class:`~inference.contrastive.PCD`)
+    estimator (:class:`~inference.learning.contrastive.CD` or :class:`~inference.learning.contrastive.PCD`)
     write ⟨∂F/∂θ⟩_data − ⟨∂F/∂θ⟩_model into ``.grad`` and steps the optimizer (the
     scheduler, and the parameter average). After each epoch it records metrics in the
     returned :class:`History`, runs the callbacks and writes the checkpoint.
@@ -246,7 +246,7 @@ def fit(model: EnergyModel, data: torch.Tensor, *, method: str = "cd", k: int = 
     average_start : int, optional
         Epoch from which to average; default ``epochs // 2`` for "polyak", 0 for EMA.
     optimizer : torch.optim.Optimizer class or callable(param_groups) -> Optimizer, optional
-        Default: :class:`~inference.optim.LeanSGD`, ``torch.optim.SGD`` with its fused
+        Default: :class:`~inference.learning.optim.LeanSGD`, ``torch.optim.SGD`` with its fused
         kernel (same update and state, without the per-step wrappers); with a binary
         RBM the estimator writes the gradient straight into its momentum buffers
         (u ← μu + ∇ in the gradient GEMM). It receives param groups that carry ``lr``
@@ -258,9 +258,9 @@ def fit(model: EnergyModel, data: torch.Tensor, *, method: str = "cd", k: int = 
         2010, §3.2), which is cheaper but ends about 0.5–0.8 nats worse on digits.
     fast_uniforms : bool, optional
         16-bit uniforms in the torch version of the fused RBM kernel (see
-        :class:`~inference.contrastive.CD`).
+        :class:`~inference.learning.contrastive.CD`).
     native : bool, optional
-        Native CPU kernels for the fused RBM step (:mod:`inference.native`): ``None``
+        Native CPU kernels for the fused RBM step (:mod:`inference.backends.rbm.native`): ``None``
         uses them for float32 CPU models when they compile and load, ``True`` requires
         them, ``False`` keeps the torch ops. They draw different (Philox) random numbers
         from the torch ops, so the two give different, equally valid runs.
@@ -283,7 +283,7 @@ def fit(model: EnergyModel, data: torch.Tensor, *, method: str = "cd", k: int = 
     evaluate : {None, "exact", "ais"}
         Log-likelihood of ``eval_data`` every ``eval_every`` epochs (and the last), with
         log Z from ``inference.partition.exact_log_partition`` or
-        ``inference.ais.ais_log_partition`` (options: ``ais_options``).
+        ``inference.partition.ais.ais_log_partition`` (options: ``ais_options``).
     eval_data : Tensor, optional
         Binary data to evaluate; default ``data``.
     monitor : int, default 1000

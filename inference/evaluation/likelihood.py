@@ -20,9 +20,9 @@ import torch.nn.functional as F
 from models.energy import EnergyModel
 from models.energy.validation import check_units
 
-from .ais import _rbm_tensors
-from .partition import LogZEstimate, _float64_copy
-from .sampling import make_generator
+from ..partition.ais import _rbm_tensors
+from ..partition.exact import LogZEstimate, _float64_copy
+from ..mcmc.sampling import make_generator
 
 __all__ = ["LogLikelihood", "log_likelihood", "pseudo_log_likelihood", "reconstruction_error"]
 
@@ -101,7 +101,7 @@ def log_likelihood(model: EnergyModel, data: torch.Tensor, log_z) -> LogLikeliho
         levels) are refused: they are not outcomes of the model.
     log_z : LogZEstimate or float
         log Z of ``model``, e.g. from :func:`~inference.partition.exact_log_partition` or
-        :func:`~inference.ais.ais_log_partition`.
+        :func:`~inference.partition.ais.ais_log_partition`.
 
     Returns
     -------

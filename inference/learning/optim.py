@@ -1,4 +1,4 @@
-r"""Optimisation pieces of :func:`inference.fit`: the default SGD, schedules, averaging.
+r"""Optimisation pieces of :func:`inference.learning.fit`: the default SGD, schedules, averaging.
 
 - :class:`LeanSGD`, the default optimizer: ``torch.optim.SGD`` with momentum, stepped
   through the fused kernel without ``Optimizer.step``'s per-call bookkeeping, and able

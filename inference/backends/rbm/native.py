@@ -18,7 +18,7 @@ What the kernels compute (float32, C-contiguous, on CPU):
 - :meth:`Kernels.column_sum`: ``colsum ← β colsum + w Σ_rows a``;
 - :meth:`Kernels.gather_rows`: ``out ← data[index]`` with the same optional column sums;
 - :meth:`Kernels.uniform` and :meth:`Kernels.philox`: the random numbers themselves;
-- ``pgm_rbm_step`` (``rbm_step.c``, driven by :mod:`inference.rbm_step`): a whole CD-k
+- ``pgm_rbm_step`` (``rbm_step.c``, driven by :mod:`inference.backends.rbm.whole_step`): a whole CD-k
   or PCD-k step, GEMMs included, in one OpenMP region. It calls the BLAS ``sgemm`` that
   torch carries (MKL builds of torch), one thread per call on a fixed share of the
   weight matrix, so each core keeps its rows of W and of the momentum buffer in its own

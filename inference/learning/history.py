@@ -1,4 +1,4 @@
-"""Per-epoch training metrics of :func:`inference.fit`: the :class:`History` record."""
+"""Per-epoch training metrics of :func:`inference.learning.fit`: the :class:`History` record."""
 
 from __future__ import annotations
 

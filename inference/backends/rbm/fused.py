@@ -1,5 +1,5 @@
-r"""The fused binary-RBM kernels behind :class:`~inference.contrastive.CD` and
-:class:`~inference.contrastive.PCD`: no autograd, in-place ops on preallocated buffers,
+r"""The fused binary-RBM kernels behind :class:`~inference.learning.contrastive.CD` and
+:class:`~inference.learning.contrastive.PCD`: no autograd, in-place ops on preallocated buffers,
 and one GEMM for the whole weight gradient,
 
 .. math::
@@ -11,20 +11,20 @@ C chains and B data rows, which is exactly the gradient of the free-energy surro
 ``F(v_data).mean() - F(v_model).mean()`` for the same chain samples. With
 ``accumulate`` the gradients go straight into an optimizer's momentum buffers,
 u ← μ u + ∇ (``u.addmm_(…, beta=μ)``), saving a pass over the weights
-(:class:`~inference.optim.LeanSGD`).
+(:class:`~inference.learning.optim.LeanSGD`).
 
 Two implementations of the elementwise work (bias, logistic, Bernoulli draw, bias
 gradients) around the GEMMs:
 
-- the native kernels of :mod:`inference.native` (CPU, float32, when a C compiler is
+- the native kernels of :mod:`inference.backends.rbm.native` (CPU, float32, when a C compiler is
   available): one pass per layer that adds the bias, applies σ, scales the
   probabilities by their gradient weight, draws the Bernoulli samples from Philox
   uniforms and accumulates the bias gradients (``cd_step_native``, ``pcd_step_native``);
   when torch's MKL ``sgemm`` is reachable, the whole step, GEMMs and SGD update
-  included, is one call of :mod:`inference.rbm_step`'s kernel instead;
+  included, is one call of :mod:`inference.backends.rbm.whole_step`'s kernel instead;
 - torch ops on the preallocated buffers (any device and dtype): the draws compare
   uniforms with the probabilities in place, float uniforms (exactly
-  :func:`inference.sampling.bernoulli`'s draws) or, on CPU, 16-bit ones, four per 64-bit
+  :func:`inference.mcmc.sampling.bernoulli`'s draws) or, on CPU, 16-bit ones, four per 64-bit
   random number (``cd_step``, ``pcd_step``).
 """
 
@@ -35,7 +35,7 @@ from typing import NamedTuple
 import torch
 
 from .native import index_error
-from .rbm_step import WholeStep, grad_buffer, gradient_target
+from .whole_step import WholeStep, grad_buffer, gradient_target
 
 __all__ = ["Workspace", "Views", "write_grads", "sigmoid_affine_", "cd_step", "pcd_step", "cd_step_native",
            "pcd_step_native"]
@@ -74,7 +74,7 @@ class Workspace:
         opts = dict(dtype=dtype, device=device)
         rows = n_neg + n_pos
         self.key = (n_neg, n_pos, n_vis, n_hid, dtype, device, fast, native is not None)
-        self.native = native  # inference.native.Kernels or None
+        self.native = native  # inference.backends.rbm.native.Kernels or None
         self._philox_key = torch.empty((), dtype=torch.int64, device="cpu")  # scratch for next_key
         self.n_neg, self.n_pos = n_neg, n_pos
         self.shape, self.dtype, self.device = (n_vis, n_hid), dtype, torch.device(device)
@@ -94,7 +94,7 @@ class Workspace:
         self._views = {}
         self._draw = {}
         self._params_key, self._params = None, None
-        #: The whole-step kernel's state (:mod:`inference.rbm_step`), or ``None``.
+        #: The whole-step kernel's state (:mod:`inference.backends.rbm.whole_step`), or ``None``.
         self.whole = (WholeStep(native, self) if native is not None and native.has_step and WholeStep.fits(self)
                       else None)
 
@@ -134,7 +134,7 @@ class Workspace:
 
         With ``fast`` the uniforms have 16 bits (four per 64-bit draw of the generator,
         so P(out = 1) is ``probs`` rounded to a multiple of 2⁻¹⁶); otherwise they are
-        ``torch.rand`` floats, exactly as :func:`inference.sampling.bernoulli` draws them.
+        ``torch.rand`` floats, exactly as :func:`inference.mcmc.sampling.bernoulli` draws them.
         """
         shape = probs.shape
         bufs = self._draw.get(shape)

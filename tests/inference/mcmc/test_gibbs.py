@@ -20,8 +20,8 @@ import torch
 from scipy import stats
 
 from inference import gibbs
-from inference.gibbs import GibbsState
-from inference.sampling import make_generator
+from inference.mcmc.gibbs import GibbsState
+from inference.mcmc.sampling import make_generator
 from models.energy import RBM
 from tests.oracles import (
     all_binary_states,

@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch.distributions import Bernoulli, Beta, Categorical, Independent, Normal, Poisson
 
-from inference.sampling import bernoulli, make_generator, sample
+from inference.mcmc.sampling import bernoulli, make_generator, sample
 
 N = 40_000
 Z = 5.0

@@ -1,0 +1,1 @@
+"""The binary RBM's fast paths: fused torch steps and native CPU kernels."""

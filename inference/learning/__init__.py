@@ -1,0 +1,8 @@
+"""Learning energy models: contrastive rules (CD, PCD), the training loop and its schedules."""
+
+from .contrastive import CD, PCD, GradInfo, surrogate_loss
+from .fit import fit
+from .history import History
+from .optim import momentum_ramp
+
+__all__ = ["CD", "PCD", "GradInfo", "surrogate_loss", "fit", "History", "momentum_ramp"]
