@@ -10,6 +10,8 @@ from torch.distributions import Distribution
 
 import pgm
 
+from .validation import check_beta
+
 __all__ = ["EnergyModel"]
 
 
@@ -45,6 +47,40 @@ class EnergyModel(nn.Module, abc.ABC):
         raise NotImplementedError(
             f"{type(self).__name__} has no tractable free energy; use a sampler instead"
         )
+
+    def marginal_sets(self) -> list[tuple[str, ...]]:
+        """Sets S of groups given which all other groups sum (or integrate) out in closed form.
+
+        For each S listed, :meth:`free_energy_given` is exact. Exact enumeration of log Z
+        (``inference.exact_log_partition``) picks the listed set of binary groups with the
+        fewest units. The default lists only the set of all groups (nothing summed out:
+        F = βE); models override it (RBM: ``[("v",), ("h",), ("v", "h")]``).
+        """
+        return [tuple(self.graph.names)]
+
+    def free_energy_given(self, state: dict[str, torch.Tensor], beta=1.0) -> torch.Tensor:
+        r"""F_β(x_S) = −log Σ_{x_rest} exp(−β E(x_S, x_rest)), shape (batch,).
+
+        ``state`` holds exactly the groups of one set S of :meth:`marginal_sets`; the sum
+        runs over the other groups (an integral, with Lebesgue measure, for real-valued
+        ones). Then log Z = log Σ_{x_S} exp(−F(x_S)). The default handles S = all groups
+        (F_β = βE).
+        """
+        names = set(self.graph.names)
+        if not isinstance(state, dict) or set(state) != names:
+            got = sorted(state) if isinstance(state, dict) else type(state).__name__
+            raise ValueError(
+                f"{type(self).__name__}.free_energy_given: state must hold one of the sets "
+                f"{self.marginal_sets()}, got {got}"
+            )
+        beta = check_beta(beta, batch=next(iter(state.values())).shape[0])
+        e = self.energy(state)
+        if isinstance(beta, torch.Tensor):
+            return beta.to(e).reshape(-1) * e
+        return beta * e
+
+    #: Learning rate :func:`inference.fit` uses when it is given ``lr=None``.
+    default_lr: float = 0.1
 
     @abc.abstractmethod
     def config(self) -> dict:

@@ -173,6 +173,19 @@ class RBM(EnergyModel):
         v = self._check(v, "v", self.n_visible)
         return _free_energy(v, self.b, self.hidden_logits(v), check_beta(beta, batch=v.shape[0]))
 
+    def marginal_sets(self) -> list[tuple[str, ...]]:
+        """``[("v",), ("h",), ("v", "h")]``: either layer sums out given the other."""
+        return [("v",), ("h",), ("v", "h")]
+
+    def free_energy_given(self, state: dict[str, torch.Tensor], beta=1.0) -> torch.Tensor:
+        """:meth:`free_energy` for ``{"v"}``, :meth:`free_energy_hidden` for ``{"h"}``,
+        β E for both."""
+        if isinstance(state, dict) and set(state) == {"v"}:
+            return self.free_energy(state["v"], beta)
+        if isinstance(state, dict) and set(state) == {"h"}:
+            return self.free_energy_hidden(state["h"], beta)
+        return super().free_energy_given(state, beta)
+
     def free_energy_hidden(self, h: torch.Tensor, beta=1.0) -> torch.Tensor:
         r"""F_β(h) = -β cᵀh - Σ_i softplus(β (b_i + (W h)_i)), the visibles summed out."""
         h = self._check(h, "h", self.n_hidden)

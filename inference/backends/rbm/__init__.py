@@ -1,1 +1,51 @@
-"""The binary RBM's fast paths: fused torch steps and native CPU kernels."""
+"""The binary RBM's fast paths: fused torch steps, native CPU kernels, the AIS loop,
+the pseudo-likelihood's unit flips.
+
+:func:`recognise` says whether a model is a binary RBM whose energy these paths compute
+exactly; :func:`fast_path` hands out the runner for an algorithm (called only through
+:func:`inference.backends.fast_path`).
+"""
+
+from __future__ import annotations
+
+from models.energy import RBM
+
+__all__ = ["recognise", "fast_path"]
+
+_METHODS = ("energy", "conditional", "free_energy", "free_energy_hidden", "hidden_logits", "visible_logits")
+_SEEN: dict = {}
+
+
+def recognise(model) -> bool:
+    """Whether ``model`` is a :class:`~models.energy.RBM` (or a subclass that redefines
+    none of its energy, conditionals or free energies)."""
+    cls = type(model)
+    ok = _SEEN.get(cls)
+    if ok is None:
+        ok = _SEEN[cls] = issubclass(cls, RBM) and all(getattr(cls, m) is getattr(RBM, m) for m in _METHODS)
+    return ok
+
+
+def fast_path(model, algorithm, optimizer=None):
+    """The runner for ``algorithm`` on a recognised RBM, or ``None``."""
+    if not recognise(model):
+        return None
+    from ...learning.contrastive import CD, PCD
+
+    if isinstance(algorithm, (CD, PCD)):
+        from .training import trainer
+
+        return trainer(model, algorithm, optimizer)
+    from ...partition.ais import AnnealingPath
+
+    if isinstance(algorithm, AnnealingPath):
+        from .ais import annealer
+
+        return annealer(model, algorithm)
+    from ...evaluation.pseudo_likelihood import PseudoLikelihood
+
+    if isinstance(algorithm, PseudoLikelihood):
+        from .pll import pll_runner
+
+        return pll_runner(model, algorithm)
+    return None
