@@ -1,8 +1,11 @@
 """Learning energy models: contrastive rules (CD, PCD), the training loop and its schedules."""
 
+from .averaging import ParameterAverage
 from .contrastive import CD, PCD, GradInfo, surrogate_loss
 from .fit import fit
 from .history import History
-from .optim import momentum_ramp
+from .options import Checkpoint, Evaluation, Optimization
+from .schedules import momentum_ramp
 
-__all__ = ["CD", "PCD", "GradInfo", "surrogate_loss", "fit", "History", "momentum_ramp"]
+__all__ = ["CD", "PCD", "GradInfo", "surrogate_loss", "fit", "History", "momentum_ramp", "Optimization",
+           "Evaluation", "Checkpoint", "ParameterAverage"]

@@ -17,7 +17,7 @@ from models.energy.validation import check_beta, check_units, validation_disable
 
 from .sampling import sample
 
-__all__ = ["GibbsState", "init", "step", "run"]
+__all__ = ["GibbsState", "init", "step", "run", "sweep"]
 
 
 class GibbsState(NamedTuple):
@@ -102,6 +102,30 @@ def init(model: EnergyModel, n_chains: int, generator: torch.Generator, clamp=No
     return GibbsState(state, beta)
 
 
+def sweep(model: EnergyModel, values: dict, beta, generator: torch.Generator, *, clamp=(), mean=(),
+          skip=()) -> dict:
+    """One pass over the blocks of ``model.graph.gibbs_blocks()``, in place on ``values``.
+
+    The one Gibbs sweep of the library: every sampler and learning rule runs through it.
+    Each group not in ``clamp`` or ``skip`` is replaced by a draw from
+    ``model.conditional(group, values, beta)`` given the current values of the others
+    (its conditional mean instead, for groups in ``mean``). No checks: callers check once.
+
+    Returns
+    -------
+    dict
+        Group → the conditional distribution used for it in this sweep.
+    """
+    used = {}
+    for block in model.graph.gibbs_blocks():
+        for group in block:
+            if group in clamp or group in skip:
+                continue
+            dist = used[group] = model.conditional(group, values, beta)
+            values[group] = dist.mean if group in mean else sample(dist, generator)
+    return used
+
+
 def step(model: EnergyModel, state: GibbsState, generator: torch.Generator, clamp=None) -> GibbsState:
     """One sweep: sample each block of ``model.graph.gibbs_blocks()`` given the others.
 
@@ -110,13 +134,9 @@ def step(model: EnergyModel, state: GibbsState, generator: torch.Generator, clam
     """
     values = dict(state.values)
     clamp = clamp or {}
+    values.update(clamp)
     with torch.no_grad(), validation_disabled():
-        for block in model.graph.gibbs_blocks():
-            for group in block:
-                if group in clamp:
-                    values[group] = clamp[group]
-                else:
-                    values[group] = sample(model.conditional(group, values, state.beta), generator)
+        sweep(model, values, state.beta, generator, clamp=clamp)
     return GibbsState(values, state.beta)
 
 

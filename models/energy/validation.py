@@ -139,9 +139,12 @@ def check_beta(beta, name: str = "beta", batch: int | None = None):
 def check_int(value, name: str, minimum: int = 1, where: str | None = None) -> int:
     """Check that ``value`` is an int (not bool) of at least ``minimum``; return it.
 
-    ``where`` (e.g. the function's name) prefixes the ValueError message.
+    A non-int raises TypeError, an int below ``minimum`` ValueError; ``where`` (e.g. the
+    function's name) prefixes the message.
     """
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        prefix = f"{where}: " if where else ""
+    prefix = f"{where}: " if where else ""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{prefix}{name} must be an int >= {minimum}, got {type(value).__name__} {value!r}")
+    if value < minimum:
         raise ValueError(f"{prefix}{name} must be an int >= {minimum}, got {value!r}")
     return value

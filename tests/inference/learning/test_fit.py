@@ -10,7 +10,7 @@ import math
 import pytest
 import torch
 
-from inference.learning.fit import History, fit, momentum_ramp
+from inference.learning import History, fit, momentum_ramp
 from inference.partition import exact_log_partition
 from models.energy import RBM
 from pgm.datasets import bars_and_stripes
@@ -186,7 +186,7 @@ def test_lr_schedule_factory_and_optimizer_class():
 
 
 def test_default_optimizer_is_torch_sgd():
-    """The default (a leaner torch.optim.SGD) follows SGD(fused=True) step for step."""
+    """The default optimizer is torch.optim.SGD with the momentum schedule: SGD(fused=True) follows it step for step."""
     data = _data()
     a, b = RBM(6, 4, seed=0), RBM(6, 4, seed=0)
     kw = dict(epochs=7, batch_size=8, momentum="hinton", weight_decay=1e-3, **QUIET)
@@ -288,56 +288,3 @@ def test_float64_model_and_device():
     assert model.W.dtype == torch.float64 and model.W.device.type == "cpu"
 
 
-# -- the default optimizer's gradient-into-momentum path ----------------------------------
-
-@pytest.mark.parametrize("method", ["cd", "pcd"])
-@pytest.mark.parametrize("weight_decay, momentum", [(0.0, "hinton"), (1e-2, 0.9), (0.0, None)])
-def test_momentum_fused_path_equals_general_path(method, weight_decay, momentum):
-    """The default LeanSGD with the fused RBM kernel (∇ written into the momentum buffers
-    by the gradient GEMM) ends where torch.optim.SGD on .grad ends, for several epochs
-    (momentum change at epoch 5, linear LR decay, weight decay, first step, no momentum);
-    float64 so that only rounding of the reordered sums differs."""
-    data = _data(width=7).double()
-    a, b = RBM(7, 5, weight_std=0.3, seed=0).double(), RBM(7, 5, weight_std=0.3, seed=0).double()
-    kw = dict(method=method, epochs=7, batch_size=8, momentum=momentum, weight_decay=weight_decay, **QUIET)
-    fit(a, data, **kw)
-    fit(b, data, optimizer=lambda groups: torch.optim.SGD(groups, momentum=0.0), **kw)
-    torch.testing.assert_close(_params(a), _params(b), rtol=0, atol=1e-12)
-    assert not torch.equal(_params(a), _params(RBM(7, 5, weight_std=0.3, seed=0).double()))
-
-
-def test_lean_sgd_accumulate_equals_step_and_falls_back_with_hooks():
-    """LeanSGD.accumulators()/apply() == step() on .grad (float32, to ~1e-6), the state
-    holds the same momentum buffers, and fit takes the general path once a hook is set."""
-    from inference.learning.contrastive import CD
-    from inference.learning.optim import LeanSGD
-
-    data = _data(n=24, width=9)
-    models = [RBM(9, 4, weight_std=0.2, seed=1) for _ in range(2)]
-    opts = [LeanSGD([{"params": list(m.parameters()), "lr": 0.1, "weight_decay": 1e-3}], 0.1, 0.5) for m in models]
-    ests = [CD(generator=torch.Generator().manual_seed(0)) for _ in range(2)]
-    for _ in range(4):
-        for j in range(0, 24, 8):
-            v = data[j:j + 8]
-            ests[0].grad(models[0], v)
-            opts[0].step()
-            assert opts[1].can_accumulate() and ests[1].uses_fused(models[1])
-            ests[1].grad(models[1], v, accumulate=opts[1].accumulators())
-            opts[1].apply()
-    torch.testing.assert_close(_params(models[1]), _params(models[0]), rtol=0, atol=1e-6)
-    for p0, p1 in zip(models[0].parameters(), models[1].parameters()):
-        torch.testing.assert_close(opts[1].state[p1]["momentum_buffer"], opts[0].state[p0]["momentum_buffer"],
-                                   rtol=0, atol=1e-6)
-    with pytest.raises(RuntimeError, match="accumulators"):
-        opts[1].apply()
-    calls = []
-    opts[1].register_step_post_hook(lambda opt, args, kwargs: calls.append(1))
-    assert not opts[1].can_accumulate()
-
-    def factory(groups):
-        opt = LeanSGD(groups, 0.1, 0.5)
-        opt.register_step_post_hook(lambda o, args, kwargs: calls.append(2))
-        return opt
-
-    fit(RBM(9, 4, seed=0), data, epochs=1, batch_size=8, optimizer=factory, **QUIET)
-    assert calls == [2, 2, 2]  # hooks are honoured: the general path ran

@@ -22,6 +22,7 @@ import torch
 from scipy import stats
 
 from inference.backends.rbm import native
+from inference.backends.rbm.fused_gradient import FusedGradient
 from inference.learning.contrastive import CD, PCD, surrogate_loss
 from inference.learning.fit import fit
 from tests.inference.learning.test_contrastive import ESTIMATORS
@@ -51,6 +52,11 @@ def _rand(shape, seed, low=-4.0, high=4.0):
 
 def _data(n, width, seed=0, p=0.4):
     return (torch.rand(n, width, generator=torch.Generator().manual_seed(seed)) < p).float()
+
+
+def native_est(Est, *args, **kw):
+    """The native-kernel gradient of a fresh ``Est(*args, **kw)``."""
+    return FusedGradient(Est(*args, **kw), kernels="native")
 
 
 def _grads(model):
@@ -262,7 +268,7 @@ def test_native_gradient_equals_free_energy_surrogate(Est, kw, variant):
     """The native .grad is the autograd gradient of F(v_data).mean() - F(v_model).mean() for its own samples."""
     model = random_rbm(7, 5, seed=1, dtype=torch.float32)
     v = _data(8, 7)
-    est = Est(**kw, generator=torch.Generator().manual_seed(3), native=True)
+    est = native_est(Est, **kw, generator=torch.Generator().manual_seed(3))
     assert est.uses_native(model)
     infos = [est.grad(model, v) for _ in range(3)]  # later calls reuse buffers and (PCD) move the chains
     for a, b in zip(_grads(model), _autograd(model, v, infos[-1].v_model.clone())):
@@ -278,8 +284,8 @@ def test_index_equals_passing_the_selected_rows(Est, kw, contiguous, variant):
     data = _data(30, 7, seed=4)
     if not contiguous:
         data = data.t().contiguous().t()
-    est_a = Est(**kw, generator=torch.Generator().manual_seed(6), native=True)
-    est_b = Est(**kw, generator=torch.Generator().manual_seed(6), native=True)
+    est_a = native_est(Est, **kw, generator=torch.Generator().manual_seed(6))
+    est_b = native_est(Est, **kw, generator=torch.Generator().manual_seed(6))
     for step in range(3):
         idx = torch.randperm(30, generator=torch.Generator().manual_seed(step))[:8]
         va = est_a.grad(model, data, index=idx).v_model.clone()
@@ -296,7 +302,7 @@ def test_tracking_the_error_does_not_change_the_draws(k, sample_visible, variant
     v = _data(9, 7, seed=5)
     out = []
     for track in (True, False):
-        est = CD(k, sample_visible=sample_visible, generator=torch.Generator().manual_seed(8), native=True)
+        est = native_est(CD, k, sample_visible=sample_visible, generator=torch.Generator().manual_seed(8))
         infos = [est.grad(model, v, track) for _ in range(2)]
         out.append((infos[-1], infos[-1].v_model.clone(), _grads(model)))
     (info_t, v_t, g_t), (info_f, v_f, g_f) = out
@@ -336,8 +342,8 @@ def test_native_pcd_chains_reach_the_model_distribution(variant):
     """One snapshot of 20 000 independent native PCD chains after 50 sweeps has the exact p(v) (chi-square test)."""
     model = random_rbm(4, 3, seed=8, dtype=torch.float32)
     n_chains = 20_000
-    est = PCD(n_chains=n_chains, generator=torch.Generator().manual_seed(21), native=True)
-    est.init_chains(model, torch.zeros(1, 4))  # far from equilibrium
+    est = native_est(PCD, n_chains=n_chains, generator=torch.Generator().manual_seed(21))
+    est.est.init_chains(model, torch.zeros(1, 4))  # far from equilibrium
     v = _data(6, 4, seed=4)
     for _ in range(50):
         info = est.grad(model, v)
@@ -355,32 +361,33 @@ def test_native_pcd_chains_reach_the_model_distribution(variant):
 
 @needs_kernels
 def test_native_option_checks_and_uses_native():
-    """native=True refuses float64 models and fused=False saying why, native='yes' is a ValueError, uses_native means float32 CPU."""
+    """kernels='native' refuses float64 models saying why, a bad kernels value is a ValueError,
+    uses_native means float32 CPU (auto) and never with kernels='torch'."""
     m32 = random_rbm(5, 3, seed=0, dtype=torch.float32)
     m64 = random_rbm(5, 3, seed=0)
-    with pytest.raises(RuntimeError, match="native=True.*float32 CPU"):
-        CD(native=True, generator=torch.Generator()).grad(m64, _data(4, 5).double())
+    with pytest.raises(RuntimeError, match="kernels='native'.*float32 CPU"):
+        native_est(CD, generator=torch.Generator()).grad(m64, _data(4, 5).double())
     with pytest.raises(RuntimeError, match="float32 CPU"):
-        PCD(native=True).uses_native(m64)
+        native_est(PCD).uses_native(m64)
     for Est in (CD, PCD):
-        with pytest.raises(ValueError, match="native"):
-            Est(native="yes")
-        with pytest.raises(ValueError, match="fused=False"):
-            Est(native=True, fused=False)
-    assert CD().uses_native(m32) and PCD().uses_native(m32)
-    assert not CD().uses_native(m64) and not CD(native=False).uses_native(m32)
-    assert not CD(fused=False).uses_native(m32)
+        with pytest.raises(ValueError, match="kernels"):
+            FusedGradient(Est(), kernels="yes")
+        with pytest.raises(TypeError, match="CD or PCD"):
+            FusedGradient(object())
+    assert FusedGradient(CD()).uses_native(m32) and FusedGradient(PCD()).uses_native(m32)
+    assert not FusedGradient(CD()).uses_native(m64) and not FusedGradient(CD(), kernels="torch").uses_native(m32)
 
 
 @needs_kernels
 def test_fit_with_native_kernels_is_reproducible(variant):
-    """fit(native=True) is bitwise reproducible from a seed, and native=False (other random numbers) ends elsewhere."""
+    """fit on the native backend is bitwise reproducible from a seed, and backend='torch'
+    (other random numbers) ends elsewhere."""
     data = _data(200, 9, seed=7, p=0.3)
     base = random_rbm(9, 4, seed=3, dtype=torch.float32)
     runs = {}
-    for name, nat in (("a", True), ("b", True), ("torch", False)):
+    for name, backend in (("a", "auto"), ("b", "auto"), ("torch", "torch")):
         model = copy.deepcopy(base)
-        assert len(fit(model, data, native=nat, epochs=1, progress=False, monitor=0, seed=5)) == 1
+        assert len(fit(model, data, backend=backend, epochs=1, progress=False, monitor=0, seed=5)) == 1
         runs[name] = [p.detach().clone() for p in model.parameters()]
     assert all(torch.equal(a, b) for a, b in zip(runs["a"], runs["b"]))
     assert all(torch.isfinite(p).all() for p in runs["torch"])
@@ -400,15 +407,15 @@ def fresh_loader(monkeypatch):
 
 @pytest.mark.parametrize("value", ["0", "false", " OFF ", "no"])
 def test_pgm_native_off_disables_the_kernels(fresh_loader, value):
-    """PGM_NATIVE=0/false/off/no: load() is None, status and native=True's RuntimeError name PGM_NATIVE."""
+    """PGM_NATIVE=0/false/off/no: load() is None, status and kernels='native''s RuntimeError name PGM_NATIVE."""
     fresh_loader.setenv("PGM_NATIVE", value)
     assert native.load() is None and not native.available()
     assert "PGM_NATIVE" in native.status()
     model = random_rbm(5, 3, seed=0, dtype=torch.float32)
-    assert not CD().uses_native(model)
-    CD(generator=torch.Generator().manual_seed(0)).grad(model, _data(4, 5))  # torch ops: works
+    assert not FusedGradient(CD()).uses_native(model)
+    FusedGradient(CD(generator=torch.Generator().manual_seed(0))).grad(model, _data(4, 5))  # torch ops: works
     with pytest.raises(RuntimeError, match="PGM_NATIVE"):
-        CD(native=True, generator=torch.Generator()).grad(model, _data(4, 5))
+        native_est(CD, generator=torch.Generator()).grad(model, _data(4, 5))
 
 
 def test_failing_compiler_makes_the_kernels_unavailable(fresh_loader, tmp_path):

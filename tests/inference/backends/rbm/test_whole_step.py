@@ -13,8 +13,10 @@ import pytest
 import torch
 
 from inference.backends.rbm import native
+from inference.backends.rbm.fused_gradient import FusedGradient
+from inference.backends.rbm.sgd import SGDFusion
 from inference.learning.contrastive import CD, PCD
-from inference.learning.optim import LeanSGD, param_groups
+from inference.learning.schedules import param_groups
 from tests.oracles import random_rbm
 
 pytestmark = pytest.mark.skipif(not (native.available() and native.load().has_step),
@@ -39,15 +41,25 @@ def threads(request):
     torch.set_num_threads(n)
 
 
+def native_est(Est, *args, **kw):
+    """The native-kernel gradient of a fresh ``Est(*args, **kw)``."""
+    return FusedGradient(Est(*args, **kw), kernels="native")
+
+
+def lean_sgd(groups, lr, momentum):
+    """The fused update of a plain torch.optim.SGD over ``groups``."""
+    return SGDFusion(torch.optim.SGD(groups, lr=lr, momentum=momentum))
+
+
 def _data(n, width, seed=0, p=0.4):
     return (torch.rand(n, width, generator=torch.Generator().manual_seed(seed)) < p).float()
 
 
 def _estimator(Est, kw, model, whole, seed=3):
     """An estimator whose workspace uses the whole-step kernel or (``whole=False``) the per-pass kernels."""
-    est = Est(**kw, generator=torch.Generator().manual_seed(seed), native=True)
+    est = native_est(Est, **kw, generator=torch.Generator().manual_seed(seed))
     n_neg = kw.get("n_chains", 8)
-    ws = est._workspace(model, n_neg, 8, exact_neg=Est is PCD)
+    ws = est._workspace(model, n_neg, 8)
     assert (ws.whole is not None) is True  # available here
     if not whole:
         ws.whole = None
@@ -102,43 +114,43 @@ def test_whole_step_matches_per_pass_kernels(Est, kw, n_vis, n_hid, threads):
 
 @pytest.mark.parametrize("momentum, weight_decay", [(0.9, 0.01), (0.0, 0.0), (0.5, 0.0)])
 @pytest.mark.parametrize("Est, kw", ESTIMATORS[::3])
-def test_update_in_the_kernel_equals_lean_sgd_apply(Est, kw, momentum, weight_decay, threads):
-    """With entries (u, μ, λ, η) the kernel applies LeanSGD's step itself (info.applied): the parameters
-    and momentum buffers equal those of the per-pass kernels followed by LeanSGD.apply, weight decay
+def test_update_in_the_kernel_equals_sgd_fusion_finish(Est, kw, momentum, weight_decay, threads):
+    """With entries (u, μ, λ, η) the kernel applies SGD's step itself (info.applied): the parameters
+    and momentum buffers equal those of the per-pass kernels followed by SGDFusion.finish, weight decay
     on W only, over steps with μ = 0 (first) and μ > 0."""
     runs = {}
     for whole in (True, False):
         model = random_rbm(130, 20, seed=4, dtype=torch.float32)
-        opt = LeanSGD(param_groups(model, 0.05, weight_decay, "weights"), 0.05, momentum)
+        opt = lean_sgd(param_groups(model, 0.05, weight_decay, "weights"), 0.05, momentum)
         est = _estimator(Est, kw, model, whole)
         data = _data(40, 130, seed=5)
         for step in range(4):
             idx = torch.randperm(40, generator=torch.Generator().manual_seed(step))[:8]
-            info = est.grad(model, data, False, accumulate=opt.accumulators(update=True), index=idx)
+            info = est.grad(model, data, False, accumulate=opt.targets(update=True), index=idx)
             assert info.applied is whole
-            opt.apply(info.applied)
-            for g in opt.param_groups:
+            opt.finish(info.applied)
+            for g in opt.opt.param_groups:
                 g["lr"] *= 0.9  # a schedule: the kernel reads η every step
-        bufs = [opt.accumulators()[p][0].clone() for p in model.parameters()]
+        bufs = [opt.targets(update=False)[p][0].clone() for p in model.parameters()]
         runs[whole] = ([p.detach().clone() for p in model.parameters()], bufs)
     for a, b in zip(runs[True][0] + runs[True][1], runs[False][0] + runs[False][1]):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
 
 
-def test_accumulators_with_update_carry_decay_and_rate():
-    """accumulators(update=True) gives (u, μ, λ, η) per parameter from its group; apply(True) only
+def test_targets_with_update_carry_decay_and_rate():
+    """targets(update=True) gives (u, μ, λ, η) per parameter from its group; finish(True) only
     finishes the bookkeeping (the parameters stay as the estimator left them)."""
     model = random_rbm(6, 4, seed=0, dtype=torch.float32)
-    opt = LeanSGD(param_groups(model, 0.1, 0.01, "weights"), 0.1, 0.5)
-    acc = opt.accumulators(update=True)
+    opt = lean_sgd(param_groups(model, 0.1, 0.01, "weights"), 0.1, 0.5)
+    acc = opt.targets(update=True)
     assert acc[model.W][1:] == (0.0, 0.01, 0.1) and acc[model.b][1:] == (0.0, 0.0, 0.1)
     before = [p.detach().clone() for p in model.parameters()]
     for u, *_ in acc.values():
         u.fill_(1.0)
-    opt.apply(True)
+    opt.finish(True)
     assert all(torch.equal(p, q) for p, q in zip(model.parameters(), before))
-    with pytest.raises(RuntimeError, match="accumulators"):
-        opt.apply()
+    with pytest.raises(RuntimeError, match="targets"):
+        opt.finish(False)
 
 
 @pytest.fixture
@@ -156,9 +168,9 @@ def test_pgm_native_step_off_keeps_the_per_pass_kernels(fresh_loader):
     with pytest.raises(RuntimeError, match="not available"):
         kern.gemm(torch.zeros(2, 2), torch.zeros(2, 2))
     model = random_rbm(6, 4, seed=0, dtype=torch.float32)
-    est = CD(native=True, generator=torch.Generator().manual_seed(0))
-    info = est.grad(model, _data(8, 6), accumulate=LeanSGD(param_groups(model, 0.1, 0.0, "all"), 0.1, 0.0)
-                    .accumulators(update=True))
+    est = native_est(CD, generator=torch.Generator().manual_seed(0))
+    info = est.grad(model, _data(8, 6), accumulate=lean_sgd(param_groups(model, 0.1, 0.0, "all"), 0.1, 0.0)
+                    .targets(update=True))
     assert est._ws.whole is None and info.applied is False
 
 
@@ -172,10 +184,10 @@ def test_bad_index_raises_before_any_work(Est, kw, whole):
     data = _data(40, 130, seed=2)
     est = _estimator(Est, kw, model, whole)
     est.grad(model, data, index=torch.arange(8))  # PCD: chains started
-    opt = LeanSGD(param_groups(model, 0.1, 0.0, "all"), 0.1, 0.5)
+    opt = lean_sgd(param_groups(model, 0.1, 0.0, "all"), 0.1, 0.5)
     before = [p.detach().clone() for p in model.parameters()]
     for bad, pos in ((torch.tensor([0, 1, 40, 3, 4, 5, 6, 7]), 2), (torch.tensor([-1, 1, 2, 3, 4, 5, 6, 7]), 0)):
-        acc = opt.accumulators(update=True)
+        acc = opt.targets(update=True)
         with pytest.raises(ValueError, match=rf"index must lie in \[0, 40\), got {int(bad[pos])} at position {pos}"):
             est.grad(model, data, index=bad, accumulate=acc)
         assert all(torch.equal(p, q) for p, q in zip(model.parameters(), before))
@@ -214,45 +226,42 @@ def test_fit_in_runs_of_steps_equals_step_by_step(method, kw, threads, monkeypat
     decay, a last partial batch, two epochs)."""
     import importlib
     fit_module = importlib.import_module("inference.learning.fit")
+    training = importlib.import_module("inference.backends.rbm.training")
     data = _data(203, 70, seed=6, p=0.3)
     out = {}
     for per_call in (32, 1):
-        monkeypatch.setattr(fit_module, "_STEPS_PER_CALL", per_call)
+        monkeypatch.setattr(training, "STEPS_PER_CALL", per_call)
         model = random_rbm(70, 9, seed=3, dtype=torch.float32)
         calls = []
-        original = type(_estimator_for(method)).sgd_steps
-        monkeypatch.setattr(type(_estimator_for(method)), "sgd_steps",
+        original = FusedGradient.sgd_steps
+        monkeypatch.setattr(FusedGradient, "sgd_steps",
                             lambda self, *a, **k: calls.append(len(a[2])) or original(self, *a, **k))
         hist = fit_module.fit(model, data, method=method, epochs=2, batch_size=10, weight_decay=1e-3, seed=4,
                               progress=False, monitor=0, evaluate=None, **kw)
         out[per_call] = ([p.detach().clone() for p in model.parameters()], hist, calls)
     (p_runs, h_runs, calls), (p_steps, h_steps, no_calls) = out[32], out[1]
-    assert calls == [19, 19] and no_calls == []  # 20 full batches and a partial one per epoch; the first is alone
+    assert calls == [19, 20] and no_calls == []  # 20 full batches and a partial one per epoch; the very first is alone
     assert all(torch.equal(a, b) for a, b in zip(p_runs, p_steps))
     if method == "cd":
         assert h_runs.train_recon_error == h_steps.train_recon_error
-
-
-def _estimator_for(method):
-    return CD() if method == "cd" else PCD()
 
 
 def test_sgd_steps_checks_its_arguments(monkeypatch):
     """sgd_steps needs the whole-step kernel, update entries for every parameter and indices in range."""
     model = random_rbm(70, 9, seed=1, dtype=torch.float32)
     data = _data(40, 70)
-    opt = LeanSGD(param_groups(model, 0.1, 0.0, "all"), 0.1, 0.5)
-    est = CD(native=True, generator=torch.Generator().manual_seed(0))
+    opt = lean_sgd(param_groups(model, 0.1, 0.0, "all"), 0.1, 0.5)
+    est = native_est(CD, generator=torch.Generator().manual_seed(0))
     index = torch.arange(24).view(3, 8)
     lrs = [[0.1] * 3] * 3
     with pytest.raises(ValueError, match="accumulate entries"):
-        est.sgd_steps(model, data, index, opt.accumulators(), lrs, [False] * 3)
+        est.sgd_steps(model, data, index, opt.targets(update=False), lrs, [False] * 3)
     bad = index.clone()
     bad[2, 5] = 40
     with pytest.raises(ValueError, match=r"index must lie in \[0, 40\), got 40 at position 21"):
-        est.sgd_steps(model, data, bad, opt.accumulators(update=True), lrs, [False] * 3)
-    recons = est.sgd_steps(model, data, index, opt.accumulators(update=True), lrs, [True, False, True])
+        est.sgd_steps(model, data, bad, opt.targets(update=True), lrs, [False] * 3)
+    recons = est.sgd_steps(model, data, index, opt.targets(update=True), lrs, [True, False, True])
     assert recons[1] is None and all(r.dim() == 0 and r > 0 for r in (recons[0], recons[2]))
     monkeypatch.setattr(native.load(), "sgemm", None)
     with pytest.raises(RuntimeError, match="whole-step"):
-        CD(native=True).sgd_steps(model, data, index, opt.accumulators(update=True), lrs, [False] * 3)
+        native_est(CD).sgd_steps(model, data, index, opt.targets(update=True), lrs, [False] * 3)
