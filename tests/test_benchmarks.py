@@ -32,5 +32,5 @@ def test_ais_speed_small(capsys):
 
 @pytest.mark.filterwarnings("ignore")  # peer libraries may warn about their own internals
 def test_rbm_throughput_small(capsys):
-    _load("rbm_throughput").main(["--n", "200", "--epochs", "1", "--repeats", "1", "--skip", "learnergy", "sklearn"])
+    _load("rbm_throughput").main(["--n", "200", "--epochs", "1", "--repeats", "1", "--skip", "learnergy", "sklearn", "contended"])
     assert "GEMM ceiling" in capsys.readouterr().out

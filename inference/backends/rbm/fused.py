@@ -1,6 +1,6 @@
-r"""The fused binary-RBM kernels behind :class:`~inference.learning.contrastive.CD` and
-:class:`~inference.learning.contrastive.PCD`: no autograd, in-place ops on preallocated buffers,
-and one GEMM for the whole weight gradient,
+r"""The fused binary-RBM steps behind :class:`~inference.backends.rbm.fused_gradient.FusedGradient`
+(CD-k and PCD-k): no autograd, in-place ops on preallocated buffers, and one GEMM for the
+whole weight gradient,
 
 .. math::
 
@@ -11,7 +11,7 @@ C chains and B data rows, which is exactly the gradient of the free-energy surro
 ``F(v_data).mean() - F(v_model).mean()`` for the same chain samples. With
 ``accumulate`` the gradients go straight into an optimizer's momentum buffers,
 u ← μ u + ∇ (``u.addmm_(…, beta=μ)``), saving a pass over the weights
-(:class:`~inference.learning.optim.LeanSGD`).
+(:class:`~inference.backends.rbm.sgd.SGDFusion`).
 
 Two implementations of the elementwise work (bias, logistic, Bernoulli draw, bias
 gradients) around the GEMMs:
@@ -245,18 +245,18 @@ def pcd_step(ws, model, v, gen, k, n_chains, accumulate=None):
 # -- native kernels ----------------------------------------------------------------------
 
 def _weight_grad(model, views, accumulate):
-    u, beta = gradient_target(model.W, accumulate, "W")[:2]  # u ← β u + V2ᵀ H2
-    if beta == 0:
+    u, mu = gradient_target(model.W, accumulate, "W")[:2]  # u ← μ u + V2ᵀ H2
+    if mu == 0:
         torch.mm(views.V2t, views.H2, out=u)
     else:
-        u.addmm_(views.V2t, views.H2, beta=beta)
+        u.addmm_(views.V2t, views.H2, beta=mu)
 
 
-def _load_batch(ws, v, index, vpos, ub_ptr, beta_b, nt):
+def _load_batch(ws, v, index, vpos, ub_ptr, mu_b, nt):
     """vpos ← the batch (``v``, or rows ``index`` of ``v``), ub ← β ub − Σ_rows vpos / B."""
     kern, (B, nv) = ws.native, vpos.shape
     if index is not None and v.is_contiguous():
-        bad = kern.raw_gather_rows(v.data_ptr(), v.shape[0], index.data_ptr(), B, nv, vpos.data_ptr(), ub_ptr, beta_b,
+        bad = kern.raw_gather_rows(v.data_ptr(), v.shape[0], index.data_ptr(), B, nv, vpos.data_ptr(), ub_ptr, mu_b,
                                    -1.0 / B, nt)
         if bad:
             raise index_error(index, bad, v.shape[0])
@@ -265,7 +265,7 @@ def _load_batch(ws, v, index, vpos, ub_ptr, beta_b, nt):
         torch.index_select(v, 0, index, out=vpos)
     elif v is not vpos:
         vpos.copy_(v)
-    kern.raw_column_sum(vpos.data_ptr(), B, nv, ub_ptr, beta_b, -1.0 / B, nt)
+    kern.raw_column_sum(vpos.data_ptr(), B, nv, ub_ptr, mu_b, -1.0 / B, nt)
 
 
 def cd_step_native(ws, model, v, gen, k, sample_visible, track_error, accumulate=None, index=None):
@@ -287,14 +287,14 @@ def cd_step_native(ws, model, v, gen, k, sample_visible, track_error, accumulate
     vneg, vpos, pneg, ppos = views.vneg, views.vpos, views.pneg, views.ppos
     W, Wt, b, c = ws.params(model)
     hs = ws.hs[:B] if B != ws.hs.shape[0] else ws.hs
-    ub, beta_b = gradient_target(model.b, accumulate, "b")[:2]
-    uc, beta_c = gradient_target(model.c, accumulate, "c")[:2]
+    ub, mu_b = gradient_target(model.b, accumulate, "b")[:2]
+    uc, mu_c = gradient_target(model.c, accumulate, "c")[:2]
     b_ptr, c_ptr, ub_ptr, uc_ptr = b.data_ptr(), c.data_ptr(), ub.data_ptr(), uc.data_ptr()
     key = ws.next_key(gen)
-    _load_batch(ws, v, index, vpos, ub_ptr, beta_b, nt)                             # ∇b = mean v_k − mean v₀
+    _load_batch(ws, v, index, vpos, ub_ptr, mu_b, nt)                             # ∇b = mean v_k − mean v₀
     torch.mm(vpos, W, out=ppos)
     kern.raw_logistic_bernoulli(ppos.data_ptr(), c_ptr, B, nh, -1.0 / B, hs.data_ptr(), key, 0,
-                                uc_ptr, beta_c, 1.0, 0, nt)                         # ppos ← −p(h|v₀)/B, h₀
+                                uc_ptr, mu_c, 1.0, 0, nt)                         # ppos ← −p(h|v₀)/B, h₀
     recon = None
     vneg_ptr, pneg_ptr, hs_ptr = vneg.data_ptr(), pneg.data_ptr(), hs.data_ptr()
     for step in range(k):
@@ -338,13 +338,13 @@ def pcd_step_native(ws, model, v, gen, k, n_chains, accumulate=None, index=None)
     views = ws.views(C, B)
     vneg = views.vneg
     W, Wt, b, c = ws.params(model)
-    ub, beta_b = gradient_target(model.b, accumulate, "b")[:2]
-    uc, beta_c = gradient_target(model.c, accumulate, "c")[:2]
+    ub, mu_b = gradient_target(model.b, accumulate, "b")[:2]
+    uc, mu_c = gradient_target(model.c, accumulate, "c")[:2]
     h = ws.hchain
     vneg_ptr, pneg_ptr, h_ptr = vneg.data_ptr(), views.pneg.data_ptr(), h.data_ptr()
     b_ptr, c_ptr, ub_ptr, uc_ptr = b.data_ptr(), c.data_ptr(), ub.data_ptr(), uc.data_ptr()
     key = ws.next_key(gen)
-    _load_batch(ws, v, index, views.vpos, ub_ptr, beta_b, nt)
+    _load_batch(ws, v, index, views.vpos, ub_ptr, mu_b, nt)
     for step in range(k):
         last = step == k - 1
         torch.mm(h, Wt, out=vneg)
@@ -357,7 +357,7 @@ def pcd_step_native(ws, model, v, gen, k, n_chains, accumulate=None, index=None)
             continue
         torch.mm(views.V2, W, out=views.H2)  # p(h | v) for the chains and the data in one GEMM
         kern.raw_logistic_bernoulli(pneg_ptr, c_ptr, C, nh, 1.0 / C, h_ptr, key, 2 * step + 2,
-                                    uc_ptr, beta_c, 1.0, 0, nt)
+                                    uc_ptr, mu_c, 1.0, 0, nt)
         kern.raw_logistic_bernoulli(views.ppos.data_ptr(), c_ptr, B, nh, -1.0 / B, None, 0, 0,
                                     uc_ptr, 1.0, 1.0, 0, nt)
     _weight_grad(model, views, accumulate)

@@ -1,21 +1,26 @@
-r"""Native CPU kernels of the fused RBM step (``inference/csrc/``).
+r"""Native CPU kernels of the fused RBM step (``inference/backends/rbm/csrc/``).
 
 The C sources are compiled on first use with the system's C compiler (``$CC`` or ``cc``)
-for the machine it runs on (``-O3 -march=native``, OpenMP when available; set
-``PGM_NATIVE_CFLAGS`` to replace those two, e.g. ``"-march=x86-64-v3 -fopenmp"`` for a
-cache shared by different machines), cached under ``$PGM_NATIVE_CACHE`` (default
-``$XDG_CACHE_HOME/pgm-deepgen`` or ``~/.cache/pgm-deepgen``), checked against Philox's
-published known-answer vectors and loaded with :mod:`ctypes`. OpenMP regions run on the
-OpenMP runtime torch already loaded, so the kernels share torch's threads. When no
-compiler works, or ``PGM_NATIVE=0`` is set, :func:`load` returns ``None`` and the
-training code keeps its pure-torch path; :func:`status` says why.
+for the machine it runs on (``-O3 -march=native`` on x86-64, ``-mcpu=native`` on ARM,
+and OpenMP; set ``PGM_NATIVE_CFLAGS`` to replace the machine and OpenMP flags, e.g.
+``"-march=x86-64-v3 -fopenmp"`` for a cache shared by different machines), cached under
+``$PGM_NATIVE_CACHE`` (default ``$XDG_CACHE_HOME/pgm-deepgen`` or
+``~/.cache/pgm-deepgen``), checked against Philox's published known-answer vectors and
+loaded with :mod:`ctypes`. A build gets one attempt of at most a minute (and one more
+without OpenMP, with a warning, where the compiler lacks it); a failure is cached so that
+later processes do not try again, and training keeps its torch path. OpenMP regions run
+on the OpenMP runtime torch already loaded, so the kernels share torch's threads and its
+wait policy (``OMP_WAIT_POLICY=passive`` before starting Python makes idle threads sleep
+at once; the library runs small problems on one thread, :mod:`inference.threads`). When
+no compiler works, or ``PGM_NATIVE=0`` is set, :func:`load` returns ``None``;
+:func:`status` says why.
 
 What the kernels compute (float32, C-contiguous, on CPU):
 
 - :meth:`Kernels.logistic_bernoulli`: :math:`p = \sigma(x + b)`, ``x ← scale · p``,
   optionally ``sample ← 1{u < p}`` and running column sums, in one pass;
 - :meth:`Kernels.bernoulli`: the same draw from given probabilities;
-- :meth:`Kernels.column_sum`: ``colsum ← β colsum + w Σ_rows a``;
+- :meth:`Kernels.column_sum`: ``colsum ← μ colsum + w Σ_rows a``;
 - :meth:`Kernels.gather_rows`: ``out ← data[index]`` with the same optional column sums;
 - :meth:`Kernels.uniform` and :meth:`Kernels.philox`: the random numbers themselves;
 - ``pgm_rbm_step`` (``rbm_step.c``, driven by :mod:`inference.backends.rbm.whole_step`): a whole CD-k
@@ -58,14 +63,19 @@ SOURCES = (_CSRC / "rbm_kernels.c", _CSRC / "rbm_step.c")
 HEADERS = (_CSRC / "rbm_common.h",)
 
 _BASE = ["-O3", "-fPIC", "-shared", "-fno-math-errno", "-fno-trapping-math", "-std=c11"]
-# Tried in order: the first set the compiler accepts is used.
-_FLAG_SETS = (
-    ["-march=native", "-mprefer-vector-width=512", "-fopenmp"],
-    ["-march=native", "-fopenmp"],
-    ["-fopenmp"],
-    ["-march=native"],
-    [],
-)
+#: Seconds a compilation may take before it counts as failed.
+COMPILE_TIMEOUT = 60
+
+
+def _machine_flags() -> list[str]:
+    """Flags that target the machine the kernels run on."""
+    arch = platform.machine().lower()
+    if arch in ("x86_64", "amd64"):
+        return ["-march=native", "-mprefer-vector-width=512"]
+    if arch in ("arm64", "aarch64"):
+        return ["-mcpu=native"]
+    return []
+
 
 _c_float, _c_i64, _c_u64, _c_int, _ptr = ctypes.c_float, ctypes.c_int64, ctypes.c_uint64, ctypes.c_int, ctypes.c_void_p
 # functions returning a status (0, or 1 + the position of an index out of range)
@@ -163,38 +173,38 @@ class Kernels:
                       float(beta), _check(out, "out", m, n), n)
         return out
 
-    def logistic_bernoulli(self, x, bias, *, scale=1.0, sample=None, key=0, stream=0, colsum=None, beta=0.0,
+    def logistic_bernoulli(self, x, bias, *, scale=1.0, sample=None, key=0, stream=0, colsum=None, mu=0.0,
                            weight=1.0, sum_samples=True, threads=None):
         """In place on ``x`` (R, C): p = σ(x + bias), x ← scale·p (unless ``sample is x``),
-        ``sample`` ← 1{u < p}, ``colsum`` ← β·colsum + weight·Σ_r y with y the samples
+        ``sample`` ← 1{u < p}, ``colsum`` ← μ·colsum + weight·Σ_r y with y the samples
         (``sum_samples``) or the new x. Returns ``x``."""
         rows, cols = _matrix(x, "x")
         self.raw_logistic_bernoulli(
             _check(x, "x", rows, cols), _check(bias, "bias", None, cols), rows, cols, float(scale),
             None if sample is None else _check(sample, "sample", rows, cols), _key(key, "key"), _key(stream, "stream"),
-            None if colsum is None else _check(colsum, "colsum", None, cols), float(beta), float(weight),
+            None if colsum is None else _check(colsum, "colsum", None, cols), float(mu), float(weight),
             int(bool(sum_samples)), threads or torch.get_num_threads())
         return x
 
-    def bernoulli(self, probs, out, *, key=0, stream=0, colsum=None, beta=0.0, weight=1.0, threads=None):
+    def bernoulli(self, probs, out, *, key=0, stream=0, colsum=None, mu=0.0, weight=1.0, threads=None):
         """out ← 1{u < probs} with the uniforms of :meth:`logistic_bernoulli` (``out``
         may be ``probs``); optional column sums of ``out``. Returns ``out``."""
         rows, cols = _matrix(probs, "probs")
         self.raw_bernoulli(_check(probs, "probs", rows, cols), _check(out, "out", rows, cols), rows, cols,
                            _key(key, "key"), _key(stream, "stream"),
-                           None if colsum is None else _check(colsum, "colsum", None, cols), float(beta),
+                           None if colsum is None else _check(colsum, "colsum", None, cols), float(mu),
                            float(weight), threads or torch.get_num_threads())
         return out
 
-    def column_sum(self, a, colsum, *, beta=0.0, weight=1.0, threads=None):
-        """colsum ← β·colsum + weight·Σ_rows a. Returns ``colsum``."""
+    def column_sum(self, a, colsum, *, mu=0.0, weight=1.0, threads=None):
+        """colsum ← μ·colsum + weight·Σ_rows a. Returns ``colsum``."""
         rows, cols = _matrix(a, "a")
         self.raw_column_sum(_check(a, "a", rows, cols), rows, cols, _check(colsum, "colsum", None, cols),
-                            float(beta), float(weight), threads or torch.get_num_threads())
+                            float(mu), float(weight), threads or torch.get_num_threads())
         return colsum
 
-    def gather_rows(self, data, index, out, *, colsum=None, beta=0.0, weight=1.0, threads=None):
-        """out ← data[index] (rows), optional ``colsum`` ← β·colsum + weight·Σ_r out.
+    def gather_rows(self, data, index, out, *, colsum=None, mu=0.0, weight=1.0, threads=None):
+        """out ← data[index] (rows), optional ``colsum`` ← μ·colsum + weight·Σ_r out.
         Returns ``out``."""
         n_data, cols = _matrix(data, "data")
         if not isinstance(index, torch.Tensor) or index.dtype != torch.int64 or index.dim() != 1:
@@ -203,7 +213,7 @@ class Kernels:
         rows = index.shape[0]
         bad = self.raw_gather_rows(_check(data, "data", n_data, cols), n_data, index.data_ptr(), rows, cols,
                                    _check(out, "out", rows, cols),
-                                   None if colsum is None else _check(colsum, "colsum", None, cols), float(beta),
+                                   None if colsum is None else _check(colsum, "colsum", None, cols), float(mu),
                                    float(weight), threads or torch.get_num_threads())
         if bad:
             raise index_error(index, bad, n_data)
@@ -242,30 +252,61 @@ def _compiler():
 
 
 def _compile(cc: str, folder: Path):
-    """Compile with the first accepted flag set; returns (path, flags) or raises OSError."""
+    """Compile once into the cache; returns (path, flags) or raises OSError.
+
+    One attempt with :data:`COMPILE_TIMEOUT`, and a second without OpenMP when the
+    compiler lacks it (Apple's clang), said once by a warning. A failure is cached next to
+    the library it would have built (``.failed``, keyed by sources, flags and compiler,
+    not by host), so later processes go straight to the torch path; delete the file to
+    retry.
+    """
     source = b"\0".join(path.read_bytes() for path in SOURCES + HEADERS)
-    version = subprocess.run([cc, "--version"], capture_output=True, text=True, timeout=60).stdout
-    errors = []
+    version = subprocess.run([cc, "--version"], capture_output=True, text=True, timeout=COMPILE_TIMEOUT).stdout
     custom = os.environ.get("PGM_NATIVE_CFLAGS")
-    for extra in ([custom.split()] if custom is not None else _FLAG_SETS):
-        flags = _BASE + extra
-        tag = hashlib.sha256(b"\0".join([source, " ".join(flags).encode(), version.encode(),
-                                         platform.machine().encode(), platform.node().encode()])).hexdigest()[:16]
-        path = folder / f"rbm_kernels-{tag}.so"
-        if path.exists():
-            return path, flags
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(suffix=".so", dir=folder)
-        os.close(fd)
+    extra = custom.split() if custom is not None else _machine_flags() + ["-fopenmp"]
+    tag = hashlib.sha256(b"\0".join([source, " ".join(_BASE + extra).encode(), version.encode(),
+                                     platform.machine().encode(), cc.encode()])).hexdigest()[:16]
+    path, failed = folder / f"rbm_kernels-{tag}.so", folder / f"rbm_kernels-{tag}.failed"
+    if path.exists():
+        return path, _BASE + extra
+    if failed.exists():
+        raise OSError(f"compilation failed before ({failed.read_text().strip()}); cached in {failed}, delete it "
+                      "to retry")
+    folder.mkdir(parents=True, exist_ok=True)
+    error = _build(cc, _BASE + extra, path)
+    if error is not None and "-fopenmp" in extra and ("openmp" in error.lower() or "omp.h" in error):
+        without = [f for f in extra if f != "-fopenmp"]
+        if _build(cc, _BASE + without, path) is None:
+            import warnings
+
+            warnings.warn(f"the C compiler {cc} has no OpenMP: the native RBM kernels are built single-threaded",
+                          RuntimeWarning, stacklevel=4)
+            return path, _BASE + without
+    if error is not None:
+        error = f"{cc} {' '.join(_BASE + extra)}: {error}"
+        tmp = failed.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(error + "\n")
+        os.replace(tmp, failed)
+        raise OSError(f"compilation failed: {error}")
+    return path, _BASE + extra
+
+
+def _build(cc, flags, path) -> str | None:
+    """Compile the sources to ``path`` atomically; ``None`` or the error's last line."""
+    fd, tmp = tempfile.mkstemp(suffix=".so", dir=path.parent)
+    os.close(fd)
+    try:
         proc = subprocess.run([cc, *flags, "-o", tmp, *map(str, SOURCES)], capture_output=True, text=True,
-                              timeout=300)
-        if proc.returncode == 0:
-            os.replace(tmp, path)  # atomic: concurrent builders each write a complete file
-            return path, flags
+                              timeout=COMPILE_TIMEOUT)
+    except subprocess.TimeoutExpired:
         os.unlink(tmp)
-        last = proc.stderr.strip().splitlines()[-1:] or [f"exit status {proc.returncode}"]
-        errors.append(f"{' '.join(extra) or '(no extra flags)'}: {last[0]}")
-    raise OSError("compilation failed: " + "; ".join(errors))
+        return f"no result after {COMPILE_TIMEOUT} s"
+    if proc.returncode == 0:
+        os.replace(tmp, path)  # atomic: concurrent builders each write a complete file
+        return None
+    os.unlink(tmp)
+    last = proc.stderr.strip().splitlines()[-1:] or [f"exit status {proc.returncode}"]
+    return last[0]
 
 
 def _self_test(kernels: Kernels) -> None:

@@ -36,7 +36,7 @@ class StepArgs(ctypes.Structure):
     _fields_ = [("n_vis", _i64), ("n_hid", _i64), ("n_neg", _i64), ("n_pos", _i64), ("n_data", _i64),
                 ("k", _i32), ("sample_visible", _i32), ("persistent", _i32), ("update", _i32), ("nthreads", _i32),
                 ("W", _p), ("b", _p), ("c", _p), ("uW", _p), ("ub", _p), ("uc", _p),
-                ("beta_W", _f), ("beta_b", _f), ("beta_c", _f),
+                ("mu_W", _f), ("mu_b", _f), ("mu_c", _f),
                 ("lr_W", _f), ("lr_b", _f), ("lr_c", _f), ("wd_W", _f), ("wd_b", _f), ("wd_c", _f),
                 ("data", _p), ("index", _p),
                 ("V2", _p), ("H2", _p), ("hs", _p), ("hchain", _p), ("partial", _p), ("block_sums", _p), ("err", _p),
@@ -54,8 +54,8 @@ def grad_buffer(p):
 
 
 def gradient_target(param, accumulate, name):
-    """(buffer, β, λ, η) for ``param``: a momentum entry (u, μ) or (u, μ, λ, η) of
-    ``accumulate``, else ``.grad`` with β = 0; λ, η are ``None`` without an update."""
+    """(buffer, μ, λ, η) for ``param``: a momentum entry (u, μ) or (u, μ, λ, η) of
+    ``accumulate``, else ``.grad`` with μ = 0; λ, η are ``None`` without an update."""
     entry = accumulate.get(param) if accumulate is not None else None
     if entry is None:
         return grad_buffer(param), 0.0, None, None
@@ -115,9 +115,9 @@ class WholeStep:
                                  f"{W.stride()}, {b.stride()}, {c.stride()}")
             a.W, a.b, a.c = key
             self._params_key = key
-        uW, a.beta_W, wd_W, lr_W = gradient_target(W, accumulate, "W")
-        ub, a.beta_b, wd_b, lr_b = gradient_target(b, accumulate, "b")
-        uc, a.beta_c, wd_c, lr_c = gradient_target(c, accumulate, "c")
+        uW, a.mu_W, wd_W, lr_W = gradient_target(W, accumulate, "W")
+        ub, a.mu_b, wd_b, lr_b = gradient_target(b, accumulate, "b")
+        uc, a.mu_c, wd_c, lr_c = gradient_target(c, accumulate, "c")
         a.uW, a.ub, a.uc = uW.data_ptr(), ub.data_ptr(), uc.data_ptr()
         update = lr_W is not None and lr_b is not None and lr_c is not None
         if update:

@@ -71,7 +71,7 @@ static inline void pass_rows(int mode, float *x, const float *in, const int64_t 
 
 static void run_pass(int mode, float *x, const float *in, const int64_t *index, const float *bias, int64_t rows,
                      int64_t cols, float scale, float *sample, uint64_t key, uint64_t stream, float *colsum,
-                     float beta, float weight, int sum_samples, int nthreads) {
+                     float mu, float weight, int sum_samples, int nthreads) {
     int64_t blocks = (rows + ROWS_PER_BLOCK - 1) / ROWS_PER_BLOCK;
     float stack[8 * 1024];
     float *partials = 0;
@@ -99,7 +99,7 @@ static void run_pass(int mode, float *x, const float *in, const int64_t *index, 
             for (int64_t j = j0; j < j1; j++) {
                 float total = 0.0f;
                 for (int64_t b = 0; b < blocks; b++) total += partials[b * cols + j];
-                colsum[j] = (beta == 0.0f ? 0.0f : beta * colsum[j]) + weight * total;
+                colsum[j] = (mu == 0.0f ? 0.0f : mu * colsum[j]) + weight * total;
             }
         }
     }
@@ -114,7 +114,7 @@ static void run_pass(int mode, float *x, const float *in, const int64_t *index, 
                 for (int64_t r = b * ROWS_PER_BLOCK; r < r1; r++) part += y[r * cols + j];
                 total += part;
             }
-            colsum[j] = (beta == 0.0f ? 0.0f : beta * colsum[j]) + weight * total;
+            colsum[j] = (mu == 0.0f ? 0.0f : mu * colsum[j]) + weight * total;
         }
     }
 }
@@ -127,14 +127,14 @@ static void run_pass(int mode, float *x, const float *in, const int64_t *index, 
  *   p[r, j]   = sigma(x[r, j] + bias[j])
  *   x[r, j]  <- scale * p[r, j]                               (unless x aliases sample)
  *   sample   <- 1{u[r, j] < p[r, j]}                          (if sample != NULL)
- *   colsum[j] <- beta * colsum[j] + weight * sum_r y[r, j]    (if colsum != NULL)
+ *   colsum[j] <- mu * colsum[j] + weight * sum_r y[r, j]    (if colsum != NULL)
  *
  * with y = sample when sum_samples, else x after the update. `sample` may alias x.
  */
 void pgm_logistic_bernoulli(float *x, const float *bias, int64_t rows, int64_t cols, float scale,
                             float *sample, uint64_t key, uint64_t stream,
-                            float *colsum, float beta, float weight, int sum_samples, int nthreads) {
-    run_pass(MODE_LOGISTIC, x, x, 0, bias, rows, cols, scale, sample, key, stream, colsum, beta, weight, sum_samples,
+                            float *colsum, float mu, float weight, int sum_samples, int nthreads) {
+    run_pass(MODE_LOGISTIC, x, x, 0, bias, rows, cols, scale, sample, key, stream, colsum, mu, weight, sum_samples,
              nthreads);
 }
 
@@ -142,26 +142,26 @@ void pgm_logistic_bernoulli(float *x, const float *bias, int64_t rows, int64_t c
  * Bernoulli draw from given probabilities with the same uniforms as
  * pgm_logistic_bernoulli (same key, stream and shape give the same samples):
  *
- *   sample[r, j] <- 1{u[r, j] < p[r, j]};  colsum[j] <- beta * colsum[j] + weight * sum_r sample[r, j]
+ *   sample[r, j] <- 1{u[r, j] < p[r, j]};  colsum[j] <- mu * colsum[j] + weight * sum_r sample[r, j]
  */
 void pgm_bernoulli(const float *p, float *sample, int64_t rows, int64_t cols, uint64_t key, uint64_t stream,
-                   float *colsum, float beta, float weight, int nthreads) {
-    run_pass(MODE_BERNOULLI, 0, p, 0, 0, rows, cols, 1.0f, sample, key, stream, colsum, beta, weight, 1, nthreads);
+                   float *colsum, float mu, float weight, int nthreads) {
+    run_pass(MODE_BERNOULLI, 0, p, 0, 0, rows, cols, 1.0f, sample, key, stream, colsum, mu, weight, 1, nthreads);
 }
 
-/* colsum[j] <- beta * colsum[j] + weight * sum_r a[r, j] */
-void pgm_column_sum(const float *a, int64_t rows, int64_t cols, float *colsum, float beta, float weight,
+/* colsum[j] <- mu * colsum[j] + weight * sum_r a[r, j] */
+void pgm_column_sum(const float *a, int64_t rows, int64_t cols, float *colsum, float mu, float weight,
                     int nthreads) {
-    run_pass(MODE_SUM, 0, a, 0, 0, rows, cols, 1.0f, 0, 0, 0, colsum, beta, weight, 0, nthreads);
+    run_pass(MODE_SUM, 0, a, 0, 0, rows, cols, 1.0f, 0, 0, 0, colsum, mu, weight, 0, nthreads);
 }
 
-/* out[r] <- data[index[r]] (rows of `cols` floats); colsum[j] <- beta * colsum[j] + weight * sum_r out[r, j].
+/* out[r] <- data[index[r]] (rows of `cols` floats); colsum[j] <- mu * colsum[j] + weight * sum_r out[r, j].
  * Returns 0, or r + 1 when index[r] is outside [0, n_data) (then nothing is written). */
 int64_t pgm_gather_rows(const float *data, int64_t n_data, const int64_t *index, int64_t rows, int64_t cols,
-                        float *out, float *colsum, float beta, float weight, int nthreads) {
+                        float *out, float *colsum, float mu, float weight, int nthreads) {
     for (int64_t r = 0; r < rows; r++)
         if (index[r] < 0 || index[r] >= n_data) return r + 1;
-    run_pass(MODE_GATHER, out, data, index, 0, rows, cols, 1.0f, 0, 0, 0, colsum, beta, weight, 0, nthreads);
+    run_pass(MODE_GATHER, out, data, index, 0, rows, cols, 1.0f, 0, 0, 0, colsum, mu, weight, 0, nthreads);
     return 0;
 }
 

@@ -15,7 +15,7 @@
  *   hidden layer    h = sigma(sum_t v[:, V_t] W[V_t, :] + c)     K-split: one partial
  *                                                                 product per thread,
  *                                                                 summed in thread order
- *   weight gradient uW[V_t, :] = beta uW[V_t, :] + V2[:, V_t]^T H2
+ *   weight gradient uW[V_t, :] = mu uW[V_t, :] + V2[:, V_t]^T H2
  *
  * and the hidden layers' rows are shared by fixed blocks of 16. A CD-1 step has four
  * barriers, a PCD-1 step two. Because the hidden pre-activations are summed over thread
@@ -36,8 +36,8 @@ typedef struct {
     int64_t n_data;                     /* rows of data (the range of index) */
     int32_t k, sample_visible, persistent, update, nthreads;
     float *W, *b, *c;                   /* V x H, V, H */
-    float *uW, *ub, *uc;                /* gradient targets: u <- beta u + gradient */
-    float beta_W, beta_b, beta_c;
+    float *uW, *ub, *uc;                /* gradient targets: u <- mu u + gradient */
+    float mu_W, mu_b, mu_c;
     float lr_W, lr_b, lr_c;             /* with update: u <- u + wd theta, theta <- theta - lr u */
     float wd_W, wd_b, wd_c;
     const float *data;                  /* the batch is rows index[r] of data, or its first B rows */
@@ -79,13 +79,13 @@ static inline void share(int64_t n, int64_t unit, int t, int T, int64_t *lo, int
 /*
  * Visible layer on columns [j0, j1) of the rows x V array x holding pre-activations:
  * p = sigma(x + b); x <- p, or x <- 1{u < p} with `sample`; err[j] = sum_r (ref[r, j] -
- * p[r, j])^2 when err; colsum[j] <- beta colsum[j] + weight sum_r x[r, j] in the block
+ * p[r, j])^2 when err; colsum[j] <- mu colsum[j] + weight sum_r x[r, j] in the block
  * order of rbm_kernels.c. With bias NULL, x is left as it is and only summed. `scratch`
  * holds 2 (j1 - j0) + CHUNK floats.
  */
 static void visible_columns(float *x, const float *bias, int64_t rows, int64_t ld, int64_t j0, int64_t j1,
                             int sample, uint64_t key, uint64_t stream, const float *ref, float *err, float *colsum,
-                            float beta, float weight, float *scratch) {
+                            float mu, float weight, float *scratch) {
     int64_t w = j1 - j0, jb = j0 / CHUNK * CHUNK; /* the first chunk meeting [j0, j1) starts at jb */
     float *part = scratch, *total = scratch + (j1 - jb); /* part[j - jb], total[j - j0] */
     if (colsum) memset(total, 0, (size_t)w * sizeof(float));
@@ -112,7 +112,7 @@ static void visible_columns(float *x, const float *bias, int64_t rows, int64_t l
     }
     if (colsum)
         for (int64_t i = 0; i < w; i++)
-            colsum[j0 + i] = (beta == 0.0f ? 0.0f : beta * colsum[j0 + i]) + weight * total[i];
+            colsum[j0 + i] = (mu == 0.0f ? 0.0f : mu * colsum[j0 + i]) + weight * total[i];
 }
 
 /* A run of rows of a hidden layer: x (rows x H) holds thread 0's partial product, the
@@ -172,7 +172,7 @@ static void hidden_partial(const pgm_rbm_step_args *a, int t, int64_t v0, int64_
     gemm(a, 0, 0, m, H, v1 - v0, a->V2 + row0 * V + v0, V, a->W + v0 * H, H, 0.0f, out, H);
 }
 
-/* uc <- beta_c uc + (total of s0's blocks), then + (total of s1's blocks), on columns
+/* uc <- mu_c uc + (total of s0's blocks), then + (total of s1's blocks), on columns
  * [j0, j1); then the update of c. */
 static void finish_hidden_bias(const pgm_rbm_step_args *a, int64_t j0, int64_t j1, const float *s0, int64_t blocks0,
                                const float *s1, int64_t blocks1) {
@@ -181,7 +181,7 @@ static void finish_hidden_bias(const pgm_rbm_step_args *a, int64_t j0, int64_t j
         float t0 = 0.0f, t1 = 0.0f;
         for (int64_t g = 0; g < blocks0; g++) t0 += s0[g * H + j];
         for (int64_t g = 0; g < blocks1; g++) t1 += s1[g * H + j];
-        float u = (a->beta_c == 0.0f ? 0.0f : a->beta_c * a->uc[j]) + t0;
+        float u = (a->mu_c == 0.0f ? 0.0f : a->mu_c * a->uc[j]) + t0;
         u = u + t1;
         if (a->update) {
             if (a->wd_c != 0.0f) u = u + a->wd_c * a->c[j];
@@ -203,8 +203,8 @@ static void update_rows(float *theta, float *u, int64_t n, float lr, float wd) {
  * (hchain, V2's first C rows), streams 2s + 1 and 2s + 2. Gradients, with row weights
  * s = [+1/C ...; -1/B ...]:
  *
- *   uW <- beta_W uW + V2^T diag(s) P,  uc <- beta_c uc + sum_r s_r P[r, :],
- *   ub <- beta_b ub + V2^T s,          P = [p(h | v_model); p(h | v_data)].
+ *   uW <- mu_W uW + V2^T diag(s) P,  uc <- mu_c uc + sum_r s_r P[r, :],
+ *   ub <- mu_b ub + V2^T s,          P = [p(h | v_model); p(h | v_data)].
  *
  * With update, then u <- u + wd theta and theta <- theta - lr u for each parameter.
  * Returns 0, or r + 1 when index[r] is outside [0, n_data) (then nothing is touched).
@@ -221,12 +221,12 @@ static void step(const pgm_rbm_step_args *a, int t, int nth, int64_t v0, int64_t
     const int64_t blocks_max = blocks_neg > blocks_pos ? blocks_neg : blocks_pos;
     float *sums0 = a->block_sums, *sums1 = a->block_sums + blocks_max * H;
 
-    /* the batch's columns V_t, ub <- beta_b ub - sum_r v0[r] / B */
+    /* the batch's columns V_t, ub <- mu_b ub - sum_r v0[r] / B */
     for (int64_t r = 0; r < B; r++) {
         const float *src = a->data + (a->index ? a->index[r] : r) * V + v0;
         if (src != vpos + r * V + v0) memcpy(vpos + r * V + v0, src, (size_t)nv * sizeof(float));
     }
-    visible_columns(vpos, 0, B, V, v0, v1, 0, 0, 0, 0, 0, a->ub, a->beta_b, -1.0f / (float)B, scratch);
+    visible_columns(vpos, 0, B, V, v0, v1, 0, 0, 0, 0, 0, a->ub, a->mu_b, -1.0f / (float)B, scratch);
 
     if (!persistent) { /* h0 ~ p(h | v0); ppos <- -p(h | v0) / B */
         hidden_partial(a, t, v0, v1, C, B, rows);
@@ -257,7 +257,7 @@ static void step(const pgm_rbm_step_args *a, int t, int nth, int64_t v0, int64_t
     }
     #pragma omp barrier
     /* gradients of the rows V_t, and the update */
-    gemm(a, 1, 0, nv, H, rows, a->V2 + v0, V, a->H2, H, a->beta_W, a->uW + v0 * H, H);
+    gemm(a, 1, 0, nv, H, rows, a->V2 + v0, V, a->H2, H, a->mu_W, a->uW + v0 * H, H);
     if (a->update) {
         update_rows(a->W + v0 * H, a->uW + v0 * H, nv * H, a->lr_W, a->wd_W);
         update_rows(a->b + v0, a->ub + v0, nv, a->lr_b, a->wd_b);
@@ -273,8 +273,8 @@ static void step(const pgm_rbm_step_args *a, int t, int nth, int64_t v0, int64_t
  * k sweeps of the C chains (hchain, V2's first C rows), streams 2s + 1 and 2s + 2.
  * Gradients, with row weights s = [+1/C ...; -1/B ...]:
  *
- *   uW <- beta_W uW + V2^T diag(s) P,  uc <- beta_c uc + sum_r s_r P[r, :],
- *   ub <- beta_b ub + V2^T s,          P = [p(h | v_model); p(h | v_data)].
+ *   uW <- mu_W uW + V2^T diag(s) P,  uc <- mu_c uc + sum_r s_r P[r, :],
+ *   ub <- mu_b ub + V2^T s,          P = [p(h | v_model); p(h | v_data)].
  *
  * With update, then u <- u + wd theta and theta <- theta - lr u for each parameter.
  * Returns 0, or r + 1 when index[r] is outside [0, n_data) (then nothing is touched).

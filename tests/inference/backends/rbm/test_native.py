@@ -122,18 +122,18 @@ def _close_sum(got, want, terms):
 @needs_kernels
 @pytest.mark.parametrize("shape", [(70, 150), (600, 300)], ids=["stack-partials", "heap-partials"])
 def test_scale_and_colsum_semantics(kern, shape):
-    """x <- s·σ(x + b) (unless sample is x) and colsum <- β colsum + w Σ_rows y for every kernel; β = 0 drops NaN."""
+    """x <- s·σ(x + b) (unless sample is x) and colsum <- μ colsum + w Σ_rows y for every kernel; μ = 0 drops NaN."""
     R, C = shape
     x0, b, a, w, s = _rand(shape, 3), _rand(C, 4, -1, 1), _rand(shape, 6), -0.25, 1.5
     p = torch.sigmoid((x0 + b).double())
     idx = torch.randint(0, R, (R // 2,), generator=torch.Generator().manual_seed(7))
-    for beta, c0 in ((0.5, _rand(C, 5)), (0.0, torch.full((C,), float("nan")))):
-        base = 0.0 if beta == 0 else beta * c0.double()
+    for mu, c0 in ((0.5, _rand(C, 5)), (0.0, torch.full((C,), float("nan")))):
+        base = 0.0 if mu == 0 else mu * c0.double()
         for sample_mode in (None, "other", "x"):
             for sum_samples in (True, False):
                 x, colsum = x0.clone(), c0.clone()
                 sample = {None: None, "other": torch.full(shape, 7.0), "x": x}[sample_mode]
-                kern.logistic_bernoulli(x, b, scale=s, sample=sample, key=1, stream=2, colsum=colsum, beta=beta,
+                kern.logistic_bernoulli(x, b, scale=s, sample=sample, key=1, stream=2, colsum=colsum, mu=mu,
                                         weight=w, sum_samples=sum_samples)
                 if sample_mode == "x":  # x holds the samples, which are summed whatever sum_samples says
                     assert ((x == 0) | (x == 1)).all()
@@ -141,13 +141,13 @@ def test_scale_and_colsum_semantics(kern, shape):
                     torch.testing.assert_close(x.double(), s * p, rtol=3e-7, atol=0)
                 y = sample if (sample is not None and sum_samples) else x
                 _close_sum(colsum, base + w * y.double().sum(0), y.double().abs().sum(0) + 10)
-        colsum = kern.column_sum(a, c0.clone(), beta=beta, weight=w)
+        colsum = kern.column_sum(a, c0.clone(), mu=mu, weight=w)
         _close_sum(colsum, base + w * a.double().sum(0), a.double().abs().sum(0) + 10)
         out, colsum = torch.empty(shape), c0.clone()
-        kern.bernoulli(p.float(), out, key=9, stream=1, colsum=colsum, beta=beta, weight=w)
+        kern.bernoulli(p.float(), out, key=9, stream=1, colsum=colsum, mu=mu, weight=w)
         _close_sum(colsum, base + w * out.double().sum(0), out.double().sum(0) + 10)
         out, colsum = torch.empty(R // 2, C), c0.clone()
-        kern.gather_rows(a, idx, out, colsum=colsum, beta=beta, weight=w)
+        kern.gather_rows(a, idx, out, colsum=colsum, mu=mu, weight=w)
         assert torch.equal(out, a[idx])
         _close_sum(colsum, base + w * out.double().sum(0), out.double().abs().sum(0) + 10)
 
@@ -185,12 +185,12 @@ def test_results_do_not_depend_on_the_thread_count(kern, shape):
         out, sums = [], [torch.ones(C) for _ in range(5)]
         for sum_samples, cs in zip((True, False), sums):
             x, s = x0.clone(), torch.empty(shape)
-            kern.logistic_bernoulli(x, b, scale=0.5, sample=s, key=77, stream=4, colsum=cs, beta=0.5, weight=0.1,
+            kern.logistic_bernoulli(x, b, scale=0.5, sample=s, key=77, stream=4, colsum=cs, mu=0.5, weight=0.1,
                                     sum_samples=sum_samples, threads=t)
             out += [x, s]
         out.append(kern.bernoulli(torch.sigmoid(x0), torch.empty(shape), key=5, colsum=sums[2], threads=t))
-        kern.column_sum(a, sums[3], beta=0.3, weight=2.0, threads=t)
-        out.append(kern.gather_rows(a, idx, torch.empty(shape), colsum=sums[4], beta=0.2, threads=t))
+        kern.column_sum(a, sums[3], mu=0.3, weight=2.0, threads=t)
+        out.append(kern.gather_rows(a, idx, torch.empty(shape), colsum=sums[4], mu=0.2, threads=t))
         return out + sums
 
     want = outputs(1)
@@ -419,17 +419,25 @@ def test_pgm_native_off_disables_the_kernels(fresh_loader, value):
 
 
 def test_failing_compiler_makes_the_kernels_unavailable(fresh_loader, tmp_path):
-    """A compiler that runs but fails (CC=false): load() is None, status 'unavailable: compilation failed', no files."""
-    false = shutil.which("false")
-    if false is None:
-        pytest.skip("no `false` executable")
+    """A compiler that runs but fails: load() is None, status 'unavailable: compilation failed',
+    only the cached failure is left behind, and a later load does not compile again."""
+    calls = tmp_path / "calls"
+    cc = tmp_path / "failing-cc"
+    cc.write_text(f"#!/bin/sh\necho x >> {calls}\necho 'error: no such thing' >&2\nexit 1\n")
+    cc.chmod(0o755)
     fresh_loader.setenv("PGM_NATIVE", "1")
-    fresh_loader.setenv("CC", false)
+    fresh_loader.setenv("CC", str(cc))
     fresh_loader.setenv("PGM_NATIVE_CACHE", str(tmp_path / "cache"))
     assert native.load() is None
     status = native.status()
-    assert status.startswith("unavailable") and "compilation failed" in status, status
-    assert not [f for f in tmp_path.rglob("*") if f.is_file()]
+    assert status.startswith("unavailable") and "compilation failed" in status and "no such thing" in status, status
+    left = [f for f in (tmp_path / "cache").rglob("*") if f.is_file()]
+    assert len(left) == 1 and left[0].suffix == ".failed"
+    n_calls = len(calls.read_text().split())  # `cc --version` and one build
+    assert n_calls == 2
+    native._reset()
+    assert native.load() is None and "cached" in native.status()
+    assert len(calls.read_text().split()) == n_calls + 1  # only `cc --version` again
 
 
 def test_compiles_once_into_the_cache_and_reuses_it(fresh_loader, tmp_path):
