@@ -167,8 +167,8 @@ class Graph:
     groups: tuple[VariableGroup, ...]
     edges: tuple[Edge, ...] = ()
     plates: tuple[Plate, ...] = ()
-    _index: dict = field(default=None, repr=False, compare=False)
-    _blocks: tuple = field(default=None, repr=False, compare=False)
+    _index: dict = field(default=None, init=False, repr=False, compare=False)
+    _blocks: tuple = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self):
         groups = tuple(self.groups)
@@ -203,6 +203,7 @@ class Graph:
         object.__setattr__(self, "edges", edges)
         object.__setattr__(self, "plates", plates)
         object.__setattr__(self, "_index", index)
+        object.__setattr__(self, "_blocks", None)  # derived data: computed anew, never copied
 
     # -- plain-data protocol ---------------------------------------------------------
     def _key(self):

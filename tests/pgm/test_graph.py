@@ -284,3 +284,16 @@ def test_describe_and_layered():
     assert g.describe().splitlines() == ["v: bernoulli 6 (observed)", "h: gaussian 4 (latent)", "h -- v"]
     scalar = Graph([VariableGroup("mu", (), "gaussian")])
     assert scalar.describe() == "mu: gaussian scalar (latent)"
+
+
+def test_cached_colouring_does_not_survive_replace():
+    """dataclasses.replace builds a new graph whose colouring is computed from its own edges."""
+    import dataclasses
+
+    g = Graph([VariableGroup("v", 3, observed=True), VariableGroup("h1", 2), VariableGroup("h2", 2)],
+              [Edge("v", "h1"), Edge("h1", "h2")])
+    assert g.gibbs_blocks() == [["v", "h2"], ["h1"]]
+    g2 = dataclasses.replace(g, edges=g.edges + (Edge("v", "h2"),))
+    blocks = g2.gibbs_blocks()
+    assert all(not {"v", "h2"} <= set(b) for b in blocks), blocks
+    assert sorted(n for b in blocks for n in b) == ["h1", "h2", "v"]
