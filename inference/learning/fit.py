@@ -28,7 +28,8 @@ from .steps import GenericSteps
 __all__ = ["fit"]
 
 _EXACT_PLL_UNITS = 128  # monitor the exact PLL up to this many visible units,
-_PLL_UNITS = 32         # else an unbiased estimate from this many random units per example
+_PLL_UNITS = {"auto": 8, "rows": 32}  # else an unbiased estimate from this many random units per example
+_AUTO_ROWS = 1000       # monitor="auto": min(1000, n // 10) rows
 _RECON_EVERY = 8        # CD's training reconstruction error is taken on every 8th batch
 _POSTFIX = {"train_recon_error": "train_recon", "recon_error": "recon", "pseudo_log_likelihood": "pll",
             "log_likelihood": "ll"}
@@ -86,7 +87,7 @@ def _work(model, batch_size):
 
 def fit(model: EnergyModel, data: torch.Tensor, *, method: str = "cd", k: int = 1, epochs: int = 50,
         batch_size: int = 20, n_chains: int | None = None, sample_visible: bool = True, seed: int | None = 0,
-        optim: Optimization | None = None, evaluate=None, checkpoint=None, callbacks=(), monitor: int = 1000,
+        optim: Optimization | None = None, evaluate=None, checkpoint=None, callbacks=(), monitor="auto",
         backend: str = "auto", progress: bool = True, **options) -> History:
     r"""Train an energy model by CD-k or PCD-k with a ``torch.optim`` optimizer.
 
@@ -139,9 +140,13 @@ def fit(model: EnergyModel, data: torch.Tensor, *, method: str = "cd", k: int = 
         epochs done, ``model`` holds the current, not averaged, parameters). Returning
         ``True`` stops training after this epoch (the checkpoint is written first); an
         exception propagates and leaves the last checkpoint as it was.
-    monitor : int, default 1000
+    monitor : "auto" or int, default "auto"
         Size of the fixed, evenly strided subset of ``data`` on which reconstruction
-        error and pseudo-log-likelihood are recorded each epoch (0: none).
+        error and pseudo-log-likelihood are recorded each epoch (0: none). ``"auto"``
+        takes min(1000, n // 10) rows and, above 128 visible units, estimates the PLL
+        from 8 random units per example, so that monitoring costs a small fraction of
+        an epoch (about a tenth of its matrix products); an explicit size is the more
+        precise option (32 units per example above 128 visible units).
     backend : {"auto", "torch"}, default "auto"
         ``"auto"`` lets a backend run the steps where it recognises the set-up (the
         binary RBM's fused and native steps, :mod:`inference.backends`); ``"torch"``
@@ -173,7 +178,9 @@ def fit(model: EnergyModel, data: torch.Tensor, *, method: str = "cd", k: int = 
     if not isinstance(model, EnergyModel):
         raise TypeError(f"fit: model must be an EnergyModel, got {type(model).__name__}")
     check_choice(method, "method", ("cd", "pcd"))
-    check_int(k, "k"), check_int(epochs, "epochs"), check_int(batch_size, "batch_size"), check_int(monitor, "monitor", 0)
+    check_int(k, "k"), check_int(epochs, "epochs"), check_int(batch_size, "batch_size")
+    if monitor != "auto":
+        check_int(monitor, "monitor", 0)
     if n_chains is not None:
         check_int(n_chains, "n_chains")
     if not isinstance(sample_visible, bool):
@@ -211,7 +218,9 @@ def fit(model: EnergyModel, data: torch.Tensor, *, method: str = "cd", k: int = 
             start = epochs // 2 if optim.average == "polyak" else 0
         avg = ParameterAverage(model, optim.average, start * steps_per_epoch)
     runner = backends.fast_path(model, est, opt, backend=backend) or GenericSteps(model, est, opt)
-    subset = data[:: max(1, n // monitor)][:monitor] if monitor else None
+    rows = min(_AUTO_ROWS, max(1, n // 10)) if monitor == "auto" else monitor
+    subset = data[:: max(1, n // rows)][:rows] if rows else None
+    pll_units = _PLL_UNITS["auto" if monitor == "auto" else "rows"]
     settings = {"method": method, "k": k, "batch_size": batch_size, "lr": lr, "momentum": _name(optim.momentum),
                 "weight_decay": optim.weight_decay, "decay": optim.decay, "lr_schedule": _name(optim.lr_schedule),
                 "average": optim.average, "average_start": optim.average_start, "optimizer": _name(optim.optimizer),
@@ -244,7 +253,7 @@ def fit(model: EnergyModel, data: torch.Tensor, *, method: str = "cd", k: int = 
                        "seconds": time.perf_counter() - t0}
                 with _averaged(avg):
                     if subset is not None:
-                        row["pseudo_log_likelihood"], row["recon_error"] = _monitor(model, subset, seed or 0)
+                        row["pseudo_log_likelihood"], row["recon_error"] = _monitor(model, subset, pll_units, seed or 0)
                     if evaluate is not None and ((epoch + 1) % evaluate.every == 0 or epoch + 1 == epochs):
                         row["log_likelihood"], row["log_z"] = _evaluate(model, evaluate, eval_data, data, seed or 0)
                 history.append(**row)
@@ -302,7 +311,7 @@ class _averaged:
         return False
 
 
-def _monitor(model, subset, seed):
+def _monitor(model, subset, pll_units, seed):
     """(pseudo-log-likelihood, reconstruction error) on the monitoring subset; ``None``
     where the model has no free energy or (PLL) the data are not binary."""
     if not has_free_energy(model):
@@ -313,7 +322,7 @@ def _monitor(model, subset, seed):
     binary = model.graph[model.visible_name].kind == "bernoulli" and bool(((subset == 0) | (subset == 1)).all())
     if binary:
         n_vis = subset.shape[1]
-        n_units = None if n_vis <= _EXACT_PLL_UNITS else _PLL_UNITS
+        n_units = None if n_vis <= _EXACT_PLL_UNITS else pll_units
         pll = pseudo_log_likelihood(model, subset, generator=make_generator(seed, subset.device), n_units=n_units)
     return pll, reconstruction_error(model, subset)
 

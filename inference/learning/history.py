@@ -16,12 +16,13 @@ class History:
     epoch : list[int]
         Epochs completed (1, 2, …).
     recon_error : list[float | None]
-        Mean over the monitoring subset of ‖v − σ(b + W σ(c + vW))‖², the mean-field
-        reconstruction (:func:`inference.evaluation.reconstruction_error`).
+        Mean over the monitoring subset of the squared error of the mean-field
+        reconstruction (:func:`inference.evaluation.reconstruction_error`; for the RBM
+        ‖v − σ(b + W σ(c + vW))‖²).
     pseudo_log_likelihood : list[float | None]
         Mean pseudo-log-likelihood per example of the monitoring subset (nats): exact up
-        to 128 visible units, else estimated from 32 random units per example (the same
-        units every epoch). ``None`` for non-binary data.
+        to 128 visible units, else estimated from 8 (``monitor="auto"``) or 32 random
+        units per example (the same units every epoch). ``None`` for non-binary data.
     train_recon_error : list[float | None]
         CD only: mean of ‖v − v₁‖², v₁ the first reconstruction of the negative chain
         (visible probabilities), over every 8th batch of the epoch (batches 1, 9, 17, …;

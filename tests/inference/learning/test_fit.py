@@ -288,3 +288,18 @@ def test_float64_model_and_device():
     assert model.W.dtype == torch.float64 and model.W.device.type == "cpu"
 
 
+
+
+def test_monitor_auto_uses_a_tenth_of_the_data(monkeypatch):
+    """monitor='auto' (the default) records PLL and reconstruction error on min(1000, n // 10)
+    rows; a bad value is refused before training."""
+    import importlib
+
+    fit_module = importlib.import_module("inference.learning.fit")
+    seen = []
+    original = fit_module._monitor
+    monkeypatch.setattr(fit_module, "_monitor", lambda m, sub, *a: seen.append(sub.shape[0]) or original(m, sub, *a))
+    hist = fit(RBM(6, 3, seed=0), _data(n=40), epochs=2, batch_size=8, progress=False)
+    assert seen == [4, 4] and all(x is not None for x in hist.recon_error + hist.pseudo_log_likelihood)
+    with pytest.raises(TypeError, match="monitor"):
+        fit(RBM(6, 3, seed=0), _data(), epochs=1, monitor="some")
