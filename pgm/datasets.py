@@ -5,7 +5,8 @@
 - :func:`load_mnist`: MNIST from IDX files already on disk (nothing is downloaded).
 
 Images come back as float32 tensors of shape ``(n, pixels)`` with values in [0, 1] (or
-exactly 0.0 / 1.0 when binarized); labels as int64 tensors of shape ``(n,)``.
+exactly 0.0 / 1.0 when binarized; in [0, 1) for the dequantised digits); labels as int64
+tensors of shape ``(n,)``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ __all__ = ["load_digits", "bars_and_stripes", "load_mnist", "DIGITS_TRAIN_SIZE"]
 #: Number of the 1797 digits in the ``"train"`` split of :func:`load_digits`.
 DIGITS_TRAIN_SIZE = 1438
 _N_DIGITS = 1797
+_DEQUANTIZE_SEED = 1  # numpy.random.RandomState seed of the dequantisation noise
 
 
 def _check_bool(value, name: str, func: str) -> bool:
@@ -37,14 +39,27 @@ def _check_split(split, allowed: tuple[str, ...], func: str) -> str:
     return split
 
 
-def load_digits(binarize: bool = True, split: str = "train", return_labels: bool = False):
-    """The 8x8 handwritten digits bundled with scikit-learn, as a torch tensor.
+def load_digits(binarize: bool = True, split: str = "train", return_labels: bool = False, *,
+                dequantize: bool = False):
+    r"""The 8x8 handwritten digits bundled with scikit-learn, as a torch tensor.
 
     Pixels (0..16 in the source) are scaled to ``pixel / 16`` in [0, 1]; with
-    ``binarize`` they become ``1.0`` where ``pixel >= 8`` and ``0.0`` elsewhere. The split
-    is fixed: ``numpy.random.RandomState(0).permutation(1797)`` puts its first 1438 indices
-    in ``"train"`` and its last 359 in ``"test"`` (in permutation order); ``"all"`` is all
-    1797 digits in their original order.
+    ``binarize`` they become ``1.0`` where ``pixel >= 8`` and ``0.0`` elsewhere; with
+    ``dequantize`` (and ``binarize=False``) they become continuous values
+
+    .. math::
+
+        x = (\text{pixel} + u) / 17, \qquad u \sim U[0, 1),
+
+    in [0, 1), with ``u = numpy.random.RandomState(1).rand(1797, 64)`` drawn for the
+    digits in their original order, before the split. The noise is fixed, so every split
+    of every call holds the same values, and densities (nats per image, on the scale of
+    ``x``) compare across models and libraries. A density q on the dequantised values
+    bounds the discrete log-likelihood: log P(pixels) ≥ E_u[log q(x)] − 64 log 17.
+
+    The split is fixed: ``numpy.random.RandomState(0).permutation(1797)`` puts its first
+    1438 indices in ``"train"`` and its last 359 in ``"test"`` (in permutation order);
+    ``"all"`` is all 1797 digits in their original order.
 
     Parameters
     ----------
@@ -53,6 +68,9 @@ def load_digits(binarize: bool = True, split: str = "train", return_labels: bool
     split : {"train", "test", "all"}, default "train"
     return_labels : bool, default False
         Also return the digit classes.
+    dequantize : bool, default False
+        Return the dequantised values (pixel + u) / 17 instead of pixel / 16; needs
+        ``binarize=False``.
 
     Returns
     -------
@@ -64,17 +82,29 @@ def load_digits(binarize: bool = True, split: str = "train", return_labels: bool
     Raises
     ------
     ValueError
-        If ``split`` is not one of the three names.
+        If ``split`` is not one of the three names, or ``dequantize`` is combined with
+        ``binarize=True``.
+    TypeError
+        If a flag is not a bool.
 
     Examples
     --------
     >>> x, y = load_digits(split="test", return_labels=True)
     >>> x.shape, x.dtype, y.shape
     (torch.Size([359, 64]), torch.float32, torch.Size([359]))
+    >>> x = load_digits(binarize=False, dequantize=True)
+    >>> bool((x > 0).all() and (x < 1).all())
+    True
     """
     binarize = _check_bool(binarize, "binarize", "load_digits")
     return_labels = _check_bool(return_labels, "return_labels", "load_digits")
+    dequantize = _check_bool(dequantize, "dequantize", "load_digits")
     _check_split(split, ("train", "test", "all"), "load_digits")
+    if dequantize and binarize:
+        raise ValueError(
+            "load_digits: dequantize=True adds continuous noise to the grey levels, but "
+            "binarize=True asks for binary pixels; pass binarize=False with dequantize=True"
+        )
     from sklearn.datasets import load_digits as _sk_load_digits
 
     bunch = _sk_load_digits()
@@ -82,13 +112,20 @@ def load_digits(binarize: bool = True, split: str = "train", return_labels: bool
     labels = np.asarray(bunch.target, dtype=np.int64)
     if pixels.shape != (_N_DIGITS, 64):  # pragma: no cover - guards a changed sklearn
         raise RuntimeError(f"load_digits: expected scikit-learn digits of shape (1797, 64), got {pixels.shape}")
+    if dequantize:  # the noise belongs to the original order, drawn before the split
+        pixels = pixels + np.random.RandomState(_DEQUANTIZE_SEED).rand(_N_DIGITS, 64)
     if split == "all":
         index = np.arange(_N_DIGITS)
     else:
         perm = np.random.RandomState(0).permutation(_N_DIGITS)
         index = perm[:DIGITS_TRAIN_SIZE] if split == "train" else perm[DIGITS_TRAIN_SIZE:]
     pixels, labels = pixels[index], labels[index]
-    x = (pixels >= 8).astype(np.float32) if binarize else (pixels / 16.0).astype(np.float32)
+    if binarize:
+        x = (pixels >= 8).astype(np.float32)
+    elif dequantize:
+        x = (pixels / 17.0).astype(np.float32)
+    else:
+        x = (pixels / 16.0).astype(np.float32)
     x = torch.from_numpy(np.ascontiguousarray(x))
     if return_labels:
         return x, torch.from_numpy(np.ascontiguousarray(labels))

@@ -1,63 +1,44 @@
-r"""Partition functions: the estimate type and exact enumeration for small models.
+r"""Exact log Z of small energy models, by enumerating a set of binary groups.
 
-Every estimator of log Z in :mod:`inference` returns a :class:`LogZEstimate`: the value,
-a lower and an upper bound, the effective sample size and the method. Exact enumeration
-(:func:`exact_log_partition`) is the oracle the estimators are tested against.
-
-For a model with two binary layers (an RBM), one layer can be summed out analytically
-through the free energy, so only the smaller layer has to be enumerated:
+An energy model lists in :meth:`~models.energy.EnergyModel.marginal_sets` the sets S of
+groups given which every other group sums (or integrates) out in closed form, and
+returns the resulting free energy from
+:meth:`~models.energy.EnergyModel.free_energy_given`. Then
 
 .. math::
 
-    \log Z = \log \sum_{v} e^{-F(v)} = \log \sum_{h} e^{-F(h)},
+    \log Z = \log \sum_{x_S} e^{-F(x_S)}, \qquad
+    F(x_S) = -\log \sum_{x_{\text{rest}}} e^{-E(x_S, x_{\text{rest}})},
 
-which costs 2^min(n_visible, n_hidden) free-energy evaluations instead of
-2^(n_visible + n_hidden) energies.
+and only the states of S have to be enumerated: the set of binary groups with the fewest
+units is chosen. An RBM enumerates its smaller layer (2^min(n_v, n_h) free energies
+instead of 2^(n_v + n_h) energies), a Gaussian RBM its hidden layer (the visibles
+integrate out), a deep Boltzmann machine its odd or its even layers, a general Boltzmann
+machine all of its units (the default hook). Exact enumeration is the oracle the
+estimators are tested against.
 """
 
 from __future__ import annotations
 
 import copy
 import math
-from typing import NamedTuple
 
 import torch
 
 from models.energy import EnergyModel
 from models.energy.validation import validation_disabled
 
-__all__ = ["LogZEstimate", "exact_log_partition", "MAX_EXACT_UNITS"]
+from .estimate import LogZEstimate
+
+__all__ = ["LogZEstimate", "exact_log_partition", "enumeration_set", "MAX_EXACT_UNITS",
+           "BINARY_01_KINDS", "SPIN_KINDS"]
 
 #: Default limit on the number of units :func:`exact_log_partition` enumerates (2^25 states).
 MAX_EXACT_UNITS = 25
-
-
-class LogZEstimate(NamedTuple):
-    """An estimate of log Z with its uncertainty, all values Python floats (float64).
-
-    Attributes
-    ----------
-    log_z : float
-        The estimate of log Z, in nats.
-    lower, upper : float
-        A bracket around ``log_z``. Exact enumeration: ``lower == upper == log_z``.
-        Sampling estimators document what their bracket means (for AIS, the log of
-        mean weight ∓ 3 standard errors; ``lower`` may be ``-inf``).
-    ess : float
-        Effective sample size of the importance weights, (Σw)² / Σw², between 1 and
-        ``n_chains``. Exact enumeration has ``ess = inf`` (no sampling error).
-    n_chains : int
-        Number of independent chains (importance samples); 0 for exact enumeration.
-    method : str
-        ``"exact"``, ``"ais"`` or ``"reverse_ais"``.
-    """
-
-    log_z: float
-    lower: float
-    upper: float
-    ess: float
-    n_chains: int
-    method: str
+#: Group kinds with values in {0, 1}.
+BINARY_01_KINDS = ("bernoulli",)
+#: Group kinds with values in {-1, +1}.
+SPIN_KINDS = ("binary_pm1", "spin")
 
 
 def _float64_copy(model: torch.nn.Module) -> torch.nn.Module:
@@ -75,41 +56,61 @@ def _bits(start: int, stop: int, n: int, device) -> torch.Tensor:
     return ((k >> shifts) & 1).to(torch.float64)
 
 
-def _bipartite_binary(model, func: str) -> tuple[str, str]:
-    """The (visible, hidden) group names of a model with two coupled binary layers."""
+def _binary_sets(model, func):
+    """(all listed sets, the all-binary ones with their unit counts)."""
+    graph = model.graph
+    sets = model.marginal_sets()
+    if not isinstance(sets, (list, tuple)) or not sets:
+        raise TypeError(f"{func}: {type(model).__name__}.marginal_sets() must return a non-empty list of "
+                        f"tuples of group names, got {sets!r}")
+    out = []
+    for s in sets:
+        s = tuple(s)
+        unknown = [g for g in s if g not in graph]
+        if unknown or not s:
+            raise TypeError(f"{func}: {type(model).__name__}.marginal_sets() lists {s}, with groups "
+                            f"{unknown} not in the graph (groups {graph.names})")
+        if all(graph[g].kind in BINARY_01_KINDS + SPIN_KINDS for g in s):
+            out.append((s, sum(graph[g].n_units for g in s)))
+    return [tuple(s) for s in sets], out
+
+
+def enumeration_set(model: EnergyModel, func: str = "exact_log_partition") -> tuple[tuple[str, ...], int]:
+    """The set of groups :func:`exact_log_partition` enumerates and its number of units.
+
+    The all-binary set of ``model.marginal_sets()`` with the fewest units (the first
+    listed among equals).
+
+    Raises
+    ------
+    TypeError
+        ``model`` is not an energy model, or no listed set is all-binary.
+    """
     if not isinstance(model, EnergyModel):
         raise TypeError(f"{func}: model must be an EnergyModel, got {type(model).__name__}")
-    graph = model.graph
-    groups = list(graph.groups)
-    kinds = {g.name: g.kind for g in groups}
-    if len(groups) != 2 or any(k != "bernoulli" for k in kinds.values()):
+    sets, binary = _binary_sets(model, func)
+    if not binary:
+        kinds = {g.name: g.kind for g in model.graph.groups}
         raise TypeError(
-            f"{func}: needs a model with exactly two binary (bernoulli) groups, such as an "
-            f"RBM; got groups {kinds}"
+            f"{func}: enumeration needs a set of binary groups (kinds {list(BINARY_01_KINDS + SPIN_KINDS)}) "
+            f"given which the rest sums out, but none of {type(model).__name__}.marginal_sets() {sets} is "
+            f"all-binary (group kinds {kinds}); estimate log Z with inference.ais_log_partition instead"
         )
-    vis = model.visible_name
-    (hid,) = [g.name for g in groups if g.name != vis]
-    if graph.neighbours(vis) != {hid} or graph.neighbours(hid) != {vis}:
-        raise TypeError(
-            f"{func}: needs the two groups {vis!r} and {hid!r} coupled to each other only "
-            f"(a bipartite graph without lateral couplings); got edges {list(graph.edges)}"
-        )
-    return vis, hid
+    return min(binary, key=lambda item: item[1])
 
 
 def exact_log_partition(model: EnergyModel, chunk_size: int = 2**16, *,
                         max_units: int = MAX_EXACT_UNITS) -> LogZEstimate:
-    r"""Exact log Z of a model with two binary layers, by enumerating the smaller one.
+    r"""Exact log Z of an energy model by enumerating its smallest set of binary groups.
 
     .. math::
 
-        \log Z = \log \sum_{v \in \{0,1\}^{n_v}} e^{-F(v)}
-               = \log \sum_{h \in \{0,1\}^{n_h}} e^{-F(h)},
+        \log Z = \log \sum_{x_S} e^{-F(x_S)}
 
-    with F(v) = ``model.free_energy(v)`` (hidden units summed out) and F(h) =
-    ``model.free_energy_hidden(h)`` (visible units summed out). The smaller layer is
-    enumerated (the visible one if the model has no ``free_energy_hidden``). Structure is
-    read from ``model.graph``: two ``bernoulli`` groups coupled only to each other.
+    over every state x_S of the set S chosen by :func:`enumeration_set`, with F(x_S) =
+    ``model.free_energy_given(x_S)`` (the other groups summed or integrated out by the
+    model). Units of kind ``bernoulli`` take values {0, 1}, ``binary_pm1``/``spin`` ones
+    {−1, +1}.
 
     All arithmetic is in float64 on a copy of the model, chunk by chunk, the chunks
     combined with ``logsumexp``; memory stays O(chunk_size × n_units).
@@ -121,8 +122,8 @@ def exact_log_partition(model: EnergyModel, chunk_size: int = 2**16, *,
     chunk_size : int, default 65536
         Number of states evaluated at once.
     max_units : int, default 25
-        Refuse to enumerate a layer larger than this (2^25 ≈ 3.4e7 states take seconds
-        to a minute, depending on the other layer's size).
+        Refuse to enumerate more units than this (2^25 ≈ 3.4e7 states take seconds to a
+        minute, depending on the size of the rest of the model).
 
     Returns
     -------
@@ -133,9 +134,9 @@ def exact_log_partition(model: EnergyModel, chunk_size: int = 2**16, *,
     Raises
     ------
     TypeError
-        The model is not an energy model with two coupled binary layers.
+        The model is not an energy model, or none of its marginal sets is all-binary.
     ValueError
-        The smaller layer has more than ``max_units`` units, or ``chunk_size`` is not a
+        The chosen set has more than ``max_units`` units, or ``chunk_size`` is not a
         positive int.
 
     Examples
@@ -145,31 +146,38 @@ def exact_log_partition(model: EnergyModel, chunk_size: int = 2**16, *,
     >>> est.method, est.lower == est.log_z == est.upper
     ('exact', True)
     """
-    vis, hid = _bipartite_binary(model, "exact_log_partition")
+    func = "exact_log_partition"
     if not isinstance(chunk_size, int) or isinstance(chunk_size, bool) or chunk_size < 1:
-        raise ValueError(f"exact_log_partition: chunk_size must be a positive int, got {chunk_size!r}")
+        raise ValueError(f"{func}: chunk_size must be a positive int, got {chunk_size!r}")
     if not isinstance(max_units, int) or isinstance(max_units, bool) or max_units < 0:
-        raise ValueError(f"exact_log_partition: max_units must be a non-negative int, got {max_units!r}")
-    n = {vis: model.graph[vis].n_units, hid: model.graph[hid].n_units}
-    # free energy of each group's states with the other group summed out
-    free = {vis: "free_energy"}
-    if callable(getattr(model, "free_energy_hidden", None)):
-        free[hid] = "free_energy_hidden"
-    group = min(free, key=lambda g: (n[g], g != vis))
-    if n[group] > max_units:
+        raise ValueError(f"{func}: max_units must be a non-negative int, got {max_units!r}")
+    chosen, n = enumeration_set(model, func)
+    if n > max_units:
+        _, binary = _binary_sets(model, func)
+        others = ", ".join(f"{s} ({k} units)" for s, k in binary if s != chosen) or "none"
         raise ValueError(
-            f"exact_log_partition: enumerating group {group!r} means 2^{n[group]} states "
-            f"({n[group]} units; sizes {n}), above max_units={max_units}. Estimate log Z with "
-            "inference.ais_log_partition(model, data=...) instead, or raise max_units if "
-            "you can afford 2^n free-energy evaluations."
+            f"{func}: enumerating groups {chosen}, the smallest all-binary set of "
+            f"{type(model).__name__}.marginal_sets(), means 2^{n} states ({n} units), above "
+            f"max_units={max_units}; the other all-binary sets: {others}. Estimate log Z with "
+            "inference.ais_log_partition(model, data=...) instead, or raise max_units if you can "
+            "afford 2^n free-energy evaluations."
         )
+    graph = model.graph
+    widths = [graph[g].n_units for g in chosen]
+    offsets = [0]
+    for w in widths:
+        offsets.append(offsets[-1] + w)
+    spin = [graph[g].kind in SPIN_KINDS for g in chosen]
     model64 = _float64_copy(model)
-    energy_of = getattr(model64, free[group])
-    total = 2 ** n[group]
+    total = 2**n
     parts = []
     with torch.no_grad(), validation_disabled():
         for start in range(0, total, chunk_size):
-            states = _bits(start, min(start + chunk_size, total), n[group], model64.device)
-            parts.append(torch.logsumexp(-energy_of(states).to(torch.float64), 0))
+            bits = _bits(start, min(start + chunk_size, total), n, model64.device)
+            state = {}
+            for g, lo, hi, pm in zip(chosen, offsets, offsets[1:], spin):
+                x = bits[:, lo:hi]
+                state[g] = x.mul(2).sub_(1) if pm else x.contiguous()
+            parts.append(torch.logsumexp(-model64.free_energy_given(state).to(torch.float64), 0))
         log_z = float(torch.logsumexp(torch.stack(parts), 0))
     return LogZEstimate(log_z, log_z, log_z, math.inf, 0, "exact")

@@ -43,6 +43,37 @@ def test_digits_bad_arguments():
         load_digits(binarize="yes")
 
 
+def test_digits_dequantized_values_and_split():
+    """(pixel + u) / 17 with u from RandomState(1).rand(1797, 64) in the original order."""
+    bunch = sk_load_digits()
+    u = np.random.RandomState(1).rand(1797, 64)
+    want = ((bunch.data + u) / 17).astype(np.float32)
+    perm = np.random.RandomState(0).permutation(1797)
+    x_all, y_all = load_digits(binarize=False, dequantize=True, split="all", return_labels=True)
+    np.testing.assert_array_equal(x_all.numpy(), want)
+    np.testing.assert_array_equal(y_all.numpy(), bunch.target)
+    for split, index in (("train", perm[:1438]), ("test", perm[1438:])):
+        x, y = load_digits(binarize=False, dequantize=True, split=split, return_labels=True)
+        assert x.dtype == torch.float32 and x.shape == (len(index), 64)
+        np.testing.assert_array_equal(x.numpy(), want[index])  # the noise follows each digit
+        np.testing.assert_array_equal(y.numpy(), bunch.target[index])
+    assert float(x_all.min()) >= 0.0 and float(x_all.max()) < 1.0
+    # each value stays in its pixel's cell [pixel/17, (pixel+1)/17): rounding down recovers it
+    np.testing.assert_array_equal(np.floor(x_all.double().numpy() * 17 + 1e-6).clip(max=16), bunch.data)
+    # not the plain grey levels, and the same values on every call
+    assert not torch.allclose(x_all, load_digits(binarize=False, split="all"), atol=1e-3)
+    assert torch.equal(load_digits(binarize=False, dequantize=True), load_digits(False, "train", dequantize=True))
+
+
+def test_digits_dequantize_bad_combinations():
+    with pytest.raises(ValueError, match="binarize=False with dequantize=True"):
+        load_digits(dequantize=True)  # binarize defaults to True
+    with pytest.raises(ValueError, match="dequantize=True .* binarize=True"):
+        load_digits(binarize=True, dequantize=True, split="test")
+    with pytest.raises(TypeError, match="dequantize must be True or False"):
+        load_digits(binarize=False, dequantize=1)
+
+
 # -- bars and stripes -----------------------------------------------------------------------
 @pytest.mark.parametrize("side", [1, 2, 3, 4])
 def test_bars_and_stripes_all_distinct(side):

@@ -15,6 +15,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+import inference.backends.rbm.ais
 import inference.partition.ais
 from inference.partition.ais import (
     ais_log_partition,
@@ -25,6 +26,7 @@ from inference.partition.ais import (
 from inference.partition import LogZEstimate, exact_log_partition
 from inference.partition.reverse_ais import reverse_ais_log_partition
 from inference.mcmc.sampling import make_generator
+from inference.partition.path import log_z_start, make_path
 from models.energy import RBM
 from tests.oracles import all_binary_states, brute_force_log_z, brute_force_marginal_v, random_rbm
 
@@ -107,7 +109,7 @@ def test_uniform_draws(dtype):
     Failure rate of the three 5-se checks under correct uniforms: about 1.7e-6.
     """
     n = 1_000_001  # odd: the float32 path uses half of its last 64-bit word
-    draws = inference.partition.ais._Uniforms(n, dtype, "cpu", make_generator(0))
+    draws = inference.backends.rbm.ais._Uniforms(n, dtype, "cpu", make_generator(0))
     u = torch.cat([draws.draw().clone() for _ in range(3)]).double()
     assert u.shape == (3 * n,) and u.min() >= 0 and u.max() < 1
     if dtype == torch.float32:
@@ -279,10 +281,14 @@ def test_docstring_examples():
 
 
 def test_log_z_base_formula_matches_enumeration():
-    """log Z_A = Σ softplus(b_A) + n_h log 2, checked on an RBM equal to the base model."""
+    """log Z_0 = Σ softplus(b_A) + n_h log 2 (the marginal path's start: base times the 2^n_h
+    hidden configurations), checked on an RBM equal to the base model."""
     bias = torch.tensor([0.3, -1.2, 2.0], dtype=torch.float64)
     model = RBM(3, 2, weight_std=0.0).double()
     with torch.no_grad():
         model.b.copy_(bias)
-    assert inference.partition.ais._log_z_base(bias, 2) == pytest.approx(brute_force_log_z(model).item(), abs=1e-12)
-    assert inference.partition.ais._log_z_base(bias, 2) == pytest.approx((F.softplus(bias).sum() + 2 * math.log(2)).item())
+    path = make_path(model, bias, func="test")
+    assert path.form == "marginal" and set(path.base.factors) == {"v"}
+    log_z_0 = log_z_start(path, all_binary_states(3), "test")
+    assert log_z_0 == pytest.approx(brute_force_log_z(model).item(), abs=1e-12)
+    assert log_z_0 == pytest.approx((F.softplus(bias).sum() + 2 * math.log(2)).item(), abs=1e-12)
