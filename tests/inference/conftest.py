@@ -7,6 +7,7 @@ it exercises a non-trivial distribution. Session-scoped: tests must not modify i
 """
 
 import pytest
+import torch
 
 from inference.learning.fit import fit
 from inference.partition import exact_log_partition
