@@ -1,15 +1,10 @@
 """The fused-path gradient of the binary RBM (torch ops and native kernels) against the
 generic CD/PCD: exact oracles first, then statistics.
 
-Seed policy
------------
-Every generator is seeded explicitly. The statistical tests compare Monte Carlo means
-with exact values from enumeration and fail when a z-score exceeds the two-sided
-Bonferroni threshold for ``ALPHA = 1e-4`` over all the compared numbers, so a correct
-implementation fails with probability at most 1e-4; the seeds were not searched for.
+Seed policy: that of tests/inference/learning/test_contrastive.py (fixed seeds, z-tests
+at a Bonferroni-corrected ALPHA = 1e-4 over all compared numbers, seeds not searched).
 """
 
-import math
 
 import pytest
 import torch
@@ -17,10 +12,10 @@ from scipy import stats
 
 from inference.backends.rbm import native
 from inference.backends.rbm.fused_gradient import FusedGradient
-from inference.learning.contrastive import CD, PCD, surrogate_loss
+from inference.learning.contrastive import CD, PCD
 from models.energy import RBM
-from tests.inference.learning.test_contrastive import ESTIMATORS
-from tests.oracles import all_binary_states, random_rbm
+from tests.inference.learning.test_contrastive import ESTIMATORS, _autograd, _data, _grads, check_pcd_gradient_is_exact
+from tests.oracles import random_rbm
 
 ALPHA = 1e-4
 
@@ -30,22 +25,6 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 def fused_est(Est, *, kernels="torch", fast_uniforms=None, generator=None, **kw):
     """A FusedGradient around a fresh estimator ``Est(**kw, generator=generator)``."""
     return FusedGradient(Est(**kw, generator=generator), kernels=kernels, fast_uniforms=fast_uniforms)
-
-
-def _data(n, width, seed=0, p=0.4, dtype=torch.float64):
-    g = torch.Generator().manual_seed(seed)
-    return (torch.rand(n, width, generator=g) < p).to(dtype)
-
-
-def _grads(model):
-    return [p.grad.detach().clone() for p in model.parameters()]
-
-
-def _autograd(model, v_data, v_model):
-    for p in model.parameters():
-        p.grad = None
-    surrogate_loss(model, {"v": v_data}, {"v": v_model}).backward()
-    return _grads(model)
 
 
 # -- exact oracles -----------------------------------------------------------------------
@@ -155,30 +134,11 @@ def test_fused_visible_samples_have_the_right_frequencies(fast):
 def test_pcd_gradient_is_the_exact_gradient_in_expectation(fast):
     """With the model held fixed, PCD chains reach p(v, h) and the estimate averages to
     ∇(-mean log p(v_data)), computed by enumeration (z-test per element, Bonferroni)."""
-    model = random_rbm(4, 3, seed=8)
-    v_data = _data(6, 4, seed=4)
-    n_chains = 40_000
-    est = fused_est(PCD, n_chains=n_chains, generator=torch.Generator().manual_seed(12), fast_uniforms=fast)
-    est.est.init_chains(model, torch.zeros(1, 4, dtype=torch.float64))  # far from equilibrium
-    for _ in range(60):  # burn-in: far beyond this model's mixing time
-        info = est.grad(model, v_data)
-    got = torch.cat([g.flatten() for g in _grads(model)])
-    # exact: ∇ [mean F(v_data) + log Z]
-    states = all_binary_states(4)
-    for p in model.parameters():
-        p.grad = None
-    (model.free_energy(v_data).mean() + torch.logsumexp(-model.free_energy(states), 0)).backward()
-    exact = torch.cat([g.flatten() for g in _grads(model)])
-    # standard error from the per-chain negative-phase terms (independent chains)
-    with torch.no_grad():
-        vm = info.v_model
-        ph = torch.sigmoid(vm @ model.W + model.c)
-        per_chain = torch.cat([(vm[:, :, None] * ph[:, None, :]).flatten(1), vm, ph], 1)
-        se = per_chain.std(0) / math.sqrt(n_chains)
-    # order of parameters: W, b, c
-    z = (got - exact) / se.clamp_min(1e-12)
-    assert z.abs().max() < _z_threshold(z.numel()), z
+    def make(n_chains, generator):
+        est = fused_est(PCD, n_chains=n_chains, generator=generator, fast_uniforms=fast)
+        return est, est.est
 
+    check_pcd_gradient_is_exact(make)
 
 
 # -- gradient straight into momentum buffers ---------------------------------------------

@@ -14,7 +14,6 @@ The kernel tests are skipped where the kernels do not load (no C compiler, or
 
 import copy
 import os
-import shutil
 
 import numpy as np
 import pytest
