@@ -4,6 +4,7 @@ Deterministic checks against closed forms and enumeration/quadrature (exact to r
 one statistical check of the draws (5 standard errors, failure rate below 1e-6).
 """
 
+import doctest
 import math
 
 import pytest
@@ -123,3 +124,10 @@ def test_bad_factors_are_refused():
         FactorisedBase({"v": BernoulliFactor(torch.tensor([math.inf]))})
     with pytest.raises(ValueError, match="positive std"):
         FactorisedBase({"v": NormalFactor(torch.zeros(2), torch.tensor([1.0, 0.0]))})
+
+
+def test_docstring_examples():
+    import inference.partition.base
+
+    result = doctest.testmod(inference.partition.base)
+    assert result.attempted > 0 and result.failed == 0
