@@ -184,7 +184,7 @@ def main(argv=None):
     fast_rate = n_steps / ais_s
     print(_header())
     print(_row("ours, RBM fast path", size, n_steps, ais_s))
-    label = "ours, generic path" + ("" if generic_steps == n_steps else " (shorter sched.)")
+    label = "ours, generic path" if generic_steps == n_steps else "ours, generic (shorter schedule)"
     print(_row(label, size, generic_steps, generic_s, fast_rate))
     print(_row("plain torch 2 GEMMs (ceiling)", size, n_steps, gemm_s, fast_rate))
     print(f"  generic path: {fast_rate / (generic_steps / generic_s):.2f}x the fast path's time per β")
