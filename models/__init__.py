@@ -1,5 +1,5 @@
 """Models: undirected energy models (``models.energy``) and Pyro programs (``models.directed``)."""
 
-from .energy import RBM, EnergyModel
+from .energy import RBM, EnergyModel, GaussianRBM
 
-__all__ = ["EnergyModel", "RBM"]
+__all__ = ["EnergyModel", "GaussianRBM", "RBM"]

@@ -41,9 +41,10 @@ from .exact import _float64_copy
 from .base import BINARY_KINDS, REAL_KINDS, BernoulliFactor, FactorisedBase, NormalFactor
 
 __all__ = ["AnnealingPath", "annealing_form", "make_path", "sweep_blocks", "start_state", "check_state",
-           "log_z_start", "path_work", "n_rows"]
+           "log_z_start", "path_work", "n_rows", "FORMS"]
 
 _F64 = torch.float64
+#: The forms of an annealing path (see the module docstring).
 FORMS = ("marginal", "joint")
 
 
@@ -93,6 +94,8 @@ def sweep_blocks(path: AnnealingPath) -> list[list[str]]:
     that the visible group comes last (the latent groups are drawn fresh given v first,
     which makes the sweep leave the visible marginal p_β(v) invariant).
     """
+    if path.form not in FORMS:
+        raise ValueError(f"AnnealingPath.form must be one of {list(FORMS)}, got {path.form!r}")
     graph = path.model.graph
     blocks = graph.gibbs_blocks()
     missing = [n for n in graph.names if not any(n in b for b in blocks)]

@@ -110,3 +110,9 @@ def test_generic_loop_on_the_joint_form_of_an_rbm():
     log_w, _ = TorchAnnealer(path).run(state, torch.linspace(0, 1, 301, dtype=torch.float64).tolist(), gen)
     est = from_log_weights(log_w, log_z_0, "ais")
     assert est.lower <= exact <= est.upper, (est, exact)
+
+
+def test_unknown_path_form_is_refused():
+    model = RBM(3, 2, seed=0)
+    with pytest.raises(ValueError, match=r"form must be one of \['marginal', 'joint'\], got 'visible'"):
+        TorchAnnealer(AnnealingPath(model, FactorisedBase.uniform(model.graph, ["v"]), "visible"))

@@ -1,0 +1,380 @@
+"""The Gaussian-Bernoulli restricted Boltzmann machine: real-valued visible units."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.distributions import Bernoulli, Normal
+
+import pgm
+
+from .base import EnergyModel
+from .rbm import _beta_column, _get
+from .validation import check_beta, check_units, is_validation_enabled
+
+__all__ = ["GaussianRBM"]
+
+_LOG_2PI = math.log(2 * math.pi)
+
+
+def _positive_float(value, name, where="GaussianRBM"):
+    if (not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value)
+            or value <= 0):
+        raise ValueError(f"{where}: {name} must be a finite positive float, got {value!r}")
+    return float(value)
+
+
+class _InwardClamp(torch.autograd.Function):
+    """``x.clamp(lo, hi)`` whose gradient points back into [lo, hi].
+
+    Inside the interval the gradient passes unchanged. Outside it passes only where a
+    descent step (x ← x − η g) moves x back towards the interval, and is zero where it
+    would push x further out. So a parameter that overshoots a bound (a large step, then
+    momentum) returns as soon as the loss pulls it in, instead of being stuck where
+    ``clamp``'s zero gradient would leave it, and never drifts further out by its own
+    gradient.
+    """
+
+    @staticmethod
+    def forward(ctx, x, lo, hi):
+        ctx.save_for_backward(x)
+        ctx.bounds = (lo, hi)
+        return x.clamp(lo, hi)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        lo, hi = ctx.bounds
+        keep = ((x >= lo) & (x <= hi)) | ((x > hi) & (grad > 0)) | ((x < lo) & (grad < 0))
+        return grad * keep, None, None
+
+
+class GaussianRBM(EnergyModel):
+    r"""Restricted Boltzmann machine with Gaussian visible and binary hidden units.
+
+    With per-unit standard deviations σ_i of the visible units,
+
+    .. math::
+
+        E(v, h) = \sum_i \frac{(v_i - b_i)^2}{2\sigma_i^2} - c^\top h
+                  - \sum_{ij} \frac{v_i}{\sigma_i} W_{ij} h_j,
+        \qquad p(v, h) = e^{-E(v, h)} / Z,
+
+    a density with respect to Lebesgue measure on v ∈ ℝⁿ (counting measure on h). The
+    conditionals factorise: p(h_j = 1 | v) = σ(c_j + (v/σ)ᵀW_{·j}) and
+    p(v | h) = N(b + σ ⊙ W h, diag σ²). Summing out h or integrating out v,
+
+    .. math::
+
+        F(v) = \sum_i \frac{(v_i - b_i)^2}{2\sigma_i^2}
+               - \sum_j \operatorname{softplus}\bigl(c_j + (v/\sigma)^\top W_{\cdot j}\bigr),
+
+        F(h) = -c^\top h - \sum_i \Bigl[\frac{b_i}{\sigma_i} (W h)_i + \tfrac12 (W h)_i^2\Bigr]
+               - \sum_i \log\bigl(\sigma_i \sqrt{2\pi}\bigr),
+
+    so that log Z = log Σ_h e^{−F(h)}, exact by enumeration for up to ~20 hidden units.
+    All densities are on the scale of v (nats; a change of units of v shifts log p(v)).
+
+    **Internal standardisation.** The learned tensors act on standardised visible values
+    z = (v − ``shift``) / ``scale``, where ``shift`` and ``scale`` are buffers (0 and 1 for
+    a new model; the data's per-unit means and standard deviations after
+    :meth:`from_data`). ``W``, ``b``, ``c`` and σ = exp(``log_sigma``) are the
+    parameters of the energy above in z, and the energy in v is that same energy, which
+    is again of the form above, with effective parameters
+
+    .. math::
+
+        \tilde b = \text{shift} + \text{scale} \odot b, \quad
+        \tilde\sigma = \text{scale} \odot \sigma, \quad
+        \tilde c = c - W^\top (\text{shift} / \tilde\sigma), \quad \tilde W = W
+
+    (:attr:`visible_bias`, :attr:`sigma`, :attr:`hidden_bias`). Energies, conditionals
+    and free energies take and return values on the scale of v: the Jacobian of
+    v ↦ z is in :meth:`free_energy_hidden` (through σ̃), hence in log Z and in every
+    log-likelihood. Standardising only changes the coordinates in which gradient steps
+    are taken: on raw data, units with small variance get large, badly scaled gradients.
+
+    **Guard.** σ is bounded below: the model uses σ_i = exp(max(log_sigma_i,
+    log ``min_sigma``)), so that σ̃_i ≥ ``min_sigma`` · scale_i whatever the training does
+    (below the bound ``log_sigma`` receives no gradient). Without a bound, a learned σ
+    that shrinks makes the couplings v/σ and the gradients grow, which is the runaway
+    Gaussian RBMs are known for at large learning rates.
+
+    Parameters
+    ----------
+    n_visible : int
+        Number of (Gaussian) visible units.
+    n_hidden : int
+        Number of (binary) hidden units.
+    learn_sigma : bool, default True
+        Learn σ (``log_sigma`` is a Parameter); else it is a buffer, fixed at 1 (that is,
+        σ̃ = ``scale``) unless set, e.g. by :meth:`from_data`.
+    weight_std : float, default 0.01
+        Standard deviation of the initial Gaussian weights.
+    min_sigma : float, default 0.01
+        Lower bound of σ in standardised units (σ̃ ≥ min_sigma · scale).
+    seed : int, optional
+        Seed of the weight initialisation; ``None`` draws from torch's global generator.
+
+    Attributes
+    ----------
+    W : Parameter, shape (n_visible, n_hidden)
+    b : Parameter, shape (n_visible,)
+        Visible means in standardised units (zero).
+    c : Parameter, shape (n_hidden,)
+        Hidden biases (zero).
+    log_sigma : Parameter or buffer, shape (n_visible,)
+        log σ in standardised units (zero).
+    shift, scale : buffers, shape (n_visible,)
+        The standardisation z = (v − shift) / scale (zeros and ones).
+    graph : pgm.Graph
+        ``v`` (observed, gaussian) -- ``h`` (latent, bernoulli).
+
+    Notes
+    -----
+    At inverse temperature β the model is p_β(v, h) ∝ exp(−β E(v, h)): p_β(v | h) is
+    N(b̃ + σ̃ ⊙ W h, σ̃²/β), and :meth:`free_energy_hidden` carries
+    Σ_i log(σ̃_i √(2π/β)). At β = 0 the Gaussian is flat (its scale is infinite): p_0(v | h)
+    is improper and only meaningful combined with a proper base distribution, as in the
+    path of annealed importance sampling; :meth:`free_energy_hidden` refuses β = 0.
+
+    References
+    ----------
+    G. Hinton, "A Practical Guide to Training Restricted Boltzmann Machines", 2010, §13.2.
+    K. Cho, A. Ilin and T. Raiko, "Improved learning of Gaussian-Bernoulli restricted
+    Boltzmann machines", ICANN 2011.
+
+    Examples
+    --------
+    >>> data = torch.randn(100, 5, generator=torch.Generator().manual_seed(0)) * 3 + 1
+    >>> grbm = GaussianRBM.from_data(data, 4, seed=0)
+    >>> grbm.free_energy(data[:2]).shape, grbm.conditional("v", {"h": torch.ones(2, 4)}).batch_shape
+    (torch.Size([2]), torch.Size([2, 5]))
+    """
+
+    #: SGD learning rate :func:`inference.fit` uses with ``lr=None`` (momentum 0.5 → 0.9,
+    #: linear decay, CD-1 with sampled reconstructions on standardised units).
+    default_lr: float = 0.01
+
+    def __init__(self, n_visible: int, n_hidden: int, *, learn_sigma: bool = True, weight_std: float = 0.01,
+                 min_sigma: float = 0.01, max_sigma: float = 1.0, seed: int | None = None):
+        super().__init__()
+        for arg, val in (("n_visible", n_visible), ("n_hidden", n_hidden)):
+            if not isinstance(val, int) or isinstance(val, bool) or val < 1:
+                raise ValueError(f"GaussianRBM: {arg} must be a positive int, got {val!r}")
+        if not isinstance(learn_sigma, bool):
+            raise TypeError(f"GaussianRBM: learn_sigma must be True or False, got {learn_sigma!r}")
+        if (not isinstance(weight_std, (int, float)) or isinstance(weight_std, bool)
+                or not math.isfinite(weight_std) or weight_std < 0):
+            raise ValueError(f"GaussianRBM: weight_std must be a finite non-negative float, got {weight_std!r}")
+        min_sigma = _positive_float(min_sigma, "min_sigma")
+        max_sigma = _positive_float(max_sigma, "max_sigma")
+        if not min_sigma <= 1 <= max_sigma or min_sigma == max_sigma:
+            raise ValueError(f"GaussianRBM: need min_sigma <= 1 <= max_sigma (σ starts at 1) with "
+                             f"min_sigma < max_sigma, got min_sigma={min_sigma!r}, max_sigma={max_sigma!r}")
+        if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**63):
+            raise ValueError(f"GaussianRBM: seed must be a non-negative int or None, got {seed!r}")
+        self.n_visible = n_visible
+        self.n_hidden = n_hidden
+        self.learn_sigma = learn_sigma
+        self.weight_std = weight_std
+        self.min_sigma = min_sigma
+        self.max_sigma = max_sigma
+        self.seed = seed
+        gen = torch.Generator().manual_seed(seed) if seed is not None else None
+        self.W = nn.Parameter(torch.randn(n_visible, n_hidden, generator=gen) * weight_std)
+        self.b = nn.Parameter(torch.zeros(n_visible))
+        self.c = nn.Parameter(torch.zeros(n_hidden))
+        if learn_sigma:
+            self.log_sigma = nn.Parameter(torch.zeros(n_visible))
+        else:
+            self.register_buffer("log_sigma", torch.zeros(n_visible))
+        self.register_buffer("shift", torch.zeros(n_visible))
+        self.register_buffer("scale", torch.ones(n_visible))
+        self.graph = pgm.Graph(
+            [pgm.VariableGroup("v", n_visible, "gaussian", observed=True),
+             pgm.VariableGroup("h", n_hidden, "bernoulli")],
+            [pgm.Edge("v", "h")],
+        )
+
+    def config(self) -> dict:
+        return {"n_visible": self.n_visible, "n_hidden": self.n_hidden, "learn_sigma": self.learn_sigma,
+                "weight_std": self.weight_std, "min_sigma": self.min_sigma,
+                "max_sigma": self.max_sigma, "seed": self.seed}
+
+    @classmethod
+    def from_data(cls, data: torch.Tensor, n_hidden: int, *, standardize: bool = True, eps: float = 1e-3,
+                  **kwargs) -> "GaussianRBM":
+        r"""A Gaussian RBM sized for ``data`` whose visible units start at the data's
+        per-unit means m and standard deviations s (floored at ``eps · max(s)``).
+
+        With ``standardize`` (the default) the buffers become ``shift = m``,
+        ``scale = s`` and ``b = 0``, σ = 1, so training runs in standardised units;
+        otherwise ``b = m`` and σ = s directly (``log_sigma`` set even when it is a
+        buffer). Either way b̃ = m and σ̃ = s (:attr:`visible_bias`, :attr:`sigma`).
+
+        Parameters
+        ----------
+        data : Tensor, shape (n, n_visible), n ≥ 2
+        n_hidden : int
+        standardize : bool, default True
+        eps : float, default 1e-3
+            Relative floor of the standard deviations (units that never vary).
+        **kwargs
+            Passed to the constructor (``learn_sigma``, ``weight_std``, ``min_sigma``, ``max_sigma``,
+            ``seed``).
+        """
+        data = check_units(data, "data")
+        if data.shape[0] < 2:
+            raise ValueError(f"GaussianRBM.from_data: data needs at least 2 rows to estimate standard "
+                             f"deviations, got shape {tuple(data.shape)}")
+        if not isinstance(standardize, bool):
+            raise TypeError(f"GaussianRBM.from_data: standardize must be True or False, got {standardize!r}")
+        eps = _positive_float(eps, "eps", "GaussianRBM.from_data")
+        model = cls(data.shape[1], n_hidden, **kwargs)
+        x = data.double()
+        mean, std = x.mean(0), x.std(0)
+        floor = eps * float(std.max()) if float(std.max()) > 0 else eps
+        std = std.clamp(min=floor)
+        with torch.no_grad():
+            if standardize:
+                model.shift.copy_(mean)
+                model.scale.copy_(std)
+            else:
+                model.b.copy_(mean)
+                model.log_sigma.copy_(std.log())
+        return model
+
+    # -- derived quantities ------------------------------------------------------------
+    def _sigma(self) -> torch.Tensor:
+        """σ = exp(clamp(log_sigma, log min_sigma, log max_sigma)) in standardised units, shape (n_visible,)."""
+        return _InwardClamp.apply(self.log_sigma, math.log(self.min_sigma), math.log(self.max_sigma)).exp()
+
+    @property
+    def sigma(self) -> torch.Tensor:
+        """σ̃ = scale ⊙ σ, the visible standard deviations on the scale of v, shape (n_visible,)."""
+        return self.scale * self._sigma()
+
+    @property
+    def visible_bias(self) -> torch.Tensor:
+        """b̃ = shift + scale ⊙ b, the visible means of the energy on the scale of v."""
+        return self.shift + self.scale * self.b
+
+    @property
+    def hidden_bias(self) -> torch.Tensor:
+        """c̃ = c − Wᵀ(shift / σ̃), the hidden biases of the energy in v."""
+        return self.c - (self.shift / self.sigma) @ self.W
+
+    def standardize(self, v: torch.Tensor) -> torch.Tensor:
+        """z = (v − shift) / scale, shape (batch, n_visible)."""
+        return (v - self.shift) / self.scale
+
+    def hidden_logits(self, v: torch.Tensor) -> torch.Tensor:
+        """Pre-activations c + (z/σ)ᵀW = c̃ + (v/σ̃)ᵀW of the hidden units, shape (batch, n_hidden)."""
+        return torch.addmm(self.c, self.standardize(v) / self._sigma(), self.W)
+
+    def visible_mean(self, h: torch.Tensor) -> torch.Tensor:
+        """E[v | h] = b̃ + σ̃ ⊙ (W h), shape (batch, n_visible)."""
+        return self.shift + self.scale * (self.b + self._sigma() * (h @ self.W.t()))
+
+    # -- the energy-model contract -------------------------------------------------------
+    def _check_v(self, x, name):
+        return check_units(x, name, self.n_visible, dtype=self.W.dtype, device=self.W.device)
+
+    def _check_h(self, x, name):
+        return check_units(x, name, self.n_hidden, unit_interval=True, dtype=self.W.dtype, device=self.W.device)
+
+    def _quadratic(self, v):
+        """Σ_i (z_i − b_i)² / (2σ_i²) = Σ_i (v_i − b̃_i)² / (2σ̃_i²), shape (batch,)."""
+        return ((self.standardize(v) - self.b) / self._sigma()).pow(2).sum(-1) * 0.5
+
+    def energy(self, state: dict[str, torch.Tensor]) -> torch.Tensor:
+        """E(v, h) for a batch; ``state = {"v": (batch, n_visible), "h": (batch, n_hidden)}``.
+
+        Returns
+        -------
+        Tensor, shape (batch,)
+        """
+        v = self._check_v(_get(state, "v", "energy"), "state['v']")
+        h = self._check_h(_get(state, "h", "energy"), "state['h']")
+        if v.shape[0] != h.shape[0]:
+            raise ValueError(f"energy: state['v'] has batch {v.shape[0]} but state['h'] has {h.shape[0]}")
+        return self._quadratic(v) - (self.hidden_logits(v) * h).sum(-1)
+
+    def conditional(self, group: str, state: dict[str, torch.Tensor], beta=1.0):
+        """p_β(h | v) = Bernoulli(σ(β(c̃ + (v/σ̃)ᵀW))) or p_β(v | h) = N(b̃ + σ̃ ⊙ W h, σ̃²/β).
+
+        ``state`` needs only the other group. Both have batch shape (batch, units); the
+        Normal's scale is infinite where β = 0 (an improper, flat conditional).
+        """
+        if group == "h":
+            v = self._check_v(_get(state, "v", "conditional('h')"), "state['v']")
+            beta = check_beta(beta, batch=v.shape[0])
+            logits = self.hidden_logits(v)
+            if not (isinstance(beta, float) and beta == 1.0):
+                logits = logits * _beta_column(beta, logits)
+            return Bernoulli(logits=logits, validate_args=False)
+        if group == "v":
+            h = self._check_h(_get(state, "h", "conditional('v')"), "state['h']")
+            beta = check_beta(beta, batch=h.shape[0])
+            loc = self.visible_mean(h)
+            scale = self.sigma.expand_as(loc)
+            if not (isinstance(beta, float) and beta == 1.0):
+                scale = scale * torch.as_tensor(_beta_column(beta, loc), dtype=loc.dtype,
+                                                device=loc.device).rsqrt()
+            return Normal(loc, scale, validate_args=False)
+        raise ValueError(f"conditional: group must be 'v' or 'h', got {group!r}")
+
+    def free_energy(self, v: torch.Tensor, beta=1.0) -> torch.Tensor:
+        r"""F_β(v) = β Σ_i (v_i − b̃_i)²/(2σ̃_i²) − Σ_j softplus(β (c̃_j + (v/σ̃)ᵀW_{·j})), shape (batch,).
+
+        p_β(v) ∝ exp(−F_β(v)) is the visible marginal of p_β(v, h) ∝ exp(−β E(v, h)).
+        """
+        v = self._check_v(v, "v")
+        beta = check_beta(beta, batch=v.shape[0])
+        quad, logits = self._quadratic(v), self.hidden_logits(v)
+        if isinstance(beta, torch.Tensor):
+            beta = beta.to(quad).reshape(-1)
+            return beta * quad - F.softplus(logits * beta[:, None]).sum(-1)
+        return beta * quad - F.softplus(beta * logits).sum(-1)
+
+    def free_energy_hidden(self, h: torch.Tensor, beta=1.0) -> torch.Tensor:
+        r"""F_β(h) = −log ∫ exp(−β E(v, h)) dv, the visibles integrated out, shape (batch,).
+
+        .. math::
+
+            F_\beta(h) = -\beta\, c^\top h - \beta \sum_i \Bigl[\frac{b_i}{\sigma_i} (W h)_i
+                + \tfrac12 (W h)_i^2\Bigr] - \sum_i \log\bigl(\tilde\sigma_i \sqrt{2\pi/\beta}\bigr)
+
+        (b, σ, c in standardised units, which is the same value as the formula with b̃, σ̃,
+        c̃; σ̃ = scale ⊙ σ carries the Jacobian of the standardisation). Needs β > 0.
+        """
+        h = self._check_h(h, "h")
+        beta = check_beta(beta, batch=h.shape[0])
+        if (beta == 0 if isinstance(beta, float) else is_validation_enabled() and bool((beta == 0).any())):
+            raise ValueError("free_energy_hidden: beta must be > 0 (at β = 0 the Gaussian visible units "
+                             "have no normaliser: ∫ dv diverges)")
+        sigma = self._sigma()
+        wh = h @ self.W.t()
+        inner = h @ self.c + (wh * (self.b / sigma) + 0.5 * wh.pow(2)).sum(-1)
+        log_norm = (self.scale.log() + sigma.log()).sum() + 0.5 * self.n_visible * _LOG_2PI
+        if isinstance(beta, torch.Tensor):
+            beta = beta.to(inner).reshape(-1)
+            return -beta * inner - log_norm + 0.5 * self.n_visible * beta.log()
+        return -beta * inner - log_norm + 0.5 * self.n_visible * math.log(beta)
+
+    def marginal_sets(self) -> list[tuple[str, ...]]:
+        """``[("v",), ("h",), ("v", "h")]``: h sums out given v, v integrates out given h."""
+        return [("v",), ("h",), ("v", "h")]
+
+    def free_energy_given(self, state: dict[str, torch.Tensor], beta=1.0) -> torch.Tensor:
+        """:meth:`free_energy` for ``{"v"}``, :meth:`free_energy_hidden` for ``{"h"}``,
+        β E for both."""
+        if isinstance(state, dict) and set(state) == {"v"}:
+            return self.free_energy(state["v"], beta)
+        if isinstance(state, dict) and set(state) == {"h"}:
+            return self.free_energy_hidden(state["h"], beta)
+        return super().free_energy_given(state, beta)
