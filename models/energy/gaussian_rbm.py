@@ -97,11 +97,24 @@ class GaussianRBM(EnergyModel):
     log-likelihood. Standardising only changes the coordinates in which gradient steps
     are taken: on raw data, units with small variance get large, badly scaled gradients.
 
-    **Guard.** σ is bounded below: the model uses σ_i = exp(max(log_sigma_i,
-    log ``min_sigma``)), so that σ̃_i ≥ ``min_sigma`` · scale_i whatever the training does
-    (below the bound ``log_sigma`` receives no gradient). Without a bound, a learned σ
-    that shrinks makes the couplings v/σ and the gradients grow, which is the runaway
-    Gaussian RBMs are known for at large learning rates.
+    **Guard.** σ is confined to [``min_sigma``, ``max_sigma``] (standardised units;
+    [0.01, 1] from :meth:`from_data`): the model uses σ_i = exp(clamp(log_sigma_i, log min_sigma,
+    log max_sigma)), so σ̃_i ∈ [min_sigma · scale_i, max_sigma · scale_i] whatever the
+    training does. Outside the interval ``log_sigma`` receives gradient only towards it,
+    so an overshoot comes back. With ``scale`` the data's standard deviations
+    (:meth:`from_data`) the upper bound excludes no stationary point of the likelihood:
+    there the model's variance of each z_i equals the data's (≈ 1, the z² and z
+    statistics being matched), and it is σ_i² + Var(σ_i (W h)_i) ≥ σ_i². The lower bound
+    keeps the likelihood bounded (a mixture component collapsing onto a data point). Both
+    matter in practice: ∂F/∂log σ_i carries ((v_i − b̃_i)/σ̃_i)², so one example far out
+    in a nearly constant unit can multiply σ by e^10 in one SGD step, and with
+    mean-field reconstructions (``sample_visible=False``) σ grows without end.
+
+    The bounds do not make every learning rate safe: the curvature of the
+    log-likelihood in b and W grows like 1/σ⁴ and 1/σ² (standardised units) and with
+    the layer sizes, so the largest stable SGD step falls as σ is learned. Hence the
+    small :attr:`default_lr`; adaptive rates (e.g. ``optimizer=torch.optim.Adam``) are
+    robust to it.
 
     Parameters
     ----------
@@ -115,7 +128,11 @@ class GaussianRBM(EnergyModel):
     weight_std : float, default 0.01
         Standard deviation of the initial Gaussian weights.
     min_sigma : float, default 0.01
-        Lower bound of σ in standardised units (σ̃ ≥ min_sigma · scale).
+        Lower bound of σ in standardised units (σ̃ / scale), at most 1 (σ starts at 1).
+    max_sigma : float, optional
+        Upper bound of σ, at least 1; ``None``: none. :meth:`from_data` sets 1, the bound
+        its standardisation justifies (see the notes). For a model not made by
+        :meth:`from_data` (shift 0, scale 1) both bounds are in the units of v.
     seed : int, optional
         Seed of the weight initialisation; ``None`` draws from torch's global generator.
 
@@ -155,12 +172,12 @@ class GaussianRBM(EnergyModel):
     (torch.Size([2]), torch.Size([2, 5]))
     """
 
-    #: SGD learning rate :func:`inference.fit` uses with ``lr=None`` (momentum 0.5 → 0.9,
-    #: linear decay, CD-1 with sampled reconstructions on standardised units).
-    default_lr: float = 0.01
+    #: Learning rate :func:`inference.fit` uses with ``lr=None``: SGD with fit's momentum
+    #: ramp and linear decay, on standardised units (see the class notes on stability).
+    default_lr: float = 0.003
 
     def __init__(self, n_visible: int, n_hidden: int, *, learn_sigma: bool = True, weight_std: float = 0.01,
-                 min_sigma: float = 0.01, max_sigma: float = 1.0, seed: int | None = None):
+                 min_sigma: float = 0.01, max_sigma: float | None = None, seed: int | None = None):
         super().__init__()
         for arg, val in (("n_visible", n_visible), ("n_hidden", n_hidden)):
             if not isinstance(val, int) or isinstance(val, bool) or val < 1:
@@ -171,10 +188,11 @@ class GaussianRBM(EnergyModel):
                 or not math.isfinite(weight_std) or weight_std < 0):
             raise ValueError(f"GaussianRBM: weight_std must be a finite non-negative float, got {weight_std!r}")
         min_sigma = _positive_float(min_sigma, "min_sigma")
-        max_sigma = _positive_float(max_sigma, "max_sigma")
-        if not min_sigma <= 1 <= max_sigma or min_sigma == max_sigma:
-            raise ValueError(f"GaussianRBM: need min_sigma <= 1 <= max_sigma (σ starts at 1) with "
-                             f"min_sigma < max_sigma, got min_sigma={min_sigma!r}, max_sigma={max_sigma!r}")
+        if max_sigma is not None:
+            max_sigma = _positive_float(max_sigma, "max_sigma")
+        if not min_sigma <= 1 <= (math.inf if max_sigma is None else max_sigma):
+            raise ValueError(f"GaussianRBM: need min_sigma <= 1 <= max_sigma (σ starts at 1), got "
+                             f"min_sigma={min_sigma!r}, max_sigma={max_sigma!r}")
         if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**63):
             raise ValueError(f"GaussianRBM: seed must be a non-negative int or None, got {seed!r}")
         self.n_visible = n_visible
@@ -206,52 +224,46 @@ class GaussianRBM(EnergyModel):
                 "max_sigma": self.max_sigma, "seed": self.seed}
 
     @classmethod
-    def from_data(cls, data: torch.Tensor, n_hidden: int, *, standardize: bool = True, eps: float = 1e-3,
-                  **kwargs) -> "GaussianRBM":
-        r"""A Gaussian RBM sized for ``data`` whose visible units start at the data's
-        per-unit means m and standard deviations s (floored at ``eps · max(s)``).
+    def from_data(cls, data: torch.Tensor, n_hidden: int, *, eps: float = 1e-3, **kwargs) -> "GaussianRBM":
+        r"""A Gaussian RBM sized for ``data`` that standardises it and starts at its marginals.
 
-        With ``standardize`` (the default) the buffers become ``shift = m``,
-        ``scale = s`` and ``b = 0``, σ = 1, so training runs in standardised units;
-        otherwise ``b = m`` and σ = s directly (``log_sigma`` set even when it is a
-        buffer). Either way b̃ = m and σ̃ = s (:attr:`visible_bias`, :attr:`sigma`).
+        Sets ``shift = m`` and ``scale = s``, the data's per-unit means and standard
+        deviations (ddof = 1), s floored at ``eps · max(s)`` for units that barely vary;
+        ``b = 0`` and σ = 1 then give b̃ = m and σ̃ = s (:attr:`visible_bias`,
+        :attr:`sigma`): with W = 0 the model is the data's diagonal Gaussian. Unless
+        given, ``max_sigma = 1`` (σ̃ ≤ s; see the class notes).
 
         Parameters
         ----------
         data : Tensor, shape (n, n_visible), n ≥ 2
         n_hidden : int
-        standardize : bool, default True
         eps : float, default 1e-3
-            Relative floor of the standard deviations (units that never vary).
+            Relative floor of the standard deviations.
         **kwargs
-            Passed to the constructor (``learn_sigma``, ``weight_std``, ``min_sigma``, ``max_sigma``,
-            ``seed``).
+            Passed to the constructor (``learn_sigma``, ``weight_std``, ``min_sigma``,
+            ``max_sigma``, ``seed``).
         """
         data = check_units(data, "data")
         if data.shape[0] < 2:
             raise ValueError(f"GaussianRBM.from_data: data needs at least 2 rows to estimate standard "
                              f"deviations, got shape {tuple(data.shape)}")
-        if not isinstance(standardize, bool):
-            raise TypeError(f"GaussianRBM.from_data: standardize must be True or False, got {standardize!r}")
         eps = _positive_float(eps, "eps", "GaussianRBM.from_data")
+        kwargs.setdefault("max_sigma", 1.0)
         model = cls(data.shape[1], n_hidden, **kwargs)
         x = data.double()
         mean, std = x.mean(0), x.std(0)
-        floor = eps * float(std.max()) if float(std.max()) > 0 else eps
-        std = std.clamp(min=floor)
+        top = float(std.max())
+        std = std.clamp(min=eps * top if top > 0 else eps)
         with torch.no_grad():
-            if standardize:
-                model.shift.copy_(mean)
-                model.scale.copy_(std)
-            else:
-                model.b.copy_(mean)
-                model.log_sigma.copy_(std.log())
+            model.shift.copy_(mean)
+            model.scale.copy_(std)
         return model
 
     # -- derived quantities ------------------------------------------------------------
     def _sigma(self) -> torch.Tensor:
         """σ = exp(clamp(log_sigma, log min_sigma, log max_sigma)) in standardised units, shape (n_visible,)."""
-        return _InwardClamp.apply(self.log_sigma, math.log(self.min_sigma), math.log(self.max_sigma)).exp()
+        hi = math.inf if self.max_sigma is None else math.log(self.max_sigma)
+        return _InwardClamp.apply(self.log_sigma, math.log(self.min_sigma), hi).exp()
 
     @property
     def sigma(self) -> torch.Tensor:
