@@ -38,6 +38,8 @@ __all__ = [
     "chi_square_gof",
     "noncentral_power",
     "random_rbm",
+    "random_gaussian_rbm",
+    "quadrature_log_integrals",
 ]
 
 #: Refuse to enumerate more than this many binary units in one joint state (2**20 rows).
@@ -259,3 +261,66 @@ def random_rbm(n_visible: int, n_hidden: int, seed: int = 0, scale: float = 1.0,
         rbm.b.copy_(scale * torch.randn(n_visible, generator=gen, dtype=torch.float64))
         rbm.c.copy_(scale * torch.randn(n_hidden, generator=gen, dtype=torch.float64))
     return rbm
+
+
+def random_gaussian_rbm(n_visible: int, n_hidden: int, seed: int = 0, scale: float = 1.0,
+                        standardized: bool = True, learn_sigma: bool = True,
+                        dtype: torch.dtype = torch.float64):
+    """A tiny :class:`models.energy.GaussianRBM` with every tensor drawn at random.
+
+    W, b, c ~ N(0, scale²), log σ ~ N(0, 0.3²) (σ within a factor of about 2 of 1); with
+    ``standardized`` also the buffers ``shift`` ~ N(0, 1) and ``scale`` ~ U(0.5, 1.5), so
+    that the effective energy in v differs from the learned tensors and sign or Jacobian
+    errors in the standardisation show. No upper bound on σ (``max_sigma=None``).
+    Deterministic given ``seed``.
+    """
+    from models.energy import GaussianRBM
+
+    model = GaussianRBM(n_visible, n_hidden, weight_std=scale, learn_sigma=learn_sigma, seed=seed).to(dtype)
+    gen = torch.Generator().manual_seed(seed + 7919)
+    draw = lambda n: torch.randn(n, generator=gen, dtype=torch.float64)  # noqa: E731
+    with torch.no_grad():
+        model.b.copy_(scale * draw(n_visible))
+        model.c.copy_(scale * draw(n_hidden))
+        model.log_sigma.copy_(0.3 * draw(n_visible))
+        if standardized:
+            model.shift.copy_(draw(n_visible))
+            model.scale.copy_(0.5 + torch.rand(n_visible, generator=gen, dtype=torch.float64))
+    return model
+
+
+def quadrature_log_integrals(model, beta: float = 1.0, points: int = 161, width: float = 10.0):
+    """log ∫ exp(−β E(v, h)) dv for every binary h, by the trapezoid rule on a grid of v.
+
+    For a Gaussian RBM with one or two visible units: the grid spans, per visible unit,
+    every conditional mean ± ``width`` conditional standard deviations (σ̃/√β), and the
+    integrand comes from ``model.energy`` alone (no free energy, no closed form). On
+    Gaussian integrands the trapezoid rule converges faster than any power of the spacing.
+
+    Returns
+    -------
+    Tensor, shape (2**n_hidden,)
+        In the counting order of :func:`all_binary_states`, float64. Their logsumexp is
+        log Z_β.
+    """
+    from models.energy import validation_disabled
+
+    model64 = _float64_copy(model)
+    n_v = model64.n_visible
+    if n_v not in (1, 2):
+        raise ValueError(f"quadrature_log_integrals: needs 1 or 2 visible units, got {n_v}")
+    hs = all_binary_states(model64.n_hidden)
+    with torch.no_grad(), validation_disabled():
+        means, sd = model64.visible_mean(hs), model64.sigma / beta**0.5
+        axes = [torch.linspace(float(means[:, i].min() - width * sd[i]), float(means[:, i].max() + width * sd[i]),
+                               points, dtype=torch.float64) for i in range(n_v)]
+        grid = torch.stack([g.reshape(-1) for g in torch.meshgrid(*axes, indexing="ij")], 1)
+        out = []
+        for h in hs:
+            log_f = -beta * model64.energy({"v": grid, "h": h.expand(len(grid), -1)})
+            top = log_f.max()
+            dens = (log_f - top).exp().reshape([points] * n_v)
+            for axis in reversed(axes):
+                dens = torch.trapezoid(dens, axis, dim=-1)
+            out.append(top + dens.log())
+    return torch.stack(out)
