@@ -1,9 +1,11 @@
-"""Log-likelihood, pseudo-log-likelihood and reconstruction error against exact oracles.
+"""log_likelihood against exact oracles: binary, spin and real-valued visible units.
 
-The oracles enumerate every joint state of tiny RBMs (``tests.oracles``) and never use
-free energies. The one statistical check (the random-subset PLL) states its failure rate.
+The oracles enumerate every joint state of tiny models (``tests.oracles`` or below) from
+``energy`` alone, or integrate it numerically (the Gaussian RBM): they never use a free
+energy. Deterministic: no statistical assertion in this file.
 """
 
+import copy
 import doctest
 import math
 
@@ -11,23 +13,18 @@ import pytest
 import torch
 
 import inference.evaluation.likelihood
-from inference.evaluation import LogLikelihood, log_likelihood, pseudo_log_likelihood, reconstruction_error
-from inference.partition import LogZEstimate, exact_log_partition
+import inference.evaluation.visible
+from inference.evaluation import LogLikelihood, log_likelihood
+from inference.evaluation.visible import MAX_SUMMED_UNITS, free_energy_plan
 from inference.mcmc.sampling import make_generator
-from models.energy import RBM
-from tests.oracles import all_binary_states, brute_force_marginal_v, random_rbm, state_index
+from inference.partition import LogZEstimate, exact_log_partition
+from models.energy import GaussianRBM, validation_disabled
+from pgm.datasets import load_digits
+from tests.inference.evaluation.toy_models import Chain, OddKind, SpinRBM
+from tests.oracles import all_binary_states, brute_force_log_z, brute_force_marginal_v, random_rbm, state_index
 
-
-def _brute_force_pll(model, v):
-    """Σ_i log p(v_i | v_-i) per row, from the enumerated visible marginal."""
-    log_p = brute_force_marginal_v(model).log()
-    here = log_p[state_index(v)]
-    total = torch.zeros(v.shape[0], dtype=torch.float64)
-    for i in range(v.shape[1]):
-        flipped = v.clone()
-        flipped[:, i] = 1 - flipped[:, i]
-        total += here - torch.logaddexp(here, log_p[state_index(flipped)])
-    return total
+F64 = torch.float64
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture
@@ -42,7 +39,40 @@ def tiny_data(tiny):
     return all_binary_states(6, torch.float32)[idx]
 
 
-# -- log_likelihood ---------------------------------------------------------------------------
+def _grbm(n_visible=2, n_hidden=3, seed=0):
+    """A float32 Gaussian RBM with non-trivial W, b, c, σ and standardisation buffers."""
+    model = GaussianRBM(n_visible, n_hidden, weight_std=0.8, seed=seed)
+    gen = torch.Generator().manual_seed(seed + 1)
+    with torch.no_grad():
+        model.b.copy_(torch.randn(n_visible, generator=gen))
+        model.c.copy_(torch.randn(n_hidden, generator=gen))
+        model.log_sigma.copy_(0.3 * torch.randn(n_visible, generator=gen))
+        model.shift.copy_(torch.randn(n_visible, generator=gen))
+        model.scale.copy_(0.5 + torch.rand(n_visible, generator=gen))
+    return model
+
+
+def _log_unnormalised_density(m, v):
+    """log Σ_h exp(−E(v, h)) for float64 model ``m`` by enumeration of h, shape (batch,)."""
+    hs = all_binary_states(m.n_hidden)
+    return torch.stack([-m.energy({"v": v, "h": h.expand(len(v), -1)}) for h in hs]).logsumexp(0)
+
+
+def _quadrature_log_z(model, points=201):
+    """log ∫ Σ_h exp(−E(v, h)) dv over a grid of v ∈ ℝ² covering every component ± 12 σ̃."""
+    m = copy.deepcopy(model).double()
+    with torch.no_grad(), validation_disabled():
+        means, sigma = m.visible_mean(all_binary_states(m.n_hidden)), m.sigma
+        axes = [torch.linspace(float(means[:, i].min() - 12 * sigma[i]), float(means[:, i].max() + 12 * sigma[i]),
+                               points, dtype=F64) for i in range(2)]
+        g0, g1 = torch.meshgrid(*axes, indexing="ij")
+        log_f = _log_unnormalised_density(m, torch.stack([g0.reshape(-1), g1.reshape(-1)], 1))
+        top = log_f.max()
+        dens = (log_f - top).exp().reshape(points, points)
+        return float(top + torch.trapezoid(torch.trapezoid(dens, axes[1], dim=1), axes[0]).log())
+
+
+# -- binary data --------------------------------------------------------------------------------
 
 def test_log_likelihood_equals_brute_force(tiny, tiny_data):
     log_p = brute_force_marginal_v(tiny).log()[state_index(tiny_data)]
@@ -64,7 +94,7 @@ def test_log_likelihood_carries_the_log_z_bracket(tiny, tiny_data):
     open_ended = log_likelihood(tiny, tiny_data, est._replace(lower=-math.inf))
     assert open_ended.upper == math.inf and math.isfinite(open_ended.lower)
     # a float or a scalar tensor means an exactly known log Z
-    assert log_likelihood(tiny, tiny_data, torch.tensor(exact, dtype=torch.float64)).mean == pytest.approx(ref.mean, abs=1e-12)
+    assert log_likelihood(tiny, tiny_data, torch.tensor(exact, dtype=F64)).mean == pytest.approx(ref.mean, abs=1e-12)
     single = log_likelihood(tiny, tiny_data[:1], exact)
     assert single.n == 1 and math.isnan(single.sem)
 
@@ -74,6 +104,98 @@ def test_log_likelihood_of_digits_with_exact_log_z(digits_rbm, digits_log_z, dig
     assert -64 * math.log(2) < ll.mean < 0  # better than uniform, a proper log-probability
     assert 0 < ll.sem < 1
 
+
+@pytest.mark.parametrize("declare_sets, plan", [(False, ("h1", "h2")), (True, ("h2",))])
+def test_log_likelihood_without_free_energy_sums_latents_through_the_hook(declare_sets, plan):
+    """A chain v – h1 – h2 with no free_energy: F(v) from its marginal sets, by enumeration."""
+    model = Chain(5, 4, 3, seed=2, declare_sets=declare_sets)
+    assert free_energy_plan(model, "test") == plan
+    v = all_binary_states(5)
+    log_p = brute_force_marginal_v(model).log()
+    ll = log_likelihood(model, v, brute_force_log_z(model).item())
+    assert ll.mean == pytest.approx(log_p.mean().item(), abs=1e-10)
+
+
+def test_the_enumeration_works_in_blocks(monkeypatch):
+    model = Chain(4, 3, 3, seed=5)
+    v = all_binary_states(4)
+    whole = log_likelihood(model, v, 0.0)
+    monkeypatch.setattr(inference.evaluation.visible, "_BLOCK", 100)  # one row per block
+    assert log_likelihood(model, v, 0.0).mean == pytest.approx(whole.mean, abs=1e-12)
+
+
+def test_models_without_a_tractable_free_energy_are_refused():
+    big = Chain(3, MAX_SUMMED_UNITS, 1)  # 17 latent units to sum per example
+    with pytest.raises(TypeError, match="Chain has no tractable free energy"):
+        log_likelihood(big, torch.zeros(2, 3), 0.0)
+
+
+def test_spin_data_equals_brute_force():
+    model = SpinRBM(5, 3, seed=1)
+    m = copy.deepcopy(model)
+    spins = 2 * all_binary_states(5) - 1
+    hs = all_binary_states(3)
+    with torch.no_grad():
+        log_w = torch.stack([-m.energy({"v": spins, "h": h.expand(32, -1)}) for h in hs]).logsumexp(0)
+    log_p = log_w - log_w.logsumexp(0)
+    data = spins[torch.randint(32, (25,), generator=make_generator(3))]
+    idx = state_index((data + 1) / 2)
+    ll = log_likelihood(model, data, exact_log_partition(model))
+    assert ll.mean == pytest.approx(log_p[idx].mean().item(), abs=1e-10)
+    with pytest.raises(ValueError, match=r"data must take values in \{-1, \+1\}"):
+        log_likelihood(model, torch.zeros(2, 5), 0.0)
+
+
+# -- real-valued data ---------------------------------------------------------------------------
+
+def test_gaussian_rbm_density_equals_enumeration_and_quadrature():
+    """log p(v) = log Σ_h exp(−E(v, h)) − log Z, Z by quadrature: energies only."""
+    model = _grbm()
+    log_z = _quadrature_log_z(model)
+    v = torch.randn(30, 2, generator=make_generator(4)) * 2
+    with torch.no_grad():
+        log_p = _log_unnormalised_density(copy.deepcopy(model).double(), v.double()) - log_z
+    ll = log_likelihood(model, v, exact_log_partition(model))
+    assert ll.mean == pytest.approx(log_p.mean().item(), abs=1e-7)
+    assert ll.sem == pytest.approx(log_p.std().item() / math.sqrt(30), rel=1e-6)
+
+
+def test_gaussian_rbm_density_is_on_the_data_scale():
+    """Measuring v in units a times smaller (v ↦ a v, the model likewise) shifts the
+    log-density by −n_v log a."""
+    model, a = _grbm(3, 2, seed=3), 10.0
+    v = torch.randn(20, 3, generator=make_generator(1))
+    scaled = copy.deepcopy(model)
+    with torch.no_grad():
+        scaled.shift.mul_(a)
+        scaled.scale.mul_(a)
+    ll = log_likelihood(model, v, exact_log_partition(model))
+    ll_scaled = log_likelihood(scaled, a * v, exact_log_partition(scaled))
+    assert ll_scaled.mean == pytest.approx(ll.mean - 3 * math.log(a), abs=1e-5)
+
+
+def test_gaussian_rbm_without_couplings_is_the_data_gaussian():
+    """W = 0 after from_data: p(v) = Π_i N(v_i; m_i, s_i²) with the data's moments."""
+    train = load_digits(binarize=False, dequantize=True, split="train")
+    test = load_digits(binarize=False, dequantize=True, split="test")
+    model = GaussianRBM.from_data(train, 4, weight_std=0.0)
+    x = train.double()
+    expected = torch.distributions.Normal(x.mean(0), x.std(0)).log_prob(test.double()).sum(1).mean()
+    ll = log_likelihood(model, test, exact_log_partition(model))
+    assert ll.mean == pytest.approx(expected.item(), abs=1e-4)  # float32 parameters
+    assert ll.mean > 0  # a density on [0, 1)^64 can exceed 1
+
+
+def test_real_valued_data_checks():
+    model = _grbm()
+    assert math.isfinite(log_likelihood(model, torch.tensor([[5.0, -3.0]]), 0.0).mean)
+    with pytest.raises(ValueError, match="data contains NaN"):
+        log_likelihood(model, torch.tensor([[math.inf, 0.0]]), 0.0)
+    with pytest.raises(ValueError, match="data must have 2 columns"):
+        log_likelihood(model, torch.zeros(3, 3), 0.0)
+
+
+# -- argument checks ----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("data, error, pattern", [
     (torch.full((3, 6), 0.5), ValueError, r"data must be binary"),
@@ -89,7 +211,7 @@ def test_log_likelihood_rejects_bad_data(tiny, data, error, pattern):
         log_likelihood(tiny, data, 1.0)
 
 
-def test_log_likelihood_rejects_bad_log_z(tiny, tiny_data):
+def test_log_likelihood_rejects_bad_arguments(tiny, tiny_data):
     with pytest.raises(TypeError, match="log_z must be a LogZEstimate"):
         log_likelihood(tiny, tiny_data, "3.0")
     with pytest.raises(TypeError, match="log_z must be a LogZEstimate"):
@@ -98,83 +220,8 @@ def test_log_likelihood_rejects_bad_log_z(tiny, tiny_data):
         log_likelihood(tiny, tiny_data, math.nan)
     with pytest.raises(TypeError, match="EnergyModel"):
         log_likelihood(torch.nn.Linear(6, 4), tiny_data, 1.0)
-
-
-# -- pseudo_log_likelihood ----------------------------------------------------------------------
-
-@pytest.mark.parametrize("n_visible, n_hidden", [(6, 4), (4, 7)])
-def test_pll_equals_brute_force_conditionals(n_visible, n_hidden):
-    model = random_rbm(n_visible, n_hidden, seed=4, scale=1.0, dtype=torch.float32)
-    v = all_binary_states(n_visible, torch.float32)
-    expected = _brute_force_pll(model, v).mean().item()
-    assert pseudo_log_likelihood(model, v) == pytest.approx(expected, abs=1e-10)
-
-
-def test_pll_with_every_unit_in_the_subset_is_exact(tiny, tiny_data):
-    exact = pseudo_log_likelihood(tiny, tiny_data)
-    assert pseudo_log_likelihood(tiny, tiny_data, make_generator(1), n_units=6) == pytest.approx(exact, abs=1e-10)
-
-
-def test_pll_random_subset_is_unbiased(tiny, tiny_data):
-    """n_units=2 on 200 copies of the data: within 4 standard errors (failure rate 6e-5).
-
-    The standard error comes from the per-example spread of the estimator, measured on
-    the same draws (one estimate per copy of the 40 rows).
-    """
-    exact = pseudo_log_likelihood(tiny, tiny_data)
-    gen = make_generator(5)
-    runs = torch.tensor([pseudo_log_likelihood(tiny, tiny_data, gen, n_units=2) for _ in range(200)])
-    assert abs(runs.mean().item() - exact) < 4 * runs.std().item() / math.sqrt(200)
-    assert runs.std() > 0  # the subsets do vary
-
-
-def test_pll_subset_is_reproducible_and_checked(tiny, tiny_data):
-    a = pseudo_log_likelihood(tiny, tiny_data, make_generator(3), n_units=1)
-    assert a == pseudo_log_likelihood(tiny, tiny_data, make_generator(3), n_units=1)
-    default = pseudo_log_likelihood(tiny, tiny_data, n_units=1)  # a fresh generator seeded with 0
-    assert default == pseudo_log_likelihood(tiny, tiny_data, make_generator(0), n_units=1)
-    for bad in (0, 7, 2.0):
-        with pytest.raises(ValueError, match="n_units must be None or an int in"):
-            pseudo_log_likelihood(tiny, tiny_data, n_units=bad)
-    with pytest.raises(TypeError, match="generator must be a torch.Generator"):
-        pseudo_log_likelihood(tiny, tiny_data, generator=3, n_units=1)
-    with pytest.raises(ValueError, match="data must be binary"):
-        pseudo_log_likelihood(tiny, torch.full((2, 6), 0.3))
-
-
-# -- reconstruction_error ----------------------------------------------------------------------
-
-def test_reconstruction_error_by_hand():
-    model = RBM(2, 1)
-    with torch.no_grad():
-        model.W.copy_(torch.tensor([[1.0], [-1.0]]))
-        model.b.copy_(torch.tensor([0.0, 1.0]))
-        model.c.copy_(torch.tensor([0.5]))
-    sig = lambda x: 1 / (1 + math.exp(-x))  # noqa: E731
-    # v = (1, 0): h = σ(0.5 + 1) ; r = (σ(0 + h), σ(1 - h))
-    h = sig(1.5)
-    err_10 = (1 - sig(h)) ** 2 + (0 - sig(1 - h)) ** 2
-    # v = (0, 1): h = σ(0.5 - 1)
-    h = sig(-0.5)
-    err_01 = (0 - sig(h)) ** 2 + (1 - sig(1 - h)) ** 2
-    data = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
-    assert reconstruction_error(model, data) == pytest.approx((err_10 + err_01) / 2, abs=1e-6)
-    assert reconstruction_error(model, data[:1]) == pytest.approx(err_10, abs=1e-6)
-
-
-def test_reconstruction_error_accepts_grey_levels_only_in_unit_interval(tiny):
-    assert reconstruction_error(tiny, torch.full((3, 6), 0.25)) > 0
-    with pytest.raises(ValueError, match=r"data must lie in \[0, 1\]"):
-        reconstruction_error(tiny, torch.full((3, 6), 1.5))
-    with pytest.raises(TypeError, match="hidden_logits"):
-        reconstruction_error(_NoLogits(), torch.zeros(1, 2))
-
-
-class _NoLogits(RBM):
-    def __init__(self):
-        super().__init__(2, 1)
-
-    hidden_logits = None
+    with pytest.raises(TypeError, match="has kind 'categorical'; supported kinds are"):
+        log_likelihood(OddKind(), torch.zeros(2, 3), 1.0)
 
 
 def test_docstring_examples():
