@@ -31,8 +31,9 @@ import tempfile
 
 import torch
 
-import models.energy
 from models.energy import EnergyModel
+
+from . import registry
 
 __all__ = ["FORMAT", "atomic_save", "load_checkpoint", "save_model", "load_model", "model_config",
            "build_model", "register_model"]
@@ -40,34 +41,16 @@ __all__ = ["FORMAT", "atomic_save", "load_checkpoint", "save_model", "load_model
 #: Value of the ``"format"`` entry of every file written here.
 FORMAT = "pgm/1"
 
-_REGISTRY: dict[str, type] = {}
-
 
 def register_model(cls: type) -> type:
     """Make an :class:`EnergyModel` subclass outside :mod:`models.energy` loadable by name.
 
-    Usable as a class decorator. Classes listed in ``models.energy.__all__`` need no
-    registration.
+    Usable as a class decorator. Classes listed in ``models.energy.__all__`` and the
+    classes of :mod:`inference.registry`'s entries need no registration. (A class also
+    wanted on the command line gets a :class:`~inference.registry.ModelEntry` with
+    :func:`inference.registry.register`.)
     """
-    if not (isinstance(cls, type) and issubclass(cls, EnergyModel)):
-        raise TypeError(f"register_model: expected an EnergyModel subclass, got {cls!r}")
-    _REGISTRY[cls.__name__] = cls
-    return cls
-
-
-def _model_class(name: str) -> type:
-    if name in _REGISTRY:
-        return _REGISTRY[name]
-    if name in getattr(models.energy, "__all__", ()):
-        cls = getattr(models.energy, name, None)
-        if isinstance(cls, type) and issubclass(cls, EnergyModel) and cls is not EnergyModel:
-            return cls
-    known = sorted({n for n in models.energy.__all__
-                    if isinstance(getattr(models.energy, n, None), type)
-                    and issubclass(getattr(models.energy, n), EnergyModel)
-                    and getattr(models.energy, n) is not EnergyModel} | set(_REGISTRY))
-    raise ValueError(f"unknown model class {name!r}; known energy models: {known} "
-                     "(register others with inference.checkpoint.register_model)")
+    return registry.register_class(cls)
 
 
 def model_config(model: EnergyModel) -> dict:
@@ -88,7 +71,7 @@ def build_model(config: dict | str) -> EnergyModel:
         config = json.loads(config)
     if not isinstance(config, dict) or "class" not in config or "config" not in config:
         raise ValueError(f"config must be {{'class': name, 'config': {{...}}}}, got {config!r}")
-    return _model_class(config["class"])(**config["config"])
+    return registry.model_class(config["class"])(**config["config"])
 
 
 def atomic_save(obj, path) -> None:

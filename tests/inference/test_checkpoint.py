@@ -9,7 +9,7 @@ import torch
 from inference import checkpoint as ckpt
 from inference.checkpoint import FORMAT, atomic_save, build_model, load_checkpoint, load_model, model_config, save_model
 from inference.learning.fit import fit
-from models.energy import RBM
+from models.energy import RBM, GaussianRBM
 from tests.oracles import random_rbm
 
 QUIET = dict(progress=False, monitor=0)
@@ -59,6 +59,21 @@ def test_save_and_load_model_round_trip(tmp_path, dtype):
     assert payload["format"] == FORMAT
     assert json.loads(payload["config"]) == {"class": "RBM", "config": model.config()}
     assert load_model(path, device="cpu").W.device.type == "cpu"
+
+
+@pytest.mark.parametrize("learn_sigma", [True, False])
+def test_gaussian_rbm_round_trip_keeps_its_buffers(tmp_path, learn_sigma):
+    data = 3 * torch.randn(30, 5, generator=torch.Generator().manual_seed(0)) + 2
+    model = GaussianRBM.from_data(data, 3, learn_sigma=learn_sigma, seed=1)
+    with torch.no_grad():
+        model.log_sigma.add_(-0.2)
+    save_model(tmp_path / "g.pt", model)
+    loaded = load_model(tmp_path / "g.pt")
+    assert type(loaded) is GaussianRBM and loaded.config() == model.config()
+    assert isinstance(loaded.log_sigma, torch.nn.Parameter) == learn_sigma
+    for name in ("shift", "scale", "log_sigma", "W"):
+        assert torch.equal(getattr(loaded, name), getattr(model, name)), name
+    assert torch.equal(loaded.free_energy(data), model.free_energy(data))
 
 
 def test_build_model_and_registry(tmp_path):

@@ -8,14 +8,16 @@ from pathlib import Path
 import pytest
 import torch
 
-from inference.checkpoint import load_model
-from inference.cli import build_parser, load_data, main
-from models.energy import RBM
+from inference import exact_log_partition, gibbs, log_likelihood, make_generator
+from inference.checkpoint import load_model, save_model
+from inference.cli import build_parser, data_kind, load_data, main
+from models.energy import RBM, GaussianRBM
+from pgm.datasets import load_digits
 
 
 def test_demo_quick_writes_every_artifact(tmp_path, capsys):
     out = tmp_path / "demo"
-    main(["demo", "--quick", "--out", str(out), "--no-progress"])
+    main(["demo", "--quick", "--out", str(out), "--no-progress", "--hidden", "8", "--epochs", "2"])
     for name in ("samples.png", "filters.png", "graph.png", "curve.png", "metrics.json", "checkpoint.pt",
                  "model.pt"):
         assert (out / name).stat().st_size > 0, name
@@ -26,11 +28,11 @@ def test_demo_quick_writes_every_artifact(tmp_path, capsys):
     # the AIS bracket printed in the table holds the exact value for this small model
     assert log_z["ais_lower"] <= log_z["exact"] <= log_z["ais_upper"]
     ll = metrics["log_likelihood"]
-    assert ll["test_exact"]["mean"] < 0 and len(metrics["history"]["epoch"]) == 3
+    assert ll["test_exact"]["mean"] < 0 and len(metrics["history"]["epoch"]) == 2
     # AIS and exact test log-likelihoods differ exactly by the log Z difference
     assert ll["test_ais"]["mean"] - ll["test_exact"]["mean"] == pytest.approx(log_z["exact"] - log_z["ais"], abs=1e-9)
     model = load_model(out / "model.pt")
-    assert isinstance(model, RBM) and (model.n_visible, model.n_hidden) == (64, 16)
+    assert isinstance(model, RBM) and (model.n_visible, model.n_hidden) == (64, 8)
 
 
 def test_fit_eval_sample_graph_round_trip(tmp_path, capsys):
@@ -61,6 +63,8 @@ def test_fit_eval_sample_graph_round_trip(tmp_path, capsys):
     main(["graph", "rbm:784x500", "--out", str(tmp_path / "g2.png")])
     printed = capsys.readouterr().out
     assert "v: bernoulli 784 (observed)" in printed and "h -- v" in printed
+    main(["graph", "20x3", "--out", str(tmp_path / "g3.png")])  # a bare size is an RBM
+    assert "v: bernoulli 20 (observed)" in capsys.readouterr().out
 
 
 def test_fit_resume_continues_to_more_epochs(tmp_path, capsys):
@@ -72,30 +76,108 @@ def test_fit_resume_continues_to_more_epochs(tmp_path, capsys):
     assert json.loads((run / "history.json").read_text())["epoch"] == [1, 2]
 
 
+def test_gaussian_rbm_fit_eval_sample_graph_on_real_digits(tmp_path, capsys):
+    run = tmp_path / "grbm"
+    main(["fit", "grbm", "--hidden", "4", "--epochs", "1", "--out", str(run), "--no-progress", "--evaluate", "exact"])
+    history = json.loads((run / "history.json").read_text())
+    assert "grbm on digits-real" in capsys.readouterr().out  # the family's default data
+    model = load_model(run / "model.pt")
+    assert isinstance(model, GaussianRBM) and (model.n_visible, model.n_hidden) == (64, 4)
+
+    main(["eval", str(run / "model.pt"), "--method", "exact"])
+    exact = json.loads(capsys.readouterr().out)
+    assert exact["model"] == "grbm" and exact["data"] == "digits-real" and "log-density" in exact["units"]
+    assert exact["log_likelihood"]["n"] == 359
+    assert exact["log_likelihood"]["mean"] == pytest.approx(history["log_likelihood"][-1], abs=1e-6)
+    test = load_data("digits-real", "test")
+    assert exact["log_likelihood"]["mean"] == pytest.approx(
+        log_likelihood(model, test, exact_log_partition(model)).mean, abs=1e-9)
+    main(["eval", str(run / "model.pt"), "--method", "ais", "--betas", "100", "--chains", "20", "--no-progress"])
+    ais = json.loads(capsys.readouterr().out)
+    assert ais["log_z"]["method"] == "ais" and ais["log_z"]["n_chains"] == 20
+
+    main(["sample", str(run / "model.pt"), "--n", "5", "--steps", "3", "--out", str(tmp_path / "g.pt")])
+    samples = torch.load(tmp_path / "g.pt", weights_only=True)
+    gen = make_generator(0)  # the command's: --seed 0, chains from gibbs.init, then the v-conditional means
+    state = gibbs.run(model, gibbs.init(model, 5, gen), 3, gen)
+    assert torch.equal(samples, model.conditional("v", state.values).mean.detach())
+    main(["sample", str(run / "model.pt"), "--n", "4", "--steps", "2", "--out", str(tmp_path / "g.png")])
+    assert (tmp_path / "g.png").stat().st_size > 0
+    main(["graph", "grbm:64x16", "--out", str(tmp_path / "gg.png")])
+    assert "v: gaussian 64 (observed)" in capsys.readouterr().out
+
+
+def test_data_of_the_wrong_kind_is_refused(tmp_path):
+    with pytest.raises(SystemExit, match="digits-real holds real-valued data, but the rbm model has bernoulli"):
+        main(["fit", "rbm", "--data", "digits-real", "--epochs", "1", "--out", str(tmp_path / "a")])
+    with pytest.raises(SystemExit, match="digits holds binary .* grbm model has gaussian visible units.*: rbm"):
+        main(["fit", "grbm", "--data", "digits", "--epochs", "1", "--out", str(tmp_path / "b")])
+    with pytest.raises(SystemExit, match="--evaluate exact: --data digits-grey holds grey levels"):
+        main(["fit", "rbm", "--data", "digits-grey", "--evaluate", "exact", "--out", str(tmp_path / "c")])
+    real = torch.randn(20, 6, generator=torch.Generator().manual_seed(0))
+    torch.save(real, tmp_path / "real.pt")
+    with pytest.raises(SystemExit, match="real.pt holds real-valued data"):
+        main(["fit", "rbm", "--data", str(tmp_path / "real.pt"), "--out", str(tmp_path / "d")])
+    assert not (tmp_path / "a").exists() and not (tmp_path / "d").exists()
+    save_model(tmp_path / "rbm.pt", RBM(64, 4, seed=0))
+    with pytest.raises(SystemExit, match="pgm eval: --data digits-grey holds grey levels"):
+        main(["eval", str(tmp_path / "rbm.pt"), "--data", "digits-grey", "--method", "exact"])
+
+
+def test_eval_reports_what_it_cannot_do(tmp_path):
+    save_model(tmp_path / "wide.pt", RBM(64, 40, seed=0))
+    with pytest.raises(SystemExit, match="pgm eval: exact_log_partition: enumerating"):
+        main(["eval", str(tmp_path / "wide.pt"), "--method", "exact"])
+
+
+def test_samples_that_are_not_square_images_go_to_a_tensor(tmp_path, capsys):
+    data = (torch.rand(30, 6, generator=torch.Generator().manual_seed(0)) < 0.5).float()
+    torch.save(data, tmp_path / "x.pt")
+    main(["fit", "rbm", "--data", str(tmp_path / "x.pt"), "--hidden", "3", "--epochs", "1",
+          "--out", str(tmp_path / "run"), "--no-progress", "--evaluate", "exact"])
+    main(["sample", str(tmp_path / "run" / "model.pt"), "--n", "4", "--steps", "2", "--out", str(tmp_path / "s.png")])
+    assert "not a square image" in capsys.readouterr().out and not (tmp_path / "s.png").exists()
+    assert torch.load(tmp_path / "s.pt", weights_only=True).shape == (4, 6)
+
+
 def test_load_data_specs(tmp_path):
     assert load_data("digits", "test").shape == (359, 64)
     grey = load_data("digits-grey", "all")
     assert grey.shape == (1797, 64) and ((grey > 0) & (grey < 1)).any()
+    real = load_data("digits-real", "train")
+    assert real.shape == (1438, 64) and torch.equal(real, load_digits(binarize=False, dequantize=True))
+    assert data_kind("digits-real", real) == "real" and data_kind("digits", None) == "binary"
     x = torch.rand(5, 3)
     torch.save(x, tmp_path / "x.pt")
     assert torch.equal(load_data(str(tmp_path / "x.pt")), x)
+    assert data_kind("file", x) == "grey" and data_kind("file", x.round()) == "binary"
+    assert data_kind("file", 2 * x.round() - 1) == "spin" and data_kind("file", x - 2) == "real"
     with pytest.raises(SystemExit, match="not understood"):
         load_data("no-such-data")
 
 
-@pytest.mark.parametrize("command", ["demo", "fit", "eval", "sample", "graph"])
+@pytest.mark.parametrize("command", ["demo", "fit", "fit rbm", "fit grbm", "eval", "sample", "graph"])
 def test_every_command_has_help(command, capsys):
     with pytest.raises(SystemExit) as exit_info:
-        build_parser().parse_args([command, "--help"])
-    assert exit_info.value.code == 0 and "usage: pgm" in capsys.readouterr().out
+        build_parser().parse_args([*command.split(), "--help"])
+    printed = capsys.readouterr().out
+    assert exit_info.value.code == 0 and "usage: pgm" in printed
+    if command == "fit":  # the registered models are listed
+        assert "rbm " in printed and "grbm " in printed and "Gaussian-Bernoulli" in printed
+    if command == "fit grbm":  # the family's own options next to fit's
+        assert "--fixed-sigma" in printed and "--batch-size" in printed
 
 
 def test_bad_arguments_exit_with_usage(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["fit", "rbm", "--method", "sgd"])
     assert exit_info.value.code == 2 and "invalid choice" in capsys.readouterr().err
-    with pytest.raises(SystemExit, match="neither a model file nor a size"):
-        main(["graph", "rbm:banana"])
+    with pytest.raises(SystemExit) as exit_info:
+        main(["fit", "dbm"])
+    assert exit_info.value.code == 2 and "invalid choice: 'dbm'" in capsys.readouterr().err
+    for spec in ("rbm:banana", "nope:3x4", "rbm:3x4x5"):
+        with pytest.raises(SystemExit, match="neither a model file nor a size"):
+            main(["graph", spec])
 
 
 SCRIPT = Path(sys.executable).parent / "pgm"

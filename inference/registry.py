@@ -1,0 +1,225 @@
+"""The model registry: one entry per model family, for checkpoints and the command line.
+
+An entry (:class:`ModelEntry`) names a family on the command line (``"rbm"``), gives
+its class, how to build it from training data and the parsed options, the options
+themselves (``add_arguments(parser)``), how to build one from layer sizes (``pgm graph
+rbm:64x16``), the kind of its visible units and its default data. Checkpoints
+(:mod:`inference.checkpoint`) find classes by name here, so a registered family saves,
+loads, trains, evaluates, samples and draws through ``pgm`` without further code.
+
+Entries today: ``"rbm"`` (:class:`models.energy.RBM`) and ``"grbm"``
+(:class:`models.energy.GaussianRBM`). Classes listed in ``models.energy.__all__`` load
+from checkpoints without registration; :func:`register_class` (or
+:func:`inference.checkpoint.register_model`) adds others.
+
+Examples
+--------
+>>> lookup("rbm").cls.__name__
+'RBM'
+>>> model_class("GaussianRBM").__name__
+'GaussianRBM'
+>>> lookup("grbm").from_sizes((5, 3)).graph.describe().splitlines()[0]
+'v: gaussian 5 (observed)'
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from typing import Callable
+
+import models.energy
+from models.energy import RBM, EnergyModel, GaussianRBM
+
+__all__ = ["ModelEntry", "register", "unregister", "lookup", "names", "entries", "entry_for", "register_class", "model_class",
+           "known_classes"]
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """A model family as the registry knows it.
+
+    Attributes
+    ----------
+    name : str
+        Name on the command line (``pgm fit NAME``, ``pgm graph NAME:AxB``), lower case.
+    cls : type
+        The :class:`~models.energy.EnergyModel` subclass.
+    build : callable
+        ``build(data, args) -> model``: a new model sized (and initialised) for ``data``,
+        a float tensor (n, n_visible), from the options of :attr:`add_arguments` in the
+        ``argparse.Namespace`` ``args`` (which also holds ``seed``).
+    add_arguments : callable
+        ``add_arguments(parser)`` adds the family's own options to ``pgm fit NAME``.
+    from_sizes : callable
+        ``from_sizes(sizes) -> model`` from a tuple of layer sizes (``rbm:64x16`` →
+        ``(64, 16)``); raises ValueError for a tuple of the wrong length.
+    visible_kind : str
+        Kind of the visible group (``"bernoulli"``, ``"gaussian"``...): which data the
+        command line accepts.
+    default_data : str
+        Data spec used when ``--data`` is not given (``"digits"``, ``"digits-real"``).
+    help : str
+        One line for ``pgm fit --help``.
+    """
+
+    name: str
+    cls: type
+    build: Callable
+    add_arguments: Callable
+    from_sizes: Callable
+    visible_kind: str
+    default_data: str
+    help: str = ""
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name or self.name != self.name.lower() or ":" in self.name:
+            raise ValueError(f"ModelEntry: name must be a non-empty lower-case str without ':', got {self.name!r}")
+        if not (isinstance(self.cls, type) and issubclass(self.cls, EnergyModel)) or self.cls is EnergyModel:
+            raise TypeError(f"ModelEntry {self.name!r}: cls must be an EnergyModel subclass, got {self.cls!r}")
+        for field in ("build", "add_arguments", "from_sizes"):
+            if not callable(getattr(self, field)):
+                raise TypeError(f"ModelEntry {self.name!r}: {field} must be callable, got {getattr(self, field)!r}")
+
+
+_ENTRIES: dict[str, ModelEntry] = {}
+_CLASSES: dict[str, type] = {}
+
+
+def register(entry: ModelEntry, *, replace: bool = False) -> ModelEntry:
+    """Add a family; its class becomes loadable from checkpoints too.
+
+    Raises ValueError if the name is taken (unless ``replace``).
+    """
+    if not isinstance(entry, ModelEntry):
+        raise TypeError(f"register: expected a ModelEntry, got {type(entry).__name__}")
+    if entry.name in _ENTRIES and not replace:
+        raise ValueError(f"register: a model named {entry.name!r} is already registered "
+                         f"({_ENTRIES[entry.name].cls.__name__}); pass replace=True to replace it")
+    _ENTRIES[entry.name] = entry
+    register_class(entry.cls)
+    return entry
+
+
+def unregister(name: str) -> ModelEntry:
+    """Remove the family ``name`` and return its entry; its class stays loadable from
+    checkpoints (a file written with it still names it)."""
+    entry = lookup(name)
+    del _ENTRIES[name]
+    return entry
+
+
+def lookup(name: str) -> ModelEntry:
+    """The entry registered as ``name``; ValueError naming the registered ones."""
+    if name not in _ENTRIES:
+        raise ValueError(f"unknown model {name!r}; registered models: {names()}")
+    return _ENTRIES[name]
+
+
+def names() -> list[str]:
+    """Registered family names, in registration order."""
+    return list(_ENTRIES)
+
+
+def entries() -> list[ModelEntry]:
+    """Registered entries, in registration order."""
+    return list(_ENTRIES.values())
+
+
+def entry_for(model_or_cls) -> ModelEntry | None:
+    """The entry of a model (or class): the first entry whose class is its class or a
+    base class of it (most specific first); ``None`` if there is none."""
+    cls = model_or_cls if isinstance(model_or_cls, type) else type(model_or_cls)
+    for klass in cls.__mro__:
+        for entry in _ENTRIES.values():
+            if entry.cls is klass:
+                return entry
+    return None
+
+
+def register_class(cls: type) -> type:
+    """Make an :class:`EnergyModel` subclass loadable from checkpoints by its class name.
+
+    Usable as a class decorator. Classes listed in ``models.energy.__all__`` need no
+    registration.
+    """
+    if not (isinstance(cls, type) and issubclass(cls, EnergyModel)) or cls is EnergyModel:
+        raise TypeError(f"register_model: expected an EnergyModel subclass, got {cls!r}")
+    _CLASSES[cls.__name__] = cls
+    return cls
+
+
+def _library_classes() -> dict[str, type]:
+    out = {}
+    for n in getattr(models.energy, "__all__", ()):
+        obj = getattr(models.energy, n, None)
+        if isinstance(obj, type) and issubclass(obj, EnergyModel) and obj is not EnergyModel:
+            out[n] = obj
+    return out
+
+
+def known_classes() -> list[str]:
+    """Names of every class :func:`model_class` resolves."""
+    return sorted(set(_library_classes()) | set(_CLASSES))
+
+
+def model_class(name: str) -> type:
+    """The model class saved under ``name`` in a checkpoint.
+
+    Registered classes first, then the energy models of :mod:`models.energy`.
+    """
+    if name in _CLASSES:
+        return _CLASSES[name]
+    cls = _library_classes().get(name)
+    if cls is not None:
+        return cls
+    raise ValueError(f"unknown model class {name!r}; known energy models: {known_classes()} "
+                     "(register others with inference.checkpoint.register_model)")
+
+
+# -- the library's families ------------------------------------------------------------
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive int, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive int, got {text!r}")
+    return value
+
+
+def _two_sizes(name, cls):
+    def from_sizes(sizes):
+        sizes = tuple(sizes)
+        if len(sizes) != 2 or not all(isinstance(s, int) and s >= 1 for s in sizes):
+            raise ValueError(f"{name}: expected two positive sizes VISIBLExHIDDEN (e.g. {name}:64x16), got {sizes}")
+        return cls(*sizes)
+    return from_sizes
+
+
+def _rbm_arguments(parser):
+    parser.add_argument("--hidden", type=_positive_int, default=16, help="hidden units (default 16)")
+    parser.add_argument("--weight-std", type=float, default=0.01,
+                        help="standard deviation of the initial weights (default 0.01)")
+
+
+def _rbm_build(data, args):
+    return RBM.from_data(data, args.hidden, weight_std=args.weight_std, seed=args.seed)
+
+
+def _grbm_arguments(parser):
+    _rbm_arguments(parser)
+    parser.add_argument("--fixed-sigma", action="store_true",
+                        help="keep the visible standard deviations at the data's (default: learn them)")
+
+
+def _grbm_build(data, args):
+    return GaussianRBM.from_data(data, args.hidden, weight_std=args.weight_std, seed=args.seed,
+                                 learn_sigma=not args.fixed_sigma)
+
+
+register(ModelEntry("rbm", RBM, _rbm_build, _rbm_arguments, _two_sizes("rbm", RBM), "bernoulli", "digits",
+                    "binary RBM: binary visible and hidden units"))
+register(ModelEntry("grbm", GaussianRBM, _grbm_build, _grbm_arguments, _two_sizes("grbm", GaussianRBM), "gaussian",
+                    "digits-real", "Gaussian-Bernoulli RBM: real-valued visible units, binary hidden units"))
