@@ -192,7 +192,7 @@ def pseudo_log_likelihood(model, data: torch.Tensor, generator: torch.Generator 
     units = None
     if n_units is not None:
         generator = generator or make_generator(0, dev)
-        units = torch.rand(data.shape, generator=generator, device=dev).argsort(1)[:, :n_units]
+        units = torch.rand(data.shape, generator=generator, device=dev).topk(n_units, dim=1, largest=False).indices
     k = nv if n_units is None else n_units
     with torch.no_grad():
         total = runner.run(data, units).sum()

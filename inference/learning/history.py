@@ -21,7 +21,7 @@ class History:
         ‖v − σ(b + W σ(c + vW))‖²).
     pseudo_log_likelihood : list[float | None]
         Mean pseudo-log-likelihood per example of the monitoring subset (nats): exact up
-        to 128 visible units, else estimated from 8 (``monitor="auto"``) or 32 random
+        to 128 visible units, else estimated from 2 (``monitor="auto"``) or 32 random
         units per example (the same units every epoch). ``None`` for non-binary data.
     train_recon_error : list[float | None]
         CD only: mean of ‖v − v₁‖², v₁ the first reconstruction of the negative chain

@@ -291,15 +291,17 @@ def test_float64_model_and_device():
 
 
 def test_monitor_auto_uses_a_tenth_of_the_data(monkeypatch):
-    """monitor='auto' (the default) records PLL and reconstruction error on min(1000, n // 10)
-    rows; a bad value is refused before training."""
+    """monitor='auto' (the default) records PLL and reconstruction error on n / 20 rows, at
+    least 100 (or all of fewer), at most 1000; a bad value is refused before training."""
     import importlib
 
     fit_module = importlib.import_module("inference.learning.fit")
     seen = []
     original = fit_module._monitor
     monkeypatch.setattr(fit_module, "_monitor", lambda m, sub, *a: seen.append(sub.shape[0]) or original(m, sub, *a))
+    fit(RBM(6, 3, seed=0), _data(n=4000), epochs=1, batch_size=400, progress=False)
+    fit(RBM(6, 3, seed=0), _data(n=30000), epochs=1, batch_size=3000, progress=False)
     hist = fit(RBM(6, 3, seed=0), _data(n=40), epochs=2, batch_size=8, progress=False)
-    assert seen == [4, 4] and all(x is not None for x in hist.recon_error + hist.pseudo_log_likelihood)
+    assert seen == [200, 1000, 40, 40] and all(x is not None for x in hist.recon_error + hist.pseudo_log_likelihood)
     with pytest.raises(TypeError, match="monitor"):
         fit(RBM(6, 3, seed=0), _data(), epochs=1, monitor="some")
