@@ -31,8 +31,8 @@ from typing import Callable
 import models.energy
 from models.energy import RBM, EnergyModel, GaussianRBM
 
-__all__ = ["ModelEntry", "register", "unregister", "lookup", "names", "entries", "entry_for", "register_class", "model_class",
-           "known_classes"]
+__all__ = ["ModelEntry", "register", "unregister", "lookup", "names", "entries", "entry_for", "register_class",
+           "model_class", "known_classes"]
 
 
 @dataclass(frozen=True)
