@@ -26,12 +26,13 @@ __all__ = ["run_demo", "sample_images"]
 
 
 def sample_images(model, n: int, n_steps: int, seed: int = 0):
-    """Visible probabilities after ``n_steps`` Gibbs sweeps from uniform noise, shape (n, n_visible)."""
+    """The visible group's conditional means after ``n_steps`` Gibbs sweeps from noise,
+    shape (n, n_visible) (probabilities for binary units, means for Gaussian ones)."""
     gen = make_generator(seed, model.device)
     state = gibbs.init(model, n, gen)
     state = gibbs.run(model, state, n_steps, gen)
     with torch.no_grad():
-        return model.conditional("v", state.values).probs
+        return model.conditional(model.visible_name, state.values).mean
 
 
 def _fmt(x: float) -> str:
