@@ -192,8 +192,10 @@ def _row(name, n_hidden, n_params, res):
         mean = statistics.mean(res["ll"])
         std = statistics.stdev(res["ll"]) if len(res["ll"]) > 1 else 0.0
         value = f"{mean:.2f} ± {std:.2f}"
-        if res["method"] == "ais":
-            value += f" (AIS [{min(res['lower']):.2f}, {max(res['upper']):.2f}])"
+        if res["method"] == "ais":  # mean distances of the per-seed bracket ends from the estimates
+            below = statistics.mean(m - lo for m, lo in zip(res["ll"], res["lower"]))
+            above = statistics.mean(up - m for m, up in zip(res["ll"], res["upper"]))
+            value += f" (bracket −{below:.2f}/+{above:.2f})"
     else:
         value = "—"
     if res["diverged"]:
