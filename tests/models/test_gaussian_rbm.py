@@ -312,7 +312,8 @@ def test_sigma_bounds_cannot_be_crossed_by_training(one_thread):
         finite = all(torch.isfinite(p).all() for p in m.parameters())
         if finite:
             ratio = (m.sigma / m.scale).detach()
-            seen.append((float(ratio.min()), float(ratio.max()), float(m.log_sigma.detach().min()), float(m.log_sigma.detach().max())))
+            raw = m.log_sigma.detach()
+            seen.append((float(ratio.min()), float(ratio.max()), float(raw.min()), float(raw.max())))
         return not finite
 
     fit(model, data, epochs=15, batch_size=10, lr=0.05, momentum=0.9, monitor=0, progress=False, callbacks=check)
