@@ -254,7 +254,8 @@ def _fit_options() -> argparse.ArgumentParser:
     f = argparse.ArgumentParser(add_help=False)
     specs = " | ".join(list(DATA_SPECS) + ["file.pt", "file.npy"])
     f.add_argument("--data", default=None, help=f"{specs} (default: the model's)")
-    f.add_argument("--method", choices=["cd", "pcd"], default="cd")
+    f.add_argument("--method", choices=["cd", "pcd"], default=None,
+                   help="learning rule (default: the model's recipe: cd for rbm, pcd for grbm)")
     f.add_argument("--k", type=int, default=1, help="Gibbs sweeps per update")
     f.add_argument("--epochs", type=int, default=50)
     f.add_argument("--batch-size", type=int, default=20)

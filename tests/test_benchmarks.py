@@ -34,3 +34,8 @@ def test_ais_speed_small(capsys):
 def test_rbm_throughput_small(capsys):
     _load("rbm_throughput").main(["--n", "200", "--epochs", "1", "--repeats", "1", "--skip", "learnergy", "sklearn", "contended"])
     assert "GEMM ceiling" in capsys.readouterr().out
+
+
+def test_grbm_digits_quick(capsys):
+    _load("grbm_digits").main(["--quick"])
+    assert "default recipe" in capsys.readouterr().out

@@ -83,7 +83,7 @@ def _work(model, batch_size):
     return batch_size * sum(g[e.src].n_units * g[e.dst].n_units for e in g.edges if not e.directed) or batch_size
 
 
-def fit(model: EnergyModel, data: torch.Tensor, *, method: str = "cd", k: int = 1, epochs: int = 50,
+def fit(model: EnergyModel, data: torch.Tensor, *, method: str | None = None, k: int = 1, epochs: int = 50,
         batch_size: int = 20, n_chains: int | None = None, sample_visible: bool = True, seed: int | None = 0,
         optim: Optimization | None = None, evaluate=None, checkpoint=None, callbacks=(), monitor="auto",
         backend: str = "auto", progress: bool = True, **options) -> History:
@@ -98,8 +98,9 @@ def fit(model: EnergyModel, data: torch.Tensor, *, method: str = "cd", k: int = 
     The defaults are the recipe measured best on binarized digits (64×16 RBM, 50 epochs,
     batch 20; ``benchmarks/rbm_digits.py``): CD-1 with sampled reconstructions, SGD with
     momentum 0.5 for 5 epochs then 0.9, the model's default learning rate (0.1 for the
-    RBM) decayed linearly to 0 over the run, no weight decay. PCD-1 needs a smaller step
-    or averaging (e.g. ``momentum=0.5, lr=0.2, average="polyak"``).
+    RBM) decayed linearly to 0 over the run, no weight decay. For the binary RBM PCD-1
+    needs a smaller step or averaging (e.g. ``momentum=0.5, lr=0.2, average="polyak"``);
+    the Gaussian RBM's default is PCD-1 at lr 0.003 (``benchmarks/grbm_digits.py``).
 
     Parameters
     ----------
@@ -108,7 +109,9 @@ def fit(model: EnergyModel, data: torch.Tensor, *, method: str = "cd", k: int = 
     data : Tensor, shape (n, n_visible)
         Training data; binary or in [0, 1] for Bernoulli visible units, real values for
         Gaussian ones. Checked once.
-    method : {"cd", "pcd"}
+    method : {"cd", "pcd"}, optional
+        The learning rule; ``None`` takes the model's ``default_method`` ("cd" for the
+        RBM, "pcd" for the Gaussian RBM: the recipes measured best for each).
     k : int, default 1
         Gibbs steps per update.
     epochs : int, default 50
@@ -176,7 +179,7 @@ def fit(model: EnergyModel, data: torch.Tensor, *, method: str = "cd", k: int = 
     # -- checks, all before any work ----------------------------------------------------
     if not isinstance(model, EnergyModel):
         raise TypeError(f"fit: model must be an EnergyModel, got {type(model).__name__}")
-    check_choice(method, "method", ("cd", "pcd"))
+    method = check_choice(model.default_method if method is None else method, "method", ("cd", "pcd"))
     check_int(k, "k"), check_int(epochs, "epochs"), check_int(batch_size, "batch_size")
     if monitor != "auto":
         check_int(monitor, "monitor", 0)

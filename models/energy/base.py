@@ -79,7 +79,9 @@ class EnergyModel(nn.Module, abc.ABC):
             return beta.to(e).reshape(-1) * e
         return beta * e
 
-    #: Learning rate :func:`inference.fit` uses when it is given ``lr=None``.
+    #: The training recipe :func:`inference.fit` uses when it is not told otherwise:
+    #: the learning rule (``method=None``) and the learning rate (``lr=None``).
+    default_method: str = "cd"
     default_lr: float = 0.1
 
     @abc.abstractmethod

@@ -179,6 +179,7 @@ class GaussianRBM(EnergyModel):
     #: and 200 epochs on the dequantised digits: test log-density 45.6 ± 0.3 nats (16
     #: hidden units, exact log Z) and 55.5 ± 0.5 (64, AIS), over 3 seeds
     #: (``benchmarks/grbm_digits.py``). See the class notes on stability.
+    default_method: str = "pcd"
     default_lr: float = 0.003
 
     def __init__(self, n_visible: int, n_hidden: int, *, learn_sigma: bool = True, weight_std: float = 0.01,

@@ -305,3 +305,23 @@ def test_monitor_auto_uses_a_tenth_of_the_data(monkeypatch):
     assert seen == [200, 1000, 40, 40] and all(x is not None for x in hist.recon_error + hist.pseudo_log_likelihood)
     with pytest.raises(TypeError, match="monitor"):
         fit(RBM(6, 3, seed=0), _data(), epochs=1, monitor="some")
+
+
+def test_method_and_lr_default_to_the_models_recipe(tmp_path):
+    """method=None and lr=None take the model's default_method and default_lr (the RBM: CD at
+    0.1; the Gaussian RBM: PCD at 0.003); explicit values win."""
+    import json
+
+    from models import GaussianRBM
+
+    real = torch.randn(40, 5, generator=torch.Generator().manual_seed(0))
+    for model, data, want in ((RBM(6, 3, seed=0), _data(), ("cd", 0.1)),
+                              (GaussianRBM.from_data(real, 3, seed=0), real, ("pcd", 0.003))):
+        path = tmp_path / f"{type(model).__name__}.pt"
+        fit(model, data, epochs=1, batch_size=8, checkpoint=path, **QUIET)
+        settings = json.loads(torch.load(path, weights_only=True)["fit"])
+        assert (settings["method"], settings["lr"]) == want
+    path = tmp_path / "explicit.pt"
+    fit(GaussianRBM.from_data(real, 3, seed=0), real, method="cd", lr=0.001, epochs=1, checkpoint=path, **QUIET)
+    settings = json.loads(torch.load(path, weights_only=True)["fit"])
+    assert (settings["method"], settings["lr"]) == ("cd", 0.001)
