@@ -23,9 +23,15 @@ def digits():
 
 @pytest.fixture(scope="session")
 def digits_rbm(digits):
-    """RBM(64, 16) trained by :func:`inference.learning.fit`'s defaults (about a second on 2 cores)."""
+    """RBM(64, 16) trained by :func:`inference.learning.fit`'s defaults, single-threaded (well
+    under a second; a busy machine cannot stall it at thread barriers)."""
     model = RBM.from_data(digits, 16, seed=0)
-    fit(model, digits, seed=0, monitor=0, progress=False)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        fit(model, digits, seed=0, monitor=0, progress=False)
+    finally:
+        torch.set_num_threads(threads)
     model.requires_grad_(False)
     return model
 
