@@ -12,7 +12,7 @@ from torch.distributions import Bernoulli, Normal
 import pgm
 
 from .base import EnergyModel
-from .rbm import _beta_column, _get
+from .rbm import TwoLayerMarginals, _beta_column, _get, check_layers, init_layers
 from .validation import check_beta, check_units, is_validation_enabled
 
 __all__ = ["GaussianRBM"]
@@ -52,7 +52,7 @@ class _InwardClamp(torch.autograd.Function):
         return grad * keep, None, None
 
 
-class GaussianRBM(EnergyModel):
+class GaussianRBM(TwoLayerMarginals, EnergyModel):
     r"""Restricted Boltzmann machine with Gaussian visible and binary hidden units.
 
     With per-unit standard deviations σ_i of the visible units,
@@ -185,33 +185,19 @@ class GaussianRBM(EnergyModel):
     def __init__(self, n_visible: int, n_hidden: int, *, learn_sigma: bool = True, weight_std: float = 0.01,
                  min_sigma: float = 0.01, max_sigma: float | None = None, seed: int | None = None):
         super().__init__()
-        for arg, val in (("n_visible", n_visible), ("n_hidden", n_hidden)):
-            if not isinstance(val, int) or isinstance(val, bool) or val < 1:
-                raise ValueError(f"GaussianRBM: {arg} must be a positive int, got {val!r}")
+        check_layers("GaussianRBM", n_visible, n_hidden, weight_std, seed)
         if not isinstance(learn_sigma, bool):
             raise TypeError(f"GaussianRBM: learn_sigma must be True or False, got {learn_sigma!r}")
-        if (not isinstance(weight_std, (int, float)) or isinstance(weight_std, bool)
-                or not math.isfinite(weight_std) or weight_std < 0):
-            raise ValueError(f"GaussianRBM: weight_std must be a finite non-negative float, got {weight_std!r}")
         min_sigma = _positive_float(min_sigma, "min_sigma")
         if max_sigma is not None:
             max_sigma = _positive_float(max_sigma, "max_sigma")
         if not min_sigma <= 1 <= (math.inf if max_sigma is None else max_sigma):
             raise ValueError(f"GaussianRBM: need min_sigma <= 1 <= max_sigma (σ starts at 1), got "
                              f"min_sigma={min_sigma!r}, max_sigma={max_sigma!r}")
-        if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**63):
-            raise ValueError(f"GaussianRBM: seed must be a non-negative int or None, got {seed!r}")
-        self.n_visible = n_visible
-        self.n_hidden = n_hidden
+        init_layers(self, n_visible, n_hidden, weight_std, seed)
         self.learn_sigma = learn_sigma
-        self.weight_std = weight_std
         self.min_sigma = min_sigma
         self.max_sigma = max_sigma
-        self.seed = seed
-        gen = torch.Generator().manual_seed(seed) if seed is not None else None
-        self.W = nn.Parameter(torch.randn(n_visible, n_hidden, generator=gen) * weight_std)
-        self.b = nn.Parameter(torch.zeros(n_visible))
-        self.c = nn.Parameter(torch.zeros(n_hidden))
         if learn_sigma:
             self.log_sigma = nn.Parameter(torch.zeros(n_visible))
         else:
@@ -383,16 +369,3 @@ class GaussianRBM(EnergyModel):
             beta = beta.to(inner).reshape(-1)
             return -beta * inner - log_norm + 0.5 * self.n_visible * beta.log()
         return -beta * inner - log_norm + 0.5 * self.n_visible * math.log(beta)
-
-    def marginal_sets(self) -> list[tuple[str, ...]]:
-        """``[("v",), ("h",), ("v", "h")]``: h sums out given v, v integrates out given h."""
-        return [("v",), ("h",), ("v", "h")]
-
-    def free_energy_given(self, state: dict[str, torch.Tensor], beta=1.0) -> torch.Tensor:
-        """:meth:`free_energy` for ``{"v"}``, :meth:`free_energy_hidden` for ``{"h"}``,
-        β E for both."""
-        if isinstance(state, dict) and set(state) == {"v"}:
-            return self.free_energy(state["v"], beta)
-        if isinstance(state, dict) and set(state) == {"h"}:
-            return self.free_energy_hidden(state["h"], beta)
-        return super().free_energy_given(state, beta)

@@ -24,7 +24,25 @@ def _beta_column(beta, like: torch.Tensor):
     return beta
 
 
-class RBM(EnergyModel):
+class TwoLayerMarginals:
+    """The enumeration hook of a model with layers ``v`` and ``h``, each of which sums (or
+    integrates) out given the other: ``free_energy(v)`` and ``free_energy_hidden(h)``."""
+
+    def marginal_sets(self) -> list[tuple[str, ...]]:
+        """``[("v",), ("h",), ("v", "h")]``: either layer sums out given the other."""
+        return [("v",), ("h",), ("v", "h")]
+
+    def free_energy_given(self, state: dict[str, torch.Tensor], beta=1.0) -> torch.Tensor:
+        """:meth:`free_energy` for ``{"v"}``, :meth:`free_energy_hidden` for ``{"h"}``,
+        β E for both."""
+        if isinstance(state, dict) and set(state) == {"v"}:
+            return self.free_energy(state["v"], beta)
+        if isinstance(state, dict) and set(state) == {"h"}:
+            return self.free_energy_hidden(state["h"], beta)
+        return super().free_energy_given(state, beta)
+
+
+class RBM(TwoLayerMarginals, EnergyModel):
     r"""Restricted Boltzmann machine with binary visible and hidden units.
 
     .. math::
@@ -76,22 +94,8 @@ class RBM(EnergyModel):
 
     def __init__(self, n_visible: int, n_hidden: int, *, weight_std: float = 0.01, seed: int | None = None):
         super().__init__()
-        for arg, val in (("n_visible", n_visible), ("n_hidden", n_hidden)):
-            if not isinstance(val, int) or isinstance(val, bool) or val < 1:
-                raise ValueError(f"RBM: {arg} must be a positive int, got {val!r}")
-        if (not isinstance(weight_std, (int, float)) or isinstance(weight_std, bool)
-                or not math.isfinite(weight_std) or weight_std < 0):
-            raise ValueError(f"RBM: weight_std must be a finite non-negative float, got {weight_std!r}")
-        if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**63):
-            raise ValueError(f"RBM: seed must be a non-negative int or None, got {seed!r}")
-        self.n_visible = n_visible
-        self.n_hidden = n_hidden
-        self.weight_std = weight_std
-        self.seed = seed
-        gen = torch.Generator().manual_seed(seed) if seed is not None else None
-        self.W = nn.Parameter(torch.randn(n_visible, n_hidden, generator=gen) * weight_std)
-        self.b = nn.Parameter(torch.zeros(n_visible))
-        self.c = nn.Parameter(torch.zeros(n_hidden))
+        check_layers("RBM", n_visible, n_hidden, weight_std, seed)
+        init_layers(self, n_visible, n_hidden, weight_std, seed)
         self.graph = pgm.Graph(
             [pgm.VariableGroup("v", n_visible, "bernoulli", observed=True),
              pgm.VariableGroup("h", n_hidden, "bernoulli")],
@@ -173,23 +177,31 @@ class RBM(EnergyModel):
         v = self._check(v, "v", self.n_visible)
         return _free_energy(v, self.b, self.hidden_logits(v), check_beta(beta, batch=v.shape[0]))
 
-    def marginal_sets(self) -> list[tuple[str, ...]]:
-        """``[("v",), ("h",), ("v", "h")]``: either layer sums out given the other."""
-        return [("v",), ("h",), ("v", "h")]
-
-    def free_energy_given(self, state: dict[str, torch.Tensor], beta=1.0) -> torch.Tensor:
-        """:meth:`free_energy` for ``{"v"}``, :meth:`free_energy_hidden` for ``{"h"}``,
-        β E for both."""
-        if isinstance(state, dict) and set(state) == {"v"}:
-            return self.free_energy(state["v"], beta)
-        if isinstance(state, dict) and set(state) == {"h"}:
-            return self.free_energy_hidden(state["h"], beta)
-        return super().free_energy_given(state, beta)
-
     def free_energy_hidden(self, h: torch.Tensor, beta=1.0) -> torch.Tensor:
         r"""F_β(h) = -β cᵀh - Σ_i softplus(β (b_i + (W h)_i)), the visibles summed out."""
         h = self._check(h, "h", self.n_hidden)
         return _free_energy(h, self.c, self.visible_logits(h), check_beta(beta, batch=h.shape[0]))
+
+
+def check_layers(where, n_visible, n_hidden, weight_std, seed) -> None:
+    """The constructor arguments every two-layer model shares, checked."""
+    for arg, val in (("n_visible", n_visible), ("n_hidden", n_hidden)):
+        if not isinstance(val, int) or isinstance(val, bool) or val < 1:
+            raise ValueError(f"{where}: {arg} must be a positive int, got {val!r}")
+    if (not isinstance(weight_std, (int, float)) or isinstance(weight_std, bool)
+            or not math.isfinite(weight_std) or weight_std < 0):
+        raise ValueError(f"{where}: weight_std must be a finite non-negative float, got {weight_std!r}")
+    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**63):
+        raise ValueError(f"{where}: seed must be a non-negative int or None, got {seed!r}")
+
+
+def init_layers(model, n_visible, n_hidden, weight_std, seed) -> None:
+    """Store the sizes and hyperparameters; W ~ N(0, weight_std²) (seeded), b = 0, c = 0."""
+    model.n_visible, model.n_hidden, model.weight_std, model.seed = n_visible, n_hidden, weight_std, seed
+    gen = torch.Generator().manual_seed(seed) if seed is not None else None
+    model.W = nn.Parameter(torch.randn(n_visible, n_hidden, generator=gen) * weight_std)
+    model.b = nn.Parameter(torch.zeros(n_visible))
+    model.c = nn.Parameter(torch.zeros(n_hidden))
 
 
 def _free_energy(x, bias, other_logits, beta):

@@ -21,7 +21,8 @@ from inference.partition import LogZEstimate, exact_log_partition
 from models.energy import GaussianRBM, validation_disabled
 from pgm.datasets import load_digits
 from tests.inference.evaluation.toy_models import Chain, OddKind, SpinRBM
-from tests.oracles import all_binary_states, brute_force_log_z, brute_force_marginal_v, random_rbm, state_index
+from tests.oracles import (all_binary_states, brute_force_log_z, brute_force_marginal_v, random_gaussian_rbm,
+                          random_rbm, state_index)
 
 F64 = torch.float64
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -41,15 +42,7 @@ def tiny_data(tiny):
 
 def _grbm(n_visible=2, n_hidden=3, seed=0):
     """A float32 Gaussian RBM with non-trivial W, b, c, σ and standardisation buffers."""
-    model = GaussianRBM(n_visible, n_hidden, weight_std=0.8, seed=seed)
-    gen = torch.Generator().manual_seed(seed + 1)
-    with torch.no_grad():
-        model.b.copy_(torch.randn(n_visible, generator=gen))
-        model.c.copy_(torch.randn(n_hidden, generator=gen))
-        model.log_sigma.copy_(0.3 * torch.randn(n_visible, generator=gen))
-        model.shift.copy_(torch.randn(n_visible, generator=gen))
-        model.scale.copy_(0.5 + torch.rand(n_visible, generator=gen))
-    return model
+    return random_gaussian_rbm(n_visible, n_hidden, seed=seed, scale=0.8, dtype=torch.float32)
 
 
 def _log_unnormalised_density(m, v):

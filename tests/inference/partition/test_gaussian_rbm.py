@@ -26,23 +26,15 @@ from inference.partition import (
 )
 from inference.partition.exact import enumeration_set
 from inference.partition.path import annealing_form, log_z_start, make_path
-from models.energy import GaussianRBM, validation_disabled
-from tests.oracles import all_binary_states
+from models.energy import validation_disabled
+from tests.oracles import all_binary_states, random_gaussian_rbm
 
 F64 = torch.float64
 
 
 def _grbm(n_visible=2, n_hidden=3, seed=0):
     """A float32 Gaussian RBM with non-trivial W, b, c, σ and standardisation buffers."""
-    model = GaussianRBM(n_visible, n_hidden, weight_std=0.8, seed=seed)
-    gen = torch.Generator().manual_seed(seed + 1)
-    with torch.no_grad():
-        model.b.copy_(torch.randn(n_visible, generator=gen))
-        model.c.copy_(torch.randn(n_hidden, generator=gen))
-        model.log_sigma.copy_(0.3 * torch.randn(n_visible, generator=gen))
-        model.shift.copy_(torch.randn(n_visible, generator=gen))
-        model.scale.copy_(0.5 + torch.rand(n_visible, generator=gen))
-    return model
+    return random_gaussian_rbm(n_visible, n_hidden, seed=seed, scale=0.8, dtype=torch.float32)
 
 
 def _quadrature_log_z(model, points=201):

@@ -15,7 +15,6 @@ import math
 
 import pytest
 import torch
-import torch.nn.functional as F
 from torch.distributions import Bernoulli, Normal
 
 import pgm
@@ -31,68 +30,22 @@ from inference.partition import (
 from inference.partition.exact import enumeration_set
 from inference.partition.path import annealing_form, make_path, sweep_blocks
 from models.energy import EnergyModel
+from tests.inference.evaluation.toy_models import Chain
 from tests.oracles import all_binary_states, brute_force_joint, brute_force_log_z, brute_force_marginal_v, random_rbm
 
 
-class ThreeLayer(EnergyModel):
-    r"""A binary chain v – h1 – h2:
-
-    E(v, h1, h2) = −aᵀv − b1ᵀh1 − b2ᵀh2 − vᵀW1 h1 − h1ᵀW2 h2.
-
-    With ``declare_sets`` it lists ``("h1",)`` (v and h2 sum out given h1) and
-    ``("v", "h2")`` (h1 sums out given both) besides the joint; otherwise it keeps the
-    default hook (the joint only). It has no ``free_energy``.
-    """
+class ThreeLayer(Chain):
+    """The evaluation tests' binary chain v – h1 – h2 (:class:`Chain`), in float32, noting
+    the thread counts its conditionals run under."""
 
     def __init__(self, nv, n1, n2, seed=0, scale=1.0, declare_sets=False):
-        super().__init__()
-        gen = torch.Generator().manual_seed(seed)
-
-        def rand(*shape):
-            return torch.nn.Parameter(scale * torch.randn(*shape, generator=gen))
-
-        self.sizes = (nv, n1, n2)
-        self.seed, self.scale, self.declare_sets = seed, scale, declare_sets
-        self.W1, self.W2 = rand(nv, n1), rand(n1, n2)
-        self.a, self.b1, self.b2 = rand(nv), rand(n1), rand(n2)
-        self.graph = pgm.Graph.layered([("v", nv, "bernoulli"), ("h1", n1, "bernoulli"), ("h2", n2, "bernoulli")])
+        super().__init__(nv, n1, n2, seed=seed, scale=scale, declare_sets=declare_sets)
+        self.float()
         self.threads_seen = set()
-
-    def energy(self, state):
-        v, h1, h2 = state["v"], state["h1"], state["h2"]
-        return (-(v @ self.a) - (h1 @ self.b1) - (h2 @ self.b2)
-                - ((v @ self.W1) * h1).sum(-1) - ((h1 @ self.W2) * h2).sum(-1))
 
     def conditional(self, group, state, beta=1.0):
         self.threads_seen.add(torch.get_num_threads())
-        if group == "v":
-            logits = self.a + state["h1"] @ self.W1.t()
-        elif group == "h1":
-            logits = self.b1 + state["v"] @ self.W1 + state["h2"] @ self.W2.t()
-        else:
-            logits = self.b2 + state["h1"] @ self.W2
-        return Bernoulli(logits=beta * logits, validate_args=False)
-
-    def marginal_sets(self):
-        if self.declare_sets:
-            return [("h1",), ("v", "h2"), ("v", "h1", "h2")]
-        return super().marginal_sets()
-
-    def free_energy_given(self, state, beta=1.0):
-        if set(state) == {"h1"}:
-            h1 = state["h1"]
-            return (-beta * (h1 @ self.b1) - F.softplus(beta * (self.a + h1 @ self.W1.t())).sum(-1)
-                    - F.softplus(beta * (self.b2 + h1 @ self.W2)).sum(-1))
-        if set(state) == {"v", "h2"}:
-            v, h2 = state["v"], state["h2"]
-            return (-beta * (v @ self.a + h2 @ self.b2)
-                    - F.softplus(beta * (self.b1 + v @ self.W1 + h2 @ self.W2.t())).sum(-1))
-        return super().free_energy_given(state, beta)
-
-    def config(self):
-        nv, n1, n2 = self.sizes
-        return {"nv": nv, "n1": n1, "n2": n2, "seed": self.seed, "scale": self.scale,
-                "declare_sets": self.declare_sets}
+        return super().conditional(group, state, beta)
 
 
 class GaussianHiddenRBM(EnergyModel):
