@@ -18,6 +18,7 @@ import torch
 
 from models.energy.validation import validation_disabled
 
+from ..mcmc import gibbs
 from .visible import check_visible, visible_group
 
 __all__ = ["reconstruction_error", "mean_field_reconstruction"]
@@ -49,10 +50,8 @@ def mean_field_reconstruction(model, v: torch.Tensor) -> torch.Tensor:
     state = {g.name: torch.zeros(v.shape[0], g.n_units, dtype=v.dtype, device=v.device)
              for g in graph.groups if g.name != vis}
     state[vis] = v
-    for block in _pass_order(graph, vis):
-        for group in block:
-            if group != vis:
-                state[group] = model.conditional(group, state).mean
+    latents = set(state) - {vis}
+    gibbs.sweep(model, state, 1.0, None, blocks=_pass_order(graph, vis), mean=latents, skip={vis})
     return model.conditional(vis, state).mean
 
 

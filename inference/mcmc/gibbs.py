@@ -102,14 +102,17 @@ def init(model: EnergyModel, n_chains: int, generator: torch.Generator, clamp=No
     return GibbsState(state, beta)
 
 
-def sweep(model: EnergyModel, values: dict, beta, generator: torch.Generator, *, clamp=(), mean=(),
-          skip=()) -> dict:
+def sweep(model: EnergyModel, values: dict, beta, generator: torch.Generator | None, *, clamp=(), mean=(),
+          skip=(), blocks=None, temper=None) -> dict:
     """One pass over the blocks of ``model.graph.gibbs_blocks()``, in place on ``values``.
 
-    The one Gibbs sweep of the library: every sampler and learning rule runs through it.
-    Each group not in ``clamp`` or ``skip`` is replaced by a draw from
-    ``model.conditional(group, values, beta)`` given the current values of the others
-    (its conditional mean instead, for groups in ``mean``). No checks: callers check once.
+    The one Gibbs sweep of the library: every sampler, learning rule, annealing loop and
+    mean-field pass runs through it. Each group not in ``clamp`` or ``skip`` is replaced
+    by a draw from ``model.conditional(group, values, beta)`` given the current values of
+    the others (its conditional mean instead, for groups in ``mean``; a generator is then
+    not needed). ``blocks`` replaces the graph's block order; ``temper(group, dist,
+    beta)`` replaces each conditional by another distribution (AIS combines it with a
+    base factor). No checks: callers check once.
 
     Returns
     -------
@@ -117,11 +120,14 @@ def sweep(model: EnergyModel, values: dict, beta, generator: torch.Generator, *,
         Group → the conditional distribution used for it in this sweep.
     """
     used = {}
-    for block in model.graph.gibbs_blocks():
+    for block in (model.graph.gibbs_blocks() if blocks is None else blocks):
         for group in block:
             if group in clamp or group in skip:
                 continue
-            dist = used[group] = model.conditional(group, values, beta)
+            dist = model.conditional(group, values, beta)
+            if temper is not None:
+                dist = temper(group, dist, beta)
+            used[group] = dist
             values[group] = dist.mean if group in mean else sample(dist, generator)
     return used
 

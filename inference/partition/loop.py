@@ -23,7 +23,7 @@ import torch
 
 from models.energy.validation import validation_disabled
 
-from ..mcmc.sampling import sample
+from ..mcmc import gibbs
 from .path import AnnealingPath, _float64_copy, n_rows, sweep_blocks
 
 __all__ = ["TorchAnnealer", "progress_bar", "REFRESH"]
@@ -76,10 +76,7 @@ class TorchAnnealer:
     def sweep(self, values: dict, beta: float, generator: torch.Generator) -> dict:
         """One Gibbs sweep of p_A^(1−β) exp(−β E) over :attr:`blocks`; a new dict."""
         values = dict(values)
-        for block in self.blocks:
-            for g in block:
-                dist = self.base.temper(g, self.model.conditional(g, values, beta), beta)
-                values[g] = sample(dist, generator)
+        gibbs.sweep(self.model, values, beta, generator, blocks=self.blocks, temper=self.base.temper)
         return values
 
     def run(self, state, betas: list, generator: torch.Generator, pbar=None):
