@@ -23,7 +23,7 @@ folds in the momentum (u ← μu + ∇, then θ ← θ − ηu); PCD-1 does the 
 chains' v' and h. Everything else (Bernoulli draws, sigmoids, bias terms, the
 parameter update, the batch gather) is the overhead that separates a row from the
 ceiling; the whole-step kernel does the step in one OpenMP region in which each thread
-keeps its rows of W and of the momentum buffer (see inference/csrc/rbm_step.c); the
+keeps its rows of W and of the momentum buffer (see inference/backends/rbm/csrc/rbm_step.c); the
 per-pass kernels do the elementwise work in one pass per layer around torch's GEMMs.
 
 Contended rows repeat ours (CD-1 default) and the plain torch loop while one competing

@@ -1,4 +1,4 @@
-r"""The whole-step native kernel of binary-RBM training (``inference/csrc/rbm_step.c``).
+r"""The whole-step native kernel of binary-RBM training (``inference/backends/rbm/csrc/rbm_step.c``).
 
 One C call does a CD-k or PCD-k step: the batch gather, the GEMMs (torch's MKL
 ``sgemm``, one thread per call), the logistic layers with their Philox draws, the

@@ -1,6 +1,6 @@
 /*
  * Fused elementwise kernels of binary-RBM training on the CPU (float32, row-major,
- * contiguous arrays), loaded through ctypes by inference/native.py: one pass per layer
+ * contiguous arrays), loaded through ctypes by inference/backends/rbm/native.py: one pass per layer
  * (bias, logistic, scaling, Bernoulli draw, column sums), around GEMMs done elsewhere.
  * Random numbers and the logistic function: rbm_common.h.
  *
