@@ -15,6 +15,8 @@ from pathlib import Path
 
 import torch
 
+from pgm import REAL_KINDS
+
 from . import registry
 
 __all__ = ["main", "build_parser", "load_data", "data_kind", "DATA_SPECS"]
@@ -184,7 +186,7 @@ def _cmd_eval(args):
     except (TypeError, ValueError) as err:
         raise SystemExit(f"pgm eval: {err}") from None
     ll = log_likelihood(model, data, log_z)
-    density = vis.kind in ("gaussian", "real")
+    density = vis.kind in REAL_KINDS
     result = {"model": _model_name(model), "log_z": log_z._asdict(), "log_likelihood": ll._asdict(),
               "units": "nats per example, log-density on the data's scale" if density else "nats per example",
               "split": args.split, "data": spec}

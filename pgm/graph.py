@@ -13,11 +13,17 @@ from typing import Iterable
 
 import networkx as nx
 
-__all__ = ["VariableGroup", "Edge", "Plate", "Graph", "KINDS"]
+__all__ = ["VariableGroup", "Edge", "Plate", "Graph", "KINDS", "BERNOULLI_KINDS", "SPIN_KINDS", "REAL_KINDS"]
 
 #: Unit kinds with a dedicated meaning in the library. Traced Pyro programs may also use
 #: the lower-case name of any other distribution (e.g. ``"beta"``, ``"dirichlet"``).
 KINDS = ("bernoulli", "gaussian", "spike_slab", "categorical", "real", "binary_pm1")
+#: Kinds of binary units with values in {0, 1}.
+BERNOULLI_KINDS = ("bernoulli",)
+#: Kinds of binary units with values in {−1, +1}.
+SPIN_KINDS = ("binary_pm1", "spin")
+#: Kinds of real-valued units (densities with respect to Lebesgue measure).
+REAL_KINDS = ("gaussian", "real")
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 

@@ -23,7 +23,9 @@ from models.energy.validation import validation_disabled
 
 from ..backends import check_backend, fast_path
 from ..mcmc.sampling import make_generator
-from ..partition.exact import SPIN_KINDS, _float64_copy
+from pgm import SPIN_KINDS
+
+from ..partition.exact import _float64_copy
 from .visible import BINARY_KINDS, check_visible, free_energy_plan, visible_free_energy, visible_group
 
 __all__ = ["PseudoLikelihood", "FlipPseudoLikelihood", "pseudo_log_likelihood"]

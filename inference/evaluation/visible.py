@@ -26,15 +26,15 @@ import torch
 from models.energy import EnergyModel
 from models.energy.validation import check_units, validation_disabled
 
-from ..partition.exact import BINARY_01_KINDS, SPIN_KINDS, _bits
+from pgm import BERNOULLI_KINDS, REAL_KINDS, SPIN_KINDS
+
+from ..partition.exact import _bits
 
 __all__ = ["MAX_SUMMED_UNITS", "REAL_KINDS", "BINARY_KINDS", "visible_group", "check_visible",
            "free_energy_plan", "visible_free_energy"]
 
-#: Kinds of real-valued units (the likelihood is a density).
-REAL_KINDS = ("gaussian", "real")
 #: Kinds of binary units ({0, 1} or {−1, +1}).
-BINARY_KINDS = BINARY_01_KINDS + SPIN_KINDS
+BINARY_KINDS = BERNOULLI_KINDS + SPIN_KINDS
 #: Most latent binary units summed by enumeration per example for F(v).
 MAX_SUMMED_UNITS = 16
 _F64 = torch.float64
@@ -71,7 +71,7 @@ def check_visible(model, data, func: str, *, exact: bool = True) -> torch.Tensor
     """
     grp = visible_group(model, func)
     kind = grp.kind
-    if kind in BINARY_01_KINDS:
+    if kind in BERNOULLI_KINDS:
         data = check_units(data, "data", grp.n_units, binary=exact, unit_interval=True)
     elif kind in SPIN_KINDS:
         data = check_units(data, "data", grp.n_units)

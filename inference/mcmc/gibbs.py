@@ -14,6 +14,7 @@ import torch
 
 from models.energy import EnergyModel
 from models.energy.validation import check_beta, check_units, validation_disabled
+from pgm import REAL_KINDS
 
 from .sampling import sample
 
@@ -95,7 +96,7 @@ def init(model: EnergyModel, n_chains: int, generator: torch.Generator, clamp=No
             if grp.name not in state:
                 shape = (n_chains, grp.n_units)
                 opts = dict(generator=generator, dtype=model.dtype, device=model.device)
-                if grp.kind in ("gaussian", "real"):
+                if grp.kind in REAL_KINDS:
                     state[grp.name] = torch.randn(shape, **opts)
                 else:
                     state[grp.name] = torch.rand(shape, **opts).lt_(0.5)

@@ -26,14 +26,11 @@ import torch.nn.functional as F
 from torch.distributions import Bernoulli, Distribution, Independent, Normal
 
 from models.energy.validation import check_units
+from pgm import BERNOULLI_KINDS, REAL_KINDS
 
-__all__ = ["BernoulliFactor", "NormalFactor", "FactorisedBase", "base_rate_bias", "BINARY_KINDS", "REAL_KINDS"]
+__all__ = ["BernoulliFactor", "NormalFactor", "FactorisedBase", "base_rate_bias"]
 
 _F64 = torch.float64
-#: Group kinds with a Bernoulli base factor (units in {0, 1}).
-BINARY_KINDS = ("bernoulli",)
-#: Group kinds with a Normal base factor (real-valued units).
-REAL_KINDS = ("gaussian", "real")
 
 
 def base_rate_bias(data: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
@@ -211,7 +208,7 @@ class FactorisedBase:
         real groups: the data's mean and standard deviation (at least ε).
         """
         grp = graph[name]
-        if grp.kind in BINARY_KINDS:
+        if grp.kind in BERNOULLI_KINDS:
             data = check_units(data, "data", grp.n_units, unit_interval=True)
             return cls({name: BernoulliFactor(base_rate_bias(data, eps))})
         if grp.kind in REAL_KINDS:
@@ -254,13 +251,13 @@ class FactorisedBase:
 def _kind_error(grp):
     return TypeError(
         f"no base factor for group {grp.name!r} of kind {grp.kind!r}; annealing supports binary groups "
-        f"{list(BINARY_KINDS)} and real-valued groups {list(REAL_KINDS)}"
+        f"{list(BERNOULLI_KINDS)} and real-valued groups {list(REAL_KINDS)}"
     )
 
 
 def _uniform_factor(grp):
     n = grp.n_units
-    if grp.kind in BINARY_KINDS:
+    if grp.kind in BERNOULLI_KINDS:
         return BernoulliFactor(torch.zeros(n, dtype=_F64))
     if grp.kind in REAL_KINDS:
         return NormalFactor(torch.zeros(n, dtype=_F64), torch.ones(n, dtype=_F64))

@@ -28,17 +28,14 @@ import torch
 from models.energy import EnergyModel
 from models.energy.validation import validation_disabled
 
+from pgm import BERNOULLI_KINDS, SPIN_KINDS
+
 from .estimate import LogZEstimate
 
-__all__ = ["LogZEstimate", "exact_log_partition", "enumeration_set", "MAX_EXACT_UNITS",
-           "BINARY_01_KINDS", "SPIN_KINDS"]
+__all__ = ["LogZEstimate", "exact_log_partition", "enumeration_set", "MAX_EXACT_UNITS"]
 
 #: Default limit on the number of units :func:`exact_log_partition` enumerates (2^25 states).
 MAX_EXACT_UNITS = 25
-#: Group kinds with values in {0, 1}.
-BINARY_01_KINDS = ("bernoulli",)
-#: Group kinds with values in {-1, +1}.
-SPIN_KINDS = ("binary_pm1", "spin")
 
 
 def _float64_copy(model: torch.nn.Module) -> torch.nn.Module:
@@ -70,7 +67,7 @@ def _binary_sets(model, func):
         if unknown or not s:
             raise TypeError(f"{func}: {type(model).__name__}.marginal_sets() lists {s}, with groups "
                             f"{unknown} not in the graph (groups {graph.names})")
-        if all(graph[g].kind in BINARY_01_KINDS + SPIN_KINDS for g in s):
+        if all(graph[g].kind in BERNOULLI_KINDS + SPIN_KINDS for g in s):
             out.append((s, sum(graph[g].n_units for g in s)))
     return [tuple(s) for s in sets], out
 
@@ -92,7 +89,7 @@ def enumeration_set(model: EnergyModel, func: str = "exact_log_partition") -> tu
     if not binary:
         kinds = {g.name: g.kind for g in model.graph.groups}
         raise TypeError(
-            f"{func}: enumeration needs a set of binary groups (kinds {list(BINARY_01_KINDS + SPIN_KINDS)}) "
+            f"{func}: enumeration needs a set of binary groups (kinds {list(BERNOULLI_KINDS + SPIN_KINDS)}) "
             f"given which the rest sums out, but none of {type(model).__name__}.marginal_sets() {sets} is "
             f"all-binary (group kinds {kinds}); estimate log Z with inference.ais_log_partition instead"
         )

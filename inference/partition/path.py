@@ -38,7 +38,9 @@ from models.energy import EnergyModel
 from models.energy.validation import check_units, validation_disabled
 
 from .exact import _float64_copy
-from .base import BINARY_KINDS, REAL_KINDS, BernoulliFactor, FactorisedBase, NormalFactor
+from pgm import BERNOULLI_KINDS, REAL_KINDS
+
+from .base import BernoulliFactor, FactorisedBase, NormalFactor
 
 __all__ = ["AnnealingPath", "annealing_form", "make_path", "sweep_blocks", "start_state", "check_state",
            "log_z_start", "path_work", "n_rows", "FORMS"]
@@ -113,7 +115,7 @@ def sweep_blocks(path: AnnealingPath) -> list[list[str]]:
 
 def _check_factor(graph, name, factor, func):
     grp = graph[name]
-    want = BernoulliFactor if grp.kind in BINARY_KINDS else NormalFactor if grp.kind in REAL_KINDS else None
+    want = BernoulliFactor if grp.kind in BERNOULLI_KINDS else NormalFactor if grp.kind in REAL_KINDS else None
     if want is None or not isinstance(factor, want):
         raise TypeError(
             f"{func}: base factor of group {name!r} (kind {grp.kind!r}) must be "
@@ -157,7 +159,7 @@ def make_path(model, base="data", data=None, func: str = "ais_log_partition") ->
             _check_factor(graph, name, f, func)
         factors = dict(base.factors)
     elif isinstance(base, torch.Tensor):
-        if graph[vis].kind not in BINARY_KINDS:
+        if graph[vis].kind not in BERNOULLI_KINDS:
             raise TypeError(
                 f"{func}: a tensor base holds Bernoulli logits, but group {vis!r} has kind "
                 f"{graph[vis].kind!r}; pass a FactorisedBase with a NormalFactor instead"
@@ -211,7 +213,7 @@ def check_state(path: AnnealingPath, init, func: str):
     def one(name, x):
         kind = graph[name].kind
         return check_units(x, f"init[{name!r}]" if isinstance(init, dict) else "init", graph[name].n_units,
-                           binary=kind in BINARY_KINDS, **opts)
+                           binary=kind in BERNOULLI_KINDS, **opts)
 
     if path.form == "marginal":
         if isinstance(init, dict):

@@ -10,13 +10,13 @@ from __future__ import annotations
 import torch
 
 from models.energy.validation import check_int, check_units
+from pgm import BERNOULLI_KINDS
 
 from ..backends import check_backend
 from ..mcmc import gibbs
 from ..mcmc.sampling import bernoulli, make_generator
 from ..threads import threads_for
 from .ais import _check_betas, _runner
-from .base import BINARY_KINDS
 from .estimate import LogZEstimate, from_log_weights
 from .loop import progress_bar
 from .path import check_state, log_z_start, make_path, n_rows, path_work, start_state
@@ -29,7 +29,7 @@ def _start_from_data(path, data, n_chains, gen):
     the latent groups start from :func:`inference.mcmc.gibbs.init` given them."""
     model = path.model
     vis = model.visible_name
-    binary = model.graph[vis].kind in BINARY_KINDS
+    binary = model.graph[vis].kind in BERNOULLI_KINDS
     rows = check_units(data, "data", model.graph[vis].n_units, unit_interval=binary,
                        dtype=model.dtype, device=model.device)
     if rows.shape[0] == 0:

@@ -26,6 +26,7 @@ from torch.distributions import Distribution
 
 from inference.mcmc.sampling import sample
 from models.energy import EnergyModel
+from pgm import REAL_KINDS  # density kinds: flat (improper) conditionals at β = 0
 from tests.oracles import MAX_ENUMERATED_UNITS, all_binary_states, random_gaussian_rbm, random_rbm
 
 
@@ -53,10 +54,6 @@ CASES = [
     Case("grbm-2x6-fixed-sigma", lambda: random_gaussian_rbm(2, 6, seed=5, learn_sigma=False, dtype=torch.float32)),
     Case("grbm-1x1-raw", lambda: random_gaussian_rbm(1, 1, seed=6, standardized=False, dtype=torch.float32)),
 ]
-
-#: Unit kinds with a density on ℝ: at β = 0 their conditional is flat (improper), so
-#: log-density ratios exist only for β > 0.
-REAL_KINDS = ("gaussian", "real")
 
 BATCH = 7
 
