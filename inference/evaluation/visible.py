@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import torch
 
-from models.energy import EnergyModel
+from models.energy import EnergyModel, has_free_energy
 from models.energy.validation import check_units, validation_disabled
 
 from pgm import BERNOULLI_KINDS, REAL_KINDS, SPIN_KINDS
@@ -101,7 +101,7 @@ def free_energy_plan(model, func: str) -> tuple[str, ...]:
         :data:`MAX_SUMMED_UNITS` units).
     """
     vis = visible_group(model, func).name
-    if type(model).free_energy is not EnergyModel.free_energy:
+    if has_free_energy(model):
         return ()
     graph = model.graph
     options = []

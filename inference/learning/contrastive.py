@@ -42,7 +42,7 @@ from typing import NamedTuple
 
 import torch
 
-from models.energy import EnergyModel
+from models.energy import EnergyModel, has_free_energy
 from models.energy.validation import check_int, validation_disabled
 
 from ..mcmc import gibbs
@@ -66,11 +66,6 @@ class GradInfo(NamedTuple):
 
     v_model: torch.Tensor
     recon_sq: torch.Tensor | None
-
-
-def has_free_energy(model: EnergyModel) -> bool:
-    """Whether ``model`` overrides :meth:`EnergyModel.free_energy` (hidden units summed out)."""
-    return type(model).free_energy is not EnergyModel.free_energy
 
 
 def surrogate_loss(model: EnergyModel, positive: dict, negative: dict) -> torch.Tensor:

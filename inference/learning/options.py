@@ -13,18 +13,17 @@ from dataclasses import dataclass, fields
 
 import torch
 
+from models.energy.validation import check_int as _check_int
+
 from .schedules import SCHEDULES, momentum_ramp
 
 __all__ = ["Optimization", "Evaluation", "Checkpoint", "check_int", "check_float", "check_choice"]
 
 
 def check_int(value, name, low=1, where="fit"):
-    """``value`` as an int ≥ ``low``: TypeError for a non-int, ValueError below ``low``."""
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise TypeError(f"{where}: {name} must be an int, got {type(value).__name__} {value!r}")
-    if value < low:
-        raise ValueError(f"{where}: {name} must be >= {low}, got {value}")
-    return value
+    """``value`` as an int ≥ ``low`` (:func:`models.energy.validation.check_int` with
+    ``fit``'s prefix): TypeError for a non-int, ValueError below ``low``."""
+    return _check_int(value, name, low, where)
 
 
 def check_float(value, name, low=0.0, high=math.inf, low_open=False, high_open=False, where="fit"):

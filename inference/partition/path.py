@@ -34,7 +34,7 @@ from typing import NamedTuple
 
 import torch
 
-from models.energy import EnergyModel
+from models.energy import EnergyModel, has_free_energy
 from models.energy.validation import check_units, validation_disabled
 
 from .exact import _float64_copy
@@ -85,8 +85,7 @@ def _latents_exact_given_visible(model) -> bool:
 def annealing_form(model: EnergyModel) -> str:
     """``"marginal"`` where the model has a free energy and draws its latents given v
     exactly (RBM, Gaussian RBM); ``"joint"`` otherwise."""
-    has_free_energy = type(model).free_energy is not EnergyModel.free_energy
-    return "marginal" if has_free_energy and _latents_exact_given_visible(model) else "joint"
+    return "marginal" if has_free_energy(model) and _latents_exact_given_visible(model) else "joint"
 
 
 def sweep_blocks(path: AnnealingPath) -> list[list[str]]:

@@ -12,7 +12,7 @@ import pgm
 
 from .validation import check_beta
 
-__all__ = ["EnergyModel"]
+__all__ = ["EnergyModel", "has_free_energy"]
 
 
 class EnergyModel(nn.Module, abc.ABC):
@@ -106,3 +106,9 @@ class EnergyModel(nn.Module, abc.ABC):
 
     def extra_repr(self) -> str:
         return ", ".join(f"{k}={v!r}" for k, v in self.config().items())
+
+
+def has_free_energy(model: EnergyModel) -> bool:
+    """Whether ``model`` overrides :meth:`EnergyModel.free_energy` (its latent groups sum out
+    analytically given the visible one)."""
+    return type(model).free_energy is not EnergyModel.free_energy

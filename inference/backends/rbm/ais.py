@@ -27,14 +27,14 @@ from __future__ import annotations
 
 import torch
 
+from ...partition.loop import REFRESH
+
 __all__ = ["annealer", "RBMAnnealer"]
 
 _F64 = torch.float64
 #: Columns per product in the float64 weight update: a product of 1000 ratios in
 #: (1/2, 2) stays within float64's normal range.
 _PROD_COLS = 1000
-#: Progress-bar refresh period, in annealing steps.
-_REFRESH = 100
 
 
 def annealer(model, path):
@@ -152,8 +152,8 @@ def _anneal(W, b, c, bias_a, v, betas, generator, pbar):
         torch.addmm(torch.add(bias_a_m, d_m, alpha=b1), h, Wt, alpha=b1, out=lv)  # GEMM 2
         lv.sigmoid_()
         v = v_next.lt_(lv)
-        if pbar is not None and k % _REFRESH == 0:
-            pbar.update(_REFRESH)
+        if pbar is not None and k % REFRESH == 0:
+            pbar.update(REFRESH)
     if pbar is not None:
         pbar.update(n_steps - pbar.n)
         pbar.close()
