@@ -22,7 +22,7 @@ import time
 
 import torch
 
-__all__ = ["SMALL_WORK", "threads_for", "n_threads_for", "idle_cores"]
+__all__ = ["SMALL_WORK", "threads_for", "n_threads_for", "idle_cores", "graph_work"]
 
 #: Multiply-adds of a loop's largest matrix product below which one thread is used
 #: (a 100 x 64 x 20 product is 1.3e5; a 100 x 784 x 500 one is 3.9e7).
@@ -58,6 +58,15 @@ def idle_cores() -> float | None:
     value = cores * (idle1 - idle0) / (total1 - total0)
     _last[:] = [value, time.monotonic()]
     return value
+
+
+def graph_work(graph, rows: int) -> int:
+    """Multiply-adds of the largest product in a sweep over ``graph`` for ``rows`` chains or
+    examples: ``rows`` × the largest product of two coupled groups' sizes (or of a
+    group's own size)."""
+    sizes = [graph[e.src].n_units * graph[e.dst].n_units for e in graph.edges]
+    sizes += [g.n_units for g in graph.groups]
+    return rows * max(sizes)
 
 
 def n_threads_for(work: int) -> int:

@@ -15,7 +15,7 @@ from models.energy.validation import check_units, validation_disabled
 
 from .. import backends
 from ..mcmc.sampling import make_generator
-from ..threads import threads_for
+from ..threads import graph_work, threads_for
 from .averaging import ParameterAverage
 from .contrastive import CD, PCD, has_free_energy
 from .history import History
@@ -75,12 +75,6 @@ def _groups(optim, evaluate, checkpoint, shorthand):
         else:
             checkpoint = replace(checkpoint, **given["checkpoint"])
     return optim, evaluate, checkpoint
-
-
-def _work(model, batch_size):
-    """Multiply-adds of one batch's products over the undirected couplings (thread choice)."""
-    g = model.graph
-    return batch_size * sum(g[e.src].n_units * g[e.dst].n_units for e in g.edges if not e.directed) or batch_size
 
 
 def fit(model: EnergyModel, data: torch.Tensor, *, method: str | None = None, k: int = 1, epochs: int = 50,
@@ -240,7 +234,7 @@ def fit(model: EnergyModel, data: torch.Tensor, *, method: str | None = None, k:
     bar = tqdm(total=epochs, initial=epoch0, desc=f"fit {method}-{k}", unit="epoch", disable=not progress)
     step = epoch0 * steps_per_epoch
     try:
-        with threads_for(_work(model, batch_size)):
+        with threads_for(graph_work(model.graph, batch_size)):
             for epoch in range(epoch0, epochs):
                 mom = momentum_fn(epoch) if momentum_fn else None
                 if mom is not None:

@@ -51,11 +51,11 @@ from models.energy.validation import check_int
 
 from ..backends import check_backend, fast_path
 from ..mcmc.sampling import make_generator
-from ..threads import threads_for
+from ..threads import graph_work, threads_for
 from .base import BernoulliFactor, FactorisedBase, NormalFactor, base_rate_bias
 from .estimate import LogZEstimate, from_log_weights
 from .loop import TorchAnnealer, progress_bar
-from .path import (AnnealingPath, _float64_copy, check_state, log_z_start, make_path, n_rows, path_work,
+from .path import (AnnealingPath, _float64_copy, check_state, log_z_start, make_path, n_rows,
                    start_state)
 
 __all__ = [
@@ -192,7 +192,7 @@ def ais_log_weights(model, init, betas, base_bias, generator, progress=False, ba
         raise ValueError(f"{func}: betas must be 1-D, at least 2 values in [0, 1], got {betas!r}")
     betas = betas.detach().cpu().to(model.dtype).to(_F64).tolist()
     runner, _ = _runner(path, backend)
-    with torch.no_grad(), threads_for(path_work(path, n_rows(state))):
+    with torch.no_grad(), threads_for(graph_work(path.model.graph, n_rows(state))):
         return runner.run(state, betas, generator, progress_bar(len(betas) - 1, "ais", progress))
 
 
@@ -260,7 +260,7 @@ def ais_log_partition(model, n_chains: int = 100, betas=None, base="data", data=
     betas = _check_betas(betas, func, model.dtype)
     gen = make_generator(seed, model.device)
     runner, model64 = _runner(path, backend)
-    with torch.no_grad(), threads_for(path_work(path, n_chains)):
+    with torch.no_grad(), threads_for(graph_work(path.model.graph, n_chains)):
         state = start_state(path, n_chains, gen)
         log_z_0 = log_z_start(path, state, func, model64)
         log_w, _ = runner.run(state, betas.tolist(), gen, progress_bar(len(betas) - 1, "ais", progress))

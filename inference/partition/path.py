@@ -43,7 +43,7 @@ from pgm import BERNOULLI_KINDS, REAL_KINDS
 from .base import BernoulliFactor, FactorisedBase, NormalFactor
 
 __all__ = ["AnnealingPath", "annealing_form", "make_path", "sweep_blocks", "start_state", "check_state",
-           "log_z_start", "path_work", "n_rows", "FORMS"]
+           "log_z_start", "n_rows", "FORMS"]
 
 _F64 = torch.float64
 #: The forms of an annealing path (see the module docstring).
@@ -266,12 +266,3 @@ def log_z_start(path: AnnealingPath, state, func: str, model64=None) -> float:
             "over the starting states"
         )
     return path.base.log_z() - float(f0[0])
-
-
-def path_work(path: AnnealingPath, n_chains: int) -> int:
-    """Multiply-adds of a transition's largest product: n_chains × the largest product of
-    two coupled groups' sizes (for :func:`inference.threads.threads_for`)."""
-    graph = path.model.graph
-    sizes = [graph[e.src].n_units * graph[e.dst].n_units for e in graph.edges]
-    sizes += [g.n_units for g in graph.groups]
-    return n_chains * max(sizes)

@@ -15,11 +15,11 @@ from pgm import BERNOULLI_KINDS
 from ..backends import check_backend
 from ..mcmc import gibbs
 from ..mcmc.sampling import bernoulli, make_generator
-from ..threads import threads_for
+from ..threads import graph_work, threads_for
 from .ais import _check_betas, _runner
 from .estimate import LogZEstimate, from_log_weights
 from .loop import progress_bar
-from .path import check_state, log_z_start, make_path, n_rows, path_work, start_state
+from .path import check_state, log_z_start, make_path, n_rows, start_state
 
 __all__ = ["reverse_ais_log_partition"]
 
@@ -116,7 +116,7 @@ def reverse_ais_log_partition(model, init=None, n_chains: int | None = None, bet
             else:
                 state = start_state(path, n_chains, gen)
     runner, model64 = _runner(path, backend)
-    with torch.no_grad(), threads_for(path_work(path, n_chains)):
+    with torch.no_grad(), threads_for(graph_work(path.model.graph, n_chains)):
         log_z_0 = log_z_start(path, state, func, model64)
         if burn_in:
             # Gibbs sweeps at β = 1: a constant path has zero weights, only transitions
