@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -291,20 +292,17 @@ def _train_epoch(runner, data, sched, avg, gen, batch_size, step, tracked):
     return (total.item() / n_tracked if tracked else None), step
 
 
-class _averaged:
-    """Context manager: the averaged parameters in the model inside the block."""
-
-    def __init__(self, avg):
-        self.avg = avg
-
-    def __enter__(self):
-        if self.avg is not None:
-            self.avg.swap()
-
-    def __exit__(self, *exc):
-        if self.avg is not None:
-            self.avg.swap()
-        return False
+@contextlib.contextmanager
+def _averaged(avg):
+    """The averaged parameters in the model inside the block (nothing without averaging)."""
+    if avg is None:
+        yield
+        return
+    avg.swap()
+    try:
+        yield
+    finally:
+        avg.swap()
 
 
 def _monitor(model, subset, pll_units, seed):

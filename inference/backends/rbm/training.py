@@ -47,7 +47,7 @@ class RBMTrainer:
         self.grad = FusedGradient(estimator, kernels=kernels, fast_uniforms=fast_uniforms)
         self.fusion = SGDFusion(optimizer) if SGDFusion.recognise(optimizer, model.parameters()) else None
         self.native = self.grad.uses_native(model)
-        self._started = False
+        self._per_call = None  # decided by the first step, which sets the buffers up
 
     @property
     def name(self) -> str:
@@ -61,9 +61,7 @@ class RBMTrainer:
     def steps_per_call(self) -> int:
         """Batches that :meth:`run` can take in one kernel call (1 until the first step
         has set the buffers up)."""
-        if self._started and self.fusion is not None and self.grad.uses_whole_step(self.model):
-            return STEPS_PER_CALL
-        return 1
+        return self._per_call or 1
 
     def run(self, data: torch.Tensor, index: torch.Tensor, track, scheduler=None) -> list:
         """One update per row of ``index`` (steps, B) on the rows of ``data``: the estimate,
@@ -99,7 +97,9 @@ class RBMTrainer:
         else:
             info = self.grad.grad(model, v, track, index=index)
             self.optimizer.step()
-        self._started = True
+        if self._per_call is None:
+            whole = self.fusion is not None and self.grad.uses_whole_step(model)
+            self._per_call = STEPS_PER_CALL if whole else 1
         if scheduler is not None:
             scheduler.step()
         return info.recon_sq if track else None
