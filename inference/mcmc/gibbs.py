@@ -13,12 +13,12 @@ from typing import NamedTuple
 import torch
 
 from models.energy import EnergyModel
-from models.energy.validation import check_beta, check_units, validation_disabled
+from models.energy.validation import check_beta, check_int, check_units, validation_disabled
 from pgm import REAL_KINDS
 
 from .sampling import sample
 
-__all__ = ["GibbsState", "init", "step", "run", "sweep"]
+__all__ = ["GibbsState", "init", "step", "run", "sweep", "check_state"]
 
 
 class GibbsState(NamedTuple):
@@ -36,14 +36,32 @@ class GibbsState(NamedTuple):
     beta: torch.Tensor
 
 
-def _check_model(model):
+def _check_model(model, where):
     if not isinstance(model, EnergyModel):
-        raise TypeError(f"model must be an EnergyModel, got {type(model).__name__}")
+        raise TypeError(f"gibbs.{where}: model must be an EnergyModel, got {type(model).__name__}")
+
+
+def _check_generator(generator, model, where):
+    """All randomness comes from ``generator``: it must be a torch.Generator on the model's device."""
+    if not isinstance(generator, torch.Generator):
+        raise TypeError(
+            f"gibbs.{where}: generator must be a torch.Generator (every random draw comes from it, "
+            f"never from torch's global generator), got {type(generator).__name__}; "
+            "make one with inference.make_generator(seed)"
+        )
+    if generator.device.type != model.device.type:
+        raise ValueError(f"gibbs.{where}: generator is on {generator.device} but the model is on {model.device}; "
+                         f"make it with inference.make_generator(seed, {str(model.device)!r})")
 
 
 def _check_given(model, given, name, n_chains):
+    if given is None:
+        return {}
+    if not isinstance(given, dict):
+        raise TypeError(f"{name} must be a dict mapping group name to a tensor (n_chains, units), "
+                        f"got {type(given).__name__}")
     out = {}
-    for group, x in (given or {}).items():
+    for group, x in given.items():
         if group not in model.graph:
             raise ValueError(f"{name}: unknown group {group!r}; the model's groups are {model.graph.names}")
         width = model.graph[group].n_units
@@ -55,6 +73,33 @@ def _check_given(model, given, name, n_chains):
             )
         out[group] = x
     return out
+
+
+def check_state(model: EnergyModel, state, where: str = "step") -> GibbsState:
+    """``state`` checked against ``model``: a :class:`GibbsState` whose ``values`` hold
+    every group of the graph (and nothing else) with one row per chain, finite values of
+    the model's width (in [0, 1] for Bernoulli groups), converted to the model's dtype and
+    device, and ``beta`` of shape (n_chains,) in [0, 1]. Returns the converted state."""
+    if not isinstance(state, GibbsState):
+        raise TypeError(f"gibbs.{where}: state must be a GibbsState (from gibbs.init), got {type(state).__name__}; "
+                        "wrap values as GibbsState(values, beta) with beta of shape (n_chains,)")
+    values, beta = state
+    if not isinstance(values, dict):
+        raise TypeError(f"gibbs.{where}: state.values must be a dict mapping group name to tensor, "
+                        f"got {type(values).__name__}")
+    names = model.graph.names
+    missing, extra = [g for g in names if g not in values], sorted(set(values) - set(names), key=str)
+    if missing or extra:
+        raise ValueError(f"gibbs.{where}: state.values must hold exactly the groups {names}, "
+                         f"got {list(values)}" + (f" (missing {missing})" if missing else "")
+                         + (f" (unknown {extra})" if extra else ""))
+    if not isinstance(beta, torch.Tensor) or beta.dim() != 1 or not torch.is_floating_point(beta):
+        got = f"shape {tuple(beta.shape)}, {beta.dtype}" if isinstance(beta, torch.Tensor) else type(beta).__name__
+        raise TypeError(f"gibbs.{where}: state.beta must be a floating tensor of shape (n_chains,), got {got}")
+    n_chains = beta.shape[0]
+    checked = _check_given(model, values, "state.values", n_chains)
+    beta = check_beta(beta, "state.beta", batch=n_chains).to(dtype=model.dtype, device=model.device)
+    return GibbsState({g: checked[g] for g in names}, beta)
 
 
 def init(model: EnergyModel, n_chains: int, generator: torch.Generator, clamp=None, values=None,
@@ -77,9 +122,9 @@ def init(model: EnergyModel, n_chains: int, generator: torch.Generator, clamp=No
     beta : float or Tensor of shape (n_chains,)
         Inverse temperature of each chain.
     """
-    _check_model(model)
-    if not isinstance(n_chains, int) or isinstance(n_chains, bool) or n_chains < 1:
-        raise ValueError(f"n_chains must be a positive int, got {n_chains!r}")
+    _check_model(model, "init")
+    check_int(n_chains, "n_chains", 1, "gibbs.init")
+    _check_generator(generator, model, "init")
     state = {**_check_given(model, values, "values", n_chains), **_check_given(model, clamp, "clamp", n_chains)}
     beta = check_beta(beta, batch=n_chains)
     beta = torch.as_tensor(beta, dtype=model.dtype, device=model.device).expand(n_chains).clone()
@@ -138,9 +183,18 @@ def step(model: EnergyModel, state: GibbsState, generator: torch.Generator, clam
 
     Groups in ``clamp`` keep their values (positive phases, conditional sampling,
     in-painting). Returns a new state; neither ``state`` nor ``model`` is modified.
+    ``state`` is checked (:func:`check_state`), as are ``clamp`` and ``generator``; loops
+    that call it many times check once and use :func:`sweep` (or :func:`run`).
     """
+    _check_model(model, "step")
+    state = check_state(model, state, "step")
+    _check_generator(generator, model, "step")
+    clamp = _check_given(model, clamp, "clamp", state.beta.shape[0])
+    return _step(model, state, generator, clamp)
+
+
+def _step(model, state, generator, clamp):
     values = dict(state.values)
-    clamp = clamp or {}
     values.update(clamp)
     with torch.no_grad(), validation_disabled():
         sweep(model, values, state.beta, generator, clamp=clamp)
@@ -149,14 +203,19 @@ def step(model: EnergyModel, state: GibbsState, generator: torch.Generator, clam
 
 def run(model: EnergyModel, state: GibbsState, n_steps: int, generator: torch.Generator,
         clamp=None, progress: bool = False) -> GibbsState:
-    """Apply :func:`step` ``n_steps`` times."""
-    if clamp:
-        clamp = _check_given(model, clamp, "clamp", state.beta.shape[0])
+    """Apply :func:`step` ``n_steps`` (≥ 0) times; the arguments are checked once."""
+    _check_model(model, "run")
+    check_int(n_steps, "n_steps", 0, "gibbs.run")
+    if not isinstance(progress, bool):
+        raise TypeError(f"gibbs.run: progress must be a bool, got {progress!r}")
+    state = check_state(model, state, "run")
+    _check_generator(generator, model, "run")
+    clamp = _check_given(model, clamp, "clamp", state.beta.shape[0])
     steps = range(n_steps)
     if progress:
         from tqdm.auto import tqdm
 
         steps = tqdm(steps, desc="gibbs", unit="sweep")
     for _ in steps:
-        state = step(model, state, generator, clamp)
+        state = _step(model, state, generator, clamp)
     return state

@@ -185,7 +185,7 @@ class GaussianRBM(TwoLayerMarginals, EnergyModel):
     def __init__(self, n_visible: int, n_hidden: int, *, learn_sigma: bool = True, weight_std: float = 0.01,
                  min_sigma: float = 0.01, max_sigma: float | None = None, seed: int | None = None):
         super().__init__()
-        check_layers("GaussianRBM", n_visible, n_hidden, weight_std, seed)
+        n_visible, n_hidden, seed = check_layers("GaussianRBM", n_visible, n_hidden, weight_std, seed)
         if not isinstance(learn_sigma, bool):
             raise TypeError(f"GaussianRBM: learn_sigma must be True or False, got {learn_sigma!r}")
         min_sigma = _positive_float(min_sigma, "min_sigma")

@@ -12,7 +12,7 @@ from torch.distributions import Bernoulli
 import pgm
 
 from .base import EnergyModel
-from .validation import check_beta, check_units
+from .validation import check_beta, check_int, check_memory, check_units
 
 __all__ = ["RBM"]
 
@@ -94,7 +94,7 @@ class RBM(TwoLayerMarginals, EnergyModel):
 
     def __init__(self, n_visible: int, n_hidden: int, *, weight_std: float = 0.01, seed: int | None = None):
         super().__init__()
-        check_layers("RBM", n_visible, n_hidden, weight_std, seed)
+        n_visible, n_hidden, seed = check_layers("RBM", n_visible, n_hidden, weight_std, seed)
         init_layers(self, n_visible, n_hidden, weight_std, seed)
         self.graph = pgm.Graph(
             [pgm.VariableGroup("v", n_visible, "bernoulli", observed=True),
@@ -183,16 +183,21 @@ class RBM(TwoLayerMarginals, EnergyModel):
         return _free_energy(h, self.c, self.visible_logits(h), check_beta(beta, batch=h.shape[0]))
 
 
-def check_layers(where, n_visible, n_hidden, weight_std, seed) -> None:
-    """The constructor arguments every two-layer model shares, checked."""
-    for arg, val in (("n_visible", n_visible), ("n_hidden", n_hidden)):
-        if not isinstance(val, int) or isinstance(val, bool) or val < 1:
-            raise ValueError(f"{where}: {arg} must be a positive int, got {val!r}")
+def check_layers(where, n_visible, n_hidden, weight_std, seed):
+    """The constructor arguments every two-layer model shares, checked; returns
+    ``(n_visible, n_hidden, seed)`` as ints (integer-like numbers are accepted). Refuses
+    layers whose weight matrix and biases alone exceed the machine's memory."""
+    n_visible = check_int(n_visible, "n_visible", 1, where)
+    n_hidden = check_int(n_hidden, "n_hidden", 1, where)
     if (not isinstance(weight_std, (int, float)) or isinstance(weight_std, bool)
             or not math.isfinite(weight_std) or weight_std < 0):
         raise ValueError(f"{where}: weight_std must be a finite non-negative float, got {weight_std!r}")
-    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**63):
-        raise ValueError(f"{where}: seed must be a non-negative int or None, got {seed!r}")
+    if seed is not None:
+        seed = check_int(seed, "seed", 0, where)
+        if seed >= 2**63:
+            raise ValueError(f"{where}: seed must be below 2**63, got {seed!r}")
+    check_memory(f"{where}({n_visible}, {n_hidden})", n_visible * n_hidden + n_visible + n_hidden)
+    return n_visible, n_hidden, seed
 
 
 def init_layers(model, n_visible, n_hidden, weight_std, seed) -> None:

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import math
+import operator
+import os
 
 import torch
 
-__all__ = ["check_beta", "check_int", "check_units", "is_validation_enabled", "set_validation", "validation_disabled"]
+__all__ = ["check_beta", "check_int", "check_memory", "check_units", "is_validation_enabled", "set_validation", "validation_disabled"]
 
 _ENABLED = True
 
@@ -137,14 +139,39 @@ def check_beta(beta, name: str = "beta", batch: int | None = None):
 
 
 def check_int(value, name: str, minimum: int = 1, where: str | None = None) -> int:
-    """Check that ``value`` is an int (not bool) of at least ``minimum``; return it.
+    """Check that ``value`` is an integer (not bool) of at least ``minimum``; return it as an int.
 
-    A non-int raises TypeError, an int below ``minimum`` ValueError; ``where`` (e.g. the
-    function's name) prefixes the message.
+    Integer-like numbers (``numpy.int64``, a 0-d integer tensor: anything with
+    ``__index__``) are accepted. A non-integer raises TypeError, an integer below
+    ``minimum`` ValueError; ``where`` (e.g. the function's name) prefixes the message.
     """
     prefix = f"{where}: " if where else ""
-    if not isinstance(value, int) or isinstance(value, bool):
+    if isinstance(value, bool) or not hasattr(type(value), "__index__"):
         raise TypeError(f"{prefix}{name} must be an int >= {minimum}, got {type(value).__name__} {value!r}")
+    try:
+        value = operator.index(value)
+    except TypeError:  # e.g. a tensor with more than one element
+        raise TypeError(f"{prefix}{name} must be an int >= {minimum}, got {type(value).__name__} {value!r}") from None
     if value < minimum:
         raise ValueError(f"{prefix}{name} must be an int >= {minimum}, got {value!r}")
     return value
+
+
+def check_memory(where: str, n_values: int, dtype: torch.dtype = torch.float32, what: str = "its parameters") -> None:
+    """Refuse, before allocating, a model whose ``n_values`` numbers of ``dtype`` exceed
+    this machine's physical memory: ValueError saying how much is needed."""
+    need = n_values * torch.empty((), dtype=dtype).element_size()
+    try:
+        have = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not POSIX: let the allocator decide
+        return
+    if need > have:
+        raise ValueError(f"{where}: {what} need {_bytes(need)} ({n_values:.3g} {dtype} values), more than this "
+                         f"machine's {_bytes(have)} of memory; use smaller layers")
+
+
+def _bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"):
+        if n < 1024 or unit == "EiB":
+            return f"{n:.3g} {unit}"
+        n /= 1024

@@ -342,15 +342,15 @@ def test_config_state_dict_and_float64_round_trip():
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    ({"n_visible": 0}, "n_visible must be a positive int"),
-    ({"n_hidden": 2.0}, "n_hidden must be a positive int"),
+    ({"n_visible": 0}, "n_visible must be an int >= 1"),
+    ({"n_hidden": 2.0}, "n_hidden must be an int >= 1"),
     ({"learn_sigma": 1}, "learn_sigma must be True or False"),
     ({"weight_std": -1.0}, "weight_std must be a finite non-negative float"),
     ({"min_sigma": 0.0}, "min_sigma must be a finite positive float"),
     ({"min_sigma": 2.0}, r"need min_sigma <= 1 <= max_sigma"),
     ({"max_sigma": 0.5}, r"need min_sigma <= 1 <= max_sigma"),
     ({"max_sigma": math.inf}, "max_sigma must be a finite positive float"),
-    ({"seed": -1}, "seed must be a non-negative int or None"),
+    ({"seed": -1}, "seed must be an int >= 0"),
 ])
 def test_constructor_rejects_bad_arguments(kwargs, match):
     args = {"n_visible": 3, "n_hidden": 2, **kwargs}

@@ -185,27 +185,37 @@ def test_check_beta_returns_float_or_tensor():
     check_beta(torch.tensor([0.5]), batch=7)  # length 1 broadcasts
 
 
-@pytest.mark.parametrize("kwargs,pattern", [
-    (dict(n_visible=0, n_hidden=3), r"n_visible must be a positive int, got 0"),
-    (dict(n_visible=-2, n_hidden=3), r"n_visible must be a positive int, got -2"),
-    (dict(n_visible=2.0, n_hidden=3), r"n_visible must be a positive int, got 2\.0"),
-    (dict(n_visible="4", n_hidden=3), r"n_visible must be a positive int, got '4'"),
-    (dict(n_visible=True, n_hidden=3), r"n_visible must be a positive int, got True"),
-    (dict(n_visible=4, n_hidden=0), r"n_hidden must be a positive int, got 0"),
-    (dict(n_visible=4, n_hidden=None), r"n_hidden must be a positive int, got None"),
-    (dict(n_visible=4, n_hidden=3, weight_std=-0.1), r"weight_std must be a finite non-negative float, got -0\.1"),
-    (dict(n_visible=4, n_hidden=3, weight_std="0.1"), r"weight_std must be .* got '0\.1'"),
-    (dict(n_visible=4, n_hidden=3, weight_std=float("nan")), r"weight_std must be .* got nan"),
-    (dict(n_visible=4, n_hidden=3, weight_std=float("inf")), r"weight_std must be .* got inf"),
-    (dict(n_visible=4, n_hidden=3, weight_std=True), r"weight_std must be .* got True"),
-    (dict(n_visible=4, n_hidden=3, seed=-1), r"seed must be a non-negative int or None, got -1"),
-    (dict(n_visible=4, n_hidden=3, seed=1.5), r"seed must be a non-negative int or None, got 1\.5"),
-    (dict(n_visible=4, n_hidden=3, seed="0"), r"seed must be a non-negative int or None, got '0'"),
-    (dict(n_visible=4, n_hidden=3, seed=False), r"seed must be a non-negative int or None, got False"),
+@pytest.mark.parametrize("kwargs,exc,pattern", [
+    (dict(n_visible=0, n_hidden=3), ValueError, r"n_visible must be an int >= 1, got 0"),
+    (dict(n_visible=-2, n_hidden=3), ValueError, r"n_visible must be an int >= 1, got -2"),
+    (dict(n_visible=2.0, n_hidden=3), TypeError, r"n_visible must be an int >= 1, got float 2\.0"),
+    (dict(n_visible="4", n_hidden=3), TypeError, r"n_visible must be an int >= 1, got str '4'"),
+    (dict(n_visible=True, n_hidden=3), TypeError, r"n_visible must be an int >= 1, got bool True"),
+    (dict(n_visible=4, n_hidden=0), ValueError, r"n_hidden must be an int >= 1, got 0"),
+    (dict(n_visible=4, n_hidden=None), TypeError, r"n_hidden must be an int >= 1, got NoneType None"),
+    (dict(n_visible=4, n_hidden=3, weight_std=-0.1), ValueError, r"weight_std must be a finite non-negative float, got -0\.1"),
+    (dict(n_visible=4, n_hidden=3, weight_std="0.1"), ValueError, r"weight_std must be .* got '0\.1'"),
+    (dict(n_visible=4, n_hidden=3, weight_std=float("nan")), ValueError, r"weight_std must be .* got nan"),
+    (dict(n_visible=4, n_hidden=3, weight_std=float("inf")), ValueError, r"weight_std must be .* got inf"),
+    (dict(n_visible=4, n_hidden=3, weight_std=True), ValueError, r"weight_std must be .* got True"),
+    (dict(n_visible=4, n_hidden=3, seed=-1), ValueError, r"seed must be an int >= 0, got -1"),
+    (dict(n_visible=4, n_hidden=3, seed=2**63), ValueError, r"seed must be below 2\*\*63"),
+    (dict(n_visible=4, n_hidden=3, seed=1.5), TypeError, r"seed must be an int >= 0, got float 1\.5"),
+    (dict(n_visible=4, n_hidden=3, seed="0"), TypeError, r"seed must be an int >= 0, got str '0'"),
+    (dict(n_visible=4, n_hidden=3, seed=False), TypeError, r"seed must be an int >= 0, got bool False"),
+    (dict(n_visible=10**12, n_hidden=10**12), ValueError, r"RBM\(1000000000000, 1000000000000\): its parameters need .*"
+                                                          r"more than this machine's .* of memory"),
 ])
-def test_bad_constructor_arguments(kwargs, pattern):
-    with pytest.raises(ValueError, match=r"^RBM: " + pattern):
+def test_bad_constructor_arguments(kwargs, exc, pattern):
+    with pytest.raises(exc, match=r"^RBM(: |\()" + pattern.removeprefix("RBM\\(")):
         RBM(**kwargs)
+
+
+def test_integer_like_sizes_are_accepted_and_stored_as_ints():
+    np = pytest.importorskip("numpy")
+    rbm = RBM(np.int64(6), torch.tensor(4), seed=np.int32(3))
+    assert rbm.config() == {"n_visible": 6, "n_hidden": 4, "weight_std": 0.01, "seed": 3}
+    assert all(type(v) is int for k, v in rbm.config().items() if k != "weight_std")
 
 
 def test_rbm_is_keyword_only_after_sizes():

@@ -123,10 +123,10 @@ def test_init_clamp_and_values_are_used(rbm):
 
 
 @pytest.mark.parametrize("kwargs,exc,pattern", [
-    (dict(n_chains=0), ValueError, r"n_chains must be a positive int, got 0"),
-    (dict(n_chains=-3), ValueError, r"n_chains must be a positive int, got -3"),
-    (dict(n_chains=2.0), ValueError, r"n_chains must be a positive int, got 2\.0"),
-    (dict(n_chains=True), ValueError, r"n_chains must be a positive int, got True"),
+    (dict(n_chains=0), ValueError, r"gibbs.init: n_chains must be an int >= 1, got 0"),
+    (dict(n_chains=-3), ValueError, r"n_chains must be an int >= 1, got -3"),
+    (dict(n_chains=2.0), TypeError, r"n_chains must be an int >= 1, got float 2\.0"),
+    (dict(n_chains=True), TypeError, r"n_chains must be an int >= 1, got bool True"),
     (dict(n_chains=4, beta=1.5), ValueError, r"beta must be a number in \[0, 1\].*got 1\.5"),
     (dict(n_chains=4, beta=float("nan")), ValueError, r"beta .*got nan"),
     (dict(n_chains=4, beta=torch.tensor([0.5, 2.0, 0.5, 0.5])), ValueError, r"beta must lie in \[0, 1\]"),
