@@ -3,14 +3,49 @@
 ``pgm fit MODEL`` has one sub-command per family of :mod:`inference.registry`, each
 with the family's own options; ``eval``, ``sample`` and ``graph`` work for any saved
 model. It drives the whole library, so it sits at the top of the dependency order.
+
+Errors
+------
+A command that cannot run prints one line to stderr, ``pgm <command>: error: <message>``
+(``pgm fit rbm: error: ...`` for fit), never a traceback, and exits with
+
+* 2, a usage error: an unknown command or option, a bad value (counts are positive,
+  ``--steps`` >= 0, ``--betas`` >= 2, ``--lr`` > 0, ``--momentum`` in [0, 1),
+  ``--weight-std`` >= 0, every number finite), a ``--data`` spec that names no data,
+  data of a kind or width the model does not take, an ``--out`` that is an existing file
+  (or, for sample and graph, a folder or an unknown suffix), an exact log Z too large to
+  enumerate;
+* 1, a failure: a file that does not exist, cannot be read or is not valid (model
+  files, data files, MNIST folders), an output that cannot be written, a run that
+  diverged, data the library refuses;
+* 130, interrupted (Ctrl-C): the line is ``pgm <command>: interrupted``.
+
+``pgm --debug <command> ...`` or the environment variable ``PGM_DEBUG=1`` re-raises the
+original exception, with its traceback, instead.
+
+``pgm fit`` and ``pgm demo`` check every argument and load the data before they create the
+output folder, and check that it can be created and written before training. When such a
+command fails (or is interrupted) after creating the folder, the folder is removed unless
+it holds ``checkpoint.pt`` or ``model.pt``: a checkpoint is kept, and ``pgm fit ...
+--resume`` continues it. A folder that existed before is left as it was. ``pgm sample``
+and ``pgm graph`` create missing parent folders of ``--out`` and remove them again if
+writing fails.
+
+:func:`main` returns the exit status (0 on success) rather than exiting, so it can be
+called in-process; the ``pgm`` script passes it to :func:`sys.exit`.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
+import os
+import re
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import torch
@@ -19,7 +54,7 @@ from pgm import REAL_KINDS
 
 from . import registry
 
-__all__ = ["main", "build_parser", "load_data", "data_kind", "DATA_SPECS"]
+__all__ = ["main", "build_parser", "load_data", "data_kind", "DATA_SPECS", "UsageError"]
 
 #: Named data specs: name → (kind of its values, description).
 DATA_SPECS = {
@@ -41,6 +76,150 @@ _ACCEPTS = {
 _EXACT = {**_ACCEPTS, "bernoulli": ("binary",)}
 _KIND_WORDS = {"binary": "binary {0, 1} data", "grey": "grey levels in [0, 1]", "spin": "{-1, +1} data",
                "real": "real-valued data"}
+_PICTURES = (".png", ".pdf", ".svg")  # the formats pgm.draw and image_grid write
+_KEEP = ("checkpoint.pt", "model.pt")  # an output folder holding one of these survives a failure
+_EPILOG = """\
+errors: one line on stderr, 'pgm COMMAND: error: MESSAGE'; exit status 2 for a usage error
+(bad option or value, a --data spec that names nothing, data of the wrong kind, an --out that
+is a file), 1 for a failure (a missing, unreadable or invalid file, an output that cannot be
+written, a diverged run), 130 when interrupted. 'pgm --debug ...' or PGM_DEBUG=1 shows the
+traceback instead. fit and demo check their arguments and data before creating --out; if they
+fail after creating it, they remove it unless it holds checkpoint.pt or model.pt (a kept
+checkpoint continues with 'pgm fit ... --resume')."""
+
+
+class UsageError(ValueError):
+    """A command line that asks for something invalid: exit status 2.
+
+    ``prog`` is the command whose usage it breaks (``"pgm fit rbm"``), when known.
+    """
+
+    def __init__(self, message: str, prog: str | None = None):
+        super().__init__(message)
+        self.prog = prog
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose errors raise :class:`UsageError` instead of printing usage."""
+
+    def error(self, message):
+        raise UsageError(f"{message} (see '{self.prog} --help')", self.prog)
+
+
+# -- checked option types -------------------------------------------------------------
+
+def _integer(low: int, what: str):
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            extra = " (not a finite number)" if text.strip().lower().lstrip("+-") in ("inf", "infinity", "nan") else ""
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}{extra}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {value}")
+        return value
+    parse.__name__ = what
+    return parse
+
+
+def _real(low: float, high: float = math.inf, low_open: bool = False, high_open: bool = False):
+    lo, hi = "(" if low_open else "[", ")" if high_open else "]"
+    what = f"a finite number > {low:g}" if low_open and high == math.inf else (
+        f"a finite number >= {low:g}" if high == math.inf else f"a finite number in {lo}{low:g}, {high:g}{hi}")
+
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if math.isnan(value) or math.isinf(value):
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r} ({'NaN' if math.isnan(value) else 'infinite'})")
+        if value < low or value > high or (low_open and value == low) or (high_open and value == high):
+            raise argparse.ArgumentTypeError(f"expected {what}, got {value:g}")
+        return value
+    parse.__name__ = what
+    return parse
+
+
+_COUNT = _integer(1, "a positive int")
+_SEED = _integer(0, "an int >= 0")
+#: Types given to options of the registry's families by name; any other plain ``int`` or
+#: ``float`` option of a family gets ``_integer(0, ...)`` / a finite ``_real``.
+_FAMILY_TYPES = {"--hidden": _COUNT, "--weight-std": _real(0.0)}
+
+
+class _CheckedGroup:
+    """An argument group whose numeric options get checked types (see ``_FAMILY_TYPES``)."""
+
+    def __init__(self, group):
+        self._group = group
+
+    def add_argument(self, *names, **kwargs):
+        named = [_FAMILY_TYPES[n] for n in names if n in _FAMILY_TYPES]
+        if named:
+            kwargs["type"] = named[0]
+        elif kwargs.get("type") is int:
+            kwargs["type"] = _integer(0, "an int >= 0")
+        elif kwargs.get("type") is float:
+            kwargs["type"] = _real(-math.inf)
+        return self._group.add_argument(*names, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._group, name)
+
+
+# -- data -------------------------------------------------------------------------------
+
+def _read_array(path: Path) -> torch.Tensor:
+    """The 2-D array of finite numbers in a ``.pt``/``.npy`` file, as float32."""
+    want = "a 2-D array (n_examples, n_visible) of finite numbers"
+    if path.is_dir():
+        raise ValueError(f"--data {path} is a folder, expected a .pt or .npy file holding {want}")
+    if not path.exists():
+        raise FileNotFoundError(f"--data {path}: no such file (expected a .pt or .npy file holding {want})")
+    if path.suffix.lower() == ".pt":
+        try:
+            x = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as err:  # unpickling, zip and I/O errors of every kind
+            first = (str(err).strip().splitlines() or [""])[0].split(". ")[0][:120]
+            if "Weights only load failed" in first:
+                raise ValueError(f"--data {path} holds objects that a weights-only torch.load refuses (such as numpy "
+                                 f"arrays), expected a tensor: {want}; save torch.as_tensor(x)") from None
+            raise ValueError(f"--data {path}: torch.load cannot read it ({type(err).__name__}: {first}); it is "
+                             f"truncated, corrupted or not written by torch.save; expected {want}") from None
+        if not isinstance(x, torch.Tensor):
+            keys = f" (keys {', '.join(map(repr, list(x)[:5]))})" if isinstance(x, dict) else ""
+            raise ValueError(f"--data {path} holds a {type(x).__name__}{keys}, expected a tensor: {want}")
+        if x.layout != torch.strided:
+            raise ValueError(f"--data {path} holds a {x.layout} tensor, expected a dense one: {want}")
+    else:
+        import numpy as np
+
+        try:
+            arr = np.load(path, allow_pickle=False)
+        except ValueError as err:
+            what = "an object array" if "Object arrays" in str(err) else "no .npy array"
+            raise ValueError(f"--data {path} holds {what} (pickles are not read), expected {want}") from None
+        except (OSError, EOFError) as err:
+            raise ValueError(f"--data {path}: numpy cannot read it ({err}), expected {want}") from None
+        if not isinstance(arr, np.ndarray):
+            raise ValueError(f"--data {path} is an .npz archive, expected one array: {want}")
+        if arr.dtype.kind not in "biuf":
+            names = {"U": "strings", "S": "bytes", "O": "Python objects", "c": "complex numbers"}
+            raise ValueError(f"--data {path} holds {names.get(arr.dtype.kind, f'dtype {arr.dtype}')}, expected {want}")
+        x = torch.from_numpy(arr.astype(np.float32))
+    if x.is_complex():
+        raise ValueError(f"--data {path} holds complex numbers, expected {want}")
+    if x.ndim != 2:
+        raise ValueError(f"--data {path} holds a {x.ndim}-D array of shape {tuple(x.shape)}, expected {want} "
+                         "(flatten images with x.reshape(len(x), -1))")
+    if x.numel() == 0:
+        raise ValueError(f"--data {path} holds an empty array of shape {tuple(x.shape)}, expected {want}")
+    x = x.to(torch.float32).contiguous()
+    bad = int((~torch.isfinite(x)).sum())
+    if bad:
+        raise ValueError(f"--data {path} holds {bad} NaN or infinite values, expected {want}")
+    return x
 
 
 def load_data(spec: str, split: str = "train") -> torch.Tensor:
@@ -48,8 +227,18 @@ def load_data(spec: str, split: str = "train") -> torch.Tensor:
 
     ``digits`` (binarized bundled digits), ``digits-grey`` (scaled to [0, 1]),
     ``digits-real`` (dequantised, ``load_digits(binarize=False, dequantize=True)``),
-    ``mnist:FOLDER`` (IDX files, binarized at 128), or a ``.pt``/``.npy`` file holding a
-    2-D array (``split`` is then ignored).
+    ``mnist:FOLDER`` (IDX files, binarized at 128; ``split="all"`` joins train and test),
+    or a ``.pt`` file (read with ``weights_only=True``) or ``.npy`` file (no pickles)
+    holding a non-empty 2-D array of finite numbers (``split`` is then ignored).
+
+    Raises
+    ------
+    UsageError
+        ``spec`` names none of these.
+    FileNotFoundError
+        The file, the MNIST folder or one of its files does not exist.
+    ValueError
+        The file cannot be read or does not hold such an array.
     """
     from pgm import datasets
 
@@ -60,21 +249,17 @@ def load_data(spec: str, split: str = "train") -> torch.Tensor:
     if spec == "digits-real":
         return datasets.load_digits(binarize=False, dequantize=True, split=split)
     if spec.startswith("mnist:"):
-        images, _ = datasets.load_mnist(spec[len("mnist:"):], split=split, binarize=True)
-        return images
+        folder = spec[len("mnist:"):]
+        if not folder:
+            raise UsageError("--data mnist: needs a folder, e.g. --data mnist:data/mnist")
+        splits = ("train", "test") if split == "all" else (split,)
+        return torch.cat([datasets.load_mnist(folder, split=s, binarize=True)[0] for s in splits])
     path = Path(spec)
-    if path.suffix in (".pt", ".npy") and path.exists():
-        if path.suffix == ".pt":
-            x = torch.load(path, weights_only=True)
-        else:
-            import numpy as np
-
-            x = torch.from_numpy(np.load(path))
-        return torch.as_tensor(x, dtype=torch.float32)
-    raise SystemExit(
-        f"pgm: --data {spec!r} not understood: use 'digits', 'digits-grey', 'digits-real', 'mnist:FOLDER' "
-        "or an existing .pt/.npy file with a 2-D array"
-    )
+    if path.suffix.lower() in (".pt", ".npy"):
+        return _read_array(path)
+    hint = " (a folder: for MNIST IDX files in it use --data mnist:FOLDER)" if path.is_dir() else ""
+    raise UsageError(f"--data {spec!r} not understood{hint}: use 'digits', 'digits-grey', 'digits-real', "
+                     "'mnist:FOLDER' or a .pt/.npy file holding a 2-D array")
 
 
 def _has_splits(spec: str) -> bool:
@@ -97,8 +282,8 @@ def data_kind(spec: str, data: torch.Tensor) -> str:
     return "real"
 
 
-def _check_data_kind(command: str, model_name: str, visible_kind: str, spec: str, data, exact: bool) -> None:
-    """Refuse data whose kind the model's visible units do not take (SystemExit)."""
+def _check_data_kind(model_name: str, visible_kind: str, spec: str, data, exact: bool, option: str = "") -> None:
+    """Refuse data whose kind the model's visible units do not take (UsageError)."""
     accepts = (_EXACT if exact else _ACCEPTS).get(visible_kind)
     if accepts is None:  # a user model of a kind this table does not know: the library checks
         return
@@ -112,9 +297,86 @@ def _check_data_kind(command: str, model_name: str, visible_kind: str, spec: str
     if others:
         hint += f", or a model for {_KIND_WORDS[kind]}: {', '.join(others)}"
     wants = " or ".join(_KIND_WORDS[k] for k in accepts)
-    raise SystemExit(f"pgm {command}: --data {spec} holds {_KIND_WORDS[kind]}, but the {model_name} model has "
+    raise UsageError(f"{option}--data {spec} holds {_KIND_WORDS[kind]}, but the {model_name} model has "
                      f"{visible_kind} visible units, which need {wants}; {hint}")
 
+
+def _check_exact(model, option: str, instead: str) -> None:
+    """Refuse, before any work, an exact log Z that :func:`exact_log_partition` would refuse."""
+    from .partition.exact import MAX_EXACT_UNITS, enumeration_set
+
+    try:
+        groups, n = enumeration_set(model)
+    except TypeError as err:
+        raise UsageError(f"{option}: {err}") from None
+    if n > MAX_EXACT_UNITS:
+        raise UsageError(f"{option}: exact log Z enumerates the 2^{n} states of {', '.join(groups)} ({n} units), "
+                         f"above exact_log_partition's limit of {MAX_EXACT_UNITS} units; use {instead}")
+
+
+# -- outputs ----------------------------------------------------------------------------
+
+def _writable(path: Path, shown: Path) -> None:
+    """Fail (OSError) unless ``path``, or the nearest existing folder above it, is a
+    writable folder, so that ``path`` can be created in it."""
+    found = path.absolute()
+    while not found.exists() and found != found.parent:
+        found = found.parent
+    if not found.is_dir():
+        raise NotADirectoryError(f"--out {shown}: cannot create it, {found} is a file")
+    if not os.access(found, os.W_OK | os.X_OK):
+        raise PermissionError(f"--out {shown}: cannot write in {found} (permission denied)")
+
+
+def _out_folder(text: str) -> Path:
+    """The output folder of fit and demo, checked: an existing file is a usage error."""
+    out = Path(text)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is an existing file; name a folder (created if missing)")
+    _writable(out, out)
+    return out
+
+
+def _out_file(text: str, suffixes) -> Path:
+    """The output file of sample and graph, checked before any work."""
+    out = Path(text)
+    if out.suffix.lower() not in suffixes:
+        raise UsageError(f"--out {out}: expected a file name ending in {', '.join(suffixes)}")
+    if out.is_dir():
+        raise UsageError(f"--out {out} is a folder; name a file in it, e.g. {out / ('out' + suffixes[0])}")
+    _writable(out.parent, out)
+    return out
+
+
+@contextlib.contextmanager
+def _cleaned_up(folder: Path, notes: list, keep=(), hint: str = ""):
+    """On a failure inside the block, remove the folders it created for ``folder`` (from
+    the top-most one that did not exist before), unless ``folder`` then holds one of
+    ``keep``; then say so (and ``hint``) in ``notes``."""
+    top = None
+    for candidate in (folder.absolute(), *folder.absolute().parents):
+        if candidate.exists():
+            break
+        top = candidate
+    try:
+        yield
+    except BaseException:
+        if top is not None and top.is_dir():
+            kept = [name for name in keep if (folder / name).is_file()]
+            if kept:
+                notes.append(f"kept {folder}, which holds {' and '.join(kept)}{hint if 'checkpoint.pt' in kept else ''}")
+            else:
+                shutil.rmtree(top, ignore_errors=True)
+        raise
+
+
+def _make_folder(out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryFile(dir=out):  # unwritable: fail now, not after training
+        pass
+
+
+# -- commands ---------------------------------------------------------------------------
 
 def _model_name(model) -> str:
     entry = registry.entry_for(model)
@@ -131,10 +393,16 @@ def _visible(model):
 
 
 def _cmd_demo(args):
-    from .demo import run_demo
+    from .demo import check_demo_options, run_demo
 
-    run_demo(args.out, quick=args.quick, seed=args.seed, n_hidden=args.hidden, epochs=args.epochs,
-             progress=not args.no_progress)
+    out = _out_folder(args.out)
+    try:
+        check_demo_options(n_hidden=args.hidden, epochs=args.epochs, seed=args.seed)
+    except (TypeError, ValueError) as err:
+        raise UsageError(str(err).replace("n_hidden", "--hidden").replace("run_demo: ", "")) from None
+    with _cleaned_up(out, args.notes, _KEEP):
+        run_demo(out, quick=args.quick, seed=args.seed, n_hidden=args.hidden, epochs=args.epochs,
+                 progress=not args.no_progress)
 
 
 def _cmd_fit(args):
@@ -142,24 +410,28 @@ def _cmd_fit(args):
     from .learning import fit
 
     entry = registry.lookup(args.model)
+    out = _out_folder(args.out)
+    if args.resume and not (out / "checkpoint.pt").is_file():
+        raise UsageError(f"--resume: there is no {out / 'checkpoint.pt'} to continue (run without --resume)")
     spec = args.data or entry.default_data
     data = load_data(spec, "train")
-    _check_data_kind(f"fit {entry.name}", entry.name, entry.visible_kind, spec, data, exact=False)
+    _check_data_kind(entry.name, entry.visible_kind, spec, data, exact=False)
     evaluate = None if args.evaluate == "none" else args.evaluate
     if evaluate is not None:
-        _check_data_kind(f"fit {entry.name} --evaluate {evaluate}", entry.name, entry.visible_kind, spec, data,
-                         exact=True)
+        _check_data_kind(entry.name, entry.visible_kind, spec, data, exact=True, option=f"--evaluate {evaluate}: ")
     eval_data = load_data(spec, "test") if evaluate is not None and _has_splits(spec) else data
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     model = entry.build(data, args)
-    history = fit(model, data, method=args.method, k=args.k, epochs=args.epochs, batch_size=args.batch_size,
-                  lr=args.lr, momentum="hinton" if args.momentum is None else args.momentum,
-                  average=None if args.average == "none" else args.average,
-                  seed=args.seed, checkpoint=out / "checkpoint.pt", resume=args.resume,
-                  evaluate=evaluate, eval_data=eval_data, progress=not args.no_progress)
-    save_model(out / "model.pt", model)
-    (out / "history.json").write_text(json.dumps(history.as_dict(), indent=2, default=float))
+    if evaluate == "exact":
+        _check_exact(model, "--evaluate exact", "--evaluate ais or a smaller layer")
+    with _cleaned_up(out, args.notes, _KEEP, " (add --resume to continue from its checkpoint)"):
+        _make_folder(out)
+        history = fit(model, data, method=args.method, k=args.k, epochs=args.epochs, batch_size=args.batch_size,
+                      lr=args.lr, momentum="hinton" if args.momentum is None else args.momentum,
+                      average=None if args.average == "none" else args.average,
+                      seed=args.seed, checkpoint=out / "checkpoint.pt", resume=args.resume,
+                      evaluate=evaluate, eval_data=eval_data, progress=not args.no_progress)
+        save_model(out / "model.pt", model)
+        (out / "history.json").write_text(json.dumps(history.as_dict(), indent=2, default=float))
     last = {k: v for k, v in history.last().items() if isinstance(v, (int, float)) and k != "epoch"}
     print(f"{entry.name} on {spec}, epoch {history.epoch[-1]}: " + ", ".join(f"{k} {v:.4g}" for k, v in last.items()))
     print(f"wrote {out / 'model.pt'} and {out / 'history.json'}")
@@ -174,17 +446,17 @@ def _cmd_eval(args):
     spec = args.data or _default_data(model)
     data = load_data(spec, args.split)
     vis = _visible(model)
-    _check_data_kind("eval", _model_name(model), vis.kind, spec, data, exact=True)
-    try:
-        if args.method == "exact":
-            log_z = exact_log_partition(model)
-        else:
-            betas = default_schedule() if args.betas is None else torch.linspace(0, 1, args.betas, dtype=torch.float64)
-            base_data = load_data(spec, "train") if args.base == "data" else None
-            log_z = ais_log_partition(model, n_chains=args.chains, betas=betas, base=args.base, data=base_data,
-                                      seed=args.seed, progress=not args.no_progress)
-    except (TypeError, ValueError) as err:
-        raise SystemExit(f"pgm eval: {err}") from None
+    if data.shape[1] != vis.n_units:
+        raise UsageError(f"--data {spec} has {data.shape[1]} columns, but {args.model} has {vis.n_units} visible units")
+    _check_data_kind(_model_name(model), vis.kind, spec, data, exact=True)
+    if args.method == "exact":
+        _check_exact(model, "--method exact", "--method ais")
+        log_z = exact_log_partition(model)
+    else:
+        betas = default_schedule() if args.betas is None else torch.linspace(0, 1, args.betas, dtype=torch.float64)
+        base_data = load_data(spec, "train") if args.base == "data" else None
+        log_z = ais_log_partition(model, n_chains=args.chains, betas=betas, base=args.base, data=base_data,
+                                  seed=args.seed, progress=not args.no_progress)
     ll = log_likelihood(model, data, log_z)
     density = vis.kind in REAL_KINDS
     result = {"model": _model_name(model), "log_z": log_z._asdict(), "log_likelihood": ll._asdict(),
@@ -204,52 +476,60 @@ def _image_shape(group):
 def _cmd_sample(args):
     from pgm.plots import image_grid
 
-    from .checkpoint import load_model
+    from .checkpoint import atomic_save, load_model
     from .mcmc import gibbs, make_generator
 
+    out = _out_file(args.out, (".pt", *_PICTURES))
     model = load_model(args.model)
     vis = _visible(model)
+    shape = _image_shape(vis)
+    if out.suffix.lower() != ".pt" and shape is None:
+        out = out.with_suffix(".pt")
+        print(f"the {vis.n_units} visible units are not a square image: writing a tensor instead")
     gen = make_generator(args.seed, model.device)
     state = gibbs.run(model, gibbs.init(model, args.n, gen), args.steps, gen)
     with torch.no_grad():
         means = model.conditional(vis.name, state.values).mean.reshape(args.n, vis.n_units)
-    out = Path(args.out)
-    shape = _image_shape(vis)
-    if out.suffix != ".pt" and shape is None:
-        out = out.with_suffix(".pt")
-        print(f"the {vis.n_units} visible units are not a square image: writing a tensor instead")
-    if out.suffix == ".pt":
-        torch.save(means, out)
-    else:
-        binary = vis.kind in ("bernoulli",)
-        image_grid(means, shape, out, normalize=None if binary else "global")
+    with _cleaned_up(out.parent, args.notes):
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if out.suffix.lower() == ".pt":
+            atomic_save(means, out)
+        else:
+            image_grid(means, shape, out, normalize=None if vis.kind == "bernoulli" else "global")
     print(f"wrote {out}")
 
 
 def _graph_model(spec: str):
-    """A model from a size spec such as ``rbm:64x16`` (``64x16`` alone: an RBM)."""
-    name, _, sizes = spec.rpartition(":")
-    name = name.lower() or "rbm"
-    usage = f"pgm graph: {spec!r} is neither a model file nor a size like rbm:64x16 (models: {registry.names()})"
+    """A model from a file, or from a size spec such as ``rbm:64x16`` (``64x16`` alone: an RBM)."""
+    from .checkpoint import load_model
+
+    if Path(spec).exists() or Path(spec).suffix.lower() == ".pt":
+        return load_model(spec)
+    usage = f"{spec!r} is neither a model file nor a size like rbm:64x16 (models: {', '.join(registry.names())})"
+    match = re.fullmatch(r"(?:([^:]*):)?(\d+(?:x\d+)*)", spec.strip().lower())
+    if match is None:
+        raise UsageError(usage)
+    name = match.group(1) or "rbm"
     if name not in registry.names():
-        raise SystemExit(usage)
+        raise UsageError(f"{usage}: unknown model {name!r}")
     try:
-        dims = tuple(int(s) for s in sizes.lower().split("x"))
-        return registry.lookup(name).from_sizes(dims)
-    except ValueError as err:
-        raise SystemExit(f"{usage}: {err}") from None
+        return registry.lookup(name).from_sizes(tuple(int(s) for s in match.group(2).split("x")))
+    except (TypeError, ValueError) as err:
+        raise UsageError(f"{usage}: {err}") from None
 
 
 def _cmd_graph(args):
     import pgm
 
-    from .checkpoint import load_model
-
-    model = load_model(args.model) if Path(args.model).exists() else _graph_model(args.model)
+    out = _out_file(args.out, _PICTURES)
+    model = _graph_model(args.model)
     print(model.graph.describe())
-    pgm.draw(model.graph, path=args.out, title=_model_name(model))
-    print(f"wrote {args.out}")
+    with _cleaned_up(out.parent, args.notes):
+        pgm.draw(model.graph, path=out, title=_model_name(model))
+    print(f"wrote {out}")
 
+
+# -- the parser -------------------------------------------------------------------------
 
 def _fit_options() -> argparse.ArgumentParser:
     """Options every ``pgm fit MODEL`` shares (those of :func:`inference.fit`)."""
@@ -258,34 +538,42 @@ def _fit_options() -> argparse.ArgumentParser:
     f.add_argument("--data", default=None, help=f"{specs} (default: the model's)")
     f.add_argument("--method", choices=["cd", "pcd"], default=None,
                    help="learning rule (default: the model's recipe: cd for rbm, pcd for grbm)")
-    f.add_argument("--k", type=int, default=1, help="Gibbs sweeps per update")
-    f.add_argument("--epochs", type=int, default=50)
-    f.add_argument("--batch-size", type=int, default=20)
-    f.add_argument("--momentum", type=float, default=None, help="constant momentum (default: 0.5, then 0.9 after 5 epochs)")
+    f.add_argument("--k", type=_COUNT, default=1, help="Gibbs sweeps per update")
+    f.add_argument("--epochs", type=_COUNT, default=50)
+    f.add_argument("--batch-size", type=_COUNT, default=20)
+    f.add_argument("--momentum", type=_real(0.0, 1.0, high_open=True), default=None,
+                   help="constant momentum in [0, 1) (default: 0.5, then 0.9 after 5 epochs)")
     f.add_argument("--average", choices=["none", "polyak"], default="none",
                    help="average the parameters over the second half of training (useful with PCD)")
-    f.add_argument("--lr", type=float, default=None, help="learning rate (default: the model's)")
-    f.add_argument("--seed", type=int, default=0)
+    f.add_argument("--lr", type=_real(0.0, low_open=True), default=None, help="learning rate (default: the model's)")
+    f.add_argument("--seed", type=_SEED, default=0)
     f.add_argument("--evaluate", choices=["none", "exact", "ais"], default="none",
                    help="log-likelihood per epoch on the test split (exact needs a small layer ≤ 25 units)")
-    f.add_argument("--out", default="runs/fit")
+    f.add_argument("--out", default="runs/fit",
+                   help="output folder (default runs/fit); removed on failure unless it holds checkpoint.pt "
+                        "or model.pt")
     f.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     f.add_argument("--no-progress", action="store_true")
     return f
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="pgm", description="Deep generative models as probabilistic programs.")
+    """The ``pgm`` argument parser; its errors raise :class:`UsageError` (with ``prog``)."""
+    p = _Parser(prog="pgm", description="Deep generative models as probabilistic programs.", epilog=_EPILOG,
+                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--debug", action="store_true", help="show the traceback of an error (also: PGM_DEBUG=1)")
     sub = p.add_subparsers(dest="command", required=True)
 
-    d = sub.add_parser("demo", help="train an RBM on the bundled digits, evaluate it exactly and by AIS")
-    d.add_argument("--out", default="runs/demo", help="output folder (default: runs/demo)")
+    d = sub.add_parser("demo", help="train an RBM on the bundled digits, evaluate it exactly and by AIS",
+                       epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    d.add_argument("--out", default="runs/demo",
+                   help="output folder (default: runs/demo); removed on failure unless it holds checkpoint.pt or model.pt")
     d.add_argument("--quick", action="store_true", help="a few epochs and a short AIS schedule")
-    d.add_argument("--seed", type=int, default=0)
-    d.add_argument("--hidden", type=int, default=16, help="hidden units (default 16, exact log Z stays cheap)")
-    d.add_argument("--epochs", type=int, default=None, help="default 50 (3 with --quick)")
+    d.add_argument("--seed", type=_SEED, default=0)
+    d.add_argument("--hidden", type=_COUNT, default=16, help="hidden units, at most 25 (default 16: exact log Z stays cheap)")
+    d.add_argument("--epochs", type=_COUNT, default=None, help="default 50 (3 with --quick)")
     d.add_argument("--no-progress", action="store_true")
-    d.set_defaults(func=_cmd_demo)
+    d.set_defaults(func=_cmd_demo, prog=d.prog)
 
     listing = "; ".join(f"{e.name}: {e.help}" for e in registry.entries())
     f = sub.add_parser("fit", help=f"train a model ({', '.join(registry.names())})",
@@ -294,42 +582,89 @@ def build_parser() -> argparse.ArgumentParser:
                               title="models", description="run `pgm fit MODEL --help` for a model's options")
     common = _fit_options()
     for entry in registry.entries():
-        m = models.add_parser(entry.name, parents=[common], help=entry.help,
+        m = models.add_parser(entry.name, parents=[common], help=entry.help, epilog=_EPILOG,
+                              formatter_class=argparse.RawDescriptionHelpFormatter,
                               description=f"Train a {entry.help} (default data: {entry.default_data}).")
-        entry.add_arguments(m.add_argument_group(f"{entry.name} options"))
-        m.set_defaults(func=_cmd_fit)
+        entry.add_arguments(_CheckedGroup(m.add_argument_group(f"{entry.name} options")))
+        m.set_defaults(func=_cmd_fit, prog=m.prog)
 
     e = sub.add_parser("eval", help="log-likelihood of data under a saved model")
     e.add_argument("model", help="a model file written by `pgm fit` or `pgm demo` (model.pt)")
     e.add_argument("--data", default=None, help="data spec, as for fit (default: the model's)")
     e.add_argument("--split", choices=["train", "test", "all"], default="test")
     e.add_argument("--method", choices=["exact", "ais"], default="ais")
-    e.add_argument("--chains", type=int, default=100)
-    e.add_argument("--betas", type=int, default=None, help="number of evenly spaced βs (default: the 14,500-step schedule)")
+    e.add_argument("--chains", type=_COUNT, default=100)
+    e.add_argument("--betas", type=_integer(2, "an int >= 2"), default=None,
+                   help="number of evenly spaced βs, at least 2 (default: the 14,500-step schedule)")
     e.add_argument("--base", choices=["data", "uniform"], default="data")
-    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--seed", type=_SEED, default=0)
     e.add_argument("--no-progress", action="store_true")
-    e.set_defaults(func=_cmd_eval)
+    e.set_defaults(func=_cmd_eval, prog=e.prog)
 
     s = sub.add_parser("sample", help="Gibbs samples from a saved model")
     s.add_argument("model")
-    s.add_argument("--n", type=int, default=64)
-    s.add_argument("--steps", type=int, default=1000, help="Gibbs sweeps from uniform noise")
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--n", type=_COUNT, default=64)
+    s.add_argument("--steps", type=_integer(0, "an int >= 0"), default=1000, help="Gibbs sweeps from uniform noise")
+    s.add_argument("--seed", type=_SEED, default=0)
     s.add_argument("--out", default="samples.png",
-                   help=".png/.pdf picture (square images) or .pt tensor of the visible conditional means")
-    s.set_defaults(func=_cmd_sample)
+                   help=".png/.pdf/.svg picture (square images) or .pt tensor of the visible conditional means; "
+                        "missing folders are created")
+    s.set_defaults(func=_cmd_sample, prog=s.prog)
 
     g = sub.add_parser("graph", help="draw a model's graph")
     g.add_argument("model", help=f"a model file, or a size such as rbm:64x16 ({', '.join(registry.names())})")
-    g.add_argument("--out", default="graph.png")
-    g.set_defaults(func=_cmd_graph)
+    g.add_argument("--out", default="graph.png", help=".png/.pdf/.svg picture; missing folders are created")
+    g.set_defaults(func=_cmd_graph, prog=g.prog)
     return p
 
 
+# -- running ----------------------------------------------------------------------------
+
+def _message(err: BaseException) -> str:
+    """One line saying what went wrong."""
+    if isinstance(err, OSError) and err.strerror and err.filename is not None:
+        text = f"{err.filename}: {err.strerror}"
+    else:
+        text = str(err) or type(err).__name__
+    if not isinstance(err, (OSError, ValueError, TypeError, ArithmeticError)):
+        text = f"{type(err).__name__}: {text} (run 'pgm --debug ...' for the traceback)"
+    return " ".join(text.split())
+
+
+def _debug_env() -> bool:
+    return os.environ.get("PGM_DEBUG", "").strip().lower() not in ("", "0", "false", "no")
+
+
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
-    args.func(args)
+    """Run ``pgm`` on ``argv`` (default ``sys.argv[1:]``) and return its exit status.
+
+    0 on success; otherwise one line on stderr and 2 (usage error), 1 (failure) or 130
+    (interrupted), as the module docstring describes. With ``--debug`` or
+    ``PGM_DEBUG=1`` an error raised by a command propagates instead.
+    """
+    parser = build_parser()
+    try:
+        args, extra = parser.parse_known_args(argv)
+        if extra:
+            raise UsageError(f"unrecognized arguments: {' '.join(extra)} (see '{args.prog} --help')", args.prog)
+    except UsageError as err:
+        print(f"{err.prog or 'pgm'}: error: {_message(err)}", file=sys.stderr)
+        return 2
+    except SystemExit as done:  # --help
+        return done.code if isinstance(done.code, int) else 0
+    args.notes = []
+    try:
+        args.func(args)
+    except KeyboardInterrupt:
+        if args.debug or _debug_env():
+            raise
+        print("; ".join([f"{args.prog}: interrupted", *args.notes]), file=sys.stderr)
+        return 130
+    except Exception as err:
+        if args.debug or _debug_env():
+            raise
+        print("; ".join([f"{args.prog}: error: {_message(err)}", *args.notes]), file=sys.stderr)
+        return 2 if isinstance(err, UsageError) else 1
     return 0
 
 

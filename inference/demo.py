@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import tempfile
 import time
 from pathlib import Path
 
@@ -14,15 +15,19 @@ from models.energy import RBM
 from pgm.datasets import load_digits
 from pgm.plots import image_grid, plot_curves
 
-from .mcmc import gibbs
-from .partition import ais_log_partition, default_schedule
+from models.energy.validation import check_int
+
 from .checkpoint import save_model
 from .evaluation import log_likelihood
 from .learning import fit
-from .partition import exact_log_partition
+from .mcmc import gibbs
 from .mcmc.sampling import make_generator
+from .partition import ais_log_partition, default_schedule, exact_log_partition
+from .partition.exact import MAX_EXACT_UNITS
 
-__all__ = ["run_demo", "sample_images"]
+__all__ = ["run_demo", "sample_images", "check_demo_options"]
+
+_N_VISIBLE = 64  # the bundled digits are 8 x 8 pictures
 
 
 def sample_images(model, n: int, n_steps: int, seed: int = 0):
@@ -39,6 +44,33 @@ def _fmt(x: float) -> str:
     return f"{x:8.3f}" if math.isfinite(x) else f"{x:>8}"
 
 
+def check_demo_options(n_hidden: int = 16, epochs: int | None = None, seed: int = 0) -> None:
+    """Refuse options :func:`run_demo` cannot run with, before any work.
+
+    The demo evaluates log Z exactly, enumerating the 2^min(64, n_hidden) states of the
+    RBM's smaller layer, so ``min(64, n_hidden)`` must not exceed
+    :data:`inference.partition.exact.MAX_EXACT_UNITS` (25), the limit of
+    :func:`~inference.exact_log_partition`.
+
+    Raises
+    ------
+    TypeError
+        A non-int ``n_hidden``, ``epochs`` or ``seed``.
+    ValueError
+        ``n_hidden`` or ``epochs`` below 1, ``seed`` below 0, or ``n_hidden`` too large to
+        enumerate.
+    """
+    check_int(n_hidden, "n_hidden", 1, "run_demo")
+    if epochs is not None:
+        check_int(epochs, "epochs", 1, "run_demo")
+    check_int(seed, "seed", 0, "run_demo")
+    n = min(_N_VISIBLE, n_hidden)
+    if n > MAX_EXACT_UNITS:
+        raise ValueError(f"run_demo: n_hidden={n_hidden}: the demo computes log Z exactly, enumerating 2^{n} "
+                         f"states, above exact_log_partition's limit of {MAX_EXACT_UNITS} units; use n_hidden "
+                         f"<= {MAX_EXACT_UNITS} (larger RBMs: fit with evaluate='ais')")
+
+
 def run_demo(out="runs/demo", quick: bool = False, seed: int = 0, n_hidden: int = 16, epochs: int | None = None,
              progress: bool = True, echo=print) -> dict:
     """Train an RBM on binarized digits and evaluate it; write pictures and metrics to ``out``.
@@ -49,24 +81,40 @@ def run_demo(out="runs/demo", quick: bool = False, seed: int = 0, n_hidden: int 
     Parameters
     ----------
     out : path
-        Output folder (created).
+        Output folder, created (and checked to be writable) after the options are
+        checked and the data loaded, before training.
     quick : bool
         A few epochs and a short AIS schedule, for smoke tests.
     seed : int
         Seed of initialisation, training, AIS and sampling.
+    n_hidden : int, default 16
+        Hidden units; at most 25, since log Z is computed exactly
+        (:func:`check_demo_options`).
+    epochs : int, optional
+        Default 50 (3 with ``quick``).
 
     Returns
     -------
     dict
         The metrics written to ``metrics.json``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Bad options (:func:`check_demo_options`), before anything is written.
+    OSError
+        ``out`` cannot be created or written, before training.
     """
+    check_demo_options(n_hidden, epochs, seed)
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
     train = load_digits(split="train")
     test = load_digits(split="test")
     epochs = epochs or (3 if quick else 50)
     model = RBM.from_data(train, n_hidden, seed=seed)
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryFile(dir=out):  # an unwritable folder fails now, not after training
+        pass
 
     t0 = time.perf_counter()
     history = fit(model, train, epochs=epochs, seed=seed, evaluate="exact", eval_data=test,

@@ -1,6 +1,7 @@
 """The ``pgm`` command line, run in-process (and once as the installed script)."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -10,14 +11,19 @@ import torch
 
 from inference import exact_log_partition, gibbs, log_likelihood, make_generator
 from inference.checkpoint import load_model, save_model
-from inference.cli import build_parser, data_kind, load_data, main
+from inference.cli import UsageError, build_parser, data_kind, load_data, main
 from models.energy import RBM, GaussianRBM
 from pgm.datasets import load_digits
 
 
+def _ok(argv):
+    """Run a command that must succeed (exit status 0)."""
+    assert main(argv) == 0, argv
+
+
 def test_demo_quick_writes_every_artifact(tmp_path, capsys):
     out = tmp_path / "demo"
-    main(["demo", "--quick", "--out", str(out), "--no-progress", "--hidden", "8", "--epochs", "2"])
+    _ok(["demo", "--quick", "--out", str(out), "--no-progress", "--hidden", "8", "--epochs", "2"])
     for name in ("samples.png", "filters.png", "graph.png", "curve.png", "metrics.json", "checkpoint.pt",
                  "model.pt"):
         assert (out / name).stat().st_size > 0, name
@@ -37,33 +43,33 @@ def test_demo_quick_writes_every_artifact(tmp_path, capsys):
 
 def test_fit_eval_sample_graph_round_trip(tmp_path, capsys):
     run = tmp_path / "run"
-    main(["fit", "rbm", "--hidden", "8", "--epochs", "2", "--out", str(run), "--no-progress",
+    _ok(["fit", "rbm", "--hidden", "8", "--epochs", "2", "--out", str(run), "--no-progress",
           "--evaluate", "exact"])
     history = json.loads((run / "history.json").read_text())
     assert history["epoch"] == [1, 2] and all(x is not None for x in history["log_likelihood"])
     capsys.readouterr()
 
-    main(["eval", str(run / "model.pt"), "--method", "exact"])
+    _ok(["eval", str(run / "model.pt"), "--method", "exact"])
     exact = json.loads(capsys.readouterr().out)
     assert exact["log_z"]["method"] == "exact" and exact["log_likelihood"]["n"] == 359
     # the last epoch's evaluation in fit is the same number
     assert exact["log_likelihood"]["mean"] == pytest.approx(history["log_likelihood"][-1], abs=1e-6)
 
-    main(["eval", str(run / "model.pt"), "--method", "ais", "--betas", "300", "--no-progress"])
+    _ok(["eval", str(run / "model.pt"), "--method", "ais", "--betas", "300", "--no-progress"])
     ais = json.loads(capsys.readouterr().out)
     assert ais["log_z"]["lower"] <= exact["log_z"]["log_z"] <= ais["log_z"]["upper"]
 
-    main(["sample", str(run / "model.pt"), "--n", "9", "--steps", "5", "--out", str(tmp_path / "s.pt")])
+    _ok(["sample", str(run / "model.pt"), "--n", "9", "--steps", "5", "--out", str(tmp_path / "s.pt")])
     samples = torch.load(tmp_path / "s.pt", weights_only=True)
     assert samples.shape == (9, 64) and ((samples >= 0) & (samples <= 1)).all()
-    main(["sample", str(run / "model.pt"), "--n", "4", "--steps", "2", "--out", str(tmp_path / "s.png")])
+    _ok(["sample", str(run / "model.pt"), "--n", "4", "--steps", "2", "--out", str(tmp_path / "s.png")])
     assert (tmp_path / "s.png").stat().st_size > 0
 
-    main(["graph", str(run / "model.pt"), "--out", str(tmp_path / "g.png")])
-    main(["graph", "rbm:784x500", "--out", str(tmp_path / "g2.png")])
+    _ok(["graph", str(run / "model.pt"), "--out", str(tmp_path / "g.png")])
+    _ok(["graph", "rbm:784x500", "--out", str(tmp_path / "g2.png")])
     printed = capsys.readouterr().out
     assert "v: bernoulli 784 (observed)" in printed and "h -- v" in printed
-    main(["graph", "20x3", "--out", str(tmp_path / "g3.png")])  # a bare size is an RBM
+    _ok(["graph", "20x3", "--out", str(tmp_path / "g3.png")])  # a bare size is an RBM
     assert "v: bernoulli 20 (observed)" in capsys.readouterr().out
 
 
@@ -71,20 +77,20 @@ def test_fit_resume_continues_to_more_epochs(tmp_path, capsys):
     run = tmp_path / "run"
     common = ["fit", "rbm", "--hidden", "4", "--out", str(run), "--no-progress", "--method", "pcd",
               "--average", "polyak", "--momentum", "0.5"]
-    main(common + ["--epochs", "1"])
-    main(common + ["--epochs", "2", "--resume"])
+    _ok(common + ["--epochs", "1"])
+    _ok(common + ["--epochs", "2", "--resume"])
     assert json.loads((run / "history.json").read_text())["epoch"] == [1, 2]
 
 
 def test_gaussian_rbm_fit_eval_sample_graph_on_real_digits(tmp_path, capsys):
     run = tmp_path / "grbm"
-    main(["fit", "grbm", "--hidden", "4", "--epochs", "1", "--out", str(run), "--no-progress", "--evaluate", "exact"])
+    _ok(["fit", "grbm", "--hidden", "4", "--epochs", "1", "--out", str(run), "--no-progress", "--evaluate", "exact"])
     history = json.loads((run / "history.json").read_text())
     assert "grbm on digits-real" in capsys.readouterr().out  # the family's default data
     model = load_model(run / "model.pt")
     assert isinstance(model, GaussianRBM) and (model.n_visible, model.n_hidden) == (64, 4)
 
-    main(["eval", str(run / "model.pt"), "--method", "exact"])
+    _ok(["eval", str(run / "model.pt"), "--method", "exact"])
     exact = json.loads(capsys.readouterr().out)
     assert exact["model"] == "grbm" and exact["data"] == "digits-real" and "log-density" in exact["units"]
     assert exact["log_likelihood"]["n"] == 359
@@ -92,50 +98,62 @@ def test_gaussian_rbm_fit_eval_sample_graph_on_real_digits(tmp_path, capsys):
     test = load_data("digits-real", "test")
     assert exact["log_likelihood"]["mean"] == pytest.approx(
         log_likelihood(model, test, exact_log_partition(model)).mean, abs=1e-9)
-    main(["eval", str(run / "model.pt"), "--method", "ais", "--betas", "100", "--chains", "20", "--no-progress"])
+    _ok(["eval", str(run / "model.pt"), "--method", "ais", "--betas", "100", "--chains", "20", "--no-progress"])
     ais = json.loads(capsys.readouterr().out)
     assert ais["log_z"]["method"] == "ais" and ais["log_z"]["n_chains"] == 20
 
-    main(["sample", str(run / "model.pt"), "--n", "5", "--steps", "3", "--out", str(tmp_path / "g.pt")])
+    _ok(["sample", str(run / "model.pt"), "--n", "5", "--steps", "3", "--out", str(tmp_path / "g.pt")])
     samples = torch.load(tmp_path / "g.pt", weights_only=True)
     gen = make_generator(0)  # the command's: --seed 0, chains from gibbs.init, then the v-conditional means
     state = gibbs.run(model, gibbs.init(model, 5, gen), 3, gen)
     assert torch.equal(samples, model.conditional("v", state.values).mean.detach())
-    main(["sample", str(run / "model.pt"), "--n", "4", "--steps", "2", "--out", str(tmp_path / "g.png")])
+    _ok(["sample", str(run / "model.pt"), "--n", "4", "--steps", "2", "--out", str(tmp_path / "g.png")])
     assert (tmp_path / "g.png").stat().st_size > 0
-    main(["graph", "grbm:64x16", "--out", str(tmp_path / "gg.png")])
+    _ok(["graph", "grbm:64x16", "--out", str(tmp_path / "gg.png")])
     assert "v: gaussian 64 (observed)" in capsys.readouterr().out
 
 
-def test_data_of_the_wrong_kind_is_refused(tmp_path):
-    with pytest.raises(SystemExit, match="digits-real holds real-valued data, but the rbm model has bernoulli"):
-        main(["fit", "rbm", "--data", "digits-real", "--epochs", "1", "--out", str(tmp_path / "a")])
-    with pytest.raises(SystemExit, match="digits holds binary .* grbm model has gaussian visible units.*: rbm"):
-        main(["fit", "grbm", "--data", "digits", "--epochs", "1", "--out", str(tmp_path / "b")])
-    with pytest.raises(SystemExit, match="--evaluate exact: --data digits-grey holds grey levels"):
-        main(["fit", "rbm", "--data", "digits-grey", "--evaluate", "exact", "--out", str(tmp_path / "c")])
+def _usage_error(argv, capsys):
+    """The message of a command refused as a usage error (exit status 2, one line)."""
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    return err
+
+
+def test_data_of_the_wrong_kind_is_refused(tmp_path, capsys):
+    err = _usage_error(["fit", "rbm", "--data", "digits-real", "--epochs", "1", "--out", str(tmp_path / "a")], capsys)
+    assert "pgm fit rbm: error: --data digits-real holds real-valued data, but the rbm model has bernoulli" in err
+    err = _usage_error(["fit", "grbm", "--data", "digits", "--epochs", "1", "--out", str(tmp_path / "b")], capsys)
+    assert re.search("digits holds binary .* grbm model has gaussian visible units.*: rbm", err)
+    err = _usage_error(["fit", "rbm", "--data", "digits-grey", "--evaluate", "exact", "--out", str(tmp_path / "c")],
+                       capsys)
+    assert "--evaluate exact: --data digits-grey holds grey levels" in err
     real = torch.randn(20, 6, generator=torch.Generator().manual_seed(0))
     torch.save(real, tmp_path / "real.pt")
-    with pytest.raises(SystemExit, match="real.pt holds real-valued data"):
-        main(["fit", "rbm", "--data", str(tmp_path / "real.pt"), "--out", str(tmp_path / "d")])
+    err = _usage_error(["fit", "rbm", "--data", str(tmp_path / "real.pt"), "--out", str(tmp_path / "d")], capsys)
+    assert "real.pt holds real-valued data" in err
     assert not (tmp_path / "a").exists() and not (tmp_path / "d").exists()
     save_model(tmp_path / "rbm.pt", RBM(64, 4, seed=0))
-    with pytest.raises(SystemExit, match="pgm eval: --data digits-grey holds grey levels"):
-        main(["eval", str(tmp_path / "rbm.pt"), "--data", "digits-grey", "--method", "exact"])
+    err = _usage_error(["eval", str(tmp_path / "rbm.pt"), "--data", "digits-grey", "--method", "exact"], capsys)
+    assert "pgm eval: error: --data digits-grey holds grey levels" in err
+    err = _usage_error(["eval", str(tmp_path / "rbm.pt"), "--data", str(tmp_path / "real.pt")], capsys)
+    assert "has 6 columns, but" in err and "has 64 visible units" in err
 
 
-def test_eval_reports_what_it_cannot_do(tmp_path):
+def test_eval_reports_what_it_cannot_do(tmp_path, capsys):
     save_model(tmp_path / "wide.pt", RBM(64, 40, seed=0))
-    with pytest.raises(SystemExit, match="pgm eval: exact_log_partition: enumerating"):
-        main(["eval", str(tmp_path / "wide.pt"), "--method", "exact"])
+    err = _usage_error(["eval", str(tmp_path / "wide.pt"), "--method", "exact"], capsys)
+    assert "pgm eval: error: --method exact: exact log Z enumerates the 2^40 states of h (40 units)" in err
+    assert "limit of 25 units; use --method ais" in err
 
 
 def test_samples_that_are_not_square_images_go_to_a_tensor(tmp_path, capsys):
     data = (torch.rand(30, 6, generator=torch.Generator().manual_seed(0)) < 0.5).float()
     torch.save(data, tmp_path / "x.pt")
-    main(["fit", "rbm", "--data", str(tmp_path / "x.pt"), "--hidden", "3", "--epochs", "1",
+    _ok(["fit", "rbm", "--data", str(tmp_path / "x.pt"), "--hidden", "3", "--epochs", "1",
           "--out", str(tmp_path / "run"), "--no-progress", "--evaluate", "exact"])
-    main(["sample", str(tmp_path / "run" / "model.pt"), "--n", "4", "--steps", "2", "--out", str(tmp_path / "s.png")])
+    _ok(["sample", str(tmp_path / "run" / "model.pt"), "--n", "4", "--steps", "2", "--out", str(tmp_path / "s.png")])
     assert "not a square image" in capsys.readouterr().out and not (tmp_path / "s.png").exists()
     assert torch.load(tmp_path / "s.pt", weights_only=True).shape == (4, 6)
 
@@ -152,7 +170,7 @@ def test_load_data_specs(tmp_path):
     assert torch.equal(load_data(str(tmp_path / "x.pt")), x)
     assert data_kind("file", x) == "grey" and data_kind("file", x.round()) == "binary"
     assert data_kind("file", 2 * x.round() - 1) == "spin" and data_kind("file", x - 2) == "real"
-    with pytest.raises(SystemExit, match="not understood"):
+    with pytest.raises(UsageError, match="not understood"):
         load_data("no-such-data")
 
 
@@ -169,15 +187,11 @@ def test_every_command_has_help(command, capsys):
 
 
 def test_bad_arguments_exit_with_usage(capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        main(["fit", "rbm", "--method", "sgd"])
-    assert exit_info.value.code == 2 and "invalid choice" in capsys.readouterr().err
-    with pytest.raises(SystemExit) as exit_info:
-        main(["fit", "dbm"])
-    assert exit_info.value.code == 2 and "invalid choice: 'dbm'" in capsys.readouterr().err
+    err = _usage_error(["fit", "rbm", "--method", "sgd"], capsys)
+    assert err.startswith("pgm fit rbm: error: argument --method: invalid choice")
+    assert "invalid choice: 'dbm'" in _usage_error(["fit", "dbm"], capsys)
     for spec in ("rbm:banana", "nope:3x4", "rbm:3x4x5"):
-        with pytest.raises(SystemExit, match="neither a model file nor a size"):
-            main(["graph", spec])
+        assert "neither a model file nor a size" in _usage_error(["graph", spec], capsys)
 
 
 SCRIPT = Path(sys.executable).parent / "pgm"
