@@ -193,7 +193,9 @@ def fit(model: EnergyModel, data: torch.Tensor, *, method: str | None = None, k:
         raise ValueError("fit: data has no rows")
     if evaluate is not None:
         eval_data = _check_data(model, data if evaluate.data is None else evaluate.data, "eval_data", binary=True)
-    lr = check_float(model.default_lr if optim.lr is None else optim.lr, "lr", 0.0, low_open=True)
+        _check_evaluation(model, evaluate, data, seed or 0)
+    lr = check_float(model.default_lr if optim.lr is None else optim.lr, "lr", 0.0, torch.finfo(model.dtype).max,
+                     low_open=True)
 
     # -- set-up -------------------------------------------------------------------------
     gen = make_generator(seed, model.device)
@@ -243,7 +245,9 @@ def fit(model: EnergyModel, data: torch.Tensor, *, method: str | None = None, k:
                     for g in opt.param_groups:
                         g["momentum"] = mom
                 t0 = time.perf_counter()
+                start = [p.detach().clone() for p in model.parameters()]
                 train_err, step = _train_epoch(runner, data, sched, avg, gen, batch_size, step, method == "cd")
+                _check_finite(model, start, epoch, opt, checkpoint)
                 row = {"epoch": epoch + 1, "recon_error": None, "pseudo_log_likelihood": None,
                        "train_recon_error": train_err, "log_likelihood": None, "log_z": None,
                        "lr": float(opt.param_groups[0]["lr"]), "momentum": mom,
@@ -321,6 +325,38 @@ def _monitor(model, subset, pll_units, seed):
     return pll, reconstruction_error(model, subset)
 
 
+def _check_finite(model, start, epoch, opt, checkpoint):
+    """After an epoch: if any parameter is NaN or infinite, put back the parameters of the
+    epoch's start and raise FloatingPointError (the checkpoint keeps the last good epoch)."""
+    if all(bool(torch.isfinite(p).all()) for p in model.parameters()):
+        return
+    bad = [name for name, p in model.named_parameters() if not bool(torch.isfinite(p).all())]
+    with torch.no_grad():
+        for p, p0 in zip(model.parameters(), start):
+            p.copy_(p0)
+    kept = f"; the checkpoint {os.fspath(checkpoint.path)!r} is left as it was" if checkpoint is not None else ""
+    raise FloatingPointError(
+        f"fit: parameters {bad} became NaN or infinite during epoch {epoch + 1} (learning rate "
+        f"{opt.param_groups[0]['lr']:.3g} at the end of it): training diverged. The model holds the parameters "
+        f"from the start of that epoch{kept}. Lower lr (or momentum) and run again")
+
+
+def _ais_options(evaluate, train_data, seed):
+    return {"n_chains": 100, "base": "data", "data": train_data, "seed": seed, "progress": False,
+            **(evaluate.ais_options or {})}
+
+
+def _check_evaluation(model, evaluate, train_data, seed):
+    """Refuse, before training, an evaluation that cannot run (too many states to
+    enumerate, bad AIS options)."""
+    from ..partition import check_ais_arguments, check_enumerable
+
+    if evaluate.method == "exact":
+        check_enumerable(model, func="fit: evaluate='exact': exact_log_partition")
+    else:
+        check_ais_arguments(model, **_ais_options(evaluate, train_data, seed))
+
+
 def _evaluate(model, evaluate, eval_data, train_data, seed):
     from ..evaluation import log_likelihood
     from ..partition import ais_log_partition, exact_log_partition
@@ -328,8 +364,6 @@ def _evaluate(model, evaluate, eval_data, train_data, seed):
     if evaluate.method == "exact":
         log_z = exact_log_partition(model)
     else:
-        opts = {"n_chains": 100, "base": "data", "data": train_data, "seed": seed, "progress": False,
-                **(evaluate.ais_options or {})}
-        log_z = ais_log_partition(model, **opts)
+        log_z = ais_log_partition(model, **_ais_options(evaluate, train_data, seed))
     ll = log_likelihood(model, eval_data, log_z)
     return float(ll.mean), float(log_z.log_z)

@@ -44,6 +44,8 @@ log-likelihood using reverse annealing", AISTATS 2015.
 
 from __future__ import annotations
 
+import inspect
+
 import torch
 
 from models.energy import EnergyModel
@@ -60,6 +62,7 @@ from .path import (AnnealingPath, _float64_copy, check_state, log_z_start, make_
 
 __all__ = [
     "ais_log_partition",
+    "check_ais_arguments",
     "ais_log_weights",
     "default_schedule",
     "base_rate_bias",
@@ -196,6 +199,35 @@ def ais_log_weights(model, init, betas, base_bias, generator, progress=False, ba
         return runner.run(state, betas, generator, progress_bar(len(betas) - 1, "ais", progress))
 
 
+def _checked(model, n_chains, betas, base, data, progress, backend, func):
+    """The checked arguments of :func:`ais_log_partition`: (path, n_chains, betas)."""
+    check_backend(backend, func)
+    path = make_path(model, base, data, func)
+    n_chains = check_int(n_chains, "n_chains", 2, func)
+    betas = _check_betas(betas, func, model.dtype)
+    if not isinstance(progress, bool):
+        raise TypeError(f"{func}: progress must be a bool, got {progress!r}")
+    return path, n_chains, betas
+
+
+def check_ais_arguments(model, **options) -> None:
+    """Check the arguments :func:`ais_log_partition` would get, without running it.
+
+    Unknown keywords raise TypeError; bad values the errors of :func:`ais_log_partition`.
+    :func:`inference.fit` calls it before training when it is to evaluate by AIS.
+    """
+    func = "ais_log_partition"
+    try:
+        bound = inspect.signature(ais_log_partition).bind(model, **options)
+    except TypeError as err:
+        raise TypeError(f"{func}: {err}; its keywords are "
+                        f"{list(inspect.signature(ais_log_partition).parameters)[1:]}") from None
+    bound.apply_defaults()
+    a = bound.arguments
+    _checked(model, a["n_chains"], a["betas"], a["base"], a["data"], a["progress"], a["backend"], func)
+    make_generator(a["seed"])
+
+
 def ais_log_partition(model, n_chains: int = 100, betas=None, base="data", data=None,
                       seed: int | None = 0, progress: bool = True, backend: str = "auto") -> LogZEstimate:
     r"""Estimate log Z of an energy model by annealed importance sampling.
@@ -254,10 +286,7 @@ def ais_log_partition(model, n_chains: int = 100, betas=None, base="data", data=
     True
     """
     func = "ais_log_partition"
-    check_backend(backend, func)
-    path = make_path(model, base, data, func)
-    n_chains = check_int(n_chains, "n_chains", 2, func)
-    betas = _check_betas(betas, func, model.dtype)
+    path, n_chains, betas = _checked(model, n_chains, betas, base, data, progress, backend, func)
     gen = make_generator(seed, model.device)
     runner, model64 = _runner(path, backend)
     with torch.no_grad(), threads_for(graph_work(path.model.graph, n_chains)):

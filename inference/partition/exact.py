@@ -32,7 +32,7 @@ from pgm import BERNOULLI_KINDS, SPIN_KINDS
 
 from .estimate import LogZEstimate
 
-__all__ = ["LogZEstimate", "exact_log_partition", "enumeration_set", "MAX_EXACT_UNITS"]
+__all__ = ["LogZEstimate", "exact_log_partition", "enumeration_set", "check_enumerable", "MAX_EXACT_UNITS"]
 
 #: Default limit on the number of units :func:`exact_log_partition` enumerates (2^25 states).
 MAX_EXACT_UNITS = 25
@@ -96,6 +96,29 @@ def enumeration_set(model: EnergyModel, func: str = "exact_log_partition") -> tu
     return min(binary, key=lambda item: item[1])
 
 
+def check_enumerable(model: EnergyModel, max_units: int = MAX_EXACT_UNITS,
+                     func: str = "exact_log_partition") -> tuple[tuple[str, ...], int]:
+    """:func:`enumeration_set`, refused with a ValueError above ``max_units`` units.
+
+    Cheap (no enumeration): callers such as :func:`inference.fit` use it to find an
+    infeasible exact evaluation before any work.
+    """
+    if not isinstance(max_units, int) or isinstance(max_units, bool) or max_units < 0:
+        raise ValueError(f"{func}: max_units must be a non-negative int, got {max_units!r}")
+    chosen, n = enumeration_set(model, func)
+    if n > max_units:
+        _, binary = _binary_sets(model, func)
+        others = ", ".join(f"{s} ({k} units)" for s, k in binary if s != chosen) or "none"
+        raise ValueError(
+            f"{func}: enumerating groups {chosen}, the smallest all-binary set of "
+            f"{type(model).__name__}.marginal_sets(), means 2^{n} states ({n} units), above "
+            f"max_units={max_units}; the other all-binary sets: {others}. Estimate log Z with "
+            "inference.ais_log_partition(model, data=...) instead, or raise max_units if you can "
+            "afford 2^n free-energy evaluations."
+        )
+    return chosen, n
+
+
 def exact_log_partition(model: EnergyModel, chunk_size: int = 2**16, *,
                         max_units: int = MAX_EXACT_UNITS) -> LogZEstimate:
     r"""Exact log Z of an energy model by enumerating its smallest set of binary groups.
@@ -146,19 +169,7 @@ def exact_log_partition(model: EnergyModel, chunk_size: int = 2**16, *,
     func = "exact_log_partition"
     if not isinstance(chunk_size, int) or isinstance(chunk_size, bool) or chunk_size < 1:
         raise ValueError(f"{func}: chunk_size must be a positive int, got {chunk_size!r}")
-    if not isinstance(max_units, int) or isinstance(max_units, bool) or max_units < 0:
-        raise ValueError(f"{func}: max_units must be a non-negative int, got {max_units!r}")
-    chosen, n = enumeration_set(model, func)
-    if n > max_units:
-        _, binary = _binary_sets(model, func)
-        others = ", ".join(f"{s} ({k} units)" for s, k in binary if s != chosen) or "none"
-        raise ValueError(
-            f"{func}: enumerating groups {chosen}, the smallest all-binary set of "
-            f"{type(model).__name__}.marginal_sets(), means 2^{n} states ({n} units), above "
-            f"max_units={max_units}; the other all-binary sets: {others}. Estimate log Z with "
-            "inference.ais_log_partition(model, data=...) instead, or raise max_units if you can "
-            "afford 2^n free-energy evaluations."
-        )
+    chosen, n = check_enumerable(model, max_units, func)
     graph = model.graph
     widths = [graph[g].n_units for g in chosen]
     offsets = [0]

@@ -8,22 +8,28 @@ exactly; :func:`fast_path` hands out the runner for an algorithm (called only th
 
 from __future__ import annotations
 
+import torch
+
 from models.energy import RBM
 
-__all__ = ["recognise", "fast_path"]
+__all__ = ["recognise", "fast_path", "DTYPES"]
 
 _METHODS = ("energy", "conditional", "free_energy", "free_energy_hidden", "hidden_logits", "visible_logits")
 _SEEN: dict = {}
 
 
+#: Parameter dtypes the fast paths compute in; half-precision models take the generic path.
+DTYPES = (torch.float32, torch.float64)
+
+
 def recognise(model) -> bool:
     """Whether ``model`` is a :class:`~models.energy.RBM` (or a subclass that redefines
-    none of its energy, conditionals or free energies)."""
+    none of its energy, conditionals or free energies) with float32 or float64 parameters."""
     cls = type(model)
     ok = _SEEN.get(cls)
     if ok is None:
         ok = _SEEN[cls] = issubclass(cls, RBM) and all(getattr(cls, m) is getattr(RBM, m) for m in _METHODS)
-    return ok
+    return ok and model.W.dtype in DTYPES
 
 
 def fast_path(model, algorithm, optimizer=None):

@@ -290,6 +290,61 @@ def test_float64_model_and_device():
 
 
 
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_precision_models_train_on_the_generic_path(dtype):
+    from inference import backends
+
+    model = RBM(6, 3, seed=0).to(dtype)
+    assert backends.fast_path(model, __import__("inference").CD(1)) is None
+    hist = fit(model, _data(), epochs=2, evaluate="exact", progress=False)
+    assert model.W.dtype == dtype and math.isfinite(hist.log_likelihood[-1])
+    assert math.isfinite(hist.pseudo_log_likelihood[-1])
+
+
+@pytest.mark.parametrize("evaluate, extra, exc, match", [
+    ("exact", {}, ValueError, r"evaluate='exact'.*2\^30 states"),
+    ("ais", {"ais_options": {"n_chainz": 3}}, TypeError, r"unexpected keyword argument 'n_chainz'"),
+    ("ais", {"ais_options": {"n_chains": 1}}, ValueError, r"n_chains must be an int >= 2"),
+    ("ais", {"ais_options": {"betas": [0.0, 0.5]}}, ValueError, r"betas"),
+])
+def test_an_evaluation_that_cannot_run_is_refused_before_training(evaluate, extra, exc, match):
+    model = RBM(30, 30, seed=0)
+    before = _params(model).clone()
+    epochs_seen = []
+    with pytest.raises(exc, match=match):
+        fit(model, _data(width=30), epochs=1, evaluate=evaluate, callbacks=lambda e, h, m: epochs_seen.append(e),
+            **QUIET, **extra)
+    assert epochs_seen == [] and torch.equal(_params(model), before)
+
+
+@pytest.mark.parametrize("backend", ["auto", "torch"])
+def test_divergence_raises_and_restores_the_epochs_start(tmp_path, backend):
+    data = _data(n=40)
+
+    class Overflowing(torch.optim.SGD):
+        """SGD whose 3rd step (in epoch 2: 2 batches per epoch) overflows the weights."""
+        calls = 0
+
+        def step(self, closure=None):
+            super().step(closure)
+            Overflowing.calls += 1
+            if Overflowing.calls == 3:
+                with torch.no_grad():
+                    self.param_groups[0]["params"][0].mul_(torch.inf)
+
+    model = RBM(6, 3, seed=0)
+    path = tmp_path / "run.pt"
+    seen = []
+    with pytest.raises(FloatingPointError, match=r"became NaN or infinite during epoch 2.*start of that epoch.*"
+                                                 r"left as it was"):
+        fit(model, data, epochs=3, optimizer=Overflowing, checkpoint=path, backend=backend,
+            callbacks=lambda e, h, m: seen.append((e, _params(m).clone())), **QUIET)
+    assert [e for e, _ in seen] == [1]
+    assert torch.equal(_params(model), seen[0][1])  # back at the end of epoch 1
+    from inference.checkpoint import load_model
+    assert torch.equal(_params(load_model(path)), seen[0][1])
+
+
 def test_monitor_auto_uses_a_tenth_of_the_data(monkeypatch):
     """monitor='auto' (the default) records PLL and reconstruction error on n / 20 rows, at
     least 100 (or all of fewer), at most 1000; a bad value is refused before training."""
