@@ -180,13 +180,19 @@ def _read_array(path: Path) -> torch.Tensor:
     if path.suffix.lower() == ".pt":
         try:
             x = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as err:  # unpickling, zip and I/O errors of every kind
-            first = (str(err).strip().splitlines() or [""])[0].split(". ")[0][:120]
-            if "Weights only load failed" in first:
-                raise ValueError(f"--data {path} holds objects that a weights-only torch.load refuses (such as numpy "
-                                 f"arrays), expected a tensor: {want}; save torch.as_tensor(x)") from None
-            raise ValueError(f"--data {path}: torch.load cannot read it ({type(err).__name__}: {first}); it is "
-                             f"truncated, corrupted or not written by torch.save; expected {want}") from None
+        except OSError:  # a file that exists but cannot be read: said as it is
+            raise
+        except Exception as err:  # unpickling and zip errors of every kind
+            text = str(err)
+            refused = re.search(r"Unsupported global: GLOBAL (\S+)", text)
+            if refused:
+                raise ValueError(f"--data {path} holds a {refused.group(1)} object, which a weights-only torch.load "
+                                 f"refuses; expected a tensor: {want} (save torch.as_tensor(x))") from None
+            inner = re.search(r"WeightsUnpickler error:(.*)", text, re.S)
+            lines = [line.strip() for line in (inner.group(1) if inner else text).splitlines() if line.strip()]
+            reason = f"{type(err).__name__}: {lines[0].split('. ')[0][:120]}" if lines else type(err).__name__
+            raise ValueError(f"--data {path}: torch.load cannot read it ({reason}); it is truncated, corrupted or "
+                             f"not written by torch.save; expected {want}") from None
         if not isinstance(x, torch.Tensor):
             keys = f" (keys {', '.join(map(repr, list(x)[:5]))})" if isinstance(x, dict) else ""
             raise ValueError(f"--data {path} holds a {type(x).__name__}{keys}, expected a tensor: {want}")
@@ -200,9 +206,10 @@ def _read_array(path: Path) -> torch.Tensor:
         except ValueError as err:
             what = "an object array" if "Object arrays" in str(err) else "no .npy array"
             raise ValueError(f"--data {path} holds {what} (pickles are not read), expected {want}") from None
-        except (OSError, EOFError) as err:
+        except EOFError as err:
             raise ValueError(f"--data {path}: numpy cannot read it ({err}), expected {want}") from None
         if not isinstance(arr, np.ndarray):
+            arr.close()
             raise ValueError(f"--data {path} is an .npz archive, expected one array: {want}")
         if arr.dtype.kind not in "biuf":
             names = {"U": "strings", "S": "bytes", "O": "Python objects", "c": "complex numbers"}
