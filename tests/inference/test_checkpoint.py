@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from inference import checkpoint as ckpt
-from inference.checkpoint import FORMAT, atomic_save, build_model, load_checkpoint, load_model, model_config, save_model
+from inference.checkpoint import (FORMAT, build_model, load_checkpoint, load_model, model_config, payload_checksum,
+                                  save_model, write_payload)
 from inference.learning.fit import fit
 from models.energy import RBM, GaussianRBM
 from tests.oracles import random_rbm
@@ -98,13 +99,113 @@ def test_build_model_and_registry(tmp_path):
 
 
 def test_load_errors(tmp_path):
-    with pytest.raises(FileNotFoundError, match="no checkpoint"):
-        load_model(tmp_path / "missing.pt")
+    missing = tmp_path / "missing.pt"
+    with pytest.raises(FileNotFoundError, match=f"^{missing} is not a valid pgm file: it does not exist"):
+        load_model(missing)
     torch.save({"weights": torch.zeros(2)}, tmp_path / "other.pt")
-    with pytest.raises(ValueError, match="not a pgm model or checkpoint"):
+    with pytest.raises(ValueError, match="is not a valid pgm file: format None, expected 'pgm/2'"):
         load_model(tmp_path / "other.pt")
     with pytest.raises(TypeError, match="EnergyModel"):
         save_model(tmp_path / "x.pt", torch.nn.Linear(2, 2))
+    save_model(tmp_path / "m.pt", RBM(3, 2))
+    with pytest.raises(TypeError, match="allow_nonfinite must be True or False"):
+        load_model(tmp_path / "m.pt", allow_nonfinite=1)
+
+
+# -- the checksum and the previous format --------------------------------------------------
+
+def test_files_carry_a_checksum_of_their_contents(tmp_path):
+    model = random_rbm(5, 3, seed=2)
+    save_model(tmp_path / "m.pt", model)
+    payload = torch.load(tmp_path / "m.pt", weights_only=True)
+    assert payload["format"] == FORMAT == "pgm/2"
+    assert payload["checksum"].startswith("sha256:") and len(payload["checksum"]) == 7 + 64
+    assert payload["checksum"] == payload_checksum(payload)
+    # canonical: neither the order of the entries nor a non-contiguous layout matter ...
+    shuffled = {k: payload[k] for k in reversed(list(payload))}
+    shuffled["model"] = {k: v.t().contiguous().t() if v.dim() == 2 else v for k, v in payload["model"].items()}
+    assert not shuffled["model"]["W"].is_contiguous()
+    assert payload_checksum(shuffled) == payload["checksum"]
+    # ... but every value, dtype, shape and name does
+    changes = [lambda p: p["model"]["W"].view(-1)[3].copy_(torch.nextafter(p["model"]["W"].view(-1)[3], torch.tensor(9.0))),
+               lambda p: p["model"].__setitem__("b", p["model"]["b"].half()),
+               lambda p: p["model"].__setitem__("c", p["model"]["c"].reshape(1, -1)),
+               lambda p: p["model"].__setitem__("c2", p["model"].pop("c")),
+               lambda p: p.__setitem__("config", p["config"].replace("3", "4")),
+               lambda p: p.__setitem__("extra", 1.0),
+               lambda p: p.__setitem__("extra", "1.0"),
+               lambda p: p.__setitem__("extra", (1.0,)),
+               lambda p: p.__setitem__("extra", [1.0])]
+    sums = set()
+    for change in changes:
+        p = torch.load(tmp_path / "m.pt", weights_only=True)
+        change(p)
+        sums.add(payload_checksum(p))
+    assert len(sums) == len(changes) and payload["checksum"] not in sums
+
+
+def test_write_payload_adds_format_and_checksum(tmp_path):
+    model = RBM(3, 2, seed=0)
+    write_payload(tmp_path / "p.pt", {"config": json.dumps(model_config(model)), "model": model.state_dict(),
+                                      "note": [1, 2.5, None, {"x": torch.arange(3)}]})
+    payload = load_checkpoint(tmp_path / "p.pt")
+    assert payload["format"] == FORMAT and payload["note"][3]["x"].tolist() == [0, 1, 2]
+    with pytest.raises(ValueError, match=r"must not hold \['format', 'checksum'\]"):
+        write_payload(tmp_path / "q.pt", {"format": FORMAT, "checksum": "x"})
+    with pytest.raises(TypeError, match="dict with str keys"):
+        write_payload(tmp_path / "q.pt", {1: 2})
+    assert not (tmp_path / "q.pt").exists()
+
+
+def test_previous_format_loads_with_a_warning(tmp_path):
+    model = random_rbm(5, 3, seed=3)
+    path = tmp_path / "old.pt"
+    torch.save({"format": "pgm/1", "config": json.dumps(model_config(model)), "model": model.state_dict()}, path)
+    with pytest.warns(UserWarning, match="format 'pgm/1' carries no checksum, so its contents cannot be verified"):
+        loaded = load_model(path)
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), loaded.state_dict().values()))
+    with pytest.warns(UserWarning, match="cannot be verified"):
+        assert load_checkpoint(path)["format"] == "pgm/1"
+    save_model(path, loaded)  # saving again upgrades the file
+    assert load_checkpoint(path)["format"] == FORMAT
+
+
+def test_allow_nonfinite(tmp_path):
+    model = random_rbm(4, 2, seed=0)
+    with torch.no_grad():
+        model.W[1, 0] = float("nan")
+        model.c[1] = float("-inf")
+    save_model(tmp_path / "nan.pt", model)
+    with pytest.raises(ValueError, match=r"non-finite parameters \(NaN or inf; W: 1 of 8, c: 1 of 2\); pass "
+                                         "allow_nonfinite=True"):
+        load_model(tmp_path / "nan.pt")
+    with pytest.raises(ValueError, match="non-finite"):
+        load_checkpoint(tmp_path / "nan.pt")
+    loaded = load_model(tmp_path / "nan.pt", allow_nonfinite=True)
+    assert torch.equal(loaded.W.isnan(), model.W.isnan()) and loaded.c[1].item() == float("-inf")
+    assert load_checkpoint(tmp_path / "nan.pt", allow_nonfinite=True)["model"]["W"].isnan().sum() == 1
+
+
+def test_model_that_cannot_be_built_on_meta_is_checked_by_a_real_build(tmp_path):
+    @ckpt.register_model
+    class ItemRBM(RBM):
+        """A constructor that reads a tensor's value, which the meta device cannot give."""
+
+        def __init__(self, n_visible, n_hidden, **kwargs):
+            super().__init__(n_visible, n_hidden, **kwargs)
+            self.first = float(self.W[0, 0].item())
+
+    with pytest.raises(RuntimeError, match="meta"), torch.device("meta"):
+        ItemRBM(3, 2, seed=0)
+    model = ItemRBM(3, 2, seed=0)
+    save_model(tmp_path / "i.pt", model)
+    assert torch.equal(load_model(tmp_path / "i.pt").W, model.W)
+    payload = torch.load(tmp_path / "i.pt", weights_only=True)
+    payload["config"] = payload["config"].replace('"n_visible": 3', '"n_visible": 4')
+    del payload["format"], payload["checksum"]
+    write_payload(tmp_path / "j.pt", payload)
+    with pytest.raises(ValueError, match=r"W has shape \(3, 2\), the config gives \(4, 2\)"):
+        load_model(tmp_path / "j.pt")
 
 
 # -- atomic writes --------------------------------------------------------------------------
@@ -227,5 +328,4 @@ def test_checkpoint_contents_load_with_weights_only(tmp_path):
     assert payload["estimator"]["chains"]["values"]["v"].shape == (20, 6)  # n_chains = batch_size
     assert payload["average"]["n"] > 0 and payload["epoch"] == 2
     assert json.loads(payload["fit"])["method"] == "pcd"
-    atomic_save({"format": FORMAT, "x": 1}, tmp_path / "plain.pt")
-    assert load_checkpoint(tmp_path / "plain.pt")["x"] == 1
+    assert payload["checksum"] == payload_checksum(payload)
