@@ -74,6 +74,7 @@ import warnings
 import torch
 
 from models.energy import EnergyModel
+from models.energy.validation import check_bool
 
 from . import registry
 
@@ -215,6 +216,8 @@ def atomic_save(obj, path) -> None:
     is the raw writer: models and checkpoints go through :func:`write_payload`.
     """
     path = os.fspath(path)
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"{path} is a directory; save to the path of a file, e.g. {os.path.join(path, 'model.pt')}")
     folder, base = os.path.dirname(os.path.abspath(path)), os.path.basename(path)
     os.makedirs(folder, exist_ok=True)
     _remove_stale(folder, base)
@@ -394,13 +397,8 @@ def _check_model(where, payload, allow_nonfinite: bool):
     return cls, config["config"], floating.pop() if floating else None
 
 
-def _check_flag(value, name):
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be True or False, got {value!r}")
-
-
 def _load(path, map_location, allow_nonfinite):
-    _check_flag(allow_nonfinite, "allow_nonfinite")
+    check_bool(allow_nonfinite, "allow_nonfinite")
     payload = _read(path, map_location)
     return (payload, *_check_model(os.fspath(path), payload, allow_nonfinite))
 

@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import torch
 
 from models.energy import EnergyModel
-from models.energy.validation import check_units, validation_disabled
+from models.energy.validation import check_bool, check_units, validation_disabled
 
 from .. import backends
 from ..mcmc.sampling import make_generator
@@ -180,8 +180,7 @@ def fit(model: EnergyModel, data: torch.Tensor, *, method: str | None = None, k:
         check_int(monitor, "monitor", 0)
     if n_chains is not None:
         check_int(n_chains, "n_chains")
-    if not isinstance(sample_visible, bool):
-        raise TypeError(f"fit: sample_visible must be a bool, got {sample_visible!r}")
+    check_bool(sample_visible, "sample_visible", "fit"), check_bool(progress, "progress", "fit")
     backends.check_backend(backend, "fit")
     optim, evaluate, checkpoint = _groups(optim, evaluate, checkpoint, options)
     callbacks = (callbacks,) if callable(callbacks) else tuple(callbacks)

@@ -178,6 +178,9 @@ class Checkpoint:
             os.fspath(self.path)
         except TypeError:
             raise TypeError(f"fit: checkpoint must be a path (str or PathLike), got {self.path!r}") from None
+        if os.path.isdir(self.path):
+            raise ValueError(f"fit: checkpoint must be the path of a file, but {os.fspath(self.path)!r} is a "
+                             "directory; name a file inside it, e.g. checkpoint='run/ckpt.pt'")
         check_int(self.every, "checkpoint_every")
         check_choice(self.resume, "resume", (False, True, "auto"))
 

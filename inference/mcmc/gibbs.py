@@ -13,7 +13,7 @@ from typing import NamedTuple
 import torch
 
 from models.energy import EnergyModel
-from models.energy.validation import check_beta, check_int, check_units, validation_disabled
+from models.energy.validation import check_beta, check_bool, check_int, check_units, validation_disabled
 from pgm import REAL_KINDS
 
 from .sampling import sample
@@ -206,8 +206,7 @@ def run(model: EnergyModel, state: GibbsState, n_steps: int, generator: torch.Ge
     """Apply :func:`step` ``n_steps`` (≥ 0) times; the arguments are checked once."""
     _check_model(model, "run")
     check_int(n_steps, "n_steps", 0, "gibbs.run")
-    if not isinstance(progress, bool):
-        raise TypeError(f"gibbs.run: progress must be a bool, got {progress!r}")
+    check_bool(progress, "progress", "gibbs.run")
     state = check_state(model, state, "run")
     _check_generator(generator, model, "run")
     clamp = _check_given(model, clamp, "clamp", state.beta.shape[0])

@@ -10,6 +10,8 @@ from __future__ import annotations
 import torch
 from torch.distributions import Bernoulli, Distribution, Independent, Normal
 
+from models.energy.validation import check_int
+
 __all__ = ["bernoulli", "sample", "make_generator"]
 
 
@@ -19,9 +21,7 @@ def make_generator(seed: int | None = 0, device: torch.device | str = "cpu") -> 
     if seed is None:
         gen.seed()
     else:
-        if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-            raise ValueError(f"seed must be a non-negative int or None, got {seed!r}")
-        gen.manual_seed(seed)
+        gen.manual_seed(check_int(seed, "seed", 0))
     return gen
 
 

@@ -49,7 +49,7 @@ import inspect
 import torch
 
 from models.energy import EnergyModel
-from models.energy.validation import check_int
+from models.energy.validation import check_bool, check_int
 
 from ..backends import check_backend, fast_path
 from ..mcmc.sampling import make_generator
@@ -205,8 +205,7 @@ def _checked(model, n_chains, betas, base, data, progress, backend, func):
     path = make_path(model, base, data, func)
     n_chains = check_int(n_chains, "n_chains", 2, func)
     betas = _check_betas(betas, func, model.dtype)
-    if not isinstance(progress, bool):
-        raise TypeError(f"{func}: progress must be a bool, got {progress!r}")
+    check_bool(progress, "progress", func)
     return path, n_chains, betas
 
 

@@ -13,7 +13,7 @@ import os
 
 import torch
 
-__all__ = ["check_beta", "check_int", "check_memory", "check_units", "is_validation_enabled", "set_validation", "validation_disabled"]
+__all__ = ["check_beta", "check_bool", "check_int", "check_memory", "check_units", "is_validation_enabled", "set_validation", "validation_disabled"]
 
 _ENABLED = True
 
@@ -154,6 +154,17 @@ def check_int(value, name: str, minimum: int = 1, where: str | None = None) -> i
         raise TypeError(f"{prefix}{name} must be an int >= {minimum}, got {type(value).__name__} {value!r}") from None
     if value < minimum:
         raise ValueError(f"{prefix}{name} must be an int >= {minimum}, got {value!r}")
+    return value
+
+
+def check_bool(value, name: str, where: str | None = None) -> bool:
+    """Check that ``value`` is ``True`` or ``False`` (not 0, 1 or a string); return it.
+
+    Raises TypeError otherwise; ``where`` (e.g. the function's name) prefixes the message.
+    """
+    if not isinstance(value, bool):
+        prefix = f"{where}: " if where else ""
+        raise TypeError(f"{prefix}{name} must be True or False, got {type(value).__name__} {value!r}")
     return value
 
 

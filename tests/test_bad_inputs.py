@@ -1,0 +1,484 @@
+"""Every public entry point against a table of bad inputs.
+
+Each row calls one entry point with one thing wrong and states the exception it must
+raise and a pattern its message must contain (the argument's name, and where useful the
+bad value). After every call the model's ``state_dict`` is bit-for-bit what it was, and
+nothing but the expected exception escapes.
+
+The table is built from three lists, so a new model or entry point is one more entry:
+
+* :data:`SUBJECTS` — a model family (a small seeded model and valid data for it); every
+  row of :data:`ROWS` runs once per subject;
+* :data:`ROWS` — ``Row(name, call, error, match)`` where ``call(ctx)`` performs the call on
+  the subject's context :class:`Ctx`;
+* :data:`CONSTRUCTORS` — rows for a family's constructor (which has no model to guard).
+
+Files (corrupted, truncated, malicious) are in :data:`FILE_ROWS`; the command line has its
+own table in ``tests/inference/test_cli_errors.py``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import pickle
+from dataclasses import dataclass
+from typing import Callable, NamedTuple
+
+import pytest
+import torch
+
+from inference import (ais_log_partition, exact_log_partition, fit, gibbs, load_model, log_likelihood,
+                       pseudo_log_likelihood, reconstruction_error, reverse_ais_log_partition, save_model)
+from inference.checkpoint import load_checkpoint, write_payload
+from inference.mcmc import GibbsState
+from models.energy import RBM, GaussianRBM
+from tests.oracles import random_gaussian_rbm, random_rbm
+
+QUIET = dict(progress=False, monitor=0)
+INF, NAN = float("inf"), float("nan")
+
+
+class Subject(NamedTuple):
+    """A model family under test: ``build()`` a small seeded model, ``data(n)`` valid rows."""
+
+    name: str
+    build: Callable[[], torch.nn.Module]
+    data: Callable[[int], torch.Tensor]
+    large: Callable[[], torch.nn.Module]  # one too large to enumerate
+
+
+def _binary(n, width=6, seed=0):
+    return (torch.rand(n, width, generator=torch.Generator().manual_seed(seed)) < 0.5).float()
+
+
+def _real(n, width=6, seed=0):
+    return torch.randn(n, width, generator=torch.Generator().manual_seed(seed))
+
+
+SUBJECTS = [
+    Subject("rbm", lambda: random_rbm(6, 4, seed=0, dtype=torch.float32), _binary, lambda: RBM(40, 40, seed=0)),
+    Subject("grbm", lambda: random_gaussian_rbm(6, 4, seed=0, dtype=torch.float32), _real,
+            lambda: GaussianRBM(40, 40, seed=0)),
+]
+
+
+@dataclass
+class Ctx:
+    """What a row's ``call`` gets: the model under test, valid data, a generator, a Gibbs
+    state, a scratch folder and the model's groups."""
+
+    model: torch.nn.Module
+    data: torch.Tensor
+    gen: torch.Generator
+    state: GibbsState
+    tmp: object
+    subject: Subject
+
+    @property
+    def v(self):
+        return self.model.visible_name
+
+    def groups(self):
+        return [grp.name for grp in self.model.graph.groups]
+
+    def hidden(self):
+        return next(name for name in self.groups() if name != self.v)
+
+    def with_values(self, **values):
+        return self.state._replace(values={**self.state.values, **values})
+
+    def with_beta(self, beta):
+        return self.state._replace(beta=torch.full_like(self.state.beta, beta))
+
+    def poisoned(self, group, value=NAN):
+        x = self.state.values[group].clone()
+        x[0, 0] = value
+        return self.with_values(**{group: x})
+
+    def widened(self, group):
+        x = self.state.values[group]
+        return self.with_values(**{group: torch.cat([x, x[:, :1]], 1)})
+
+    def bad_data(self, kind):
+        x = self.data.clone()
+        if kind == "nan":
+            x[1, 2] = NAN
+        elif kind == "inf":
+            x[0, 0] = INF
+        elif kind == "wide":
+            x = torch.cat([x, x[:, :1]], 1)
+        elif kind == "flat":
+            x = x.reshape(-1)
+        elif kind == "empty":
+            x = x[:0]
+        elif kind == "list":
+            x = x.tolist()
+        elif kind == "complex":
+            x = x.to(torch.complex64)
+        return x
+
+    def checkpoint_of(self, model, **options):
+        path = self.tmp / f"ckpt-{len(os.listdir(self.tmp))}.pt"
+        fit(model, self.data, epochs=1, batch_size=10, checkpoint=path, **QUIET, **options)
+        return path
+
+    def corrupted_checkpoint(self, entry, change):
+        """A training checkpoint of a copy of the model whose ``entry`` is replaced by
+        ``change(old)``, rewritten with a valid checksum (the entry checks, not the
+        checksum, must catch it)."""
+        path = self.checkpoint_of(self.subject.build(), method="pcd")
+        payload = load_checkpoint(path)
+        del payload["format"], payload["checksum"]
+        payload[entry] = change(payload[entry])
+        write_payload(path, payload)
+        return path
+
+
+class Row(NamedTuple):
+    name: str
+    call: Callable[[Ctx], object]
+    error: type
+    match: str
+    when: Callable[[Subject], bool] = lambda subject: True  # the subjects it applies to
+
+
+def _binary_visible(subject):
+    return subject.build().graph[subject.build().visible_name].kind == "bernoulli"
+
+
+def _optim(kind, value):
+    return lambda c: fit(c.model, c.data, epochs=1, **{kind: value}, **QUIET)
+
+
+def _resized_state(payload):
+    return {k: torch.cat([v, v[..., :1]], -1) if k.startswith("W") else v for k, v in payload.items()}
+
+
+ROWS = [
+    # -- gibbs.init ---------------------------------------------------------------------
+    Row("init: n_chains 0", lambda c: gibbs.init(c.model, 0, c.gen), ValueError, "n_chains"),
+    Row("init: n_chains 2.5", lambda c: gibbs.init(c.model, 2.5, c.gen), TypeError, "n_chains"),
+    Row("init: n_chains '4'", lambda c: gibbs.init(c.model, "4", c.gen), TypeError, "n_chains"),
+    Row("init: no generator", lambda c: gibbs.init(c.model, 4, None), TypeError, "generator"),
+    Row("init: a seed for a generator", lambda c: gibbs.init(c.model, 4, 0), TypeError, "generator"),
+    Row("init: clamp of an unknown group", lambda c: gibbs.init(c.model, 4, c.gen, clamp={"x": c.data[:4]}),
+        ValueError, "clamp"),
+    Row("init: clamp of the wrong width", lambda c: gibbs.init(c.model, 4, c.gen, clamp={c.v: c.data[:4, :3]}),
+        ValueError, "clamp"),
+    Row("init: clamp with NaN", lambda c: gibbs.init(c.model, 5, c.gen, clamp={c.v: c.bad_data("nan")[:5]}),
+        ValueError, "clamp"),
+    # -- gibbs.step ---------------------------------------------------------------------
+    Row("step: a dict for the state", lambda c: gibbs.step(c.model, dict(c.state.values), c.gen), TypeError,
+        "state"),
+    Row("step: NaN visible", lambda c: gibbs.step(c.model, c.poisoned(c.v), c.gen), ValueError, "state"),
+    Row("step: NaN hidden", lambda c: gibbs.step(c.model, c.poisoned(c.hidden()), c.gen), ValueError, "state"),
+    Row("step: inf hidden", lambda c: gibbs.step(c.model, c.poisoned(c.hidden(), INF), c.gen), ValueError,
+        "state"),
+    Row("step: hidden 2.0", lambda c: gibbs.step(c.model, c.poisoned(c.hidden(), 2.0), c.gen), ValueError,
+        "state"),
+    Row("step: visible too wide", lambda c: gibbs.step(c.model, c.widened(c.v), c.gen), ValueError, "state"),
+    Row("step: hidden too wide", lambda c: gibbs.step(c.model, c.widened(c.hidden()), c.gen), ValueError, "state"),
+    Row("step: a group missing", lambda c: gibbs.step(c.model, c.state._replace(values={c.v: c.state.values[c.v]}),
+                                                      c.gen), ValueError, "state"),
+    Row("step: an extra group", lambda c: gibbs.step(c.model, c.with_values(x=c.state.values[c.v]), c.gen),
+        ValueError, "state"),
+    Row("step: integer values", lambda c: gibbs.step(c.model, c.with_values(**{c.v: c.state.values[c.v].long()}),
+                                                     c.gen), TypeError, "state"),
+    Row("step: beta NaN", lambda c: gibbs.step(c.model, c.with_beta(NAN), c.gen), ValueError, "beta"),
+    Row("step: beta 2", lambda c: gibbs.step(c.model, c.with_beta(2.0), c.gen), ValueError, "beta"),
+    Row("step: beta -3", lambda c: gibbs.step(c.model, c.with_beta(-3.0), c.gen), ValueError, "beta"),
+    Row("step: beta of another length", lambda c: gibbs.step(c.model, c.state._replace(beta=c.state.beta[:2]), c.gen),
+        ValueError, "one row per chain (2)"),
+    Row("step: no generator", lambda c: gibbs.step(c.model, c.state, None), TypeError, "generator"),
+    Row("step: clamp of an unknown group", lambda c: gibbs.step(c.model, c.state, c.gen, clamp={"x": c.data[:4]}),
+        ValueError, "clamp"),
+    # -- gibbs.run ----------------------------------------------------------------------
+    Row("run: -1 steps", lambda c: gibbs.run(c.model, c.state, -1, c.gen), ValueError, "n_steps"),
+    Row("run: 1.5 steps", lambda c: gibbs.run(c.model, c.state, 1.5, c.gen), TypeError, "n_steps"),
+    Row("run: progress 'yes'", lambda c: gibbs.run(c.model, c.state, 1, c.gen, progress="yes"), TypeError,
+        "progress"),
+    Row("run: NaN state", lambda c: gibbs.run(c.model, c.poisoned(c.v), 2, c.gen), ValueError, "state"),
+    # -- the model's own methods -------------------------------------------------------
+    Row("energy: a group missing", lambda c: c.model.energy({c.v: c.data}), ValueError, "state"),
+    Row("energy: too wide", lambda c: c.model.energy({**c.state.values, c.v: c.widened(c.v).values[c.v]}),
+        ValueError, "state"),
+    Row("conditional: unknown group", lambda c: c.model.conditional("x", c.state.values), ValueError, "group"),
+    Row("free_energy: too wide", lambda c: c.model.free_energy(c.bad_data("wide")), ValueError, "v"),
+    Row("free_energy: NaN", lambda c: c.model.free_energy(c.bad_data("nan")), ValueError, "v"),
+    Row("free_energy: beta 2", lambda c: c.model.free_energy(c.data, beta=2.0), ValueError, "beta"),
+    Row("from_data: NaN data", lambda c: type(c.model).from_data(c.bad_data("nan"), 4), ValueError, "data"),
+    Row("from_data: 0 hidden", lambda c: type(c.model).from_data(c.data, 0), ValueError, "n_hidden"),
+    # -- fit: data ----------------------------------------------------------------------
+    *[Row(f"fit: data {kind}", (lambda kind: lambda c: fit(c.model, c.bad_data(kind), epochs=1, **QUIET))(kind),
+          error, "data")
+      for kind, error in [("nan", ValueError), ("inf", ValueError), ("wide", ValueError), ("flat", ValueError),
+                          ("empty", ValueError), ("list", TypeError), ("complex", TypeError)]],
+    # -- fit: hyperparameters ----------------------------------------------------------
+    Row("fit: epochs 0", lambda c: fit(c.model, c.data, epochs=0, **QUIET), ValueError, "epochs"),
+    Row("fit: epochs 1.5", lambda c: fit(c.model, c.data, epochs=1.5, **QUIET), TypeError, "epochs"),
+    Row("fit: batch_size 0", lambda c: fit(c.model, c.data, epochs=1, batch_size=0, **QUIET), ValueError,
+        "batch_size"),
+    Row("fit: k 0", lambda c: fit(c.model, c.data, epochs=1, k=0, **QUIET), ValueError, "k"),
+    Row("fit: n_chains 0", lambda c: fit(c.model, c.data, epochs=1, method="pcd", n_chains=0, **QUIET), ValueError,
+        "n_chains"),
+    Row("fit: unknown method", lambda c: fit(c.model, c.data, epochs=1, method="xyz", **QUIET), ValueError, "method"),
+    Row("fit: unknown option", lambda c: fit(c.model, c.data, epochs=1, learning_rate=0.1, **QUIET), TypeError,
+        "learning_rate"),
+    Row("fit: seed 'x'", lambda c: fit(c.model, c.data, epochs=1, seed="x", **QUIET), TypeError, "seed"),
+    Row("fit: progress 'yes'", lambda c: fit(c.model, c.data, epochs=1, progress="yes", monitor=0), TypeError,
+        "progress"),
+    Row("fit: unknown evaluation", lambda c: fit(c.model, c.data, epochs=1, evaluate="nope", **QUIET), ValueError,
+        "evaluate"),
+    Row("fit: exact evaluation too large", lambda c: fit(c.subject.large(), c.subject.data(20, 40), epochs=1,
+                                                         evaluate="exact", **QUIET), ValueError, "exact"),
+    Row("fit: a model that is not one", lambda c: fit("rbm", c.data, epochs=1, **QUIET), TypeError, "model"),
+    *[Row(f"fit: {kind} {value}", _optim(kind, value), ValueError, kind)
+      for kind in ("lr", "weight_decay") for value in (INF, NAN, -1.0)],
+    Row("fit: lr 'fast'", _optim("lr", "fast"), TypeError, "lr"),
+    Row("fit: momentum 2", _optim("momentum", 2.0), ValueError, "momentum"),
+    # -- fit: checkpoints and resuming --------------------------------------------------
+    Row("fit: checkpoint is a folder", lambda c: fit(c.model, c.data, epochs=1, checkpoint=c.tmp, **QUIET),
+        ValueError, "checkpoint"),
+    Row("fit: resume from nothing", lambda c: fit(c.model, c.data, epochs=1, checkpoint=c.tmp / "none.pt",
+                                                  resume=True, **QUIET), FileNotFoundError, "none.pt"),
+    Row("fit: resume 'yes'", lambda c: fit(c.model, c.data, epochs=1, checkpoint=c.tmp / "r.pt", resume="yes",
+                                           **QUIET), ValueError, "resume"),
+    Row("fit: resume a checkpoint of another size",
+        lambda c: fit(c.model, c.data, epochs=2, checkpoint=c.checkpoint_of(type(c.model)(6, 3, seed=1)),
+                      resume=True, **QUIET), ValueError, "size mismatch"),
+    Row("fit: resume with other settings",
+        lambda c: fit(c.model, c.data, epochs=2, batch_size=5, checkpoint=c.checkpoint_of(c.subject.build()),
+                      resume=True, **QUIET), ValueError, "batch_size"),
+    Row("fit: resume, epoch -1", lambda c: fit(c.model, c.data, epochs=2, batch_size=10, method="pcd",
+                                                checkpoint=c.corrupted_checkpoint("epoch", lambda e: -1),
+                                                resume=True, **QUIET), ValueError, "'epoch' entry"),
+    Row("fit: resume, optimizer state of the wrong shape",
+        lambda c: fit(c.model, c.data, epochs=2, batch_size=10, method="pcd", resume=True, **QUIET,
+                      checkpoint=c.corrupted_checkpoint("optimizer", lambda o: {
+                          **o, "state": {j: {k: torch.cat([t, t]) if torch.is_tensor(t) and t.dim() else t
+                                             for k, t in s.items()} for j, s in o["state"].items()}})),
+        ValueError, "'optimizer' entry"),
+    Row("fit: resume, chains of the wrong width",
+        lambda c: fit(c.model, c.data, epochs=2, batch_size=10, method="pcd", resume=True, **QUIET,
+                      checkpoint=c.corrupted_checkpoint("estimator", lambda e: {"chains": {
+                          "beta": e["chains"]["beta"], "values": {k: v[:, :-1] for k, v in
+                                                                  e["chains"]["values"].items()}}})),
+        ValueError, "'estimator' entry"),
+    Row("fit: resume, generator state garbage",
+        lambda c: fit(c.model, c.data, epochs=2, batch_size=10, method="pcd", resume=True, **QUIET,
+                      checkpoint=c.corrupted_checkpoint("generator", lambda g: g[:10])),
+        ValueError, "'generator' entry"),
+    Row("fit: resume, a checkpoint with NaN weights",
+        lambda c: fit(c.model, c.data, epochs=2, batch_size=10, method="pcd", resume=True, **QUIET,
+                      checkpoint=c.corrupted_checkpoint("model", lambda m: {k: v * NAN for k, v in m.items()})),
+        ValueError, "non-finite"),
+    # -- partition functions ------------------------------------------------------------
+    Row("exact: too many units", lambda c: exact_log_partition(c.subject.large()), ValueError, "exact_log_partition"),
+    Row("exact: chunk_size 0", lambda c: exact_log_partition(c.model, chunk_size=0), ValueError, "chunk_size"),
+    Row("ais: n_chains 0", lambda c: ais_log_partition(c.model, data=c.data, n_chains=0, progress=False),
+        ValueError, "n_chains"),
+    Row("ais: betas decreasing", lambda c: ais_log_partition(c.model, data=c.data, progress=False,
+                                                             betas=torch.tensor([0.0, 0.6, 0.3, 1.0])),
+        ValueError, "betas"),
+    Row("ais: betas NaN", lambda c: ais_log_partition(c.model, data=c.data, progress=False,
+                                                      betas=torch.tensor([0.0, NAN, 1.0])), ValueError, "betas"),
+    Row("ais: betas not ending at 1", lambda c: ais_log_partition(c.model, data=c.data, progress=False,
+                                                                  betas=torch.linspace(0, 0.5, 10)),
+        ValueError, "betas"),
+    Row("ais: unknown base", lambda c: ais_log_partition(c.model, data=c.data, base="xyz", progress=False),
+        ValueError, "base"),
+    Row("ais: NaN base data", lambda c: ais_log_partition(c.model, data=c.bad_data("nan"), progress=False),
+        ValueError, "data"),
+    Row("ais: seed 'x'", lambda c: ais_log_partition(c.model, data=c.data, seed="x", progress=False),
+        TypeError, "seed"),
+    Row("reverse ais: burn_in -1", lambda c: reverse_ais_log_partition(c.model, data=c.data, n_chains=4,
+                                                                       burn_in=-1, progress=False),
+        ValueError, "burn_in"),
+    Row("reverse ais: init of the wrong width",
+        lambda c: reverse_ais_log_partition(c.model, data=c.data, init=c.bad_data("wide"), progress=False),
+        ValueError, "init"),
+    # -- evaluation ---------------------------------------------------------------------
+    Row("log_likelihood: NaN data", lambda c: log_likelihood(c.model, c.bad_data("nan"), 0.0), ValueError, "data"),
+    Row("log_likelihood: too wide", lambda c: log_likelihood(c.model, c.bad_data("wide"), 0.0), ValueError, "data"),
+    Row("log_likelihood: log_z NaN", lambda c: log_likelihood(c.model, c.data, NAN), ValueError, "log_z"),
+    Row("log_likelihood: log_z 'x'", lambda c: log_likelihood(c.model, c.data, "x"), TypeError, "log_z"),
+    Row("pseudo_log_likelihood: NaN data", lambda c: pseudo_log_likelihood(c.model, c.bad_data("nan"), c.gen),
+        ValueError, "data", _binary_visible),
+    Row("pseudo_log_likelihood: n_units 0", lambda c: pseudo_log_likelihood(c.model, c.data, c.gen, n_units=0),
+        ValueError, "n_units", _binary_visible),
+    Row("pseudo_log_likelihood: real-valued units", lambda c: pseudo_log_likelihood(c.model, c.data, c.gen),
+        TypeError, "binary visible units", lambda subject: not _binary_visible(subject)),
+    Row("reconstruction_error: NaN data", lambda c: reconstruction_error(c.model, c.bad_data("nan")), ValueError,
+        "data"),
+    Row("reconstruction_error: flat data", lambda c: reconstruction_error(c.model, c.bad_data("flat")), ValueError,
+        "data"),
+    # -- saving ---------------------------------------------------------------------------
+    Row("save_model: not a model", lambda c: save_model(c.tmp / "m.pt", c.model.state_dict()), TypeError, "model"),
+    Row("save_model: onto a folder", lambda c: save_model(c.tmp, c.model), IsADirectoryError, str(os.sep)),
+]
+
+SUBJECT_ROWS = [pytest.param(s, row, id=f"{s.name}: {row.name}") for s in SUBJECTS for row in ROWS if row.when(s)]
+
+
+def _snapshot(model):
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def _same(a, b):
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) or (a[k].isnan() == b[k].isnan()).all()
+                                        and torch.equal(a[k].nan_to_num(), b[k].nan_to_num()) for k in a)
+
+
+@pytest.mark.parametrize("subject, row", SUBJECT_ROWS)
+def test_bad_input_is_refused_cleanly(subject, row, tmp_path):
+    torch.set_num_threads(1)
+    model = subject.build()
+    gen = torch.Generator().manual_seed(0)
+    ctx = Ctx(model, subject.data(30), gen, gibbs.init(model, 4, torch.Generator().manual_seed(1)), tmp_path,
+              subject)
+    before, gen_before = _snapshot(model), gen.get_state()
+    with pytest.raises(row.error) as caught:
+        row.call(ctx)
+    assert row.match in str(caught.value), f"the message does not name {row.match!r}: {caught.value}"
+    assert _same(_snapshot(model), before), "the model changed"
+    assert torch.equal(gen.get_state(), gen_before), "the generator was drawn from"
+
+
+# -- constructors --------------------------------------------------------------------------
+
+CONSTRUCTORS = [
+    *[pytest.param(cls, args, kwargs, error, match, id=f"{cls.__name__}{args}{kwargs or ''}")
+      for cls in (RBM, GaussianRBM)
+      for args, kwargs, error, match in [
+          ((0, 4), {}, ValueError, "n_visible"),
+          ((6, 0), {}, ValueError, "n_hidden"),
+          ((-1, 4), {}, ValueError, "n_visible"),
+          ((1.5, 4), {}, TypeError, "n_visible"),
+          (("6", 4), {}, TypeError, "n_visible"),
+          ((6, None), {}, TypeError, "n_hidden"),
+          ((6, 4), {"weight_std": NAN}, ValueError, "weight_std"),
+          ((6, 4), {"weight_std": -1.0}, ValueError, "weight_std"),
+          ((6, 4), {"seed": "x"}, TypeError, "seed"),
+          ((10**12, 10**12), {}, ValueError, "memory"),
+      ]],
+    *[pytest.param(GaussianRBM, (6, 4), kwargs, error, match, id=f"GaussianRBM{kwargs}")
+      for kwargs, error, match in [
+          ({"min_sigma": 0.0}, ValueError, "min_sigma"),
+          ({"min_sigma": NAN}, ValueError, "min_sigma"),
+          ({"max_sigma": 0.001}, ValueError, "max_sigma"),
+          ({"learn_sigma": "yes"}, TypeError, "learn_sigma"),
+      ]],
+]
+
+
+@pytest.mark.parametrize("cls, args, kwargs, error, match", CONSTRUCTORS)
+def test_bad_constructor_arguments_are_refused(cls, args, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        cls(*args, **kwargs)
+
+
+# -- files ---------------------------------------------------------------------------------
+
+class _Marker:
+    """A pickle that, if unpickled unsafely, creates the file ``path``."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def _file(kind, tmp):
+    """A bad file of ``kind`` in ``tmp``: ``(path, exception, pattern)``."""
+    good = tmp / "good.pt"
+    save_model(good, random_rbm(6, 4, seed=0, dtype=torch.float32))
+    raw, path = good.read_bytes(), tmp / f"{kind}.pt"
+    invalid = "is not a valid pgm file"
+    if kind == "missing":
+        return path, FileNotFoundError, "does not exist"
+    if kind == "folder":
+        path.mkdir()
+        return path, ValueError, "directory"
+    if kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "text":
+        path.write_text("not a checkpoint\n")
+    elif kind.startswith("truncated"):
+        path.write_bytes(raw[: len(raw) * int(kind[-2:]) // 100])
+    elif kind == "tensor":
+        torch.save(torch.zeros(3), path)
+    elif kind == "malicious":
+        with open(path, "wb") as f:
+            pickle.dump({"format": "pgm/2", "config": _Marker(str(tmp / "pwned"))}, f)
+    elif kind == "malicious-torch":
+        torch.save({"format": "pgm/2", "model": _Marker(str(tmp / "pwned"))}, path)
+    else:
+        payload = load_checkpoint(good)
+        del payload["format"], payload["checksum"]
+        change = {
+            "nan": lambda p: p["model"]["W"].fill_(NAN),
+            "no-config": lambda p: p.pop("config"),
+            "bad-json": lambda p: p.__setitem__("config", "{not json"),
+            "unknown-class": lambda p: p.__setitem__("config", p["config"].replace('"RBM"', '"Nope"')),
+            "extra-key": lambda p: p.__setitem__("config", p["config"].replace('"seed"', '"colour": 1, "seed"')),
+            "huge-config": lambda p: p.__setitem__("config", p["config"].replace('"n_visible": 6',
+                                                                                 '"n_visible": 1000000')),
+            "missing-tensor": lambda p: p["model"].pop("b"),
+            "int-weights": lambda p: p["model"].__setitem__("W", p["model"]["W"].long()),
+        }[kind]
+        change(payload)
+        write_payload(path, payload)
+        if kind == "nan":
+            return path, ValueError, "non-finite"
+    return path, ValueError, invalid
+
+
+FILE_KINDS = ["missing", "folder", "empty", "text", "truncated-10", "truncated-50", "truncated-90", "tensor",
+              "malicious", "malicious-torch", "nan", "no-config", "bad-json", "unknown-class", "extra-key",
+              "huge-config", "missing-tensor", "int-weights"]
+
+
+def _load_via_resume(path):
+    return fit(RBM(6, 4, seed=0), _binary(20), epochs=1, checkpoint=path, resume=True, **QUIET)
+
+
+FILE_ROWS = [pytest.param(kind, reader, id=f"{name}: {kind}") for kind in FILE_KINDS
+             for name, reader in [("load_model", load_model), ("load_checkpoint", load_checkpoint),
+                                  ("fit(resume=True)", _load_via_resume)]]
+
+
+@pytest.mark.parametrize("kind, reader", FILE_ROWS)
+def test_bad_files_are_refused_cleanly(kind, reader, tmp_path):
+    path, error, match = _file(kind, tmp_path)
+    with pytest.raises(error) as caught:
+        reader(path)
+    message = str(caught.value)
+    assert match in message and (kind == "missing" or os.fspath(path) in message), message
+    assert not (tmp_path / "pwned").exists(), "unpickling ran code"
+
+
+def test_every_flipped_byte_is_caught_or_harmless(tmp_path):
+    """Flip each of 200 bytes spread over a saved model: the load either fails with the
+    file's error or gives back exactly the saved tensors (a byte the format ignores)."""
+    model = random_rbm(8, 5, seed=3, dtype=torch.float32)
+    path = tmp_path / "m.pt"
+    save_model(path, model)
+    raw = bytearray(path.read_bytes())
+    positions = sorted({round(i * (len(raw) - 1) / 199) for i in range(200)})
+    caught = harmless = 0
+    for i in positions:
+        flipped = bytearray(raw)
+        flipped[i] ^= 0xFF
+        bad = tmp_path / "flipped.pt"
+        bad.write_bytes(bytes(flipped))
+        try:
+            loaded = load_model(bad)
+        except ValueError as err:
+            assert "is not a valid pgm file" in str(err)
+            caught += 1
+            continue
+        assert all(torch.equal(a, b) for a, b in zip(loaded.state_dict().values(), model.state_dict().values()))
+        harmless += 1
+    assert caught + harmless == len(positions) and caught >= math.ceil(0.5 * len(positions))
