@@ -39,3 +39,11 @@ def test_rbm_throughput_small(capsys):
 def test_grbm_digits_quick(capsys):
     _load("grbm_digits").main(["--quick"])
     assert "default recipe" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
+def test_training_killed_at_random_moments_resumes_exactly(capsys):
+    """Three SIGKILLs at random moments of one training run: every checkpoint left on disk
+    loads, and the run resumed after the last kill ends bit-identical to an uninterrupted one."""
+    counts = _load("crash_resume").crash_trials(trials=1, kills_per_trial=3, epochs=20, seed=0)
+    assert counts["loaded"] == counts["present"] and counts["identical"] == 1
