@@ -18,7 +18,8 @@ def _bits(n: int, dtype, device) -> torch.Tensor:
 
 
 class LateralBernoulli(Distribution):
-    r"""Binary units x ∈ {0, 1}ⁿ with pairwise couplings, one distribution per batch row.
+    r"""Binary units x ∈ {0, 1}ⁿ (or spins x ∈ {−1, +1}ⁿ) with pairwise couplings, one
+    distribution per batch row.
 
     .. math::
 
@@ -37,17 +38,22 @@ class LateralBernoulli(Distribution):
     field : Tensor, shape (batch, n)
     coupling : Tensor, shape (n, n)
     beta : float or Tensor of shape (batch,)
+    spin : bool, default False
+        Values in {−1, +1} instead of {0, 1}.
     """
 
     arg_constraints = {}
     support = constraints.independent(constraints.boolean, 1)
     has_enumerate_support = False
 
-    def __init__(self, field: torch.Tensor, coupling: torch.Tensor, beta=1.0, validate_args=False):
+    def __init__(self, field: torch.Tensor, coupling: torch.Tensor, beta=1.0, spin: bool = False,
+                 validate_args=False):
         n = field.shape[-1]
         if isinstance(beta, torch.Tensor):
             beta = beta.to(field).reshape(-1, 1)
-        self.field, self.coupling, self.beta = field, coupling, beta
+        self.field, self.coupling, self.beta, self.spin = field, coupling, beta, spin
+        if spin:
+            self.support = constraints.independent(constraints.real, 1)
         self._log_weights = None
         super().__init__(batch_shape=field.shape[:-1], event_shape=(n,), validate_args=validate_args)
 
@@ -66,6 +72,8 @@ class LateralBernoulli(Distribution):
                 f"the limit is {MAX_LATERAL_UNITS}. Sample such a group unit by unit with inference.gibbs")
         if self._log_weights is None:
             states = _bits(n, self.field.dtype, self.field.device)
+            if self.spin:
+                states = 2 * states - 1
             self._states = states
             self._log_weights = self._score(states.unsqueeze(1)).t()  # (batch, 2^n)
         return self._states, self._log_weights
