@@ -75,9 +75,12 @@ def site_sweep(model, values: dict, group: str, beta, generator, *, scan: str = 
     n = x.shape[1]
     order = torch.randperm(n, generator=generator, device=generator.device).tolist() if scan == "random" else range(n)
     logits = torch.empty_like(x)
+    infinite = bool(torch.isinf(beta).any()) if isinstance(beta, torch.Tensor) else beta == float("inf")
     u = None if mean else torch.rand(x.shape, generator=generator, dtype=x.dtype, device=x.device)
     for i in order:
         logit = model.site_logits(group, i, values, beta)
+        if infinite:  # β = ∞ (greedy descent): a tie (0 · ∞) is broken at random, σ(0) = 1/2
+            logit = torch.nan_to_num(logit, nan=0.0)
         logits[:, i] = logit
         if mean:
             x[:, i] = torch.tanh(0.5 * logit) if spin else torch.sigmoid(logit)
