@@ -108,7 +108,6 @@ class Hopfield(EnergyModel):
     [[1.0, -1.0, 1.0, -1.0, 1.0, -1.0, 1.0, -1.0]]
     """
 
-    default_method = "store"
 
     def __init__(self, n: int, rule: str = "hebbian"):
         super().__init__()
