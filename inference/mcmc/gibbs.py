@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import torch
+from torch.distributions import Bernoulli
 
 from models.energy import EnergyModel
 from models.energy.validation import check_beta, check_int, check_units, validation_disabled
@@ -169,7 +170,8 @@ def sweep(model: EnergyModel, values: dict, beta, generator: torch.Generator | N
     base factor). A group coupled to itself in the graph is updated unit by unit
     (:func:`~inference.mcmc.single_site.site_sweep`, in the order ``scan``:
     ``"sequential"`` or ``"random"``, a fresh permutation from ``generator`` each
-    sweep); ``temper`` does not apply to such groups. No checks: callers check once.
+    sweep); ``temper`` applies to such a group when it acts on a Bernoulli conditional by
+    adding to its logits, as AIS's base factors do. No checks: callers check once.
 
     Returns
     -------
@@ -183,10 +185,9 @@ def sweep(model: EnergyModel, values: dict, beta, generator: torch.Generator | N
             if group in clamp or group in skip:
                 continue
             if group in lateral:
-                if temper is not None:
-                    raise TypeError(f"gibbs.sweep: group {group!r} is coupled to itself; tempered "
-                                    "(AIS) transitions are not defined for single-site updates")
-                used[group] = site_sweep(model, values, group, beta, generator, scan=scan, mean=group in mean)
+                offset = None if temper is None else _temper_offset(temper, group, values[group], beta)
+                used[group] = site_sweep(model, values, group, beta, generator, scan=scan, mean=group in mean,
+                                         offset=offset)
                 continue
             dist = model.conditional(group, values, beta)
             if temper is not None:
@@ -194,6 +195,16 @@ def sweep(model: EnergyModel, values: dict, beta, generator: torch.Generator | N
             used[group] = dist
             values[group] = dist.mean if group in mean else sample(dist, generator)
     return used
+
+
+def _temper_offset(temper, group, x, beta):
+    """The logits a tempering factor adds to each unit of a self-coupled group, (batch, units):
+    ``temper`` applied to a Bernoulli of zero logits."""
+    out = temper(group, Bernoulli(logits=torch.zeros_like(x), validate_args=False), beta)
+    if not isinstance(out, Bernoulli):
+        raise TypeError(f"gibbs.sweep: group {group!r} is coupled to itself and updated unit by unit; its "
+                        f"tempering must act on Bernoulli logits, got {type(out).__name__}")
+    return out.logits
 
 
 def step(model: EnergyModel, state: GibbsState, generator: torch.Generator, clamp=None,

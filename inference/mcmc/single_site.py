@@ -41,7 +41,7 @@ def check_scan(scan, where: str) -> str:
 
 
 def site_sweep(model, values: dict, group: str, beta, generator, *, scan: str = "sequential",
-               mean: bool = False) -> Bernoulli:
+               mean: bool = False, offset: torch.Tensor | None = None) -> Bernoulli:
     """Update every unit of ``group`` once, one at a time, in place on ``values[group]``
     (a fresh tensor replaces the old one, which is left untouched).
 
@@ -52,13 +52,17 @@ def site_sweep(model, values: dict, group: str, beta, generator, *, scan: str = 
     values : dict[str, Tensor]
         Current values of every group, (batch, units).
     group : str
-    beta : Tensor, shape (batch,)
+    beta : Tensor of shape (batch,) or float
+        Inverse temperature; ∞ makes each update greedy (the more probable value, a tie
+        broken at random).
     generator : torch.Generator or None
         Source of the draws and of a random scan's order (``None`` only with
         ``mean=True`` and a sequential scan).
     scan : {"sequential", "random"}
     mean : bool
         Set each unit to its conditional mean instead of a draw (sequential mean-field).
+    offset : Tensor, shape (batch, units), optional
+        Logits added to each unit's (AIS: a base factor raised to 1 − β).
 
     Returns
     -------
@@ -79,6 +83,8 @@ def site_sweep(model, values: dict, group: str, beta, generator, *, scan: str = 
     u = None if mean else torch.rand(x.shape, generator=generator, dtype=x.dtype, device=x.device)
     for i in order:
         logit = model.site_logits(group, i, values, beta)
+        if offset is not None:
+            logit = logit + offset[:, i]
         if infinite:  # β = ∞ (greedy descent): a tie (0 · ∞) is broken at random, σ(0) = 1/2
             logit = torch.nan_to_num(logit, nan=0.0)
         logits[:, i] = logit
