@@ -41,18 +41,18 @@ from __future__ import annotations
 
 import argparse
 import math
-import sys
 import time
-from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from inference import anneal, fit, geometric_schedule, make_generator
+from models import BoltzmannMachine, Hopfield
+from pgm.datasets import bars_and_stripes
 
-from benchmarks._common import format_table, machine_line, set_threads  # noqa: E402
-from inference import anneal, fit, geometric_schedule, make_generator  # noqa: E402
-from models import BoltzmannMachine, Hopfield  # noqa: E402
-from pgm.datasets import bars_and_stripes  # noqa: E402
+try:  # run as a script (benchmarks/ on sys.path) or imported as benchmarks.boltzmann
+    from _common import format_table, machine_line, set_threads
+except ImportError:
+    from benchmarks._common import format_table, machine_line, set_threads
 
 RULES = ("hebbian", "storkey", "pseudo_inverse")
 
@@ -180,10 +180,10 @@ def ground_energy(model):
     return best
 
 
-def annealing(instances, chains, sweeps):
+def annealing(instances, chains, sweeps, units=20):
     rows, sa_all, gd_all = [], [], []
     for i in range(instances):
-        model = BoltzmannMachine(20, weight_std=1.0, seed=100 + i)
+        model = BoltzmannMachine(units, weight_std=1.0, seed=100 + i)
         e0 = ground_energy(model)
         sa = anneal(model, chains, geometric_schedule(3.0, 0.05, sweeps), make_generator(i), scan="random")
         gd = anneal(model, chains, [math.inf] * sweeps, make_generator(i), scan="random")
@@ -274,6 +274,7 @@ def main(argv=None):
     ap.add_argument("--instances", type=int, default=10)
     ap.add_argument("--chains", type=int, default=64)
     ap.add_argument("--sweeps", type=int, default=200)
+    ap.add_argument("--units", type=int, default=20, help="units of the annealing benchmark's machines")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--quick", action="store_true", help="smoke run: fewer loads, epochs, instances")
     args = ap.parse_args(argv)
@@ -302,8 +303,8 @@ def main(argv=None):
         print(format_table(["model", "method", "mean LL", "range", "vs optimum", "s/run"], rows))
     if "annealing" in args.parts:
         t0 = time.perf_counter()
-        rows = annealing(2 if args.quick else args.instances, args.chains, args.sweeps)
-        print(f"\nGround-state hit rate on random frustrated 20-unit BMs, {args.chains} chains x {args.sweeps} sweeps "
+        rows = annealing(2 if args.quick else args.instances, args.chains, args.sweeps, args.units)
+        print(f"\nGround-state hit rate on random frustrated {args.units}-unit BMs, {args.chains} chains x {args.sweeps} sweeps "
               f"({time.perf_counter() - t0:.0f} s)")
         print(format_table(["instance", "E ground", "SA hit", "descent hit", "SA mean gap", "descent mean gap"], rows))
     if "mixing" in args.parts:

@@ -39,3 +39,12 @@ def test_rbm_throughput_small(capsys):
 def test_grbm_digits_quick(capsys):
     _load("grbm_digits").main(["--quick"])
     assert "default recipe" in capsys.readouterr().out
+
+
+def test_boltzmann_small(capsys, tmp_path):
+    plot = tmp_path / "capacity.png"
+    _load("boltzmann").main(["--sizes", "16", "--trials", "1", "--plot", str(plot), "--epochs", "1", "--seeds", "0",
+                             "--instances", "1", "--chains", "4", "--sweeps", "5", "--units", "8", "--seconds", "0.2"])
+    out = capsys.readouterr().out
+    assert "breakdown" in out and "exact ML" in out and "descent hit" in out and "PT, 8 temperatures" in out
+    assert plot.stat().st_size > 0
