@@ -262,6 +262,24 @@ class Hopfield(EnergyModel):
                 break
         return Recall(s, sweeps, converged)
 
+    @torch.no_grad()
+    def recall_frames(self, probes: torch.Tensor, generator: torch.Generator | None = None, max_sweeps: int = 100,
+                      mode: str = "async", temperature: float = 0.0) -> torch.Tensor:
+        """The states of :meth:`recall` after every sweep, the probes first: a tensor of
+        shape (sweeps + 1, batch, n), ending when every probe has converged (at T = 0) or
+        after ``max_sweeps``. Synchronous mode needs one more sweep to see a 2-cycle."""
+        max_sweeps = check_int(max_sweeps, "max_sweeps", 1, "Hopfield.recall_frames")
+        s = _check_spins(probes, "probes", self.n, self.W.dtype, self.W.device)
+        frames = [s]
+        for _ in range(max_sweeps):
+            out = self.recall(frames[-1], generator, max_sweeps=1, mode=mode, temperature=temperature)
+            frames.append(out.states)
+            if mode == "async" and temperature == 0 and bool(out.converged.all()):
+                break
+            if mode == "sync" and len(frames) >= 3 and bool((frames[-1] == frames[-3]).all()):
+                break
+        return torch.stack(frames)
+
     def _async_sweep(self, s, generator, temperature):
         n = self.n
         order = range(n) if generator is None else torch.randperm(n, generator=generator, device=generator.device).tolist()

@@ -181,3 +181,14 @@ def test_store_refuses_non_spin_patterns():
         Hopfield(3).store(torch.tensor([[0.0, 1.0, 1.0]]))
     with pytest.raises(ValueError, match="rule"):
         Hopfield(3, "oja")
+
+
+def test_recall_frames_run_from_the_probe_to_the_recalled_pattern():
+    xi = random_patterns(3, 64, 19)
+    net = Hopfield(64, "storkey").store(xi)
+    probes = flip(xi, 0.2, 20)
+    frames = net.recall_frames(probes, make_generator(21))
+    assert torch.equal(frames[0], probes)
+    out = net.recall(probes, make_generator(21))
+    assert frames.shape[0] == int(out.sweeps.max()) + 1
+    assert torch.equal(frames[-1], out.states) and torch.equal(frames[-1], xi)
