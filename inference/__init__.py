@@ -1,14 +1,14 @@
 """Inference for energy models and Pyro programs: sampling, learning, partition functions."""
 
-from .mcmc import GibbsState, gibbs, make_generator
+from .mcmc import GibbsState, anneal, geometric_schedule, gibbs, make_generator, tempering
 from .partition import LogZEstimate, ais_log_partition, default_schedule, exact_log_partition, reverse_ais_log_partition
 from .evaluation import LogLikelihood, PseudoLikelihood, log_likelihood, pseudo_log_likelihood, reconstruction_error
-from .learning import CD, PCD, Checkpoint, Evaluation, GradInfo, History, Optimization, fit, momentum_ramp, surrogate_loss
+from .learning import CD, PCD, PT, Checkpoint, Evaluation, GradInfo, History, Optimization, fit, momentum_ramp, surrogate_loss
 from .checkpoint import load_model, save_model
 
-__all__ = ["GibbsState", "gibbs", "make_generator"]
+__all__ = ["GibbsState", "anneal", "geometric_schedule", "gibbs", "make_generator", "tempering"]
 __all__ += ["LogZEstimate", "exact_log_partition", "ais_log_partition", "reverse_ais_log_partition",
             "default_schedule", "LogLikelihood", "PseudoLikelihood", "log_likelihood", "pseudo_log_likelihood",
             "reconstruction_error"]
-__all__ += ["CD", "PCD", "GradInfo", "surrogate_loss", "History", "fit", "momentum_ramp", "Optimization", "Evaluation", "Checkpoint",
+__all__ += ["CD", "PCD", "PT", "GradInfo", "surrogate_loss", "History", "fit", "momentum_ramp", "Optimization", "Evaluation", "Checkpoint",
             "load_model", "save_model"]

@@ -50,7 +50,7 @@ from pathlib import Path
 
 import torch
 
-from pgm import REAL_KINDS
+from pgm import REAL_KINDS, SPIN_KINDS
 
 from . import registry
 
@@ -430,9 +430,18 @@ def _cmd_fit(args):
     model = entry.build(data, args)
     if evaluate == "exact":
         _check_exact(model, "--evaluate exact", "--evaluate ais or a smaller layer")
+    if entry.train is not None:  # a family learned otherwise (a Hopfield net stores patterns)
+        with _cleaned_up(out, args.notes):
+            _make_folder(out)
+            summary = entry.train(model, data, args)
+            save_model(out / "model.pt", model)
+            (out / "history.json").write_text(json.dumps(summary, indent=2, default=float))
+        print(f"{entry.name} on {spec}: " + ", ".join(f"{k} {v}" for k, v in summary.items()))
+        print(f"wrote {out / 'model.pt'} and {out / 'history.json'}")
+        return
     with _cleaned_up(out, args.notes, _KEEP, " (add --resume to continue from its checkpoint)"):
         _make_folder(out)
-        history = fit(model, data, method=args.method, k=args.k, epochs=args.epochs, batch_size=args.batch_size,
+        history = fit(model, data, method=args.method, k=args.k, n_temperatures=args.temperatures, epochs=args.epochs, batch_size=args.batch_size,
                       lr=args.lr, momentum="hinton" if args.momentum is None else args.momentum,
                       average=None if args.average == "none" else args.average,
                       seed=args.seed, checkpoint=out / "checkpoint.pt", resume=args.resume,
@@ -485,6 +494,7 @@ def _cmd_sample(args):
 
     from .checkpoint import atomic_save, load_model
     from .mcmc import gibbs, make_generator
+    from .mcmc.single_site import self_coupled
 
     out = _out_file(args.out, (".pt", *_PICTURES))
     model = load_model(args.model)
@@ -496,7 +506,11 @@ def _cmd_sample(args):
     gen = make_generator(args.seed, model.device)
     state = gibbs.run(model, gibbs.init(model, args.n, gen), args.steps, gen)
     with torch.no_grad():
-        means = model.conditional(vis.name, state.values).mean.reshape(args.n, vis.n_units)
+        if vis.name in self_coupled(model.graph):  # coupled units: the samples themselves, as {0, 1}
+            x = state.values[vis.name]
+            means = ((x + 1) / 2 if vis.kind in SPIN_KINDS else x).reshape(args.n, vis.n_units)
+        else:
+            means = model.conditional(vis.name, state.values).mean.reshape(args.n, vis.n_units)
     with _cleaned_up(out.parent, args.notes):
         out.parent.mkdir(parents=True, exist_ok=True)
         if out.suffix.lower() == ".pt":
@@ -543,8 +557,10 @@ def _fit_options() -> argparse.ArgumentParser:
     f = argparse.ArgumentParser(add_help=False)
     specs = " | ".join(list(DATA_SPECS) + ["file.pt", "file.npy"])
     f.add_argument("--data", default=None, help=f"{specs} (default: the model's)")
-    f.add_argument("--method", choices=["cd", "pcd"], default=None,
-                   help="learning rule (default: the model's recipe: cd for rbm, pcd for grbm)")
+    f.add_argument("--method", choices=["cd", "pcd", "pt"], default=None,
+                   help="learning rule (default: the model's recipe: cd for rbm, pcd for grbm and bm; "
+                        "pt: parallel tempering)")
+    f.add_argument("--temperatures", type=_COUNT, default=5, help="replicas per chain for --method pt (default 5)")
     f.add_argument("--k", type=_COUNT, default=1, help="Gibbs sweeps per update")
     f.add_argument("--epochs", type=_COUNT, default=50)
     f.add_argument("--batch-size", type=_COUNT, default=20)

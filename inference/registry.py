@@ -7,8 +7,10 @@ rbm:64x16``), the kind of its visible units and its default data. Checkpoints
 (:mod:`inference.checkpoint`) find classes by name here, so a registered family saves,
 loads, trains, evaluates, samples and draws through ``pgm`` without further code.
 
-Entries today: ``"rbm"`` (:class:`models.energy.RBM`) and ``"grbm"``
-(:class:`models.energy.GaussianRBM`). Classes listed in ``models.energy.__all__`` load
+Entries today: ``"rbm"`` (:class:`models.energy.RBM`), ``"grbm"``
+(:class:`models.energy.GaussianRBM`), ``"bm"`` (:class:`models.energy.BoltzmannMachine`)
+and ``"hopfield"`` (:class:`models.energy.Hopfield`, which stores patterns instead of
+being trained by :func:`inference.fit`). Classes listed in ``models.energy.__all__`` load
 from checkpoints without registration; :func:`register_class` (or
 :func:`inference.checkpoint.register_model`) adds others.
 
@@ -29,7 +31,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 import models.energy
-from models.energy import RBM, EnergyModel, GaussianRBM
+from models.energy import RBM, BoltzmannMachine, EnergyModel, GaussianRBM, Hopfield
+from models.energy.hopfield import RULES
 
 __all__ = ["ModelEntry", "register", "unregister", "lookup", "names", "entries", "entry_for", "register_class",
            "model_class", "known_classes"]
@@ -61,6 +64,10 @@ class ModelEntry:
         Data spec used when ``--data`` is not given (``"digits"``, ``"digits-real"``).
     help : str
         One line for ``pgm fit --help``.
+    train : callable, optional
+        ``train(model, data, args) -> dict`` for a family that is not trained by
+        :func:`inference.fit` (``pgm fit`` then ignores the learning options); the dict
+        is the run's summary, written as ``history.json``.
     """
 
     name: str
@@ -71,6 +78,7 @@ class ModelEntry:
     visible_kind: str
     default_data: str
     help: str = ""
+    train: Callable | None = None
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name or self.name != self.name.lower() or ":" in self.name:
@@ -223,3 +231,53 @@ register(ModelEntry("rbm", RBM, _rbm_build, _rbm_arguments, _two_sizes("rbm", RB
                     "binary RBM: binary visible and hidden units"))
 register(ModelEntry("grbm", GaussianRBM, _grbm_build, _grbm_arguments, _two_sizes("grbm", GaussianRBM), "gaussian",
                     "digits-real", "Gaussian-Bernoulli RBM: real-valued visible units, binary hidden units"))
+
+
+def _bm_arguments(parser):
+    parser.add_argument("--hidden", type=_positive_int, default=4, help="hidden units (default 4)")
+    parser.add_argument("--visible-only", action="store_true", help="no hidden units: a fully visible machine")
+    parser.add_argument("--weight-std", type=float, default=0.01,
+                        help="standard deviation of the initial couplings (default 0.01)")
+
+
+def _bm_build(data, args):
+    return BoltzmannMachine.from_data(data, 0 if args.visible_only else args.hidden, weight_std=args.weight_std,
+                                      seed=args.seed)
+
+
+def _bm_sizes(sizes):
+    sizes = tuple(sizes)
+    if len(sizes) not in (1, 2) or sizes[0] < 1 or any(not isinstance(s, int) or s < 0 for s in sizes):
+        raise ValueError(f"bm: expected VISIBLE or VISIBLExHIDDEN sizes (e.g. bm:9x4), got {sizes}")
+    return BoltzmannMachine(*sizes)
+
+
+def _hopfield_arguments(parser):
+    parser.add_argument("--rule", choices=RULES, default="hebbian", help="storage rule (default hebbian)")
+    parser.add_argument("--patterns", type=_positive_int, default=5,
+                        help="store the first PATTERNS rows of the data, binarized at 1/2 (default 5)")
+
+
+def _hopfield_build(data, args):
+    return Hopfield(data.shape[1], args.rule)
+
+
+def _hopfield_train(model, data, args):
+    patterns = (data[:args.patterns] > 0.5).to(model.W.dtype) * 2 - 1
+    model.store(patterns)
+    out = model.recall(patterns)
+    return {"patterns": int(patterns.shape[0]), "rule": model.rule,
+            "fixed_points": float((out.states == patterns).all(1).float().mean())}
+
+
+def _hopfield_sizes(sizes):
+    sizes = tuple(sizes)
+    if len(sizes) != 1 or sizes[0] < 1:
+        raise ValueError(f"hopfield: expected one positive size N (e.g. hopfield:64), got {sizes}")
+    return Hopfield(sizes[0])
+
+
+register(ModelEntry("bm", BoltzmannMachine, _bm_build, _bm_arguments, _bm_sizes, "bernoulli", "digits",
+                    "Boltzmann machine: binary units all coupled, visible and hidden"))
+register(ModelEntry("hopfield", Hopfield, _hopfield_build, _hopfield_arguments, _hopfield_sizes, "bernoulli", "digits",
+                    "Hopfield net: ±1 units storing the data's first rows as patterns", train=_hopfield_train))

@@ -38,6 +38,7 @@ __all__ = [
     "chi_square_gof",
     "noncentral_power",
     "random_rbm",
+    "random_bm",
     "random_gaussian_rbm",
     "quadrature_log_integrals",
 ]
@@ -261,6 +262,18 @@ def random_rbm(n_visible: int, n_hidden: int, seed: int = 0, scale: float = 1.0,
         rbm.b.copy_(scale * torch.randn(n_visible, generator=gen, dtype=torch.float64))
         rbm.c.copy_(scale * torch.randn(n_hidden, generator=gen, dtype=torch.float64))
     return rbm
+
+
+def random_bm(n_visible: int, n_hidden: int = 0, seed: int = 0, scale: float = 1.0,
+              dtype: torch.dtype = torch.float64):
+    """A tiny :class:`models.energy.BoltzmannMachine` with N(0, scale²) couplings and biases."""
+    from models.energy import BoltzmannMachine
+
+    bm = BoltzmannMachine(n_visible, n_hidden, weight_std=scale, seed=seed).to(dtype)
+    gen = torch.Generator().manual_seed(seed + 7919)
+    with torch.no_grad():
+        bm.a.copy_(scale * torch.randn(bm.a.shape[0], generator=gen, dtype=torch.float64))
+    return bm
 
 
 def random_gaussian_rbm(n_visible: int, n_hidden: int, seed: int = 0, scale: float = 1.0,

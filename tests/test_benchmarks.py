@@ -47,3 +47,12 @@ def test_training_killed_at_random_moments_resumes_exactly(capsys):
     loads, and the run resumed after the last kill ends bit-identical to an uninterrupted one."""
     counts = _load("crash_resume").crash_trials(trials=1, kills_per_trial=3, epochs=20, seed=0)
     assert counts["loaded"] == counts["present"] and counts["identical"] == 1
+
+
+def test_boltzmann_small(capsys, tmp_path):
+    plot = tmp_path / "capacity.png"
+    _load("boltzmann").main(["--sizes", "16", "--trials", "1", "--plot", str(plot), "--epochs", "1", "--seeds", "0",
+                             "--instances", "1", "--chains", "4", "--sweeps", "5", "--units", "8", "--seconds", "0.2"])
+    out = capsys.readouterr().out
+    assert "breakdown" in out and "exact ML" in out and "descent hit" in out and "PT, 8 temperatures" in out
+    assert plot.stat().st_size > 0

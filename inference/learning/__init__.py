@@ -1,4 +1,4 @@
-"""Learning energy models: contrastive rules (CD, PCD), the training loop and its schedules."""
+"""Learning energy models: contrastive rules (CD, PCD, PT), the training loop and its schedules."""
 
 from .averaging import ParameterAverage
 from .contrastive import CD, PCD, GradInfo, surrogate_loss
@@ -6,6 +6,7 @@ from .fit import fit
 from .history import History
 from .options import Checkpoint, Evaluation, Optimization
 from .schedules import momentum_ramp
+from .tempered import PT
 
-__all__ = ["CD", "PCD", "GradInfo", "surrogate_loss", "fit", "History", "momentum_ramp", "Optimization",
+__all__ = ["CD", "PCD", "PT", "GradInfo", "surrogate_loss", "fit", "History", "momentum_ramp", "Optimization",
            "Evaluation", "Checkpoint", "ParameterAverage"]

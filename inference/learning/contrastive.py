@@ -47,6 +47,7 @@ from models.energy.validation import check_int, validation_disabled
 
 from ..mcmc import gibbs
 from ..mcmc.gibbs import GibbsState
+from ..mcmc.single_site import self_coupled
 
 __all__ = ["CD", "PCD", "GradInfo", "surrogate_loss", "has_free_energy"]
 
@@ -122,6 +123,13 @@ def _latents(model):
     return [g.name for g in model.graph.groups if g.name != vis]
 
 
+def _averaged(model, groups) -> set:
+    """The groups of ``groups`` whose conditional means may replace samples in the energy
+    surrogate: not those coupled to themselves, whose energy is not linear in their
+    units (a Boltzmann machine's lateral terms need ⟨x_i x_j⟩, not ⟨x_i⟩⟨x_j⟩)."""
+    return set(groups) - self_coupled(model.graph)
+
+
 def _positive_phase(model, v, generator, k):
     """Data-driven state: the free-energy form needs only v; otherwise the latents are
     filled in by k clamped sweeps, the last one using conditional means."""
@@ -133,7 +141,7 @@ def _positive_phase(model, v, generator, k):
     for _ in range(k - 1):
         gibbs.sweep(model, sampled, state.beta, generator, clamp={vis})
     positive = dict(sampled)
-    gibbs.sweep(model, positive, state.beta, generator, clamp={vis}, mean=set(_latents(model)))
+    gibbs.sweep(model, positive, state.beta, generator, clamp={vis}, mean=_averaged(model, _latents(model)))
     return positive, GibbsState(sampled, state.beta)
 
 
@@ -190,8 +198,8 @@ class CD(_Estimator):
                 values, beta = dict(state.values), state.beta
             else:
                 values, beta = dict(sampled.values), sampled.beta
-            mean_vis = set() if self.sample_visible else {vis}
-            latents = set(_latents(model))
+            mean_vis = set() if self.sample_visible else _averaged(model, {vis})
+            latents = _averaged(model, _latents(model))
             recon = None
             for step in range(self.k):
                 last = step == self.k - 1

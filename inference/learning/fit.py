@@ -19,6 +19,7 @@ from ..mcmc.sampling import make_generator
 from ..threads import graph_work, threads_for
 from .averaging import ParameterAverage
 from .contrastive import CD, PCD, has_free_energy
+from .tempered import PT
 from .history import History
 from .options import SHORTHAND, Checkpoint, Evaluation, Optimization, check_choice, check_float, check_int
 from .resume import fingerprint, restore_run, save_run
@@ -79,7 +80,8 @@ def _groups(optim, evaluate, checkpoint, shorthand):
 
 
 def fit(model: EnergyModel, data: torch.Tensor, *, method: str | None = None, k: int = 1, epochs: int = 50,
-        batch_size: int = 20, n_chains: int | None = None, sample_visible: bool = True, seed: int | None = 0,
+        batch_size: int = 20, n_chains: int | None = None, n_temperatures: int = 5, sample_visible: bool = True,
+        seed: int | None = 0,
         optim: Optimization | None = None, evaluate=None, checkpoint=None, callbacks=(), monitor="auto",
         backend: str = "auto", progress: bool = True, **options) -> History:
     r"""Train an energy model by CD-k or PCD-k with a ``torch.optim`` optimizer.
@@ -104,16 +106,19 @@ def fit(model: EnergyModel, data: torch.Tensor, *, method: str | None = None, k:
     data : Tensor, shape (n, n_visible)
         Training data; binary or in [0, 1] for Bernoulli visible units, real values for
         Gaussian ones. Checked once.
-    method : {"cd", "pcd"}, optional
+    method : {"cd", "pcd", "pt"}, optional
         The learning rule; ``None`` takes the model's ``default_method`` ("cd" for the
-        RBM, "pcd" for the Gaussian RBM: the recipes measured best for each).
+        RBM, "pcd" for the Gaussian RBM: the recipes measured best for each). ``"pt"``:
+        the negative phase from persistent parallel-tempering chains (:class:`~inference.PT`).
     k : int, default 1
         Gibbs steps per update.
     epochs : int, default 50
         Total number of epochs (a resumed run continues up to it).
     batch_size : int, default 20
     n_chains : int, optional
-        PCD chains; default ``batch_size``.
+        PCD chains (PT: chains per temperature); default ``batch_size``.
+    n_temperatures : int, default 5
+        PT only: replicas per chain, on a geometric ladder of β from 1 to 0.1.
     sample_visible : bool, default True
         CD: sample the reconstructions; ``False`` uses their conditional means.
     seed : int or None, default 0
@@ -174,12 +179,13 @@ def fit(model: EnergyModel, data: torch.Tensor, *, method: str | None = None, k:
     # -- checks, all before any work ----------------------------------------------------
     if not isinstance(model, EnergyModel):
         raise TypeError(f"fit: model must be an EnergyModel, got {type(model).__name__}")
-    method = check_choice(model.default_method if method is None else method, "method", ("cd", "pcd"))
+    method = check_choice(model.default_method if method is None else method, "method", ("cd", "pcd", "pt"))
     check_int(k, "k"), check_int(epochs, "epochs"), check_int(batch_size, "batch_size")
     if monitor != "auto":
         check_int(monitor, "monitor", 0)
     if n_chains is not None:
         check_int(n_chains, "n_chains")
+    check_int(n_temperatures, "n_temperatures")
     check_bool(sample_visible, "sample_visible", "fit"), check_bool(progress, "progress", "fit")
     backends.check_backend(backend, "fit")
     optim, evaluate, checkpoint = _groups(optim, evaluate, checkpoint, options)
@@ -199,7 +205,8 @@ def fit(model: EnergyModel, data: torch.Tensor, *, method: str | None = None, k:
     # -- set-up -------------------------------------------------------------------------
     gen = make_generator(seed, model.device)
     est = CD(k, sample_visible=sample_visible, generator=gen) if method == "cd" \
-        else PCD(k, n_chains=n_chains or batch_size, generator=gen)
+        else PCD(k, n_chains=n_chains or batch_size, generator=gen) if method == "pcd" \
+        else PT(k, n_chains=n_chains or batch_size, n_temperatures=n_temperatures, generator=gen)
     momentum_fn = optim.momentum_fn()
     opt = make_optimizer(optim.optimizer, param_groups(model, lr, optim.weight_decay, optim.decay), lr,
                          momentum_fn(0) if momentum_fn else None)
@@ -223,6 +230,8 @@ def fit(model: EnergyModel, data: torch.Tensor, *, method: str | None = None, k:
                 "weight_decay": optim.weight_decay, "decay": optim.decay, "lr_schedule": _name(optim.lr_schedule),
                 "average": optim.average, "average_start": optim.average_start, "optimizer": _name(optim.optimizer),
                 "n_chains": n_chains, "sample_visible": sample_visible, "seed": seed, "data": fingerprint(data)}
+    if method == "pt":
+        settings["n_temperatures"] = n_temperatures
     run = SimpleNamespace(model=model, settings=json.loads(json.dumps(settings)), optimizer=opt, scheduler=sched,
                           estimator=est, generator=gen, average=avg, backend=runner.name)
     history, epoch0 = History(), 0

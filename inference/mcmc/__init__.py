@@ -1,7 +1,9 @@
-"""Markov chain Monte Carlo for energy models: block Gibbs sampling and its helpers."""
+"""Markov chain Monte Carlo for energy models: block and single-site Gibbs sampling,
+simulated annealing and their helpers."""
 
-from . import gibbs
+from . import annealing, gibbs, tempering
+from .annealing import anneal, geometric_schedule
 from .gibbs import GibbsState
 from .sampling import bernoulli, make_generator, sample
 
-__all__ = ["GibbsState", "gibbs", "bernoulli", "make_generator", "sample"]
+__all__ = ["GibbsState", "anneal", "annealing", "geometric_schedule", "gibbs", "tempering", "bernoulli", "make_generator", "sample"]

@@ -2,8 +2,11 @@
 
 The schedule comes from the model's graph: ``model.graph.gibbs_blocks()`` colours the
 undirected graph so that groups within a block are conditionally independent given the
-rest; one :func:`step` samples every block in turn from ``model.conditional``. Steps
-never mutate the model; all randomness comes from the ``generator`` argument.
+rest; one :func:`step` samples every block in turn from ``model.conditional``. A group
+that the graph couples to itself (a Boltzmann machine's or Hopfield net's lateral
+connections) is updated one unit at a time from the model's site conditionals instead
+(:mod:`inference.mcmc.single_site`; ``scan`` sets the order). Steps never mutate the
+model; all randomness comes from the ``generator`` argument.
 """
 
 from __future__ import annotations
@@ -11,12 +14,14 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import torch
+from torch.distributions import Bernoulli
 
 from models.energy import EnergyModel
 from models.energy.validation import check_beta, check_bool, check_int, check_units, validation_disabled
-from pgm import REAL_KINDS
+from pgm import REAL_KINDS, SPIN_KINDS
 
 from .sampling import sample
+from .single_site import check_scan, self_coupled, site_sweep
 
 __all__ = ["GibbsState", "init", "step", "run", "sweep", "check_state"]
 
@@ -107,8 +112,9 @@ def init(model: EnergyModel, n_chains: int, generator: torch.Generator, clamp=No
     """Start ``n_chains`` chains.
 
     Groups given in ``clamp`` or ``values`` start there; every other group is drawn from
-    its conditional when its whole Markov blanket is already set, else uniformly
-    (Bernoulli(1/2) units, standard normal for real-valued ones).
+    its conditional when its whole Markov blanket is already set and it is not coupled
+    to itself, else uniformly (Bernoulli(1/2) units, ±1 with probability 1/2 for spin
+    units, standard normal for real-valued ones).
 
     Parameters
     ----------
@@ -130,10 +136,11 @@ def init(model: EnergyModel, n_chains: int, generator: torch.Generator, clamp=No
     beta = torch.as_tensor(beta, dtype=model.dtype, device=model.device).expand(n_chains).clone()
     if ((beta < 0) | (beta > 1) | beta.isnan()).any():
         raise ValueError(f"beta must lie in [0, 1], got values in [{beta.min():.3g}, {beta.max():.3g}]")
+    lateral = self_coupled(model.graph)
     with torch.no_grad(), validation_disabled():
         for block in model.graph.gibbs_blocks():
             for group in block:
-                if group in state:
+                if group in state or group in lateral:
                     continue
                 if model.graph.markov_blanket(group) <= state.keys():
                     state[group] = sample(model.conditional(group, state, beta), generator)
@@ -143,13 +150,15 @@ def init(model: EnergyModel, n_chains: int, generator: torch.Generator, clamp=No
                 opts = dict(generator=generator, dtype=model.dtype, device=model.device)
                 if grp.kind in REAL_KINDS:
                     state[grp.name] = torch.randn(shape, **opts)
+                elif grp.kind in SPIN_KINDS:
+                    state[grp.name] = torch.rand(shape, **opts).lt_(0.5).mul_(2).sub_(1)
                 else:
                     state[grp.name] = torch.rand(shape, **opts).lt_(0.5)
     return GibbsState(state, beta)
 
 
 def sweep(model: EnergyModel, values: dict, beta, generator: torch.Generator | None, *, clamp=(), mean=(),
-          skip=(), blocks=None, temper=None) -> dict:
+          skip=(), blocks=None, temper=None, scan: str = "sequential") -> dict:
     """One pass over the blocks of ``model.graph.gibbs_blocks()``, in place on ``values``.
 
     The one Gibbs sweep of the library: every sampler, learning rule, annealing loop and
@@ -158,7 +167,11 @@ def sweep(model: EnergyModel, values: dict, beta, generator: torch.Generator | N
     the others (its conditional mean instead, for groups in ``mean``; a generator is then
     not needed). ``blocks`` replaces the graph's block order; ``temper(group, dist,
     beta)`` replaces each conditional by another distribution (AIS combines it with a
-    base factor). No checks: callers check once.
+    base factor). A group coupled to itself in the graph is updated unit by unit
+    (:func:`~inference.mcmc.single_site.site_sweep`, in the order ``scan``:
+    ``"sequential"`` or ``"random"``, a fresh permutation from ``generator`` each
+    sweep); ``temper`` applies to such a group when it acts on a Bernoulli conditional by
+    adding to its logits, as AIS's base factors do. No checks: callers check once.
 
     Returns
     -------
@@ -166,9 +179,15 @@ def sweep(model: EnergyModel, values: dict, beta, generator: torch.Generator | N
         Group → the conditional distribution used for it in this sweep.
     """
     used = {}
+    lateral = self_coupled(model.graph)
     for block in (model.graph.gibbs_blocks() if blocks is None else blocks):
         for group in block:
             if group in clamp or group in skip:
+                continue
+            if group in lateral:
+                offset = None if temper is None else _temper_offset(temper, group, values[group], beta)
+                used[group] = site_sweep(model, values, group, beta, generator, scan=scan, mean=group in mean,
+                                         offset=offset)
                 continue
             dist = model.conditional(group, values, beta)
             if temper is not None:
@@ -178,33 +197,47 @@ def sweep(model: EnergyModel, values: dict, beta, generator: torch.Generator | N
     return used
 
 
-def step(model: EnergyModel, state: GibbsState, generator: torch.Generator, clamp=None) -> GibbsState:
+def _temper_offset(temper, group, x, beta):
+    """The logits a tempering factor adds to each unit of a self-coupled group, (batch, units):
+    ``temper`` applied to a Bernoulli of zero logits."""
+    out = temper(group, Bernoulli(logits=torch.zeros_like(x), validate_args=False), beta)
+    if not isinstance(out, Bernoulli):
+        raise TypeError(f"gibbs.sweep: group {group!r} is coupled to itself and updated unit by unit; its "
+                        f"tempering must act on Bernoulli logits, got {type(out).__name__}")
+    return out.logits
+
+
+def step(model: EnergyModel, state: GibbsState, generator: torch.Generator, clamp=None,
+         scan: str = "sequential") -> GibbsState:
     """One sweep: sample each block of ``model.graph.gibbs_blocks()`` given the others.
 
     Groups in ``clamp`` keep their values (positive phases, conditional sampling,
     in-painting). Returns a new state; neither ``state`` nor ``model`` is modified.
     ``state`` is checked (:func:`check_state`), as are ``clamp`` and ``generator``; loops
     that call it many times check once and use :func:`sweep` (or :func:`run`).
+    ``scan`` orders the unit-by-unit updates of self-coupled groups (see :func:`sweep`).
     """
     _check_model(model, "step")
+    check_scan(scan, "gibbs.step")
     state = check_state(model, state, "step")
     _check_generator(generator, model, "step")
     clamp = _check_given(model, clamp, "clamp", state.beta.shape[0])
-    return _step(model, state, generator, clamp)
+    return _step(model, state, generator, clamp, scan)
 
 
-def _step(model, state, generator, clamp):
+def _step(model, state, generator, clamp, scan="sequential"):
     values = dict(state.values)
     values.update(clamp)
     with torch.no_grad(), validation_disabled():
-        sweep(model, values, state.beta, generator, clamp=clamp)
+        sweep(model, values, state.beta, generator, clamp=clamp, scan=scan)
     return GibbsState(values, state.beta)
 
 
 def run(model: EnergyModel, state: GibbsState, n_steps: int, generator: torch.Generator,
-        clamp=None, progress: bool = False) -> GibbsState:
+        clamp=None, progress: bool = False, scan: str = "sequential") -> GibbsState:
     """Apply :func:`step` ``n_steps`` (≥ 0) times; the arguments are checked once."""
     _check_model(model, "run")
+    check_scan(scan, "gibbs.run")
     check_int(n_steps, "n_steps", 0, "gibbs.run")
     check_bool(progress, "progress", "gibbs.run")
     state = check_state(model, state, "run")
@@ -216,5 +249,5 @@ def run(model: EnergyModel, state: GibbsState, n_steps: int, generator: torch.Ge
 
         steps = tqdm(steps, desc="gibbs", unit="sweep")
     for _ in steps:
-        state = _step(model, state, generator, clamp)
+        state = _step(model, state, generator, clamp, scan)
     return state

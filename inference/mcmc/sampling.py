@@ -34,8 +34,12 @@ def bernoulli(probs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
 def sample(dist: Distribution, generator: torch.Generator) -> torch.Tensor:
     """One draw from ``dist`` using ``generator``.
 
-    Supports Bernoulli and Normal, optionally wrapped in ``Independent``.
+    Supports Bernoulli and Normal, optionally wrapped in ``Independent``, and any
+    distribution with a ``sample_with(generator)`` method (e.g.
+    :class:`models.energy.lateral.LateralBernoulli`).
     """
+    if hasattr(dist, "sample_with"):
+        return dist.sample_with(generator)
     while isinstance(dist, Independent):
         dist = dist.base_dist
     if isinstance(dist, Bernoulli):
