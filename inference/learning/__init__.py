@@ -4,8 +4,10 @@ from .averaging import ParameterAverage
 from .contrastive import CD, PCD, GradInfo, surrogate_loss
 from .fit import fit
 from .history import History
+from .positive import MeanFieldPhase
 from .options import Checkpoint, Evaluation, Optimization
 from .schedules import momentum_ramp
 
 __all__ = ["CD", "PCD", "GradInfo", "surrogate_loss", "fit", "History", "momentum_ramp", "Optimization",
-           "Evaluation", "Checkpoint", "ParameterAverage"]
+           "Evaluation", "Checkpoint", "ParameterAverage",
+           "MeanFieldPhase"]

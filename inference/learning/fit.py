@@ -20,6 +20,7 @@ from ..threads import graph_work, threads_for
 from .averaging import ParameterAverage
 from .contrastive import CD, PCD, has_free_energy
 from .history import History
+from .positive import MeanFieldPhase
 from .options import SHORTHAND, Checkpoint, Evaluation, Optimization, check_choice, check_float, check_int
 from .resume import fingerprint, restore_run, save_run
 from .schedules import make_optimizer, make_scheduler, param_groups
@@ -81,7 +82,7 @@ def _groups(optim, evaluate, checkpoint, shorthand):
 def fit(model: EnergyModel, data: torch.Tensor, *, method: str | None = None, k: int = 1, epochs: int = 50,
         batch_size: int = 20, n_chains: int | None = None, sample_visible: bool = True, seed: int | None = 0,
         optim: Optimization | None = None, evaluate=None, checkpoint=None, callbacks=(), monitor="auto",
-        backend: str = "auto", progress: bool = True, **options) -> History:
+        backend: str = "auto", progress: bool = True, positive=None, **options) -> History:
     r"""Train an energy model by CD-k or PCD-k with a ``torch.optim`` optimizer.
 
     Each epoch shuffles ``data`` with the run's generator; for every batch the estimator
@@ -104,9 +105,11 @@ def fit(model: EnergyModel, data: torch.Tensor, *, method: str | None = None, k:
     data : Tensor, shape (n, n_visible)
         Training data; binary or in [0, 1] for Bernoulli visible units, real values for
         Gaussian ones. Checked once.
-    method : {"cd", "pcd"}, optional
+    method : {"cd", "pcd", "sml"}, optional
         The learning rule; ``None`` takes the model's ``default_method`` ("cd" for the
-        RBM, "pcd" for the Gaussian RBM: the recipes measured best for each).
+        RBM, "pcd" for the Gaussian RBM: the recipes measured best for each; "sml" for
+        the DBM). "sml" is PCD with a mean-field positive phase (variational SML,
+        Goodfellow, Bengio & Courville, Algorithm 20.1).
     k : int, default 1
         Gibbs steps per update.
     epochs : int, default 50
@@ -151,6 +154,10 @@ def fit(model: EnergyModel, data: torch.Tensor, *, method: str | None = None, k:
         valid, not identical, runs.
     progress : bool, default True
         A tqdm bar over epochs showing the latest metrics.
+    positive : callable, optional
+        PCD/SML's positive phase ``positive(model, v, generator) -> state``; "sml"
+        defaults to :class:`~inference.learning.MeanFieldPhase` () (10 mean-field passes,
+        offsets of a centred model moved at rate 0.01).
 
     Returns
     -------
@@ -174,7 +181,12 @@ def fit(model: EnergyModel, data: torch.Tensor, *, method: str | None = None, k:
     # -- checks, all before any work ----------------------------------------------------
     if not isinstance(model, EnergyModel):
         raise TypeError(f"fit: model must be an EnergyModel, got {type(model).__name__}")
-    method = check_choice(model.default_method if method is None else method, "method", ("cd", "pcd"))
+    method = check_choice(model.default_method if method is None else method, "method", ("cd", "pcd", "sml"))
+    if method == "sml" and positive is None:
+        positive = MeanFieldPhase()
+    if positive is not None and (method == "cd" or not callable(positive)):
+        raise TypeError(f"fit: positive must be a callable (model, v, generator) -> state used with method "
+                        f"'pcd' or 'sml', got {positive!r} with method {method!r}")
     check_int(k, "k"), check_int(epochs, "epochs"), check_int(batch_size, "batch_size")
     if monitor != "auto":
         check_int(monitor, "monitor", 0)
@@ -200,7 +212,7 @@ def fit(model: EnergyModel, data: torch.Tensor, *, method: str | None = None, k:
     # -- set-up -------------------------------------------------------------------------
     gen = make_generator(seed, model.device)
     est = CD(k, sample_visible=sample_visible, generator=gen) if method == "cd" \
-        else PCD(k, n_chains=n_chains or batch_size, generator=gen)
+        else PCD(k, n_chains=n_chains or batch_size, generator=gen, positive=positive)
     momentum_fn = optim.momentum_fn()
     opt = make_optimizer(optim.optimizer, param_groups(model, lr, optim.weight_decay, optim.decay), lr,
                          momentum_fn(0) if momentum_fn else None)
@@ -224,6 +236,8 @@ def fit(model: EnergyModel, data: torch.Tensor, *, method: str | None = None, k:
                 "weight_decay": optim.weight_decay, "decay": optim.decay, "lr_schedule": _name(optim.lr_schedule),
                 "average": optim.average, "average_start": optim.average_start, "optimizer": _name(optim.optimizer),
                 "n_chains": n_chains, "sample_visible": sample_visible, "seed": seed, "data": fingerprint(data)}
+    if positive is not None:
+        settings["positive"] = repr(positive)
     run = SimpleNamespace(model=model, settings=json.loads(json.dumps(settings)), optimizer=opt, scheduler=sched,
                           estimator=est, generator=gen, average=avg, backend=runner.name)
     history, epoch0 = History(), 0
