@@ -5,7 +5,7 @@ from .partition import LogZEstimate, ais_log_partition, default_schedule, exact_
 from .evaluation import LogLikelihood, PseudoLikelihood, log_likelihood, pseudo_log_likelihood, reconstruction_error
 from .evaluation import VariationalBound, variational_bound
 from .variational import MeanField, mean_field
-from .learning import MeanFieldPhase
+from .learning import MeanFieldPhase, pretrain_dbm
 from .learning import CD, PCD, Checkpoint, Evaluation, GradInfo, History, Optimization, fit, momentum_ramp, surrogate_loss
 from .checkpoint import load_model, save_model
 
@@ -15,4 +15,4 @@ __all__ += ["LogZEstimate", "exact_log_partition", "ais_log_partition", "reverse
             "reconstruction_error"]
 __all__ += ["CD", "PCD", "GradInfo", "surrogate_loss", "History", "fit", "momentum_ramp", "Optimization", "Evaluation", "Checkpoint",
             "load_model", "save_model"]
-__all__ += ["MeanField", "mean_field", "MeanFieldPhase", "VariationalBound", "variational_bound"]
+__all__ += ["MeanField", "mean_field", "MeanFieldPhase", "pretrain_dbm", "VariationalBound", "variational_bound"]

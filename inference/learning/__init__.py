@@ -5,9 +5,10 @@ from .contrastive import CD, PCD, GradInfo, surrogate_loss
 from .fit import fit
 from .history import History
 from .positive import MeanFieldPhase
+from .pretrain import PretrainedLayer, pretrain_dbm
 from .options import Checkpoint, Evaluation, Optimization
 from .schedules import momentum_ramp
 
 __all__ = ["CD", "PCD", "GradInfo", "surrogate_loss", "fit", "History", "momentum_ramp", "Optimization",
            "Evaluation", "Checkpoint", "ParameterAverage",
-           "MeanFieldPhase"]
+           "MeanFieldPhase", "pretrain_dbm", "PretrainedLayer"]
