@@ -39,3 +39,8 @@ def test_rbm_throughput_small(capsys):
 def test_grbm_digits_quick(capsys):
     _load("grbm_digits").main(["--quick"])
     assert "default recipe" in capsys.readouterr().out
+
+
+def test_dbm_digits_quick(capsys):
+    _load("dbm_digits").main(["--quick", "--no-rbm", "--variants", "pretrained+centered"])
+    assert "DBM 64-8-4, pretrained+centered" in capsys.readouterr().out
