@@ -167,8 +167,9 @@ def mean_field(model: EnergyModel, v: torch.Tensor, n_iter: int = 50, tol: float
                     new = model.conditional(name, values).probs
                     if damping:
                         new = damping * values[name] + (1 - damping) * new
-                    delta = max(delta, float((new - values[name]).abs().max().detach())) if new.numel() else delta
+                    if (tol > 0 or it == n_iter) and new.numel():  # no device sync on fixed-count passes
+                        delta = max(delta, float((new - values[name]).abs().max().detach()))
                     values[name] = new
-            if delta <= tol:
+            if tol > 0 and delta <= tol:
                 break
     return MeanField(values, it, delta <= tol, delta)
