@@ -3,6 +3,9 @@
 from .mcmc import GibbsState, anneal, geometric_schedule, gibbs, make_generator, tempering
 from .partition import LogZEstimate, ais_log_partition, default_schedule, exact_log_partition, reverse_ais_log_partition
 from .evaluation import LogLikelihood, PseudoLikelihood, log_likelihood, pseudo_log_likelihood, reconstruction_error
+from .evaluation import VariationalBound, variational_bound
+from .variational import MeanField, mean_field
+from .learning import MeanFieldPhase, pretrain_dbm
 from .learning import CD, PCD, PT, Checkpoint, Evaluation, GradInfo, History, Optimization, fit, momentum_ramp, surrogate_loss
 from .checkpoint import load_model, save_model
 
@@ -12,3 +15,4 @@ __all__ += ["LogZEstimate", "exact_log_partition", "ais_log_partition", "reverse
             "reconstruction_error"]
 __all__ += ["CD", "PCD", "PT", "GradInfo", "surrogate_loss", "History", "fit", "momentum_ramp", "Optimization", "Evaluation", "Checkpoint",
             "load_model", "save_model"]
+__all__ += ["MeanField", "mean_field", "MeanFieldPhase", "pretrain_dbm", "VariationalBound", "variational_bound"]

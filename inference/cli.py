@@ -455,7 +455,6 @@ def _cmd_fit(args):
 
 def _cmd_eval(args):
     from .checkpoint import load_model
-    from .evaluation import log_likelihood
     from .partition import ais_log_partition, default_schedule, exact_log_partition
 
     model = load_model(args.model)
@@ -473,12 +472,42 @@ def _cmd_eval(args):
         base_data = load_data(spec, "train") if args.base == "data" else None
         log_z = ais_log_partition(model, n_chains=args.chains, betas=betas, base=args.base, data=base_data,
                                   seed=args.seed, progress=not args.no_progress)
-    ll = log_likelihood(model, data, log_z)
     density = vis.kind in REAL_KINDS
-    result = {"model": _model_name(model), "log_z": log_z._asdict(), "log_likelihood": ll._asdict(),
+    result = {"model": _model_name(model), "log_z": log_z._asdict(), "log_likelihood": _log_likelihood(model, data, log_z),
               "units": "nats per example, log-density on the data's scale" if density else "nats per example",
               "split": args.split, "data": spec}
+    bound = _bound(model, data, log_z)
+    if bound is not None:
+        result["variational_bound"] = bound
     print(json.dumps(result, indent=2, default=float))
+
+
+def _log_likelihood(model, data, log_z):
+    """log p(v) as a dict, or ``None`` where F(v) has no closed form and too many units to sum."""
+    from .evaluation import log_likelihood
+    from .evaluation.visible import free_energy_plan
+
+    try:
+        free_energy_plan(model, "pgm eval")
+    except TypeError:
+        return None
+    return log_likelihood(model, data, log_z)._asdict()
+
+
+def _bound(model, data, log_z):
+    """The mean-field bound as a dict for models without a free energy whose latents suit it (DBM)."""
+    from models.energy import has_free_energy
+
+    from .evaluation import variational_bound
+    from .variational.mean_field import latent_groups
+
+    if has_free_energy(model):
+        return None
+    try:
+        latent_groups(model, "pgm eval")
+    except TypeError:
+        return None
+    return {k: v for k, v in variational_bound(model, data, log_z)._asdict().items() if k != "per_example"}
 
 
 def _image_shape(group):
@@ -557,8 +586,8 @@ def _fit_options() -> argparse.ArgumentParser:
     f = argparse.ArgumentParser(add_help=False)
     specs = " | ".join(list(DATA_SPECS) + ["file.pt", "file.npy"])
     f.add_argument("--data", default=None, help=f"{specs} (default: the model's)")
-    f.add_argument("--method", choices=["cd", "pcd", "pt"], default=None,
-                   help="learning rule (default: the model's recipe: cd for rbm, pcd for grbm and bm; "
+    f.add_argument("--method", choices=["cd", "pcd", "pt", "sml"], default=None,
+                   help="learning rule (default: the model's recipe: cd for rbm, pcd for grbm and bm, sml for dbm; "
                         "pt: parallel tempering)")
     f.add_argument("--temperatures", type=_COUNT, default=5, help="replicas per chain for --method pt (default 5)")
     f.add_argument("--k", type=_COUNT, default=1, help="Gibbs sweeps per update")

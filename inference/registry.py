@@ -8,9 +8,10 @@ rbm:64x16``), the kind of its visible units and its default data. Checkpoints
 loads, trains, evaluates, samples and draws through ``pgm`` without further code.
 
 Entries today: ``"rbm"`` (:class:`models.energy.RBM`), ``"grbm"``
-(:class:`models.energy.GaussianRBM`), ``"bm"`` (:class:`models.energy.BoltzmannMachine`)
-and ``"hopfield"`` (:class:`models.energy.Hopfield`, which stores patterns instead of
-being trained by :func:`inference.fit`). Classes listed in ``models.energy.__all__`` load
+(:class:`models.energy.GaussianRBM`), ``"bm"`` (:class:`models.energy.BoltzmannMachine`),
+``"hopfield"`` (:class:`models.energy.Hopfield`, which stores patterns instead of
+being trained by :func:`inference.fit`) and ``"dbm"`` (:class:`models.energy.DBM`).
+Classes listed in ``models.energy.__all__`` load
 from checkpoints without registration; :func:`register_class` (or
 :func:`inference.checkpoint.register_model`) adds others.
 
@@ -31,7 +32,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 import models.energy
-from models.energy import RBM, BoltzmannMachine, EnergyModel, GaussianRBM, Hopfield
+from models.energy import DBM, RBM, BoltzmannMachine, EnergyModel, GaussianRBM, Hopfield
 from models.energy.hopfield import RULES
 
 __all__ = ["ModelEntry", "register", "unregister", "lookup", "names", "entries", "entry_for", "register_class",
@@ -281,3 +282,44 @@ register(ModelEntry("bm", BoltzmannMachine, _bm_build, _bm_arguments, _bm_sizes,
                     "Boltzmann machine: binary units all coupled, visible and hidden"))
 register(ModelEntry("hopfield", Hopfield, _hopfield_build, _hopfield_arguments, _hopfield_sizes, "bernoulli", "digits",
                     "Hopfield net: ±1 units storing the data's first rows as patterns", train=_hopfield_train))
+def _layer_sizes(text):
+    try:
+        sizes = [int(t) for t in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated layer sizes such as 64,32,16, got {text!r}") from None
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"expected at least two positive layer sizes (visible first), got {text!r}")
+    return sizes
+
+
+def _dbm_arguments(parser):
+    parser.add_argument("--sizes", type=_layer_sizes, default=[64, 32, 16],
+                        help="layer sizes, visible first (default 64,32,16)")
+    parser.add_argument("--centered", action="store_true", help="centred energy with offsets tracking layer means")
+    parser.add_argument("--pretrain", type=_positive_int, default=None, metavar="EPOCHS",
+                        help="greedy layer-wise pre-training, EPOCHS of CD-1 per layer (default: none)")
+    parser.add_argument("--weight-std", type=float, default=0.01,
+                        help="standard deviation of the initial weights (default 0.01)")
+
+
+def _dbm_build(data, args):
+    if args.sizes[0] != data.shape[1]:
+        raise ValueError(f"--sizes {','.join(map(str, args.sizes))}: the visible layer must match the data's "
+                         f"{data.shape[1]} columns")
+    model = DBM.from_data(data, args.sizes[1:], centered=args.centered, weight_std=args.weight_std, seed=args.seed)
+    if args.pretrain:
+        from .learning.pretrain import pretrain_dbm
+
+        pretrain_dbm(model, data, epochs=args.pretrain, seed=args.seed, progress=not args.no_progress)
+    return model
+
+
+def _dbm_sizes(sizes):
+    sizes = tuple(sizes)
+    if len(sizes) < 2 or not all(isinstance(s, int) and s >= 1 for s in sizes):
+        raise ValueError(f"dbm: expected two or more positive sizes VISIBLExH1x... (e.g. dbm:64x32x16), got {sizes}")
+    return DBM(sizes)
+
+
+register(ModelEntry("dbm", DBM, _dbm_build, _dbm_arguments, _dbm_sizes, "bernoulli", "digits",
+                    "deep Boltzmann machine: binary layers in a chain, trained by variational SML"))

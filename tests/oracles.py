@@ -337,3 +337,19 @@ def quadrature_log_integrals(model, beta: float = 1.0, points: int = 161, width:
                 dens = torch.trapezoid(dens, axis, dim=-1)
             out.append(top + dens.log())
     return torch.stack(out)
+
+
+def random_dbm(sizes, seed: int = 0, scale: float = 1.0, centered: bool = False,
+               dtype: torch.dtype = torch.float64):
+    """A tiny :class:`models.energy.DBM` with N(0, scale²) weights and biases (and, when
+    ``centered``, offsets uniform in [0, 1]). Deterministic given ``seed``."""
+    from models.energy import DBM
+
+    dbm = DBM(sizes, centered=centered, weight_std=scale, seed=seed).to(dtype)
+    gen = torch.Generator().manual_seed(seed + 7919)
+    with torch.no_grad():
+        for b in dbm.biases:
+            b.copy_(scale * torch.randn(b.shape, generator=gen, dtype=torch.float64))
+        for mu in (dbm.offsets() if centered else ()):
+            mu.copy_(torch.rand(mu.shape, generator=gen, dtype=torch.float64))
+    return dbm

@@ -56,3 +56,14 @@ def test_boltzmann_small(capsys, tmp_path):
     out = capsys.readouterr().out
     assert "breakdown" in out and "exact ML" in out and "descent hit" in out and "PT, 8 temperatures" in out
     assert plot.stat().st_size > 0
+
+
+def test_dbm_digits_quick(capsys):
+    _load("dbm_digits").main(["--quick", "--no-rbm", "--variants", "pretrained+centered"])
+    assert "DBM 64-8-4, pretrained+centered" in capsys.readouterr().out
+
+
+def test_dbm_throughput_small(capsys):
+    _load("dbm_throughput").main(["--sizes", "20", "10", "5", "--batch", "8", "--steps", "2", "--repeats", "1",
+                                  "--threads", "1"])
+    assert "GEMM ceiling" in capsys.readouterr().out

@@ -228,6 +228,10 @@ class PCD(_Estimator):
         Number of persistent chains; default: the size of the first batch.
     generator : torch.Generator, optional
         As for :class:`CD`.
+    positive : callable, optional
+        The positive phase, ``positive(model, v, generator) -> state`` (e.g.
+        :class:`~inference.learning.MeanFieldPhase`: variational SML for a DBM); default:
+        latents summed out or filled in by k clamped Gibbs sweeps.
 
     Attributes
     ----------
@@ -236,13 +240,18 @@ class PCD(_Estimator):
         A backend may update these tensors in place; :meth:`state_dict` copies them.
     """
 
-    def __init__(self, k: int = 1, *, n_chains: int | None = None, generator: torch.Generator | None = None):
+    def __init__(self, k: int = 1, *, n_chains: int | None = None, generator: torch.Generator | None = None,
+                 positive=None):
         super().__init__(k, generator)
         self.n_chains = None if n_chains is None else check_int(n_chains, "n_chains")
+        if positive is not None and not callable(positive):
+            raise TypeError(f"positive must be None or a callable (model, v, generator) -> state, got {positive!r}")
+        self.positive = positive
         self.chains: GibbsState | None = None
 
     def __repr__(self):
-        return f"PCD(k={self.k}, n_chains={self.n_chains})"
+        extra = "" if self.positive is None else f", positive={self.positive!r}"
+        return f"PCD(k={self.k}, n_chains={self.n_chains}{extra})"
 
     def init_chains(self, model: EnergyModel, v: torch.Tensor) -> GibbsState:
         """Start the chains at the rows of ``v`` (cycled), latents from their conditionals."""
@@ -281,7 +290,10 @@ class PCD(_Estimator):
         if self.chains is None:
             self.init_chains(model, v)
         with torch.no_grad(), validation_disabled():
-            positive, _ = _positive_phase(model, v, gen, self.k)
+            if self.positive is None:
+                positive, _ = _positive_phase(model, v, gen, self.k)
+            else:
+                positive = self.positive(model, v, gen)
             values = dict(self.chains.values)
             for _ in range(self.k):
                 gibbs.sweep(model, values, self.chains.beta, gen)

@@ -21,6 +21,7 @@ from .averaging import ParameterAverage
 from .contrastive import CD, PCD, has_free_energy
 from .tempered import PT
 from .history import History
+from .positive import MeanFieldPhase
 from .options import SHORTHAND, Checkpoint, Evaluation, Optimization, check_choice, check_float, check_int
 from .resume import fingerprint, restore_run, save_run
 from .schedules import make_optimizer, make_scheduler, param_groups
@@ -83,7 +84,7 @@ def fit(model: EnergyModel, data: torch.Tensor, *, method: str | None = None, k:
         batch_size: int = 20, n_chains: int | None = None, n_temperatures: int = 5, sample_visible: bool = True,
         seed: int | None = 0,
         optim: Optimization | None = None, evaluate=None, checkpoint=None, callbacks=(), monitor="auto",
-        backend: str = "auto", progress: bool = True, **options) -> History:
+        backend: str = "auto", progress: bool = True, positive=None, **options) -> History:
     r"""Train an energy model by CD-k or PCD-k with a ``torch.optim`` optimizer.
 
     Each epoch shuffles ``data`` with the run's generator; for every batch the estimator
@@ -106,10 +107,12 @@ def fit(model: EnergyModel, data: torch.Tensor, *, method: str | None = None, k:
     data : Tensor, shape (n, n_visible)
         Training data; binary or in [0, 1] for Bernoulli visible units, real values for
         Gaussian ones. Checked once.
-    method : {"cd", "pcd", "pt"}, optional
+    method : {"cd", "pcd", "pt", "sml"}, optional
         The learning rule; ``None`` takes the model's ``default_method`` ("cd" for the
-        RBM, "pcd" for the Gaussian RBM: the recipes measured best for each). ``"pt"``:
-        the negative phase from persistent parallel-tempering chains (:class:`~inference.PT`).
+        RBM, "pcd" for the Gaussian RBM: the recipes measured best for each; "sml" for
+        the DBM). ``"pt"``: the negative phase from persistent parallel-tempering chains
+        (:class:`~inference.PT`). "sml" is PCD with a mean-field positive phase
+        (variational SML, Goodfellow, Bengio & Courville, Algorithm 20.1).
     k : int, default 1
         Gibbs steps per update.
     epochs : int, default 50
@@ -156,6 +159,10 @@ def fit(model: EnergyModel, data: torch.Tensor, *, method: str | None = None, k:
         valid, not identical, runs.
     progress : bool, default True
         A tqdm bar over epochs showing the latest metrics.
+    positive : callable, optional
+        PCD/SML's positive phase ``positive(model, v, generator) -> state``; "sml"
+        defaults to :class:`~inference.learning.MeanFieldPhase` () (10 mean-field passes,
+        offsets of a centred model moved at rate 0.01).
 
     Returns
     -------
@@ -179,7 +186,12 @@ def fit(model: EnergyModel, data: torch.Tensor, *, method: str | None = None, k:
     # -- checks, all before any work ----------------------------------------------------
     if not isinstance(model, EnergyModel):
         raise TypeError(f"fit: model must be an EnergyModel, got {type(model).__name__}")
-    method = check_choice(model.default_method if method is None else method, "method", ("cd", "pcd", "pt"))
+    method = check_choice(model.default_method if method is None else method, "method", ("cd", "pcd", "pt", "sml"))
+    if method == "sml" and positive is None:
+        positive = MeanFieldPhase()
+    if positive is not None and (method not in ("pcd", "sml") or not callable(positive)):
+        raise TypeError(f"fit: positive must be a callable (model, v, generator) -> state used with method "
+                        f"'pcd' or 'sml', got {positive!r} with method {method!r}")
     check_int(k, "k"), check_int(epochs, "epochs"), check_int(batch_size, "batch_size")
     if monitor != "auto":
         check_int(monitor, "monitor", 0)
@@ -205,7 +217,7 @@ def fit(model: EnergyModel, data: torch.Tensor, *, method: str | None = None, k:
     # -- set-up -------------------------------------------------------------------------
     gen = make_generator(seed, model.device)
     est = CD(k, sample_visible=sample_visible, generator=gen) if method == "cd" \
-        else PCD(k, n_chains=n_chains or batch_size, generator=gen) if method == "pcd" \
+        else PCD(k, n_chains=n_chains or batch_size, generator=gen, positive=positive) if method in ("pcd", "sml") \
         else PT(k, n_chains=n_chains or batch_size, n_temperatures=n_temperatures, generator=gen)
     momentum_fn = optim.momentum_fn()
     opt = make_optimizer(optim.optimizer, param_groups(model, lr, optim.weight_decay, optim.decay), lr,
@@ -232,6 +244,8 @@ def fit(model: EnergyModel, data: torch.Tensor, *, method: str | None = None, k:
                 "n_chains": n_chains, "sample_visible": sample_visible, "seed": seed, "data": fingerprint(data)}
     if method == "pt":
         settings["n_temperatures"] = n_temperatures
+    if positive is not None:
+        settings["positive"] = repr(positive)
     run = SimpleNamespace(model=model, settings=json.loads(json.dumps(settings)), optimizer=opt, scheduler=sched,
                           estimator=est, generator=gen, average=avg, backend=runner.name)
     history, epoch0 = History(), 0

@@ -19,6 +19,9 @@ Normal ones for real-valued groups) and works for every
 
 * models with a free energy (RBM, Gaussian RBM) are annealed on the visible marginal,
   log p*_β(v) = (1−β) log p̃_A(v) − F_β(v) — the path of Salakhutdinov & Murray (2008);
+* models that sum some latent groups out given a set S holding v (a deep Boltzmann
+  machine: the odd layers given the even ones, Salakhutdinov & Hinton 2009) on x_S,
+  log p*_β(x_S) = (1−β) log p̃_A(x_S) − F_β(x_S);
 * every other model on its joint state, log p*_β(x) = (1−β) log p̃_A(x) − β E(x).
 
 The transitions are Gibbs sweeps of the tempered conditionals ``model.conditional(g,

@@ -24,7 +24,7 @@ import torch
 from models.energy.validation import validation_disabled
 
 from ..mcmc import gibbs
-from .path import AnnealingPath, _float64_copy, n_rows, sweep_blocks
+from .path import AnnealingPath, _float64_copy, kept_groups, n_rows, sweep_blocks
 
 __all__ = ["TorchAnnealer", "progress_bar", "REFRESH"]
 
@@ -60,6 +60,7 @@ class TorchAnnealer:
         self.blocks = sweep_blocks(path)
         self.visible = model.visible_name
         self.marginal = path.form == "marginal"
+        self.kept = kept_groups(path) if path.form == "summed" else None
         self.base = path.base.cast(model.dtype, model.device)  # for the sampler
         self.base64 = path.base.cast(_F64, model.device)  # for the weights
 
@@ -70,6 +71,10 @@ class TorchAnnealer:
             fe = self.model64.free_energy
             inc = (fe(v[self.visible], b0) - fe(v[self.visible], b1)).to(_F64)
             return inc.sub_(self.base64.log_density(v), alpha=b1 - b0)
+        if self.kept is not None:
+            x = {k: values[k].to(_F64) for k in self.kept}
+            fg = self.model64.free_energy_given
+            return (fg(x, b0) - fg(x, b1)).to(_F64).sub_(self.base64.log_density(x), alpha=b1 - b0)
         x = {k: t.to(_F64) for k, t in values.items()}
         return (self.base64.log_density(x) + self.model64.energy(x).to(_F64)).mul_(-(b1 - b0))
 
@@ -115,4 +120,6 @@ class TorchAnnealer:
             pbar.close()
         if self.marginal:
             return log_w, values[self.visible]
+        if self.kept is not None:
+            return log_w, {k: values[k] for k in self.kept}
         return log_w, values

@@ -14,6 +14,18 @@ AIS anneals along p_β ∝ p_A^(1−β) p_model^β, β from 0 to 1, in one of tw
   with a base factor on the visible group only; −F_0(v) is the log-count (or volume) of
   the latent configurations, a constant. The Markov kernel is a Gibbs sweep of the joint
   p_A(v)^(1−β) exp(−β E(v, h)): the latent blocks given v, then v.
+* **summed** — where the model has no free energy of v but lists in
+  :meth:`~models.energy.EnergyModel.marginal_sets` a set S ∋ v given which the other
+  (binary) groups are conditionally independent and sum out (a deep Boltzmann machine:
+  S = the even layers, the odd ones summed out, as Salakhutdinov & Hinton). The path is
+  on x_S, with base factors on the groups of S,
+
+  .. math::
+
+      \log p^*_\beta(x_S) = (1-\beta) \log \tilde p_A(x_S) - F_\beta(x_S), \qquad
+      \log Z_0 = \log Z_A - F_0(x_S),
+
+  F = ``free_energy_given``; the kernel draws the summed groups given x_S, then x_S.
 * **joint** — every other model. The path is on the joint state, with a base factor on
   every group,
 
@@ -42,12 +54,12 @@ from pgm import BERNOULLI_KINDS, REAL_KINDS
 
 from .base import BernoulliFactor, FactorisedBase, NormalFactor
 
-__all__ = ["AnnealingPath", "annealing_form", "make_path", "sweep_blocks", "start_state", "check_state",
+__all__ = ["AnnealingPath", "annealing_form", "summed_set", "kept_groups", "make_path", "sweep_blocks", "start_state", "check_state",
            "log_z_start", "n_rows", "FORMS"]
 
 _F64 = torch.float64
 #: The forms of an annealing path (see the module docstring).
-FORMS = ("marginal", "joint")
+FORMS = ("marginal", "summed", "joint")
 
 
 class AnnealingPath(NamedTuple):
@@ -82,10 +94,43 @@ def _latents_exact_given_visible(model) -> bool:
     return True
 
 
+def summed_set(model: EnergyModel):
+    """The set S of the summed form (see the module docstring), or ``None``: the set of
+    ``model.marginal_sets()`` that holds the visible group and not every group, whose
+    other groups are binary, not self-coupled, with Markov blankets inside S; the one
+    with the fewest units among several."""
+    graph, vis = model.graph, model.visible_name
+    best = None
+    for s in model.marginal_sets():
+        s = tuple(s)
+        rest = [n for n in graph.names if n not in s]
+        if vis not in s or not rest:
+            continue
+        if all(graph[n].kind in BERNOULLI_KINDS and n not in graph.neighbours(n)
+               and graph.markov_blanket(n) <= set(s) for n in rest):
+            size = sum(graph[n].n_units for n in s)
+            if best is None or size < best[1]:
+                best = (s, size)
+    return None if best is None else best[0]
+
+
 def annealing_form(model: EnergyModel) -> str:
     """``"marginal"`` where the model has a free energy and draws its latents given v
-    exactly (RBM, Gaussian RBM); ``"joint"`` otherwise."""
-    return "marginal" if has_free_energy(model) and _latents_exact_given_visible(model) else "joint"
+    exactly (RBM, Gaussian RBM); ``"summed"`` where a set of groups holding v sums the
+    rest out (:func:`summed_set`: a DBM's even layers); ``"joint"`` otherwise."""
+    if has_free_energy(model) and _latents_exact_given_visible(model):
+        return "marginal"
+    return "summed" if summed_set(model) is not None else "joint"
+
+
+def kept_groups(path: AnnealingPath) -> list[str]:
+    """The groups the path is on: the visible one (marginal), S (summed), all (joint)."""
+    model = path.model
+    if path.form == "marginal":
+        return [model.visible_name]
+    if path.form == "summed":
+        return list(summed_set(model))
+    return model.graph.names
 
 
 def sweep_blocks(path: AnnealingPath) -> list[list[str]]:
@@ -107,6 +152,10 @@ def sweep_blocks(path: AnnealingPath) -> list[list[str]]:
         )
     if path.form == "joint":
         return blocks
+    if path.form == "summed":
+        kept = set(kept_groups(path))
+        order = [[g for g in b if g not in kept] for b in blocks] + [[g for g in b if g in kept] for b in blocks]
+        return [b for b in order if b]
     vis = path.model.visible_name
     i = blocks.index([vis])
     return blocks[i + 1:] + blocks[:i] + [blocks[i]]
@@ -145,7 +194,7 @@ def make_path(model, base="data", data=None, func: str = "ais_log_partition") ->
         raise TypeError(f"{func}: model must be an EnergyModel, got {type(model).__name__}")
     graph, vis = model.graph, model.visible_name
     form = annealing_form(model)
-    groups = [vis] if form == "marginal" else graph.names
+    groups = kept_groups(AnnealingPath(model, None, form))
     n_vis = graph[vis].n_units
     if isinstance(base, FactorisedBase):
         extra = sorted(set(base.factors) - set(groups))
@@ -199,6 +248,8 @@ def start_state(path: AnnealingPath, n: int, generator: torch.Generator):
     group (joint form), in the model's dtype."""
     model = path.model
     values = path.base.cast(model.dtype, model.device).sample(n, generator)
+    if path.form == "summed":
+        return {g: values[g] for g in kept_groups(path)}
     return values[model.visible_name] if path.form == "marginal" else values
 
 
@@ -220,7 +271,15 @@ def check_state(path: AnnealingPath, init, func: str):
                 raise ValueError(f"{func}: init must hold the visible group {vis!r}, got groups {sorted(init)}")
             init = init[vis]
         return one(vis, init)
-    if not isinstance(init, dict) or set(init) != set(graph.names):
+    if path.form == "summed":
+        kept = kept_groups(path)
+        if isinstance(init, dict) and set(kept) <= set(init):
+            init = {g: init[g] for g in kept}
+        else:
+            got = sorted(init) if isinstance(init, dict) else type(init).__name__
+            raise ValueError(f"{func}: {type(model).__name__} is annealed on the groups {kept} (the others summed "
+                             f"out); init must be a dict holding them → (n_chains, units), got {got}")
+    elif not isinstance(init, dict) or set(init) != set(graph.names):
         got = sorted(init) if isinstance(init, dict) else type(init).__name__
         raise ValueError(
             f"{func}: {type(model).__name__} is annealed on its joint state; init must be a dict of "
@@ -247,6 +306,11 @@ def log_z_start(path: AnnealingPath, state, func: str, model64=None) -> float:
         return path.base.log_z()
     model = path.model
     model64 = model64 if model64 is not None else _float64_copy(model)
+    if path.form == "summed":
+        with torch.no_grad(), validation_disabled():
+            x = {g: state[g].to(_F64) for g in kept_groups(path)}
+            f0 = model64.free_energy_given(x, 0.0).to(_F64)
+        return path.base.log_z() - float(f0[0])
     v = (state[model.visible_name] if isinstance(state, dict) else state).to(_F64)
     with torch.no_grad(), validation_disabled():
         f0 = model64.free_energy(v, 0.0).to(_F64)

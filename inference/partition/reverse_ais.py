@@ -19,7 +19,7 @@ from ..threads import graph_work, threads_for
 from .ais import _check_betas, _runner
 from .estimate import LogZEstimate, from_log_weights
 from .loop import progress_bar
-from .path import check_state, log_z_start, make_path, n_rows, start_state
+from .path import check_state, kept_groups, log_z_start, make_path, n_rows, start_state
 
 __all__ = ["reverse_ais_log_partition"]
 
@@ -38,7 +38,10 @@ def _start_from_data(path, data, n_chains, gen):
     v = bernoulli(rows[pick], gen) if binary else rows[pick]  # binary even if data holds probabilities
     if path.form == "marginal":
         return v
-    return gibbs.init(model, n_chains, gen, values={vis: v}).values
+    values = gibbs.init(model, n_chains, gen, values={vis: v}).values
+    if path.form == "summed":
+        return {g: values[g] for g in kept_groups(path)}
+    return values
 
 
 def reverse_ais_log_partition(model, init=None, n_chains: int | None = None, betas=None,

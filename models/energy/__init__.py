@@ -2,9 +2,11 @@
 
 from .base import EnergyModel, has_free_energy
 from .boltzmann import BoltzmannMachine
+from .dbm import DBM
 from .gaussian_rbm import GaussianRBM
 from .hopfield import Hopfield, Recall
 from .rbm import RBM
 from .validation import is_validation_enabled, set_validation, validation_disabled
 
-__all__ = ["BoltzmannMachine", "EnergyModel", "GaussianRBM", "Hopfield", "RBM", "Recall", "has_free_energy", "is_validation_enabled", "set_validation", "validation_disabled"]
+__all__ = ["BoltzmannMachine", "DBM", "EnergyModel", "GaussianRBM", "Hopfield", "RBM", "Recall", "has_free_energy",
+           "is_validation_enabled", "set_validation", "validation_disabled"]

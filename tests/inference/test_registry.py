@@ -32,8 +32,8 @@ def test_library_entries():
     assert (rbm.cls, rbm.visible_kind, rbm.default_data) == (RBM, "bernoulli", "digits")
     assert (grbm.cls, grbm.visible_kind, grbm.default_data) == (GaussianRBM, "gaussian", "digits-real")
     assert registry.entry_for(RBM(2, 1)) is rbm and registry.entry_for(GaussianRBM) is grbm
-    with pytest.raises(ValueError, match=r"unknown model 'dbm'; registered models: \['rbm', 'grbm'"):
-        registry.lookup("dbm")
+    with pytest.raises(ValueError, match=r"unknown model 'nosuch'; registered models: \['rbm', 'grbm'"):
+        registry.lookup("nosuch")
 
 
 @pytest.mark.parametrize("name", ["rbm", "grbm"])

@@ -27,7 +27,7 @@ from torch.distributions import Distribution
 from inference.mcmc.sampling import sample
 from models.energy import EnergyModel
 from pgm import REAL_KINDS  # density kinds: flat (improper) conditionals at β = 0
-from tests.oracles import MAX_ENUMERATED_UNITS, all_binary_states, random_bm, random_gaussian_rbm, random_rbm
+from tests.oracles import MAX_ENUMERATED_UNITS, all_binary_states, random_bm, random_dbm, random_gaussian_rbm, random_rbm
 
 
 class Case(NamedTuple):
@@ -54,6 +54,9 @@ CASES = [
     Case("grbm-2x6-fixed-sigma", lambda: random_gaussian_rbm(2, 6, seed=5, learn_sigma=False, dtype=torch.float32)),
     Case("grbm-1x1-raw", lambda: random_gaussian_rbm(1, 1, seed=6, standardized=False, dtype=torch.float32)),
     Case("bm-4x3", lambda: random_bm(4, 3, seed=7, dtype=torch.float32), exact_free_energy=False),
+    Case("dbm-4x3x2", lambda: random_dbm([4, 3, 2], seed=7, dtype=torch.float32), exact_free_energy=False),
+    Case("dbm-3x2x3x2-centered", lambda: random_dbm([3, 2, 3, 2], seed=8, centered=True, dtype=torch.float32),
+         exact_free_energy=False),
 ]
 
 BATCH = 7

@@ -39,6 +39,8 @@ def fast_path(model, algorithm, optimizer=None):
     from ...learning.contrastive import CD, PCD
 
     if isinstance(algorithm, (CD, PCD)):
+        if getattr(algorithm, "positive", None) is not None:  # a positive phase of the caller's own
+            return None
         from .training import trainer
 
         return trainer(model, algorithm, optimizer)

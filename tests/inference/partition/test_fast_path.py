@@ -114,5 +114,5 @@ def test_generic_loop_on_the_joint_form_of_an_rbm():
 
 def test_unknown_path_form_is_refused():
     model = RBM(3, 2, seed=0)
-    with pytest.raises(ValueError, match=r"form must be one of \['marginal', 'joint'\], got 'visible'"):
+    with pytest.raises(ValueError, match=r"form must be one of \['marginal', 'summed', 'joint'\], got 'visible'"):
         TorchAnnealer(AnnealingPath(model, FactorisedBase.uniform(model.graph, ["v"]), "visible"))
