@@ -1,5 +1,5 @@
 """Models: undirected energy models (``models.energy``) and Pyro programs (``models.directed``)."""
 
-from .energy import RBM, EnergyModel, GaussianRBM
+from .energy import RBM, EnergyModel, GaussianRBM, SpikeSlabRBM
 
-__all__ = ["EnergyModel", "GaussianRBM", "RBM"]
+__all__ = ["EnergyModel", "GaussianRBM", "RBM", "SpikeSlabRBM"]

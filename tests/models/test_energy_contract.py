@@ -27,6 +27,7 @@ from torch.distributions import Distribution
 from inference.mcmc.sampling import sample
 from models.energy import EnergyModel
 from pgm import REAL_KINDS  # density kinds: flat (improper) conditionals at β = 0
+from tests.models.test_spike_slab_rbm import random_spike_slab_rbm
 from tests.oracles import MAX_ENUMERATED_UNITS, all_binary_states, random_gaussian_rbm, random_rbm
 
 
@@ -53,6 +54,7 @@ CASES = [
     Case("grbm-5x4", lambda: random_gaussian_rbm(5, 4, seed=4, dtype=torch.float32)),
     Case("grbm-2x6-fixed-sigma", lambda: random_gaussian_rbm(2, 6, seed=5, learn_sigma=False, dtype=torch.float32)),
     Case("grbm-1x1-raw", lambda: random_gaussian_rbm(1, 1, seed=6, standardized=False, dtype=torch.float32)),
+    Case("ssrbm-4x3", lambda: random_spike_slab_rbm(4, 3, seed=7, dtype=torch.float32)),
 ]
 
 BATCH = 7
