@@ -7,9 +7,9 @@ rbm:64x16``), the kind of its visible units and its default data. Checkpoints
 (:mod:`inference.checkpoint`) find classes by name here, so a registered family saves,
 loads, trains, evaluates, samples and draws through ``pgm`` without further code.
 
-Entries today: ``"rbm"`` (:class:`models.energy.RBM`) and ``"grbm"``
-(:class:`models.energy.GaussianRBM`). Classes listed in ``models.energy.__all__`` load
-from checkpoints without registration; :func:`register_class` (or
+Entries today: ``"rbm"`` (:class:`models.energy.RBM`), ``"grbm"``
+(:class:`models.energy.GaussianRBM`) and ``"ssrbm"`` (:class:`models.energy.SpikeSlabRBM`).
+Classes listed in ``models.energy.__all__`` load from checkpoints without registration; :func:`register_class` (or
 :func:`inference.checkpoint.register_model`) adds others.
 
 Examples
@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 import models.energy
-from models.energy import RBM, EnergyModel, GaussianRBM
+from models.energy import RBM, EnergyModel, GaussianRBM, SpikeSlabRBM
 
 __all__ = ["ModelEntry", "register", "unregister", "lookup", "names", "entries", "entry_for", "register_class",
            "model_class", "known_classes"]
@@ -219,7 +219,13 @@ def _grbm_build(data, args):
                                  learn_sigma=not args.fixed_sigma)
 
 
+def _ssrbm_build(data, args):
+    return SpikeSlabRBM.from_data(data, args.hidden, weight_std=args.weight_std, seed=args.seed)
+
+
 register(ModelEntry("rbm", RBM, _rbm_build, _rbm_arguments, _two_sizes("rbm", RBM), "bernoulli", "digits",
                     "binary RBM: binary visible and hidden units"))
 register(ModelEntry("grbm", GaussianRBM, _grbm_build, _grbm_arguments, _two_sizes("grbm", GaussianRBM), "gaussian",
                     "digits-real", "Gaussian-Bernoulli RBM: real-valued visible units, binary hidden units"))
+register(ModelEntry("ssrbm", SpikeSlabRBM, _ssrbm_build, _rbm_arguments, _two_sizes("ssrbm", SpikeSlabRBM), "gaussian",
+                    "digits-real", "spike-and-slab RBM: real-valued visible units, binary spikes, real slabs"))

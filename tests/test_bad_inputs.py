@@ -379,6 +379,8 @@ CONSTRUCTORS = [
           ({"min_precision": 2.0}, ValueError, "min_precision"),
           ({"max_precision": 0.5}, ValueError, "max_precision"),
           ({"max_precision": INF}, ValueError, "max_precision"),
+          ({"max_alpha": 0.5}, ValueError, "max_alpha"),
+          ({"max_alpha": NAN}, ValueError, "max_alpha"),
       ]],
 ]
 

@@ -47,3 +47,9 @@ def test_training_killed_at_random_moments_resumes_exactly(capsys):
     loads, and the run resumed after the last kill ends bit-identical to an uninterrupted one."""
     counts = _load("crash_resume").crash_trials(trials=1, kills_per_trial=3, epochs=20, seed=0)
     assert counts["loaded"] == counts["present"] and counts["identical"] == 1
+
+
+def test_ssrbm_digits_quick(capsys):
+    _load("ssrbm_digits").main(["--quick"])
+    out = capsys.readouterr().out
+    assert "| SpikeSlabRBM | 0 |" in out and "| GaussianRBM | 0 |" in out

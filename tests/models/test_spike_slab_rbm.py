@@ -119,6 +119,10 @@ def test_guard_keeps_every_p_v_given_h_proper_for_extreme_parameters():
         m.log_lambda.fill_(-30.0)  # below the bound: λ = min_precision
     assert _min_eigenvalue_over_h(m) >= m.min_precision * (1 - 1e-6)
     assert math.isfinite(exact_log_partition(m).log_z)
+    with torch.no_grad():
+        m.log_alpha.fill_(30.0)  # slab precisions held at max_alpha
+    torch.testing.assert_close(m.alpha.detach(), torch.full((6,), m.max_alpha, dtype=F64))
+    assert math.isfinite(exact_log_partition(m).log_z)
 
 
 def test_training_cannot_cross_the_guard(one_thread):
@@ -278,3 +282,32 @@ def test_gibbs_init_from_visible_draws_spikes_then_slabs():
     assert chi_square_gof(counts, (hs * p + (1 - hs) * (1 - p)).prod(-1).numpy())[2] > 1e-3
     off = state.values["h"][:, 1] == 0  # an off spike leaves its slab at N(0, 1/α)
     assert abs(float(state.values["s"][off, 1].var() * m.alpha[1].detach()) - 1) < 0.06
+
+
+# -- the command line -------------------------------------------------------------------------
+
+def test_pgm_fit_eval_sample_ssrbm(tmp_path, capsys, one_thread):
+    import json
+
+    from inference.checkpoint import load_model
+    from inference.cli import load_data, main
+    from inference import registry
+
+    entry = registry.lookup("ssrbm")
+    assert (entry.cls, entry.visible_kind, entry.default_data) == (SpikeSlabRBM, "gaussian", "digits-real")
+    assert [g.n_units for g in entry.from_sizes((6, 2)).graph.groups] == [6, 2, 2]
+    run = tmp_path / "ssrbm"
+    assert main(["fit", "ssrbm", "--hidden", "3", "--epochs", "1", "--out", str(run), "--no-progress",
+                 "--evaluate", "exact"]) == 0
+    history = json.loads((run / "history.json").read_text())
+    assert "ssrbm on digits-real" in capsys.readouterr().out
+    model = load_model(run / "model.pt")
+    assert isinstance(model, SpikeSlabRBM) and (model.n_visible, model.n_hidden) == (64, 3)
+    assert main(["eval", str(run / "model.pt"), "--method", "exact"]) == 0
+    exact = json.loads(capsys.readouterr().out)
+    test = load_data("digits-real", "test")
+    assert exact["log_likelihood"]["mean"] == pytest.approx(history["log_likelihood"][-1], abs=1e-6)
+    assert exact["log_likelihood"]["mean"] == pytest.approx(
+        log_likelihood(model, test, exact_log_partition(model)).mean, abs=1e-9)
+    assert main(["sample", str(run / "model.pt"), "--n", "4", "--steps", "2", "--out", str(tmp_path / "g.png")]) == 0
+    assert (tmp_path / "g.png").stat().st_size > 0
