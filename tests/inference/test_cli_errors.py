@@ -75,6 +75,7 @@ TABLE = [
     _row("fit grbm --weight-std -0.5", 2, "argument --weight-std: expected a finite number >= 0"),
     _row("fit grbm --lr nan", 2, "argument --lr: expected a finite number > 0, got 'nan' (NaN)"),
     _row("fit grbm --fixed-sigma yes", 2, "unrecognized arguments: yes"),
+    _row("fit ssrbm --hidden 0", 2, "argument --hidden: expected a positive int"),
     # -- fit: data ----------------------------------------------------------------------
     _row("fit rbm --data no-such-data --out {out}", 2, "--data 'no-such-data' not understood"),
     _row("fit rbm --data {d}/nomnist --out {out}", 2, "for MNIST IDX files in it use --data mnist:FOLDER"),
@@ -173,6 +174,7 @@ TABLE = [
     _row("graph", 2, "the following arguments are required: model"),
     _row("graph rbm:0x5", 2, "rbm: expected two positive sizes VISIBLExHIDDEN"),
     _row("graph grbm:0x3", 2, "grbm: expected two positive sizes"),
+    _row("graph ssrbm:4x0", 2, "ssrbm: expected two positive sizes"),
     _row("graph rbm:3x4x5", 2, "expected two positive sizes"),
     _row("graph nonsense", 2, "'nonsense' is neither a model file nor a size like rbm:64x16"),
     _row("graph nope:3x4", 2, "unknown model 'nope'"),
