@@ -50,6 +50,6 @@ def test_training_killed_at_random_moments_resumes_exactly(capsys):
 
 
 def test_ssrbm_digits_quick(capsys):
-    _load("ssrbm_digits").main(["--quick"])
+    _load("ssrbm_digits").main(["--quick", "--hidden", "6"])
     out = capsys.readouterr().out
     assert "| SpikeSlabRBM | 0 |" in out and "| GaussianRBM | 0 |" in out
