@@ -40,10 +40,11 @@ class SpikeSlabRBM(EnergyModel):
             + \tfrac12 \sum_i \alpha_i \mu_i^2 h_i ,
 
     a density with respect to Lebesgue measure on v ∈ ℝⁿ and s ∈ ℝᵐ (counting measure on
-    h ∈ {0, 1}ᵐ). Λ = diag(λ) is the diagonal visible precision, α_i > 0 the slab
-    precisions, μ_i the slab means, b_i the spike biases, W_{·i} the filter of hidden
-    unit i. The last two slab terms complete the square: given h_i the slab is
-    ½ α_i (s_i − μ_i h_i)² − ..., so a spike that is off leaves s_i ~ N(0, 1/α_i). (Writing
+    h ∈ {0, 1}ᵐ). Λ is the diagonal visible precision (a function of the parameters: see
+    the guard), α_i > 0 the slab precisions, μ_i the slab means, b_i the spike biases,
+    W_{·i} the filter of hidden unit i. With h_i² = h_i the slab terms complete the square,
+    ½ α_i s_i² − α_i μ_i s_i h_i + ½ α_i μ_i² h_i = ½ α_i (s_i − μ_i h_i)², so a spike that
+    is off leaves its slab uncoupled, s_i ~ N(0, 1/α_i). (Writing
     α_i μ_i² h_i without the ½ only shifts b_i by ½ α_i μ_i²: the same family.) The
     per-unit quadratic terms ½ zᵀ Φ_i z h_i of the paper are not implemented.
 
