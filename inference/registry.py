@@ -8,9 +8,10 @@ rbm:64x16``), the kind of its visible units and its default data. Checkpoints
 loads, trains, evaluates, samples and draws through ``pgm`` without further code.
 
 Entries today: ``"rbm"`` (:class:`models.energy.RBM`), ``"grbm"``
-(:class:`models.energy.GaussianRBM`), ``"bm"`` (:class:`models.energy.BoltzmannMachine`),
-``"hopfield"`` (:class:`models.energy.Hopfield`, which stores patterns instead of
-being trained by :func:`inference.fit`) and ``"dbm"`` (:class:`models.energy.DBM`).
+(:class:`models.energy.GaussianRBM`), ``"ssrbm"`` (:class:`models.energy.SpikeSlabRBM`),
+``"bm"`` (:class:`models.energy.BoltzmannMachine`), ``"hopfield"``
+(:class:`models.energy.Hopfield`, which stores patterns instead of being trained by
+:func:`inference.fit`) and ``"dbm"`` (:class:`models.energy.DBM`).
 Classes listed in ``models.energy.__all__`` load
 from checkpoints without registration; :func:`register_class` (or
 :func:`inference.checkpoint.register_model`) adds others.
@@ -32,7 +33,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 import models.energy
-from models.energy import DBM, RBM, BoltzmannMachine, EnergyModel, GaussianRBM, Hopfield
+from models.energy import DBM, RBM, BoltzmannMachine, EnergyModel, GaussianRBM, Hopfield, SpikeSlabRBM
 from models.energy.hopfield import RULES
 
 __all__ = ["ModelEntry", "register", "unregister", "lookup", "names", "entries", "entry_for", "register_class",
@@ -228,6 +229,10 @@ def _grbm_build(data, args):
                                  learn_sigma=not args.fixed_sigma)
 
 
+def _ssrbm_build(data, args):
+    return SpikeSlabRBM.from_data(data, args.hidden, weight_std=args.weight_std, seed=args.seed)
+
+
 register(ModelEntry("rbm", RBM, _rbm_build, _rbm_arguments, _two_sizes("rbm", RBM), "bernoulli", "digits",
                     "binary RBM: binary visible and hidden units"))
 register(ModelEntry("grbm", GaussianRBM, _grbm_build, _grbm_arguments, _two_sizes("grbm", GaussianRBM), "gaussian",
@@ -282,6 +287,8 @@ register(ModelEntry("bm", BoltzmannMachine, _bm_build, _bm_arguments, _bm_sizes,
                     "Boltzmann machine: binary units all coupled, visible and hidden"))
 register(ModelEntry("hopfield", Hopfield, _hopfield_build, _hopfield_arguments, _hopfield_sizes, "bernoulli", "digits",
                     "Hopfield net: ±1 units storing the data's first rows as patterns", train=_hopfield_train))
+
+
 def _layer_sizes(text):
     try:
         sizes = [int(t) for t in text.split(",")]
@@ -323,3 +330,7 @@ def _dbm_sizes(sizes):
 
 register(ModelEntry("dbm", DBM, _dbm_build, _dbm_arguments, _dbm_sizes, "bernoulli", "digits",
                     "deep Boltzmann machine: binary layers in a chain, trained by variational SML"))
+
+
+register(ModelEntry("ssrbm", SpikeSlabRBM, _ssrbm_build, _rbm_arguments, _two_sizes("ssrbm", SpikeSlabRBM), "gaussian",
+                    "digits-real", "spike-and-slab RBM: real-valued visible units, binary spikes, real slabs"))

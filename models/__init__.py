@@ -1,5 +1,5 @@
 """Models: undirected energy models (``models.energy``) and Pyro programs (``models.directed``)."""
 
-from .energy import DBM, RBM, BoltzmannMachine, EnergyModel, GaussianRBM, Hopfield
+from .energy import DBM, RBM, BoltzmannMachine, EnergyModel, GaussianRBM, Hopfield, SpikeSlabRBM
 
-__all__ = ["BoltzmannMachine", "DBM", "EnergyModel", "GaussianRBM", "Hopfield", "RBM"]
+__all__ = ["BoltzmannMachine", "DBM", "EnergyModel", "GaussianRBM", "Hopfield", "RBM", "SpikeSlabRBM"]

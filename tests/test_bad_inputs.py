@@ -32,7 +32,8 @@ from inference import (ais_log_partition, exact_log_partition, fit, gibbs, load_
                        pseudo_log_likelihood, reconstruction_error, reverse_ais_log_partition, save_model)
 from inference.checkpoint import load_checkpoint, write_payload
 from inference.mcmc import GibbsState
-from models.energy import RBM, GaussianRBM
+from models.energy import RBM, GaussianRBM, SpikeSlabRBM
+from tests.models.test_spike_slab_rbm import random_spike_slab_rbm
 from tests.oracles import random_gaussian_rbm, random_rbm
 
 QUIET = dict(progress=False, monitor=0)
@@ -60,6 +61,8 @@ SUBJECTS = [
     Subject("rbm", lambda: random_rbm(6, 4, seed=0, dtype=torch.float32), _binary, lambda: RBM(40, 40, seed=0)),
     Subject("grbm", lambda: random_gaussian_rbm(6, 4, seed=0, dtype=torch.float32), _real,
             lambda: GaussianRBM(40, 40, seed=0)),
+    Subject("ssrbm", lambda: random_spike_slab_rbm(6, 4, seed=0, dtype=torch.float32), _real,
+            lambda: SpikeSlabRBM(40, 40, seed=0)),
 ]
 
 
@@ -349,7 +352,7 @@ def test_bad_input_is_refused_cleanly(subject, row, tmp_path):
 
 CONSTRUCTORS = [
     *[pytest.param(cls, args, kwargs, error, match, id=f"{cls.__name__}{args}{kwargs or ''}")
-      for cls in (RBM, GaussianRBM)
+      for cls in (RBM, GaussianRBM, SpikeSlabRBM)
       for args, kwargs, error, match in [
           ((0, 4), {}, ValueError, "n_visible"),
           ((6, 0), {}, ValueError, "n_hidden"),
@@ -368,6 +371,16 @@ CONSTRUCTORS = [
           ({"min_sigma": NAN}, ValueError, "min_sigma"),
           ({"max_sigma": 0.001}, ValueError, "max_sigma"),
           ({"learn_sigma": "yes"}, TypeError, "learn_sigma"),
+      ]],
+    *[pytest.param(SpikeSlabRBM, (6, 4), kwargs, error, match, id=f"SpikeSlabRBM{kwargs}")
+      for kwargs, error, match in [
+          ({"min_precision": 0.0}, ValueError, "min_precision"),
+          ({"min_precision": NAN}, ValueError, "min_precision"),
+          ({"min_precision": 2.0}, ValueError, "min_precision"),
+          ({"max_precision": 0.5}, ValueError, "max_precision"),
+          ({"max_precision": INF}, ValueError, "max_precision"),
+          ({"max_alpha": 0.5}, ValueError, "max_alpha"),
+          ({"max_alpha": NAN}, ValueError, "max_alpha"),
       ]],
 ]
 

@@ -67,3 +67,9 @@ def test_dbm_throughput_small(capsys):
     _load("dbm_throughput").main(["--sizes", "20", "10", "5", "--batch", "8", "--steps", "2", "--repeats", "1",
                                   "--threads", "1"])
     assert "GEMM ceiling" in capsys.readouterr().out
+
+
+def test_ssrbm_digits_quick(capsys):
+    _load("ssrbm_digits").main(["--quick", "--hidden", "6"])
+    out = capsys.readouterr().out
+    assert "| SpikeSlabRBM | 0 |" in out and "| GaussianRBM | 0 |" in out

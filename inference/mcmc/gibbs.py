@@ -112,7 +112,8 @@ def init(model: EnergyModel, n_chains: int, generator: torch.Generator, clamp=No
     """Start ``n_chains`` chains.
 
     Groups given in ``clamp`` or ``values`` start there; every other group is drawn from
-    its conditional when its whole Markov blanket is already set and it is not coupled
+    its conditional when the groups it needs (``model.conditional_inputs(group)``: its
+    Markov blanket, unless the model sums some out) are already set and it is not coupled
     to itself, else uniformly (Bernoulli(1/2) units, ±1 with probability 1/2 for spin
     units, standard normal for real-valued ones).
 
@@ -142,7 +143,7 @@ def init(model: EnergyModel, n_chains: int, generator: torch.Generator, clamp=No
             for group in block:
                 if group in state or group in lateral:
                     continue
-                if model.graph.markov_blanket(group) <= state.keys():
+                if model.conditional_inputs(group) <= state.keys():
                     state[group] = sample(model.conditional(group, state, beta), generator)
         for grp in model.graph.groups:
             if grp.name not in state:

@@ -6,7 +6,8 @@ from .dbm import DBM
 from .gaussian_rbm import GaussianRBM
 from .hopfield import Hopfield, Recall
 from .rbm import RBM
+from .spike_slab_rbm import SpikeSlabRBM
 from .validation import is_validation_enabled, set_validation, validation_disabled
 
-__all__ = ["BoltzmannMachine", "DBM", "EnergyModel", "GaussianRBM", "Hopfield", "RBM", "Recall", "has_free_energy",
-           "is_validation_enabled", "set_validation", "validation_disabled"]
+__all__ = ["BoltzmannMachine", "DBM", "EnergyModel", "GaussianRBM", "Hopfield", "RBM", "Recall", "SpikeSlabRBM",
+           "has_free_energy", "is_validation_enabled", "set_validation", "validation_disabled"]

@@ -42,6 +42,12 @@ class EnergyModel(nn.Module, abc.ABC):
     def conditional(self, group: str, state: dict[str, torch.Tensor], beta=1.0) -> Distribution:
         """The exact conditional p_β(group | Markov blanket) as a batched distribution."""
 
+    def conditional_inputs(self, group: str) -> set[str]:
+        """The groups :meth:`conditional` needs for ``group``: its Markov blanket, unless the
+        model sums some of them out (the spike-and-slab RBM's spikes need only ``v``, the
+        slabs integrated out). ``gibbs.init`` draws a group once these are set."""
+        return self.graph.markov_blanket(group)
+
     def free_energy(self, v: torch.Tensor, beta=1.0) -> torch.Tensor:
         r"""Free energy F_β(v) = -log Σ_h exp(-β E(v, h)), shape (batch,)."""
         raise NotImplementedError(

@@ -27,6 +27,7 @@ from torch.distributions import Distribution
 from inference.mcmc.sampling import sample
 from models.energy import EnergyModel
 from pgm import REAL_KINDS  # density kinds: flat (improper) conditionals at β = 0
+from tests.models.test_spike_slab_rbm import random_spike_slab_rbm
 from tests.oracles import MAX_ENUMERATED_UNITS, all_binary_states, random_bm, random_dbm, random_gaussian_rbm, random_rbm
 
 
@@ -57,6 +58,7 @@ CASES = [
     Case("dbm-4x3x2", lambda: random_dbm([4, 3, 2], seed=7, dtype=torch.float32), exact_free_energy=False),
     Case("dbm-3x2x3x2-centered", lambda: random_dbm([3, 2, 3, 2], seed=8, centered=True, dtype=torch.float32),
          exact_free_energy=False),
+    Case("ssrbm-4x3", lambda: random_spike_slab_rbm(4, 3, seed=7, dtype=torch.float32)),
 ]
 
 BATCH = 7
