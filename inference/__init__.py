@@ -2,6 +2,7 @@
 
 from .mcmc import GibbsState, gibbs, make_generator
 from .partition import LogZEstimate, ais_log_partition, default_schedule, exact_log_partition, reverse_ais_log_partition
+from .evaluation import ImportanceEstimate, importance_log_likelihood
 from .evaluation import LogLikelihood, PseudoLikelihood, log_likelihood, pseudo_log_likelihood, reconstruction_error
 from .learning import CD, PCD, Checkpoint, Evaluation, GradInfo, History, Optimization, fit, momentum_ramp, surrogate_loss
 from .checkpoint import load_model, save_model
@@ -12,3 +13,4 @@ __all__ += ["LogZEstimate", "exact_log_partition", "ais_log_partition", "reverse
             "reconstruction_error"]
 __all__ += ["CD", "PCD", "GradInfo", "surrogate_loss", "History", "fit", "momentum_ramp", "Optimization", "Evaluation", "Checkpoint",
             "load_model", "save_model"]
+__all__ += ["ImportanceEstimate", "importance_log_likelihood"]

@@ -1,5 +1,7 @@
 """Models: undirected energy models (``models.energy``) and Pyro programs (``models.directed``)."""
 
 from .energy import RBM, EnergyModel, GaussianRBM
+from .directed import DirectedModel, HelmholtzMachine, SigmoidBeliefNet
 
 __all__ = ["EnergyModel", "GaussianRBM", "RBM"]
+__all__ += ["DirectedModel", "SigmoidBeliefNet", "HelmholtzMachine"]

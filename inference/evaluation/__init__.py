@@ -1,7 +1,9 @@
 """Evaluating models on data: log-likelihood, pseudo-log-likelihood, reconstruction error."""
 
+from .importance import ImportanceEstimate, importance_log_likelihood
 from .likelihood import LogLikelihood, log_likelihood
 from .pseudo_likelihood import PseudoLikelihood, pseudo_log_likelihood
 from .reconstruction import reconstruction_error
 
-__all__ = ["LogLikelihood", "log_likelihood", "PseudoLikelihood", "pseudo_log_likelihood", "reconstruction_error"]
+__all__ = ["LogLikelihood", "log_likelihood", "PseudoLikelihood", "pseudo_log_likelihood", "reconstruction_error",
+           "ImportanceEstimate", "importance_log_likelihood"]
