@@ -14,8 +14,9 @@ import contextlib
 
 import torch
 from pyro import poutine
+from pyro.poutine.util import site_is_subsample
 
-__all__ = ["log_weights", "trace_pair", "site_log_prob", "seeded"]
+__all__ = ["log_weights", "trace_pair", "site_log_prob", "latent_sites", "seeded"]
 
 
 def site_log_prob(trace) -> torch.Tensor:
@@ -25,10 +26,18 @@ def site_log_prob(trace) -> torch.Tensor:
     ``log_prob`` has shape ``(rows,)``.
     """
     total = 0.0
+    for site in latent_sites(trace).values():
+        total = total + site["fn"].log_prob(site["value"])
     for site in trace.nodes.values():
-        if site["type"] == "sample":
+        if site["type"] == "sample" and site["is_observed"] and not site_is_subsample(site):
             total = total + site["fn"].log_prob(site["value"])
     return total
+
+
+def latent_sites(trace) -> dict:
+    """The trace's unobserved sample sites (plates' subsample sites excluded), by name."""
+    return {name: site for name, site in trace.nodes.items()
+            if site["type"] == "sample" and not site["is_observed"] and not site_is_subsample(site)}
 
 
 def trace_pair(model, x: torch.Tensor):

@@ -148,3 +148,12 @@ def test_works_in_float64():
     assert net.exact_log_likelihood(x).dtype == torch.float64
     guide_trace, model_trace = trace_pair(net, x)
     assert site_log_prob(model_trace).dtype == torch.float64
+
+
+def test_docstring_examples():
+    import doctest
+
+    import models.directed.sbn
+
+    result = doctest.testmod(models.directed.sbn, extraglobs={"torch": torch})
+    assert result.attempted > 0 and result.failed == 0

@@ -112,3 +112,12 @@ def test_bad_model_or_data_is_refused():
         importance_log_likelihood(net, torch.zeros(2, 4))
     with pytest.raises(ValueError, match="data has no rows"):
         importance_log_likelihood(net, torch.zeros(0, 5))
+
+
+def test_docstring_examples():
+    import doctest
+
+    import inference.evaluation.importance
+
+    result = doctest.testmod(inference.evaluation.importance)
+    assert result.attempted > 0 and result.failed == 0
