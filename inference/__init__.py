@@ -6,6 +6,7 @@ from .evaluation import ImportanceEstimate, importance_log_likelihood
 from .evaluation import LogLikelihood, PseudoLikelihood, log_likelihood, pseudo_log_likelihood, reconstruction_error
 from .learning import CD, PCD, Checkpoint, Evaluation, GradInfo, History, Optimization, fit, momentum_ramp, surrogate_loss
 from .checkpoint import load_model, save_model
+from .variational import DirectedHistory, fit_directed
 
 __all__ = ["GibbsState", "gibbs", "make_generator"]
 __all__ += ["LogZEstimate", "exact_log_partition", "ais_log_partition", "reverse_ais_log_partition",
@@ -14,3 +15,4 @@ __all__ += ["LogZEstimate", "exact_log_partition", "ais_log_partition", "reverse
 __all__ += ["CD", "PCD", "GradInfo", "surrogate_loss", "History", "fit", "momentum_ramp", "Optimization", "Evaluation", "Checkpoint",
             "load_model", "save_model"]
 __all__ += ["ImportanceEstimate", "importance_log_likelihood"]
+__all__ += ["DirectedHistory", "fit_directed"]

@@ -28,7 +28,9 @@ import argparse
 from dataclasses import dataclass
 from typing import Callable
 
+import models.directed
 import models.energy
+from models.directed import DirectedModel
 from models.energy import RBM, EnergyModel, GaussianRBM
 
 __all__ = ["ModelEntry", "register", "unregister", "lookup", "names", "entries", "entry_for", "register_class",
@@ -75,8 +77,9 @@ class ModelEntry:
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name or self.name != self.name.lower() or ":" in self.name:
             raise ValueError(f"ModelEntry: name must be a non-empty lower-case str without ':', got {self.name!r}")
-        if not (isinstance(self.cls, type) and issubclass(self.cls, EnergyModel)) or self.cls is EnergyModel:
-            raise TypeError(f"ModelEntry {self.name!r}: cls must be an EnergyModel subclass, got {self.cls!r}")
+        if not _model_class(self.cls):
+            raise TypeError(f"ModelEntry {self.name!r}: cls must be an EnergyModel subclass or a DirectedModel subclass, "
+                            f"got {self.cls!r}")
         for field in ("build", "add_arguments", "from_sizes"):
             if not callable(getattr(self, field)):
                 raise TypeError(f"ModelEntry {self.name!r}: {field} must be callable, got {getattr(self, field)!r}")
@@ -143,18 +146,25 @@ def register_class(cls: type) -> type:
     Usable as a class decorator. Classes listed in ``models.energy.__all__`` need no
     registration.
     """
-    if not (isinstance(cls, type) and issubclass(cls, EnergyModel)) or cls is EnergyModel:
-        raise TypeError(f"register_model: expected an EnergyModel subclass, got {cls!r}")
+    if not _model_class(cls):
+        raise TypeError(f"register_model: expected an EnergyModel subclass or a DirectedModel subclass, got {cls!r}")
     _CLASSES[cls.__name__] = cls
     return cls
 
 
+def _model_class(cls) -> bool:
+    """Whether ``cls`` is a concrete subclass of a model base class (energy or directed)."""
+    return isinstance(cls, type) and issubclass(cls, (EnergyModel, DirectedModel)) and cls not in (
+        EnergyModel, DirectedModel)
+
+
 def _library_classes() -> dict[str, type]:
     out = {}
-    for n in getattr(models.energy, "__all__", ()):
-        obj = getattr(models.energy, n, None)
-        if isinstance(obj, type) and issubclass(obj, EnergyModel) and obj is not EnergyModel:
-            out[n] = obj
+    for package in (models.energy, models.directed):
+        for n in getattr(package, "__all__", ()):
+            obj = getattr(package, n, None)
+            if _model_class(obj) and obj.__name__ == n:
+                out[n] = obj
     return out
 
 
@@ -166,14 +176,15 @@ def known_classes() -> list[str]:
 def model_class(name: str) -> type:
     """The model class saved under ``name`` in a checkpoint.
 
-    Registered classes first, then the energy models of :mod:`models.energy`.
+    Registered classes first, then the models of :mod:`models.energy` and
+    :mod:`models.directed`.
     """
     if name in _CLASSES:
         return _CLASSES[name]
     cls = _library_classes().get(name)
     if cls is not None:
         return cls
-    raise ValueError(f"unknown model class {name!r}; known energy models: {known_classes()} "
+    raise ValueError(f"unknown model class {name!r}; known models: {known_classes()} "
                      "(register others with inference.checkpoint.register_model)")
 
 

@@ -1,5 +1,12 @@
-"""Variational inference and training of directed models: importance weights and objectives."""
+"""Variational inference and training of directed models: importance weights, objectives
+(ELBO, IWAE, reweighted wake-sleep, wake-sleep) and the training loop."""
 
+from .history import DirectedHistory
+from .objectives import elbo_loss, iwae_loss
+from .rws import rws_loss
+from .train import METHODS, fit_directed
+from .wake_sleep import wake_sleep_loss
 from .weights import log_weights
 
-__all__ = ["log_weights"]
+__all__ = ["DirectedHistory", "METHODS", "elbo_loss", "fit_directed", "iwae_loss", "log_weights", "rws_loss",
+           "wake_sleep_loss"]

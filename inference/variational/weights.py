@@ -40,14 +40,18 @@ def latent_sites(trace) -> dict:
             if site["type"] == "sample" and not site["is_observed"] and not site_is_subsample(site)}
 
 
-def trace_pair(model, x: torch.Tensor):
-    """(guide trace, model trace replayed on it) for the batch ``x``."""
+def trace_pair(model, x: torch.Tensor, detach_samples: bool = False):
+    """(guide trace, model trace replayed on it) for the batch ``x``; with
+    ``detach_samples`` the guide's sample values are detached first."""
     guide_trace = poutine.trace(model.guide).get_trace(x)
+    if detach_samples:
+        for site in latent_sites(guide_trace).values():
+            site["value"] = site["value"].detach()
     model_trace = poutine.trace(poutine.replay(model.model, trace=guide_trace)).get_trace(x)
     return guide_trace, model_trace
 
 
-def log_weights(model, x: torch.Tensor, n_samples: int, return_parts: bool = False):
+def log_weights(model, x: torch.Tensor, n_samples: int, return_parts: bool = False, detach_samples: bool = False):
     r"""log w_k = log p(x, h_k) − log q(h_k | x) for ``n_samples`` = K draws per example.
 
     Parameters
@@ -63,12 +67,14 @@ def log_weights(model, x: torch.Tensor, n_samples: int, return_parts: bool = Fal
     -------
     Tensor, shape (K, batch)
         In the model's dtype, differentiable (reparameterised latents carry gradients).
-        With ``return_parts=True``: ``(log_w, log_p, log_q, guide_trace)``, the last two
-        of shape (K, batch) as well.
+        With ``return_parts=True``: ``(log_w, log_p, log_q, guide_trace)``, log p and
+        log q of shape (K, batch) as well. With ``detach_samples=True`` the guide's
+        samples carry no gradient (the score-function form: log p and log q still
+        depend on the parameters).
     """
     k, b = n_samples, x.shape[0]
     stacked = x.unsqueeze(0).expand(k, *x.shape).reshape(k * b, *x.shape[1:])
-    guide_trace, model_trace = trace_pair(model, stacked)
+    guide_trace, model_trace = trace_pair(model, stacked, detach_samples)
     log_p = site_log_prob(model_trace).reshape(k, b)
     log_q = site_log_prob(guide_trace).reshape(k, b)
     if return_parts:

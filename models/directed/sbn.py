@@ -91,6 +91,9 @@ class SigmoidBeliefNet(DirectedModel):
     torch.Size([4, 6])
     """
 
+    #: The training method :func:`inference.fit` uses when none is given.
+    default_method = "rws"
+
     def __init__(self, sizes, *, weight_std: float = 0.01, seed: int | None = None):
         super().__init__()
         if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__iter__"):

@@ -82,6 +82,9 @@ class VAE(DirectedModel):
     torch.Size([3, 6])
     """
 
+    #: The training method :func:`inference.fit` uses when none is given.
+    default_method = "elbo"
+
     def __init__(self, n_visible: int, n_hidden: int, n_latent: int, likelihood: str = "bernoulli", *,
                  seed: int | None = None):
         super().__init__()
