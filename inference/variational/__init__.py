@@ -2,11 +2,12 @@
 (ELBO, IWAE, reweighted wake-sleep, wake-sleep) and the training loop."""
 
 from .history import DirectedHistory
+from .nvil import NVIL
 from .objectives import elbo_loss, iwae_loss
 from .rws import rws_loss
 from .train import METHODS, fit_directed
 from .wake_sleep import wake_sleep_loss
 from .weights import log_weights
 
-__all__ = ["DirectedHistory", "METHODS", "elbo_loss", "fit_directed", "iwae_loss", "log_weights", "rws_loss",
+__all__ = ["DirectedHistory", "METHODS", "NVIL", "elbo_loss", "fit_directed", "iwae_loss", "log_weights", "rws_loss",
            "wake_sleep_loss"]

@@ -7,6 +7,7 @@ gradient estimate into the model's parameters; a ``torch.optim`` optimizer steps
 method                    gradient                                                  bound shown
 ========================  =======================================================  =========
 ``"elbo"``                Pyro's ``Trace_ELBO`` (pathwise or score function)        ELBO
+``"nvil"``                score function with NVIL's baselines (:class:`NVIL`)      ELBO
 ``"iwae"``                ∇ of the K-sample bound, pathwise (reparameterised z)      K-sample
 ``"rws"``                 reweighted wake-sleep, K particles, per-example weights    K-sample
 ``"wake_sleep"``          wake phase on guide samples, sleep phase on dreams         ELBO
@@ -15,6 +16,7 @@ method                    gradient                                              
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import time
@@ -29,6 +31,7 @@ from ..learning.options import Checkpoint, check_choice, check_float, check_int
 from ..learning.resume import fingerprint
 from ..mcmc.sampling import make_generator
 from .history import DirectedHistory
+from .nvil import NVIL
 from .objectives import elbo_loss, iwae_loss
 from .rws import rws_loss
 from .wake_sleep import wake_sleep_loss
@@ -37,12 +40,14 @@ from .weights import log_weights, seeded
 __all__ = ["fit_directed", "METHODS"]
 
 #: Training methods of directed models.
-METHODS = ("elbo", "iwae", "rws", "wake_sleep")
+METHODS = ("elbo", "nvil", "iwae", "rws", "wake_sleep")
 _ENERGY_DEFAULTS = {"k": 1, "n_chains": None, "optim": None, "sample_visible": True, "backend": "auto"}
 _MONITOR_SEED = 12345
 
 
-def _objective(method, n_particles):
+def _objective(method, n_particles, nvil):
+    if method == "nvil":
+        return nvil.loss
     if method == "elbo":
         def step(model, x):
             loss = elbo_loss(model, x)
@@ -79,7 +84,7 @@ def fit_directed(model: DirectedModel, data: torch.Tensor, *, method: str | None
         Trained in place, on its own device and dtype.
     data : Tensor, shape (n, n_visible)
         Binary for Bernoulli visible units; checked once.
-    method : {"elbo", "iwae", "rws", "wake_sleep"}, optional
+    method : {"elbo", "nvil", "iwae", "rws", "wake_sleep"}, optional
         Default: the model's ``default_method`` ("rws" for the SBN, "elbo" for the VAE).
     n_particles : int, default 5
         K of ``"iwae"`` and ``"rws"``.
@@ -159,7 +164,12 @@ def fit_directed(model: DirectedModel, data: torch.Tensor, *, method: str | None
     opt_cls = torch.optim.Adam if optimizer is None else optimizer
     if not callable(opt_cls):
         raise TypeError(f"fit: optimizer must be a torch.optim.Optimizer class, got {optimizer!r}")
-    opt = opt_cls(model.parameters(), lr=lr, weight_decay=weight_decay)
+    nvil = None
+    if method == "nvil":
+        with seeded(seed, torch.device("cpu")):  # the baseline net's initialisation follows the seed
+            nvil = NVIL(model.n_visible).to(device=model.device, dtype=model.dtype)
+    params = list(model.parameters()) + (list(nvil.parameters()) if nvil is not None else [])
+    opt = opt_cls(params, lr=lr, weight_decay=weight_decay)
     if not isinstance(opt, torch.optim.Optimizer):
         raise TypeError(f"fit: optimizer(params, lr=..., weight_decay=...) must return a torch.optim.Optimizer, "
                         f"got {type(opt).__name__}")
@@ -167,7 +177,7 @@ def fit_directed(model: DirectedModel, data: torch.Tensor, *, method: str | None
     n = data.shape[0]
     rows = min(n, max(100, min(1000, n // 20))) if monitor == "auto" else monitor
     subset = data[:: max(1, n // rows)][:rows] if rows else None
-    step_fn = _objective(method, k)
+    step_fn = _objective(method, k, nvil)
     gen = make_generator(seed, model.device)
     settings = json.loads(json.dumps({
         "method": method, "n_particles": k, "batch_size": batch_size, "lr": lr, "weight_decay": weight_decay,
@@ -179,7 +189,7 @@ def fit_directed(model: DirectedModel, data: torch.Tensor, *, method: str | None
     with seeded(seed, model.device):
         if checkpoint is not None and checkpoint.resume and (checkpoint.resume is True
                                                              or os.path.exists(checkpoint.path)):
-            epoch0, history = _restore(checkpoint.path, model, settings, opt, gen)
+            epoch0, history = _restore(checkpoint.path, model, settings, opt, gen, nvil)
         bar = tqdm(total=epochs, initial=epoch0, desc=f"fit {method}", unit="epoch", disable=not progress)
         try:
             for epoch in range(epoch0, epochs):
@@ -208,7 +218,7 @@ def fit_directed(model: DirectedModel, data: torch.Tensor, *, method: str | None
                                 refresh=False)
                 stop = any(cb(epoch + 1, history, model) is True for cb in callbacks)
                 if checkpoint is not None and (stop or epoch + 1 == epochs or (epoch + 1) % checkpoint.every == 0):
-                    _save(checkpoint.path, model, settings, opt, gen, epoch + 1, history)
+                    _save(checkpoint.path, model, settings, opt, gen, epoch + 1, history, nvil)
                 if stop:
                     break
         finally:
@@ -243,15 +253,16 @@ def _rng_states(device):
     return torch.get_rng_state(), cuda
 
 
-def _save(path, model, settings, opt, gen, epoch, history) -> None:
+def _save(path, model, settings, opt, gen, epoch, history, estimator) -> None:
     rng, cuda = _rng_states(model.device)
     write_payload(path, {
         "config": json.dumps(model_config(model)), "model": model.state_dict(), "fit": json.dumps(settings),
         "epoch": epoch, "history": history.as_dict(), "optimizer": opt.state_dict(),
-        "generator": gen.get_state(), "rng": rng, "cuda_rng": cuda})
+        "generator": gen.get_state(), "rng": rng, "cuda_rng": cuda,
+        "estimator": estimator.state_dict() if estimator is not None else None})
 
 
-def _restore(path, model, settings, opt, gen):
+def _restore(path, model, settings, opt, gen, estimator):
     """Load a checkpoint of :func:`_save` into the run after checking that it matches;
     on a failure while loading, the model and optimizer are put back."""
     where = os.fspath(path)
@@ -262,7 +273,8 @@ def _restore(path, model, settings, opt, gen):
     if saved_class != type(model).__name__ or json.loads(ckpt["config"])["config"] != model.config():
         raise ValueError(f"fit: checkpoint {where!r} is for a {saved_class} {json.loads(ckpt['config'])['config']}, "
                          f"not this {type(model).__name__} {model.config()}")
-    missing = [key for key in ("epoch", "history", "optimizer", "generator", "rng", "cuda_rng") if key not in ckpt]
+    entries = ("epoch", "history", "optimizer", "generator", "rng", "cuda_rng", "estimator")
+    missing = [key for key in entries if key not in ckpt]
     if missing:
         raise invalid_file(where, f"its training checkpoint lacks the entries {missing}")
     try:
@@ -278,8 +290,11 @@ def _restore(path, model, settings, opt, gen):
     if type(epoch) is not int or epoch < 0:
         raise invalid_file(where, f"its 'epoch' entry must be an int >= 0, got {epoch!r}")
     history = DirectedHistory.from_dict(ckpt["history"])
-    before = ({key: v.detach().clone() for key, v in model.state_dict().items()}, opt.state_dict())
+    before = ({key: v.detach().clone() for key, v in model.state_dict().items()}, copy.deepcopy(opt.state_dict()),
+              copy.deepcopy(estimator.state_dict()) if estimator is not None else None)
     try:
+        if estimator is not None:
+            estimator.load_state_dict(ckpt["estimator"])
         model.load_state_dict(ckpt["model"])
         opt.load_state_dict(ckpt["optimizer"])
         gen.set_state(ckpt["generator"])
@@ -289,6 +304,8 @@ def _restore(path, model, settings, opt, gen):
     except Exception as err:
         model.load_state_dict(before[0])
         opt.load_state_dict(before[1])
+        if estimator is not None:
+            estimator.load_state_dict(before[2])
         raise invalid_file(where, f"its training state does not load into this run ({type(err).__name__}: "
                                   f"{err})") from err
     return epoch, history

@@ -18,6 +18,7 @@ def _data(n=120, seed=0):
 
 @pytest.mark.parametrize("make, method", [
     (lambda: SigmoidBeliefNet([8, 3], seed=0), "elbo"),
+    (lambda: SigmoidBeliefNet([8, 3], seed=0), "nvil"),
     (lambda: SigmoidBeliefNet([8, 3], seed=0), "rws"),
     (lambda: SigmoidBeliefNet([8, 3], seed=0), "wake_sleep"),
     (lambda: VAE(8, 16, 2, seed=0), "elbo"),
@@ -62,6 +63,18 @@ def test_resumed_run_equals_uninterrupted_run(tmp_path, one_thread):
         assert torch.equal(value, loaded.state_dict()[key]), key
 
 
+def test_nvil_resumes_with_its_baseline(tmp_path, one_thread):
+    data = _data()
+    whole, part = SigmoidBeliefNet([8, 3], seed=0), SigmoidBeliefNet([8, 3], seed=0)
+    fit(whole, data, method="nvil", epochs=3, batch_size=30, progress=False)
+    fit(part, data, method="nvil", epochs=1, batch_size=30, progress=False, checkpoint=tmp_path / "n.pt")
+    again = SigmoidBeliefNet([8, 3], seed=0)
+    fit(again, data, method="nvil", epochs=3, batch_size=30, progress=False, checkpoint=tmp_path / "n.pt",
+        resume=True)
+    for key, value in whole.state_dict().items():
+        assert torch.equal(value, again.state_dict()[key]), key
+
+
 def test_save_and_load_a_vae(tmp_path):
     vae = VAE(8, 16, 2, "gaussian", seed=0)
     save_model(tmp_path / "vae.pt", vae)
@@ -89,7 +102,7 @@ def test_callbacks_stop_training():
 
 
 @pytest.mark.parametrize("kwargs, error, match", [
-    ({"method": "cd"}, ValueError, r"method must be one of \['elbo', 'iwae', 'rws', 'wake_sleep'\]"),
+    ({"method": "cd"}, ValueError, r"method must be one of \['elbo', 'nvil', 'iwae', 'rws', 'wake_sleep'\]"),
     ({"method": "iwae"}, ValueError, "not reparameterisable"),
     ({"k": 3}, TypeError, "k=3 is an option of energy models"),
     ({"n_particles": 0}, ValueError, "n_particles must be an int >= 1"),
