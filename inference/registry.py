@@ -7,8 +7,9 @@ rbm:64x16``), the kind of its visible units and its default data. Checkpoints
 (:mod:`inference.checkpoint`) find classes by name here, so a registered family saves,
 loads, trains, evaluates, samples and draws through ``pgm`` without further code.
 
-Entries today: ``"rbm"`` (:class:`models.energy.RBM`) and ``"grbm"``
-(:class:`models.energy.GaussianRBM`). Classes listed in ``models.energy.__all__`` load
+Entries today: ``"rbm"`` (:class:`models.energy.RBM`), ``"grbm"``
+(:class:`models.energy.GaussianRBM`), ``"sbn"`` (:class:`models.SigmoidBeliefNet`) and
+``"vae"`` (:class:`models.VAE`). Classes listed in ``models.energy.__all__`` load
 from checkpoints without registration; :func:`register_class` (or
 :func:`inference.checkpoint.register_model`) adds others.
 
@@ -30,7 +31,7 @@ from typing import Callable
 
 import models.directed
 import models.energy
-from models.directed import DirectedModel
+from models.directed import VAE, DirectedModel, SigmoidBeliefNet
 from models.energy import RBM, EnergyModel, GaussianRBM
 
 __all__ = ["ModelEntry", "register", "unregister", "lookup", "names", "entries", "entry_for", "register_class",
@@ -234,3 +235,45 @@ register(ModelEntry("rbm", RBM, _rbm_build, _rbm_arguments, _two_sizes("rbm", RB
                     "binary RBM: binary visible and hidden units"))
 register(ModelEntry("grbm", GaussianRBM, _grbm_build, _grbm_arguments, _two_sizes("grbm", GaussianRBM), "gaussian",
                     "digits-real", "Gaussian-Bernoulli RBM: real-valued visible units, binary hidden units"))
+
+
+def _sbn_arguments(parser):
+    parser.add_argument("--layers", type=_positive_int, nargs="+", default=[16],
+                        help="latent layer sizes from the bottom up (default 16; e.g. --layers 32 16)")
+    parser.add_argument("--weight-std", type=float, default=0.01,
+                        help="standard deviation of the initial weights (default 0.01)")
+    parser.add_argument("--particles", type=_positive_int, default=5,
+                        help="K, importance particles of --method rws and iwae (default 5)")
+
+
+def _sbn_build(data, args):
+    return SigmoidBeliefNet.from_data(data, [data.shape[1], *args.layers], weight_std=args.weight_std, seed=args.seed)
+
+
+def _sbn_sizes(sizes):
+    if len(sizes) < 2:
+        raise ValueError(f"sbn: expected at least two sizes VISIBLExLATENT[x...] (e.g. sbn:64x32x16), got {sizes}")
+    return SigmoidBeliefNet(list(sizes))
+
+
+def _vae_arguments(parser):
+    parser.add_argument("--hidden", type=_positive_int, default=200, help="hidden units of both MLPs (default 200)")
+    parser.add_argument("--latent", type=_positive_int, default=10, help="latent dimensions (default 10)")
+    parser.add_argument("--particles", type=_positive_int, default=5,
+                        help="K, importance particles of --method iwae (default 5)")
+
+
+def _vae_build(data, args):
+    return VAE(data.shape[1], args.hidden, args.latent, seed=args.seed)
+
+
+def _vae_sizes(sizes):
+    if len(sizes) != 3:
+        raise ValueError(f"vae: expected three sizes VISIBLExHIDDENxLATENT (e.g. vae:64x200x10), got {sizes}")
+    return VAE(*sizes)
+
+
+register(ModelEntry("sbn", SigmoidBeliefNet, _sbn_build, _sbn_arguments, _sbn_sizes, "bernoulli", "digits",
+                    "sigmoid belief net (Helmholtz machine): binary layers, bottom-up recognition net"))
+register(ModelEntry("vae", VAE, _vae_build, _vae_arguments, _vae_sizes, "bernoulli", "digits",
+                    "variational autoencoder: Gaussian latent, MLP decoder, Bernoulli pixels"))

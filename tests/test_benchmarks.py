@@ -39,3 +39,8 @@ def test_rbm_throughput_small(capsys):
 def test_grbm_digits_quick(capsys):
     _load("grbm_digits").main(["--quick"])
     assert "default recipe" in capsys.readouterr().out
+
+
+def test_directed_digits_quick(capsys, one_thread):
+    _load("directed_digits").main(["--quick"])
+    assert "SBN 64-16 rws (K=5)" in capsys.readouterr().out

@@ -75,6 +75,8 @@ TABLE = [
     _row("fit grbm --weight-std -0.5", 2, "argument --weight-std: expected a finite number >= 0"),
     _row("fit grbm --lr nan", 2, "argument --lr: expected a finite number > 0, got 'nan' (NaN)"),
     _row("fit grbm --fixed-sigma yes", 2, "unrecognized arguments: yes"),
+    _row("fit sbn --layers 0", 2, "argument --layers: expected a positive int"),
+    _row("fit vae --latent 0", 2, "argument --latent: expected a positive int"),
     # -- fit: data ----------------------------------------------------------------------
     _row("fit rbm --data no-such-data --out {out}", 2, "--data 'no-such-data' not understood"),
     _row("fit rbm --data {d}/nomnist --out {out}", 2, "for MNIST IDX files in it use --data mnist:FOLDER"),
@@ -173,6 +175,8 @@ TABLE = [
     _row("graph", 2, "the following arguments are required: model"),
     _row("graph rbm:0x5", 2, "rbm: expected two positive sizes VISIBLExHIDDEN"),
     _row("graph grbm:0x3", 2, "grbm: expected two positive sizes"),
+    _row("graph sbn:0x3", 2, "sizes[0] must be an int >= 1"),
+    _row("graph vae:64x0x2", 2, "n_hidden must be an int >= 1"),
     _row("graph rbm:3x4x5", 2, "expected two positive sizes"),
     _row("graph nonsense", 2, "'nonsense' is neither a model file nor a size like rbm:64x16"),
     _row("graph nope:3x4", 2, "unknown model 'nope'"),
