@@ -19,7 +19,7 @@ Usage::
 
     python benchmarks/directed_digits.py                  # every row, 30 epochs (about 8 minutes)
     python benchmarks/directed_digits.py --epochs 300     # longer runs
-    python benchmarks/directed_digits.py --quick          # smoke run: 2 epochs, K = 20, two rows
+    python benchmarks/directed_digits.py --quick          # smoke run: 1 epoch, K = 10, two rows
     python benchmarks/directed_digits.py --rows "SBN 64-16 rws" --json out.json
 
 Seconds are the training wall time (fit's per-epoch monitoring off), one thread by
@@ -81,12 +81,12 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--k-eval", type=int, default=1000, help="importance samples per image (default 1000)")
     parser.add_argument("--rows", nargs="+", choices=list(ROWS), default=list(ROWS), metavar="NAME")
-    parser.add_argument("--quick", action="store_true", help="smoke run: 2 epochs, K = 20, two rows")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 1 epoch, K = 10, two rows")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     parser.add_argument("--json", metavar="PATH", help="write the results to this JSON file")
     args = parser.parse_args(argv)
     if args.quick:
-        args.epochs, args.k_eval, args.rows = 2, 20, ["SBN 64-16 rws (K=5)", "VAE 64-200-10 iwae (K=5)"]
+        args.epochs, args.k_eval, args.rows = 1, 10, ["SBN 64-16 rws (K=5)", "VAE 64-200-10 elbo (K=1)"]
     set_threads(args.threads)
     train, test = load_digits(binarize=True, split="train"), load_digits(binarize=True, split="test")
     print(f"binarized digits: train {tuple(train.shape)}, test {tuple(test.shape)}; {args.epochs} epochs, batch 20, "
