@@ -44,3 +44,8 @@ def test_grbm_digits_quick(capsys):
 def test_directed_digits_quick(capsys, one_thread):
     _load("directed_digits").main(["--quick"])
     assert "SBN 64-16 rws (K=5)" in capsys.readouterr().out
+
+
+def test_nvil_variance_small(capsys, one_thread):
+    _load("nvil_variance").main(["--epochs", "1", "--draws", "3"])
+    assert "REINFORCE (no baseline)" in capsys.readouterr().out
