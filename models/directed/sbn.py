@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..energy.validation import check_int, check_memory, check_units
+from ..energy.validation import check_int, check_memory
 from .base import DirectedModel
 
 __all__ = ["SigmoidBeliefNet", "HelmholtzMachine", "MAX_EXACT_LATENT"]

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 import torch
 
-import pgm
 from models import HelmholtzMachine, SigmoidBeliefNet
 from models.directed import MAX_EXACT_LATENT
 from inference.variational.weights import trace_pair, site_log_prob

@@ -3,7 +3,6 @@
 import doctest
 import math
 
-import pyro
 import pytest
 import torch
 from pyro.infer import RenyiELBO, Trace_ELBO
