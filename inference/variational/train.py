@@ -31,6 +31,7 @@ from ..checkpoint import invalid_file, load_checkpoint, model_config, write_payl
 from ..learning.options import Checkpoint, check_choice, check_float, check_int
 from ..learning.resume import fingerprint
 from ..mcmc.sampling import make_generator
+from ..threads import threads_for
 from .history import DirectedHistory
 from .nvil import NVIL
 from .objectives import elbo_loss, iwae_loss
@@ -187,7 +188,9 @@ def fit_directed(model: DirectedModel, data: torch.Tensor, *, method: str | None
     history, epoch0 = DirectedHistory(), 0
     from tqdm.auto import tqdm
 
-    with seeded(seed, model.device):
+    # the largest product per update: a batch (× particles) through the largest weight matrix
+    work = batch_size * (k if method in ("iwae", "rws") else 1) * max(p.numel() for p in model.parameters())
+    with seeded(seed, model.device), threads_for(work):
         if checkpoint is not None and checkpoint.resume and (checkpoint.resume is True
                                                              or os.path.exists(checkpoint.path)):
             epoch0, history = _restore(checkpoint.path, model, settings, opt, gen, nvil)
