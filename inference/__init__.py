@@ -2,12 +2,14 @@
 
 from .mcmc import GibbsState, anneal, geometric_schedule, gibbs, make_generator, tempering
 from .partition import LogZEstimate, ais_log_partition, default_schedule, exact_log_partition, reverse_ais_log_partition
+from .evaluation import ImportanceEstimate, importance_log_likelihood
 from .evaluation import LogLikelihood, PseudoLikelihood, log_likelihood, pseudo_log_likelihood, reconstruction_error
 from .evaluation import VariationalBound, variational_bound
 from .variational import MeanField, mean_field
 from .learning import MeanFieldPhase, pretrain_dbm
 from .learning import CD, PCD, PT, Checkpoint, Evaluation, GradInfo, History, Optimization, fit, momentum_ramp, surrogate_loss
 from .checkpoint import load_model, save_model
+from .variational import DirectedHistory, fit_directed
 
 __all__ = ["GibbsState", "anneal", "geometric_schedule", "gibbs", "make_generator", "tempering"]
 __all__ += ["LogZEstimate", "exact_log_partition", "ais_log_partition", "reverse_ais_log_partition",
@@ -16,3 +18,5 @@ __all__ += ["LogZEstimate", "exact_log_partition", "ais_log_partition", "reverse
 __all__ += ["CD", "PCD", "PT", "GradInfo", "surrogate_loss", "History", "fit", "momentum_ramp", "Optimization", "Evaluation", "Checkpoint",
             "load_model", "save_model"]
 __all__ += ["MeanField", "mean_field", "MeanFieldPhase", "pretrain_dbm", "VariationalBound", "variational_bound"]
+__all__ += ["ImportanceEstimate", "importance_log_likelihood"]
+__all__ += ["DirectedHistory", "fit_directed"]

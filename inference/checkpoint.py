@@ -73,6 +73,7 @@ import warnings
 
 import torch
 
+from models.directed import DirectedModel
 from models.energy import EnergyModel
 from models.energy.validation import check_bool
 
@@ -100,8 +101,8 @@ def register_model(cls: type) -> type:
 
 def model_config(model: EnergyModel) -> dict:
     """``{"class": <class name>, "config": model.config()}``, checked to be JSON text."""
-    if not isinstance(model, EnergyModel):
-        raise TypeError(f"model must be an EnergyModel, got {type(model).__name__}")
+    if not isinstance(model, (EnergyModel, DirectedModel)):
+        raise TypeError(f"model must be an EnergyModel or a DirectedModel, got {type(model).__name__}")
     config = {"class": type(model).__name__, "config": model.config()}
     try:
         json.dumps(config)

@@ -50,9 +50,11 @@ from pathlib import Path
 
 import torch
 
+from models.directed import VAE, DirectedModel
 from pgm import REAL_KINDS, SPIN_KINDS
 
 from . import registry
+from .variational.train import METHODS
 
 __all__ = ["main", "build_parser", "load_data", "data_kind", "DATA_SPECS", "UsageError"]
 
@@ -428,8 +430,21 @@ def _cmd_fit(args):
         _check_data_kind(entry.name, entry.visible_kind, spec, data, exact=True, option=f"--evaluate {evaluate}: ")
     eval_data = load_data(spec, "test") if evaluate is not None and _has_splits(spec) else data
     model = entry.build(data, args)
+    directed = isinstance(model, DirectedModel)
+    evaluations, methods = (("importance",), METHODS) if directed else (("exact", "ais"), ("cd", "pcd", "pt", "sml"))
+    if evaluate not in (None, *evaluations) or args.method not in (None, *methods):
+        what = f"--evaluate {evaluate}" if evaluate not in (None, *evaluations) else f"--method {args.method}"
+        raise UsageError(f"{what} does not apply to the {entry.name} model (directed models: --method "
+                         f"{'|'.join(METHODS)}, --evaluate importance; energy models: --method cd|pcd|pt|sml, "
+                         "--evaluate exact|ais)")
     if evaluate == "exact":
         _check_exact(model, "--evaluate exact", "--evaluate ais or a smaller layer")
+    if directed:
+        options = {"n_particles": args.particles, **({"lr": args.lr} if args.lr is not None else {})}
+    else:
+        options = {"k": args.k, "n_temperatures": args.temperatures, "lr": args.lr,
+                   "momentum": "hinton" if args.momentum is None else args.momentum,
+                   "average": None if args.average == "none" else args.average}
     if entry.train is not None:  # a family learned otherwise (a Hopfield net stores patterns)
         with _cleaned_up(out, args.notes):
             _make_folder(out)
@@ -441,11 +456,9 @@ def _cmd_fit(args):
         return
     with _cleaned_up(out, args.notes, _KEEP, " (add --resume to continue from its checkpoint)"):
         _make_folder(out)
-        history = fit(model, data, method=args.method, k=args.k, n_temperatures=args.temperatures, epochs=args.epochs, batch_size=args.batch_size,
-                      lr=args.lr, momentum="hinton" if args.momentum is None else args.momentum,
-                      average=None if args.average == "none" else args.average,
+        history = fit(model, data, method=args.method, epochs=args.epochs, batch_size=args.batch_size,
                       seed=args.seed, checkpoint=out / "checkpoint.pt", resume=args.resume,
-                      evaluate=evaluate, eval_data=eval_data, progress=not args.no_progress)
+                      evaluate=evaluate, eval_data=eval_data, progress=not args.no_progress, **options)
         save_model(out / "model.pt", model)
         (out / "history.json").write_text(json.dumps(history.as_dict(), indent=2, default=float))
     last = {k: v for k, v in history.last().items() if isinstance(v, (int, float)) and k != "epoch"}
@@ -464,6 +477,8 @@ def _cmd_eval(args):
     if data.shape[1] != vis.n_units:
         raise UsageError(f"--data {spec} has {data.shape[1]} columns, but {args.model} has {vis.n_units} visible units")
     _check_data_kind(_model_name(model), vis.kind, spec, data, exact=True)
+    if isinstance(model, DirectedModel) or args.method == "importance":
+        return _eval_importance(model, data, spec, args)
     if args.method == "exact":
         _check_exact(model, "--method exact", "--method ais")
         log_z = exact_log_partition(model)
@@ -508,6 +523,24 @@ def _bound(model, data, log_z):
     except TypeError:
         return None
     return {k: v for k, v in variational_bound(model, data, log_z)._asdict().items() if k != "per_example"}
+def _eval_importance(model, data, spec, args):
+    """``pgm eval`` of a directed model: the K-sample importance estimate and the ELBO."""
+    from .evaluation import importance_log_likelihood
+
+    if not isinstance(model, DirectedModel):
+        raise UsageError(f"--method importance needs a directed model (sbn, vae), not {_model_name(model)}; "
+                         "use --method exact or ais")
+    if args.method not in (None, "importance"):
+        raise UsageError(f"--method {args.method} applies to energy models; {_model_name(model)} is evaluated "
+                         "with --method importance")
+    est = importance_log_likelihood(model, data, n_samples=args.samples, seed=args.seed,
+                                    progress=not args.no_progress)
+    result = {"model": _model_name(model), "method": "importance", "n_samples": est.n_samples,
+              "log_likelihood": {"mean": est.mean, "sem": est.sem, "n": est.n},
+              "elbo": {"mean": est.elbo, "sem": est.elbo_sem},
+              "note": "the K-sample estimate is a stochastic lower bound of the log-likelihood in expectation",
+              "units": "nats per example", "split": args.split, "data": spec}
+    print(json.dumps(result, indent=2, default=float))
 
 
 def _image_shape(group):
@@ -533,13 +566,16 @@ def _cmd_sample(args):
         out = out.with_suffix(".pt")
         print(f"the {vis.n_units} visible units are not a square image: writing a tensor instead")
     gen = make_generator(args.seed, model.device)
-    state = gibbs.run(model, gibbs.init(model, args.n, gen), args.steps, gen)
-    with torch.no_grad():
-        if vis.name in self_coupled(model.graph):  # coupled units: the samples themselves, as {0, 1}
-            x = state.values[vis.name]
-            means = ((x + 1) / 2 if vis.kind in SPIN_KINDS else x).reshape(args.n, vis.n_units)
-        else:
-            means = model.conditional(vis.name, state.values).mean.reshape(args.n, vis.n_units)
+    if isinstance(model, DirectedModel):  # ancestral samples (the VAE's: decoder means)
+        means = model.sample(args.n, gen, mean=True) if isinstance(model, VAE) else model.sample(args.n, gen)
+    else:
+        state = gibbs.run(model, gibbs.init(model, args.n, gen), args.steps, gen)
+        with torch.no_grad():
+            if vis.name in self_coupled(model.graph):  # coupled units: the samples themselves, as {0, 1}
+                x = state.values[vis.name]
+                means = ((x + 1) / 2 if vis.kind in SPIN_KINDS else x).reshape(args.n, vis.n_units)
+            else:
+                means = model.conditional(vis.name, state.values).mean.reshape(args.n, vis.n_units)
     with _cleaned_up(out.parent, args.notes):
         out.parent.mkdir(parents=True, exist_ok=True)
         if out.suffix.lower() == ".pt":
@@ -586,9 +622,9 @@ def _fit_options() -> argparse.ArgumentParser:
     f = argparse.ArgumentParser(add_help=False)
     specs = " | ".join(list(DATA_SPECS) + ["file.pt", "file.npy"])
     f.add_argument("--data", default=None, help=f"{specs} (default: the model's)")
-    f.add_argument("--method", choices=["cd", "pcd", "pt", "sml"], default=None,
-                   help="learning rule (default: the model's recipe: cd for rbm, pcd for grbm and bm, sml for dbm; "
-                        "pt: parallel tempering)")
+    f.add_argument("--method", choices=["cd", "pcd", "pt", "sml", *METHODS], default=None,
+                   help="learning rule (default: the model's recipe: cd for rbm, pcd for grbm, ssrbm and bm, sml for "
+                        "dbm, rws for sbn, elbo for vae; pt: parallel tempering)")
     f.add_argument("--temperatures", type=_COUNT, default=5, help="replicas per chain for --method pt (default 5)")
     f.add_argument("--k", type=_COUNT, default=1, help="Gibbs sweeps per update")
     f.add_argument("--epochs", type=_COUNT, default=50)
@@ -599,8 +635,9 @@ def _fit_options() -> argparse.ArgumentParser:
                    help="average the parameters over the second half of training (useful with PCD)")
     f.add_argument("--lr", type=_real(0.0, low_open=True), default=None, help="learning rate (default: the model's)")
     f.add_argument("--seed", type=_SEED, default=0)
-    f.add_argument("--evaluate", choices=["none", "exact", "ais"], default="none",
-                   help="log-likelihood per epoch on the test split (exact needs a small layer ≤ 25 units)")
+    f.add_argument("--evaluate", choices=["none", "exact", "ais", "importance"], default="none",
+                   help="log-likelihood per epoch on the test split (exact needs a small layer ≤ 25 units; "
+                        "importance for sbn and vae)")
     f.add_argument("--out", default="runs/fit",
                    help="output folder (default runs/fit); removed on failure unless it holds checkpoint.pt "
                         "or model.pt")
@@ -644,7 +681,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("model", help="a model file written by `pgm fit` or `pgm demo` (model.pt)")
     e.add_argument("--data", default=None, help="data spec, as for fit (default: the model's)")
     e.add_argument("--split", choices=["train", "test", "all"], default="test")
-    e.add_argument("--method", choices=["exact", "ais"], default="ais")
+    e.add_argument("--method", choices=["exact", "ais", "importance"], default=None,
+                   help="default: ais for energy models, importance for directed ones")
+    e.add_argument("--samples", type=_COUNT, default=1000, help="K of --method importance (default 1000)")
     e.add_argument("--chains", type=_COUNT, default=100)
     e.add_argument("--betas", type=_integer(2, "an int >= 2"), default=None,
                    help="number of evenly spaced βs, at least 2 (default: the 14,500-step schedule)")
@@ -653,7 +692,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--no-progress", action="store_true")
     e.set_defaults(func=_cmd_eval, prog=e.prog)
 
-    s = sub.add_parser("sample", help="Gibbs samples from a saved model")
+    s = sub.add_parser("sample", help="Gibbs samples (ancestral for sbn and vae) from a saved model")
     s.add_argument("model")
     s.add_argument("--n", type=_COUNT, default=64)
     s.add_argument("--steps", type=_integer(0, "an int >= 0"), default=1000, help="Gibbs sweeps from uniform noise")

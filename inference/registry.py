@@ -11,7 +11,8 @@ Entries today: ``"rbm"`` (:class:`models.energy.RBM`), ``"grbm"``
 (:class:`models.energy.GaussianRBM`), ``"ssrbm"`` (:class:`models.energy.SpikeSlabRBM`),
 ``"bm"`` (:class:`models.energy.BoltzmannMachine`), ``"hopfield"``
 (:class:`models.energy.Hopfield`, which stores patterns instead of being trained by
-:func:`inference.fit`) and ``"dbm"`` (:class:`models.energy.DBM`).
+:func:`inference.fit`), ``"dbm"`` (:class:`models.energy.DBM`), ``"sbn"``
+(:class:`models.SigmoidBeliefNet`) and ``"vae"`` (:class:`models.VAE`).
 Classes listed in ``models.energy.__all__`` load
 from checkpoints without registration; :func:`register_class` (or
 :func:`inference.checkpoint.register_model`) adds others.
@@ -32,7 +33,9 @@ import argparse
 from dataclasses import dataclass
 from typing import Callable
 
+import models.directed
 import models.energy
+from models.directed import VAE, DirectedModel, SigmoidBeliefNet
 from models.energy import DBM, RBM, BoltzmannMachine, EnergyModel, GaussianRBM, Hopfield, SpikeSlabRBM
 from models.energy.hopfield import RULES
 
@@ -85,8 +88,9 @@ class ModelEntry:
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name or self.name != self.name.lower() or ":" in self.name:
             raise ValueError(f"ModelEntry: name must be a non-empty lower-case str without ':', got {self.name!r}")
-        if not (isinstance(self.cls, type) and issubclass(self.cls, EnergyModel)) or self.cls is EnergyModel:
-            raise TypeError(f"ModelEntry {self.name!r}: cls must be an EnergyModel subclass, got {self.cls!r}")
+        if not _model_class(self.cls):
+            raise TypeError(f"ModelEntry {self.name!r}: cls must be an EnergyModel subclass or a DirectedModel subclass, "
+                            f"got {self.cls!r}")
         for field in ("build", "add_arguments", "from_sizes"):
             if not callable(getattr(self, field)):
                 raise TypeError(f"ModelEntry {self.name!r}: {field} must be callable, got {getattr(self, field)!r}")
@@ -153,18 +157,25 @@ def register_class(cls: type) -> type:
     Usable as a class decorator. Classes listed in ``models.energy.__all__`` need no
     registration.
     """
-    if not (isinstance(cls, type) and issubclass(cls, EnergyModel)) or cls is EnergyModel:
-        raise TypeError(f"register_model: expected an EnergyModel subclass, got {cls!r}")
+    if not _model_class(cls):
+        raise TypeError(f"register_model: expected an EnergyModel subclass or a DirectedModel subclass, got {cls!r}")
     _CLASSES[cls.__name__] = cls
     return cls
 
 
+def _model_class(cls) -> bool:
+    """Whether ``cls`` is a concrete subclass of a model base class (energy or directed)."""
+    return isinstance(cls, type) and issubclass(cls, (EnergyModel, DirectedModel)) and cls not in (
+        EnergyModel, DirectedModel)
+
+
 def _library_classes() -> dict[str, type]:
     out = {}
-    for n in getattr(models.energy, "__all__", ()):
-        obj = getattr(models.energy, n, None)
-        if isinstance(obj, type) and issubclass(obj, EnergyModel) and obj is not EnergyModel:
-            out[n] = obj
+    for package in (models.energy, models.directed):
+        for n in getattr(package, "__all__", ()):
+            obj = getattr(package, n, None)
+            if _model_class(obj) and obj.__name__ == n:
+                out[n] = obj
     return out
 
 
@@ -176,14 +187,15 @@ def known_classes() -> list[str]:
 def model_class(name: str) -> type:
     """The model class saved under ``name`` in a checkpoint.
 
-    Registered classes first, then the energy models of :mod:`models.energy`.
+    Registered classes first, then the models of :mod:`models.energy` and
+    :mod:`models.directed`.
     """
     if name in _CLASSES:
         return _CLASSES[name]
     cls = _library_classes().get(name)
     if cls is not None:
         return cls
-    raise ValueError(f"unknown model class {name!r}; known energy models: {known_classes()} "
+    raise ValueError(f"unknown model class {name!r}; known models: {known_classes()} "
                      "(register others with inference.checkpoint.register_model)")
 
 
@@ -334,3 +346,45 @@ register(ModelEntry("dbm", DBM, _dbm_build, _dbm_arguments, _dbm_sizes, "bernoul
 
 register(ModelEntry("ssrbm", SpikeSlabRBM, _ssrbm_build, _rbm_arguments, _two_sizes("ssrbm", SpikeSlabRBM), "gaussian",
                     "digits-real", "spike-and-slab RBM: real-valued visible units, binary spikes, real slabs"))
+
+
+def _sbn_arguments(parser):
+    parser.add_argument("--layers", type=_positive_int, nargs="+", default=[16],
+                        help="latent layer sizes from the bottom up (default 16; e.g. --layers 32 16)")
+    parser.add_argument("--weight-std", type=float, default=0.01,
+                        help="standard deviation of the initial weights (default 0.01)")
+    parser.add_argument("--particles", type=_positive_int, default=5,
+                        help="K, importance particles of --method rws and iwae (default 5)")
+
+
+def _sbn_build(data, args):
+    return SigmoidBeliefNet.from_data(data, [data.shape[1], *args.layers], weight_std=args.weight_std, seed=args.seed)
+
+
+def _sbn_sizes(sizes):
+    if len(sizes) < 2:
+        raise ValueError(f"sbn: expected at least two sizes VISIBLExLATENT[x...] (e.g. sbn:64x32x16), got {sizes}")
+    return SigmoidBeliefNet(list(sizes))
+
+
+def _vae_arguments(parser):
+    parser.add_argument("--hidden", type=_positive_int, default=200, help="hidden units of both MLPs (default 200)")
+    parser.add_argument("--latent", type=_positive_int, default=10, help="latent dimensions (default 10)")
+    parser.add_argument("--particles", type=_positive_int, default=5,
+                        help="K, importance particles of --method iwae (default 5)")
+
+
+def _vae_build(data, args):
+    return VAE(data.shape[1], args.hidden, args.latent, seed=args.seed)
+
+
+def _vae_sizes(sizes):
+    if len(sizes) != 3:
+        raise ValueError(f"vae: expected three sizes VISIBLExHIDDENxLATENT (e.g. vae:64x200x10), got {sizes}")
+    return VAE(*sizes)
+
+
+register(ModelEntry("sbn", SigmoidBeliefNet, _sbn_build, _sbn_arguments, _sbn_sizes, "bernoulli", "digits",
+                    "sigmoid belief net (Helmholtz machine): binary layers, bottom-up recognition net"))
+register(ModelEntry("vae", VAE, _vae_build, _vae_arguments, _vae_sizes, "bernoulli", "digits",
+                    "variational autoencoder: Gaussian latent, MLP decoder, Bernoulli pixels"))

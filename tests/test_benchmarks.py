@@ -73,3 +73,13 @@ def test_ssrbm_digits_quick(capsys):
     _load("ssrbm_digits").main(["--quick", "--hidden", "6"])
     out = capsys.readouterr().out
     assert "| SpikeSlabRBM | 0 |" in out and "| GaussianRBM | 0 |" in out
+
+
+def test_directed_digits_quick(capsys, one_thread):
+    _load("directed_digits").main(["--quick"])
+    assert "SBN 64-16 rws (K=5)" in capsys.readouterr().out
+
+
+def test_nvil_variance_small(capsys, one_thread):
+    _load("nvil_variance").main(["--epochs", "1", "--draws", "3"])
+    assert "REINFORCE (no baseline)" in capsys.readouterr().out

@@ -1,9 +1,10 @@
 """Evaluating models on data: log-likelihood, pseudo-log-likelihood, reconstruction error."""
 
 from .bound import VariationalBound, variational_bound
+from .importance import ImportanceEstimate, importance_log_likelihood
 from .likelihood import LogLikelihood, log_likelihood
 from .pseudo_likelihood import PseudoLikelihood, pseudo_log_likelihood
 from .reconstruction import reconstruction_error
 
 __all__ = ["LogLikelihood", "log_likelihood", "PseudoLikelihood", "pseudo_log_likelihood", "reconstruction_error",
-           "VariationalBound", "variational_bound"]
+           "VariationalBound", "variational_bound", "ImportanceEstimate", "importance_log_likelihood"]

@@ -11,6 +11,7 @@ from types import SimpleNamespace
 
 import torch
 
+from models.directed import DirectedModel
 from models.energy import EnergyModel
 from models.energy.validation import check_bool, check_units, validation_disabled
 
@@ -80,15 +81,20 @@ def _groups(optim, evaluate, checkpoint, shorthand):
     return optim, evaluate, checkpoint
 
 
-def fit(model: EnergyModel, data: torch.Tensor, *, method: str | None = None, k: int = 1, epochs: int = 50,
-        batch_size: int = 20, n_chains: int | None = None, n_temperatures: int = 5, sample_visible: bool = True,
-        seed: int | None = 0,
+def fit(model: EnergyModel | DirectedModel, data: torch.Tensor, *, method: str | None = None, k: int = 1,
+        epochs: int = 50, batch_size: int = 20, n_chains: int | None = None, n_temperatures: int = 5,
+        sample_visible: bool = True, seed: int | None = 0,
         optim: Optimization | None = None, evaluate=None, checkpoint=None, callbacks=(), monitor="auto",
         backend: str = "auto", progress: bool = True, positive=None, **options) -> History:
-    r"""Train an energy model by CD-k or PCD-k with a ``torch.optim`` optimizer.
+    r"""Train an energy model by CD-k, PCD-k, PT or SML with a ``torch.optim`` optimizer.
+
+    A directed model (:class:`models.SigmoidBeliefNet`, :class:`models.VAE`) is trained
+    by :func:`inference.variational.fit_directed` instead, with ``method`` one of
+    ``"elbo"``, ``"iwae"``, ``"rws"``, ``"wake_sleep"`` and that function's keywords
+    (``n_particles``, ``lr``, ``eval_data``...); it returns a ``DirectedHistory``.
 
     Each epoch shuffles ``data`` with the run's generator; for every batch the estimator
-    (:class:`~inference.CD` or :class:`~inference.PCD`) writes ⟨∂F/∂θ⟩_data −
+    (:class:`~inference.CD`, :class:`~inference.PCD` or :class:`~inference.PT`) writes ⟨∂F/∂θ⟩_data −
     ⟨∂F/∂θ⟩_model into ``.grad``, the optimizer steps, then the LR schedule and the
     parameter average. After each epoch the metrics go into the returned
     :class:`History`, the callbacks run and the checkpoint is written.
@@ -184,6 +190,14 @@ def fit(model: EnergyModel, data: torch.Tensor, *, method: str | None = None, k:
     2
     """
     # -- checks, all before any work ----------------------------------------------------
+    if isinstance(model, DirectedModel):  # SBN, Helmholtz machine, VAE: inference.variational
+        from ..variational.train import fit_directed
+
+        return fit_directed(model, data, method=method, epochs=epochs, batch_size=batch_size, seed=seed,
+                            evaluate=evaluate, checkpoint=checkpoint, callbacks=callbacks, monitor=monitor,
+                            progress=progress, energy_options={"k": k, "n_chains": n_chains, "n_temperatures": n_temperatures,
+                                                               "optim": optim, "sample_visible": sample_visible,
+                                                               "backend": backend, "positive": positive}, **options)
     if not isinstance(model, EnergyModel):
         raise TypeError(f"fit: model must be an EnergyModel, got {type(model).__name__}")
     method = check_choice(model.default_method if method is None else method, "method", ("cd", "pcd", "pt", "sml"))

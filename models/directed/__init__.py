@@ -1,3 +1,7 @@
 """Directed models written as Pyro programs (sigmoid belief nets, Helmholtz machines, VAEs)."""
 
-__all__: list[str] = []
+from .base import DirectedModel
+from .vae import LIKELIHOODS, VAE
+from .sbn import MAX_EXACT_LATENT, HelmholtzMachine, SigmoidBeliefNet
+
+__all__ = ["DirectedModel", "SigmoidBeliefNet", "HelmholtzMachine", "MAX_EXACT_LATENT", "VAE", "LIKELIHOODS"]

@@ -83,6 +83,8 @@ TABLE = [
     _row("fit dbm --sizes 64,x", 2, "argument --sizes: expected comma-separated layer sizes"),
     _row("fit dbm --pretrain 0", 2, "argument --pretrain: expected a positive int"),
     _row("fit ssrbm --hidden 0", 2, "argument --hidden: expected a positive int"),
+    _row("fit sbn --layers 0", 2, "argument --layers: expected a positive int"),
+    _row("fit vae --latent 0", 2, "argument --latent: expected a positive int"),
     # -- fit: data ----------------------------------------------------------------------
     _row("fit rbm --data no-such-data --out {out}", 2, "--data 'no-such-data' not understood"),
     _row("fit rbm --data {d}/nomnist --out {out}", 2, "for MNIST IDX files in it use --data mnist:FOLDER"),
@@ -184,6 +186,8 @@ TABLE = [
     _row("graph bm:0x3", 2, "bm: expected VISIBLE or VISIBLExHIDDEN sizes"),
     _row("graph hopfield:4x2", 2, "hopfield: expected one positive size N"),
     _row("graph ssrbm:4x0", 2, "ssrbm: expected two positive sizes"),
+    _row("graph sbn:0x3", 2, "sizes[0] must be an int >= 1"),
+    _row("graph vae:64x0x2", 2, "n_hidden must be an int >= 1"),
     _row("graph rbm:3x4x5", 2, "expected two positive sizes"),
     _row("graph dbm:5", 2, "dbm: expected two or more positive sizes"),
     _row("graph nonsense", 2, "'nonsense' is neither a model file nor a size like rbm:64x16"),
