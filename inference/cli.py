@@ -401,17 +401,27 @@ def _visible(model):
     return model.graph[model.visible_name]
 
 
+def _demo_parts(text):
+    from .demo import PARTS
+
+    parts = tuple(p.strip() for p in text.split(","))
+    bad = [p for p in parts if p not in PARTS]
+    if bad:
+        raise argparse.ArgumentTypeError(f"expected comma-separated parts from {', '.join(PARTS)}, got {text!r}")
+    return parts
+
+
 def _cmd_demo(args):
     from .demo import check_demo_options, run_demo
 
     out = _out_folder(args.out)
     try:
-        check_demo_options(n_hidden=args.hidden, epochs=args.epochs, seed=args.seed)
+        check_demo_options(n_hidden=args.hidden, epochs=args.epochs, seed=args.seed, parts=args.parts)
     except (TypeError, ValueError) as err:
         raise UsageError(str(err).replace("n_hidden", "--hidden").replace("run_demo: ", "")) from None
     with _cleaned_up(out, args.notes, _KEEP):
         run_demo(out, quick=args.quick, seed=args.seed, n_hidden=args.hidden, epochs=args.epochs,
-                 progress=not args.no_progress)
+                 progress=not args.no_progress, parts=args.parts)
 
 
 def _cmd_fit(args):
@@ -660,7 +670,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--quick", action="store_true", help="a few epochs and a short AIS schedule")
     d.add_argument("--seed", type=_SEED, default=0)
     d.add_argument("--hidden", type=_COUNT, default=16, help="hidden units, at most 25 (default 16: exact log Z stays cheap)")
-    d.add_argument("--epochs", type=_COUNT, default=None, help="default 50 (3 with --quick)")
+    d.add_argument("--epochs", type=_COUNT, default=None, help="the RBM's epochs, default 50 (3 with --quick)")
+    d.add_argument("--parts", type=_demo_parts, default=("rbm", "dbm", "directed"),
+                   help="comma-separated parts to run: rbm, dbm, directed (default all three)")
     d.add_argument("--no-progress", action="store_true")
     d.set_defaults(func=_cmd_demo, prog=d.prog)
 

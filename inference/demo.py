@@ -1,4 +1,6 @@
-"""The demo: a binary RBM on the bundled digits, trained, evaluated exactly and by AIS."""
+"""The demo: on the bundled digits, a binary RBM trained and evaluated exactly and by AIS,
+a deep Boltzmann machine with its variational bound, and two directed models (a sigmoid
+belief net by reweighted wake-sleep, a VAE by the ELBO) scored by importance sampling."""
 
 from __future__ import annotations
 
@@ -11,23 +13,25 @@ from pathlib import Path
 import torch
 
 import pgm
-from models.energy import RBM
+from models.directed import VAE, SigmoidBeliefNet
+from models.energy import DBM, RBM
 from pgm.datasets import load_digits
 from pgm.plots import image_grid, plot_curves
 
 from models.energy.validation import check_int
 
 from .checkpoint import save_model
-from .evaluation import log_likelihood
+from .evaluation import importance_log_likelihood, log_likelihood, variational_bound
 from .learning import fit
 from .mcmc import gibbs
 from .mcmc.sampling import make_generator
 from .partition import ais_log_partition, default_schedule, exact_log_partition
 from .partition.exact import MAX_EXACT_UNITS
 
-__all__ = ["run_demo", "sample_images", "check_demo_options"]
+__all__ = ["run_demo", "sample_images", "check_demo_options", "PARTS"]
 
 _N_VISIBLE = 64  # the bundled digits are 8 x 8 pictures
+PARTS = ("rbm", "dbm", "directed")
 
 
 def sample_images(model, n: int, n_steps: int, seed: int = 0):
@@ -44,7 +48,7 @@ def _fmt(x: float) -> str:
     return f"{x:8.3f}" if math.isfinite(x) else f"{x:>8}"
 
 
-def check_demo_options(n_hidden: int = 16, epochs: int | None = None, seed: int = 0) -> None:
+def check_demo_options(n_hidden: int = 16, epochs: int | None = None, seed: int = 0, parts=PARTS) -> None:
     """Refuse options :func:`run_demo` cannot run with, before any work.
 
     The demo evaluates log Z exactly, enumerating the 2^min(64, n_hidden) states of the
@@ -57,9 +61,13 @@ def check_demo_options(n_hidden: int = 16, epochs: int | None = None, seed: int 
     TypeError
         A non-int ``n_hidden``, ``epochs`` or ``seed``.
     ValueError
-        ``n_hidden`` or ``epochs`` below 1, ``seed`` below 0, or ``n_hidden`` too large to
-        enumerate.
+        ``n_hidden`` or ``epochs`` below 1, ``seed`` below 0, ``n_hidden`` too large to
+        enumerate, or ``parts`` empty or naming a part other than those of :data:`PARTS`.
     """
+    parts = tuple(parts) if not isinstance(parts, str) else (parts,)
+    bad = [p for p in parts if p not in PARTS]
+    if bad or not parts:
+        raise ValueError(f"run_demo: parts must be a non-empty selection of {', '.join(PARTS)}, got {list(parts)}")
     check_int(n_hidden, "n_hidden", 1, "run_demo")
     if epochs is not None:
         check_int(epochs, "epochs", 1, "run_demo")
@@ -72,11 +80,19 @@ def check_demo_options(n_hidden: int = 16, epochs: int | None = None, seed: int 
 
 
 def run_demo(out="runs/demo", quick: bool = False, seed: int = 0, n_hidden: int = 16, epochs: int | None = None,
-             progress: bool = True, echo=print) -> dict:
-    """Train an RBM on binarized digits and evaluate it; write pictures and metrics to ``out``.
+             progress: bool = True, echo=print, parts=PARTS) -> dict:
+    """Train models on binarized digits and evaluate them; write pictures and metrics to ``out``.
 
-    Writes ``samples.png``, ``filters.png``, ``graph.png``, ``curve.png``,
-    ``metrics.json``, ``checkpoint.pt`` (resumable) and ``model.pt``.
+    Part ``"rbm"``: a 64×``n_hidden`` RBM, the default recipe, log-likelihood with log Z
+    exact (per epoch) and by AIS; writes ``samples.png``, ``filters.png``, ``graph.png``,
+    ``curve.png``, ``checkpoint.pt`` (resumable) and ``model.pt``. Part ``"dbm"``: a
+    centred 64-16-16 DBM by variational SML (50 epochs), log Z exact, the test
+    variational bound; writes ``dbm_samples.png``, ``dbm_graph.png``, ``dbm.pt``. Part
+    ``"directed"``: an SBN 64-16 by reweighted wake-sleep (K = 5, 30 epochs) and a VAE
+    64-200-10 by the ELBO (30 epochs), each scored by the K = 1000 importance estimate of
+    the test log-likelihood and its ELBO; writes ``sbn_samples.png``, ``sbn_graph.png``,
+    ``vae_samples.png``, ``sbn.pt``, ``vae.pt``. All parts write ``metrics.json`` (one
+    key per part, the RBM's at the top level). ``quick`` shortens every part.
 
     Parameters
     ----------
@@ -91,7 +107,9 @@ def run_demo(out="runs/demo", quick: bool = False, seed: int = 0, n_hidden: int 
         Hidden units; at most 25, since log Z is computed exactly
         (:func:`check_demo_options`).
     epochs : int, optional
-        Default 50 (3 with ``quick``).
+        The RBM's epochs; default 50 (3 with ``quick``).
+    parts : sequence of {"rbm", "dbm", "directed"}
+        The parts to run, default all.
 
     Returns
     -------
@@ -105,16 +123,30 @@ def run_demo(out="runs/demo", quick: bool = False, seed: int = 0, n_hidden: int 
     OSError
         ``out`` cannot be created or written, before training.
     """
-    check_demo_options(n_hidden, epochs, seed)
+    check_demo_options(n_hidden, epochs, seed, parts)
+    parts = (parts,) if isinstance(parts, str) else tuple(parts)
     out = Path(out)
     torch.manual_seed(seed)
     train = load_digits(split="train")
     test = load_digits(split="test")
-    epochs = epochs or (3 if quick else 50)
-    model = RBM.from_data(train, n_hidden, seed=seed)
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryFile(dir=out):  # an unwritable folder fails now, not after training
         pass
+    metrics = {}
+    if "rbm" in parts:
+        metrics.update(_rbm_part(out, train, test, quick, seed, n_hidden, epochs, progress, echo))
+    if "dbm" in parts:
+        metrics["dbm"] = _dbm_part(out, train, test, quick, seed, progress, echo)
+    if "directed" in parts:
+        metrics["directed"] = _directed_part(out, train, test, quick, seed, progress, echo)
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2, default=float))
+    echo(f"wrote {out}/")
+    return metrics
+
+
+def _rbm_part(out, train, test, quick, seed, n_hidden, epochs, progress, echo) -> dict:
+    epochs = epochs or (3 if quick else 50)
+    model = RBM.from_data(train, n_hidden, seed=seed)
 
     t0 = time.perf_counter()
     history = fit(model, train, epochs=epochs, seed=seed, evaluate="exact", eval_data=test,
@@ -144,7 +176,6 @@ def run_demo(out="runs/demo", quick: bool = False, seed: int = 0, n_hidden: int 
         "seconds": {"fit": t_fit, "exact_log_z": t_exact, "ais": t_ais},
         "history": history.as_dict(),
     }
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2, default=float))
     save_model(out / "model.pt", model)
 
     image_grid(sample_images(model, 64, 100 if quick else 1000, seed), (8, 8), out / "samples.png",
@@ -166,5 +197,56 @@ def run_demo(out="runs/demo", quick: bool = False, seed: int = 0, n_hidden: int 
     echo(f"{'quantity':<24}{'nats':>10}  note")
     for name, val, note in rows:
         echo(f"{name:<24}{_fmt(val):>10}  {note}")
-    echo(f"AIS error {ais.log_z - exact.log_z:+.4f} nats; wrote {out}/")
+    echo(f"AIS error {ais.log_z - exact.log_z:+.4f} nats")
     return metrics
+
+
+def _dbm_part(out, train, test, quick, seed, progress, echo) -> dict:
+    """A centred 64-16-16 DBM by variational SML; log Z exact (2^16 states of the odd layer)."""
+    epochs = 2 if quick else 50
+    dbm = DBM.from_data(train, [16, 16], centered=True, seed=seed)
+    t0 = time.perf_counter()
+    fit(dbm, train, method="sml", epochs=epochs, lr=0.02, seed=seed, monitor=0, progress=progress)
+    t_fit = time.perf_counter() - t0
+    log_z = exact_log_partition(dbm)
+    bound = {"test": variational_bound(dbm, test, log_z), "train": variational_bound(dbm, train, log_z)}
+    save_model(out / "dbm.pt", dbm)
+    image_grid(sample_images(dbm, 64, 100 if quick else 1000, seed), (8, 8), out / "dbm_samples.png",
+               normalize=None, title="DBM Gibbs samples (visible probabilities)")
+    pgm.draw(dbm.graph, path=out / "dbm_graph.png", title="DBM 64-16-16")
+    echo(f"\nDBM 64-16-16 (centred) on binarized digits, variational SML, {epochs} epochs ({t_fit:.1f} s)")
+    echo(f"{'test variational bound':<24}{_fmt(bound['test'].mean):>10}  log Z exact {log_z.log_z:.3f}")
+    echo(f"{'train variational bound':<24}{_fmt(bound['train'].mean):>10}")
+    return {"model": {"class": "DBM", **dbm.config()}, "epochs": epochs, "log_z": log_z.log_z,
+            "variational_bound": {k: {"mean": v.mean, "sem": v.sem} for k, v in bound.items()},
+            "seconds": {"fit": t_fit}}
+
+
+def _directed_part(out, train, test, quick, seed, progress, echo) -> dict:
+    """An SBN 64-16 by RWS (K = 5) and a VAE 64-200-10 by the ELBO, importance-sampled."""
+    epochs, k = (2, 50) if quick else (30, 1000)
+    gen = make_generator(seed)
+    models = {"sbn": SigmoidBeliefNet.from_data(train, [_N_VISIBLE, 16], seed=seed),
+              "vae": VAE(_N_VISIBLE, 200, 10, seed=seed)}
+    recipes = {"sbn": dict(method="rws", n_particles=5, lr=3e-3), "vae": dict(method="elbo", lr=1e-3)}
+    titles = {"sbn": "SBN 64-16, reweighted wake-sleep (K = 5)", "vae": "VAE 64-200-10, ELBO"}
+    results = {}
+    echo(f"\ndirected models on binarized digits, {epochs} epochs; test log-likelihood by importance "
+         f"sampling (K = {k}), a stochastic lower bound in expectation")
+    echo(f"{'model':<44}{'test LL':>10}{'ELBO':>10}")
+    for name, model in models.items():
+        t0 = time.perf_counter()
+        fit(model, train, epochs=epochs, batch_size=20, seed=seed, progress=progress, **recipes[name])
+        t_fit = time.perf_counter() - t0
+        est = importance_log_likelihood(model, test, n_samples=k, seed=seed)
+        save_model(out / f"{name}.pt", model)
+        samples = model.sample(64, gen, mean=True) if name == "vae" else model.sample(64, gen)
+        image_grid(samples, (8, 8), out / f"{name}_samples.png", normalize=None,
+                   title=f"{name.upper()} ancestral samples" + (" (decoder means)" if name == "vae" else ""))
+        echo(f"{titles[name]:<44}{_fmt(est.mean):>10}{_fmt(est.elbo):>10}  ± {est.sem:.2f}, {t_fit:.1f} s")
+        results[name] = {"model": {"class": type(model).__name__, **model.config()}, "epochs": epochs,
+                         "method": recipes[name]["method"], "n_samples": k,
+                         "test_log_likelihood": {"mean": est.mean, "sem": est.sem}, "test_elbo": est.elbo,
+                         "seconds": {"fit": t_fit}}
+    pgm.draw(models["sbn"].graph, path=out / "sbn_graph.png", title="SBN 64-16 (traced from the Pyro program)")
+    return results

@@ -4,11 +4,41 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 
-__all__ = ["History"]
+__all__ = ["History", "EpochTable"]
+
+
+class EpochTable:
+    """Columns of per-epoch metrics: a dataclass whose every field is a list, one entry per
+    completed epoch. Subclasses declare the fields; this base gives them their methods."""
+
+    def __len__(self):
+        return len(self.epoch)
+
+    def append(self, **row) -> None:
+        """Add one epoch; every field must be given."""
+        names = [f.name for f in fields(self)]
+        if sorted(row) != sorted(names):
+            raise ValueError(f"{type(self).__name__}.append needs exactly the fields {names}, got {sorted(row)}")
+        for name in names:
+            getattr(self, name).append(row[name])
+
+    def last(self) -> dict:
+        """The latest epoch's metrics as a dict (empty before the first epoch)."""
+        return {f.name: getattr(self, f.name)[-1] for f in fields(self)} if len(self) else {}
+
+    def as_dict(self) -> dict:
+        """Field name → list of values (copies; JSON-serialisable)."""
+        return {f.name: list(getattr(self, f.name)) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, d: dict):
+        """Rebuild from :meth:`as_dict` output (unknown keys are ignored)."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: list(v) for k, v in d.items() if k in names})
 
 
 @dataclass
-class History:
+class History(EpochTable):
     """Per-epoch metrics of a :func:`fit` run, one list entry per completed epoch.
 
     Attributes
@@ -46,28 +76,3 @@ class History:
     lr: list = field(default_factory=list)
     momentum: list = field(default_factory=list)
     seconds: list = field(default_factory=list)
-
-    def __len__(self):
-        return len(self.epoch)
-
-    def append(self, **row) -> None:
-        """Add one epoch; every field must be given."""
-        names = [f.name for f in fields(self)]
-        if sorted(row) != sorted(names):
-            raise ValueError(f"History.append needs exactly the fields {names}, got {sorted(row)}")
-        for name in names:
-            getattr(self, name).append(row[name])
-
-    def last(self) -> dict:
-        """The latest epoch's metrics as a dict (empty before the first epoch)."""
-        return {f.name: getattr(self, f.name)[-1] for f in fields(self)} if len(self) else {}
-
-    def as_dict(self) -> dict:
-        """Field name → list of values (copies; JSON-serialisable)."""
-        return {f.name: list(getattr(self, f.name)) for f in fields(self)}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "History":
-        """Rebuild from :meth:`as_dict` output (unknown keys are ignored)."""
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: list(v) for k, v in d.items() if k in names})

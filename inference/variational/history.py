@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
+
+from ..learning.history import EpochTable
 
 __all__ = ["DirectedHistory"]
 
 
 @dataclass
-class DirectedHistory:
+class DirectedHistory(EpochTable):
     """Per-epoch metrics of :func:`inference.fit` on a directed model, one entry per epoch.
 
     Attributes
@@ -34,28 +36,3 @@ class DirectedHistory:
     log_likelihood: list = field(default_factory=list)
     lr: list = field(default_factory=list)
     seconds: list = field(default_factory=list)
-
-    def __len__(self):
-        return len(self.epoch)
-
-    def append(self, **row) -> None:
-        """Add one epoch; every field must be given."""
-        names = [f.name for f in fields(self)]
-        if sorted(row) != sorted(names):
-            raise ValueError(f"DirectedHistory.append needs exactly the fields {names}, got {sorted(row)}")
-        for name in names:
-            getattr(self, name).append(row[name])
-
-    def last(self) -> dict:
-        """The latest epoch's metrics (empty before the first epoch)."""
-        return {f.name: getattr(self, f.name)[-1] for f in fields(self)} if len(self) else {}
-
-    def as_dict(self) -> dict:
-        """Field name → list of values (copies; JSON-serialisable)."""
-        return {f.name: list(getattr(self, f.name)) for f in fields(self)}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "DirectedHistory":
-        """Rebuild from :meth:`as_dict` output (unknown keys are ignored)."""
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: list(v) for k, v in d.items() if k in names})

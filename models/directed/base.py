@@ -8,12 +8,13 @@ from pyro.nn import PyroModule
 
 import pgm
 
+from ..parameters import ParameterInfo
 from ..energy.validation import check_units
 
 __all__ = ["DirectedModel"]
 
 
-class DirectedModel(PyroModule):
+class DirectedModel(ParameterInfo, PyroModule):
     r"""Base class of directed generative models written as Pyro programs.
 
     A subclass defines
@@ -63,17 +64,6 @@ class DirectedModel(PyroModule):
 
     def config(self) -> dict:  # pragma: no cover - every subclass defines it
         raise NotImplementedError
-
-    @property
-    def dtype(self) -> torch.dtype:
-        return next(self.parameters()).dtype
-
-    @property
-    def device(self) -> torch.device:
-        return next(self.parameters()).device
-
-    def extra_repr(self) -> str:
-        return ", ".join(f"{k}={v!r}" for k, v in self.config().items())
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.extra_repr()})"

@@ -3,7 +3,6 @@ r"""The layered sigmoid belief net with a bottom-up recognition net (a Helmholtz
 from __future__ import annotations
 
 import copy
-import math
 
 import pyro
 import pyro.distributions as dist
@@ -11,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..energy.validation import check_int, check_memory
+from ..energy.validation import check_init, check_int, check_memory
 from .base import DirectedModel
 
 __all__ = ["SigmoidBeliefNet", "HelmholtzMachine", "MAX_EXACT_LATENT"]
@@ -103,10 +102,7 @@ class SigmoidBeliefNet(DirectedModel):
         if len(sizes) < 2:
             raise ValueError(f"SigmoidBeliefNet: sizes must list at least two layers (visible and one latent), "
                              f"got {sizes}")
-        if isinstance(weight_std, bool) or not isinstance(weight_std, (int, float)) or not 0 <= weight_std < math.inf:
-            raise ValueError(f"SigmoidBeliefNet: weight_std must be a finite number >= 0, got {weight_std!r}")
-        if seed is not None:
-            seed = check_int(seed, "seed", 0, where="SigmoidBeliefNet")
+        weight_std, seed = check_init("SigmoidBeliefNet", weight_std, seed)
         check_memory("SigmoidBeliefNet", 2 * sum(a * b for a, b in zip(sizes, sizes[1:])))
         self.sizes, self.weight_std, self.seed = list(sizes), float(weight_std), seed
         self.n_visible, self.n_layers = sizes[0], len(sizes) - 1

@@ -10,12 +10,13 @@ from torch.distributions import Distribution
 
 import pgm
 
+from ..parameters import ParameterInfo
 from .validation import check_beta
 
 __all__ = ["EnergyModel", "has_free_energy"]
 
 
-class EnergyModel(nn.Module, abc.ABC):
+class EnergyModel(ParameterInfo, nn.Module, abc.ABC):
     r"""Base class of undirected energy models, p(x) = exp(-E(x)) / Z.
 
     Subclasses set ``self.graph`` (a :class:`pgm.Graph` built from their sizes) and
@@ -101,17 +102,6 @@ class EnergyModel(nn.Module, abc.ABC):
             if grp.observed:
                 return grp.name
         raise ValueError(f"{type(self).__name__}.graph has no observed group")
-
-    @property
-    def dtype(self) -> torch.dtype:
-        return next(self.parameters()).dtype
-
-    @property
-    def device(self) -> torch.device:
-        return next(self.parameters()).device
-
-    def extra_repr(self) -> str:
-        return ", ".join(f"{k}={v!r}" for k, v in self.config().items())
 
 
 def has_free_energy(model: EnergyModel) -> bool:

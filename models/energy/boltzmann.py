@@ -2,8 +2,6 @@ r"""The general (fully connected) Boltzmann machine with visible and hidden unit
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 
@@ -11,7 +9,7 @@ import pgm
 
 from .base import EnergyModel
 from .lateral import LateralBernoulli
-from .validation import check_beta, check_int, check_memory, check_units
+from .validation import check_beta, check_init, check_int, check_memory, check_units
 
 __all__ = ["BoltzmannMachine"]
 
@@ -80,11 +78,7 @@ class BoltzmannMachine(EnergyModel):
         where = "BoltzmannMachine"
         n_visible = check_int(n_visible, "n_visible", 1, where)
         n_hidden = check_int(n_hidden, "n_hidden", 0, where)
-        if (not isinstance(weight_std, (int, float)) or isinstance(weight_std, bool)
-                or not math.isfinite(weight_std) or weight_std < 0):
-            raise ValueError(f"{where}: weight_std must be a finite non-negative float, got {weight_std!r}")
-        if seed is not None:
-            seed = check_int(seed, "seed", 0, where)
+        weight_std, seed = check_init(where, weight_std, seed)
         n = n_visible + n_hidden
         check_memory(f"{where}({n_visible}, {n_hidden})", n * n + n)
         self.n_visible, self.n_hidden, self.weight_std, self.seed = n_visible, n_hidden, weight_std, seed

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -12,7 +10,7 @@ from torch.distributions import Bernoulli
 import pgm
 
 from .base import EnergyModel
-from .validation import check_beta, check_int, check_memory, check_units
+from .validation import check_beta, check_init, check_int, check_memory, check_units
 
 __all__ = ["DBM"]
 
@@ -95,13 +93,7 @@ class DBM(EnergyModel):
             raise ValueError(f"{where}: sizes must name at least two layers (visible and one hidden), got {sizes}")
         if not isinstance(centered, bool):
             raise TypeError(f"{where}: centered must be a bool, got {centered!r}")
-        if (not isinstance(weight_std, (int, float)) or isinstance(weight_std, bool)
-                or not math.isfinite(weight_std) or weight_std < 0):
-            raise ValueError(f"{where}: weight_std must be a finite non-negative float, got {weight_std!r}")
-        if seed is not None:
-            seed = check_int(seed, "seed", 0, where)
-            if seed >= 2**63:
-                raise ValueError(f"{where}: seed must be below 2**63, got {seed!r}")
+        weight_std, seed = check_init(where, weight_std, seed)
         check_memory(f"DBM({sizes})", sum(a * b for a, b in zip(sizes, sizes[1:])) + sum(sizes))
         self.sizes, self.centered, self.weight_std, self.seed = sizes, centered, float(weight_std), seed
         gen = torch.Generator().manual_seed(seed) if seed is not None else None

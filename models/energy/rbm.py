@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -12,7 +10,7 @@ from torch.distributions import Bernoulli
 import pgm
 
 from .base import EnergyModel
-from .validation import check_beta, check_int, check_memory, check_units
+from .validation import check_beta, check_init, check_int, check_memory, check_units
 
 __all__ = ["RBM"]
 
@@ -189,13 +187,7 @@ def check_layers(where, n_visible, n_hidden, weight_std, seed):
     layers whose weight matrix and biases alone exceed the machine's memory."""
     n_visible = check_int(n_visible, "n_visible", 1, where)
     n_hidden = check_int(n_hidden, "n_hidden", 1, where)
-    if (not isinstance(weight_std, (int, float)) or isinstance(weight_std, bool)
-            or not math.isfinite(weight_std) or weight_std < 0):
-        raise ValueError(f"{where}: weight_std must be a finite non-negative float, got {weight_std!r}")
-    if seed is not None:
-        seed = check_int(seed, "seed", 0, where)
-        if seed >= 2**63:
-            raise ValueError(f"{where}: seed must be below 2**63, got {seed!r}")
+    _, seed = check_init(where, weight_std, seed)
     check_memory(f"{where}({n_visible}, {n_hidden})", n_visible * n_hidden + n_visible + n_hidden)
     return n_visible, n_hidden, seed
 

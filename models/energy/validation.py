@@ -13,7 +13,7 @@ import os
 
 import torch
 
-__all__ = ["check_beta", "check_bool", "check_int", "check_memory", "check_units", "is_validation_enabled", "set_validation", "validation_disabled"]
+__all__ = ["check_beta", "check_bool", "check_init", "check_int", "check_memory", "check_units", "is_validation_enabled", "set_validation", "validation_disabled"]
 
 _ENABLED = True
 
@@ -166,6 +166,20 @@ def check_bool(value, name: str, where: str | None = None) -> bool:
         prefix = f"{where}: " if where else ""
         raise TypeError(f"{prefix}{name} must be True or False, got {type(value).__name__} {value!r}")
     return value
+
+
+def check_init(where: str, weight_std, seed) -> tuple[float, int | None]:
+    """The initialisation options every model shares: ``weight_std`` a finite float ≥ 0,
+    ``seed`` ``None`` or an int in [0, 2**63) (what ``torch.Generator.manual_seed``
+    takes); returns ``(float(weight_std), seed)``."""
+    if (not isinstance(weight_std, (int, float)) or isinstance(weight_std, bool)
+            or not math.isfinite(weight_std) or weight_std < 0):
+        raise ValueError(f"{where}: weight_std must be a finite non-negative float, got {weight_std!r}")
+    if seed is not None:
+        seed = check_int(seed, "seed", 0, where)
+        if seed >= 2**63:
+            raise ValueError(f"{where}: seed must be below 2**63, got {seed!r}")
+    return float(weight_std), seed
 
 
 def check_memory(where: str, n_values: int, dtype: torch.dtype = torch.float32, what: str = "its parameters") -> None:

@@ -1,6 +1,7 @@
 """The ``pgm`` command line, run in-process (and once as the installed script)."""
 
 import json
+import math
 import re
 import subprocess
 import sys
@@ -25,11 +26,18 @@ def test_demo_quick_writes_every_artifact(tmp_path, capsys):
     out = tmp_path / "demo"
     _ok(["demo", "--quick", "--out", str(out), "--no-progress", "--hidden", "8", "--epochs", "2"])
     for name in ("samples.png", "filters.png", "graph.png", "curve.png", "metrics.json", "checkpoint.pt",
-                 "model.pt"):
+                 "model.pt", "dbm.pt", "dbm_samples.png", "dbm_graph.png", "sbn.pt", "vae.pt", "sbn_samples.png",
+                 "vae_samples.png", "sbn_graph.png"):
         assert (out / name).stat().st_size > 0, name
     printed = capsys.readouterr().out
     assert "test LL, AIS log Z" in printed and "log Z exact" in printed
+    assert "test variational bound" in printed and "VAE 64-200-10, ELBO" in printed
     metrics = json.loads((out / "metrics.json").read_text())
+    bound = metrics["dbm"]["variational_bound"]["test"]["mean"]
+    assert -64 * math.log(2) - 1 < bound < 0
+    for name in ("sbn", "vae"):  # the importance estimate sits above the ELBO of the same draws
+        part = metrics["directed"][name]
+        assert part["test_elbo"] <= part["test_log_likelihood"]["mean"] < 0
     log_z = metrics["log_z"]
     # the AIS bracket printed in the table holds the exact value for this small model
     assert log_z["ais_lower"] <= log_z["exact"] <= log_z["ais_upper"]

@@ -133,6 +133,7 @@ TABLE = [
     _row("demo --hidden 0", 2, "argument --hidden: expected a positive int"),
     _row("demo --epochs 0", 2, "argument --epochs: expected a positive int"),
     _row("demo --epochs nan", 2, "(not a finite number)"),
+    _row("demo --parts rbm,gan", 2, "argument --parts: expected comma-separated parts from rbm, dbm, directed"),
     _row("demo --seed -1", 2, "argument --seed: expected an int >= 0"),
     _row("demo --quick yes", 2, "unrecognized arguments: yes"),
     _row("demo --out {d}/afile", 2, "afile is an existing file"),
