@@ -431,11 +431,13 @@ def _cmd_fit(args):
     eval_data = load_data(spec, "test") if evaluate is not None and _has_splits(spec) else data
     model = entry.build(data, args)
     directed = isinstance(model, DirectedModel)
-    evaluations, methods = (("importance",), METHODS) if directed else (("exact", "ais"), ("cd", "pcd", "pt", "sml", "mp"))
+    evaluations, methods = (("importance",), METHODS) if directed \
+        else (("exact", "ais"), ("cd", "pcd", "pt", "sml", "mp"))
     if evaluate not in (None, *evaluations) or args.method not in (None, *methods):
         what = f"--evaluate {evaluate}" if evaluate not in (None, *evaluations) else f"--method {args.method}"
         raise UsageError(f"{what} does not apply to the {entry.name} model (directed models: --method "
-                         f"{'|'.join(METHODS)}, --evaluate importance; energy models: --method cd|pcd|pt|sml (mp: dbm), "
+                         f"{'|'.join(METHODS)}, --evaluate importance; energy models: --method "
+                         "cd|pcd|pt|sml (mp: dbm), "
                          "--evaluate exact|ais)")
     if args.method == "mp" and entry.name != "dbm":
         raise UsageError(f"--method mp (multi-prediction) trains a dbm, not the {entry.name} model")

@@ -325,8 +325,9 @@ def _dbm_build(data, args):
     if args.sizes[0] != data.shape[1]:
         from .cli import UsageError  # a size that does not fit the data is a usage error (exit status 2)
 
+        fixed = ",".join(map(str, [data.shape[1], *args.sizes[1:]]))
         raise UsageError(f"--sizes {','.join(map(str, args.sizes))}: the visible layer must match the data's "
-                         f"{data.shape[1]} columns (e.g. --sizes {','.join(map(str, [data.shape[1], *args.sizes[1:]]))})")
+                         f"{data.shape[1]} columns (e.g. --sizes {fixed})")
     model = DBM.from_data(data, args.sizes[1:], centered=args.centered, weight_std=args.weight_std, seed=args.seed)
     if args.pretrain:
         from .learning.pretrain import pretrain_dbm

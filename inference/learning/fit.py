@@ -289,7 +289,8 @@ def fit(model: EnergyModel | DirectedModel, data: torch.Tensor, *, method: str |
     # -- epochs -------------------------------------------------------------------------
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=epochs, initial=epoch0, desc=f"fit {method}" + ("" if method == "mp" else f"-{k}"), unit="epoch", disable=not progress)
+    desc = f"fit {method}" + ("" if method == "mp" else f"-{k}")
+    bar = tqdm(total=epochs, initial=epoch0, desc=desc, unit="epoch", disable=not progress)
     step = epoch0 * steps_per_epoch
     try:
         with threads_for(graph_work(model.graph, batch_size)):
