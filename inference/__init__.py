@@ -7,6 +7,8 @@ from .evaluation import LogLikelihood, PseudoLikelihood, log_likelihood, pseudo_
 from .evaluation import VariationalBound, variational_bound
 from .variational import MeanField, mean_field
 from .learning import MeanFieldPhase, pretrain_dbm
+from .learning import MultiPrediction
+from .variational import Inpainting, inpaint
 from .learning import CD, PCD, PT, Checkpoint, Evaluation, GradInfo, History, Optimization, fit, momentum_ramp, surrogate_loss
 from .checkpoint import load_model, save_model
 from .variational import DirectedHistory, fit_directed
@@ -20,3 +22,4 @@ __all__ += ["CD", "PCD", "PT", "GradInfo", "surrogate_loss", "History", "fit", "
 __all__ += ["MeanField", "mean_field", "MeanFieldPhase", "pretrain_dbm", "VariationalBound", "variational_bound"]
 __all__ += ["ImportanceEstimate", "importance_log_likelihood"]
 __all__ += ["DirectedHistory", "fit_directed"]
+__all__ += ["Inpainting", "inpaint", "MultiPrediction"]

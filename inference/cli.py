@@ -441,12 +441,16 @@ def _cmd_fit(args):
     eval_data = load_data(spec, "test") if evaluate is not None and _has_splits(spec) else data
     model = entry.build(data, args)
     directed = isinstance(model, DirectedModel)
-    evaluations, methods = (("importance",), METHODS) if directed else (("exact", "ais"), ("cd", "pcd", "pt", "sml"))
+    evaluations, methods = (("importance",), METHODS) if directed \
+        else (("exact", "ais"), ("cd", "pcd", "pt", "sml", "mp"))
     if evaluate not in (None, *evaluations) or args.method not in (None, *methods):
         what = f"--evaluate {evaluate}" if evaluate not in (None, *evaluations) else f"--method {args.method}"
         raise UsageError(f"{what} does not apply to the {entry.name} model (directed models: --method "
-                         f"{'|'.join(METHODS)}, --evaluate importance; energy models: --method cd|pcd|pt|sml, "
+                         f"{'|'.join(METHODS)}, --evaluate importance; energy models: --method "
+                         "cd|pcd|pt|sml (mp: dbm), "
                          "--evaluate exact|ais)")
+    if args.method == "mp" and entry.name != "dbm":
+        raise UsageError(f"--method mp (multi-prediction) trains a dbm, not the {entry.name} model")
     if evaluate == "exact":
         _check_exact(model, "--evaluate exact", "--evaluate ais or a smaller layer")
     if directed:
@@ -632,9 +636,9 @@ def _fit_options() -> argparse.ArgumentParser:
     f = argparse.ArgumentParser(add_help=False)
     specs = " | ".join(list(DATA_SPECS) + ["file.pt", "file.npy"])
     f.add_argument("--data", default=None, help=f"{specs} (default: the model's)")
-    f.add_argument("--method", choices=["cd", "pcd", "pt", "sml", *METHODS], default=None,
+    f.add_argument("--method", choices=["cd", "pcd", "pt", "sml", "mp", *METHODS], default=None,
                    help="learning rule (default: the model's recipe: cd for rbm, pcd for grbm, ssrbm and bm, sml for "
-                        "dbm, rws for sbn, elbo for vae; pt: parallel tempering)")
+                        "dbm, rws for sbn, elbo for vae; pt: parallel tempering; mp: multi-prediction, dbm only)")
     f.add_argument("--temperatures", type=_COUNT, default=5, help="replicas per chain for --method pt (default 5)")
     f.add_argument("--k", type=_COUNT, default=1, help="Gibbs sweeps per update")
     f.add_argument("--epochs", type=_COUNT, default=50)

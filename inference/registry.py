@@ -323,8 +323,11 @@ def _dbm_arguments(parser):
 
 def _dbm_build(data, args):
     if args.sizes[0] != data.shape[1]:
-        raise ValueError(f"--sizes {','.join(map(str, args.sizes))}: the visible layer must match the data's "
-                         f"{data.shape[1]} columns")
+        from .cli import UsageError  # a size that does not fit the data is a usage error (exit status 2)
+
+        fixed = ",".join(map(str, [data.shape[1], *args.sizes[1:]]))
+        raise UsageError(f"--sizes {','.join(map(str, args.sizes))}: the visible layer must match the data's "
+                         f"{data.shape[1]} columns (e.g. --sizes {fixed})")
     model = DBM.from_data(data, args.sizes[1:], centered=args.centered, weight_std=args.weight_std, seed=args.seed)
     if args.pretrain:
         from .learning.pretrain import pretrain_dbm
@@ -341,7 +344,7 @@ def _dbm_sizes(sizes):
 
 
 register(ModelEntry("dbm", DBM, _dbm_build, _dbm_arguments, _dbm_sizes, "bernoulli", "digits",
-                    "deep Boltzmann machine: binary layers in a chain, trained by variational SML"))
+                    "deep Boltzmann machine: binary layers in a chain, trained by variational SML or --method mp"))
 
 
 register(ModelEntry("ssrbm", SpikeSlabRBM, _ssrbm_build, _rbm_arguments, _two_sizes("ssrbm", SpikeSlabRBM), "gaussian",

@@ -28,7 +28,8 @@ from typing import Callable, NamedTuple
 import pytest
 import torch
 
-from inference import (ais_log_partition, exact_log_partition, fit, gibbs, load_model, log_likelihood,
+from inference import (MultiPrediction, ais_log_partition, exact_log_partition, fit, gibbs, inpaint, load_model,
+                       log_likelihood,
                        pseudo_log_likelihood, reconstruction_error, reverse_ais_log_partition, save_model)
 from inference.checkpoint import load_checkpoint, write_payload
 from inference.mcmc import GibbsState
@@ -276,6 +277,22 @@ ROWS = [
         lambda c: fit(c.model, c.data, epochs=2, batch_size=10, method="pcd", resume=True, **QUIET,
                       checkpoint=c.corrupted_checkpoint("model", lambda m: {k: v * NAN for k, v in m.items()})),
         ValueError, "non-finite"),
+    Row("fit: method mp on a model that is not a DBM", lambda c: fit(c.model, c.data, epochs=1, method="mp", **QUIET),
+        TypeError, "needs a DBM"),
+    Row("fit: multi_prediction without method mp",
+        lambda c: fit(c.model, c.data, epochs=1, method="pcd", multi_prediction=MultiPrediction(), **QUIET),
+        TypeError, "multi_prediction"),
+    # -- inpainting ---------------------------------------------------------------------
+    Row("inpaint: a mask of ints", lambda c: inpaint(c.model, c.data, torch.ones(c.data.shape, dtype=torch.int64)),
+        TypeError, "inpaint: mask must be a bool", when=lambda s: s.name != "ssrbm"),
+    Row("inpaint: a model with real-valued latents",
+        lambda c: inpaint(c.model, c.data, torch.ones(c.data.shape, dtype=torch.bool)), TypeError,
+        "inpaint: mean-field needs binary", when=lambda s: s.name == "ssrbm"),
+    Row("inpaint: a mask of the wrong shape",
+        lambda c: inpaint(c.model, c.data, torch.ones(c.data.shape[1] + 1, dtype=torch.bool)), ValueError,
+        "inpaint: mask must have shape", when=_binary_visible),
+    Row("inpaint: a model that is not one", lambda c: inpaint("rbm", c.data, torch.ones(c.data.shape, dtype=torch.bool)),
+        TypeError, "inpaint: model"),
     # -- partition functions ------------------------------------------------------------
     Row("exact: too many units", lambda c: exact_log_partition(c.subject.large()), ValueError, "exact_log_partition"),
     Row("exact: chunk_size 0", lambda c: exact_log_partition(c.model, chunk_size=0), ValueError, "chunk_size"),

@@ -83,3 +83,11 @@ def test_directed_digits_quick(capsys, one_thread):
 def test_nvil_variance_small(capsys, one_thread):
     _load("nvil_variance").main(["--epochs", "1", "--draws", "3"])
     assert "REINFORCE (no baseline)" in capsys.readouterr().out
+
+
+def test_dbm_inpainting_quick(capsys, tmp_path, one_thread):
+    plot = tmp_path / "inpainting.png"
+    _load("dbm_inpainting").main(["--quick", "--threads", "1", "--plot", str(plot)])
+    out = capsys.readouterr().out
+    assert "bottom half, 3 passes" in out and "MP: test variational bound" in out
+    assert plot.stat().st_size > 0

@@ -4,6 +4,7 @@ from .averaging import ParameterAverage
 from .contrastive import CD, PCD, GradInfo, surrogate_loss
 from .fit import fit
 from .history import History
+from .multi_prediction import MultiPrediction
 from .positive import MeanFieldPhase
 from .pretrain import PretrainedLayer, pretrain_dbm
 from .options import Checkpoint, Evaluation, Optimization
@@ -12,4 +13,4 @@ from .tempered import PT
 
 __all__ = ["CD", "PCD", "PT", "GradInfo", "surrogate_loss", "fit", "History", "momentum_ramp", "Optimization",
            "Evaluation", "Checkpoint", "ParameterAverage",
-           "MeanFieldPhase", "pretrain_dbm", "PretrainedLayer"]
+           "MeanFieldPhase", "pretrain_dbm", "PretrainedLayer", "MultiPrediction"]

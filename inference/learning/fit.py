@@ -22,6 +22,7 @@ from .averaging import ParameterAverage
 from .contrastive import CD, PCD, has_free_energy
 from .tempered import PT
 from .history import History
+from .multi_prediction import MultiPrediction
 from .positive import MeanFieldPhase
 from .options import SHORTHAND, Checkpoint, Evaluation, Optimization, check_choice, check_float, check_int
 from .resume import fingerprint, restore_run, save_run
@@ -85,8 +86,8 @@ def fit(model: EnergyModel | DirectedModel, data: torch.Tensor, *, method: str |
         epochs: int = 50, batch_size: int = 20, n_chains: int | None = None, n_temperatures: int = 5,
         sample_visible: bool = True, seed: int | None = 0,
         optim: Optimization | None = None, evaluate=None, checkpoint=None, callbacks=(), monitor="auto",
-        backend: str = "auto", progress: bool = True, positive=None, **options) -> History:
-    r"""Train an energy model by CD-k, PCD-k, PT or SML with a ``torch.optim`` optimizer.
+        backend: str = "auto", progress: bool = True, positive=None, multi_prediction=None, **options) -> History:
+    r"""Train an energy model by CD-k, PCD-k, PT, SML or MP with a ``torch.optim`` optimizer.
 
     A directed model (:class:`models.SigmoidBeliefNet`, :class:`models.VAE`) is trained
     by :func:`inference.variational.fit_directed` instead, with ``method`` one of
@@ -113,12 +114,16 @@ def fit(model: EnergyModel | DirectedModel, data: torch.Tensor, *, method: str |
     data : Tensor, shape (n, n_visible)
         Training data; binary or in [0, 1] for Bernoulli visible units, real values for
         Gaussian ones. Checked once.
-    method : {"cd", "pcd", "pt", "sml"}, optional
+    method : {"cd", "pcd", "pt", "sml", "mp"}, optional
         The learning rule; ``None`` takes the model's ``default_method`` ("cd" for the
         RBM, "pcd" for the Gaussian RBM: the recipes measured best for each; "sml" for
         the DBM). ``"pt"``: the negative phase from persistent parallel-tempering chains
         (:class:`~inference.PT`). "sml" is PCD with a mean-field positive phase
-        (variational SML, Goodfellow, Bengio & Courville, Algorithm 20.1).
+        (variational SML, Goodfellow, Bengio & Courville, Algorithm 20.1). "mp"
+        (DBM only): multi-prediction training, back-propagation of the cross-entropy
+        of randomly masked visible units through unrolled mean-field
+        (:class:`~inference.learning.MultiPrediction`); ``k``, ``n_chains`` and
+        ``sample_visible`` do not apply, and ``train_recon_error`` records its loss.
     k : int, default 1
         Gibbs steps per update.
     epochs : int, default 50
@@ -169,6 +174,10 @@ def fit(model: EnergyModel | DirectedModel, data: torch.Tensor, *, method: str |
         PCD/SML's positive phase ``positive(model, v, generator) -> state``; "sml"
         defaults to :class:`~inference.learning.MeanFieldPhase` () (10 mean-field passes,
         offsets of a centred model moved at rate 0.01).
+    multi_prediction : MultiPrediction, optional
+        Method "mp" only: its passes, masking probability and damping (default
+        ``MultiPrediction()``: 10 passes, units hidden with probability 1/2); the masks
+        are drawn from the run's generator.
 
     Returns
     -------
@@ -200,7 +209,14 @@ def fit(model: EnergyModel | DirectedModel, data: torch.Tensor, *, method: str |
                                                                "backend": backend, "positive": positive}, **options)
     if not isinstance(model, EnergyModel):
         raise TypeError(f"fit: model must be an EnergyModel, got {type(model).__name__}")
-    method = check_choice(model.default_method if method is None else method, "method", ("cd", "pcd", "pt", "sml"))
+    method = check_choice(model.default_method if method is None else method, "method",
+                          ("cd", "pcd", "pt", "sml", "mp"))
+    if method == "mp":
+        MultiPrediction.check_model(model, "fit: method 'mp'")
+        multi_prediction = MultiPrediction() if multi_prediction is None else multi_prediction
+    if multi_prediction is not None and (method != "mp" or not isinstance(multi_prediction, MultiPrediction)):
+        raise TypeError(f"fit: multi_prediction must be an inference.learning.MultiPrediction used with method "
+                        f"'mp', got {multi_prediction!r} with method {method!r}")
     if method == "sml" and positive is None:
         positive = MeanFieldPhase()
     if positive is not None and (method not in ("pcd", "sml") or not callable(positive)):
@@ -232,7 +248,8 @@ def fit(model: EnergyModel | DirectedModel, data: torch.Tensor, *, method: str |
     gen = make_generator(seed, model.device)
     est = CD(k, sample_visible=sample_visible, generator=gen) if method == "cd" \
         else PCD(k, n_chains=n_chains or batch_size, generator=gen, positive=positive) if method in ("pcd", "sml") \
-        else PT(k, n_chains=n_chains or batch_size, n_temperatures=n_temperatures, generator=gen)
+        else PT(k, n_chains=n_chains or batch_size, n_temperatures=n_temperatures, generator=gen) if method == "pt" \
+        else MultiPrediction(multi_prediction.n_iter, multi_prediction.mask_prob, multi_prediction.damping, gen)
     momentum_fn = optim.momentum_fn()
     opt = make_optimizer(optim.optimizer, param_groups(model, lr, optim.weight_decay, optim.decay), lr,
                          momentum_fn(0) if momentum_fn else None)
@@ -260,6 +277,8 @@ def fit(model: EnergyModel | DirectedModel, data: torch.Tensor, *, method: str |
         settings["n_temperatures"] = n_temperatures
     if positive is not None:
         settings["positive"] = repr(positive)
+    if method == "mp":
+        settings["multi_prediction"] = repr(multi_prediction)
     run = SimpleNamespace(model=model, settings=json.loads(json.dumps(settings)), optimizer=opt, scheduler=sched,
                           estimator=est, generator=gen, average=avg, backend=runner.name)
     history, epoch0 = History(), 0
@@ -270,7 +289,8 @@ def fit(model: EnergyModel | DirectedModel, data: torch.Tensor, *, method: str |
     # -- epochs -------------------------------------------------------------------------
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=epochs, initial=epoch0, desc=f"fit {method}-{k}", unit="epoch", disable=not progress)
+    desc = f"fit {method}" + ("" if method == "mp" else f"-{k}")
+    bar = tqdm(total=epochs, initial=epoch0, desc=desc, unit="epoch", disable=not progress)
     step = epoch0 * steps_per_epoch
     try:
         with threads_for(graph_work(model.graph, batch_size)):
@@ -282,7 +302,7 @@ def fit(model: EnergyModel | DirectedModel, data: torch.Tensor, *, method: str |
                         g["momentum"] = mom
                 t0 = time.perf_counter()
                 start = [p.detach().clone() for p in model.parameters()]
-                train_err, step = _train_epoch(runner, data, sched, avg, gen, batch_size, step, method == "cd")
+                train_err, step = _train_epoch(runner, data, sched, avg, gen, batch_size, step, method in ("cd", "mp"))
                 _check_finite(model, start, epoch, opt, checkpoint)
                 row = {"epoch": epoch + 1, "recon_error": None, "pseudo_log_likelihood": None,
                        "train_recon_error": train_err, "log_likelihood": None, "log_z": None,

@@ -57,7 +57,8 @@ class History(EpochTable):
         CD only: mean of ‖v − v₁‖², v₁ the first reconstruction of the negative chain
         (visible probabilities), over every 8th batch of the epoch (batches 1, 9, 17, …;
         nearly free, and unbiased for the epoch mean since batches are shuffled);
-        ``None`` for PCD.
+        multi-prediction (``method="mp"``): the mean masked cross-entropy per example
+        (nats) over the same batches; ``None`` for PCD.
     log_likelihood, log_z : list[float | None]
         With ``evaluate``: mean log p(v) per example of ``eval_data`` and the log Z
         used (exact or AIS); ``None`` on epochs without evaluation.

@@ -3,6 +3,7 @@ models importance weights, objectives (ELBO, IWAE, reweighted wake-sleep, wake-s
 the training loop."""
 
 from .history import DirectedHistory
+from .inpaint import Inpainting, inpaint
 from .mean_field import MeanField, mean_field
 from .nvil import NVIL
 from .objectives import elbo_loss, iwae_loss
@@ -11,5 +12,5 @@ from .train import METHODS, fit_directed
 from .wake_sleep import wake_sleep_loss
 from .weights import log_weights
 
-__all__ = ["DirectedHistory", "METHODS", "MeanField", "NVIL", "elbo_loss", "fit_directed", "iwae_loss", "log_weights",
+__all__ = ["DirectedHistory", "Inpainting", "METHODS", "MeanField", "NVIL", "elbo_loss", "fit_directed", "inpaint", "iwae_loss", "log_weights",
            "mean_field", "rws_loss", "wake_sleep_loss"]

@@ -47,7 +47,7 @@ class MeanField(NamedTuple):
     ----------
     marginals : dict[str, Tensor]
         Latent group → q(h_j = 1 | v), shape (batch, units); the visible group maps to
-        the data.
+        the data (with a ``mask``: the inferred q(v_i = 1) under the mask).
     n_iter : int
         Number of full passes over the latent blocks that ran.
     converged : bool
@@ -90,8 +90,25 @@ def _check_float(x, name, low, high, func, high_open=False):
     return float(x)
 
 
+def _check_mask(mask, v, grp, func):
+    """``mask`` as a (batch, n_visible) bool tensor on ``v``'s device, or ``None``."""
+    if mask is None:
+        return None
+    if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool:
+        got = f"a {mask.dtype} tensor" if isinstance(mask, torch.Tensor) else type(mask).__name__
+        raise TypeError(f"{func}: mask must be a bool tensor (True where a visible unit is missing), got {got}; "
+                        "build it with a comparison such as torch.rand(shape) < 0.25")
+    if grp.kind != "bernoulli":
+        raise TypeError(f"{func}: mask needs binary ('bernoulli') visible units, but {grp.name!r} has kind "
+                        f"{grp.kind!r}")
+    if mask.shape not in ((v.shape[1],), tuple(v.shape)):
+        raise ValueError(f"{func}: mask must have shape {tuple(v.shape)} or ({v.shape[1]},) like v, got "
+                         f"{tuple(mask.shape)}")
+    return mask.to(v.device).expand_as(v)
+
+
 def mean_field(model: EnergyModel, v: torch.Tensor, n_iter: int = 50, tol: float = 1e-5,
-               damping: float = 0.0, init: dict | None = None) -> MeanField:
+               damping: float = 0.0, init: dict | None = None, mask: torch.Tensor | None = None) -> MeanField:
     r"""Fixed-point iteration of the factorial posterior q(h | v).
 
     Each pass updates the latent blocks in the order of ``model.graph.gibbs_blocks()``,
@@ -119,6 +136,11 @@ def mean_field(model: EnergyModel, v: torch.Tensor, n_iter: int = 50, tol: float
     init : dict[str, Tensor], optional
         Starting marginals of some latent groups, (batch, units); the others start at
         1/2.
+    mask : bool Tensor, shape (batch, n_visible) or (n_visible,), optional
+        Binary visible units only: ``True`` marks a missing unit, inferred together
+        with the latent groups (it starts at 1/2 and is updated with the visible
+        group's block, q_i ← σ(g_i)); ``False`` units stay clamped to ``v``. The values
+        of ``v`` under the mask are ignored (any values in [0, 1]). ``None``: every visible unit is clamped.
 
     Returns
     -------
@@ -131,7 +153,11 @@ def mean_field(model: EnergyModel, v: torch.Tensor, n_iter: int = 50, tol: float
     >>> sorted(mf.marginals), mf.marginals["h2"].shape, mf.converged
     (['h1', 'h2', 'v'], torch.Size([2, 3]), True)
     """
-    func = "mean_field"
+    return _mean_field(model, v, n_iter, tol, damping, init, mask, "mean_field")
+
+
+def _mean_field(model, v, n_iter, tol, damping, init, mask, func) -> MeanField:
+    """:func:`mean_field`, with ``func`` naming the caller in error messages."""
     latents = latent_groups(model, func)
     vis = model.visible_name
     n_iter = check_int(n_iter, "n_iter", 1, func)
@@ -140,6 +166,9 @@ def mean_field(model: EnergyModel, v: torch.Tensor, n_iter: int = 50, tol: float
     grp = model.graph[vis]
     v = check_units(v, "v", grp.n_units, unit_interval=grp.kind == "bernoulli", dtype=model.dtype,
                     device=model.device)
+    mask = _check_mask(mask, v, grp, func)
+    if mask is not None:
+        v = v.masked_fill(mask, 0.5)
     values = {vis: v}
     given = {} if init is None else init
     if not isinstance(given, dict):
@@ -157,7 +186,7 @@ def mean_field(model: EnergyModel, v: torch.Tensor, n_iter: int = 50, tol: float
     unknown = sorted(set(given) - set(latents))
     if unknown:
         raise ValueError(f"{func}: init names groups {unknown} that are not latent groups {latents}")
-    blocks = [[g for g in block if g != vis] for block in model.graph.gibbs_blocks()]
+    blocks = [[g for g in block if g != vis or mask is not None] for block in model.graph.gibbs_blocks()]
     delta, it = math.inf, 0
     with validation_disabled():
         for it in range(1, n_iter + 1):
@@ -165,6 +194,8 @@ def mean_field(model: EnergyModel, v: torch.Tensor, n_iter: int = 50, tol: float
             for block in blocks:
                 for name in block:
                     new = model.conditional(name, values).probs
+                    if name == vis:
+                        new = torch.where(mask, new, v)
                     if damping:
                         new = damping * values[name] + (1 - damping) * new
                     if (tol > 0 or it == n_iter) and new.numel():  # no device sync on fixed-count passes

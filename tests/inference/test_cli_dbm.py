@@ -32,6 +32,16 @@ def test_fit_eval_sample_graph(tmp_path, capsys, one_thread):
 
 
 def test_fit_refuses_sizes_that_do_not_match_the_data(tmp_path, capsys):
-    assert main(["fit", "dbm", "--sizes", "10,4", "--out", str(tmp_path / "r"), "--no-progress"]) == 1
-    assert "must match the data's 64 columns" in capsys.readouterr().err
+    assert main(["fit", "dbm", "--sizes", "10,4", "--out", str(tmp_path / "r"), "--no-progress"]) == 2
+    assert "--sizes 10,4: the visible layer must match the data's 64 columns" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
+
+
+def test_fit_by_multi_prediction(tmp_path, capsys, one_thread):
+    run = tmp_path / "run"
+    assert main(["fit", "dbm", "--sizes", "64,4,3", "--method", "mp", "--epochs", "2", "--out", str(run),
+                 "--no-progress"]) == 0
+    assert "train_recon_error" in capsys.readouterr().out
+    history = json.loads((run / "history.json").read_text())
+    assert len(history["train_recon_error"]) == 2 and all(x > 0 for x in history["train_recon_error"])
+    assert isinstance(load_model(run / "model.pt"), DBM)
