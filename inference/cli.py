@@ -443,6 +443,9 @@ def _cmd_fit(args):
     directed = isinstance(model, DirectedModel)
     evaluations, methods = (("importance",), METHODS) if directed \
         else (("exact", "ais"), ("cd", "pcd", "pt", "sml", "mp"))
+    if entry.methods is not None and args.method not in (None, *entry.methods):
+        raise UsageError(f"--method {args.method} does not apply to the {entry.name} model (it is trained by --method "
+                         f"{'|'.join(entry.methods)})")
     if evaluate not in (None, *evaluations) or args.method not in (None, *methods):
         what = f"--evaluate {evaluate}" if evaluate not in (None, *evaluations) else f"--method {args.method}"
         raise UsageError(f"{what} does not apply to the {entry.name} model (directed models: --method "
@@ -638,7 +641,8 @@ def _fit_options() -> argparse.ArgumentParser:
     f.add_argument("--data", default=None, help=f"{specs} (default: the model's)")
     f.add_argument("--method", choices=["cd", "pcd", "pt", "sml", "mp", *METHODS], default=None,
                    help="learning rule (default: the model's recipe: cd for rbm, pcd for grbm, ssrbm and bm, sml for "
-                        "dbm, rws for sbn, elbo for vae; pt: parallel tempering; mp: multi-prediction, dbm only)")
+                        "dbm, rws for sbn and helmholtz, elbo for vae; pt: parallel tempering; mp: multi-prediction, "
+                        "dbm only)")
     f.add_argument("--temperatures", type=_COUNT, default=5, help="replicas per chain for --method pt (default 5)")
     f.add_argument("--k", type=_COUNT, default=1, help="Gibbs sweeps per update")
     f.add_argument("--epochs", type=_COUNT, default=50)

@@ -12,7 +12,9 @@ Entries today: ``"rbm"`` (:class:`models.energy.RBM`), ``"grbm"``
 ``"bm"`` (:class:`models.energy.BoltzmannMachine`), ``"hopfield"``
 (:class:`models.energy.Hopfield`, which stores patterns instead of being trained by
 :func:`inference.fit`), ``"dbm"`` (:class:`models.energy.DBM`), ``"sbn"``
-(:class:`models.SigmoidBeliefNet`) and ``"vae"`` (:class:`models.VAE`).
+(:class:`models.SigmoidBeliefNet`), ``"helmholtz"`` (the same class as a Helmholtz
+machine, :class:`models.HelmholtzMachine`, trained by ``rws`` or ``wake_sleep`` only) and
+``"vae"`` (:class:`models.VAE`).
 Classes listed in ``models.energy.__all__`` load
 from checkpoints without registration; :func:`register_class` (or
 :func:`inference.checkpoint.register_model`) adds others.
@@ -73,6 +75,9 @@ class ModelEntry:
         ``train(model, data, args) -> dict`` for a family that is not trained by
         :func:`inference.fit` (``pgm fit`` then ignores the learning options); the dict
         is the run's summary, written as ``history.json``.
+    methods : tuple of str, optional
+        The training methods ``pgm fit NAME --method`` accepts; ``None``: every method of
+        its kind (energy or directed).
     """
 
     name: str
@@ -84,6 +89,7 @@ class ModelEntry:
     default_data: str
     help: str = ""
     train: Callable | None = None
+    methods: tuple | None = None
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name or self.name != self.name.lower() or ":" in self.name:
@@ -389,5 +395,8 @@ def _vae_sizes(sizes):
 
 register(ModelEntry("sbn", SigmoidBeliefNet, _sbn_build, _sbn_arguments, _sbn_sizes, "bernoulli", "digits",
                     "sigmoid belief net (Helmholtz machine): binary layers, bottom-up recognition net"))
+register(ModelEntry("helmholtz", SigmoidBeliefNet, _sbn_build, _sbn_arguments, _sbn_sizes, "bernoulli", "digits",
+                    "Helmholtz machine: the sigmoid belief net by reweighted wake-sleep or wake-sleep",
+                    methods=("rws", "wake_sleep")))
 register(ModelEntry("vae", VAE, _vae_build, _vae_arguments, _vae_sizes, "bernoulli", "digits",
                     "variational autoencoder: Gaussian latent, MLP decoder, Bernoulli pixels"))

@@ -13,6 +13,9 @@ The table is built from three lists, so a new model or entry point is one more e
   the subject's context :class:`Ctx`;
 * :data:`CONSTRUCTORS` — rows for a family's constructor (which has no model to guard).
 
+Directed models (SBN, VAE) have their own pair, :data:`DIRECTED_SUBJECTS` and
+:data:`DIRECTED_ROWS`, with the same checks (they have no Gibbs state).
+
 Files (corrupted, truncated, malicious) are in :data:`FILE_ROWS`; the command line has its
 own table in ``tests/inference/test_cli_errors.py``.
 """
@@ -28,11 +31,12 @@ from typing import Callable, NamedTuple
 import pytest
 import torch
 
-from inference import (MultiPrediction, ais_log_partition, exact_log_partition, fit, gibbs, inpaint, load_model,
-                       log_likelihood,
-                       pseudo_log_likelihood, reconstruction_error, reverse_ais_log_partition, save_model)
+from inference import (MultiPrediction, ais_log_partition, exact_log_partition, fit, gibbs, importance_log_likelihood,
+                       inpaint, load_model, log_likelihood, pseudo_log_likelihood, reconstruction_error,
+                       reverse_ais_log_partition, save_model)
 from inference.checkpoint import load_checkpoint, write_payload
 from inference.mcmc import GibbsState
+from models import VAE, SigmoidBeliefNet
 from models.energy import RBM, GaussianRBM, SpikeSlabRBM
 from tests.models.test_spike_slab_rbm import random_spike_slab_rbm
 from tests.oracles import random_gaussian_rbm, random_rbm
@@ -365,6 +369,94 @@ def test_bad_input_is_refused_cleanly(subject, row, tmp_path):
     assert torch.equal(gen.get_state(), gen_before), "the generator was drawn from"
 
 
+# -- directed models ---------------------------------------------------------------------
+
+DIRECTED_SUBJECTS = [
+    Subject("sbn", lambda: SigmoidBeliefNet([6, 3, 2], seed=0), _binary, lambda: SigmoidBeliefNet([6, 20], seed=0)),
+    Subject("vae", lambda: VAE(6, 5, 2, seed=0), _binary, lambda: VAE(6, 5, 2, seed=0)),
+    Subject("vae-gaussian", lambda: VAE(6, 5, 2, "gaussian", seed=0), _real, lambda: VAE(6, 5, 2, "gaussian", seed=0)),
+]
+
+
+def _directed_bad(data, kind):
+    x = data.clone()
+    if kind == "not binary":
+        x[0, 0] = 0.5
+    elif kind == "nan":
+        x[1, 2] = NAN
+    elif kind == "wide":
+        x = torch.cat([x, x[:, :1]], 1)
+    elif kind == "narrow":
+        x = x[:, :-1]
+    elif kind == "flat":
+        x = x.reshape(-1)
+    elif kind == "list":
+        x = x.tolist()
+    return x
+
+
+def _is_sbn(subject):
+    return subject.name == "sbn"
+
+
+def _bernoulli(subject):
+    return subject.name != "vae-gaussian"
+
+
+#: (name, call(model, data, gen), error, match, when): data rows checked by every entry point
+_DATA_ENTRY_POINTS = [
+    ("fit", lambda m, x, g: fit(m, x, epochs=1, **QUIET), lambda s: True),
+    ("importance_log_likelihood", lambda m, x, g: importance_log_likelihood(m, x, 5), lambda s: True),
+    ("exact_log_likelihood", lambda m, x, g: m.exact_log_likelihood(x), _is_sbn),
+]
+DIRECTED_ROWS = [
+    *[Row(f"{name}: data {kind}", (lambda call, kind: lambda c: call(c.model, _directed_bad(c.data, kind), c.gen))(
+        call, kind), error, "data" if name != "exact_log_likelihood" else "x",
+        (lambda when, kind: lambda s: when(s) and (kind != "not binary" or _bernoulli(s)))(when, kind))
+      for name, call, when in _DATA_ENTRY_POINTS
+      for kind, error in [("not binary", ValueError), ("nan", ValueError), ("wide", ValueError),
+                          ("narrow", ValueError), ("flat", ValueError), ("list", TypeError)]],
+    Row("fit: n_particles 0", lambda c: fit(c.model, c.data, epochs=1, n_particles=0, **QUIET), ValueError,
+        "n_particles"),
+    Row("fit: unknown method", lambda c: fit(c.model, c.data, epochs=1, method="cd", **QUIET), ValueError, "method"),
+    Row("fit: iwae on discrete latents", lambda c: fit(c.model, c.data, epochs=1, method="iwae", **QUIET),
+        ValueError, "reparameterisable", _is_sbn),
+    Row("fit: an energy model's option", lambda c: fit(c.model, c.data, epochs=1, k=3, **QUIET), TypeError, "k=3"),
+    Row("fit: unknown backend", lambda c: fit(c.model, c.data, epochs=1, backend="gpu", **QUIET), ValueError,
+        "backend"),
+    Row("fit: lr -1", lambda c: fit(c.model, c.data, epochs=1, lr=-1.0, **QUIET), ValueError, "lr"),
+    Row("fit: exact evaluation", lambda c: fit(c.model, c.data, epochs=1, evaluate="exact", **QUIET), ValueError,
+        "evaluate"),
+    Row("importance_log_likelihood: n_samples 0", lambda c: importance_log_likelihood(c.model, c.data, 0),
+        ValueError, "n_samples"),
+    Row("importance_log_likelihood: batch 0", lambda c: importance_log_likelihood(c.model, c.data, 5, batch=0),
+        ValueError, "batch"),
+    Row("importance_log_likelihood: seed 'x'", lambda c: importance_log_likelihood(c.model, c.data, 5, seed="x"),
+        TypeError, "seed"),
+    Row("sample: n -1", lambda c: c.model.sample(-1, c.gen), ValueError, "n must"),
+    Row("sample: n 1.5", lambda c: c.model.sample(1.5, c.gen), TypeError, "n must"),
+    Row("sample: a seed for a generator", lambda c: c.model.sample(3, 0), TypeError, "generator"),
+    Row("exact_log_likelihood: too many latent units",
+        lambda c: c.subject.large().exact_log_likelihood(c.data), ValueError, "importance_log_likelihood", _is_sbn),
+]
+DIRECTED_PARAMS = [pytest.param(s, row, id=f"{s.name}: {row.name}") for s in DIRECTED_SUBJECTS
+                   for row in DIRECTED_ROWS if row.when(s)]
+
+
+@pytest.mark.parametrize("subject, row", DIRECTED_PARAMS)
+def test_bad_input_to_a_directed_model_is_refused_cleanly(subject, row, tmp_path):
+    torch.set_num_threads(1)
+    model = subject.build()
+    gen = torch.Generator().manual_seed(0)
+    ctx = Ctx(model, subject.data(30), gen, None, tmp_path, subject)
+    before, gen_before = _snapshot(model), gen.get_state()
+    with pytest.raises(row.error) as caught:
+        row.call(ctx)
+    assert row.match in str(caught.value), f"the message does not name {row.match!r}: {caught.value}"
+    assert _same(_snapshot(model), before), "the model changed"
+    assert torch.equal(gen.get_state(), gen_before), "the generator was drawn from"
+
+
 # -- constructors --------------------------------------------------------------------------
 
 CONSTRUCTORS = [
@@ -398,6 +490,17 @@ CONSTRUCTORS = [
           ({"max_precision": INF}, ValueError, "max_precision"),
           ({"max_alpha": 0.5}, ValueError, "max_alpha"),
           ({"max_alpha": NAN}, ValueError, "max_alpha"),
+      ]],
+    *[pytest.param(cls, args, kwargs, error, match, id=f"{cls.__name__}{args}{kwargs or ''}")
+      for cls, args, kwargs, error, match in [
+          (SigmoidBeliefNet, ([6],), {}, ValueError, "sizes"),
+          (SigmoidBeliefNet, ([6, 0],), {}, ValueError, r"sizes\[1\]"),
+          (SigmoidBeliefNet, (6,), {}, TypeError, "sizes"),
+          (SigmoidBeliefNet, ([6, 2.5],), {}, TypeError, r"sizes\[1\]"),
+          (SigmoidBeliefNet, ([6, 3],), {"weight_std": -1.0}, ValueError, "weight_std"),
+          (VAE, (6, 5, 2, "poisson"), {}, ValueError, "likelihood"),
+          (VAE, (0, 5, 2), {}, ValueError, "n_visible"),
+          (VAE, (6, 5, 2), {"seed": "x"}, TypeError, "seed"),
       ]],
 ]
 

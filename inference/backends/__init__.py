@@ -9,7 +9,10 @@ tested equal to them. Users choose with ``backend="auto"`` (the default: a fast 
 where one applies) or ``backend="torch"`` (always the generic path).
 
 Backends today: :mod:`inference.backends.rbm`, the binary RBM (fused torch steps,
-native CPU kernels, the SGD update fused into the step, the annealing loop of AIS).
+native CPU kernels, the SGD update fused into the step, the annealing loop of AIS);
+:mod:`inference.backends.vae`, the VAE's ELBO and IWAE losses without tracing its Pyro
+programs (for directed models the generic path is the traced Pyro programs, also named
+``backend="pyro"``).
 """
 
 from __future__ import annotations
@@ -32,10 +35,12 @@ def fast_path(model, algorithm, optimizer=None, backend: str = "auto"):
 
     Parameters
     ----------
-    model : EnergyModel
+    model : EnergyModel or DirectedModel
     algorithm : object
-        What is to run: a learning rule (:class:`~inference.CD`, :class:`~inference.PCD`)
-        or an annealing description (:class:`inference.partition.ais.AnnealingPath`).
+        What is to run: a learning rule (:class:`~inference.CD`, :class:`~inference.PCD`),
+        an annealing description (:class:`inference.partition.ais.AnnealingPath`) or a
+        directed model's training objective
+        (:class:`inference.variational.objectives.Objective`).
     optimizer : torch.optim.Optimizer, optional
         For learning rules: the optimizer whose update the runner applies.
     backend : {"auto", "torch"}
@@ -44,6 +49,12 @@ def fast_path(model, algorithm, optimizer=None, backend: str = "auto"):
     check_backend(backend, "fast_path")
     if backend == "torch":
         return None
+    from ..variational.objectives import Objective
+
+    if isinstance(algorithm, Objective):
+        from . import vae
+
+        return vae.fast_path(model, algorithm)
     from . import rbm
 
     return rbm.fast_path(model, algorithm, optimizer)

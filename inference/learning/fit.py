@@ -163,11 +163,12 @@ def fit(model: EnergyModel | DirectedModel, data: torch.Tensor, *, method: str |
         so that monitoring costs a small fraction of an epoch (about 6 % at 784 × 500);
         an explicit size is the more precise option (32 units per example above 128
         visible units).
-    backend : {"auto", "torch"}, default "auto"
+    backend : {"auto", "torch", "pyro"}, default "auto"
         ``"auto"`` lets a backend run the steps where it recognises the set-up (the
         binary RBM's fused and native steps, :mod:`inference.backends`); ``"torch"``
         always runs the generic path. The two draw different random numbers: equally
-        valid, not identical, runs.
+        valid, not identical, runs. A directed model also takes ``"pyro"`` (the generic
+        path: its traced programs); the VAE's fast path draws the same numbers.
     progress : bool, default True
         A tqdm bar over epochs showing the latest metrics.
     positive : callable, optional
@@ -204,9 +205,10 @@ def fit(model: EnergyModel | DirectedModel, data: torch.Tensor, *, method: str |
 
         return fit_directed(model, data, method=method, epochs=epochs, batch_size=batch_size, seed=seed,
                             evaluate=evaluate, checkpoint=checkpoint, callbacks=callbacks, monitor=monitor,
-                            progress=progress, energy_options={"k": k, "n_chains": n_chains, "n_temperatures": n_temperatures,
-                                                               "optim": optim, "sample_visible": sample_visible,
-                                                               "backend": backend, "positive": positive}, **options)
+                            backend=backend, progress=progress,
+                            energy_options={"k": k, "n_chains": n_chains, "n_temperatures": n_temperatures,
+                                            "optim": optim, "sample_visible": sample_visible, "positive": positive},
+                            **options)
     if not isinstance(model, EnergyModel):
         raise TypeError(f"fit: model must be an EnergyModel, got {type(model).__name__}")
     method = check_choice(model.default_method if method is None else method, "method",

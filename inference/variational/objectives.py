@@ -13,6 +13,7 @@ the batch size.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import torch
 from pyro import poutine
@@ -22,7 +23,16 @@ from models.energy.validation import check_int
 
 from .weights import latent_sites, log_weights
 
-__all__ = ["elbo_loss", "iwae_loss"]
+__all__ = ["elbo_loss", "iwae_loss", "Objective"]
+
+
+class Objective(NamedTuple):
+    """What a training step of a directed model computes: ``method`` (``"elbo"``,
+    ``"iwae"``...) with ``n_particles`` draws per example. A backend recognises it
+    (:func:`inference.backends.fast_path`) and may compute the same loss its own way."""
+
+    method: str
+    n_particles: int = 1
 
 # One instance: with max_plate_nesting given, Trace_ELBO does not trace the programs an
 # extra time per call to find it.

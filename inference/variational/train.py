@@ -27,6 +27,7 @@ import torch
 from models.directed import DirectedModel
 from models.energy.validation import validation_disabled
 
+from ..backends import fast_path
 from ..checkpoint import invalid_file, load_checkpoint, model_config, write_payload
 from ..learning.options import Checkpoint, check_choice, check_float, check_int
 from ..learning.resume import fingerprint
@@ -34,7 +35,7 @@ from ..mcmc.sampling import make_generator
 from ..threads import threads_for
 from .history import DirectedHistory
 from .nvil import NVIL
-from .objectives import elbo_loss, iwae_loss
+from .objectives import Objective, elbo_loss, iwae_loss
 from .rws import rws_loss
 from .wake_sleep import wake_sleep_loss
 from .weights import log_weights, seeded
@@ -44,11 +45,16 @@ __all__ = ["fit_directed", "METHODS"]
 #: Training methods of directed models.
 METHODS = ("elbo", "nvil", "iwae", "rws", "wake_sleep")
 _ENERGY_DEFAULTS = {"k": 1, "n_chains": None, "n_temperatures": 5, "optim": None, "sample_visible": True,
-                    "backend": "auto", "positive": None}
+                    "positive": None}
+#: Values of ``backend``: "pyro" and "torch" both name the generic path (the traced programs).
+BACKENDS = ("auto", "pyro", "torch")
 _MONITOR_SEED = 12345
 
 
-def _objective(method, n_particles, nvil):
+def _objective(model, method, n_particles, nvil, backend):
+    fast = fast_path(model, Objective(method, n_particles), backend="torch" if backend == "pyro" else backend)
+    if fast is not None:
+        return fast
     if method == "nvil":
         return nvil.loss
     if method == "elbo":
@@ -71,7 +77,7 @@ def fit_directed(model: DirectedModel, data: torch.Tensor, *, method: str | None
                  epochs: int = 50, batch_size: int = 100, lr: float = 1e-3, optimizer=None,
                  weight_decay: float = 0.0, seed: int | None = 0, evaluate=None, eval_data=None,
                  eval_every: int = 1, eval_samples: int = 100, checkpoint=None, checkpoint_every: int = 1,
-                 resume=False, callbacks=(), monitor="auto", progress: bool = True,
+                 resume=False, callbacks=(), monitor="auto", backend: str = "auto", progress: bool = True,
                  energy_options: dict | None = None) -> DirectedHistory:
     r"""Train a directed model (SBN, Helmholtz machine, VAE) by SVI, IWAE, RWS or wake-sleep.
 
@@ -106,6 +112,11 @@ def fit_directed(model: DirectedModel, data: torch.Tensor, *, method: str | None
         history (``checkpoint_every``, ``resume`` as for energy models).
     callbacks : callable or sequence of callables
         ``callback(epoch, history, model)`` after each epoch; ``True`` stops training.
+    backend : {"auto", "pyro", "torch"}, default "auto"
+        ``"auto"``: a backend computes the step where it recognises the set-up (the VAE's
+        ``"elbo"`` and ``"iwae"``, :mod:`inference.backends.vae`: the same estimator on
+        the same draws, without tracing the programs); ``"pyro"`` (or ``"torch"``, the
+        generic path's name for energy models) always traces the Pyro programs.
     monitor : "auto" or int
         Rows of the fixed subset on which the ELBO is recorded each epoch (0: none);
         ``"auto"`` takes n / 20 (at least 100, at most 1000).
@@ -147,6 +158,7 @@ def fit_directed(model: DirectedModel, data: torch.Tensor, *, method: str | None
         check_int(monitor, "monitor", 0)
     if evaluate is not None:
         check_choice(evaluate, "evaluate", ("importance",))
+    check_choice(backend, "backend", BACKENDS)
     if checkpoint is not None and not isinstance(checkpoint, Checkpoint):
         checkpoint = Checkpoint(checkpoint, checkpoint_every, resume)
     elif checkpoint is None and resume:
@@ -179,7 +191,7 @@ def fit_directed(model: DirectedModel, data: torch.Tensor, *, method: str | None
     n = data.shape[0]
     rows = min(n, max(100, min(1000, n // 20))) if monitor == "auto" else monitor
     subset = data[:: max(1, n // rows)][:rows] if rows else None
-    step_fn = _objective(method, k, nvil)
+    step_fn = _objective(model, method, k, nvil, backend)
     gen = make_generator(seed, model.device)
     settings = json.loads(json.dumps({
         "method": method, "n_particles": k, "batch_size": batch_size, "lr": lr, "weight_decay": weight_decay,

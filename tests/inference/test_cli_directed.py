@@ -1,4 +1,4 @@
-"""pgm fit / eval / sample / graph for the directed models (sbn, vae)."""
+"""pgm fit / eval / sample / graph for the directed models (sbn, helmholtz, vae)."""
 
 import json
 
@@ -7,7 +7,7 @@ import torch
 
 from inference.checkpoint import load_model
 from inference.cli import main
-from models import VAE, SigmoidBeliefNet
+from models import VAE, HelmholtzMachine, SigmoidBeliefNet
 
 
 def _ok(argv):
@@ -34,6 +34,20 @@ def test_sbn_fit_eval_sample_graph(tmp_path, capsys, one_thread):
     assert "h2 -> h1" in capsys.readouterr().out and (tmp_path / "g.png").stat().st_size > 0
 
 
+@pytest.mark.parametrize("method", [None, "wake_sleep"])
+def test_helmholtz_is_the_sbn_trained_by_wake_sleep_or_rws(method, tmp_path, one_thread):
+    out = tmp_path / "hm"
+    _ok(["fit", "helmholtz", "--layers", "5", "3", "--epochs", "1", "--batch-size", "200", "--particles", "2",
+         "--no-progress", "--out", str(out), *(["--method", method] if method else [])])
+    model = load_model(out / "model.pt")
+    assert isinstance(model, HelmholtzMachine) and model.sizes == [64, 5, 3]
+    history = json.loads((out / "history.json").read_text())
+    assert history["epoch"] == [1] and history["elbo"][0] < 0
+    # the default is RWS, whose reported bound is the K-sample bound; wake-sleep reports the ELBO
+    ckpt = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert json.loads(ckpt["fit"])["method"] == (method or "rws")
+
+
 def test_vae_fit_and_sample(tmp_path, one_thread):
     out = tmp_path / "vae"
     _ok(["fit", "vae", "--hidden", "8", "--latent", "2", "--epochs", "1", "--batch-size", "200", "--no-progress",
@@ -48,6 +62,8 @@ def test_vae_fit_and_sample(tmp_path, one_thread):
     (["fit", "sbn", "--method", "cd"], "--method cd does not apply to the sbn model"),
     (["fit", "vae", "--evaluate", "exact"], "--evaluate exact does not apply to the vae model"),
     (["fit", "rbm", "--method", "rws"], "--method rws does not apply to the rbm model"),
+    (["fit", "helmholtz", "--method", "nvil"], "--method nvil does not apply to the helmholtz model (it is trained "
+                                               "by --method rws|wake_sleep)"),
     (["graph", "sbn:64"], "expected at least two sizes"),
     (["graph", "vae:64x10"], "expected three sizes"),
 ])

@@ -87,6 +87,8 @@ TABLE = [
     _row("fit rbm --method mp --out {out}", 2, "--method mp (multi-prediction) trains a dbm, not the rbm model"),
     _row("fit ssrbm --hidden 0", 2, "argument --hidden: expected a positive int"),
     _row("fit sbn --layers 0", 2, "argument --layers: expected a positive int"),
+    _row("fit helmholtz --particles 0", 2, "argument --particles: expected a positive int"),
+    _row("fit helmholtz --method elbo --out {out}", 2, "--method elbo does not apply to the helmholtz model"),
     _row("fit vae --latent 0", 2, "argument --latent: expected a positive int"),
     # -- fit: data ----------------------------------------------------------------------
     _row("fit rbm --data no-such-data --out {out}", 2, "--data 'no-such-data' not understood"),
@@ -191,6 +193,7 @@ TABLE = [
     _row("graph hopfield:4x2", 2, "hopfield: expected one positive size N"),
     _row("graph ssrbm:4x0", 2, "ssrbm: expected two positive sizes"),
     _row("graph sbn:0x3", 2, "sizes[0] must be an int >= 1"),
+    _row("graph helmholtz:64", 2, "expected at least two sizes"),
     _row("graph vae:64x0x2", 2, "n_hidden must be an int >= 1"),
     _row("graph rbm:3x4x5", 2, "expected two positive sizes"),
     _row("graph dbm:5", 2, "dbm: expected two or more positive sizes"),
