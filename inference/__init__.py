@@ -20,3 +20,6 @@ __all__ += ["CD", "PCD", "PT", "GradInfo", "surrogate_loss", "History", "fit", "
 __all__ += ["MeanField", "mean_field", "MeanFieldPhase", "pretrain_dbm", "VariationalBound", "variational_bound"]
 __all__ += ["ImportanceEstimate", "importance_log_likelihood"]
 __all__ += ["DirectedHistory", "fit_directed"]
+from .programs import DBNEstimate, EnergyDistribution, GreedyHistory, dbn_log_likelihood, fit_greedy, set_dbn_prior
+
+__all__ += ["EnergyDistribution", "DBNEstimate", "dbn_log_likelihood", "set_dbn_prior", "GreedyHistory", "fit_greedy"]
