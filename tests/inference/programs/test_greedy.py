@@ -80,7 +80,7 @@ def test_checkpoints_per_layer_and_resume(data, tmp_path, one_thread):
     (dict(propagate="noise"), ValueError, "propagate"),
     (dict(layer_method="adam"), ValueError, "layer_method"),
     (dict(evaluate="importance"), ValueError, "evaluate"),
-    (dict(eval_data=torch.zeros(2, 8)), ValueError, "eval_data"),
+    (dict(evaluate="exact", eval_data=torch.full((2, 8), 0.5)), ValueError, "eval_data"),
     (dict(resume=True), ValueError, "resume"),
 ])
 def test_bad_arguments(data, kwargs, error, match):
