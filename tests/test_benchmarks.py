@@ -83,3 +83,9 @@ def test_directed_digits_quick(capsys, one_thread):
 def test_nvil_variance_small(capsys, one_thread):
     _load("nvil_variance").main(["--epochs", "1", "--draws", "3"])
     assert "REINFORCE (no baseline)" in capsys.readouterr().out
+
+
+def test_dbn_digits_quick(capsys, one_thread):
+    _load("dbn_digits").main(["--quick", "--threads", "1"])
+    out = capsys.readouterr().out
+    assert "| DBN 64-8-4, propagate mean | 2 | DBN 64-8-4 |" in out
