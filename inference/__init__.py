@@ -23,3 +23,6 @@ __all__ += ["MeanField", "mean_field", "MeanFieldPhase", "pretrain_dbm", "Variat
 __all__ += ["ImportanceEstimate", "importance_log_likelihood"]
 __all__ += ["DirectedHistory", "fit_directed"]
 __all__ += ["Inpainting", "inpaint", "MultiPrediction"]
+from .programs import DBNEstimate, EnergyDistribution, GreedyHistory, dbn_log_likelihood, fit_greedy, set_dbn_prior
+
+__all__ += ["EnergyDistribution", "DBNEstimate", "dbn_log_likelihood", "set_dbn_prior", "GreedyHistory", "fit_greedy"]

@@ -50,7 +50,7 @@ from pathlib import Path
 
 import torch
 
-from models.directed import VAE, DirectedModel
+from models.directed import DBN, VAE, DirectedModel
 from pgm import REAL_KINDS, SPIN_KINDS
 
 from . import registry
@@ -430,8 +430,9 @@ def _cmd_fit(args):
 
     entry = registry.lookup(args.model)
     out = _out_folder(args.out)
-    if args.resume and not (out / "checkpoint.pt").is_file():
-        raise UsageError(f"--resume: there is no {out / 'checkpoint.pt'} to continue (run without --resume)")
+    resumable = "checkpoint.layer1.pt" if entry.cls is DBN else "checkpoint.pt"  # a DBN: one file per layer
+    if args.resume and not (out / resumable).is_file():
+        raise UsageError(f"--resume: there is no {out / resumable} to continue (run without --resume)")
     spec = args.data or entry.default_data
     data = load_data(spec, "train")
     _check_data_kind(entry.name, entry.visible_kind, spec, data, exact=False)
@@ -440,9 +441,11 @@ def _cmd_fit(args):
         _check_data_kind(entry.name, entry.visible_kind, spec, data, exact=True, option=f"--evaluate {evaluate}: ")
     eval_data = load_data(spec, "test") if evaluate is not None and _has_splits(spec) else data
     model = entry.build(data, args)
-    directed = isinstance(model, DirectedModel)
+    directed = isinstance(model, DirectedModel) and not isinstance(model, DBN)
     evaluations, methods = (("importance",), METHODS) if directed \
         else (("exact", "ais"), ("cd", "pcd", "pt", "sml", "mp"))
+    if isinstance(model, DBN):  # greedy: each RBM by --method (cd by default)
+        methods = ("cd", "pcd", "pt", "sml")
     if entry.methods is not None and args.method not in (None, *entry.methods):
         raise UsageError(f"--method {args.method} does not apply to the {entry.name} model (it is trained by --method "
                          f"{'|'.join(entry.methods)})")
@@ -455,13 +458,18 @@ def _cmd_fit(args):
     if args.method == "mp" and entry.name != "dbm":
         raise UsageError(f"--method mp (multi-prediction) trains a dbm, not the {entry.name} model")
     if evaluate == "exact":
-        _check_exact(model, "--evaluate exact", "--evaluate ais or a smaller layer")
+        for layer in ([model.layer_rbm(l) for l in range(1, model.n_layers + 1)] if isinstance(model, DBN) else [model]):
+            _check_exact(layer, "--evaluate exact", "--evaluate ais or a smaller layer")
     if directed:
         options = {"n_particles": args.particles, **({"lr": args.lr} if args.lr is not None else {})}
     else:
         options = {"k": args.k, "n_temperatures": args.temperatures, "lr": args.lr,
                    "momentum": "hinton" if args.momentum is None else args.momentum,
                    "average": None if args.average == "none" else args.average}
+    if isinstance(model, DBN):
+        options = {**options, "layer_method": args.method or "cd", "propagate": args.propagate,
+                   "n_samples": args.samples}
+        args.method = "greedy"
     if entry.train is not None:  # a family learned otherwise (a Hopfield net stores patterns)
         with _cleaned_up(out, args.notes):
             _make_folder(out)
@@ -471,7 +479,7 @@ def _cmd_fit(args):
         print(f"{entry.name} on {spec}: " + ", ".join(f"{k} {v}" for k, v in summary.items()))
         print(f"wrote {out / 'model.pt'} and {out / 'history.json'}")
         return
-    with _cleaned_up(out, args.notes, _KEEP, " (add --resume to continue from its checkpoint)"):
+    with _cleaned_up(out, args.notes, (*_KEEP, resumable), " (add --resume to continue from its checkpoint)"):
         _make_folder(out)
         history = fit(model, data, method=args.method, epochs=args.epochs, batch_size=args.batch_size,
                       seed=args.seed, checkpoint=out / "checkpoint.pt", resume=args.resume,
@@ -494,6 +502,8 @@ def _cmd_eval(args):
     if data.shape[1] != vis.n_units:
         raise UsageError(f"--data {spec} has {data.shape[1]} columns, but {args.model} has {vis.n_units} visible units")
     _check_data_kind(_model_name(model), vis.kind, spec, data, exact=True)
+    if isinstance(model, DBN):
+        return _eval_dbn(model, data, spec, args)
     if isinstance(model, DirectedModel) or args.method == "importance":
         return _eval_importance(model, data, spec, args)
     if args.method == "exact":
@@ -560,6 +570,34 @@ def _eval_importance(model, data, spec, args):
     print(json.dumps(result, indent=2, default=float))
 
 
+def _eval_dbn(model, data, spec, args):
+    """``pgm eval`` of a DBN: the importance estimate and the bound, the top RBM's log Z exact
+    or by AIS (the default when it is too large to enumerate), with its bracket carried."""
+    from .partition import default_schedule
+    from .partition.exact import MAX_EXACT_UNITS, enumeration_set
+    from .programs import dbn_log_likelihood
+
+    if args.method == "importance":
+        raise UsageError("--method picks the top RBM's log Z for a dbn: exact or ais (the likelihood is "
+                         "always the importance estimate)")
+    method = args.method or ("exact" if enumeration_set(model.top)[1] <= MAX_EXACT_UNITS else "ais")
+    if method == "exact":
+        _check_exact(model.top, "--method exact", "--method ais")
+    betas = default_schedule() if args.betas is None else torch.linspace(0, 1, args.betas, dtype=torch.float64)
+    ais = {"n_chains": args.chains, "betas": betas, "base": args.base, "progress": not args.no_progress}
+    train = load_data(spec, "train") if args.base == "data" else None
+    est = dbn_log_likelihood(model, data, method, n_samples=args.samples, seed=args.seed, train_data=train,
+                             ais_options=ais, progress=not args.no_progress)
+    result = {"model": "dbn", "method": "importance", "n_samples": args.samples, "log_z": est.log_z._asdict(),
+              "log_likelihood": {"mean": est.mean, "lower": est.lower, "upper": est.upper, "sem": est.sem,
+                                 "n": est.importance.n},
+              "elbo": {"mean": est.elbo, "lower": est.elbo_lower, "upper": est.elbo_upper, "sem": est.elbo_sem},
+              "note": "the K-sample estimate is a stochastic lower bound of the log-likelihood in expectation; "
+                      "lower/upper carry the top RBM's log Z bracket",
+              "units": "nats per example", "split": args.split, "data": spec}
+    print(json.dumps(result, indent=2, default=float))
+
+
 def _image_shape(group):
     """(height, width) of a visible group that is a picture, else ``None``."""
     if len(group.size) == 2:
@@ -583,6 +621,10 @@ def _cmd_sample(args):
         out = out.with_suffix(".pt")
         print(f"the {vis.n_units} visible units are not a square image: writing a tensor instead")
     gen = make_generator(args.seed, model.device)
+    if isinstance(model, DBN):  # --steps Gibbs sweeps in the top RBM, then one ancestral pass
+        from .programs import set_dbn_prior
+
+        set_dbn_prior(model, None, n_gibbs=args.steps, generator=gen)
     if isinstance(model, DirectedModel):  # ancestral samples (the VAE's: decoder means)
         means = model.sample(args.n, gen, mean=True) if isinstance(model, VAE) else model.sample(args.n, gen)
     else:
@@ -712,7 +754,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--no-progress", action="store_true")
     e.set_defaults(func=_cmd_eval, prog=e.prog)
 
-    s = sub.add_parser("sample", help="Gibbs samples (ancestral for sbn and vae) from a saved model")
+    s = sub.add_parser("sample", help="Gibbs samples (ancestral for sbn and vae; for dbn Gibbs in the top RBM, "
+                                      "then ancestral) from a saved model")
     s.add_argument("model")
     s.add_argument("--n", type=_COUNT, default=64)
     s.add_argument("--steps", type=_integer(0, "an int >= 0"), default=1000, help="Gibbs sweeps from uniform noise")

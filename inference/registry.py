@@ -13,8 +13,8 @@ Entries today: ``"rbm"`` (:class:`models.energy.RBM`), ``"grbm"``
 (:class:`models.energy.Hopfield`, which stores patterns instead of being trained by
 :func:`inference.fit`), ``"dbm"`` (:class:`models.energy.DBM`), ``"sbn"``
 (:class:`models.SigmoidBeliefNet`), ``"helmholtz"`` (the same class as a Helmholtz
-machine, :class:`models.HelmholtzMachine`, trained by ``rws`` or ``wake_sleep`` only) and
-``"vae"`` (:class:`models.VAE`).
+machine, :class:`models.HelmholtzMachine`, trained by ``rws`` or ``wake_sleep`` only),
+``"vae"`` (:class:`models.VAE`) and ``"dbn"`` (:class:`models.DBN`).
 Classes listed in ``models.energy.__all__`` load
 from checkpoints without registration; :func:`register_class` (or
 :func:`inference.checkpoint.register_model`) adds others.
@@ -37,7 +37,7 @@ from typing import Callable
 
 import models.directed
 import models.energy
-from models.directed import VAE, DirectedModel, SigmoidBeliefNet
+from models.directed import DBN, VAE, DirectedModel, SigmoidBeliefNet
 from models.energy import DBM, RBM, BoltzmannMachine, EnergyModel, GaussianRBM, Hopfield, SpikeSlabRBM
 from models.energy.hopfield import RULES
 
@@ -400,3 +400,37 @@ register(ModelEntry("helmholtz", SigmoidBeliefNet, _sbn_build, _sbn_arguments, _
                     methods=("rws", "wake_sleep")))
 register(ModelEntry("vae", VAE, _vae_build, _vae_arguments, _vae_sizes, "bernoulli", "digits",
                     "variational autoencoder: Gaussian latent, MLP decoder, Bernoulli pixels"))
+
+
+def _dbn_arguments(parser):
+    parser.add_argument("--sizes", type=_layer_sizes, default=[64, 32, 16],
+                        help="layer sizes, visible first, at least three (default 64,32,16)")
+    parser.add_argument("--propagate", choices=["mean", "sample"], default="mean",
+                        help="train each upper RBM on the up-pass probabilities or on one binary draw (default mean)")
+    parser.add_argument("--samples", type=_positive_int, default=1000,
+                        help="K, importance draws of --evaluate per example (default 1000)")
+    parser.add_argument("--weight-std", type=float, default=0.01,
+                        help="standard deviation of the initial weights (default 0.01)")
+
+
+def _dbn_build(data, args):
+    from .cli import UsageError  # sizes that do not fit are usage errors (exit status 2)
+
+    if len(args.sizes) < 3:
+        raise UsageError(f"--sizes {','.join(map(str, args.sizes))}: a DBN needs at least three layers "
+                         "(two make an RBM: pgm fit rbm)")
+    if args.sizes[0] != data.shape[1]:
+        raise UsageError(f"--sizes {','.join(map(str, args.sizes))}: the visible layer must match the data's "
+                         f"{data.shape[1]} columns")
+    return DBN(args.sizes, weight_std=args.weight_std, seed=args.seed)
+
+
+def _dbn_sizes(sizes):
+    if len(sizes) < 3 or not all(isinstance(s, int) and s >= 1 for s in sizes):
+        raise ValueError(f"dbn: expected three or more positive sizes VISIBLExH1xH2[x...] (e.g. dbn:64x32x16), "
+                         f"got {tuple(sizes)}")
+    return DBN(list(sizes))
+
+
+register(ModelEntry("dbn", DBN, _dbn_build, _dbn_arguments, _dbn_sizes, "bernoulli", "digits",
+                    "deep belief net: an RBM over the top two layers, sigmoid layers below, trained greedily"))

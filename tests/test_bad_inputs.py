@@ -34,14 +34,16 @@ import torch
 from inference import (MultiPrediction, ais_log_partition, exact_log_partition, fit, gibbs, importance_log_likelihood,
                        inpaint, load_model, log_likelihood, pseudo_log_likelihood, reconstruction_error,
                        reverse_ais_log_partition, save_model)
+from inference import EnergyDistribution, LogZEstimate, dbn_log_likelihood, set_dbn_prior
 from inference.checkpoint import load_checkpoint, write_payload
 from inference.mcmc import GibbsState
-from models import VAE, SigmoidBeliefNet
+from models import DBN, VAE, SigmoidBeliefNet
 from models.energy import RBM, GaussianRBM, SpikeSlabRBM
 from tests.models.test_spike_slab_rbm import random_spike_slab_rbm
 from tests.oracles import random_gaussian_rbm, random_rbm
 
 QUIET = dict(progress=False, monitor=0)
+_LOG_Z = LogZEstimate(0.0, 0.0, 0.0, math.inf, 0, "exact")  # a well-formed estimate: the rows test other arguments
 INF, NAN = float("inf"), float("nan")
 
 
@@ -337,6 +339,17 @@ ROWS = [
         "data"),
     Row("reconstruction_error: flat data", lambda c: reconstruction_error(c.model, c.bad_data("flat")), ValueError,
         "data"),
+    # -- an energy model as a Pyro distribution ------------------------------------------
+    Row("EnergyDistribution: log_z a float", lambda c: EnergyDistribution(c.model, 3.0), TypeError, "log_z"),
+    Row("EnergyDistribution: n_gibbs -1", lambda c: EnergyDistribution(c.model, n_gibbs=-1), ValueError, "n_gibbs"),
+    Row("EnergyDistribution: thin 0", lambda c: EnergyDistribution(c.model, thin=0), ValueError, "thin"),
+    Row("EnergyDistribution: generator 'x'", lambda c: EnergyDistribution(c.model, generator="x"), TypeError,
+        "generator"),
+    Row("EnergyDistribution.log_prob: too wide",
+        lambda c: EnergyDistribution(c.model, _LOG_Z, validate_args=True).log_prob(c.bad_data("wide")),
+        ValueError, "shape"),
+    Row("EnergyDistribution.log_prob: no log_z", lambda c: EnergyDistribution(c.model).log_prob(c.data),
+        ValueError, "log_z"),
     # -- saving ---------------------------------------------------------------------------
     Row("save_model: not a model", lambda c: save_model(c.tmp / "m.pt", c.model.state_dict()), TypeError, "model"),
     Row("save_model: onto a folder", lambda c: save_model(c.tmp, c.model), IsADirectoryError, str(os.sep)),
@@ -502,6 +515,16 @@ CONSTRUCTORS = [
           (VAE, (0, 5, 2), {}, ValueError, "n_visible"),
           (VAE, (6, 5, 2), {"seed": "x"}, TypeError, "seed"),
       ]],
+    *[pytest.param(DBN, args, kwargs, error, match, id=f"DBN{args}{kwargs or ''}")
+      for args, kwargs, error, match in [
+          (([6, 4],), {}, ValueError, "sizes"),
+          (([6, 0, 4],), {}, ValueError, r"sizes\[1\]"),
+          (([6, 4.5, 4],), {}, TypeError, r"sizes\[1\]"),
+          ((64,), {}, TypeError, "sizes"),
+          (([6, 4, 3],), {"weight_std": NAN}, ValueError, "weight_std"),
+          (([6, 4, 3],), {"seed": -1}, ValueError, "seed"),
+          (([10**6, 10**6, 4],), {}, ValueError, "memory"),
+      ]],
 ]
 
 
@@ -509,6 +532,43 @@ CONSTRUCTORS = [
 def test_bad_constructor_arguments_are_refused(cls, args, kwargs, error, match):
     with pytest.raises(error, match=match):
         cls(*args, **kwargs)
+
+
+# -- the deep belief net's entry points ----------------------------------------------------
+
+def _dbn_data(width=6):
+    return _binary(20, width)
+
+
+DBN_ROWS = [
+    ("fit greedy: method cd", lambda d: fit(d, _dbn_data(), method="cd", epochs=1, **QUIET), ValueError, "method"),
+    ("fit greedy: NaN data", lambda d: fit(d, _dbn_data().fill_(NAN), epochs=1, **QUIET), ValueError, "data"),
+    ("fit greedy: too wide", lambda d: fit(d, _dbn_data(7), epochs=1, **QUIET), ValueError, "data"),
+    ("fit greedy: propagate", lambda d: fit(d, _dbn_data(), propagate="x", epochs=1, **QUIET), ValueError,
+     "propagate"),
+    ("fit greedy: epochs 0", lambda d: fit(d, _dbn_data(), epochs=0, **QUIET), ValueError, "epochs"),
+    ("model without prior", lambda d: d.model(_dbn_data()), ValueError, "dbn.prior"),
+    ("sample without prior", lambda d: d.sample(3), ValueError, "dbn.prior"),
+    ("sample: n -1", lambda d: d.sample(-1), ValueError, "n"),
+    ("dbn_log_likelihood: grey data", lambda d: dbn_log_likelihood(d, _dbn_data() / 2), ValueError, "data"),
+    ("dbn_log_likelihood: log_z 'x'", lambda d: dbn_log_likelihood(d, _dbn_data(), "x"), ValueError, "log_z"),
+    ("dbn_log_likelihood: n_samples 0", lambda d: dbn_log_likelihood(d, _dbn_data(), n_samples=0), ValueError,
+     "n_samples"),
+    ("set_dbn_prior: not a DBN", lambda d: set_dbn_prior(d.top), TypeError, "dbn"),
+    ("set_dbn_prior: n_gibbs -1", lambda d: set_dbn_prior(d, n_gibbs=-1), ValueError, "n_gibbs"),
+    ("layer_rbm: l 4", lambda d: d.layer_rbm(4), ValueError, "l"),
+    ("set_layer: wrong size", lambda d: d.set_layer(1, RBM(5, 4)), ValueError, "rbm"),
+]
+
+
+@pytest.mark.parametrize("call, error, match", [pytest.param(*row[1:], id=row[0]) for row in DBN_ROWS])
+def test_bad_dbn_input_is_refused_cleanly(call, error, match):
+    dbn = DBN([6, 4, 3], seed=0)
+    before = _snapshot(dbn)
+    with pytest.raises(error) as caught:
+        call(dbn)
+    assert match in str(caught.value), f"the message does not name {match!r}: {caught.value}"
+    assert _same(_snapshot(dbn), before), "the model changed"
 
 
 # -- files ---------------------------------------------------------------------------------

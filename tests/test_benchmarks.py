@@ -99,3 +99,9 @@ def test_nvil_variance_over_training(capsys, tmp_path, one_thread):
     out = capsys.readouterr().out
     table = out.split("over training")[1]
     assert [line.split()[0] for line in table.splitlines()[3:6]] == ["0", "1", "2"] and plot.stat().st_size > 0
+
+
+def test_dbn_digits_quick(capsys, one_thread):
+    _load("dbn_digits").main(["--quick", "--threads", "1"])
+    out = capsys.readouterr().out
+    assert "| DBN 64-8-4, propagate mean | 2 | DBN 64-8-4 |" in out

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 import torch
 
-from models.directed import DirectedModel
+from models.directed import DBN, DirectedModel
 from models.energy import EnergyModel
 from models.energy.validation import check_bool, check_units, validation_disabled
 
@@ -93,6 +93,8 @@ def fit(model: EnergyModel | DirectedModel, data: torch.Tensor, *, method: str |
     by :func:`inference.variational.fit_directed` instead, with ``method`` one of
     ``"elbo"``, ``"iwae"``, ``"rws"``, ``"wake_sleep"`` and that function's keywords
     (``n_particles``, ``lr``, ``eval_data``...); it returns a ``DirectedHistory``.
+    A :class:`models.DBN` is trained layer by layer (``method="greedy"``,
+    :func:`inference.programs.fit_greedy`); it returns a ``GreedyHistory``.
 
     Each epoch shuffles ``data`` with the run's generator; for every batch the estimator
     (:class:`~inference.CD`, :class:`~inference.PCD` or :class:`~inference.PT`) writes ⟨∂F/∂θ⟩_data −
@@ -200,6 +202,13 @@ def fit(model: EnergyModel | DirectedModel, data: torch.Tensor, *, method: str |
     2
     """
     # -- checks, all before any work ----------------------------------------------------
+    if isinstance(model, DBN):  # greedy layer-wise training: inference.programs
+        from ..programs.greedy import fit_greedy
+
+        return fit_greedy(model, data, method=method, epochs=epochs, batch_size=batch_size, seed=seed, k=k,
+                          n_chains=n_chains, n_temperatures=n_temperatures, sample_visible=sample_visible,
+                          optim=optim, evaluate=evaluate, checkpoint=checkpoint, callbacks=callbacks,
+                          monitor=monitor, backend=backend, progress=progress, positive=positive, **options)
     if isinstance(model, DirectedModel):  # SBN, Helmholtz machine, VAE: inference.variational
         from ..variational.train import fit_directed
 
