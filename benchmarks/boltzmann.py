@@ -1,6 +1,6 @@
-"""Hopfield capacity, Boltzmann machines on bars and stripes, and simulated annealing.
+"""Hopfield capacity, Boltzmann machines on bars and stripes, annealing, and tempering.
 
-Three measurements, each printed as a table:
+Six measurements, each printed as a table:
 
 1. **Hopfield capacity.** For N units and P = load·N random ±1 patterns stored by each
    rule (``hebbian``, ``storkey``, ``pseudo_inverse``), every pattern is probed with 10 %
@@ -16,6 +16,9 @@ Three measurements, each printed as a table:
    batch 20, ``--epochs`` over the 14 images repeated 20 times) and scored by their exact
    log-likelihood (enumerating all 2^(9 + hidden) states). The row "exact ML" is the
    best a fully visible machine can do (L-BFGS on its exact, concave log-likelihood).
+   ``--bars-side 4``: the 30 distinct 4×4 images repeated 10 times, optimum
+   log(1/30) = −3.401; every visible state (2^16) is enumerated with all the hidden
+   states in chunks.
 3. **Annealing.** On random frustrated fully visible machines of 20 units (zero biases,
    couplings N(0, 1) of both signs), the ground state is found by enumerating the 2^20
    states; each of ``--chains`` chains then runs either simulated annealing
@@ -24,23 +27,44 @@ Three measurements, each printed as a table:
    hit rate is the fraction of chains whose lowest energy is the ground-state energy.
 4. **Mixing.** A bimodal fully visible machine of 16 units (every coupling +J, biases
    −J·15/2, so that all-off and all-on are equally likely modes separated by an energy
-   barrier) is sampled for the same wall time by single-site Gibbs and by parallel
-   tempering (8 replicas, β from 1 to 0.1), 16 chains each. The effective sample size of
-   the energy and of the mode indicator 1[mean(x) > ½] (pooled over chains, Geyer's
-   initial positive sequence; :func:`ess`) per second of sampling, and the mode
-   switches of the β = 1 chains, compare the two.
+   barrier) is sampled for the same CPU time (``time.process_time``, one thread) by
+   single-site Gibbs and by parallel tempering (8 replicas, β from 1 to 0.1), 16 chains
+   each. The effective sample size of the energy and of the mode indicator
+   1[mean(x) > ½] (pooled over chains, Geyer's initial positive sequence; :func:`ess`)
+   per CPU second of sampling after a 10 % burn-in, and the mode switches of the β = 1
+   chains, compare the two.
+5. **PT against PCD at equal time** (``--parts pt-vs-pcd``). 64×16 RBMs on the 1438
+   binarized training digits, scored by the exact test log-likelihood (log Z by
+   enumerating the 2^16 hidden states). Each budget ``PATH:EPOCHS`` trains PCD-1 for
+   EPOCHS epochs (momentum 0.5, lr 0.2 decayed linearly, Polyak averaging, batch 20; on
+   the native RBM kernels for ``auto``, on the generic path for ``torch``) and measures
+   its CPU time T; a timing run of 3 PT epochs (after one warm-up run of each method)
+   gives PT's CPU time per epoch, and PT-1 (``fit(method="pt")``, the same recipe, 5
+   temperatures, always the generic path: no backend runs tempering) then trains for
+   round(T / that) epochs, a whole number of epochs so that its learning-rate schedule
+   runs to its end. ``epochs:N`` instead trains both for N epochs (equal updates,
+   unequal time). One row per method and
+   budget, mean ± standard error over ``--seeds``.
+6. **Mixing on a trained bimodal model** (``--parts mixing-digits``). A 64×16 RBM trained
+   by ``fit``'s default recipe (CD-1, ``--rbm-epochs``) on the 294 training images of
+   the digits 0 and 1, sampled as in part 4 (block Gibbs against PT with 8 replicas,
+   β from 1 to 0.1). Its mode indicator is 1 when the visible means p(v = 1 | h) of a
+   state lie nearer, in squared Euclidean distance, to the mean training 1 than to the
+   mean training 0.
 
 Usage::
 
     python benchmarks/boltzmann.py --plot capacity.png            # all four, ~4 min on 2 cores
     python benchmarks/boltzmann.py --quick --plot capacity.png    # smoke run
     python benchmarks/boltzmann.py --parts capacity --sizes 100 500 --plot capacity.png
+    python benchmarks/boltzmann.py --parts pt-vs-pcd mixing-digits              # ~5 min on 2 busy cores
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import statistics
 import time
 
 import torch
@@ -113,23 +137,38 @@ def plot_capacity(path, loads, results):
 
 # -- 2. bars and stripes -------------------------------------------------------------------
 
-def exact_log_likelihood(model, data):
-    n, nv = model.n_units, model.n_visible
-    k = torch.arange(2**n).unsqueeze(1)
-    states = ((k >> torch.arange(n - 1, -1, -1)) & 1).double()
+def _binary_states(n, start=0, stop=None):
+    k = torch.arange(start, 2**n if stop is None else stop).unsqueeze(1)
+    return ((k >> torch.arange(n - 1, -1, -1)) & 1).double()
+
+
+def exact_log_likelihood(model, data, chunk=2**18):
+    """Mean exact log p(v) of ``data`` under a Boltzmann machine: log Σ_h exp(−E(v, h))
+    for every visible state v (all hidden states enumerated with each), in chunks of
+    ``chunk`` joint states, then log Z = logsumexp over v, in float64."""
+    nv, nh = model.n_visible, model.n_hidden
     m = model.double()
+    hidden = _binary_states(nh)
+    per = max(1, chunk // 2**nh)  # visible states per chunk
+    log_pv = []
     with torch.no_grad():
-        values = {"v": states[:, :nv], **({"h": states[:, nv:]} if model.n_hidden else {})}
-        log_w = -m.energy(values).reshape(2**nv, 2 ** model.n_hidden)
-        log_pv = torch.logsumexp(log_w, 1) - torch.logsumexp(log_w.reshape(-1), 0)
+        for start in range(0, 2**nv, per):
+            v = _binary_states(nv, start, min(start + per, 2**nv))
+            values = {"v": v.repeat_interleave(2**nh, 0)}
+            if nh:
+                values["h"] = hidden.repeat(v.shape[0], 1)
+            log_pv.append(torch.logsumexp(-m.energy(values).reshape(v.shape[0], 2**nh), 1))
     model.float()
+    log_pv = torch.cat(log_pv)
+    log_pv = log_pv - torch.logsumexp(log_pv, 0)
     index = (data.long() * 2 ** torch.arange(nv - 1, -1, -1)).sum(1)
     return float(log_pv[index].mean())
 
 
-def bars(hidden, methods, epochs, seeds):
-    data = bars_and_stripes(3).float()
-    train = data.repeat(20, 1)  # 280 rows: 14 batches of 20 per epoch
+def bars(hidden, methods, epochs, seeds, side=3):
+    data = bars_and_stripes(side).float()
+    repeats = {3: 20, 4: 10}.get(side, 1)
+    train = data.repeat(repeats, 1)  # 3x3: 280 rows, 4x4: 300 rows; batches of 20
     rows = []
     for h in hidden:
         for method in methods:
@@ -143,18 +182,19 @@ def bars(hidden, methods, epochs, seeds):
                 secs.append(time.perf_counter() - t0)
                 lls.append(exact_log_likelihood(model, data))
             mean = sum(lls) / len(lls)
-            rows.append([f"BM 9+{h}", f"{method}-{k}", f"{mean:.3f}", f"{min(lls):.3f} .. {max(lls):.3f}",
-                         f"{mean - math.log(1 / 14):+.3f}", f"{sum(secs) / len(secs):.1f}"])
+            rows.append([f"BM {side * side}+{h}", f"{method}-{k}", f"{mean:.3f}", f"{min(lls):.3f} .. {max(lls):.3f}",
+                         f"{mean - math.log(1 / len(data)):+.3f}", f"{sum(secs) / len(secs):.1f}"])
     ml = exact_ml_visible(data)
-    rows.append(["BM 9+0", "exact ML", f"{ml:.3f}", "", f"{ml - math.log(1 / 14):+.3f}", ""])
+    rows.append([f"BM {side * side}+0", "exact ML", f"{ml:.3f}", "", f"{ml - math.log(1 / len(data)):+.3f}", ""])
     return rows
 
 
 def exact_ml_visible(data):
     """The best log-likelihood a fully visible machine reaches: L-BFGS on the exact
     log-likelihood (a concave function of the couplings and biases)."""
-    model = BoltzmannMachine(9, weight_std=0.0).double()
-    states = ((torch.arange(512).unsqueeze(1) >> torch.arange(8, -1, -1)) & 1).double()
+    n = data.shape[1]
+    model = BoltzmannMachine(n, weight_std=0.0).double()
+    states = _binary_states(n)
     opt = torch.optim.LBFGS(model.parameters(), max_iter=1000, line_search_fn="strong_wolfe", tolerance_grad=1e-9)
 
     def closure():
@@ -227,10 +267,13 @@ def _bimodal(n=16, J=0.5):
     return model
 
 
-def mixing(seconds, chains=16, n_temperatures=8):
+def mixing(model, mode, seconds, chains=16, n_temperatures=8, beta_min=0.1, burn=0.1):
+    """Single-site (or block) Gibbs against parallel tempering on ``model`` for the same
+    CPU time each: the ESS per CPU second of the energy and of ``mode(values)`` (a 0/1
+    tensor per chain) over the steps after the first ``burn`` fraction, and the mode
+    switches of the β = 1 chains per second."""
     from inference import gibbs, tempering
 
-    model = _bimodal()
     rows = []
     for name in ("Gibbs", f"PT, {n_temperatures} temperatures"):
         gen = make_generator(0)
@@ -240,31 +283,118 @@ def mixing(seconds, chains=16, n_temperatures=8):
             advance = lambda st: gibbs.run(model, st, 1, gen)  # noqa: E731
             current = lambda st: st.values  # noqa: E731
         else:
-            state = tempering.init(model, chains, tempering.ladder(n_temperatures, 0.1), gen)
+            state = tempering.init(model, chains, tempering.ladder(n_temperatures, beta_min), gen)
             advance = lambda st: tempering.run(model, st, 1, gen)  # noqa: E731
             current = lambda st: tempering.replica(st, 0)  # noqa: E731
-        t0 = time.perf_counter()
-        while time.perf_counter() - t0 < seconds:
+        t0 = time.process_time()
+        while time.process_time() - t0 < seconds:
             state = advance(state)
             x = current(state)
             with torch.no_grad():
                 trace_e.append(model.energy(x))
-            trace_m.append((x["v"].mean(1) > 0.5).float())
-        elapsed = time.perf_counter() - t0
-        e, m = torch.stack(trace_e, 1), torch.stack(trace_m, 1)
+                trace_m.append(mode(x).float())
+        elapsed = time.process_time() - t0
+        skip = int(burn * len(trace_e))
+        e, m = torch.stack(trace_e[skip:], 1), torch.stack(trace_m[skip:], 1)
+        kept = elapsed * e.shape[1] / len(trace_e)  # the CPU time of the steps kept
         switches = int((m[:, 1:] != m[:, :-1]).sum())
         extra = ""
         if name != "Gibbs":
             extra = " ".join(f"{r:.2f}" for r in tempering.swap_rates(state).tolist())
-        rows.append([name, e.shape[1], f"{ess(e) / elapsed:.1f}", f"{ess(m) / elapsed:.1f}",
-                     f"{switches / elapsed:.1f}", extra])
+        rows.append([name, len(trace_e), f"{ess(e) / kept:.1f}", f"{ess(m) / kept:.2f}", f"{switches / kept:.2f}",
+                     f"{float(m.mean()):.2f}", extra])
     return rows
+
+
+def _spread(values):
+    return f"{statistics.mean(values):.2f} ± {statistics.stdev(values) / math.sqrt(len(values)):.2f}" \
+        if len(values) > 1 else f"{values[0]:.2f}"
+
+
+# -- 5. PT against PCD at equal time on the digits ----------------------------------------
+
+def _digits_rbm_fit(train, test, method, epochs, seed, backend, n_temperatures):
+    """Train a 64×16 RBM with PCD's recipe (PCD-1 or PT-1, momentum 0.5, lr 0.2 decayed
+    linearly, Polyak averaging); return (CPU seconds, wall seconds, exact test LL)."""
+    from inference import exact_log_partition, log_likelihood
+    from models import RBM
+
+    model = RBM.from_data(train, 16, seed=seed)
+    c0, w0 = time.process_time(), time.perf_counter()
+    fit(model, train, method=method, epochs=epochs, batch_size=20, seed=seed, momentum=0.5, lr=0.2,
+        average="polyak", n_temperatures=n_temperatures, backend=backend, monitor=0, progress=False)
+    cpu, wall = time.process_time() - c0, time.perf_counter() - w0
+    return cpu, wall, float(log_likelihood(model, test, exact_log_partition(model)).mean)
+
+
+def pt_vs_pcd(budgets, seeds, n_temperatures=5, timing_epochs=3):
+    """For each budget (path, epochs): PCD-1 for ``epochs`` epochs on that path (``"auto"``:
+    the native RBM kernels, ``"torch"``: the generic path), then PT-1 for as many epochs
+    as fit in PCD's CPU time, from a timing run of ``timing_epochs`` PT epochs per seed."""
+    from pgm.datasets import load_digits
+
+    train, test = load_digits(split="train"), load_digits(split="test")
+    for method in ("pcd", "pt"):  # warm-up
+        _digits_rbm_fit(train, test, method, 1, 0, "auto", n_temperatures)
+    rows = []
+    for path, epochs in budgets:
+        pcd, pt, pt_epochs = [], [], []
+        for seed in seeds:
+            pcd.append(_digits_rbm_fit(train, test, "pcd", epochs, seed, "auto" if path == "epochs" else path,
+                                       n_temperatures))
+            if path == "epochs":  # equal updates, not equal time
+                pt_epochs.append(epochs)
+                pt.append(_digits_rbm_fit(train, test, "pt", epochs, seed, "auto", n_temperatures))
+                continue
+            per_epoch = _digits_rbm_fit(train, test, "pt", timing_epochs, seed, "auto", n_temperatures)[0] / timing_epochs
+            pt_epochs.append(max(1, round(pcd[-1][0] / per_epoch)))
+            pt.append(_digits_rbm_fit(train, test, "pt", pt_epochs[-1], seed, "auto", n_temperatures))
+        budget = f"{epochs} epochs each" if path == "epochs" else \
+            f"PCD {epochs} ep, {'native' if path == 'auto' else 'generic'}"
+        for name, runs, ep in (("PCD-1", pcd, f"{epochs}"), (f"PT-1, {n_temperatures} temperatures", pt,
+                                                               "/".join(map(str, pt_epochs)))):
+            rows.append([budget, name, ep, _spread([r[2] for r in runs]), f"{statistics.mean(r[0] for r in runs):.1f}",
+                         f"{statistics.mean(r[1] for r in runs):.1f}"])
+    return rows
+
+
+# -- 6. mixing on an RBM trained on two digit classes --------------------------------------
+
+def two_class_rbm(classes=(0, 1), epochs=200, seed=0):
+    """A 64×16 RBM trained by ``fit``'s recipe on the binarized training digits of
+    ``classes``, and the mode indicator: 1 where the visible means p(v = 1 | h) of a state
+    lie nearer (squared Euclidean distance) to the mean image of the second class than
+    to that of the first."""
+    from models import RBM
+    from pgm.datasets import load_digits
+
+    x, y = load_digits(split="train", return_labels=True)
+    keep = (y == classes[0]) | (y == classes[1])
+    x, y = x[keep], y[keep]
+    model = RBM.from_data(x, 16, seed=seed)
+    fit(model, x, epochs=epochs, seed=seed, monitor=0, progress=False)
+    m0, m1 = x[y == classes[0]].mean(0), x[y == classes[1]].mean(0)
+
+    def mode(values):
+        means = model.conditional("v", values).mean
+        return (means - m1).pow(2).sum(1) < (means - m0).pow(2).sum(1)
+
+    return model, mode, int(keep.sum())
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--parts", nargs="+", choices=["capacity", "bars", "annealing", "mixing"],
-                    default=["capacity", "bars", "annealing", "mixing"])
+    ap.add_argument("--parts", nargs="+",
+                    choices=["capacity", "bars", "annealing", "mixing", "pt-vs-pcd", "mixing-digits"],
+                    default=["capacity", "bars", "annealing", "mixing"],
+                    help="default: the first four; pt-vs-pcd and mixing-digits train RBMs on the digits")
+    ap.add_argument("--budgets", nargs="+", default=["auto:50", "auto:200", "torch:50"],
+                    help="pt-vs-pcd: PATH:EPOCHS of PCD that set each time budget (auto: native kernels, "
+                         "torch: the generic path; epochs:N trains both for N epochs instead)")
+    ap.add_argument("--bars-side", type=int, choices=[3, 4], default=3,
+                    help="bars: image side, 3 (14 images) or 4 (30 images, 2^16 visible states)")
+    ap.add_argument("--temperatures", type=int, default=5, help="pt-vs-pcd: PT replicas")
+    ap.add_argument("--rbm-epochs", type=int, default=200, help="mixing-digits: training epochs of the RBM")
     ap.add_argument("--seconds", type=float, default=20.0, help="sampling time of each mixing row")
     ap.add_argument("--plot", default=None, help="where to save the capacity plot (.png/.pdf/.svg)")
     ap.add_argument("--sizes", nargs="+", type=int, default=[100])
@@ -296,10 +426,12 @@ def main(argv=None):
             print(f"wrote {args.plot}")
     if "bars" in args.parts:
         t0 = time.perf_counter()
+        side = args.bars_side
         rows = bars([0, 4] if args.quick else [0, 4, 8], ["pcd", "pt"], 20 if args.quick else args.epochs,
-                    [0] if args.quick else args.seeds)
-        print(f"\n3x3 bars and stripes: exact log-likelihood per image, optimum log(1/14) = {math.log(1 / 14):.3f} "
-              f"({time.perf_counter() - t0:.0f} s)")
+                    [0] if args.quick else args.seeds, side)
+        count = 2 ** (side + 1) - 2
+        print(f"\n{side}x{side} bars and stripes: exact log-likelihood per image, optimum log(1/{count}) = "
+              f"{math.log(1 / count):.3f} ({time.perf_counter() - t0:.0f} s)")
         print(format_table(["model", "method", "mean LL", "range", "vs optimum", "s/run"], rows))
     if "annealing" in args.parts:
         t0 = time.perf_counter()
@@ -307,11 +439,27 @@ def main(argv=None):
         print(f"\nGround-state hit rate on random frustrated {args.units}-unit BMs, {args.chains} chains x {args.sweeps} sweeps "
               f"({time.perf_counter() - t0:.0f} s)")
         print(format_table(["instance", "E ground", "SA hit", "descent hit", "SA mean gap", "descent mean gap"], rows))
+    seconds = 2.0 if args.quick else args.seconds
+    mixing_header = ["sampler", "steps", "ESS(E)/s", "ESS(mode)/s", "mode switches/s", "mode mean", "swap rates"]
     if "mixing" in args.parts:
-        rows = mixing(2.0 if args.quick else args.seconds)
-        print(f"\nMixing on a bimodal 16-unit machine, 16 chains, {2.0 if args.quick else args.seconds:g} s each "
-              "(ESS of all chains pooled, per second)")
-        print(format_table(["sampler", "steps", "ESS(E)/s", "ESS(mode)/s", "mode switches/s", "swap rates"], rows))
+        rows = mixing(_bimodal(), lambda x: x["v"].mean(1) > 0.5, seconds)
+        print(f"\nMixing on a bimodal 16-unit machine, 16 chains, {seconds:g} CPU s each "
+              "(ESS of all chains pooled after a 10 % burn-in, per CPU second)")
+        print(format_table(mixing_header, rows))
+    if "pt-vs-pcd" in args.parts:
+        budgets = [(b.split(":")[0], int(b.split(":")[1])) for b in args.budgets]
+        t0 = time.perf_counter()
+        rows = pt_vs_pcd(budgets, args.seeds, args.temperatures)
+        print(f"\nExact test log-likelihood of 64x16 RBMs on the digits, PT against PCD at equal CPU time, seeds "
+              f"{' '.join(map(str, args.seeds))} ({time.perf_counter() - t0:.0f} s)")
+        print(format_table(["budget", "method", "epochs", "test LL (± s.e.)", "CPU s", "wall s"], rows))
+    if "mixing-digits" in args.parts:
+        t0 = time.perf_counter()
+        model, mode, n = two_class_rbm(epochs=args.rbm_epochs)
+        rows = mixing(model, mode, seconds)
+        print(f"\nMixing on a 64x16 RBM trained on the {n} training 0s and 1s ({args.rbm_epochs} epochs, CD-1), 16 "
+              f"chains, {seconds:g} CPU s each; mode: nearer class mean of p(v | h) ({time.perf_counter() - t0:.0f} s)")
+        print(format_table(mixing_header, rows))
 
 
 if __name__ == "__main__":

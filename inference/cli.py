@@ -51,6 +51,7 @@ from pathlib import Path
 import torch
 
 from models.directed import DBN, VAE, DirectedModel
+from models.energy import Hopfield
 from pgm import REAL_KINDS, SPIN_KINDS
 
 from . import registry
@@ -615,12 +616,19 @@ def _cmd_sample(args):
 
     out = _out_file(args.out, (".pt", *_PICTURES))
     model = load_model(args.model)
+    recall = isinstance(model, Hopfield)
+    if not recall and (args.flip is not None or args.data is not None):
+        raise UsageError(f"{'--flip' if args.flip is not None else '--data'} applies to Hopfield nets (a recall "
+                         f"from corrupted patterns); {args.model} holds a {type(model).__name__}")
     vis = _visible(model)
     shape = _image_shape(vis)
     if out.suffix.lower() != ".pt" and shape is None:
         out = out.with_suffix(".pt")
         print(f"the {vis.n_units} visible units are not a square image: writing a tensor instead")
     gen = make_generator(args.seed, model.device)
+    if recall:
+        return _sample_recall(model, args, out, shape, gen)
+    args.n = 64 if args.n is None else args.n
     if isinstance(model, DBN):  # --steps Gibbs sweeps in the top RBM, then one ancestral pass
         from .programs import set_dbn_prior
 
@@ -642,6 +650,53 @@ def _cmd_sample(args):
         else:
             image_grid(means, shape, out, normalize=None if vis.kind == "bernoulli" else "global")
     print(f"wrote {out}")
+
+
+def _sample_recall(model, args, out, shape, gen):
+    """``pgm sample`` of a Hopfield net: recalls from the first stored rows of ``--data``
+    with a fraction ``--flip`` of their bits flipped, as frames (pattern, probe, one
+    column per asynchronous sweep in random order) or, for ``.pt``, the tensor
+    (sweeps + 1, probes, n) of :meth:`~models.energy.Hopfield.recall_frames`."""
+    from pgm.plots import image_grid
+
+    from .checkpoint import atomic_save
+
+    if args.steps == 0:
+        raise UsageError("--steps: a Hopfield recall needs at least one sweep, got 0")
+    if model.n_patterns == 0:
+        raise UsageError(f"{args.model} holds a Hopfield net with no stored patterns; store some with pgm fit hopfield")
+    spec = args.data or _default_data(model)
+    data = load_data(spec, "train")
+    entry = registry.entry_for(model)
+    if entry is not None:  # the kind of data the family is fitted on
+        _check_data_kind(entry.name, entry.visible_kind, spec, data, exact=False)
+    if data.shape[1] != model.n:
+        raise UsageError(f"--data {spec} has {data.shape[1]} columns, but {args.model} is a Hopfield net of "
+                         f"{model.n} units; pass the data it was fitted on")
+    stored = min(model.n_patterns, data.shape[0])
+    n = stored if args.n is None else args.n
+    if n > stored:
+        raise UsageError(f"--n {n}: the net stores {stored} patterns (the first rows of --data, as pgm fit "
+                         f"hopfield stored them); use --n {stored} or less")
+    flip = 0.1 if args.flip is None else args.flip
+    patterns = (data[:n] > 0.5).to(model.W) * 2 - 1
+    k = round(flip * model.n)  # exactly k bits of every probe, chosen at random
+    idx = torch.rand(patterns.shape, generator=gen, device=patterns.device).argsort(1)[:, :k]
+    probes = patterns.clone()
+    probes.scatter_(1, idx, -probes.gather(1, idx))
+    frames = model.recall_frames(probes, gen, max_sweeps=args.steps)
+    hits = int((frames[-1] == patterns).all(1).sum())
+    with _cleaned_up(out.parent, args.notes):
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if out.suffix.lower() == ".pt":
+            atomic_save(frames, out)
+        else:
+            tiles = torch.cat([patterns[:, None], frames.transpose(0, 1)], 1)  # (probes, sweeps + 2, n)
+            image_grid((tiles.reshape(-1, model.n) + 1) / 2, shape, out, ncols=tiles.shape[1], normalize=None)
+    print(f"recalled {hits} of {n} stored patterns exactly from probes with {k} of {model.n} bits flipped, "
+          f"{frames.shape[0] - 1} sweeps")
+    print(f"wrote {out}" + ("" if out.suffix.lower() == ".pt" else
+                            " (a row per probe: the stored pattern, the probe, then the state after each sweep)"))
 
 
 def _graph_model(spec: str):
@@ -757,12 +812,18 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("sample", help="Gibbs samples (ancestral for sbn and vae; for dbn Gibbs in the top RBM, "
                                       "then ancestral) from a saved model")
     s.add_argument("model")
-    s.add_argument("--n", type=_COUNT, default=64)
-    s.add_argument("--steps", type=_integer(0, "an int >= 0"), default=1000, help="Gibbs sweeps from uniform noise")
+    s.add_argument("--n", type=_COUNT, default=None,
+                   help="samples (default 64); Hopfield: probes (default: every stored pattern)")
+    s.add_argument("--steps", type=_integer(0, "an int >= 0"), default=1000,
+                   help="Gibbs sweeps from uniform noise; Hopfield: the most recall sweeps")
+    s.add_argument("--flip", type=_real(0.0, 1.0), default=None,
+                   help="Hopfield only: fraction of each stored pattern's bits flipped in its probe (default 0.1)")
+    s.add_argument("--data", default=None,
+                   help="Hopfield only: the data whose first rows were stored, as for fit (default: the model's)")
     s.add_argument("--seed", type=_SEED, default=0)
     s.add_argument("--out", default="samples.png",
-                   help=".png/.pdf/.svg picture (square images) or .pt tensor of the visible conditional means; "
-                        "missing folders are created")
+                   help=".png/.pdf/.svg picture (square images) or .pt tensor of the visible conditional means "
+                        "(Hopfield: of the recall's frames); missing folders are created")
     s.set_defaults(func=_cmd_sample, prog=s.prog)
 
     g = sub.add_parser("graph", help="draw a model's graph")

@@ -58,6 +58,13 @@ def test_boltzmann_small(capsys, tmp_path):
     assert plot.stat().st_size > 0
 
 
+def test_boltzmann_digits_parts_small(capsys):
+    _load("boltzmann").main(["--parts", "pt-vs-pcd", "mixing-digits", "--budgets", "auto:1", "--seeds", "0",
+                             "--rbm-epochs", "1", "--seconds", "0.2"])
+    out = capsys.readouterr().out
+    assert "PCD 1 ep, native" in out and "PT-1, 5 temperatures" in out and "trained on the 294 training 0s and 1s" in out
+
+
 def test_dbm_digits_quick(capsys):
     _load("dbm_digits").main(["--quick", "--no-rbm", "--variants", "pretrained+centered"])
     assert "DBM 64-8-4, pretrained+centered" in capsys.readouterr().out

@@ -4,7 +4,7 @@ import json
 
 import torch
 
-from inference.checkpoint import load_model
+from inference.checkpoint import load_model, save_model
 from inference.cli import main
 from models import BoltzmannMachine, Hopfield
 from pgm.datasets import bars_and_stripes
@@ -40,5 +40,35 @@ def test_fit_stores_patterns_in_a_hopfield_net_and_sample_draws_spins(tmp_path, 
     assert isinstance(model, Hopfield) and model.n_patterns == 3 and model.rule == "pseudo_inverse"
     summary = json.loads((out / "history.json").read_text())
     assert summary["patterns"] == 3 and summary["fixed_points"] == 1.0
-    assert main(["sample", str(out / "model.pt"), "--n", "4", "--steps", "3", "--out", str(tmp_path / "h.png")]) == 0
-    assert (tmp_path / "h.png").stat().st_size > 0
+    frames = tmp_path / "h.pt"
+    assert main(["sample", str(out / "model.pt"), "--data", str(data), "--flip", "0.2", "--seed", "1",
+                 "--out", str(frames)]) == 0
+    recall = torch.load(frames, weights_only=True)  # (sweeps + 1, probes, n): every stored pattern probed
+    assert recall.ndim == 3 and recall.shape[1:] == (3, 9) and recall.shape[0] >= 2
+    patterns = bars_and_stripes(3).float()[:3] * 2 - 1
+    assert ((recall[0] != patterns).sum(1) == 2).all()  # round(0.2 * 9) bits flipped in every probe
+    last = model.recall(recall[-1], max_sweeps=1)  # the recall ends on fixed points
+    assert last.converged.all() and torch.equal(last.states, recall[-1])
+    assert "stored patterns exactly from probes with 2 of 9 bits flipped" in capsys.readouterr().out
+    picture = tmp_path / "recall" / "h.png"
+    assert main(["sample", str(out / "model.pt"), "--data", str(data), "--n", "2", "--out", str(picture)]) == 0
+    assert picture.stat().st_size > 0 and picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_sample_of_a_hopfield_net_refuses_what_it_cannot_recall(tmp_path, capsys):
+    data = _data(tmp_path)
+    out = tmp_path / "hop"
+    assert main(["fit", "hopfield", "--data", str(data), "--patterns", "2", "--out", str(out)]) == 0
+    model = str(out / "model.pt")
+    for argv, message in [(["--data", str(data), "--n", "3"], "--n 3: the net stores 2 patterns"),
+                          (["--data", str(data), "--steps", "0"], "at least one sweep"),
+                          ([], "--data digits has 64 columns, but"),
+                          (["--data", "digits-real"], "holds real-valued data")]:
+        capsys.readouterr()
+        assert main(["sample", model, *argv, "--out", str(tmp_path / "x.png")]) == 2
+        assert message in capsys.readouterr().err
+    assert not (tmp_path / "x.png").exists()
+    empty = tmp_path / "empty.pt"
+    save_model(empty, Hopfield(9))
+    assert main(["sample", str(empty), "--data", str(data), "--out", str(tmp_path / "x.png")]) == 2
+    assert "no stored patterns" in capsys.readouterr().err

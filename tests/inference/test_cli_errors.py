@@ -25,7 +25,7 @@ import pgm
 from inference import registry
 from inference.checkpoint import save_model
 from inference.cli import main
-from models.energy import RBM
+from models.energy import RBM, Hopfield
 
 ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 as_user = pytest.mark.skipif(ROOT, reason="root ignores file permissions")
@@ -188,6 +188,12 @@ TABLE = [
     _row("sample {d}/model.pt --out {d}/folder.png", 2, "folder.png is a folder; name a file in it"),
     _row("sample {d}/model.pt --out {d}/afile/s.png", 1, "afile/s.png: cannot create it"),
     _row("sample {d}/model.pt --out {d}/locked/s.png", 1, "cannot write in", as_user),
+    _row("sample {d}/model.pt --flip 0.1", 2, "--flip applies to Hopfield nets"),
+    _row("sample {d}/model.pt --data digits", 2, "--data applies to Hopfield nets"),
+    _row("sample {d}/hopfield.pt --flip 1.5", 2, "argument --flip: expected a finite number in [0, 1], got 1.5"),
+    _row("sample {d}/hopfield.pt --flip nan", 2, "argument --flip: expected a finite number in [0, 1], got 'nan'"),
+    _row("sample {d}/hopfield.pt --data {d}/real.pt", 2, "real.pt holds real-valued data"),
+    _row("sample {d}/hopfield.pt --n 5", 2, "--n 5: the net stores 3 patterns"),
     # -- graph --------------------------------------------------------------------------
     _row("graph", 2, "the following arguments are required: model"),
     _row("graph rbm:0x5", 2, "rbm: expected two positive sizes VISIBLExHIDDEN"),
@@ -252,6 +258,7 @@ def files(tmp_path_factory):
     (d / "text.txt").write_text("hello\n")
     save_model(d / "model.pt", RBM(64, 4, seed=0))
     save_model(d / "wide.pt", RBM(64, 40, seed=0))
+    save_model(d / "hopfield.pt", Hopfield(64).store(2 * tiny[:3] - 1))
     raw = (d / "model.pt").read_bytes()
     (d / "truncated-model.pt").write_bytes(raw[: len(raw) // 2])
     flipped = bytearray(raw)
