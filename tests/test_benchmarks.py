@@ -83,3 +83,9 @@ def test_directed_digits_quick(capsys, one_thread):
 def test_nvil_variance_small(capsys, one_thread):
     _load("nvil_variance").main(["--epochs", "1", "--draws", "3"])
     assert "REINFORCE (no baseline)" in capsys.readouterr().out
+
+
+def test_nrelu_approximation_small(capsys):
+    _load("nrelu_approximation").main(["--visible", "3", "--hidden", "2", "--scales", "1", "--steps", "4",
+                                       "--chains", "500", "--sweeps", "3", "--seeds", "0"])
+    assert "NReLU chains" in capsys.readouterr().out

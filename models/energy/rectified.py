@@ -251,6 +251,19 @@ class RectifiedHidden:
         configuration of a binary model is what it was before rectified units existed)."""
         return {} if self.hidden == "binary" else {"hidden": self.hidden, "n_steps": self.n_steps}
 
+    def with_hidden(self, hidden: str, n_steps: int | None = None):
+        """A copy with the same parameters and hidden units of type ``hidden`` (``n_steps``
+        copies; default: this model's N). ``model.with_hidden("stepped")`` of an NReLU model
+        is the same distribution with the exact sampler: what AIS should anneal (its
+        transitions are the model's conditionals) and what Gibbs samples of the model
+        itself come from."""
+        cfg = {k: v for k, v in self.config().items() if k not in ("hidden", "n_steps")}
+        if hidden != "binary":
+            cfg.update(hidden=hidden, n_steps=self.n_steps if n_steps is None else n_steps)
+        out = type(self)(**cfg).to(dtype=self.dtype, device=self.device)
+        out.load_state_dict(self.state_dict())
+        return out
+
     def enumeration_values(self, group: str):
         if group == "h" and self.hidden != "binary":
             return torch.arange(self.n_steps + 1, dtype=torch.float64)
