@@ -202,10 +202,9 @@ class NoisyReLU(Distribution):
     def log_prob(self, value: torch.Tensor) -> torch.Tensor:
         normal = torch.distributions.Normal(self.loc, self.scale, validate_args=False)
         z0, zn = -self.loc / self.scale, (self.loc - self.n_steps) / self.scale
-        std = torch.distributions.Normal(torch.zeros_like(z0), torch.ones_like(z0))
         out = normal.log_prob(value)
-        out = torch.where(value <= 0, std.cdf(z0).log(), out)
-        return torch.where(value >= self.n_steps, std.cdf(zn).log(), out)
+        out = torch.where(value <= 0, torch.special.log_ndtr(z0), out)
+        return torch.where(value >= self.n_steps, torch.special.log_ndtr(zn), out)
 
     def sample_with(self, generator: torch.Generator) -> torch.Tensor:
         eps = torch.randn(self.loc.shape, generator=generator, dtype=self.loc.dtype, device=self.loc.device)
