@@ -232,26 +232,51 @@ def _rbm_arguments(parser):
                         help="standard deviation of the initial weights (default 0.01)")
 
 
+def _units_arguments(parser):
+    parser.add_argument("--units", choices=("binary", "stepped", "nrelu"), default="binary",
+                        help="hidden unit type: binary, stepped sigmoid (exact, N copies) or NReLU (its "
+                             "approximate sampler) (default binary)")
+    parser.add_argument("--copies", type=_positive_int, default=None,
+                        help="copies N of a stepped or NReLU hidden unit (default 10)")
+
+
+def _units(args):
+    """``hidden``/``n_steps`` keywords of the RBM and the Gaussian RBM from ``--units``/``--copies``."""
+    if args.units == "binary":
+        if args.copies is not None:
+            from .cli import UsageError
+
+            raise UsageError("--copies is the number of copies N of a rectified hidden unit; use it with "
+                             "--units stepped or --units nrelu")
+        return {}
+    return {"hidden": args.units, "n_steps": args.copies}
+
+
+def _rbm_unit_arguments(parser):
+    _rbm_arguments(parser)
+    _units_arguments(parser)
+
+
 def _rbm_build(data, args):
-    return RBM.from_data(data, args.hidden, weight_std=args.weight_std, seed=args.seed)
+    return RBM.from_data(data, args.hidden, weight_std=args.weight_std, seed=args.seed, **_units(args))
 
 
 def _grbm_arguments(parser):
-    _rbm_arguments(parser)
+    _rbm_unit_arguments(parser)
     parser.add_argument("--fixed-sigma", action="store_true",
                         help="keep the visible standard deviations at the data's (default: learn them)")
 
 
 def _grbm_build(data, args):
     return GaussianRBM.from_data(data, args.hidden, weight_std=args.weight_std, seed=args.seed,
-                                 learn_sigma=not args.fixed_sigma)
+                                 learn_sigma=not args.fixed_sigma, **_units(args))
 
 
 def _ssrbm_build(data, args):
     return SpikeSlabRBM.from_data(data, args.hidden, weight_std=args.weight_std, seed=args.seed)
 
 
-register(ModelEntry("rbm", RBM, _rbm_build, _rbm_arguments, _two_sizes("rbm", RBM), "bernoulli", "digits",
+register(ModelEntry("rbm", RBM, _rbm_build, _rbm_unit_arguments, _two_sizes("rbm", RBM), "bernoulli", "digits",
                     "binary RBM: binary visible and hidden units"))
 register(ModelEntry("grbm", GaussianRBM, _grbm_build, _grbm_arguments, _two_sizes("grbm", GaussianRBM), "gaussian",
                     "digits-real", "Gaussian-Bernoulli RBM: real-valued visible units, binary hidden units"))

@@ -13,11 +13,15 @@ from typing import Iterable
 
 import networkx as nx
 
-__all__ = ["VariableGroup", "Edge", "Plate", "Graph", "KINDS", "BERNOULLI_KINDS", "SPIN_KINDS", "REAL_KINDS"]
+__all__ = ["VariableGroup", "Edge", "Plate", "Graph", "KINDS", "BERNOULLI_KINDS", "SPIN_KINDS", "REAL_KINDS",
+           "COUNT_KINDS"]
 
 #: Unit kinds with a dedicated meaning in the library. Traced Pyro programs may also use
 #: the lower-case name of any other distribution (e.g. ``"beta"``, ``"dirichlet"``).
-KINDS = ("bernoulli", "gaussian", "spike_slab", "categorical", "real", "binary_pm1")
+KINDS = ("bernoulli", "gaussian", "spike_slab", "categorical", "real", "binary_pm1", "count")
+#: Kinds of integer units with values in {0, …, N}: the count of N binary copies of a
+#: stepped-sigmoid unit, neither binary (it exceeds 1) nor real (its law is discrete).
+COUNT_KINDS = ("count",)
 #: Kinds of binary units with values in {0, 1}.
 BERNOULLI_KINDS = ("bernoulli",)
 #: Kinds of binary units with values in {−1, +1}.

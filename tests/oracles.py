@@ -248,15 +248,16 @@ def noncentral_power(n: int, probs_true, probs_null, alpha: float, min_expected:
 
 
 def random_rbm(n_visible: int, n_hidden: int, seed: int = 0, scale: float = 1.0,
-               dtype: torch.dtype = torch.float64):
+               dtype: torch.dtype = torch.float64, **kwargs):
     """A tiny :class:`models.energy.RBM` with N(0, scale²) weights *and* biases.
 
     The default initialisation has zero biases, which hides sign and transpose errors in
     the bias terms; oracle tests use this instead. Deterministic given ``seed``.
+    ``kwargs`` go to the constructor (``hidden``, ``n_steps``).
     """
     from models.energy import RBM
 
-    rbm = RBM(n_visible, n_hidden, weight_std=scale, seed=seed).to(dtype)
+    rbm = RBM(n_visible, n_hidden, weight_std=scale, seed=seed, **kwargs).to(dtype)
     gen = torch.Generator().manual_seed(seed + 7919)
     with torch.no_grad():
         rbm.b.copy_(scale * torch.randn(n_visible, generator=gen, dtype=torch.float64))
@@ -278,18 +279,19 @@ def random_bm(n_visible: int, n_hidden: int = 0, seed: int = 0, scale: float = 1
 
 def random_gaussian_rbm(n_visible: int, n_hidden: int, seed: int = 0, scale: float = 1.0,
                         standardized: bool = True, learn_sigma: bool = True,
-                        dtype: torch.dtype = torch.float64):
+                        dtype: torch.dtype = torch.float64, **kwargs):
     """A tiny :class:`models.energy.GaussianRBM` with every tensor drawn at random.
 
     W, b, c ~ N(0, scale²), log σ ~ N(0, 0.3²) (σ within a factor of about 2 of 1); with
     ``standardized`` also the buffers ``shift`` ~ N(0, 1) and ``scale`` ~ U(0.5, 1.5), so
     that the effective energy in v differs from the learned tensors and sign or Jacobian
     errors in the standardisation show. No upper bound on σ (``max_sigma=None``).
-    Deterministic given ``seed``.
+    Deterministic given ``seed``. ``kwargs`` go to the constructor (``hidden``, ``n_steps``).
     """
     from models.energy import GaussianRBM
 
-    model = GaussianRBM(n_visible, n_hidden, weight_std=scale, learn_sigma=learn_sigma, seed=seed).to(dtype)
+    model = GaussianRBM(n_visible, n_hidden, weight_std=scale, learn_sigma=learn_sigma, seed=seed,
+                        **kwargs).to(dtype)
     gen = torch.Generator().manual_seed(seed + 7919)
     draw = lambda n: torch.randn(n, generator=gen, dtype=torch.float64)  # noqa: E731
     with torch.no_grad():

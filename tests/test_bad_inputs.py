@@ -70,6 +70,10 @@ SUBJECTS = [
             lambda: GaussianRBM(40, 40, seed=0)),
     Subject("ssrbm", lambda: random_spike_slab_rbm(6, 4, seed=0, dtype=torch.float32), _real,
             lambda: SpikeSlabRBM(40, 40, seed=0)),
+    Subject("rbm-stepped", lambda: random_rbm(6, 4, seed=0, dtype=torch.float32, hidden="stepped", n_steps=3),
+            _binary, lambda: RBM(40, 40, seed=0, hidden="stepped")),
+    Subject("grbm-nrelu", lambda: random_gaussian_rbm(6, 4, seed=0, dtype=torch.float32, hidden="nrelu", n_steps=3),
+            _real, lambda: GaussianRBM(40, 40, seed=0, hidden="nrelu")),
 ]
 
 
@@ -157,6 +161,16 @@ def _binary_visible(subject):
     return subject.build().graph[subject.build().visible_name].kind == "bernoulli"
 
 
+def _binary_latents(subject):
+    """Mean-field (inpaint) needs every latent group binary."""
+    model = subject.build()
+    return all(g.kind == "bernoulli" for g in model.graph.groups if g.name != model.visible_name)
+
+
+def _hidden_kind(subject):
+    return subject.build().graph["h"].kind
+
+
 def _optim(kind, value):
     return lambda c: fit(c.model, c.data, epochs=1, **{kind: value}, **QUIET)
 
@@ -186,7 +200,11 @@ ROWS = [
     Row("step: inf hidden", lambda c: gibbs.step(c.model, c.poisoned(c.hidden(), INF), c.gen), ValueError,
         "state"),
     Row("step: hidden 2.0", lambda c: gibbs.step(c.model, c.poisoned(c.hidden(), 2.0), c.gen), ValueError,
-        "state"),
+        "state", lambda s: _hidden_kind(s) != "count"),
+    Row("step: hidden count above N", lambda c: gibbs.step(c.model, c.poisoned(c.hidden(), c.model.n_steps + 1.0),
+                                                           c.gen), ValueError, "state", lambda s: _hidden_kind(s) == "count"),
+    Row("step: negative hidden count", lambda c: gibbs.step(c.model, c.poisoned(c.hidden(), -1.0), c.gen),
+        ValueError, "state", lambda s: _hidden_kind(s) == "count"),
     Row("step: visible too wide", lambda c: gibbs.step(c.model, c.widened(c.v), c.gen), ValueError, "state"),
     Row("step: hidden too wide", lambda c: gibbs.step(c.model, c.widened(c.hidden()), c.gen), ValueError, "state"),
     Row("step: a group missing", lambda c: gibbs.step(c.model, c.state._replace(values={c.v: c.state.values[c.v]}),
@@ -290,13 +308,13 @@ ROWS = [
         TypeError, "multi_prediction"),
     # -- inpainting ---------------------------------------------------------------------
     Row("inpaint: a mask of ints", lambda c: inpaint(c.model, c.data, torch.ones(c.data.shape, dtype=torch.int64)),
-        TypeError, "inpaint: mask must be a bool", when=lambda s: s.name != "ssrbm"),
-    Row("inpaint: a model with real-valued latents",
+        TypeError, "inpaint: mask must be a bool", when=_binary_latents),
+    Row("inpaint: a model with non-binary latents",
         lambda c: inpaint(c.model, c.data, torch.ones(c.data.shape, dtype=torch.bool)), TypeError,
-        "inpaint: mean-field needs binary", when=lambda s: s.name == "ssrbm"),
+        "inpaint: mean-field needs binary", when=lambda s: not _binary_latents(s)),
     Row("inpaint: a mask of the wrong shape",
         lambda c: inpaint(c.model, c.data, torch.ones(c.data.shape[1] + 1, dtype=torch.bool)), ValueError,
-        "inpaint: mask must have shape", when=_binary_visible),
+        "inpaint: mask must have shape", when=lambda s: _binary_visible(s) and _binary_latents(s)),
     Row("inpaint: a model that is not one", lambda c: inpaint("rbm", c.data, torch.ones(c.data.shape, dtype=torch.bool)),
         TypeError, "inpaint: model"),
     # -- partition functions ------------------------------------------------------------
@@ -486,6 +504,15 @@ CONSTRUCTORS = [
           ((6, 4), {"weight_std": -1.0}, ValueError, "weight_std"),
           ((6, 4), {"seed": "x"}, TypeError, "seed"),
           ((10**12, 10**12), {}, ValueError, "memory"),
+      ]],
+    *[pytest.param(cls, (6, 4), kwargs, error, match, id=f"{cls.__name__}{kwargs}")
+      for cls in (RBM, GaussianRBM)
+      for kwargs, error, match in [
+          ({"hidden": "relu"}, ValueError, "hidden"),
+          ({"hidden": None}, ValueError, "hidden"),
+          ({"hidden": "stepped", "n_steps": 0}, ValueError, "n_steps"),
+          ({"hidden": "nrelu", "n_steps": 2.5}, TypeError, "n_steps"),
+          ({"n_steps": 4}, ValueError, "n_steps"),
       ]],
     *[pytest.param(GaussianRBM, (6, 4), kwargs, error, match, id=f"GaussianRBM{kwargs}")
       for kwargs, error, match in [

@@ -112,3 +112,9 @@ def test_dbn_digits_quick(capsys, one_thread):
     _load("dbn_digits").main(["--quick", "--threads", "1"])
     out = capsys.readouterr().out
     assert "| DBN 64-8-4, propagate mean | 2 | DBN 64-8-4 |" in out
+
+
+def test_nrelu_approximation_small(capsys):
+    _load("nrelu_approximation").main(["--visible", "3", "--hidden", "2", "--scales", "1", "--steps", "4",
+                                       "--chains", "500", "--sweeps", "3", "--seeds", "0"])
+    assert "NReLU chains" in capsys.readouterr().out

@@ -17,8 +17,9 @@ import torch
 from torch.distributions import Bernoulli
 
 from models.energy import EnergyModel
-from models.energy.validation import check_beta, check_bool, check_int, check_units, validation_disabled
-from pgm import REAL_KINDS, SPIN_KINDS
+from models.energy.validation import (check_beta, check_bool, check_int, check_units, is_validation_enabled,
+                                      validation_disabled)
+from pgm import COUNT_KINDS, REAL_KINDS, SPIN_KINDS
 
 from .sampling import sample
 from .single_site import check_scan, self_coupled, site_sweep
@@ -70,8 +71,14 @@ def _check_given(model, given, name, n_chains):
         if group not in model.graph:
             raise ValueError(f"{name}: unknown group {group!r}; the model's groups are {model.graph.names}")
         width = model.graph[group].n_units
+        kind = model.graph[group].kind
         x = check_units(x, f"{name}[{group!r}]", width, dtype=model.dtype, device=model.device,
-                        unit_interval=model.graph[group].kind == "bernoulli")
+                        unit_interval=kind == "bernoulli")
+        if kind in COUNT_KINDS and is_validation_enabled():
+            top = float(model.enumeration_values(group).max())
+            if ((x < 0) | (x > top)).any():
+                raise ValueError(f"{name}[{group!r}] must hold counts in [0, {top:g}] (its units' values), got "
+                                 f"values in [{float(x.min()):.4g}, {float(x.max()):.4g}]")
         if x.shape[0] != n_chains:
             raise ValueError(
                 f"{name}[{group!r}] must have one row per chain ({n_chains}), got shape {tuple(x.shape)}"

@@ -11,7 +11,12 @@ returns the resulting free energy from
     F(x_S) = -\log \sum_{x_{\text{rest}}} e^{-E(x_S, x_{\text{rest}})},
 
 and only the states of S have to be enumerated: the set of binary groups with the fewest
-units is chosen. An RBM enumerates its smaller layer (2^min(n_v, n_h) free energies
+units is chosen. Groups of other finitely-valued units (the counts of stepped-sigmoid
+hidden units, N + 1 values each) are enumerated over the values
+:meth:`~models.energy.EnergyModel.enumeration_values` gives; such a group of n units
+counts as n·log2(N + 1) binary units against the limit.
+
+An RBM enumerates its smaller layer (2^min(n_v, n_h) free energies
 instead of 2^(n_v + n_h) energies), a Gaussian RBM its hidden layer (the visibles
 integrate out), a deep Boltzmann machine its odd or its even layers, a general Boltzmann
 machine all of its units (the default hook). Exact enumeration is the oracle the
@@ -53,8 +58,35 @@ def _bits(start: int, stop: int, n: int, device) -> torch.Tensor:
     return ((k >> shifts) & 1).to(torch.float64)
 
 
+def _levels(model, name):
+    """The values of one unit of group ``name`` (float64), or ``None`` where infinitely many."""
+    hook = getattr(model, "enumeration_values", None)
+    if hook is None:
+        kind = model.graph[name].kind
+        return (torch.tensor([0.0, 1.0], dtype=torch.float64) if kind in BERNOULLI_KINDS else
+                torch.tensor([-1.0, 1.0], dtype=torch.float64) if kind in SPIN_KINDS else None)
+    values = hook(name)
+    return None if values is None else torch.as_tensor(values, dtype=torch.float64).reshape(-1)
+
+
+def _size(model, names) -> int:
+    """Binary units equivalent to enumerating ``names``: Σ n_units · log2(values per unit), rounded up."""
+    bits = sum(model.graph[g].n_units * math.log2(max(len(_levels(model, g)), 1)) for g in names)
+    return int(math.ceil(bits - 1e-9))
+
+
+def _digits(start: int, stop: int, radix: torch.Tensor) -> torch.Tensor:
+    """Rows ``start .. stop-1`` of the table of all mixed-radix vectors with digit ranges
+    ``radix`` (the first column most significant), int64; for radix 2 the rows of :func:`_bits`."""
+    k = torch.arange(start, stop, device=radix.device, dtype=torch.int64).unsqueeze(1)
+    strides = torch.ones_like(radix)
+    if len(radix) > 1:
+        strides[:-1] = torch.flip(torch.cumprod(torch.flip(radix[1:], [0]), 0), [0])
+    return (k // strides) % radix
+
+
 def _binary_sets(model, func):
-    """(all listed sets, the all-binary ones with their unit counts)."""
+    """(all listed sets, the finitely-valued ones with their sizes in binary units)."""
     graph = model.graph
     sets = model.marginal_sets()
     if not isinstance(sets, (list, tuple)) or not sets:
@@ -67,8 +99,8 @@ def _binary_sets(model, func):
         if unknown or not s:
             raise TypeError(f"{func}: {type(model).__name__}.marginal_sets() lists {s}, with groups "
                             f"{unknown} not in the graph (groups {graph.names})")
-        if all(graph[g].kind in BERNOULLI_KINDS + SPIN_KINDS for g in s):
-            out.append((s, sum(graph[g].n_units for g in s)))
+        if all(_levels(model, g) is not None for g in s):
+            out.append((s, _size(model, s)))
     return [tuple(s) for s in sets], out
 
 
@@ -130,7 +162,8 @@ def exact_log_partition(model: EnergyModel, chunk_size: int = 2**16, *,
     over every state x_S of the set S chosen by :func:`enumeration_set`, with F(x_S) =
     ``model.free_energy_given(x_S)`` (the other groups summed or integrated out by the
     model). Units of kind ``bernoulli`` take values {0, 1}, ``binary_pm1``/``spin`` ones
-    {−1, +1}.
+    {−1, +1}, other discrete units the values of ``model.enumeration_values(group)``
+    (counts {0, …, N} for stepped-sigmoid units).
 
     All arithmetic is in float64 on a copy of the model, chunk by chunk, the chunks
     combined with ``logsumexp``; memory stays O(chunk_size × n_units).
@@ -175,17 +208,18 @@ def exact_log_partition(model: EnergyModel, chunk_size: int = 2**16, *,
     offsets = [0]
     for w in widths:
         offsets.append(offsets[-1] + w)
-    spin = [graph[g].kind in SPIN_KINDS for g in chosen]
     model64 = _float64_copy(model)
-    total = 2**n
+    levels = [_levels(model, g).to(model64.device) for g in chosen]
+    radix = torch.tensor([len(lv) for lv, w in zip(levels, widths) for _ in range(w)], dtype=torch.int64,
+                         device=model64.device)
+    total = int(torch.prod(radix)) if len(radix) else 1
     parts = []
     with torch.no_grad(), validation_disabled():
         for start in range(0, total, chunk_size):
-            bits = _bits(start, min(start + chunk_size, total), n, model64.device)
+            digits = _digits(start, min(start + chunk_size, total), radix)
             state = {}
-            for g, lo, hi, pm in zip(chosen, offsets, offsets[1:], spin):
-                x = bits[:, lo:hi]
-                state[g] = x.mul(2).sub_(1) if pm else x.contiguous()
+            for g, lo, hi, lv in zip(chosen, offsets, offsets[1:], levels):
+                state[g] = lv[digits[:, lo:hi]]
             parts.append(torch.logsumexp(-model64.free_energy_given(state).to(torch.float64), 0))
         log_z = float(torch.logsumexp(torch.stack(parts), 0))
     return LogZEstimate(log_z, log_z, log_z, math.inf, 0, "exact")

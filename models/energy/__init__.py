@@ -6,8 +6,10 @@ from .dbm import DBM
 from .gaussian_rbm import GaussianRBM
 from .hopfield import Hopfield, Recall
 from .rbm import RBM
+from .rectified import HIDDEN_UNITS, NoisyReLU, SteppedSigmoid
 from .spike_slab_rbm import SpikeSlabRBM
 from .validation import is_validation_enabled, set_validation, validation_disabled
 
 __all__ = ["BoltzmannMachine", "DBM", "EnergyModel", "GaussianRBM", "Hopfield", "RBM", "Recall", "SpikeSlabRBM",
+           "HIDDEN_UNITS", "NoisyReLU", "SteppedSigmoid",
            "has_free_energy", "is_validation_enabled", "set_validation", "validation_disabled"]

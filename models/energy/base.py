@@ -65,6 +65,18 @@ class EnergyModel(ParameterInfo, nn.Module, abc.ABC):
         """
         return [tuple(self.graph.names)]
 
+    def enumeration_values(self, group: str) -> torch.Tensor | None:
+        """The values each unit of ``group`` takes, where finitely many, as a float64 tensor:
+        (0, 1) for ``bernoulli`` groups, (−1, +1) for spin groups, ``None`` otherwise
+        (real-valued units). Exact enumeration runs over these values; models with other
+        discrete units (counts) override it."""
+        kind = self.graph[group].kind
+        if kind in pgm.BERNOULLI_KINDS:
+            return torch.tensor([0.0, 1.0], dtype=torch.float64)
+        if kind in pgm.SPIN_KINDS:
+            return torch.tensor([-1.0, 1.0], dtype=torch.float64)
+        return None
+
     def free_energy_given(self, state: dict[str, torch.Tensor], beta=1.0) -> torch.Tensor:
         r"""F_β(x_S) = −log Σ_{x_rest} exp(−β E(x_S, x_rest)), shape (batch,).
 

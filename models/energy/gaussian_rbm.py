@@ -12,7 +12,8 @@ from torch.distributions import Bernoulli, Normal
 import pgm
 
 from .base import EnergyModel
-from .rbm import TwoLayerMarginals, _beta_column, _get, check_layers, init_layers
+from .rectified import RectifiedHidden, check_hidden_units
+from .rbm import TwoLayerMarginals, _beta_column, _beta_vector, _get, check_layers, init_layers
 from .validation import check_beta, check_units, is_validation_enabled
 
 __all__ = ["GaussianRBM"]
@@ -52,7 +53,7 @@ class _InwardClamp(torch.autograd.Function):
         return grad * keep, None, None
 
 
-class GaussianRBM(TwoLayerMarginals, EnergyModel):
+class GaussianRBM(TwoLayerMarginals, RectifiedHidden, EnergyModel):
     r"""Restricted Boltzmann machine with Gaussian visible and binary hidden units.
 
     With per-unit standard deviations σ_i of the visible units,
@@ -137,6 +138,17 @@ class GaussianRBM(TwoLayerMarginals, EnergyModel):
         :meth:`from_data` (shift 0, scale 1) both bounds are in the units of v.
     seed : int, optional
         Seed of the weight initialisation; ``None`` draws from torch's global generator.
+    hidden : {"binary", "stepped", "nrelu"}, default "binary"
+        Hidden unit type. ``"stepped"``: h_j ∈ {0, …, N} counts N binary copies with
+        biases shifted by −½, −3/2, …; the energy gains −Σ_j log e_N(h_j), p(h | v) is
+        exact (:class:`~models.energy.rectified.SteppedSigmoid`), F(v) replaces
+        softplus(x_j) by Σ_{k=1}^N softplus(x_j − k + ½) and F(h) gains −β Σ_j log e_N(h_j).
+        ``"nrelu"``: the same model with the noisy rectified linear approximation as
+        ``conditional("h")``. See :mod:`models.energy.rectified`. With finitely many
+        copies the model is always proper; as N → ∞ it needs ‖W‖₂ < 1 (the h²/2 of the
+        multiplicity must beat the ½‖Wh‖² that integrating out v leaves).
+    n_steps : int, optional
+        N, the number of copies of a rectified unit (default 10); only with rectified units.
 
     Attributes
     ----------
@@ -183,9 +195,11 @@ class GaussianRBM(TwoLayerMarginals, EnergyModel):
     default_lr: float = 0.003
 
     def __init__(self, n_visible: int, n_hidden: int, *, learn_sigma: bool = True, weight_std: float = 0.01,
-                 min_sigma: float = 0.01, max_sigma: float | None = None, seed: int | None = None):
+                 min_sigma: float = 0.01, max_sigma: float | None = None, seed: int | None = None,
+                 hidden: str = "binary", n_steps: int | None = None):
         super().__init__()
         n_visible, n_hidden, seed = check_layers("GaussianRBM", n_visible, n_hidden, weight_std, seed)
+        self.hidden, self.n_steps = check_hidden_units(hidden, n_steps, "GaussianRBM")
         if not isinstance(learn_sigma, bool):
             raise TypeError(f"GaussianRBM: learn_sigma must be True or False, got {learn_sigma!r}")
         min_sigma = _positive_float(min_sigma, "min_sigma")
@@ -206,14 +220,14 @@ class GaussianRBM(TwoLayerMarginals, EnergyModel):
         self.register_buffer("scale", torch.ones(n_visible))
         self.graph = pgm.Graph(
             [pgm.VariableGroup("v", n_visible, "gaussian", observed=True),
-             pgm.VariableGroup("h", n_hidden, "bernoulli")],
+             pgm.VariableGroup("h", n_hidden, self.hidden_kind)],
             [pgm.Edge("v", "h")],
         )
 
     def config(self) -> dict:
         return {"n_visible": self.n_visible, "n_hidden": self.n_hidden, "learn_sigma": self.learn_sigma,
                 "weight_std": self.weight_std, "min_sigma": self.min_sigma,
-                "max_sigma": self.max_sigma, "seed": self.seed}
+                "max_sigma": self.max_sigma, "seed": self.seed, **self.hidden_config()}
 
     @classmethod
     def from_data(cls, data: torch.Tensor, n_hidden: int, *, eps: float = 1e-3, **kwargs) -> "GaussianRBM":
@@ -289,7 +303,7 @@ class GaussianRBM(TwoLayerMarginals, EnergyModel):
         return check_units(x, name, self.n_visible, dtype=self.W.dtype, device=self.W.device)
 
     def _check_h(self, x, name):
-        return check_units(x, name, self.n_hidden, unit_interval=True, dtype=self.W.dtype, device=self.W.device)
+        return self._check_hidden_values(x, name, self.W.dtype, self.W.device)
 
     def _quadratic(self, v):
         """Σ_i (z_i − b_i)² / (2σ_i²) = Σ_i (v_i − b̃_i)² / (2σ̃_i²), shape (batch,)."""
@@ -306,7 +320,8 @@ class GaussianRBM(TwoLayerMarginals, EnergyModel):
         h = self._check_h(_get(state, "h", "energy"), "state['h']")
         if v.shape[0] != h.shape[0]:
             raise ValueError(f"energy: state['v'] has batch {v.shape[0]} but state['h'] has {h.shape[0]}")
-        return self._quadratic(v) - (self.hidden_logits(v) * h).sum(-1)
+        e = self._quadratic(v) - (self.hidden_logits(v) * h).sum(-1)
+        return e if self.hidden == "binary" else e - self._hidden_log_weight(h)
 
     def conditional(self, group: str, state: dict[str, torch.Tensor], beta=1.0):
         """p_β(h | v) = Bernoulli(σ(β(c̃ + (v/σ̃)ᵀW))) or p_β(v | h) = N(b̃ + σ̃ ⊙ W h, σ̃²/β).
@@ -318,6 +333,8 @@ class GaussianRBM(TwoLayerMarginals, EnergyModel):
             v = self._check_v(_get(state, "v", "conditional('h')"), "state['v']")
             beta = check_beta(beta, batch=v.shape[0])
             logits = self.hidden_logits(v)
+            if self.hidden != "binary":
+                return self._hidden_distribution(logits, beta)
             if not (isinstance(beta, float) and beta == 1.0):
                 logits = logits * _beta_column(beta, logits)
             return Bernoulli(logits=logits, validate_args=False)
@@ -340,6 +357,8 @@ class GaussianRBM(TwoLayerMarginals, EnergyModel):
         v = self._check_v(v, "v")
         beta = check_beta(beta, batch=v.shape[0])
         quad, logits = self._quadratic(v), self.hidden_logits(v)
+        if self.hidden != "binary":
+            return _beta_vector(beta, quad) * quad - self._hidden_log_sum(logits, beta)
         if isinstance(beta, torch.Tensor):
             beta = beta.to(quad).reshape(-1)
             return beta * quad - F.softplus(logits * beta[:, None]).sum(-1)
@@ -363,7 +382,7 @@ class GaussianRBM(TwoLayerMarginals, EnergyModel):
                              "have no normaliser: ∫ dv diverges)")
         sigma = self._sigma()
         wh = h @ self.W.t()
-        inner = h @ self.c + (wh * (self.b / sigma) + 0.5 * wh.pow(2)).sum(-1)
+        inner = h @ self.c + (wh * (self.b / sigma) + 0.5 * wh.pow(2)).sum(-1) + self._hidden_log_weight(h)
         log_norm = (self.scale.log() + sigma.log()).sum() + 0.5 * self.n_visible * _LOG_2PI
         if isinstance(beta, torch.Tensor):
             beta = beta.to(inner).reshape(-1)

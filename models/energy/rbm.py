@@ -10,6 +10,7 @@ from torch.distributions import Bernoulli
 import pgm
 
 from .base import EnergyModel
+from .rectified import RectifiedHidden, check_hidden_units
 from .validation import check_beta, check_init, check_int, check_memory, check_units
 
 __all__ = ["RBM"]
@@ -40,7 +41,7 @@ class TwoLayerMarginals:
         return super().free_energy_given(state, beta)
 
 
-class RBM(TwoLayerMarginals, EnergyModel):
+class RBM(TwoLayerMarginals, RectifiedHidden, EnergyModel):
     r"""Restricted Boltzmann machine with binary visible and hidden units.
 
     .. math::
@@ -61,6 +62,17 @@ class RBM(TwoLayerMarginals, EnergyModel):
         Standard deviation of the initial Gaussian weights (Hinton, 2010, §8).
     seed : int, optional
         Seed of the weight initialisation; ``None`` draws from torch's global generator.
+    hidden : {"binary", "stepped", "nrelu"}, default "binary"
+        Hidden unit type. ``"stepped"``: each hidden unit is the count h_j ∈ {0, …, N} of
+        N binary copies with biases c_j − ½, c_j − 3/2, …, and the energy gains the
+        multiplicity term, E(v, h) = −bᵀv − cᵀh − vᵀWh − Σ_j log e_N(h_j); the
+        conditional of h is exact (:class:`~models.energy.rectified.SteppedSigmoid`) and
+        F(v) = −bᵀv − Σ_j Σ_{k=1}^N softplus(c_j + (vW)_j − k + ½).
+        ``"nrelu"``: the same model, whose ``conditional("h")`` is the noisy rectified
+        linear approximation (:class:`~models.energy.rectified.NoisyReLU`). See
+        :mod:`models.energy.rectified`.
+    n_steps : int, optional
+        N, the number of copies of a rectified unit (default 10); only with rectified units.
 
     Attributes
     ----------
@@ -70,7 +82,7 @@ class RBM(TwoLayerMarginals, EnergyModel):
     c : Parameter, shape (n_hidden,)
         Hidden biases (zero).
     graph : pgm.Graph
-        ``v`` (observed, bernoulli) -- ``h`` (latent, bernoulli).
+        ``v`` (observed, bernoulli) -- ``h`` (latent, bernoulli, or count for rectified units).
 
     Notes
     -----
@@ -90,19 +102,21 @@ class RBM(TwoLayerMarginals, EnergyModel):
     torch.Size([1])
     """
 
-    def __init__(self, n_visible: int, n_hidden: int, *, weight_std: float = 0.01, seed: int | None = None):
+    def __init__(self, n_visible: int, n_hidden: int, *, weight_std: float = 0.01, seed: int | None = None,
+                 hidden: str = "binary", n_steps: int | None = None):
         super().__init__()
         n_visible, n_hidden, seed = check_layers("RBM", n_visible, n_hidden, weight_std, seed)
+        self.hidden, self.n_steps = check_hidden_units(hidden, n_steps, "RBM")
         init_layers(self, n_visible, n_hidden, weight_std, seed)
         self.graph = pgm.Graph(
             [pgm.VariableGroup("v", n_visible, "bernoulli", observed=True),
-             pgm.VariableGroup("h", n_hidden, "bernoulli")],
+             pgm.VariableGroup("h", n_hidden, self.hidden_kind)],
             [pgm.Edge("v", "h")],
         )
 
     def config(self) -> dict:
         return {"n_visible": self.n_visible, "n_hidden": self.n_hidden,
-                "weight_std": self.weight_std, "seed": self.seed}
+                "weight_std": self.weight_std, "seed": self.seed, **self.hidden_config()}
 
     @classmethod
     def from_data(cls, data: torch.Tensor, n_hidden: int, **kwargs) -> "RBM":
@@ -136,10 +150,14 @@ class RBM(TwoLayerMarginals, EnergyModel):
         Tensor, shape (batch,)
         """
         v = self._check(_get(state, "v", "energy"), "state['v']", self.n_visible)
-        h = self._check(_get(state, "h", "energy"), "state['h']", self.n_hidden)
+        h = self._check_h(_get(state, "h", "energy"), "state['h']")
         if v.shape[0] != h.shape[0]:
             raise ValueError(f"energy: state['v'] has batch {v.shape[0]} but state['h'] has {h.shape[0]}")
-        return -(v @ self.b) - (h @ self.c) - ((v @ self.W) * h).sum(-1)
+        e = -(v @ self.b) - (h @ self.c) - ((v @ self.W) * h).sum(-1)
+        return e if self.hidden == "binary" else e - self._hidden_log_weight(h)
+
+    def _check_h(self, h, name):
+        return self._check_hidden_values(h, name, self.W.dtype, self.W.device)
 
     def hidden_logits(self, v: torch.Tensor) -> torch.Tensor:
         """Pre-activations c + vW of the hidden units, shape (batch, n_hidden)."""
@@ -149,16 +167,20 @@ class RBM(TwoLayerMarginals, EnergyModel):
         """Pre-activations b + W h of the visible units, shape (batch, n_visible)."""
         return torch.addmm(self.b, h, self.W.t())
 
-    def conditional(self, group: str, state: dict[str, torch.Tensor], beta=1.0) -> Bernoulli:
+    def conditional(self, group: str, state: dict[str, torch.Tensor], beta=1.0):
         """p_β(h | v) = Bernoulli(σ(β(c + vW))) or p_β(v | h) = Bernoulli(σ(β(b + W h))).
 
         ``state`` needs only the other group. Values in [0, 1] are accepted (mean-field).
+        Rectified units: p_β(h | v) is ``SteppedSigmoid(c + vW, N, β)`` (exact) or
+        ``NoisyReLU(c + vW, N, β)`` (the approximation), see :mod:`models.energy.rectified`.
         """
         if group == "h":
             x = self._check(_get(state, "v", "conditional('h')"), "state['v']", self.n_visible)
             logits = self.hidden_logits(x)
+            if self.hidden != "binary":
+                return self._hidden_distribution(logits, check_beta(beta, batch=x.shape[0]))
         elif group == "v":
-            x = self._check(_get(state, "h", "conditional('v')"), "state['h']", self.n_hidden)
+            x = self._check_h(_get(state, "h", "conditional('v')"), "state['h']")
             logits = self.visible_logits(x)
         else:
             raise ValueError(f"conditional: group must be 'v' or 'h', got {group!r}")
@@ -173,12 +195,18 @@ class RBM(TwoLayerMarginals, EnergyModel):
         p_β(v) ∝ exp(-F_β(v)) is the visible marginal of p_β(v, h) ∝ exp(-β E(v, h)).
         """
         v = self._check(v, "v", self.n_visible)
-        return _free_energy(v, self.b, self.hidden_logits(v), check_beta(beta, batch=v.shape[0]))
+        beta = check_beta(beta, batch=v.shape[0])
+        if self.hidden != "binary":
+            return -_beta_vector(beta, v) * (v @ self.b) - self._hidden_log_sum(self.hidden_logits(v), beta)
+        return _free_energy(v, self.b, self.hidden_logits(v), beta)
 
     def free_energy_hidden(self, h: torch.Tensor, beta=1.0) -> torch.Tensor:
-        r"""F_β(h) = -β cᵀh - Σ_i softplus(β (b_i + (W h)_i)), the visibles summed out."""
-        h = self._check(h, "h", self.n_hidden)
-        return _free_energy(h, self.c, self.visible_logits(h), check_beta(beta, batch=h.shape[0]))
+        r"""F_β(h) = -β cᵀh - Σ_i softplus(β (b_i + (W h)_i)), the visibles summed out
+        (rectified units: also −β Σ_j log e_N(h_j))."""
+        h = self._check_h(h, "h")
+        beta = check_beta(beta, batch=h.shape[0])
+        f = _free_energy(h, self.c, self.visible_logits(h), beta)
+        return f if self.hidden == "binary" else f - _beta_vector(beta, h) * self._hidden_log_weight(h)
 
 
 def check_layers(where, n_visible, n_hidden, weight_std, seed):
@@ -207,6 +235,11 @@ def _free_energy(x, bias, other_logits, beta):
         beta = beta.to(x).reshape(-1)
         return -beta * (x @ bias) - F.softplus(other_logits * beta[:, None]).sum(-1)
     return -beta * (x @ bias) - F.softplus(beta * other_logits).sum(-1)
+
+
+def _beta_vector(beta, like):
+    """β as a float or a (batch,) tensor in ``like``'s dtype and device."""
+    return beta.to(like).reshape(-1) if isinstance(beta, torch.Tensor) else beta
 
 
 def _get(state, name, where):

@@ -24,12 +24,13 @@ DTYPES = (torch.float32, torch.float64)
 
 def recognise(model) -> bool:
     """Whether ``model`` is a :class:`~models.energy.RBM` (or a subclass that redefines
-    none of its energy, conditionals or free energies) with float32 or float64 parameters."""
+    none of its energy, conditionals or free energies) with binary hidden units and float32
+    or float64 parameters."""
     cls = type(model)
     ok = _SEEN.get(cls)
     if ok is None:
         ok = _SEEN[cls] = issubclass(cls, RBM) and all(getattr(cls, m) is getattr(RBM, m) for m in _METHODS)
-    return ok and model.W.dtype in DTYPES
+    return ok and model.W.dtype in DTYPES and getattr(model, "hidden", "binary") == "binary"
 
 
 def fast_path(model, algorithm, optimizer=None):
