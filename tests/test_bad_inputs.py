@@ -462,6 +462,8 @@ DIRECTED_ROWS = [
         ValueError, "n_samples"),
     Row("importance_log_likelihood: batch 0", lambda c: importance_log_likelihood(c.model, c.data, 5, batch=0),
         ValueError, "batch"),
+    Row("importance_log_likelihood: unknown backend",
+        lambda c: importance_log_likelihood(c.model, c.data, 5, backend="gpu"), ValueError, "backend"),
     Row("importance_log_likelihood: seed 'x'", lambda c: importance_log_likelihood(c.model, c.data, 5, seed="x"),
         TypeError, "seed"),
     Row("sample: n -1", lambda c: c.model.sample(-1, c.gen), ValueError, "n must"),

@@ -102,10 +102,10 @@ def test_dbm_inpainting_quick(capsys, tmp_path, one_thread):
 
 def test_nvil_variance_over_training(capsys, tmp_path, one_thread):
     plot = tmp_path / "variance.png"
-    _load("nvil_variance").main(["--epochs", "2", "--draws", "3", "--plot", str(plot), "--plot-draws", "3"])
+    _load("nvil_variance").main(["--epochs", "1", "--draws", "3", "--plot", str(plot), "--plot-draws", "3"])
     out = capsys.readouterr().out
     table = out.split("over training")[1]
-    assert [line.split()[0] for line in table.splitlines()[3:6]] == ["0", "1", "2"] and plot.stat().st_size > 0
+    assert [line.split()[0] for line in table.splitlines()[3:5]] == ["0", "1"] and plot.stat().st_size > 0
 
 
 def test_dbn_digits_quick(capsys, one_thread):

@@ -79,12 +79,17 @@ def log_weights(model: VAE, x: torch.Tensor, n_samples: int) -> torch.Tensor:
 
 class VAEObjective:
     """A step of ``"elbo"`` or ``"iwae"`` on a VAE: ``step(model, x)`` returns
-    (loss, bound), the loss differentiable and the bound, −loss, detached."""
+    (loss, bound), the loss differentiable and the bound, −loss, detached;
+    ``step.log_weights(model, x)`` the K-particle log-weights (for importance estimates)."""
 
     name = "vae"
 
     def __init__(self, n_particles: int):
         self.n_particles = n_particles
+
+    def log_weights(self, model: VAE, x: torch.Tensor) -> torch.Tensor:
+        """log w of ``n_particles`` draws per row, shape (K, B): :func:`log_weights`."""
+        return log_weights(model, x, self.n_particles)
 
     def __call__(self, model: VAE, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         lw = log_weights(model, x, self.n_particles)

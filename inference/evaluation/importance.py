@@ -23,6 +23,8 @@ import torch
 from models.directed import DirectedModel
 from models.energy.validation import check_int, validation_disabled
 
+from ..backends import fast_path
+from ..variational.objectives import Objective
 from ..variational.weights import log_weights, seeded
 
 __all__ = ["ImportanceEstimate", "importance_log_likelihood"]
@@ -72,8 +74,8 @@ def _sem(values: torch.Tensor) -> float:
 
 @torch.no_grad()
 def importance_log_likelihood(model: DirectedModel, data: torch.Tensor, n_samples: int = 1000, *,
-                              batch: int | None = None, seed: int | None = 0,
-                              progress: bool = False) -> ImportanceEstimate:
+                              batch: int | None = None, seed: int | None = 0, progress: bool = False,
+                              backend: str = "auto") -> ImportanceEstimate:
     r"""Estimate log p(x) of each row of ``data`` by importance sampling from the guide.
 
     L̂_K(x) = log (1/K) Σ_k p(x, h_k) / q(h_k | x), h_k ~ q(· | x): a stochastic lower
@@ -97,6 +99,9 @@ def importance_log_likelihood(model: DirectedModel, data: torch.Tensor, n_sample
         state is restored afterwards); ``None`` draws from the current state.
     progress : bool, default False
         A tqdm bar over the passes.
+    backend : {"auto", "pyro", "torch"}, default "auto"
+        ``"auto"`` computes a VAE's log-weights from its modules on the same draws
+        (:mod:`inference.backends.vae`); ``"pyro"`` (or ``"torch"``) traces the programs.
 
     Returns
     -------
@@ -125,6 +130,9 @@ def importance_log_likelihood(model: DirectedModel, data: torch.Tensor, n_sample
         batch = check_int(batch, "batch", where="importance_log_likelihood")
     if seed is not None:
         seed = check_int(seed, "seed", 0, where="importance_log_likelihood")
+    if backend not in ("auto", "pyro", "torch"):
+        raise ValueError(f"importance_log_likelihood: backend must be one of ['auto', 'pyro', 'torch'], "
+                         f"got {backend!r}")
     data = model.check_data(data, "data")
     n = data.shape[0]
     if n == 0:
@@ -132,10 +140,12 @@ def importance_log_likelihood(model: DirectedModel, data: torch.Tensor, n_sample
     rows = batch or max(1, _CELLS // k)
     from tqdm.auto import tqdm
 
+    fast = fast_path(model, Objective("iwae", k), backend="auto" if backend == "auto" else "torch")
+    weights = fast.log_weights if fast is not None else lambda m, x: log_weights(m, x, k)
     est, se, elbo = [], [], []
     with seeded(seed, model.device), validation_disabled():
         for i in tqdm(range(0, n, rows), desc="importance LL", unit="pass", disable=not progress):
-            lw = log_weights(model, data[i:i + rows], k).double()  # (K, rows)
+            lw = weights(model, data[i:i + rows]).double()  # (K, rows)
             m = torch.logsumexp(lw, 0) - math.log(k)
             est.append(m)
             elbo.append(lw.mean(0))

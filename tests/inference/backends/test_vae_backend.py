@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import inference.variational.train as train
-from inference import fit
+from inference import fit, importance_log_likelihood
 from inference.backends import fast_path, vae as vae_backend
 from inference.variational.objectives import Objective, elbo_loss, iwae_loss
 from inference.variational.weights import log_weights, seeded
@@ -110,3 +110,16 @@ def test_a_seeded_run_follows_the_same_trajectory_on_both_paths(method, one_thre
 def test_bad_backend_is_refused():
     with pytest.raises(ValueError, match="backend must be one of"):
         fit(VAE(6, 5, 2, seed=0), _data("bernoulli"), backend="cuda", progress=False)
+
+
+@pytest.mark.parametrize("likelihood", ["bernoulli", "gaussian"])
+def test_importance_estimate_equals_the_traced_one_on_the_same_draws(likelihood):
+    vae = VAE(6, 5, 2, likelihood, seed=0)
+    x = _data(likelihood, n=9)
+    fast = importance_log_likelihood(vae, x, n_samples=20, batch=4, seed=3)
+    traced = importance_log_likelihood(vae, x, n_samples=20, batch=4, seed=3, backend="pyro")
+    for a, b in ((fast.per_example, traced.per_example), (fast.per_example_elbo, traced.per_example_elbo),
+                 (fast.per_example_se, traced.per_example_se)):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="backend must be one of"):
+        importance_log_likelihood(vae, x, backend="gpu")
