@@ -85,6 +85,9 @@ TABLE = [
     _row("fit ssrbm --hidden 0", 2, "argument --hidden: expected a positive int"),
     _row("fit sbn --layers 0", 2, "argument --layers: expected a positive int"),
     _row("fit vae --latent 0", 2, "argument --latent: expected a positive int"),
+    _row("fit dbn --samples 0", 2, "argument --samples: expected a positive int"),
+    _row("fit dbn --propagate noise", 2, "argument --propagate: invalid choice"),
+    _row("fit dbn --method rws --out {out}", 2, "--method rws does not apply to the dbn model"),
     # -- fit: data ----------------------------------------------------------------------
     _row("fit rbm --data no-such-data --out {out}", 2, "--data 'no-such-data' not understood"),
     _row("fit rbm --data {d}/nomnist --out {out}", 2, "for MNIST IDX files in it use --data mnist:FOLDER"),
@@ -190,6 +193,7 @@ TABLE = [
     _row("graph vae:64x0x2", 2, "n_hidden must be an int >= 1"),
     _row("graph rbm:3x4x5", 2, "expected two positive sizes"),
     _row("graph dbm:5", 2, "dbm: expected two or more positive sizes"),
+    _row("graph dbn:64x32", 2, "dbn: expected three or more positive sizes"),
     _row("graph nonsense", 2, "'nonsense' is neither a model file nor a size like rbm:64x16"),
     _row("graph nope:3x4", 2, "unknown model 'nope'"),
     _row("graph missing.pt", 1, "missing.pt is not a valid pgm file"),
