@@ -24,5 +24,7 @@ __all__ += ["ImportanceEstimate", "importance_log_likelihood"]
 __all__ += ["DirectedHistory", "fit_directed"]
 __all__ += ["Inpainting", "inpaint", "MultiPrediction"]
 from .programs import DBNEstimate, EnergyDistribution, GreedyHistory, dbn_log_likelihood, fit_greedy, set_dbn_prior
+from .programs import UpDownHistory, fit_up_down
 
-__all__ += ["EnergyDistribution", "DBNEstimate", "dbn_log_likelihood", "set_dbn_prior", "GreedyHistory", "fit_greedy"]
+__all__ += ["EnergyDistribution", "DBNEstimate", "dbn_log_likelihood", "set_dbn_prior", "GreedyHistory", "fit_greedy",
+            "UpDownHistory", "fit_up_down"]

@@ -94,7 +94,9 @@ def fit(model: EnergyModel | DirectedModel, data: torch.Tensor, *, method: str |
     ``"elbo"``, ``"iwae"``, ``"rws"``, ``"wake_sleep"`` and that function's keywords
     (``n_particles``, ``lr``, ``eval_data``...); it returns a ``DirectedHistory``.
     A :class:`models.DBN` is trained layer by layer (``method="greedy"``,
-    :func:`inference.programs.fit_greedy`); it returns a ``GreedyHistory``.
+    :func:`inference.programs.fit_greedy`; a ``GreedyHistory``) or fine-tuned by the
+    up-down algorithm (``method="up_down"``, :func:`inference.programs.fit_up_down`, with
+    ``k`` Gibbs sweeps at the top; an ``UpDownHistory``).
 
     Each epoch shuffles ``data`` with the run's generator; for every batch the estimator
     (:class:`~inference.CD`, :class:`~inference.PCD` or :class:`~inference.PT`) writes ⟨∂F/∂θ⟩_data −
@@ -202,6 +204,11 @@ def fit(model: EnergyModel | DirectedModel, data: torch.Tensor, *, method: str |
     2
     """
     # -- checks, all before any work ----------------------------------------------------
+    if isinstance(model, DBN) and method == "up_down":  # generative fine-tuning: inference.programs
+        from ..programs.up_down import fit_up_down
+
+        return fit_up_down(model, data, epochs=epochs, batch_size=batch_size, seed=seed, k=k,
+                           evaluate=evaluate, callbacks=callbacks, progress=progress, **options)
     if isinstance(model, DBN):  # greedy layer-wise training: inference.programs
         from ..programs.greedy import fit_greedy
 

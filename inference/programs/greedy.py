@@ -28,7 +28,6 @@ from models.energy import RBM
 from models.energy.validation import check_bool, check_int
 
 from ..evaluation import log_likelihood
-from ..learning.history import History
 from ..learning.options import check_choice
 from ..mcmc.sampling import make_generator
 from ..partition import check_enumerable, exact_log_partition
@@ -154,8 +153,8 @@ def fit_greedy(dbn: DBN, data: torch.Tensor, *, method: str | None = "greedy", l
     if not isinstance(dbn, DBN):
         raise TypeError(f"{where}: model must be a models.DBN, got {type(dbn).__name__}")
     if method not in (None, "greedy"):
-        raise ValueError(f"fit: method must be 'greedy' for a DBN (each layer's learning rule is layer_method), "
-                         f"got {method!r}")
+        raise ValueError(f"fit: method must be 'greedy' or 'up_down' for a DBN (each greedy layer's learning "
+                         f"rule is layer_method), got {method!r}")
     check_choice(layer_method, "layer_method", ("cd", "pcd", "pt", "sml"))
     check_choice(propagate, "propagate", ("mean", "sample"))
     check_choice(evaluate, "evaluate", (None, "exact", "ais", "auto"))

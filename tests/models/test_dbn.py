@@ -5,13 +5,11 @@ import math
 
 import numpy as np
 import pytest
-import pyro
 import torch
 from pyro import poutine
 
 import pgm
-from inference import (EnergyDistribution, dbn_log_likelihood, exact_log_partition, importance_log_likelihood,
-                       load_model, make_generator, save_model, set_dbn_prior)
+from inference import EnergyDistribution, dbn_log_likelihood, load_model, make_generator, save_model, set_dbn_prior
 from models import DBN, RBM
 from tests.oracles import all_binary_states, chi_square_gof, random_rbm, state_index
 

@@ -6,7 +6,6 @@ uniform units at the top: an ancestral pass down D layer pairs is D block Gibbs 
 the RBM, so the bottom layer's marginal tends to the RBM's p(v) as the net deepens.
 """
 
-import pytest
 import torch
 
 from models import SigmoidBeliefNet

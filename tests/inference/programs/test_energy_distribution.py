@@ -10,7 +10,7 @@ from pyro import poutine
 from pyro.infer import Predictive
 
 from inference import EnergyDistribution, ais_log_partition, exact_log_partition, make_generator
-from models import RBM, DBM
+from models import DBM
 from tests.oracles import all_binary_states, brute_force_marginal_v, chi_square_gof, state_index, random_rbm
 
 ALPHA = 1e-3  # failure rate of each goodness-of-fit test under a correct sampler
@@ -60,8 +60,8 @@ def test_gibbs_draws_follow_the_marginal(rbm):
 
 
 def test_thinned_chains_follow_the_marginal(rbm):
-    d = EnergyDistribution(rbm, n_gibbs=30, thin=10, n_chains=500, generator=make_generator(1))
-    x = d.sample((6000,))  # 12 draws per chain, 10 sweeps apart
+    d = EnergyDistribution(rbm, n_gibbs=30, thin=5, n_chains=1000, generator=make_generator(1))
+    x = d.sample((6000,))  # 6 draws per chain, 5 sweeps apart
     counts = torch.bincount(state_index(x), minlength=16)
     _, _, p = chi_square_gof(counts.numpy(), brute_force_marginal_v(rbm).numpy())
     assert p > ALPHA
