@@ -3,7 +3,7 @@
 from . import datasets, plots
 from .datasets import bars_and_stripes, load_digits, load_mnist
 from .draw import draw, group_label
-from .graph import BERNOULLI_KINDS, KINDS, REAL_KINDS, SPIN_KINDS, Edge, Graph, Plate, VariableGroup
+from .graph import BERNOULLI_KINDS, KINDS, ONEHOT_KINDS, REAL_KINDS, SPIN_KINDS, Edge, Graph, Plate, VariableGroup
 from .plots import image_grid, plot_curves
 from .trace import from_pyro, site_kind
 
@@ -12,6 +12,7 @@ __all__ = [
     "BERNOULLI_KINDS",
     "SPIN_KINDS",
     "REAL_KINDS",
+    "ONEHOT_KINDS",
     "Edge",
     "Graph",
     "Plate",

@@ -13,17 +13,23 @@ from typing import Iterable
 
 import networkx as nx
 
-__all__ = ["VariableGroup", "Edge", "Plate", "Graph", "KINDS", "BERNOULLI_KINDS", "SPIN_KINDS", "REAL_KINDS"]
+__all__ = ["VariableGroup", "Edge", "Plate", "Graph", "KINDS", "BERNOULLI_KINDS", "SPIN_KINDS", "REAL_KINDS",
+           "ONEHOT_KINDS"]
 
 #: Unit kinds with a dedicated meaning in the library. Traced Pyro programs may also use
 #: the lower-case name of any other distribution (e.g. ``"beta"``, ``"dirichlet"``).
-KINDS = ("bernoulli", "gaussian", "spike_slab", "categorical", "real", "binary_pm1")
+KINDS = ("bernoulli", "gaussian", "spike_slab", "categorical", "real", "binary_pm1", "softmax")
 #: Kinds of binary units with values in {0, 1}.
 BERNOULLI_KINDS = ("bernoulli",)
 #: Kinds of binary units with values in {−1, +1}.
 SPIN_KINDS = ("binary_pm1", "spin")
 #: Kinds of real-valued units (densities with respect to Lebesgue measure).
 REAL_KINDS = ("gaussian", "real")
+#: Kinds of softmax groups: the whole group is one K-way categorical variable held as K
+#: one-hot units (a row of values has exactly one 1), so it has K states, not 2^K. Its
+#: conditional in an energy model is a ``torch.distributions.OneHotCategorical``. (A traced
+#: Pyro site of a categorical distribution has kind ``"categorical"`` instead.)
+ONEHOT_KINDS = ("softmax",)
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 

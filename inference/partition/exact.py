@@ -28,14 +28,18 @@ import torch
 from models.energy import EnergyModel
 from models.energy.validation import validation_disabled
 
-from pgm import BERNOULLI_KINDS, SPIN_KINDS
+from pgm import BERNOULLI_KINDS, ONEHOT_KINDS, SPIN_KINDS
 
 from .estimate import LogZEstimate
 
-__all__ = ["LogZEstimate", "exact_log_partition", "enumeration_set", "check_enumerable", "MAX_EXACT_UNITS"]
+__all__ = ["LogZEstimate", "exact_log_partition", "enumeration_set", "enumerate_states", "check_enumerable",
+           "MAX_EXACT_UNITS", "ENUMERABLE_KINDS"]
 
-#: Default limit on the number of units :func:`exact_log_partition` enumerates (2^25 states).
+#: Default limit on the number of units :func:`exact_log_partition` enumerates (2^25 states;
+#: a softmax group of K classes counts as log2 K units).
 MAX_EXACT_UNITS = 25
+#: Kinds of groups that can be enumerated: binary units and softmax groups.
+ENUMERABLE_KINDS = BERNOULLI_KINDS + SPIN_KINDS + ONEHOT_KINDS
 
 
 def _float64_copy(model: torch.nn.Module) -> torch.nn.Module:
@@ -53,8 +57,48 @@ def _bits(start: int, stop: int, n: int, device) -> torch.Tensor:
     return ((k >> shifts) & 1).to(torch.float64)
 
 
+def _states_log2(grp) -> float:
+    """log2 of the number of states of a group: its units for binary groups, log2 K for a
+    softmax group of K one-hot units (an int where that is whole)."""
+    if grp.kind in ONEHOT_KINDS:
+        k = math.log2(grp.n_units) if grp.n_units else 0
+        return int(k) if float(k).is_integer() else k
+    return grp.n_units
+
+
+def _radix(grp) -> int:
+    """Number of states of a group: 2^units for binary groups, K for a softmax group."""
+    return grp.n_units if grp.kind in ONEHOT_KINDS else 2**grp.n_units
+
+
+def _decode(grp, digit: torch.Tensor) -> torch.Tensor:
+    """Values (rows, units), float64, of the states ``digit`` (rows,) of one group, in
+    counting order: binary expansions (first unit most significant, ±1 for spin units) or
+    one-hot rows (class ``digit``)."""
+    n = grp.n_units
+    if grp.kind in ONEHOT_KINDS:
+        return torch.nn.functional.one_hot(digit, n).to(torch.float64)
+    shifts = torch.arange(n - 1, -1, -1, device=digit.device, dtype=torch.int64)
+    x = ((digit.unsqueeze(1) >> shifts) & 1).to(torch.float64)
+    return x.mul(2).sub_(1) if grp.kind in SPIN_KINDS else x
+
+
+def enumerate_states(graph, groups, start: int, stop: int, device=None) -> dict:
+    """States ``start .. stop-1`` of the groups ``groups`` (binary or softmax) in mixed-radix
+    counting order, the last group varying fastest: group name → (stop − start, units),
+    float64."""
+    k = torch.arange(start, stop, device=device, dtype=torch.int64)
+    out = {}
+    for g in reversed(tuple(groups)):
+        r = _radix(graph[g])
+        out[g] = _decode(graph[g], k % r)
+        k = k // r
+    return {g: out[g] for g in groups}
+
+
 def _binary_sets(model, func):
-    """(all listed sets, the all-binary ones with their unit counts)."""
+    """(all listed sets, the enumerable ones — binary and softmax groups only — with log2 of
+    their number of states)."""
     graph = model.graph
     sets = model.marginal_sets()
     if not isinstance(sets, (list, tuple)) or not sets:
@@ -67,8 +111,8 @@ def _binary_sets(model, func):
         if unknown or not s:
             raise TypeError(f"{func}: {type(model).__name__}.marginal_sets() lists {s}, with groups "
                             f"{unknown} not in the graph (groups {graph.names})")
-        if all(graph[g].kind in BERNOULLI_KINDS + SPIN_KINDS for g in s):
-            out.append((s, sum(graph[g].n_units for g in s)))
+        if all(graph[g].kind in ENUMERABLE_KINDS for g in s):
+            out.append((s, sum(_states_log2(graph[g]) for g in s)))
     return [tuple(s) for s in sets], out
 
 
@@ -76,7 +120,8 @@ def enumeration_set(model: EnergyModel, func: str = "exact_log_partition") -> tu
     """The set of groups :func:`exact_log_partition` enumerates and its number of units.
 
     The all-binary set of ``model.marginal_sets()`` with the fewest units (the first
-    listed among equals).
+    listed among equals). Softmax groups count as binary here, a group of K classes as
+    log2 K units (its K states): the number returned is log2 of the number of states.
 
     Raises
     ------
@@ -89,7 +134,7 @@ def enumeration_set(model: EnergyModel, func: str = "exact_log_partition") -> tu
     if not binary:
         kinds = {g.name: g.kind for g in model.graph.groups}
         raise TypeError(
-            f"{func}: enumeration needs a set of binary groups (kinds {list(BERNOULLI_KINDS + SPIN_KINDS)}) "
+            f"{func}: enumeration needs a set of binary groups (kinds {list(ENUMERABLE_KINDS)}) "
             f"given which the rest sums out, but none of {type(model).__name__}.marginal_sets() {sets} is "
             f"all-binary (group kinds {kinds}); estimate log Z with inference.ais_log_partition instead"
         )
@@ -108,10 +153,10 @@ def check_enumerable(model: EnergyModel, max_units: int = MAX_EXACT_UNITS,
     chosen, n = enumeration_set(model, func)
     if n > max_units:
         _, binary = _binary_sets(model, func)
-        others = ", ".join(f"{s} ({k} units)" for s, k in binary if s != chosen) or "none"
+        others = ", ".join(f"{s} ({k:.4g} units)" for s, k in binary if s != chosen) or "none"
         raise ValueError(
             f"{func}: enumerating groups {chosen}, the smallest all-binary set of "
-            f"{type(model).__name__}.marginal_sets(), means 2^{n} states ({n} units), above "
+            f"{type(model).__name__}.marginal_sets(), means 2^{n:.4g} states ({n:.4g} units), above "
             f"max_units={max_units}; the other all-binary sets: {others}. Estimate log Z with "
             "inference.ais_log_partition(model, data=...) instead, or raise max_units if you can "
             "afford 2^n free-energy evaluations."
@@ -130,7 +175,7 @@ def exact_log_partition(model: EnergyModel, chunk_size: int = 2**16, *,
     over every state x_S of the set S chosen by :func:`enumeration_set`, with F(x_S) =
     ``model.free_energy_given(x_S)`` (the other groups summed or integrated out by the
     model). Units of kind ``bernoulli`` take values {0, 1}, ``binary_pm1``/``spin`` ones
-    {−1, +1}.
+    {−1, +1}; a ``softmax`` group of K units takes its K one-hot states.
 
     All arithmetic is in float64 on a copy of the model, chunk by chunk, the chunks
     combined with ``logsumexp``; memory stays O(chunk_size × n_units).
@@ -171,21 +216,12 @@ def exact_log_partition(model: EnergyModel, chunk_size: int = 2**16, *,
         raise ValueError(f"{func}: chunk_size must be a positive int, got {chunk_size!r}")
     chosen, n = check_enumerable(model, max_units, func)
     graph = model.graph
-    widths = [graph[g].n_units for g in chosen]
-    offsets = [0]
-    for w in widths:
-        offsets.append(offsets[-1] + w)
-    spin = [graph[g].kind in SPIN_KINDS for g in chosen]
     model64 = _float64_copy(model)
-    total = 2**n
+    total = math.prod(_radix(graph[g]) for g in chosen)
     parts = []
     with torch.no_grad(), validation_disabled():
         for start in range(0, total, chunk_size):
-            bits = _bits(start, min(start + chunk_size, total), n, model64.device)
-            state = {}
-            for g, lo, hi, pm in zip(chosen, offsets, offsets[1:], spin):
-                x = bits[:, lo:hi]
-                state[g] = x.mul(2).sub_(1) if pm else x.contiguous()
+            state = enumerate_states(graph, chosen, start, min(start + chunk_size, total), model64.device)
             parts.append(torch.logsumexp(-model64.free_energy_given(state).to(torch.float64), 0))
         log_z = float(torch.logsumexp(torch.stack(parts), 0))
     return LogZEstimate(log_z, log_z, log_z, math.inf, 0, "exact")
