@@ -83,3 +83,9 @@ def test_directed_digits_quick(capsys, one_thread):
 def test_nvil_variance_small(capsys, one_thread):
     _load("nvil_variance").main(["--epochs", "1", "--draws", "3"])
     assert "REINFORCE (no baseline)" in capsys.readouterr().out
+
+
+def test_crbm_digits_quick(capsys, one_thread):
+    _load("crbm_digits").main(["--quick", "--no-sklearn"])
+    out = capsys.readouterr().out
+    assert "| ClassRBM, generative (fit, CD-1) | 16 |" in out and "discriminative" in out

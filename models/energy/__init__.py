@@ -2,6 +2,7 @@
 
 from .base import EnergyModel, has_free_energy
 from .boltzmann import BoltzmannMachine
+from .class_rbm import ClassRBM
 from .dbm import DBM
 from .gaussian_rbm import GaussianRBM
 from .hopfield import Hopfield, Recall
@@ -9,5 +10,5 @@ from .rbm import RBM
 from .spike_slab_rbm import SpikeSlabRBM
 from .validation import is_validation_enabled, set_validation, validation_disabled
 
-__all__ = ["BoltzmannMachine", "DBM", "EnergyModel", "GaussianRBM", "Hopfield", "RBM", "Recall", "SpikeSlabRBM",
+__all__ = ["BoltzmannMachine", "ClassRBM", "DBM", "EnergyModel", "GaussianRBM", "Hopfield", "RBM", "Recall", "SpikeSlabRBM",
            "has_free_energy", "is_validation_enabled", "set_validation", "validation_disabled"]
