@@ -83,6 +83,8 @@ TABLE = [
     _row("fit dbm --sizes 64,x", 2, "argument --sizes: expected comma-separated layer sizes"),
     _row("fit dbm --pretrain 0", 2, "argument --pretrain: expected a positive int"),
     _row("fit ssrbm --hidden 0", 2, "argument --hidden: expected a positive int"),
+    _row("fit crbm --classes 0", 2, "argument --classes: expected a positive int"),
+    _row("fit crbm --data digits --out {out}", 1, "are not one-hot labels: use --data digits-labels"),
     _row("fit sbn --layers 0", 2, "argument --layers: expected a positive int"),
     _row("fit vae --latent 0", 2, "argument --latent: expected a positive int"),
     # -- fit: data ----------------------------------------------------------------------
@@ -186,6 +188,7 @@ TABLE = [
     _row("graph bm:0x3", 2, "bm: expected VISIBLE or VISIBLExHIDDEN sizes"),
     _row("graph hopfield:4x2", 2, "hopfield: expected one positive size N"),
     _row("graph ssrbm:4x0", 2, "ssrbm: expected two positive sizes"),
+    _row("graph crbm:64x16", 2, "crbm: expected three positive sizes VISIBLExHIDDENxCLASSES"),
     _row("graph sbn:0x3", 2, "sizes[0] must be an int >= 1"),
     _row("graph vae:64x0x2", 2, "n_hidden must be an int >= 1"),
     _row("graph rbm:3x4x5", 2, "expected two positive sizes"),
