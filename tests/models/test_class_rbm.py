@@ -201,3 +201,21 @@ def test_gibbs_init_draws_uniform_one_hot_labels():
     assert torch.all((freq - 0.25).abs() < 5 * (0.25 * 0.75 / n) ** 0.5), freq
     pixels = gibbs.init(model, 8, make_generator(0), clamp={"y": torch.eye(4)[[0, 1] * 4]}).values
     assert torch.equal(pixels["y"], torch.eye(4)[[0, 1] * 4]) and pixels["h"].shape == (8, 2)
+
+
+@pytest.mark.parametrize("method", ["pcd", "pt"])
+def test_persistent_chains_of_pixels_and_labels_resume_bit_identically(method, tmp_path, one_thread):
+    """PCD/PT chains hold v, y and h; a run stopped after 2 of 4 epochs and resumed from its
+    checkpoint ends with exactly the parameters of an uninterrupted run."""
+    v, y = pgm.load_digits(return_labels=True)
+    x = ClassRBM.join_labels(v[:100], y[:100], 10)
+    whole = ClassRBM.from_data(x, 6, 10, seed=0)
+    fit(whole, x, epochs=4, method=method, progress=False, monitor=0)
+    path = tmp_path / "run.pt"
+    part = ClassRBM.from_data(x, 6, 10, seed=0)
+    fit(part, x, epochs=4, method=method, progress=False, monitor=0, checkpoint=path,
+        callbacks=lambda epoch, history, model: epoch == 2)
+    resumed = ClassRBM.from_data(x, 6, 10, seed=1)
+    fit(resumed, x, epochs=4, method=method, progress=False, monitor=0, checkpoint=path, resume=True)
+    assert all(torch.equal(a, b) for a, b in zip(whole.parameters(), resumed.parameters()))
+    assert not all(torch.equal(a, b) for a, b in zip(whole.parameters(), part.parameters()))
