@@ -73,8 +73,9 @@ def surrogate_loss(model: EnergyModel, positive: dict, negative: dict) -> torch.
     r"""The scalar whose gradient is the contrastive estimate of ∇(−log-likelihood).
 
     ``F(positive[v]).mean() - F(negative[v]).mean()`` when the model has a free
-    energy (v: the model's data groups side by side, ``model.join_data``), else ``E(positive).mean() - E(negative).mean()``. The state dicts map
-    group name → (batch, units) values and must carry no gradient.
+    energy (v: the model's data groups side by side, ``model.join_data``), else
+    ``E(positive).mean() - E(negative).mean()``. The state dicts map group name →
+    (batch, units) values and must carry no gradient.
 
     Parameters
     ----------
@@ -89,7 +90,8 @@ def surrogate_loss(model: EnergyModel, positive: dict, negative: dict) -> torch.
     """
     with validation_disabled():
         if has_free_energy(model):
-            return model.free_energy(model.join_data(positive)).mean() - model.free_energy(model.join_data(negative)).mean()
+            pos, neg = model.join_data(positive), model.join_data(negative)
+            return model.free_energy(pos).mean() - model.free_energy(neg).mean()
         return model.energy(positive).mean() - model.energy(negative).mean()
 
 
