@@ -64,6 +64,7 @@ DATA_SPECS = {
     "digits": ("binary", "bundled 8x8 digits binarized at half intensity"),
     "digits-grey": ("grey", "bundled digits scaled to [0, 1] (pixel / 16)"),
     "digits-real": ("real", "bundled digits dequantised, (pixel + u) / 17, for densities"),
+    "digits-labels": ("binary", "binarized digits with their one-hot labels: rows [64 pixels, 10 label columns]"),
     "mnist:FOLDER": ("binary", "MNIST IDX files in FOLDER, binarized at 128"),
 }
 
@@ -237,6 +238,7 @@ def load_data(spec: str, split: str = "train") -> torch.Tensor:
 
     ``digits`` (binarized bundled digits), ``digits-grey`` (scaled to [0, 1]),
     ``digits-real`` (dequantised, ``load_digits(binarize=False, dequantize=True)``),
+    ``digits-labels`` (binarized, each row followed by its one-hot label: 74 columns),
     ``mnist:FOLDER`` (IDX files, binarized at 128; ``split="all"`` joins train and test),
     or a ``.pt`` file (read with ``weights_only=True``) or ``.npy`` file (no pickles)
     holding a non-empty 2-D array of finite numbers (``split`` is then ignored).
@@ -258,6 +260,9 @@ def load_data(spec: str, split: str = "train") -> torch.Tensor:
         return datasets.load_digits(binarize=False, split=split)
     if spec == "digits-real":
         return datasets.load_digits(binarize=False, dequantize=True, split=split)
+    if spec == "digits-labels":
+        v, y = datasets.load_digits(binarize=True, split=split, return_labels=True)
+        return torch.cat([v, torch.nn.functional.one_hot(y, 10).to(v.dtype)], 1)
     if spec.startswith("mnist:"):
         folder = spec[len("mnist:"):]
         if not folder:
@@ -500,7 +505,11 @@ def _cmd_eval(args):
     spec = args.data or _default_data(model)
     data = load_data(spec, args.split)
     vis = _visible(model)
-    if data.shape[1] != vis.n_units:
+    groups = getattr(model, "data_groups", (vis.name,))  # several observed groups: pixels and a label
+    if len(groups) > 1 and data.shape[1] != model.data_width:
+        raise UsageError(f"--data {spec} has {data.shape[1]} columns, but {args.model} takes {model.data_width} "
+                         f"({' + '.join(groups)})")
+    if len(groups) == 1 and data.shape[1] != vis.n_units:
         raise UsageError(f"--data {spec} has {data.shape[1]} columns, but {args.model} has {vis.n_units} visible units")
     _check_data_kind(_model_name(model), vis.kind, spec, data, exact=True)
     if isinstance(model, DBN):
@@ -522,6 +531,9 @@ def _cmd_eval(args):
     bound = _bound(model, data, log_z)
     if bound is not None:
         result["variational_bound"] = bound
+    if hasattr(model, "split_labels"):  # a classifier: accuracy of argmax_y p(y | v) on the same rows
+        v, labels = model.split_labels(data)
+        result["accuracy"] = model.score(v, labels)
     print(json.dumps(result, indent=2, default=float))
 
 
@@ -633,10 +645,11 @@ def _cmd_sample(args):
         from .programs import set_dbn_prior
 
         set_dbn_prior(model, None, n_gibbs=args.steps, generator=gen)
+    clamp = None if isinstance(model, DirectedModel) else _label_clamp(model, args)
     if isinstance(model, DirectedModel):  # ancestral samples (the VAE's: decoder means)
         means = model.sample(args.n, gen, mean=True) if isinstance(model, VAE) else model.sample(args.n, gen)
     else:
-        state = gibbs.run(model, gibbs.init(model, args.n, gen), args.steps, gen)
+        state = gibbs.run(model, gibbs.init(model, args.n, gen, clamp=clamp), args.steps, gen, clamp=clamp)
         with torch.no_grad():
             if vis.name in self_coupled(model.graph):  # coupled units: the samples themselves, as {0, 1}
                 x = state.values[vis.name]
@@ -697,6 +710,27 @@ def _sample_recall(model, args, out, shape, gen):
           f"{frames.shape[0] - 1} sweeps")
     print(f"wrote {out}" + ("" if out.suffix.lower() == ".pt" else
                             " (a row per probe: the stored pattern, the probe, then the state after each sweep)"))
+
+
+def _label_clamp(model, args):
+    """Class-conditional sampling: the observed softmax groups (a label) clamped to class
+    ``--label``, or the n samples to the K classes in order, sample i to class ⌊i K / n⌋;
+    ``None`` for a model without a label."""
+    from pgm import ONEHOT_KINDS
+
+    labels = [g for g in model.graph.groups if g.observed and g.kind in ONEHOT_KINDS and g.name != model.visible_name]
+    if not labels:
+        if args.label is not None:
+            raise UsageError(f"--label: {_model_name(model)} has no label group to clamp")
+        return None
+    clamp = {}
+    for grp in labels:
+        k = grp.n_units
+        if args.label is not None and args.label >= k:
+            raise UsageError(f"--label {args.label}: {_model_name(model)} has {k} classes, 0 to {k - 1}")
+        idx = torch.full((args.n,), args.label) if args.label is not None else torch.arange(args.n) * k // args.n
+        clamp[grp.name] = torch.nn.functional.one_hot(idx, k).to(dtype=model.dtype, device=model.device)
+    return clamp
 
 
 def _graph_model(spec: str):
@@ -821,6 +855,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--data", default=None,
                    help="Hopfield only: the data whose first rows were stored, as for fit (default: the model's)")
     s.add_argument("--seed", type=_SEED, default=0)
+    s.add_argument("--label", type=_integer(0, "an int >= 0"), default=None,
+                   help="models with a label (crbm): sample class LABEL (default: every class in turn, "
+                        "sample i of n has class i*K//n)")
     s.add_argument("--out", default="samples.png",
                    help=".png/.pdf/.svg picture (square images) or .pt tensor of the visible conditional means "
                         "(Hopfield: of the recall's frames); missing folders are created")

@@ -11,7 +11,8 @@ Entries today: ``"rbm"`` (:class:`models.energy.RBM`), ``"grbm"``
 (:class:`models.energy.GaussianRBM`), ``"ssrbm"`` (:class:`models.energy.SpikeSlabRBM`),
 ``"bm"`` (:class:`models.energy.BoltzmannMachine`), ``"hopfield"``
 (:class:`models.energy.Hopfield`, which stores patterns instead of being trained by
-:func:`inference.fit`), ``"dbm"`` (:class:`models.energy.DBM`), ``"sbn"``
+:func:`inference.fit`), ``"dbm"`` (:class:`models.energy.DBM`), ``"crbm"``
+(:class:`models.energy.ClassRBM`, on rows [pixels, one-hot label]), ``"sbn"``
 (:class:`models.SigmoidBeliefNet`), ``"helmholtz"`` (the same class as a Helmholtz
 machine, :class:`models.HelmholtzMachine`, trained by ``rws`` or ``wake_sleep`` only),
 ``"vae"`` (:class:`models.VAE`) and ``"dbn"`` (:class:`models.DBN`).
@@ -38,7 +39,7 @@ from typing import Callable
 import models.directed
 import models.energy
 from models.directed import DBN, VAE, DirectedModel, SigmoidBeliefNet
-from models.energy import DBM, RBM, BoltzmannMachine, EnergyModel, GaussianRBM, Hopfield, SpikeSlabRBM
+from models.energy import DBM, RBM, BoltzmannMachine, ClassRBM, EnergyModel, GaussianRBM, Hopfield, SpikeSlabRBM
 from models.energy.hopfield import RULES
 
 __all__ = ["ModelEntry", "register", "unregister", "lookup", "names", "entries", "entry_for", "register_class",
@@ -376,6 +377,36 @@ def _dbm_sizes(sizes):
 
 register(ModelEntry("dbm", DBM, _dbm_build, _dbm_arguments, _dbm_sizes, "bernoulli", "digits",
                     "deep Boltzmann machine: binary layers in a chain, trained by variational SML or --method mp"))
+
+
+def _crbm_arguments(parser):
+    _rbm_arguments(parser)
+    parser.add_argument("--classes", type=_positive_int, default=10,
+                        help="classes K: the data's last K columns are the one-hot label (default 10)")
+
+
+def _crbm_build(data, args):
+    if data.shape[1] <= args.classes:
+        raise ValueError(f"--classes {args.classes}: the classification RBM takes rows [pixels, one-hot label] with "
+                         f"more than {args.classes} columns, got {data.shape[1]}; use --data digits-labels")
+    label = data[:, -args.classes:]
+    if not bool((((label == 0) | (label == 1)).all(1) & (label.sum(1) == 1)).all()):
+        raise ValueError(f"the classification RBM takes rows [pixels, one-hot label]; the last {args.classes} "
+                         "columns of the data are not one-hot labels: use --data digits-labels (binarized digits "
+                         "with their labels) or a file of such rows")
+    return ClassRBM.from_data(data, args.hidden, args.classes, weight_std=args.weight_std, seed=args.seed)
+
+
+def _crbm_sizes(sizes):
+    sizes = tuple(sizes)
+    if len(sizes) != 3 or not all(isinstance(s, int) and s >= 1 for s in sizes) or sizes[2] < 2:
+        raise ValueError(f"crbm: expected three positive sizes VISIBLExHIDDENxCLASSES with CLASSES >= 2 "
+                         f"(e.g. crbm:64x16x10), got {sizes}")
+    return ClassRBM(*sizes)
+
+
+register(ModelEntry("crbm", ClassRBM, _crbm_build, _crbm_arguments, _crbm_sizes, "bernoulli", "digits-labels",
+                    "classification RBM p(v, y): binary pixels and a softmax label sharing binary hidden units"))
 
 
 register(ModelEntry("ssrbm", SpikeSlabRBM, _ssrbm_build, _rbm_arguments, _two_sizes("ssrbm", SpikeSlabRBM), "gaussian",

@@ -1,7 +1,7 @@
 """Models: undirected energy models (``models.energy``) and Pyro programs (``models.directed``)."""
 
-from .energy import DBM, RBM, BoltzmannMachine, EnergyModel, GaussianRBM, Hopfield, SpikeSlabRBM
+from .energy import DBM, RBM, BoltzmannMachine, ClassRBM, EnergyModel, GaussianRBM, Hopfield, SpikeSlabRBM
 from .directed import DBN, VAE, DirectedModel, HelmholtzMachine, SigmoidBeliefNet
 
-__all__ = ["BoltzmannMachine", "DBM", "EnergyModel", "GaussianRBM", "Hopfield", "RBM", "SpikeSlabRBM"]
+__all__ = ["BoltzmannMachine", "ClassRBM", "DBM", "EnergyModel", "GaussianRBM", "Hopfield", "RBM", "SpikeSlabRBM"]
 __all__ += ["DirectedModel", "SigmoidBeliefNet", "HelmholtzMachine", "VAE", "DBN"]

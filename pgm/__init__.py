@@ -3,7 +3,8 @@
 from . import datasets, plots
 from .datasets import bars_and_stripes, load_digits, load_mnist
 from .draw import draw, group_label
-from .graph import BERNOULLI_KINDS, COUNT_KINDS, KINDS, REAL_KINDS, SPIN_KINDS, Edge, Graph, Plate, VariableGroup
+from .graph import (BERNOULLI_KINDS, COUNT_KINDS, KINDS, ONEHOT_KINDS, REAL_KINDS, SPIN_KINDS, Edge, Graph, Plate,
+                    VariableGroup)
 from .plots import image_grid, plot_curves
 from .trace import from_pyro, site_kind
 
@@ -13,6 +14,7 @@ __all__ = [
     "SPIN_KINDS",
     "REAL_KINDS",
     "COUNT_KINDS",
+    "ONEHOT_KINDS",
     "Edge",
     "Graph",
     "Plate",

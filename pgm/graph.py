@@ -14,11 +14,11 @@ from typing import Iterable
 import networkx as nx
 
 __all__ = ["VariableGroup", "Edge", "Plate", "Graph", "KINDS", "BERNOULLI_KINDS", "SPIN_KINDS", "REAL_KINDS",
-           "COUNT_KINDS"]
+           "COUNT_KINDS", "ONEHOT_KINDS"]
 
 #: Unit kinds with a dedicated meaning in the library. Traced Pyro programs may also use
 #: the lower-case name of any other distribution (e.g. ``"beta"``, ``"dirichlet"``).
-KINDS = ("bernoulli", "gaussian", "spike_slab", "categorical", "real", "binary_pm1", "count")
+KINDS = ("bernoulli", "gaussian", "spike_slab", "categorical", "real", "binary_pm1", "count", "softmax")
 #: Kinds of integer units with values in {0, …, N}: the count of N binary copies of a
 #: stepped-sigmoid unit, neither binary (it exceeds 1) nor real (its law is discrete).
 COUNT_KINDS = ("count",)
@@ -28,6 +28,11 @@ BERNOULLI_KINDS = ("bernoulli",)
 SPIN_KINDS = ("binary_pm1", "spin")
 #: Kinds of real-valued units (densities with respect to Lebesgue measure).
 REAL_KINDS = ("gaussian", "real")
+#: Kinds of softmax groups: the whole group is one K-way categorical variable held as K
+#: one-hot units (a row of values has exactly one 1), so it has K states, not 2^K. Its
+#: conditional in an energy model is a ``torch.distributions.OneHotCategorical``. (A traced
+#: Pyro site of a categorical distribution has kind ``"categorical"`` instead.)
+ONEHOT_KINDS = ("softmax",)
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 

@@ -38,7 +38,8 @@ from inference import EnergyDistribution, LogZEstimate, dbn_log_likelihood, set_
 from inference.checkpoint import load_checkpoint, write_payload
 from inference.mcmc import GibbsState
 from models import DBN, VAE, SigmoidBeliefNet
-from models.energy import RBM, GaussianRBM, SpikeSlabRBM
+from models.energy import RBM, ClassRBM, GaussianRBM, SpikeSlabRBM
+from tests.models.test_class_rbm import random_class_rbm
 from tests.models.test_spike_slab_rbm import random_spike_slab_rbm
 from tests.oracles import random_gaussian_rbm, random_rbm
 
@@ -385,6 +386,64 @@ def _same(a, b):
                                         and torch.equal(a[k].nan_to_num(), b[k].nan_to_num()) for k in a)
 
 
+def _labelled(n=30, seed=0):
+    """Valid rows [v, onehot(y)] for a ClassRBM of 6 pixels and 3 classes."""
+    gen = torch.Generator().manual_seed(seed)
+    return ClassRBM.join_labels(_binary(n, 6, seed), torch.randint(0, 3, (n,), generator=gen), 3)
+
+
+def _two_hot(x):
+    x = x.clone()
+    x[0, 6:] = 1.0
+    return x
+
+
+#: Entry points of the classification RBM, and the generic ones on its [pixels, label] rows:
+#: ``call(model, data)`` with data = :func:`_labelled`.
+CRBM_ROWS = [
+    ("join_labels: float labels", lambda m, x: ClassRBM.join_labels(x[:, :6], torch.zeros(30), 3), TypeError,
+     "labels"),
+    ("join_labels: label 3 of 3 classes", lambda m, x: ClassRBM.join_labels(x[:, :6], torch.full((30,), 3), 3),
+     ValueError, "labels"),
+    ("join_labels: too few labels", lambda m, x: ClassRBM.join_labels(x[:, :6], torch.zeros(5, dtype=torch.long), 3),
+     ValueError, "labels"),
+    ("join_labels: 1 class", lambda m, x: ClassRBM.join_labels(x[:, :6], torch.zeros(30, dtype=torch.long), 1),
+     ValueError, "n_classes"),
+    ("from_data: labels not one-hot", lambda m, x: ClassRBM.from_data(_two_hot(x), 4, 3), ValueError, "one-hot"),
+    ("from_data: no pixel columns", lambda m, x: ClassRBM.from_data(x[:, 6:], 4, 3), ValueError, "data"),
+    ("predict: rows with the label", lambda m, x: m.predict(x), ValueError, "v"),
+    ("predict_proba: NaN", lambda m, x: m.predict_proba(x[:, :6] * NAN), ValueError, "v"),
+    ("score: labels of another length", lambda m, x: m.score(x[:, :6], torch.zeros(3, dtype=torch.long)),
+     ValueError, "labels"),
+    ("split_labels: too narrow", lambda m, x: m.split_labels(x[:, :6]), ValueError, "x"),
+    ("free_energy: labels not one-hot", lambda m, x: m.free_energy(_two_hot(x)), ValueError, "label columns"),
+    ("free_energy: pixels only", lambda m, x: m.free_energy(x[:, :6]), ValueError, "x"),
+    ("conditional: label 2-hot", lambda m, x: m.conditional("h", {"v": x[:, :6], "y": _two_hot(x)[:, 6:]}),
+     ValueError, "state['y']"),
+    ("gibbs.init: clamp label 2-hot", lambda m, x: gibbs.init(m, 30, torch.Generator(), clamp={"y": _two_hot(x)[:, 6:]}),
+     ValueError, "clamp['y']"),
+    ("fit: labels not one-hot", lambda m, x: fit(m, _two_hot(x), epochs=1, **QUIET), ValueError, "one-hot"),
+    ("fit: pixels only", lambda m, x: fit(m, x[:, :6], epochs=1, **QUIET), ValueError, "data"),
+    ("fit: pixels 2.0", lambda m, x: fit(m, x * 2, epochs=1, **QUIET), ValueError, "data"),
+    ("log_likelihood: soft labels", lambda m, x: log_likelihood(m, torch.cat([x[:, :6], x[:, 6:] * 0 + 1 / 3], 1), 0.0),
+     ValueError, "one-hot"),
+    ("ais: base data without labels", lambda m, x: ais_log_partition(m, data=x[:, :6], progress=False), ValueError,
+     "data"),
+    ("pseudo_log_likelihood: pixels and label", lambda m, x: pseudo_log_likelihood(m, x), TypeError, "one visible group"),
+]
+
+
+@pytest.mark.parametrize("name, call, error, match", CRBM_ROWS, ids=[f"crbm: {r[0]}" for r in CRBM_ROWS])
+def test_bad_input_to_the_classification_rbm_is_refused_cleanly(name, call, error, match):
+    torch.set_num_threads(1)
+    model = random_class_rbm(6, 4, 3, seed=0, dtype=torch.float32)
+    before = _snapshot(model)
+    with pytest.raises(error) as caught:
+        call(model, _labelled())
+    assert match in str(caught.value), f"the message does not name {match!r}: {caught.value}"
+    assert _same(_snapshot(model), before), "the model changed"
+
+
 @pytest.mark.parametrize("subject, row", SUBJECT_ROWS)
 def test_bad_input_is_refused_cleanly(subject, row, tmp_path):
     torch.set_num_threads(1)
@@ -553,6 +612,14 @@ CONSTRUCTORS = [
           (([6, 4, 3],), {"weight_std": NAN}, ValueError, "weight_std"),
           (([6, 4, 3],), {"seed": -1}, ValueError, "seed"),
           (([10**6, 10**6, 4],), {}, ValueError, "memory"),
+      ]],
+    *[pytest.param(ClassRBM, args, {}, error, match, id=f"ClassRBM{args}")
+      for args, error, match in [
+          ((6, 4, 1), ValueError, "n_classes"),
+          ((6, 4, 2.5), TypeError, "n_classes"),
+          ((6, 0, 3), ValueError, "n_hidden"),
+          ((0, 4, 3), ValueError, "n_visible"),
+          ((6, 4, 10**12), ValueError, "memory"),
       ]],
 ]
 

@@ -118,3 +118,9 @@ def test_nrelu_approximation_small(capsys):
     _load("nrelu_approximation").main(["--visible", "3", "--hidden", "2", "--scales", "1", "--steps", "4",
                                        "--chains", "500", "--sweeps", "3", "--seeds", "0"])
     assert "NReLU chains" in capsys.readouterr().out
+
+
+def test_crbm_digits_quick(capsys, one_thread):
+    _load("crbm_digits").main(["--quick", "--no-sklearn"])
+    out = capsys.readouterr().out
+    assert "| ClassRBM, generative (fit, CD-1) | 16 |" in out and "discriminative" in out

@@ -177,6 +177,9 @@ def pseudo_log_likelihood(model, data: torch.Tensor, generator: torch.Generator 
         raise TypeError(f"{func}: needs binary visible units (kinds {list(BINARY_KINDS)}), but group "
                         f"{grp.name!r} of {type(model).__name__} has kind {grp.kind!r}; the pseudo-likelihood "
                         "of real-valued units is a different estimator")
+    if len(model.data_groups) > 1:
+        raise TypeError(f"{func}: {type(model).__name__}'s data rows hold the groups {list(model.data_groups)}; "
+                        "the pseudo-likelihood flips binary units of one visible group only")
     plan = free_energy_plan(model, func)
     data = check_visible(model, data, func)
     nv = grp.n_units

@@ -47,12 +47,13 @@ def mean_field_reconstruction(model, v: torch.Tensor) -> torch.Tensor:
     """
     graph = model.graph
     vis = model.visible_name
+    data = model.split_data(v)
     state = {g.name: torch.zeros(v.shape[0], g.n_units, dtype=v.dtype, device=v.device)
-             for g in graph.groups if g.name != vis}
-    state[vis] = v
-    latents = set(state) - {vis}
-    gibbs.sweep(model, state, 1.0, None, blocks=_pass_order(graph, vis), mean=latents, skip={vis})
-    return model.conditional(vis, state).mean
+             for g in graph.groups if g.name not in data}
+    state.update(data)
+    latents = set(state) - set(data)
+    gibbs.sweep(model, state, 1.0, None, blocks=_pass_order(graph, vis), mean=latents, skip=set(data))
+    return model.join_data({g: model.conditional(g, state).mean for g in data})
 
 
 def reconstruction_error(model, data: torch.Tensor) -> float:

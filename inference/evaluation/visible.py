@@ -4,7 +4,11 @@ Every evaluation function reads the observed group of ``model.graph`` and its ki
 
 * ``bernoulli`` units take values in {0, 1}; ``binary_pm1`` / ``spin`` units in {−1, +1};
 * ``gaussian`` / ``real`` units take any finite value (a density, with respect to
-  Lebesgue measure on the data's own scale).
+  Lebesgue measure on the data's own scale);
+* ``softmax`` groups (a label among K classes, as K one-hot units) take one-hot rows.
+
+A row of data may hold several observed groups side by side
+(:attr:`~models.energy.EnergyModel.data_groups`: a classification RBM's pixels and label).
 
 The free energy F(v) = −log Σ_x exp(−E(v, x)) (the latent groups x summed or integrated
 out) is ``model.free_energy`` when the model defines one. Otherwise it is assembled from
@@ -24,9 +28,9 @@ from __future__ import annotations
 import torch
 
 from models.energy import EnergyModel, has_free_energy
-from models.energy.validation import check_units, validation_disabled
+from models.energy.validation import check_onehot, check_units, validation_disabled
 
-from pgm import BERNOULLI_KINDS, REAL_KINDS, SPIN_KINDS
+from pgm import BERNOULLI_KINDS, ONEHOT_KINDS, REAL_KINDS, SPIN_KINDS
 
 from ..partition.exact import _bits
 
@@ -49,18 +53,28 @@ def visible_group(model, func: str):
     return model.graph[model.visible_name]
 
 
-def check_visible(model, data, func: str, *, exact: bool = True) -> torch.Tensor:
-    """``data`` checked against the kind of the visible group, with at least one row.
+def check_visible(model, data, func: str, *, exact: bool = True, name: str = "data",
+                  allow_empty: bool = False) -> torch.Tensor:
+    """``data`` checked against the kinds of the model's data groups, with at least one row.
+
+    A row of data is the model's :attr:`~models.energy.EnergyModel.data_groups` side by
+    side (the visible group alone, or a classification RBM's pixels and one-hot label);
+    each group's columns are checked by its kind.
 
     Parameters
     ----------
     model : EnergyModel
-    data : Tensor, shape (n, n_visible)
+    data : Tensor, shape (n, model.data_width)
     func : str
         The caller's name, for messages.
     exact : bool
         Binary groups: require outcomes ({0, 1} or {−1, +1}); otherwise values in the
-        interval between them (grey levels, mean-field values) are accepted.
+        interval between them (grey levels, mean-field values) are accepted. Softmax
+        groups: one-hot rows, otherwise probability vectors.
+    name : str, default "data"
+        The argument's name, for messages.
+    allow_empty : bool, default False
+        Accept data without rows.
 
     Raises
     ------
@@ -70,23 +84,36 @@ def check_visible(model, data, func: str, *, exact: bool = True) -> torch.Tensor
         Wrong shape, NaN/inf, values outside the kind's set, or no rows.
     """
     grp = visible_group(model, func)
+    groups = model.data_groups
+    if len(groups) > 1:
+        data = check_units(data, name, model.data_width)
+        for g, x in model.split_data(data).items():
+            _check_group(model, model.graph[g], x, func, exact, f"{name}[:, {g!r} columns]")
+    else:
+        data = _check_group(model, grp, data, func, exact, name)
+    if data.shape[0] == 0 and not allow_empty:
+        raise ValueError(f"{func}: {name} has no rows; pass at least one example")
+    return data
+
+
+def _check_group(model, grp, data, func, exact, name):
     kind = grp.kind
     if kind in BERNOULLI_KINDS:
-        data = check_units(data, "data", grp.n_units, binary=exact, unit_interval=True)
+        data = check_units(data, name, grp.n_units, binary=exact, unit_interval=True)
     elif kind in SPIN_KINDS:
-        data = check_units(data, "data", grp.n_units)
+        data = check_units(data, name, grp.n_units)
         bad = ((data != -1) & (data != 1)) if exact else ((data < -1) | (data > 1))
         if bad.any():
             want = "{-1, +1}" if exact else "[-1, 1]"
-            raise ValueError(f"{func}: data must take values in {want} for the {kind} units of group "
+            raise ValueError(f"{func}: {name} must take values in {want} for the {kind} units of group "
                              f"{grp.name!r}, got values such as {data[bad][:5].tolist()}")
     elif kind in REAL_KINDS:
-        data = check_units(data, "data", grp.n_units)
+        data = check_units(data, name, grp.n_units)
+    elif kind in ONEHOT_KINDS:
+        data = check_onehot(data, name, grp.n_units, exact=exact)
     else:
         raise TypeError(f"{func}: the visible group {grp.name!r} of {type(model).__name__} has kind {kind!r}; "
-                        f"supported kinds are {list(BINARY_KINDS + REAL_KINDS)}")
-    if data.shape[0] == 0:
-        raise ValueError(f"{func}: data has no rows; pass at least one example")
+                        f"supported kinds are {list(BINARY_KINDS + REAL_KINDS + ONEHOT_KINDS)}")
     return data
 
 

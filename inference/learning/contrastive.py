@@ -73,8 +73,9 @@ def surrogate_loss(model: EnergyModel, positive: dict, negative: dict) -> torch.
     r"""The scalar whose gradient is the contrastive estimate of ∇(−log-likelihood).
 
     ``F(positive[v]).mean() - F(negative[v]).mean()`` when the model has a free
-    energy, else ``E(positive).mean() - E(negative).mean()``. The state dicts map
-    group name → (batch, units) values and must carry no gradient.
+    energy (v: the model's data groups side by side, ``model.join_data``), else
+    ``E(positive).mean() - E(negative).mean()``. The state dicts map group name →
+    (batch, units) values and must carry no gradient.
 
     Parameters
     ----------
@@ -89,8 +90,8 @@ def surrogate_loss(model: EnergyModel, positive: dict, negative: dict) -> torch.
     """
     with validation_disabled():
         if has_free_energy(model):
-            vis = model.visible_name
-            return model.free_energy(positive[vis]).mean() - model.free_energy(negative[vis]).mean()
+            pos, neg = model.join_data(positive), model.join_data(negative)
+            return model.free_energy(pos).mean() - model.free_energy(neg).mean()
         return model.energy(positive).mean() - model.energy(negative).mean()
 
 
@@ -119,8 +120,8 @@ class _Estimator:
 
 
 def _latents(model):
-    vis = model.visible_name
-    return [g.name for g in model.graph.groups if g.name != vis]
+    data = model.data_groups
+    return [g.name for g in model.graph.groups if g.name not in data]
 
 
 def _averaged(model, groups) -> set:
@@ -133,15 +134,15 @@ def _averaged(model, groups) -> set:
 def _positive_phase(model, v, generator, k):
     """Data-driven state: the free-energy form needs only v; otherwise the latents are
     filled in by k clamped sweeps, the last one using conditional means."""
-    vis = model.visible_name
+    given = model.split_data(v)
     if has_free_energy(model):
-        return {vis: v}, None
-    state = gibbs.init(model, v.shape[0], generator, clamp={vis: v})
+        return given, None
+    state = gibbs.init(model, v.shape[0], generator, clamp=given)
     sampled = dict(state.values)
     for _ in range(k - 1):
-        gibbs.sweep(model, sampled, state.beta, generator, clamp={vis})
+        gibbs.sweep(model, sampled, state.beta, generator, clamp=set(given))
     positive = dict(sampled)
-    gibbs.sweep(model, positive, state.beta, generator, clamp={vis}, mean=_averaged(model, _latents(model)))
+    gibbs.sweep(model, positive, state.beta, generator, clamp=set(given), mean=_averaged(model, _latents(model)))
     return positive, GibbsState(sampled, state.beta)
 
 
@@ -190,15 +191,15 @@ class CD(_Estimator):
         validates once). ``track_error=False`` skips the reconstruction error.
         """
         gen = self._generator(model)
-        vis = model.visible_name
+        data = model.data_groups
         with torch.no_grad(), validation_disabled():
             positive, sampled = _positive_phase(model, v, gen, self.k)
             if sampled is None:
-                state = gibbs.init(model, v.shape[0], gen, values={vis: v})
+                state = gibbs.init(model, v.shape[0], gen, values=model.split_data(v))
                 values, beta = dict(state.values), state.beta
             else:
                 values, beta = dict(sampled.values), sampled.beta
-            mean_vis = set() if self.sample_visible else _averaged(model, {vis})
+            mean_vis = set() if self.sample_visible else _averaged(model, data)
             latents = _averaged(model, _latents(model))
             recon = None
             for step in range(self.k):
@@ -207,9 +208,10 @@ class CD(_Estimator):
                 skip = latents if last and sampled is None else ()
                 used = gibbs.sweep(model, values, beta, gen, mean=mean_vis | (latents if last else set()), skip=skip)
                 if step == 0 and track_error:
-                    recon = torch.sub(v, used[vis].mean).pow_(2).sum()
+                    means = {g: used[g].mean for g in data}
+                    recon = torch.sub(v, model.join_data(means)).pow_(2).sum()
         self._backward(model, positive, values)
-        return GradInfo(values[vis], recon)
+        return GradInfo(model.join_data(values), recon)
 
 
 class PCD(_Estimator):
@@ -258,7 +260,7 @@ class PCD(_Estimator):
         n = self.n_chains or v.shape[0]
         idx = torch.arange(n, device=v.device) % v.shape[0]
         with torch.no_grad():
-            self.chains = gibbs.init(model, n, self._generator(model), values={model.visible_name: v[idx]})
+            self.chains = gibbs.init(model, n, self._generator(model), values=model.split_data(v[idx]))
         self.n_chains = n
         return self.chains
 
@@ -299,4 +301,4 @@ class PCD(_Estimator):
                 gibbs.sweep(model, values, self.chains.beta, gen)
             self.chains = GibbsState(values, self.chains.beta)
         self._backward(model, positive, values)
-        return GradInfo(values[model.visible_name], None)
+        return GradInfo(model.join_data(values), None)

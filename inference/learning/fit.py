@@ -45,6 +45,11 @@ def _name(obj):
 
 
 def _check_data(model, x, name, binary=False):
+    if len(model.data_groups) > 1:  # several observed groups side by side (pixels and a label)
+        from ..evaluation.visible import check_visible
+
+        return check_visible(model, x, "fit", exact=binary, name=name, allow_empty=True).to(
+            dtype=model.dtype, device=model.device)
     grp = model.graph[model.visible_name]
     bern = grp.kind == "bernoulli"
     return check_units(x, name, grp.n_units, binary=binary and bern, unit_interval=bern,
@@ -391,7 +396,8 @@ def _monitor(model, subset, pll_units, seed):
     from ..evaluation import pseudo_log_likelihood, reconstruction_error
 
     pll = None
-    binary = model.graph[model.visible_name].kind == "bernoulli" and bool(((subset == 0) | (subset == 1)).all())
+    binary = (model.data_groups == (model.visible_name,) and model.graph[model.visible_name].kind == "bernoulli"
+              and bool(((subset == 0) | (subset == 1)).all()))
     if binary:
         n_vis = subset.shape[1]
         n_units = None if n_vis <= _EXACT_PLL_UNITS else pll_units

@@ -79,7 +79,7 @@ class PT(_Estimator):
         start = v[idx].repeat(self.n_temperatures, 1)
         with torch.no_grad():
             self.chains = tempering.init(model, c, self.betas, self._generator(model),
-                                         values={model.visible_name: start})
+                                         values=model.split_data(start))
         self.chains_per_temperature = c
         return self.chains
 
@@ -133,4 +133,4 @@ class PT(_Estimator):
             self.chains = state
             negative = tempering.replica(state, 0)
         self._backward(model, positive, negative)
-        return GradInfo(negative[model.visible_name], None)
+        return GradInfo(model.join_data(negative), None)

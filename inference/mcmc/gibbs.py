@@ -17,11 +17,11 @@ import torch
 from torch.distributions import Bernoulli
 
 from models.energy import EnergyModel
-from models.energy.validation import (check_beta, check_bool, check_int, check_units, is_validation_enabled,
-                                      validation_disabled)
-from pgm import COUNT_KINDS, REAL_KINDS, SPIN_KINDS
+from models.energy.validation import (check_beta, check_bool, check_int, check_onehot, check_units,
+                                      is_validation_enabled, validation_disabled)
+from pgm import COUNT_KINDS, ONEHOT_KINDS, REAL_KINDS, SPIN_KINDS
 
-from .sampling import sample
+from .sampling import one_hot_categorical, sample
 from .single_site import check_scan, self_coupled, site_sweep
 
 __all__ = ["GibbsState", "init", "step", "run", "sweep", "check_state"]
@@ -72,8 +72,11 @@ def _check_given(model, given, name, n_chains):
             raise ValueError(f"{name}: unknown group {group!r}; the model's groups are {model.graph.names}")
         width = model.graph[group].n_units
         kind = model.graph[group].kind
-        x = check_units(x, f"{name}[{group!r}]", width, dtype=model.dtype, device=model.device,
-                        unit_interval=kind == "bernoulli")
+        if kind in ONEHOT_KINDS:
+            x = check_onehot(x, f"{name}[{group!r}]", width, exact=False, dtype=model.dtype, device=model.device)
+        else:
+            x = check_units(x, f"{name}[{group!r}]", width, dtype=model.dtype, device=model.device,
+                            unit_interval=kind == "bernoulli")
         if kind in COUNT_KINDS and is_validation_enabled():
             top = float(model.enumeration_values(group).max())
             if ((x < 0) | (x > top)).any():
@@ -90,7 +93,7 @@ def _check_given(model, given, name, n_chains):
 def check_state(model: EnergyModel, state, where: str = "step") -> GibbsState:
     """``state`` checked against ``model``: a :class:`GibbsState` whose ``values`` hold
     every group of the graph (and nothing else) with one row per chain, finite values of
-    the model's width (in [0, 1] for Bernoulli groups), converted to the model's dtype and
+    the model's width (in [0, 1] for Bernoulli groups, probability rows for softmax groups), converted to the model's dtype and
     device, and ``beta`` of shape (n_chains,) in [0, 1]. Returns the converted state."""
     if not isinstance(state, GibbsState):
         raise TypeError(f"gibbs.{where}: state must be a GibbsState (from gibbs.init), got {type(state).__name__}; "
@@ -122,7 +125,7 @@ def init(model: EnergyModel, n_chains: int, generator: torch.Generator, clamp=No
     its conditional when the groups it needs (``model.conditional_inputs(group)``: its
     Markov blanket, unless the model sums some out) are already set and it is not coupled
     to itself, else uniformly (Bernoulli(1/2) units, ±1 with probability 1/2 for spin
-    units, standard normal for real-valued ones).
+    units, standard normal for real-valued ones, a uniform one-hot draw for softmax groups).
 
     Parameters
     ----------
@@ -160,6 +163,9 @@ def init(model: EnergyModel, n_chains: int, generator: torch.Generator, clamp=No
                     state[grp.name] = torch.randn(shape, **opts)
                 elif grp.kind in SPIN_KINDS:
                     state[grp.name] = torch.rand(shape, **opts).lt_(0.5).mul_(2).sub_(1)
+                elif grp.kind in ONEHOT_KINDS:
+                    uniform = torch.full(shape, 1.0 / grp.n_units, dtype=model.dtype, device=model.device)
+                    state[grp.name] = one_hot_categorical(uniform, generator)
                 else:
                     state[grp.name] = torch.rand(shape, **opts).lt_(0.5)
     return GibbsState(state, beta)

@@ -8,11 +8,11 @@
 from __future__ import annotations
 
 import torch
-from torch.distributions import Bernoulli, Distribution, Independent, Normal
+from torch.distributions import Bernoulli, Distribution, Independent, Normal, OneHotCategorical
 
 from models.energy.validation import check_int
 
-__all__ = ["bernoulli", "sample", "make_generator"]
+__all__ = ["bernoulli", "one_hot_categorical", "sample", "make_generator"]
 
 
 def make_generator(seed: int | None = 0, device: torch.device | str = "cpu") -> torch.Generator:
@@ -31,10 +31,19 @@ def bernoulli(probs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return u.lt_(probs)
 
 
+def one_hot_categorical(probs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """One-hot sample of the last axis with P(x_k = 1) = ``probs[..., k]`` (rows summing to 1),
+    by inversion of the cumulative sum with one uniform per row; ``probs``'s dtype."""
+    u = torch.rand((*probs.shape[:-1], 1), generator=generator, dtype=probs.dtype, device=probs.device)
+    cdf = probs.cumsum(-1)
+    k = (cdf <= u * cdf[..., -1:]).sum(-1, keepdim=True).clamp_(max=probs.shape[-1] - 1)
+    return torch.zeros_like(probs).scatter_(-1, k, 1.0)
+
+
 def sample(dist: Distribution, generator: torch.Generator) -> torch.Tensor:
     """One draw from ``dist`` using ``generator``.
 
-    Supports Bernoulli and Normal, optionally wrapped in ``Independent``, and any
+    Supports Bernoulli, Normal and OneHotCategorical, optionally wrapped in ``Independent``, and any
     distribution with a ``sample_with(generator)`` method (e.g.
     :class:`models.energy.lateral.LateralBernoulli`).
     """
@@ -44,10 +53,12 @@ def sample(dist: Distribution, generator: torch.Generator) -> torch.Tensor:
         dist = dist.base_dist
     if isinstance(dist, Bernoulli):
         return bernoulli(dist.probs, generator)
+    if isinstance(dist, OneHotCategorical):
+        return one_hot_categorical(dist.probs, generator)
     if isinstance(dist, Normal):
         eps = torch.randn(dist.loc.shape, generator=generator, dtype=dist.loc.dtype, device=dist.loc.device)
         return dist.loc + dist.scale * eps
     raise TypeError(
         f"sample: no generator-driven sampler for {type(dist).__name__}; "
-        "supported conditionals are Bernoulli and Normal (optionally Independent)"
+        "supported conditionals are Bernoulli, Normal and OneHotCategorical (optionally Independent)"
     )

@@ -8,11 +8,14 @@ base here factorises over the model's groups and units, with a known normaliser:
     \text{Bernoulli (binary units):}\quad \tilde p_A(x) = e^{a^\top x}, \qquad
         \log Z_A = \textstyle\sum_i \operatorname{softplus}(a_i),
 
+    \text{Categorical (a softmax group):}\quad \tilde p_A(x) = e^{a^\top x}, \qquad
+        \log Z_A = \log \textstyle\sum_k e^{a_k},
+
     \text{Normal (real units):}\quad \tilde p_A(x) = e^{-\sum_i (x_i - \mu_i)^2 / 2 s_i^2},
         \qquad \log Z_A = \textstyle\sum_i \log s_i + \tfrac{n}{2} \log 2\pi .
 
 Raised to the power 1−β, a factor adds to a group's conditional in natural parameters:
-(1−β) a to the logits of a Bernoulli conditional; (1−β)/s² to the precision and
+(1−β) a to the logits of a Bernoulli or OneHotCategorical conditional; (1−β)/s² to the precision and
 (1−β) μ/s² to the precision-weighted mean of a Normal one (:meth:`FactorisedBase.temper`).
 """
 
@@ -23,12 +26,12 @@ from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
-from torch.distributions import Bernoulli, Distribution, Independent, Normal
+from torch.distributions import Bernoulli, Distribution, Independent, Normal, OneHotCategorical
 
-from models.energy.validation import check_units
-from pgm import BERNOULLI_KINDS, REAL_KINDS
+from models.energy.validation import check_onehot, check_units
+from pgm import BERNOULLI_KINDS, ONEHOT_KINDS, REAL_KINDS
 
-__all__ = ["BernoulliFactor", "NormalFactor", "FactorisedBase", "base_rate_bias"]
+__all__ = ["BernoulliFactor", "NormalFactor", "CategoricalFactor", "FactorisedBase", "base_rate_bias"]
 
 _F64 = torch.float64
 
@@ -153,6 +156,44 @@ class NormalFactor(NamedTuple):
         return Normal(eta / prec, prec.rsqrt(), validate_args=False)
 
 
+class CategoricalFactor(NamedTuple):
+    """One K-way variable held as K one-hot units (a softmax group) with logits ``a``:
+    p̃(x) = exp(aᵀx), x one-hot.
+
+    Attributes
+    ----------
+    logits : Tensor, shape (K,)
+    """
+
+    logits: torch.Tensor
+
+    @property
+    def n_units(self) -> int:
+        return self.logits.shape[0]
+
+    def cast(self, dtype, device) -> "CategoricalFactor":
+        return CategoricalFactor(self.logits.to(dtype=dtype, device=device))
+
+    def log_density(self, x: torch.Tensor) -> torch.Tensor:
+        """log p̃(x) = aᵀx, shape (batch,)."""
+        return x @ self.logits
+
+    def log_z(self) -> float:
+        return float(torch.logsumexp(self.logits.to(_F64), 0))
+
+    def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        from ..mcmc.sampling import one_hot_categorical
+
+        return one_hot_categorical(torch.softmax(self.logits, 0).expand(n, -1), generator)
+
+    def temper(self, dist: Distribution, weight: float) -> Distribution:
+        """The OneHotCategorical conditional ``dist`` times this factor to the power ``weight``."""
+        d = _unwrap(dist)
+        if not isinstance(d, OneHotCategorical):
+            raise TypeError(f"a Categorical base factor needs a OneHotCategorical conditional, got {type(d).__name__}")
+        return OneHotCategorical(logits=d.logits + weight * self.logits, validate_args=False)
+
+
 class FactorisedBase:
     r"""A base distribution p_A(x) = Π_g Π_i p_A(x_gi): one factor per annealed group.
 
@@ -174,8 +215,8 @@ class FactorisedBase:
             raise TypeError(f"FactorisedBase: factors must be a non-empty dict of group name → factor, got {factors!r}")
         out = {}
         for name, f in factors.items():
-            if isinstance(f, BernoulliFactor):
-                out[name] = BernoulliFactor(_vector(f.logits, f"FactorisedBase: factor {name!r} logits"))
+            if isinstance(f, (BernoulliFactor, CategoricalFactor)):
+                out[name] = type(f)(_vector(f.logits, f"FactorisedBase: factor {name!r} logits"))
             elif isinstance(f, NormalFactor):
                 mean = _vector(f.mean, f"FactorisedBase: factor {name!r} mean")
                 std = _vector(f.std, f"FactorisedBase: factor {name!r} std")
@@ -187,7 +228,8 @@ class FactorisedBase:
                 out[name] = NormalFactor(mean, std)
             else:
                 raise TypeError(
-                    f"FactorisedBase: factor {name!r} must be a BernoulliFactor or NormalFactor, got {type(f).__name__}"
+                    f"FactorisedBase: factor {name!r} must be a BernoulliFactor or NormalFactor (a CategoricalFactor "
+                    f"for a softmax group), got {type(f).__name__}"
                 )
         self.factors = out
 
@@ -197,7 +239,8 @@ class FactorisedBase:
 
     @classmethod
     def uniform(cls, graph, names) -> "FactorisedBase":
-        """Bernoulli(1/2) units for binary groups, N(0, 1) for real ones, over ``names``."""
+        """Bernoulli(1/2) units for binary groups, N(0, 1) for real ones, uniform classes for
+        softmax groups, over ``names``."""
         return cls({name: _uniform_factor(graph[name]) for name in names})
 
     @classmethod
@@ -205,9 +248,15 @@ class FactorisedBase:
         """A factor for group ``name`` matching the marginals of ``data`` (n, units).
 
         Binary groups: logits from :func:`base_rate_bias` (marginals clipped to [ε, 1−ε]);
-        real groups: the data's mean and standard deviation (at least ε).
+        real groups: the data's mean and standard deviation (at least ε); softmax groups:
+        the log class frequencies (at least ε).
         """
         grp = graph[name]
+        if grp.kind in ONEHOT_KINDS:
+            data = check_onehot(data, "data", grp.n_units)
+            if data.shape[0] == 0:
+                raise ValueError("data has no rows; pass at least one example")
+            return cls({name: CategoricalFactor(data.to(_F64).mean(0).clamp(min=eps).log())})
         if grp.kind in BERNOULLI_KINDS:
             data = check_units(data, "data", grp.n_units, unit_interval=True)
             return cls({name: BernoulliFactor(base_rate_bias(data, eps))})
@@ -251,7 +300,7 @@ class FactorisedBase:
 def _kind_error(grp):
     return TypeError(
         f"no base factor for group {grp.name!r} of kind {grp.kind!r}; annealing supports binary groups "
-        f"{list(BERNOULLI_KINDS)} and real-valued groups {list(REAL_KINDS)}"
+        f"{list(BERNOULLI_KINDS)}, softmax groups {list(ONEHOT_KINDS)} and real-valued groups {list(REAL_KINDS)}"
     )
 
 
@@ -261,4 +310,6 @@ def _uniform_factor(grp):
         return BernoulliFactor(torch.zeros(n, dtype=_F64))
     if grp.kind in REAL_KINDS:
         return NormalFactor(torch.zeros(n, dtype=_F64), torch.ones(n, dtype=_F64))
+    if grp.kind in ONEHOT_KINDS:
+        return CategoricalFactor(torch.zeros(n, dtype=_F64))
     raise _kind_error(grp)

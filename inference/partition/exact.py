@@ -14,7 +14,8 @@ and only the states of S have to be enumerated: the set of binary groups with th
 units is chosen. Groups of other finitely-valued units (the counts of stepped-sigmoid
 hidden units, N + 1 values each) are enumerated over the values
 :meth:`~models.energy.EnergyModel.enumeration_values` gives; such a group of n units
-counts as n·log2(N + 1) binary units against the limit.
+counts as n·log2(N + 1) binary units against the limit; a softmax group of K one-hot
+units takes its K states and counts as log2 K units.
 
 An RBM enumerates its smaller layer (2^min(n_v, n_h) free energies
 instead of 2^(n_v + n_h) energies), a Gaussian RBM its hidden layer (the visibles
@@ -33,14 +34,18 @@ import torch
 from models.energy import EnergyModel
 from models.energy.validation import validation_disabled
 
-from pgm import BERNOULLI_KINDS, SPIN_KINDS
+from pgm import BERNOULLI_KINDS, ONEHOT_KINDS, SPIN_KINDS
 
 from .estimate import LogZEstimate
 
-__all__ = ["LogZEstimate", "exact_log_partition", "enumeration_set", "check_enumerable", "MAX_EXACT_UNITS"]
+__all__ = ["LogZEstimate", "exact_log_partition", "enumeration_set", "enumerate_states", "check_enumerable",
+           "MAX_EXACT_UNITS", "ENUMERABLE_KINDS"]
 
-#: Default limit on the number of units :func:`exact_log_partition` enumerates (2^25 states).
+#: Default limit on the number of units :func:`exact_log_partition` enumerates (2^25 states;
+#: a softmax group of K classes counts as log2 K units).
 MAX_EXACT_UNITS = 25
+#: Kinds of groups that can be enumerated: binary units and softmax groups.
+ENUMERABLE_KINDS = BERNOULLI_KINDS + SPIN_KINDS + ONEHOT_KINDS
 
 
 def _float64_copy(model: torch.nn.Module) -> torch.nn.Module:
@@ -59,7 +64,8 @@ def _bits(start: int, stop: int, n: int, device) -> torch.Tensor:
 
 
 def _levels(model, name):
-    """The values of one unit of group ``name`` (float64), or ``None`` where infinitely many."""
+    """The values of one unit of group ``name`` (float64), or ``None`` where infinitely many;
+    a softmax group's K one-hot states are handled by :func:`_slots`, not here."""
     hook = getattr(model, "enumeration_values", None)
     if hook is None:
         kind = model.graph[name].kind
@@ -69,10 +75,24 @@ def _levels(model, name):
     return None if values is None else torch.as_tensor(values, dtype=torch.float64).reshape(-1)
 
 
-def _size(model, names) -> int:
-    """Binary units equivalent to enumerating ``names``: Σ n_units · log2(values per unit), rounded up."""
-    bits = sum(model.graph[g].n_units * math.log2(max(len(_levels(model, g)), 1)) for g in names)
-    return int(math.ceil(bits - 1e-9))
+def _enumerable(model, name) -> bool:
+    return model.graph[name].kind in ONEHOT_KINDS or _levels(model, name) is not None
+
+
+def _slots(model, name) -> list[int]:
+    """The digit ranges enumerating group ``name``: one digit of K values for a softmax
+    group of K one-hot units, else one digit per unit over its values."""
+    grp = model.graph[name]
+    if grp.kind in ONEHOT_KINDS:
+        return [grp.n_units]
+    return [len(_levels(model, name))] * grp.n_units
+
+
+def _size(model, names) -> float:
+    """Binary units equivalent to enumerating ``names``: log2 of their number of states
+    (Σ n_units · log2(values per unit); log2 K for a softmax group), an int where whole."""
+    bits = sum(math.log2(max(r, 1)) for g in names for r in _slots(model, g))
+    return int(round(bits)) if abs(bits - round(bits)) < 1e-9 else bits
 
 
 def _digits(start: int, stop: int, radix: torch.Tensor) -> torch.Tensor:
@@ -83,6 +103,24 @@ def _digits(start: int, stop: int, radix: torch.Tensor) -> torch.Tensor:
     if len(radix) > 1:
         strides[:-1] = torch.flip(torch.cumprod(torch.flip(radix[1:], [0]), 0), [0])
     return (k // strides) % radix
+
+
+def enumerate_states(model, groups, start: int, stop: int, device=None) -> dict:
+    """States ``start .. stop-1`` of the groups ``groups`` in mixed-radix counting order (the
+    first digit most significant): group name → (stop − start, units), float64. Units take
+    the values of :func:`_levels` ({0, 1}, {−1, +1}, counts); a softmax group its one-hot rows."""
+    slots = [_slots(model, g) for g in groups]
+    radix = torch.tensor([r for s in slots for r in s], dtype=torch.int64, device=device)
+    digits = _digits(start, stop, radix)
+    out, lo = {}, 0
+    for g, s in zip(groups, slots):
+        hi = lo + len(s)
+        if model.graph[g].kind in ONEHOT_KINDS:
+            out[g] = torch.nn.functional.one_hot(digits[:, lo], s[0]).to(torch.float64)
+        else:
+            out[g] = _levels(model, g).to(digits.device)[digits[:, lo:hi]]
+        lo = hi
+    return out
 
 
 def _binary_sets(model, func):
@@ -99,7 +137,7 @@ def _binary_sets(model, func):
         if unknown or not s:
             raise TypeError(f"{func}: {type(model).__name__}.marginal_sets() lists {s}, with groups "
                             f"{unknown} not in the graph (groups {graph.names})")
-        if all(_levels(model, g) is not None for g in s):
+        if all(_enumerable(model, g) for g in s):
             out.append((s, _size(model, s)))
     return [tuple(s) for s in sets], out
 
@@ -108,7 +146,8 @@ def enumeration_set(model: EnergyModel, func: str = "exact_log_partition") -> tu
     """The set of groups :func:`exact_log_partition` enumerates and its number of units.
 
     The all-binary set of ``model.marginal_sets()`` with the fewest units (the first
-    listed among equals).
+    listed among equals). Softmax groups count as binary here, a group of K classes as
+    log2 K units (its K states): the number returned is log2 of the number of states.
 
     Raises
     ------
@@ -121,7 +160,7 @@ def enumeration_set(model: EnergyModel, func: str = "exact_log_partition") -> tu
     if not binary:
         kinds = {g.name: g.kind for g in model.graph.groups}
         raise TypeError(
-            f"{func}: enumeration needs a set of binary groups (kinds {list(BERNOULLI_KINDS + SPIN_KINDS)}) "
+            f"{func}: enumeration needs a set of binary groups (kinds {list(ENUMERABLE_KINDS)}) "
             f"given which the rest sums out, but none of {type(model).__name__}.marginal_sets() {sets} is "
             f"all-binary (group kinds {kinds}); estimate log Z with inference.ais_log_partition instead"
         )
@@ -140,10 +179,10 @@ def check_enumerable(model: EnergyModel, max_units: int = MAX_EXACT_UNITS,
     chosen, n = enumeration_set(model, func)
     if n > max_units:
         _, binary = _binary_sets(model, func)
-        others = ", ".join(f"{s} ({k} units)" for s, k in binary if s != chosen) or "none"
+        others = ", ".join(f"{s} ({k:.4g} units)" for s, k in binary if s != chosen) or "none"
         raise ValueError(
             f"{func}: enumerating groups {chosen}, the smallest all-binary set of "
-            f"{type(model).__name__}.marginal_sets(), means 2^{n} states ({n} units), above "
+            f"{type(model).__name__}.marginal_sets(), means 2^{n:.4g} states ({n:.4g} units), above "
             f"max_units={max_units}; the other all-binary sets: {others}. Estimate log Z with "
             "inference.ais_log_partition(model, data=...) instead, or raise max_units if you can "
             "afford 2^n free-energy evaluations."
@@ -163,7 +202,8 @@ def exact_log_partition(model: EnergyModel, chunk_size: int = 2**16, *,
     ``model.free_energy_given(x_S)`` (the other groups summed or integrated out by the
     model). Units of kind ``bernoulli`` take values {0, 1}, ``binary_pm1``/``spin`` ones
     {−1, +1}, other discrete units the values of ``model.enumeration_values(group)``
-    (counts {0, …, N} for stepped-sigmoid units).
+    (counts {0, …, N} for stepped-sigmoid units); a ``softmax`` group of K units takes its
+    K one-hot states.
 
     All arithmetic is in float64 on a copy of the model, chunk by chunk, the chunks
     combined with ``logsumexp``; memory stays O(chunk_size × n_units).
@@ -203,23 +243,12 @@ def exact_log_partition(model: EnergyModel, chunk_size: int = 2**16, *,
     if not isinstance(chunk_size, int) or isinstance(chunk_size, bool) or chunk_size < 1:
         raise ValueError(f"{func}: chunk_size must be a positive int, got {chunk_size!r}")
     chosen, n = check_enumerable(model, max_units, func)
-    graph = model.graph
-    widths = [graph[g].n_units for g in chosen]
-    offsets = [0]
-    for w in widths:
-        offsets.append(offsets[-1] + w)
     model64 = _float64_copy(model)
-    levels = [_levels(model, g).to(model64.device) for g in chosen]
-    radix = torch.tensor([len(lv) for lv, w in zip(levels, widths) for _ in range(w)], dtype=torch.int64,
-                         device=model64.device)
-    total = int(torch.prod(radix)) if len(radix) else 1
+    total = math.prod(r for g in chosen for r in _slots(model, g))
     parts = []
     with torch.no_grad(), validation_disabled():
         for start in range(0, total, chunk_size):
-            digits = _digits(start, min(start + chunk_size, total), radix)
-            state = {}
-            for g, lo, hi, lv in zip(chosen, offsets, offsets[1:], levels):
-                state[g] = lv[digits[:, lo:hi]]
+            state = enumerate_states(model, chosen, start, min(start + chunk_size, total), model64.device)
             parts.append(torch.logsumexp(-model64.free_energy_given(state).to(torch.float64), 0))
         log_z = float(torch.logsumexp(torch.stack(parts), 0))
     return LogZEstimate(log_z, log_z, log_z, math.inf, 0, "exact")

@@ -50,9 +50,10 @@ from models.energy import EnergyModel, has_free_energy
 from models.energy.validation import check_units, validation_disabled
 
 from .exact import _float64_copy
-from pgm import BERNOULLI_KINDS, REAL_KINDS
+from models.energy.validation import check_onehot
+from pgm import BERNOULLI_KINDS, ONEHOT_KINDS, REAL_KINDS
 
-from .base import BernoulliFactor, FactorisedBase, NormalFactor
+from .base import BernoulliFactor, CategoricalFactor, FactorisedBase, NormalFactor
 
 __all__ = ["AnnealingPath", "annealing_form", "summed_set", "kept_groups", "make_path", "sweep_blocks", "start_state", "check_state",
            "log_z_start", "n_rows", "FORMS"]
@@ -163,7 +164,8 @@ def sweep_blocks(path: AnnealingPath) -> list[list[str]]:
 
 def _check_factor(graph, name, factor, func):
     grp = graph[name]
-    want = BernoulliFactor if grp.kind in BERNOULLI_KINDS else NormalFactor if grp.kind in REAL_KINDS else None
+    want = BernoulliFactor if grp.kind in BERNOULLI_KINDS else NormalFactor if grp.kind in REAL_KINDS \
+        else CategoricalFactor if grp.kind in ONEHOT_KINDS else None
     if want is None or not isinstance(factor, want):
         raise TypeError(
             f"{func}: base factor of group {name!r} (kind {grp.kind!r}) must be "
@@ -226,7 +228,14 @@ def make_path(model, base="data", data=None, func: str = "ais_log_partition") ->
                 f"{func}: base='data' builds the base model from the data marginals and needs "
                 f"data=<Tensor (n, {n_vis})>; pass the training data, or use base='uniform'"
             )
-        factors = dict(FactorisedBase.fit(graph, vis, data).factors)
+        if len(model.data_groups) > 1:  # data rows hold several groups (pixels and a label)
+            data = check_units(data, "data", model.data_width)
+            factors = {}
+            for name, x in model.split_data(data).items():
+                if name in groups:
+                    factors.update(FactorisedBase.fit(graph, name, x).factors)
+        else:
+            factors = dict(FactorisedBase.fit(graph, vis, data).factors)
     elif isinstance(base, str) and base == "uniform":
         factors = {}
     else:
@@ -262,8 +271,10 @@ def check_state(path: AnnealingPath, init, func: str):
 
     def one(name, x):
         kind = graph[name].kind
-        return check_units(x, f"init[{name!r}]" if isinstance(init, dict) else "init", graph[name].n_units,
-                           binary=kind in BERNOULLI_KINDS, **opts)
+        where = f"init[{name!r}]" if isinstance(init, dict) else "init"
+        if kind in ONEHOT_KINDS:
+            return check_onehot(x, where, graph[name].n_units, **opts)
+        return check_units(x, where, graph[name].n_units, binary=kind in BERNOULLI_KINDS, **opts)
 
     if path.form == "marginal":
         if isinstance(init, dict):

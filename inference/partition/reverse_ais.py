@@ -29,6 +29,13 @@ def _start_from_data(path, data, n_chains, gen):
     the latent groups start from :func:`inference.mcmc.gibbs.init` given them."""
     model = path.model
     vis = model.visible_name
+    if len(model.data_groups) > 1:  # rows of several observed groups (pixels and a one-hot label): outcomes
+        from ..evaluation.visible import check_visible
+
+        rows = check_visible(model, data, "reverse_ais_log_partition").to(dtype=model.dtype, device=model.device)
+        pick = torch.randint(rows.shape[0], (n_chains,), generator=gen, device=model.device)
+        values = gibbs.init(model, n_chains, gen, values=model.split_data(rows[pick])).values
+        return {g: values[g] for g in kept_groups(path)} if path.form == "summed" else values
     binary = model.graph[vis].kind in BERNOULLI_KINDS
     rows = check_units(data, "data", model.graph[vis].n_units, unit_interval=binary,
                        dtype=model.dtype, device=model.device)

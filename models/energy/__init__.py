@@ -2,6 +2,7 @@
 
 from .base import EnergyModel, has_free_energy
 from .boltzmann import BoltzmannMachine
+from .class_rbm import ClassRBM
 from .dbm import DBM
 from .gaussian_rbm import GaussianRBM
 from .hopfield import Hopfield, Recall
@@ -10,6 +11,6 @@ from .rectified import HIDDEN_UNITS, NoisyReLU, SteppedSigmoid
 from .spike_slab_rbm import SpikeSlabRBM
 from .validation import is_validation_enabled, set_validation, validation_disabled
 
-__all__ = ["BoltzmannMachine", "DBM", "EnergyModel", "GaussianRBM", "Hopfield", "RBM", "Recall", "SpikeSlabRBM",
-           "HIDDEN_UNITS", "NoisyReLU", "SteppedSigmoid",
+__all__ = ["BoltzmannMachine", "ClassRBM", "DBM", "EnergyModel", "GaussianRBM", "Hopfield", "RBM", "Recall",
+           "SpikeSlabRBM", "HIDDEN_UNITS", "NoisyReLU", "SteppedSigmoid",
            "has_free_energy", "is_validation_enabled", "set_validation", "validation_disabled"]

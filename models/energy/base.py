@@ -115,6 +115,34 @@ class EnergyModel(ParameterInfo, nn.Module, abc.ABC):
                 return grp.name
         raise ValueError(f"{type(self).__name__}.graph has no observed group")
 
+    @property
+    def data_groups(self) -> tuple[str, ...]:
+        """The observed groups whose values, side by side in this order, form one row of
+        data: what :func:`inference.fit` trains on and what :meth:`free_energy` and the
+        likelihoods take. The visible group alone by default; a classification RBM's
+        pixels and one-hot label (``("v", "y")``)."""
+        return (self.visible_name,)
+
+    @property
+    def data_width(self) -> int:
+        """Columns of a row of data: the units of :attr:`data_groups` together."""
+        return sum(self.graph[g].n_units for g in self.data_groups)
+
+    def split_data(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Data rows (batch, :attr:`data_width`) → group name → (batch, units), by columns
+        (views, no copy); the inverse of :meth:`join_data`."""
+        groups = self.data_groups
+        if len(groups) == 1:
+            return {groups[0]: x}
+        return dict(zip(groups, x.split([self.graph[g].n_units for g in groups], dim=-1)))
+
+    def join_data(self, values: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The data groups of ``values`` side by side, (batch, :attr:`data_width`)."""
+        groups = self.data_groups
+        if len(groups) == 1:
+            return values[groups[0]]
+        return torch.cat([values[g] for g in groups], -1)
+
 
 def has_free_energy(model: EnergyModel) -> bool:
     """Whether ``model`` overrides :meth:`EnergyModel.free_energy` (its latent groups sum out

@@ -13,7 +13,8 @@ import os
 
 import torch
 
-__all__ = ["check_beta", "check_bool", "check_init", "check_int", "check_memory", "check_units", "is_validation_enabled", "set_validation", "validation_disabled"]
+__all__ = ["check_beta", "check_bool", "check_init", "check_int", "check_memory", "check_onehot", "check_units",
+           "is_validation_enabled", "set_validation", "validation_disabled"]
 
 _ENABLED = True
 
@@ -120,6 +121,39 @@ def check_units(
                 f"{name} must lie in [0, 1] (binary values or probabilities), got values "
                 f"such as [{_show(x[bad])}]"
             )
+    return x
+
+
+def check_onehot(x, name: str, width: int | None = None, *, exact: bool = True, dtype: torch.dtype | None = None,
+                 device: torch.device | None = None) -> torch.Tensor:
+    """Check a batch of values of a softmax group (one K-way variable as K one-hot units).
+
+    Like :func:`check_units`, and every row must be one-hot (``exact``) or, with
+    ``exact=False``, a probability vector (values in [0, 1] summing to 1 within 1e-4, such
+    as conditional means).
+
+    Raises
+    ------
+    TypeError
+        ``x`` is not a tensor of a floating dtype.
+    ValueError
+        Wrong rank or width, NaN/inf, or a row that is not one-hot (a probability vector).
+    """
+    x = check_units(x, name, width, unit_interval=True, dtype=dtype, device=device)
+    if not _ENABLED or x.shape[0] == 0:
+        return x
+    sums = x.sum(-1, dtype=torch.float64)
+    bad = (sums - 1).abs() > 1e-4
+    if exact:
+        bad |= ((x != 0) & (x != 1)).any(-1)
+    if bad.any():
+        rows = bad.nonzero().flatten()[:5].tolist()
+        want = "one-hot rows (exactly one 1 per row)" if exact else \
+            "one-hot rows or probability vectors (values in [0, 1] summing to 1)"
+        raise ValueError(
+            f"{name} must hold {want} for a softmax group of {x.shape[-1]} classes, got rows {rows} such as "
+            f"[{_show(x[bad][0])}]; encode class indices k as torch.nn.functional.one_hot(k, {x.shape[-1]}).float()"
+        )
     return x
 
 

@@ -28,6 +28,7 @@ from torch.distributions import Distribution
 from inference.mcmc.sampling import sample
 from models.energy import EnergyModel
 from pgm import REAL_KINDS  # density kinds: flat (improper) conditionals at β = 0
+from tests.models.test_class_rbm import random_class_rbm
 from tests.models.test_spike_slab_rbm import random_spike_slab_rbm
 from tests.oracles import MAX_ENUMERATED_UNITS, random_bm, random_dbm, random_gaussian_rbm, random_rbm
 
@@ -71,6 +72,7 @@ CASES = [
                                                          n_steps=3)),
     Case("grbm-3x2-nrelu", lambda: random_gaussian_rbm(3, 2, seed=12, dtype=torch.float32, hidden="nrelu",
                                                        n_steps=6), approximate=("h",)),
+    Case("crbm-4x3x3", lambda: random_class_rbm(4, 3, 3, seed=9, dtype=torch.float32)),
 ]
 
 BATCH = 7
@@ -99,6 +101,9 @@ def random_values(group, batch: int, generator: torch.Generator, dtype=torch.flo
         return torch.rand(shape, generator=generator).lt(0.5).to(dtype) * 2 - 1
     if group.kind in ("gaussian", "real"):
         return torch.randn(shape, generator=generator, dtype=dtype)
+    if group.kind == "softmax":
+        k = torch.randint(0, group.n_units, (batch,), generator=generator)
+        return torch.nn.functional.one_hot(k, group.n_units).to(dtype)
     raise NotImplementedError(f"random_values: add a generator for unit kind {group.kind!r}")
 
 
@@ -193,7 +198,7 @@ def test_gibbs_blocks_partition_the_groups_into_independent_sets(model):
 
 
 def _latent_groups(model):
-    return [g for g in model.graph.groups if g.name != model.visible_name]
+    return [g for g in model.graph.groups if g.name not in model.data_groups]
 
 
 def _enumerable(model, groups) -> bool:
@@ -222,11 +227,11 @@ def test_free_energy_sums_out_the_latent_groups(case, model, beta):
     if not case.exact_free_energy or not _enumerable(model, latent):
         pytest.skip("free energy is not exactly enumerable for this model")
     model = model.double()
-    vis = model.graph[model.visible_name]
-    v = random_state(model, seed=5)[vis.name]
+    v = model.join_data(random_state(model, seed=5))  # the data groups side by side
     hidden = _all_states(model, latent)
     S = next(iter(hidden.values())).shape[0]
-    state = {vis.name: v.repeat_interleave(S, 0), **{k: h.repeat(BATCH, 1) for k, h in hidden.items()}}
+    state = {k: x.repeat_interleave(S, 0) for k, x in model.split_data(v).items()}
+    state.update({k: h.repeat(BATCH, 1) for k, h in hidden.items()})
     log_w = (-beta * model.energy(state)).reshape(BATCH, S).detach()
     torch.testing.assert_close(model.free_energy(v, beta=beta).detach(), -torch.logsumexp(log_w, 1),
                                rtol=0, atol=1e-10)
@@ -260,7 +265,7 @@ def test_free_energy_given_sums_out_each_binary_complement(model, beta):
 def test_to_float64_converts_everything(model):
     state32 = random_state(model)
     e32 = model.energy(state32).detach()
-    free32 = model.free_energy(state32[model.visible_name]).detach() if _has_free_energy(model) else None
+    free32 = model.free_energy(model.join_data(state32)).detach() if _has_free_energy(model) else None
     model64 = model.to(torch.float64)
     assert model64.dtype == torch.float64
     assert all(p.dtype == torch.float64 for p in model64.parameters())
@@ -271,13 +276,13 @@ def test_to_float64_converts_everything(model):
         dist = model64.conditional(grp.name, state32)
         assert sample(dist, torch.Generator().manual_seed(0)).dtype == torch.float64
     if free32 is not None:
-        torch.testing.assert_close(model64.free_energy(state32[model64.visible_name]).float(), free32,
+        torch.testing.assert_close(model64.free_energy(model64.join_data(state32)).float(), free32,
                                    rtol=1e-5, atol=1e-5)
 
 
 def _has_free_energy(model):
     try:
-        model.free_energy(random_state(model, batch=1)[model.visible_name])
+        model.free_energy(model.join_data(random_state(model, batch=1)))
     except NotImplementedError:
         return False
     return True

@@ -8,9 +8,9 @@ import math
 
 import pytest
 import torch
-from torch.distributions import Bernoulli, Beta, Categorical, Independent, Normal, Poisson
+from torch.distributions import Bernoulli, Beta, Categorical, Independent, Normal, OneHotCategorical, Poisson
 
-from inference.mcmc.sampling import bernoulli, make_generator, sample
+from inference.mcmc.sampling import bernoulli, make_generator, one_hot_categorical, sample
 
 N = 40_000
 Z = 5.0
@@ -97,6 +97,26 @@ def test_sample_normal_broadcast_and_independent():
     tight = Normal(torch.arange(3.0, dtype=torch.float64), torch.full((3,), 1e-12, dtype=torch.float64))
     torch.testing.assert_close(sample(tight, make_generator(0)), torch.arange(3.0, dtype=torch.float64),
                                rtol=0, atol=1e-10)
+
+
+def test_one_hot_categorical_frequencies_within_standard_errors():
+    p = torch.tensor([[0.0, 0.2, 0.05, 0.75], [0.25, 0.25, 0.25, 0.25]], dtype=torch.float64)
+    x = one_hot_categorical(p.expand(N, -1, -1), make_generator(0))
+    assert x.shape == (N, 2, 4) and x.dtype == torch.float64
+    assert torch.all(x.sum(-1) == 1) and torch.all((x == 0) | (x == 1))
+    assert torch.all(x[:, 0, 0] == 0)  # a class of probability 0 is never drawn
+    _assert_bernoulli_frequencies(x.reshape(N, 8), p.reshape(8), N)
+    # rows of one draw are independent: classes 3 of row 0 and 1 of row 1 co-occur at 0.1875
+    both = (x[:, 0, 3] * x[:, 1, 1]).mean().item()
+    assert abs(both - 0.1875) < Z * math.sqrt(0.1875 * 0.8125 / N)
+
+
+def test_sample_one_hot_categorical_from_logits_and_reproducible():
+    d = OneHotCategorical(logits=torch.tensor([[0.0, 1.0, -2.0]]).expand(N, -1), validate_args=False)
+    x = sample(d, make_generator(3))
+    _assert_bernoulli_frequencies(x.double(), d.probs[0].double(), N)
+    assert torch.equal(x, sample(d, make_generator(3)))
+    assert not torch.equal(x, sample(d, make_generator(4)))
 
 
 @pytest.mark.parametrize("dist", [
