@@ -55,7 +55,7 @@ def test_fit_eval_sample_graph(tmp_path, capsys, one_thread):
 
 def test_class_conditional_sampling_clamps_the_label_it_is_given(tmp_path, monkeypatch):
     """``pgm sample`` hands gibbs the label clamp: class ⌊iK/n⌋ for sample i, or --label."""
-    from inference.cli import _label_clamp
+    from inference.cli.commands import _label_clamp
 
     model = ClassRBM(6, 3, 4, seed=0)
 

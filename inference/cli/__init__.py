@@ -1,0 +1,218 @@
+"""The ``pgm`` command line: demo, fit, eval, sample, graph.
+
+``pgm fit MODEL`` has one sub-command per family of :mod:`inference.registry`, each
+with the family's own options; ``eval``, ``sample`` and ``graph`` work for any saved
+model. It drives the whole library, so it sits at the top of the dependency order.
+
+Errors
+------
+A command that cannot run prints one line to stderr, ``pgm <command>: error: <message>``
+(``pgm fit rbm: error: ...`` for fit), never a traceback, and exits with
+
+* 2, a usage error: an unknown command or option, a bad value (counts are positive,
+  ``--steps`` >= 0, ``--betas`` >= 2, ``--lr`` > 0, ``--momentum`` in [0, 1),
+  ``--weight-std`` >= 0, every number finite), a ``--data`` spec that names no data,
+  data of a kind or width the model does not take, an ``--out`` that is an existing file
+  (or, for sample and graph, a folder or an unknown suffix), an exact log Z too large to
+  enumerate;
+* 1, a failure: a file that does not exist, cannot be read or is not valid (model
+  files, data files, MNIST folders), an output that cannot be written, a run that
+  diverged, data the library refuses;
+* 130, interrupted (Ctrl-C): the line is ``pgm <command>: interrupted``.
+
+``pgm --debug <command> ...`` or the environment variable ``PGM_DEBUG=1`` re-raises the
+original exception, with its traceback, instead.
+
+``pgm fit`` and ``pgm demo`` check every argument and load the data before they create the
+output folder, and check that it can be created and written before training. When such a
+command fails (or is interrupted) after creating the folder, the folder is removed unless
+it holds ``checkpoint.pt`` or ``model.pt``: a checkpoint is kept, and ``pgm fit ...
+--resume`` continues it. A folder that existed before is left as it was. ``pgm sample``
+and ``pgm graph`` create missing parent folders of ``--out`` and remove them again if
+writing fails.
+
+:func:`main` returns the exit status (0 on success) rather than exiting, so it can be
+called in-process; the ``pgm`` script passes it to :func:`sys.exit`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from .. import registry
+from ..variational.train import METHODS
+from .commands import _cmd_demo, _cmd_eval, _cmd_fit, _cmd_graph, _cmd_sample, _demo_parts
+from .data import DATA_SPECS, data_kind, load_data
+from .options import _CheckedGroup, _COUNT, _integer, _Parser, _real, _SEED, UsageError
+
+__all__ = ["main", "build_parser", "load_data", "data_kind", "DATA_SPECS", "UsageError"]
+
+_EPILOG = """\
+errors: one line on stderr, 'pgm COMMAND: error: MESSAGE'; exit status 2 for a usage error
+(bad option or value, a --data spec that names nothing, data of the wrong kind, an --out that
+is a file), 1 for a failure (a missing, unreadable or invalid file, an output that cannot be
+written, a diverged run), 130 when interrupted. 'pgm --debug ...' or PGM_DEBUG=1 shows the
+traceback instead. fit and demo check their arguments and data before creating --out; if they
+fail after creating it, they remove it unless it holds checkpoint.pt or model.pt (a kept
+checkpoint continues with 'pgm fit ... --resume')."""
+
+# -- the parser -------------------------------------------------------------------------
+
+def _fit_options() -> argparse.ArgumentParser:
+    """Options every ``pgm fit MODEL`` shares (those of :func:`inference.fit`)."""
+    f = argparse.ArgumentParser(add_help=False)
+    specs = " | ".join(list(DATA_SPECS) + ["file.pt", "file.npy"])
+    f.add_argument("--data", default=None, help=f"{specs} (default: the model's)")
+    f.add_argument("--method", choices=["cd", "pcd", "pt", "sml", "mp", *METHODS], default=None,
+                   help="learning rule (default: the model's recipe: cd for rbm, pcd for grbm, ssrbm and bm, sml for "
+                        "dbm, rws for sbn and helmholtz, elbo for vae; pt: parallel tempering; mp: multi-prediction, "
+                        "dbm only)")
+    f.add_argument("--temperatures", type=_COUNT, default=5, help="replicas per chain for --method pt (default 5)")
+    f.add_argument("--k", type=_COUNT, default=1, help="Gibbs sweeps per update")
+    f.add_argument("--epochs", type=_COUNT, default=50)
+    f.add_argument("--batch-size", type=_COUNT, default=20)
+    f.add_argument("--momentum", type=_real(0.0, 1.0, high_open=True), default=None,
+                   help="constant momentum in [0, 1) (default: 0.5, then 0.9 after 5 epochs)")
+    f.add_argument("--average", choices=["none", "polyak"], default="none",
+                   help="average the parameters over the second half of training (useful with PCD)")
+    f.add_argument("--lr", type=_real(0.0, low_open=True), default=None, help="learning rate (default: the model's)")
+    f.add_argument("--seed", type=_SEED, default=0)
+    f.add_argument("--evaluate", choices=["none", "exact", "ais", "importance"], default="none",
+                   help="log-likelihood per epoch on the test split (exact needs a small layer ≤ 25 units; "
+                        "importance for sbn and vae)")
+    f.add_argument("--out", default="runs/fit",
+                   help="output folder (default runs/fit); removed on failure unless it holds checkpoint.pt "
+                        "or model.pt")
+    f.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    f.add_argument("--no-progress", action="store_true")
+    return f
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``pgm`` argument parser; its errors raise :class:`UsageError` (with ``prog``)."""
+    p = _Parser(prog="pgm", description="Deep generative models as probabilistic programs.", epilog=_EPILOG,
+                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--debug", action="store_true", help="show the traceback of an error (also: PGM_DEBUG=1)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    d = sub.add_parser("demo", help="train an RBM on the bundled digits, evaluate it exactly and by AIS",
+                       epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    d.add_argument("--out", default="runs/demo",
+                   help="output folder (default: runs/demo); removed on failure unless it holds checkpoint.pt or model.pt")
+    d.add_argument("--quick", action="store_true", help="a few epochs and a short AIS schedule")
+    d.add_argument("--seed", type=_SEED, default=0)
+    d.add_argument("--hidden", type=_COUNT, default=16, help="hidden units, at most 25 (default 16: exact log Z stays cheap)")
+    d.add_argument("--epochs", type=_COUNT, default=None, help="the RBM's epochs, default 50 (3 with --quick)")
+    d.add_argument("--parts", type=_demo_parts, default=("rbm", "dbm", "directed"),
+                   help="comma-separated parts to run: rbm, dbm, directed (default all three)")
+    d.add_argument("--no-progress", action="store_true")
+    d.set_defaults(func=_cmd_demo, prog=d.prog)
+
+    listing = "; ".join(f"{e.name}: {e.help}" for e in registry.entries())
+    f = sub.add_parser("fit", help=f"train a model ({', '.join(registry.names())})",
+                       description=f"Train a model. Registered models: {listing}.")
+    models = f.add_subparsers(dest="model", required=True, metavar="MODEL",
+                              title="models", description="run `pgm fit MODEL --help` for a model's options")
+    common = _fit_options()
+    for entry in registry.entries():
+        m = models.add_parser(entry.name, parents=[common], help=entry.help, epilog=_EPILOG,
+                              formatter_class=argparse.RawDescriptionHelpFormatter,
+                              description=f"Train a {entry.help} (default data: {entry.default_data}).")
+        entry.add_arguments(_CheckedGroup(m.add_argument_group(f"{entry.name} options")))
+        m.set_defaults(func=_cmd_fit, prog=m.prog)
+
+    e = sub.add_parser("eval", help="log-likelihood of data under a saved model")
+    e.add_argument("model", help="a model file written by `pgm fit` or `pgm demo` (model.pt)")
+    e.add_argument("--data", default=None, help="data spec, as for fit (default: the model's)")
+    e.add_argument("--split", choices=["train", "test", "all"], default="test")
+    e.add_argument("--method", choices=["exact", "ais", "importance"], default=None,
+                   help="default: ais for energy models, importance for directed ones")
+    e.add_argument("--samples", type=_COUNT, default=1000, help="K of --method importance (default 1000)")
+    e.add_argument("--chains", type=_COUNT, default=100)
+    e.add_argument("--betas", type=_integer(2, "an int >= 2"), default=None,
+                   help="number of evenly spaced βs, at least 2 (default: the 14,500-step schedule)")
+    e.add_argument("--base", choices=["data", "uniform"], default="data")
+    e.add_argument("--seed", type=_SEED, default=0)
+    e.add_argument("--no-progress", action="store_true")
+    e.set_defaults(func=_cmd_eval, prog=e.prog)
+
+    s = sub.add_parser("sample", help="Gibbs samples (ancestral for sbn and vae; for dbn Gibbs in the top RBM, "
+                                      "then ancestral) from a saved model")
+    s.add_argument("model")
+    s.add_argument("--n", type=_COUNT, default=None,
+                   help="samples (default 64); Hopfield: probes (default: every stored pattern)")
+    s.add_argument("--steps", type=_integer(0, "an int >= 0"), default=1000,
+                   help="Gibbs sweeps from uniform noise; Hopfield: the most recall sweeps")
+    s.add_argument("--flip", type=_real(0.0, 1.0), default=None,
+                   help="Hopfield only: fraction of each stored pattern's bits flipped in its probe (default 0.1)")
+    s.add_argument("--data", default=None,
+                   help="Hopfield only: the data whose first rows were stored, as for fit (default: the model's)")
+    s.add_argument("--seed", type=_SEED, default=0)
+    s.add_argument("--label", type=_integer(0, "an int >= 0"), default=None,
+                   help="models with a label (crbm): sample class LABEL (default: every class in turn, "
+                        "sample i of n has class i*K//n)")
+    s.add_argument("--out", default="samples.png",
+                   help=".png/.pdf/.svg picture (square images) or .pt tensor of the visible conditional means "
+                        "(Hopfield: of the recall's frames); missing folders are created")
+    s.set_defaults(func=_cmd_sample, prog=s.prog)
+
+    g = sub.add_parser("graph", help="draw a model's graph")
+    g.add_argument("model", help=f"a model file, or a size such as rbm:64x16 ({', '.join(registry.names())})")
+    g.add_argument("--out", default="graph.png", help=".png/.pdf/.svg picture; missing folders are created")
+    g.set_defaults(func=_cmd_graph, prog=g.prog)
+    return p
+
+# -- running ----------------------------------------------------------------------------
+
+def _message(err: BaseException) -> str:
+    """One line saying what went wrong."""
+    if isinstance(err, OSError) and err.strerror and err.filename is not None:
+        text = f"{err.filename}: {err.strerror}"
+    else:
+        text = str(err) or type(err).__name__
+    if not isinstance(err, (OSError, ValueError, TypeError, ArithmeticError)):
+        text = f"{type(err).__name__}: {text} (run 'pgm --debug ...' for the traceback)"
+    return " ".join(text.split())
+
+
+def _debug_env() -> bool:
+    return os.environ.get("PGM_DEBUG", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def main(argv=None) -> int:
+    """Run ``pgm`` on ``argv`` (default ``sys.argv[1:]``) and return its exit status.
+
+    0 on success; otherwise one line on stderr and 2 (usage error), 1 (failure) or 130
+    (interrupted), as the module docstring describes. With ``--debug`` or
+    ``PGM_DEBUG=1`` an error raised by a command propagates instead.
+    """
+    parser = build_parser()
+    try:
+        args, extra = parser.parse_known_args(argv)
+        if extra:
+            raise UsageError(f"unrecognized arguments: {' '.join(extra)} (see '{args.prog} --help')", args.prog)
+    except UsageError as err:
+        print(f"{err.prog or 'pgm'}: error: {_message(err)}", file=sys.stderr)
+        return 2
+    except SystemExit as done:  # --help
+        return done.code if isinstance(done.code, int) else 0
+    args.notes = []
+    try:
+        args.func(args)
+    except KeyboardInterrupt:
+        if args.debug or _debug_env():
+            raise
+        print("; ".join([f"{args.prog}: interrupted", *args.notes]), file=sys.stderr)
+        return 130
+    except Exception as err:
+        if args.debug or _debug_env():
+            raise
+        print("; ".join([f"{args.prog}: error: {_message(err)}", *args.notes]), file=sys.stderr)
+        return 2 if isinstance(err, UsageError) else 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,189 @@
+"""The data specs of ``pgm`` (``--data``): loading them and checking that a model takes them."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import torch
+
+from .. import registry
+from .options import UsageError
+
+#: Named data specs: name → (kind of its values, description).
+DATA_SPECS = {
+    "digits": ("binary", "bundled 8x8 digits binarized at half intensity"),
+    "digits-grey": ("grey", "bundled digits scaled to [0, 1] (pixel / 16)"),
+    "digits-real": ("real", "bundled digits dequantised, (pixel + u) / 17, for densities"),
+    "digits-labels": ("binary", "binarized digits with their one-hot labels: rows [64 pixels, 10 label columns]"),
+    "mnist:FOLDER": ("binary", "MNIST IDX files in FOLDER, binarized at 128"),
+}
+
+#: Data kinds each visible kind accepts for training (grey levels are probabilities for
+#: binary units) and, in ``_EXACT``, for a likelihood (outcomes only).
+_ACCEPTS = {
+    "bernoulli": ("binary", "grey"),
+    "binary_pm1": ("spin",),
+    "spin": ("spin",),
+    "gaussian": ("real", "grey"),
+    "real": ("real", "grey"),
+}
+_EXACT = {**_ACCEPTS, "bernoulli": ("binary",)}
+_KIND_WORDS = {"binary": "binary {0, 1} data", "grey": "grey levels in [0, 1]", "spin": "{-1, +1} data",
+               "real": "real-valued data"}
+
+# -- data -------------------------------------------------------------------------------
+
+def _read_array(path: Path) -> torch.Tensor:
+    """The 2-D array of finite numbers in a ``.pt``/``.npy`` file, as float32."""
+    want = "a 2-D array (n_examples, n_visible) of finite numbers"
+    if path.is_dir():
+        raise ValueError(f"--data {path} is a folder, expected a .pt or .npy file holding {want}")
+    if not path.exists():
+        raise FileNotFoundError(f"--data {path}: no such file (expected a .pt or .npy file holding {want})")
+    if path.suffix.lower() == ".pt":
+        try:
+            x = torch.load(path, map_location="cpu", weights_only=True)
+        except OSError:  # a file that exists but cannot be read: said as it is
+            raise
+        except Exception as err:  # unpickling and zip errors of every kind
+            text = str(err)
+            refused = re.search(r"Unsupported global: GLOBAL (\S+)", text)
+            if refused:
+                raise ValueError(f"--data {path} holds a {refused.group(1)} object, which a weights-only torch.load "
+                                 f"refuses; expected a tensor: {want} (save torch.as_tensor(x))") from None
+            inner = re.search(r"WeightsUnpickler error:(.*)", text, re.S)
+            lines = [line.strip() for line in (inner.group(1) if inner else text).splitlines() if line.strip()]
+            reason = f"{type(err).__name__}: {lines[0].split('. ')[0][:120]}" if lines else type(err).__name__
+            raise ValueError(f"--data {path}: torch.load cannot read it ({reason}); it is truncated, corrupted or "
+                             f"not written by torch.save; expected {want}") from None
+        if not isinstance(x, torch.Tensor):
+            keys = f" (keys {', '.join(map(repr, list(x)[:5]))})" if isinstance(x, dict) else ""
+            raise ValueError(f"--data {path} holds a {type(x).__name__}{keys}, expected a tensor: {want}")
+        if x.layout != torch.strided:
+            raise ValueError(f"--data {path} holds a {x.layout} tensor, expected a dense one: {want}")
+    else:
+        import numpy as np
+
+        try:
+            arr = np.load(path, allow_pickle=False)
+        except ValueError as err:
+            what = "an object array" if "Object arrays" in str(err) else "no .npy array"
+            raise ValueError(f"--data {path} holds {what} (pickles are not read), expected {want}") from None
+        except EOFError as err:
+            raise ValueError(f"--data {path}: numpy cannot read it ({err}), expected {want}") from None
+        if not isinstance(arr, np.ndarray):
+            arr.close()
+            raise ValueError(f"--data {path} is an .npz archive, expected one array: {want}")
+        if arr.dtype.kind not in "biuf":
+            names = {"U": "strings", "S": "bytes", "O": "Python objects", "c": "complex numbers"}
+            raise ValueError(f"--data {path} holds {names.get(arr.dtype.kind, f'dtype {arr.dtype}')}, expected {want}")
+        x = torch.from_numpy(arr.astype(np.float32))
+    if x.is_complex():
+        raise ValueError(f"--data {path} holds complex numbers, expected {want}")
+    if x.ndim != 2:
+        raise ValueError(f"--data {path} holds a {x.ndim}-D array of shape {tuple(x.shape)}, expected {want} "
+                         "(flatten images with x.reshape(len(x), -1))")
+    if x.numel() == 0:
+        raise ValueError(f"--data {path} holds an empty array of shape {tuple(x.shape)}, expected {want}")
+    x = x.to(torch.float32).contiguous()
+    bad = int((~torch.isfinite(x)).sum())
+    if bad:
+        raise ValueError(f"--data {path} holds {bad} NaN or infinite values, expected {want}")
+    return x
+
+
+def load_data(spec: str, split: str = "train") -> torch.Tensor:
+    """Data named on the command line, as a float32 tensor (n, n_visible).
+
+    ``digits`` (binarized bundled digits), ``digits-grey`` (scaled to [0, 1]),
+    ``digits-real`` (dequantised, ``load_digits(binarize=False, dequantize=True)``),
+    ``digits-labels`` (binarized, each row followed by its one-hot label: 74 columns),
+    ``mnist:FOLDER`` (IDX files, binarized at 128; ``split="all"`` joins train and test),
+    or a ``.pt`` file (read with ``weights_only=True``) or ``.npy`` file (no pickles)
+    holding a non-empty 2-D array of finite numbers (``split`` is then ignored).
+
+    Raises
+    ------
+    UsageError
+        ``spec`` names none of these.
+    FileNotFoundError
+        The file, the MNIST folder or one of its files does not exist.
+    ValueError
+        The file cannot be read or does not hold such an array.
+    """
+    from pgm import datasets
+
+    if spec == "digits":
+        return datasets.load_digits(binarize=True, split=split)
+    if spec == "digits-grey":
+        return datasets.load_digits(binarize=False, split=split)
+    if spec == "digits-real":
+        return datasets.load_digits(binarize=False, dequantize=True, split=split)
+    if spec == "digits-labels":
+        v, y = datasets.load_digits(binarize=True, split=split, return_labels=True)
+        return torch.cat([v, torch.nn.functional.one_hot(y, 10).to(v.dtype)], 1)
+    if spec.startswith("mnist:"):
+        folder = spec[len("mnist:"):]
+        if not folder:
+            raise UsageError("--data mnist: needs a folder, e.g. --data mnist:data/mnist")
+        splits = ("train", "test") if split == "all" else (split,)
+        return torch.cat([datasets.load_mnist(folder, split=s, binarize=True)[0] for s in splits])
+    path = Path(spec)
+    if path.suffix.lower() in (".pt", ".npy"):
+        return _read_array(path)
+    hint = " (a folder: for MNIST IDX files in it use --data mnist:FOLDER)" if path.is_dir() else ""
+    raise UsageError(f"--data {spec!r} not understood{hint}: use 'digits', 'digits-grey', 'digits-real', "
+                     "'mnist:FOLDER' or a .pt/.npy file holding a 2-D array")
+
+
+def _has_splits(spec: str) -> bool:
+    return spec in DATA_SPECS or spec.startswith("mnist:")
+
+
+def data_kind(spec: str, data: torch.Tensor) -> str:
+    """``"binary"``, ``"grey"``, ``"spin"`` or ``"real"``: the kind of the data ``spec``
+    names (declared for named specs, read from the values of a file)."""
+    if spec.startswith("mnist:"):
+        return "binary"
+    if spec in DATA_SPECS:
+        return DATA_SPECS[spec][0]
+    if bool(((data == 0) | (data == 1)).all()):
+        return "binary"
+    if bool(((data == -1) | (data == 1)).all()):
+        return "spin"
+    if bool(((data >= 0) & (data <= 1)).all()):
+        return "grey"
+    return "real"
+
+
+def _check_data_kind(model_name: str, visible_kind: str, spec: str, data, exact: bool, option: str = "") -> None:
+    """Refuse data whose kind the model's visible units do not take (UsageError)."""
+    accepts = (_EXACT if exact else _ACCEPTS).get(visible_kind)
+    if accepts is None:  # a user model of a kind this table does not know: the library checks
+        return
+    kind = data_kind(spec, data)
+    if kind in accepts:
+        return
+    fits = [name for name, (k, _) in DATA_SPECS.items() if k in accepts]
+    table = _EXACT if exact else _ACCEPTS
+    others = [e.name for e in registry.entries() if e.name != model_name and kind in table.get(e.visible_kind, ())]
+    hint = f"use --data {' or '.join(fits)}" if fits else "use data of that kind"
+    if others:
+        hint += f", or a model for {_KIND_WORDS[kind]}: {', '.join(others)}"
+    wants = " or ".join(_KIND_WORDS[k] for k in accepts)
+    raise UsageError(f"{option}--data {spec} holds {_KIND_WORDS[kind]}, but the {model_name} model has "
+                     f"{visible_kind} visible units, which need {wants}; {hint}")
+
+
+def _check_exact(model, option: str, instead: str) -> None:
+    """Refuse, before any work, an exact log Z that :func:`exact_log_partition` would refuse."""
+    from ..partition.exact import MAX_EXACT_UNITS, enumeration_set
+
+    try:
+        groups, n = enumeration_set(model)
+    except TypeError as err:
+        raise UsageError(f"{option}: {err}") from None
+    if n > MAX_EXACT_UNITS:
+        raise UsageError(f"{option}: exact log Z enumerates the 2^{n} states of {', '.join(groups)} ({n} units), "
+                         f"above exact_log_partition's limit of {MAX_EXACT_UNITS} units; use {instead}")
