@@ -200,6 +200,12 @@ def test_binary_models_keep_their_configuration():
     assert stepped.config()["hidden"] == "nrelu" and stepped.config()["n_steps"] == 7
     assert stepped.graph["h"].kind == "count"
     assert set(stepped.state_dict()) == set(RBM(4, 3).state_dict())
+    exact = stepped.with_hidden("stepped")
+    assert (exact.hidden, exact.n_steps) == ("stepped", 7)
+    assert isinstance(exact.conditional("h", {"v": torch.ones(2, 4)}), SteppedSigmoid)
+    v = torch.tensor([[1.0, 0.0, 1.0, 1.0]])
+    torch.testing.assert_close(exact.free_energy(v), stepped.free_energy(v))
+    assert stepped.with_hidden("binary").config() == RBM(4, 3, seed=0).config()
 
 
 @pytest.mark.parametrize("kwargs, match", [
