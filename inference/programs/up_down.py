@@ -26,7 +26,7 @@ first update on.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
@@ -34,6 +34,7 @@ import torch.nn.functional as F
 from models.directed import DBN
 from models.energy.validation import check_bool, check_int
 
+from ..learning.history import EpochTable
 from ..learning.options import check_choice, check_float
 from ..mcmc.sampling import bernoulli, make_generator
 from .dbn import dbn_log_likelihood, set_dbn_prior
@@ -42,7 +43,7 @@ __all__ = ["UpDownHistory", "up_down_loss", "fit_up_down"]
 
 
 @dataclass
-class UpDownHistory:
+class UpDownHistory(EpochTable):
     """Per-epoch metrics of :func:`fit_up_down`, one list entry per epoch.
 
     Attributes
@@ -66,18 +67,6 @@ class UpDownHistory:
     lr: list = field(default_factory=list)
     seconds: list = field(default_factory=list)
 
-    def __len__(self):
-        return len(self.epoch)
-
-    def append(self, **row) -> None:
-        for f in fields(self):
-            getattr(self, f.name).append(row.get(f.name))
-
-    def last(self) -> dict:
-        return {f.name: getattr(self, f.name)[-1] for f in fields(self)} if len(self) else {}
-
-    def as_dict(self) -> dict:
-        return {f.name: list(getattr(self, f.name)) for f in fields(self)}
 
 
 def _log_bernoulli(logits, value):
@@ -183,13 +172,15 @@ def fit_up_down(dbn: DBN, data: torch.Tensor, *, method: str = "up_down", epochs
             loss.backward()
             opt.step()
             total += float(loss.detach()) * batch.numel()
-        row = {"epoch": epoch + 1, "loss": total / data.shape[0], "lr": lr, "seconds": time.perf_counter() - t0}
+        row = {"epoch": epoch + 1, "loss": total / data.shape[0], "log_likelihood": None, "bound": None, "log_z": None,
+               "lr": lr, "seconds": time.perf_counter() - t0}
         if evaluate is not None:
             est = dbn_log_likelihood(dbn, eval_data, evaluate, n_samples=n_samples, seed=seed, train_data=data,
                                      ais_options=ais_options)
             row.update(log_likelihood=est.mean, bound=est.elbo, log_z=est.log_z.log_z)
         history.append(**row)
-        bar.set_postfix({key: f"{row[key]:.4g}" for key in ("loss", "log_likelihood") if key in row}, refresh=False)
+        bar.set_postfix({key: f"{row[key]:.4g}" for key in ("loss", "log_likelihood") if row[key] is not None},
+                        refresh=False)
         if any(cb(epoch + 1, history, dbn) is True for cb in callbacks):
             break
     bar.close()

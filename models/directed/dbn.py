@@ -2,8 +2,6 @@ r"""The deep belief net: an RBM over the top two layers, sigmoid layers below, o
 
 from __future__ import annotations
 
-import math
-
 import pyro
 import pyro.distributions as dist
 import torch
@@ -12,7 +10,7 @@ from torch import nn
 import pgm
 
 from ..energy import RBM
-from ..energy.validation import check_int, check_memory
+from ..energy.validation import check_init, check_int, check_memory, check_sizes
 from .base import DirectedModel
 
 __all__ = ["DBN"]
@@ -90,19 +88,9 @@ class DBN(DirectedModel):
 
     def __init__(self, sizes, *, weight_std: float = 0.01, seed: int | None = None):
         super().__init__()
-        if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__iter__"):
-            raise TypeError(f"DBN: sizes must be a sequence of layer sizes from the visible layer up, "
-                            f"e.g. [64, 32, 16], got {type(sizes).__name__} {sizes!r}")
-        sizes = [check_int(s, f"sizes[{i}]", where="DBN") for i, s in enumerate(sizes)]
-        if len(sizes) < 3:
-            raise ValueError(f"DBN: sizes must list at least three layers (visible, and the top RBM's two), got "
-                             f"{sizes}; a two-layer model is an RBM (models.RBM)")
-        if isinstance(weight_std, bool) or not isinstance(weight_std, (int, float)) or not 0 <= weight_std < math.inf:
-            raise ValueError(f"DBN: weight_std must be a finite number >= 0, got {weight_std!r}")
-        if seed is not None:
-            seed = check_int(seed, "seed", 0, where="DBN")
-            if seed >= 2**63:
-                raise ValueError(f"DBN: seed must be below 2**63, got {seed!r}")
+        sizes = check_sizes(sizes, "DBN", 3, "visible, and the top RBM's two",
+                            "; a two-layer model is an RBM (models.RBM)")
+        weight_std, seed = check_init("DBN", weight_std, seed)
         check_memory("DBN", 2 * sum(a * b for a, b in zip(sizes, sizes[1:])))
         self.sizes, self.weight_std, self.seed = list(sizes), float(weight_std), seed
         self.n_visible, self.n_layers = sizes[0], len(sizes) - 1

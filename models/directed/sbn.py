@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..energy.validation import check_init, check_int, check_memory
+from ..energy.validation import check_init, check_int, check_memory, check_sizes
 from .base import DirectedModel
 
 __all__ = ["SigmoidBeliefNet", "HelmholtzMachine", "MAX_EXACT_LATENT"]
@@ -95,13 +95,7 @@ class SigmoidBeliefNet(DirectedModel):
 
     def __init__(self, sizes, *, weight_std: float = 0.01, seed: int | None = None):
         super().__init__()
-        if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__iter__"):
-            raise TypeError(f"SigmoidBeliefNet: sizes must be a sequence of layer sizes from the visible layer up, "
-                            f"e.g. [64, 32, 16], got {type(sizes).__name__} {sizes!r}")
-        sizes = [check_int(s, f"sizes[{i}]", where="SigmoidBeliefNet") for i, s in enumerate(sizes)]
-        if len(sizes) < 2:
-            raise ValueError(f"SigmoidBeliefNet: sizes must list at least two layers (visible and one latent), "
-                             f"got {sizes}")
+        sizes = check_sizes(sizes, "SigmoidBeliefNet", 2, "visible and one latent")
         weight_std, seed = check_init("SigmoidBeliefNet", weight_std, seed)
         check_memory("SigmoidBeliefNet", 2 * sum(a * b for a, b in zip(sizes, sizes[1:])))
         self.sizes, self.weight_std, self.seed = list(sizes), float(weight_std), seed

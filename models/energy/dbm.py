@@ -10,7 +10,7 @@ from torch.distributions import Bernoulli
 import pgm
 
 from .base import EnergyModel
-from .validation import check_beta, check_init, check_int, check_memory, check_units
+from .validation import check_beta, check_init, check_memory, check_sizes, check_units
 
 __all__ = ["DBM"]
 
@@ -86,11 +86,7 @@ class DBM(EnergyModel):
     def __init__(self, sizes, centered: bool = False, *, weight_std: float = 0.01, seed: int | None = None):
         super().__init__()
         where = "DBM"
-        if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__iter__"):
-            raise TypeError(f"{where}: sizes must be a sequence of ints (visible first), got {sizes!r}")
-        sizes = [check_int(s, f"sizes[{i}]", 1, where) for i, s in enumerate(sizes)]
-        if len(sizes) < 2:
-            raise ValueError(f"{where}: sizes must name at least two layers (visible and one hidden), got {sizes}")
+        sizes = check_sizes(sizes, where, 2, "visible and one hidden")
         if not isinstance(centered, bool):
             raise TypeError(f"{where}: centered must be a bool, got {centered!r}")
         weight_std, seed = check_init(where, weight_std, seed)

@@ -13,7 +13,7 @@ import os
 
 import torch
 
-__all__ = ["check_beta", "check_bool", "check_init", "check_int", "check_memory", "check_onehot", "check_units",
+__all__ = ["check_beta", "check_bool", "check_init", "check_sizes", "check_int", "check_memory", "check_onehot", "check_units",
            "is_validation_enabled", "set_validation", "validation_disabled"]
 
 _ENABLED = True
@@ -200,6 +200,20 @@ def check_bool(value, name: str, where: str | None = None) -> bool:
         prefix = f"{where}: " if where else ""
         raise TypeError(f"{prefix}{name} must be True or False, got {type(value).__name__} {value!r}")
     return value
+
+
+def check_sizes(sizes, where: str, min_layers: int, layers: str, hint: str = "") -> list[int]:
+    """Layer sizes from the visible layer up: a sequence (not a string) of at least
+    ``min_layers`` ints ≥ 1 (``layers`` names them, e.g. "visible and one hidden");
+    ``hint`` ends the message for too few layers. Returns them as a list of ints."""
+    if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__iter__"):
+        raise TypeError(f"{where}: sizes must be a sequence of layer sizes from the visible layer up, "
+                        f"e.g. [64, 32, 16], got {type(sizes).__name__} {sizes!r}")
+    sizes = [check_int(s, f"sizes[{i}]", 1, where) for i, s in enumerate(sizes)]
+    if len(sizes) < min_layers:
+        words = {2: "two", 3: "three"}.get(min_layers, str(min_layers))
+        raise ValueError(f"{where}: sizes must list at least {words} layers ({layers}), got {sizes}{hint}")
+    return sizes
 
 
 def check_init(where: str, weight_std, seed) -> tuple[float, int | None]:

@@ -92,7 +92,7 @@ def test_from_data_sets_visible_bias_and_offset():
 
 
 @pytest.mark.parametrize("sizes,match", [([4], "at least two layers"), ([4, 0], r"sizes\[1\]"),
-                                         ("4,3", "sequence of ints"), ([4, 2.5], r"sizes\[1\]")])
+                                         ("4,3", "sequence of layer sizes"), ([4, 2.5], r"sizes\[1\]")])
 def test_bad_sizes_are_refused(sizes, match):
     with pytest.raises((TypeError, ValueError), match=match):
         DBM(sizes)
