@@ -1,4 +1,4 @@
-"""The ``pgm`` command line: demo, fit, eval, sample, graph.
+"""The ``pgm`` command line: demo, fit, eval, sample, graph, filters.
 
 ``pgm fit MODEL`` has one sub-command per family of :mod:`inference.registry`, each
 with the family's own options; ``eval``, ``sample`` and ``graph`` work for any saved
@@ -43,7 +43,7 @@ import sys
 
 from .. import registry
 from ..variational.train import METHODS
-from .commands import _cmd_demo, _cmd_eval, _cmd_fit, _cmd_graph, _cmd_sample, _demo_parts
+from .commands import _cmd_demo, _cmd_eval, _cmd_filters, _cmd_fit, _cmd_graph, _cmd_sample, _demo_parts
 from .data import DATA_SPECS, data_kind, load_data
 from .options import _CheckedGroup, _COUNT, _integer, _Parser, _real, _SEED, UsageError
 
@@ -162,7 +162,15 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("model", help=f"a model file, or a size such as rbm:64x16 ({', '.join(registry.names())})")
     g.add_argument("--out", default="graph.png", help=".png/.pdf/.svg picture; missing folders are created")
     g.set_defaults(func=_cmd_graph, prog=g.prog)
+
+    w = sub.add_parser("filters", help="draw the weights from the visible units to each hidden unit as images")
+    w.add_argument("model", help="a model file of a family with visible-to-hidden weights (rbm, grbm, ssrbm, crbm, dbm)")
+    w.add_argument("--n", type=_COUNT, default=None, help="draw the first N hidden units (default all)")
+    w.add_argument("--out", default="filters.png", help=".png/.pdf/.svg picture; missing folders are created")
+    w.set_defaults(func=_cmd_filters, prog=w.prog)
     return p
+
+
 
 # -- running ----------------------------------------------------------------------------
 

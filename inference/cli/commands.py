@@ -390,3 +390,39 @@ def _cmd_graph(args):
     with _cleaned_up(out.parent, args.notes):
         pgm.draw(model.graph, path=out, title=_model_name(model))
     print(f"wrote {out}")
+
+
+def _visible_weights(model):
+    """The weights from the visible group to the first hidden group, (n_visible, n_hidden),
+    or ``None`` for a model without such a matrix."""
+    vis = model.graph[model.visible_name].n_units if hasattr(model, "visible_name") else None
+    weights = getattr(model, "W", None)
+    if weights is None and hasattr(model, "weights"):  # a DBM: its bottom layer
+        weights = model.weights[0]
+    hidden = {g.n_units for g in model.graph.groups if not g.observed} if hasattr(model, "graph") else set()
+    if isinstance(weights, torch.Tensor) and weights.dim() == 2 and weights.shape[0] == vis \
+            and weights.shape[1] in hidden:  # not a visible group's lateral couplings (Hopfield)
+        return weights.detach()
+    return None
+
+
+def _cmd_filters(args):
+    from pgm.plots import image_grid
+
+    from ..checkpoint import load_model
+
+    out = _out_file(args.out, _PICTURES)
+    model = load_model(args.model)
+    weights = _visible_weights(model)
+    if weights is None:
+        raise UsageError(f"{args.model} holds a {type(model).__name__}, which has no matrix of weights from its "
+                         "visible units to a hidden layer (filters exist for rbm, grbm, ssrbm, crbm, dbm)")
+    shape = _image_shape(model.graph[model.visible_name])
+    if shape is None:
+        raise UsageError(f"{args.model}: the {weights.shape[0]} visible units are not a square image")
+    n = weights.shape[1] if args.n is None else min(args.n, weights.shape[1])
+    with _cleaned_up(out.parent, args.notes):
+        out.parent.mkdir(parents=True, exist_ok=True)
+        image_grid(weights[:, :n].t().cpu(), shape, out,
+                   title=f"{_model_name(model)}: {n} hidden units' weights")
+    print(f"wrote {out} ({n} filters)")

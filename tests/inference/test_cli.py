@@ -13,7 +13,7 @@ import torch
 from inference import exact_log_partition, gibbs, log_likelihood, make_generator
 from inference.checkpoint import load_model, save_model
 from inference.cli import UsageError, build_parser, data_kind, load_data, main
-from models.energy import RBM, GaussianRBM
+from models.energy import DBM, RBM, ClassRBM, GaussianRBM, SpikeSlabRBM
 from pgm.datasets import load_digits
 
 
@@ -209,3 +209,16 @@ SCRIPT = Path(sys.executable).parent / "pgm"
 def test_console_script_is_installed():
     result = subprocess.run([str(SCRIPT), "--help"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and "demo" in result.stdout
+
+
+@pytest.mark.parametrize("model", [RBM(64, 6, seed=0), GaussianRBM(64, 5, seed=0), SpikeSlabRBM(64, 4, seed=0),
+                                   ClassRBM(64, 3, 10, seed=0), DBM([64, 7, 2], seed=0)],
+                         ids=lambda m: type(m).__name__)
+def test_filters_draws_one_tile_per_hidden_unit(model, tmp_path, capsys):
+    save_model(tmp_path / "model.pt", model)
+    out = tmp_path / "pictures" / "filters.png"
+    _ok(["filters", str(tmp_path / "model.pt"), "--out", str(out)])
+    n = model.sizes[1] if isinstance(model, DBM) else model.n_hidden
+    assert out.stat().st_size > 0 and f"({n} filters)" in capsys.readouterr().out
+    _ok(["filters", str(tmp_path / "model.pt"), "--out", str(out), "--n", "2"])
+    assert "(2 filters)" in capsys.readouterr().out

@@ -29,7 +29,7 @@ from models.energy import RBM, Hopfield
 
 ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 as_user = pytest.mark.skipif(ROOT, reason="root ignores file permissions")
-COMMANDS = ("demo", "fit", "eval", "sample", "graph")
+COMMANDS = ("demo", "fit", "eval", "sample", "graph", "filters")
 
 
 def _row(argv, code, message, marks=()):
@@ -200,6 +200,11 @@ TABLE = [
     _row("sample {d}/hopfield.pt --n 5", 2, "--n 5: the net stores 3 patterns"),
     # -- graph --------------------------------------------------------------------------
     _row("graph", 2, "the following arguments are required: model"),
+    _row("filters", 2, "the following arguments are required: model"),
+    _row("filters {d}/model.pt --n 0", 2, "argument --n: expected a positive int, got 0"),
+    _row("filters {d}/hopfield.pt --out {out}/f.png", 2, "has no matrix of weights from its visible units"),
+    _row("filters {d}/model.pt --out {out}/f.txt", 2, "--out"),
+    _row("filters {d}/missing.pt --out {out}/f.png", 1, "missing.pt"),
     _row("graph rbm:0x5", 2, "rbm: expected two positive sizes VISIBLExHIDDEN"),
     _row("graph grbm:0x3", 2, "grbm: expected two positive sizes"),
     _row("graph bm:0x3", 2, "bm: expected VISIBLE or VISIBLExHIDDEN sizes"),
