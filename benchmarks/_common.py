@@ -68,3 +68,17 @@ def format_table(header: list[str], rows: list[list], align: str | None = None) 
         if j == 0:
             lines.append("  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+def markdown_table(header: list[str], rows: list[list[str]]) -> str:
+    """A Markdown table (the README's format): a header row, a rule, one line per row."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
+
+
+def write_json(path, payload: dict) -> None:
+    """``payload`` as indented JSON at ``path`` (floats of any kind written as numbers)."""
+    import json
+
+    with open(path, "w") as fh:
+        json.dump(payload, fh, indent=2, default=float)

@@ -31,7 +31,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import time
 
 import torch
@@ -43,9 +42,9 @@ from models import DBM, RBM
 from pgm.datasets import load_digits
 
 try:  # run as a script (benchmarks/ on sys.path) or imported as benchmarks.dbm_digits
-    from _common import load_average, machine_line, set_threads
+    from _common import load_average, machine_line, markdown_table, set_threads, write_json
 except ImportError:
-    from benchmarks._common import load_average, machine_line, set_threads
+    from benchmarks._common import load_average, machine_line, markdown_table, set_threads, write_json
 
 
 def _log_z(model, train, chains, seed, steps):
@@ -141,13 +140,10 @@ def main(argv=None):
             rows.append([name, "–", f"{res['log_likelihood']:.2f}", "–", _fmt_z(res), f"{res['seconds']:.0f}"])
             print("  " + " | ".join(rows[-1]), flush=True)
     header = ["model", "test bound (nats)", "test log p(v)", "train bound", "log Z", "s/train"]
-    print("\n| " + " | ".join(header) + " |\n|" + "---|" * len(header))
-    for r in rows:
-        print("| " + " | ".join(r) + " |")
+    print("\n" + markdown_table(header, rows))
     print(f"\n{load_average()} after the run")
     if args.json:
-        with open(args.json, "w") as fh:
-            json.dump({"args": vars(args), "results": results}, fh, indent=2, default=float)
+        write_json(args.json, {"args": vars(args), "results": results})
 
 
 if __name__ == "__main__":

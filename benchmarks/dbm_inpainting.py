@@ -31,7 +31,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
 
@@ -43,9 +42,9 @@ from models import DBM
 from pgm.datasets import load_digits
 
 try:  # run as a script (benchmarks/ on sys.path) or imported as benchmarks.dbm_inpainting
-    from _common import load_average, machine_line, set_threads
+    from _common import load_average, machine_line, markdown_table, set_threads, write_json
 except ImportError:
-    from benchmarks._common import load_average, machine_line, set_threads
+    from benchmarks._common import load_average, machine_line, markdown_table, set_threads, write_json
 
 _EPS = 1e-7
 
@@ -176,13 +175,14 @@ def main(argv=None):
     marg = train.double().mean(0).expand_as(test)
     keys = [k for k in per_seed["SML"][0] if k not in ("bound", "log_z_method")]
     header = ["mask, passes", "frequencies", "SML accuracy", "MP accuracy", "frequencies CE", "SML CE", "MP CE"]
-    print("\n| " + " | ".join(header) + " |\n|" + "---|" * len(header))
+    rows = []
     for key in keys:
         ref = scores(marg, test, mask_set[key.split(",")[0]])
         cells = [key, f"{ref[0]:.4f}"]
         cells += [_fmt([r[key]["accuracy"] for r in per_seed[n]], 4) for n in ("SML", "MP")]
         cells += [f"{ref[1]:.3f}"] + [_fmt([r[key]["cross_entropy"] for r in per_seed[n]], 3) for n in ("SML", "MP")]
-        print("| " + " | ".join(cells) + " |")
+        rows.append(cells)
+    print("\n" + markdown_table(header, rows))
     for name in ("SML", "MP"):
         method = per_seed[name][0]["log_z_method"]
         print(f"{name}: test variational bound {_fmt([r['bound'] for r in per_seed[name]], 2)} nats (log Z "
@@ -191,8 +191,7 @@ def main(argv=None):
         print(f"wrote {args.plot}")
     print(f"\n{load_average()} after the run")
     if args.json:
-        with open(args.json, "w") as fh:
-            json.dump({"args": vars(args), "results": per_seed, "seconds": seconds}, fh, indent=2, default=float)
+        write_json(args.json, {"args": vars(args), "results": per_seed, "seconds": seconds})
 
 
 if __name__ == "__main__":

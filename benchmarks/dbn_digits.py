@@ -32,13 +32,12 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import time
 
 try:  # run as a script (benchmarks/ on sys.path) or imported as benchmarks.dbn_digits
-    from _common import load_average, machine_line, set_threads
+    from _common import load_average, machine_line, markdown_table, set_threads, write_json
 except ImportError:
-    from benchmarks._common import load_average, machine_line, set_threads
+    from benchmarks._common import load_average, machine_line, markdown_table, set_threads, write_json
 
 from inference import fit
 from models import DBN
@@ -117,13 +116,10 @@ def main(argv=None):
                 print("  " + " | ".join(rows[-1]), flush=True)
             print(f"  ({res['seconds']:.0f} s with evaluation)", flush=True)
     header = ["run", "layers", "model", "test log p(v) estimate", "test bound", "bound bracket", "log Z (top RBM)"]
-    print("\n| " + " | ".join(header) + " |\n|" + "---|" * len(header))
-    for r in rows:
-        print("| " + " | ".join(r) + " |")
+    print("\n" + markdown_table(header, rows))
     print(f"\n{load_average()} after the run")
     if args.json:
-        with open(args.json, "w") as fh:
-            json.dump({"args": vars(args), "results": results}, fh, indent=2, default=float)
+        write_json(args.json, {"args": vars(args), "results": results})
 
 
 if __name__ == "__main__":

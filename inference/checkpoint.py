@@ -79,7 +79,7 @@ from models.energy.validation import check_bool
 
 from . import registry
 
-__all__ = ["FORMAT", "atomic_save", "write_payload", "payload_checksum", "invalid_file", "load_checkpoint",
+__all__ = ["FORMAT", "atomic_save", "make_writable_folder", "write_payload", "payload_checksum", "invalid_file", "load_checkpoint",
            "save_model", "load_model", "model_config", "build_model", "register_model"]
 
 #: Value of the ``"format"`` entry of every file written here.
@@ -206,6 +206,13 @@ def _remove_stale(folder: str, base: str) -> None:
                 continue
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+
+
+def make_writable_folder(path) -> None:
+    """Create the folder ``path`` (and its parents) and check that a file can be written in
+    it, so that a run that will write there fails now, not after its work (OSError)."""
+    os.makedirs(path, exist_ok=True)
+    tempfile.TemporaryFile(dir=path).close()
 
 
 def atomic_save(obj, path) -> None:

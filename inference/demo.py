@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import math
-import tempfile
 import time
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from pgm.plots import image_grid, plot_curves
 
 from models.energy.validation import check_int
 
-from .checkpoint import save_model
+from .checkpoint import make_writable_folder, save_model
 from .evaluation import importance_log_likelihood, log_likelihood, variational_bound
 from .learning import fit
 from .mcmc import gibbs
@@ -129,9 +128,7 @@ def run_demo(out="runs/demo", quick: bool = False, seed: int = 0, n_hidden: int 
     torch.manual_seed(seed)
     train = load_digits(split="train")
     test = load_digits(split="test")
-    out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryFile(dir=out):  # an unwritable folder fails now, not after training
-        pass
+    make_writable_folder(out)  # an unwritable folder fails now, not after training
     metrics = {}
     if "rbm" in parts:
         metrics.update(_rbm_part(out, train, test, quick, seed, n_hidden, epochs, progress, echo))

@@ -5,9 +5,9 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
+from ..checkpoint import make_writable_folder
 from .options import UsageError
 
 _PICTURES = (".png", ".pdf", ".svg")  # the formats pgm.draw and image_grid write
@@ -70,6 +70,4 @@ def _cleaned_up(folder: Path, notes: list, keep=(), hint: str = ""):
 
 
 def _make_folder(out: Path) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryFile(dir=out):  # unwritable: fail now, not after training
-        pass
+    make_writable_folder(out)  # unwritable: fail now, not after training

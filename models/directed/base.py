@@ -62,8 +62,5 @@ class DirectedModel(ParameterInfo, PyroModule):
         return check_units(x, name, self.n_visible, binary=self.visible_kind == "bernoulli",
                            dtype=self.dtype, device=self.device)
 
-    def config(self) -> dict:  # pragma: no cover - every subclass defines it
-        raise NotImplementedError
-
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.extra_repr()})"

@@ -15,11 +15,8 @@ from inference.checkpoint import load_model, save_model
 from inference.cli import UsageError, build_parser, data_kind, load_data, main
 from models.energy import DBM, RBM, ClassRBM, GaussianRBM, SpikeSlabRBM
 from pgm.datasets import load_digits
+from tests.inference.cli_run import run_ok as _ok
 
-
-def _ok(argv):
-    """Run a command that must succeed (exit status 0)."""
-    assert main(argv) == 0, argv
 
 
 def test_demo_quick_writes_every_artifact(tmp_path, capsys):

@@ -11,10 +11,8 @@ from inference.checkpoint import load_model
 from inference.cli import load_data, main
 from models.energy import ClassRBM
 from pgm.datasets import load_digits
+from tests.inference.cli_run import run_ok as _ok
 
-
-def _ok(argv):
-    assert main(argv) == 0, argv
 
 
 def test_digits_labels_are_pixels_then_one_hot_labels():

@@ -8,10 +8,8 @@ import torch
 from inference.checkpoint import load_model
 from inference.cli import main
 from models import DBN
+from tests.inference.cli_run import run_ok as _ok
 
-
-def _ok(argv):
-    assert main(argv) == 0, argv
 
 
 def test_dbn_fit_eval_sample_graph(tmp_path, capsys, one_thread):
