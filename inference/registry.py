@@ -305,7 +305,8 @@ def _bm_sizes(sizes):
 def _hopfield_arguments(parser):
     parser.add_argument("--rule", choices=RULES, default="hebbian", help="storage rule (default hebbian)")
     parser.add_argument("--patterns", type=_positive_int, default=5,
-                        help="store the first PATTERNS rows of the data, binarized at 1/2 (default 5)")
+                        help="store the first PATTERNS rows of the data as ±1 patterns: {0, 1} or grey data binarized "
+                             "at 1/2, ±1 data (--data digits-spin) as they are (default 5)")
 
 
 def _hopfield_build(data, args):
@@ -329,7 +330,7 @@ def _hopfield_sizes(sizes):
 
 register(ModelEntry("bm", BoltzmannMachine, _bm_build, _bm_arguments, _bm_sizes, "bernoulli", "digits",
                     "Boltzmann machine: binary units all coupled, visible and hidden"))
-register(ModelEntry("hopfield", Hopfield, _hopfield_build, _hopfield_arguments, _hopfield_sizes, "bernoulli", "digits",
+register(ModelEntry("hopfield", Hopfield, _hopfield_build, _hopfield_arguments, _hopfield_sizes, "spin", "digits",
                     "Hopfield net: ±1 units storing the data's first rows as patterns", train=_hopfield_train))
 
 

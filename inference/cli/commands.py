@@ -185,13 +185,15 @@ def _bound(model, data, log_z):
     from ..evaluation import variational_bound
     from ..variational.mean_field import latent_groups
 
-    if has_free_energy(model):
+    if has_free_energy(model) or len(model.graph.groups) == 1:  # nothing latent: log p(v) itself is exact
         return None
     try:
         latent_groups(model, "pgm eval")
     except TypeError:
         return None
     return {k: v for k, v in variational_bound(model, data, log_z)._asdict().items() if k != "per_example"}
+
+
 def _eval_importance(model, data, spec, args):
     """``pgm eval`` of a directed model: the K-sample importance estimate and the ELBO."""
     from ..evaluation import importance_log_likelihood

@@ -15,6 +15,7 @@ DATA_SPECS = {
     "digits": ("binary", "bundled 8x8 digits binarized at half intensity"),
     "digits-grey": ("grey", "bundled digits scaled to [0, 1] (pixel / 16)"),
     "digits-real": ("real", "bundled digits dequantised, (pixel + u) / 17, for densities"),
+    "digits-spin": ("spin", "binarized digits as {-1, +1} spins (2 v - 1), for Hopfield nets"),
     "digits-labels": ("binary", "binarized digits with their one-hot labels: rows [64 pixels, 10 label columns]"),
     "mnist:FOLDER": ("binary", "MNIST IDX files in FOLDER, binarized at 128"),
 }
@@ -24,11 +25,11 @@ DATA_SPECS = {
 _ACCEPTS = {
     "bernoulli": ("binary", "grey"),
     "binary_pm1": ("spin",),
-    "spin": ("spin",),
+    "spin": ("spin", "binary", "grey"),  # stored as patterns: {0, 1} and grey levels binarized at 1/2 to ±1
     "gaussian": ("real", "grey"),
     "real": ("real", "grey"),
 }
-_EXACT = {**_ACCEPTS, "bernoulli": ("binary",)}
+_EXACT = {**_ACCEPTS, "bernoulli": ("binary",), "spin": ("spin",)}
 _KIND_WORDS = {"binary": "binary {0, 1} data", "grey": "grey levels in [0, 1]", "spin": "{-1, +1} data",
                "real": "real-valued data"}
 
@@ -98,7 +99,7 @@ def load_data(spec: str, split: str = "train") -> torch.Tensor:
 
     ``digits`` (binarized bundled digits), ``digits-grey`` (scaled to [0, 1]),
     ``digits-real`` (dequantised, ``load_digits(binarize=False, dequantize=True)``),
-    ``digits-labels`` (binarized, each row followed by its one-hot label: 74 columns),
+    ``digits-spin`` (binarized, mapped to {−1, +1} by 2v − 1), ``digits-labels`` (binarized, each row followed by its one-hot label: 74 columns),
     ``mnist:FOLDER`` (IDX files, binarized at 128; ``split="all"`` joins train and test),
     or a ``.pt`` file (read with ``weights_only=True``) or ``.npy`` file (no pickles)
     holding a non-empty 2-D array of finite numbers (``split`` is then ignored).
@@ -120,6 +121,8 @@ def load_data(spec: str, split: str = "train") -> torch.Tensor:
         return datasets.load_digits(binarize=False, split=split)
     if spec == "digits-real":
         return datasets.load_digits(binarize=False, dequantize=True, split=split)
+    if spec == "digits-spin":
+        return 2 * datasets.load_digits(binarize=True, split=split) - 1
     if spec == "digits-labels":
         v, y = datasets.load_digits(binarize=True, split=split, return_labels=True)
         return torch.cat([v, torch.nn.functional.one_hot(y, 10).to(v.dtype)], 1)
@@ -134,7 +137,7 @@ def load_data(spec: str, split: str = "train") -> torch.Tensor:
         return _read_array(path)
     hint = " (a folder: for MNIST IDX files in it use --data mnist:FOLDER)" if path.is_dir() else ""
     raise UsageError(f"--data {spec!r} not understood{hint}: use 'digits', 'digits-grey', 'digits-real', "
-                     "'mnist:FOLDER' or a .pt/.npy file holding a 2-D array")
+                     "'digits-spin', 'digits-labels', 'mnist:FOLDER' or a .pt/.npy file holding a 2-D array")
 
 
 def _has_splits(spec: str) -> bool:

@@ -152,8 +152,8 @@ def visible_free_energy(model, v: torch.Tensor, plan: tuple[str, ...]) -> torch.
 
     Runs in the dtype of ``model`` (callers pass a float64 copy) and without autograd.
     """
-    if not plan:
-        return model.free_energy(v)
+    if not plan:  # free_energy, or nothing to sum out (a fully visible model: F = E)
+        return model.free_energy(v) if has_free_energy(model) else model.free_energy_given({model.visible_name: v})
     graph = model.graph
     vis = model.visible_name
     widths = [graph[g].n_units for g in plan]

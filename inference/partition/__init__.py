@@ -2,11 +2,11 @@
 
 from .estimate import LogZEstimate
 from .exact import MAX_EXACT_UNITS, check_enumerable, exact_log_partition
-from .base import BernoulliFactor, CategoricalFactor, FactorisedBase, NormalFactor, base_rate_bias
+from .base import BernoulliFactor, CategoricalFactor, FactorisedBase, NormalFactor, SpinFactor, base_rate_bias
 from .path import AnnealingPath
 from .ais import ais_log_partition, ais_log_weights, check_ais_arguments, default_schedule
 from .reverse_ais import reverse_ais_log_partition
 
 __all__ = ["LogZEstimate", "MAX_EXACT_UNITS", "exact_log_partition", "ais_log_partition", "ais_log_weights",
            "default_schedule", "base_rate_bias", "reverse_ais_log_partition", "AnnealingPath", "FactorisedBase",
-           "BernoulliFactor", "CategoricalFactor", "NormalFactor", "check_enumerable", "check_ais_arguments"]
+           "BernoulliFactor", "CategoricalFactor", "NormalFactor", "SpinFactor", "check_enumerable", "check_ais_arguments"]

@@ -8,6 +8,9 @@ base here factorises over the model's groups and units, with a known normaliser:
     \text{Bernoulli (binary units):}\quad \tilde p_A(x) = e^{a^\top x}, \qquad
         \log Z_A = \textstyle\sum_i \operatorname{softplus}(a_i),
 
+    \text{Spin (±1 units):}\quad \tilde p_A(x) = e^{a^\top x}, \qquad
+        \log Z_A = \textstyle\sum_i \log 2\cosh a_i,
+
     \text{Categorical (a softmax group):}\quad \tilde p_A(x) = e^{a^\top x}, \qquad
         \log Z_A = \log \textstyle\sum_k e^{a_k},
 
@@ -15,7 +18,8 @@ base here factorises over the model's groups and units, with a known normaliser:
         \qquad \log Z_A = \textstyle\sum_i \log s_i + \tfrac{n}{2} \log 2\pi .
 
 Raised to the power 1−β, a factor adds to a group's conditional in natural parameters:
-(1−β) a to the logits of a Bernoulli or OneHotCategorical conditional; (1−β)/s² to the precision and
+(1−β) a to the logits of a Bernoulli or OneHotCategorical conditional (2(1−β) a to the logit
+of s = +1 for spins); (1−β)/s² to the precision and
 (1−β) μ/s² to the precision-weighted mean of a Normal one (:meth:`FactorisedBase.temper`).
 """
 
@@ -29,9 +33,9 @@ import torch.nn.functional as F
 from torch.distributions import Bernoulli, Distribution, Independent, Normal, OneHotCategorical
 
 from models.energy.validation import check_onehot, check_units
-from pgm import BERNOULLI_KINDS, ONEHOT_KINDS, REAL_KINDS
+from pgm import BERNOULLI_KINDS, ONEHOT_KINDS, REAL_KINDS, SPIN_KINDS
 
-__all__ = ["BernoulliFactor", "NormalFactor", "CategoricalFactor", "FactorisedBase", "base_rate_bias"]
+__all__ = ["BernoulliFactor", "SpinFactor", "NormalFactor", "CategoricalFactor", "FactorisedBase", "base_rate_bias"]
 
 _F64 = torch.float64
 
@@ -108,6 +112,48 @@ class BernoulliFactor(NamedTuple):
         if not isinstance(d, Bernoulli):
             raise TypeError(f"a Bernoulli base factor needs a Bernoulli conditional, got {type(d).__name__}")
         return Bernoulli(logits=d.logits + weight * self.logits, validate_args=False)
+
+
+class SpinFactor(NamedTuple):
+    """Independent ±1 units with fields ``a``: p̃(x) = exp(aᵀx), x ∈ {−1, +1}^n, so
+    p(x_i = +1) = σ(2 a_i).
+
+    Attributes
+    ----------
+    logits : Tensor, shape (n,)
+        The fields a (half the logit of x_i = +1).
+    """
+
+    logits: torch.Tensor
+
+    @property
+    def n_units(self) -> int:
+        return self.logits.shape[0]
+
+    def cast(self, dtype, device) -> "SpinFactor":
+        return SpinFactor(self.logits.to(dtype=dtype, device=device))
+
+    def log_density(self, x: torch.Tensor) -> torch.Tensor:
+        """log p̃(x) = aᵀx, shape (batch,)."""
+        return x @ self.logits
+
+    def log_z(self) -> float:
+        """Σ log(e^a + e^−a) = Σ softplus(2a) − a."""
+        a = self.logits.to(_F64)
+        return float((F.softplus(2 * a) - a).sum())
+
+    def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        p = torch.sigmoid(2 * self.logits).expand(n, -1)
+        bits = torch.rand(p.shape, generator=generator, dtype=p.dtype, device=p.device).lt_(p)
+        return bits.to(p.dtype).mul_(2).sub_(1)
+
+    def temper(self, dist: Distribution, weight: float) -> Distribution:
+        """The conditional ``dist`` (a Bernoulli over s = +1, as the single-site sampler
+        gives it) times this factor to the power ``weight``: its logits gain 2·weight·a."""
+        d = _unwrap(dist)
+        if not isinstance(d, Bernoulli):
+            raise TypeError(f"a spin base factor needs a Bernoulli conditional (of s = +1), got {type(d).__name__}")
+        return Bernoulli(logits=d.logits + 2 * weight * self.logits, validate_args=False)
 
 
 class NormalFactor(NamedTuple):
@@ -215,7 +261,7 @@ class FactorisedBase:
             raise TypeError(f"FactorisedBase: factors must be a non-empty dict of group name → factor, got {factors!r}")
         out = {}
         for name, f in factors.items():
-            if isinstance(f, (BernoulliFactor, CategoricalFactor)):
+            if isinstance(f, (BernoulliFactor, SpinFactor, CategoricalFactor)):
                 out[name] = type(f)(_vector(f.logits, f"FactorisedBase: factor {name!r} logits"))
             elif isinstance(f, NormalFactor):
                 mean = _vector(f.mean, f"FactorisedBase: factor {name!r} mean")
@@ -228,8 +274,8 @@ class FactorisedBase:
                 out[name] = NormalFactor(mean, std)
             else:
                 raise TypeError(
-                    f"FactorisedBase: factor {name!r} must be a BernoulliFactor or NormalFactor (a CategoricalFactor "
-                    f"for a softmax group), got {type(f).__name__}"
+                    f"FactorisedBase: factor {name!r} must be a BernoulliFactor or NormalFactor (a SpinFactor for "
+                    f"±1 units, a CategoricalFactor for a softmax group), got {type(f).__name__}"
                 )
         self.factors = out
 
@@ -248,6 +294,7 @@ class FactorisedBase:
         """A factor for group ``name`` matching the marginals of ``data`` (n, units).
 
         Binary groups: logits from :func:`base_rate_bias` (marginals clipped to [ε, 1−ε]);
+        spin groups: fields atanh(mean), the same clipping of p(+1);
         real groups: the data's mean and standard deviation (at least ε); softmax groups:
         the log class frequencies (at least ε).
         """
@@ -260,6 +307,14 @@ class FactorisedBase:
         if grp.kind in BERNOULLI_KINDS:
             data = check_units(data, "data", grp.n_units, unit_interval=True)
             return cls({name: BernoulliFactor(base_rate_bias(data, eps))})
+        if grp.kind in SPIN_KINDS:
+            data = check_units(data, "data", grp.n_units).to(_F64)
+            if data.shape[0] == 0:
+                raise ValueError("data has no rows; pass at least one example")
+            if not ((data == 1) | (data == -1)).all():
+                raise ValueError(f"data: group {name!r} has ±1 units, so data must hold values in {{-1, +1}}")
+            m = data.mean(0).clamp(-1 + 2 * eps, 1 - 2 * eps)  # p(+1) clipped to [ε, 1 − ε]
+            return cls({name: SpinFactor(torch.atanh(m))})
         if grp.kind in REAL_KINDS:
             data = check_units(data, "data", grp.n_units).to(_F64)
             if data.shape[0] == 0:
@@ -300,7 +355,7 @@ class FactorisedBase:
 def _kind_error(grp):
     return TypeError(
         f"no base factor for group {grp.name!r} of kind {grp.kind!r}; annealing supports binary groups "
-        f"{list(BERNOULLI_KINDS)}, softmax groups {list(ONEHOT_KINDS)} and real-valued groups {list(REAL_KINDS)}"
+        f"{list(BERNOULLI_KINDS)}, spin groups {list(SPIN_KINDS)}, softmax groups {list(ONEHOT_KINDS)} and real-valued groups {list(REAL_KINDS)}"
     )
 
 
@@ -308,6 +363,8 @@ def _uniform_factor(grp):
     n = grp.n_units
     if grp.kind in BERNOULLI_KINDS:
         return BernoulliFactor(torch.zeros(n, dtype=_F64))
+    if grp.kind in SPIN_KINDS:
+        return SpinFactor(torch.zeros(n, dtype=_F64))
     if grp.kind in REAL_KINDS:
         return NormalFactor(torch.zeros(n, dtype=_F64), torch.ones(n, dtype=_F64))
     if grp.kind in ONEHOT_KINDS:

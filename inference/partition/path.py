@@ -51,9 +51,9 @@ from models.energy.validation import check_units, validation_disabled
 
 from .exact import _float64_copy
 from models.energy.validation import check_onehot
-from pgm import BERNOULLI_KINDS, ONEHOT_KINDS, REAL_KINDS
+from pgm import BERNOULLI_KINDS, ONEHOT_KINDS, REAL_KINDS, SPIN_KINDS
 
-from .base import BernoulliFactor, CategoricalFactor, FactorisedBase, NormalFactor
+from .base import BernoulliFactor, CategoricalFactor, FactorisedBase, NormalFactor, SpinFactor
 
 __all__ = ["AnnealingPath", "annealing_form", "summed_set", "kept_groups", "make_path", "sweep_blocks", "start_state", "check_state",
            "log_z_start", "n_rows", "FORMS"]
@@ -165,7 +165,7 @@ def sweep_blocks(path: AnnealingPath) -> list[list[str]]:
 def _check_factor(graph, name, factor, func):
     grp = graph[name]
     want = BernoulliFactor if grp.kind in BERNOULLI_KINDS else NormalFactor if grp.kind in REAL_KINDS \
-        else CategoricalFactor if grp.kind in ONEHOT_KINDS else None
+        else CategoricalFactor if grp.kind in ONEHOT_KINDS else SpinFactor if grp.kind in SPIN_KINDS else None
     if want is None or not isinstance(factor, want):
         raise TypeError(
             f"{func}: base factor of group {name!r} (kind {grp.kind!r}) must be "

@@ -72,3 +72,29 @@ def test_sample_of_a_hopfield_net_refuses_what_it_cannot_recall(tmp_path, capsys
     save_model(empty, Hopfield(9))
     assert main(["sample", str(empty), "--data", str(data), "--out", str(tmp_path / "x.png")]) == 2
     assert "no stored patterns" in capsys.readouterr().err
+
+
+def test_a_hopfield_net_takes_spin_data_and_is_evaluated_on_it(tmp_path, capsys, one_thread):
+    """``--data digits-spin`` (2v − 1) stores the same patterns as ``digits``, and ``pgm eval``
+    of a net small enough to enumerate gives −E(s) − log Z exactly; {0, 1} data is refused."""
+    for spec in ("digits", "digits-spin"):
+        assert main(["fit", "hopfield", "--data", spec, "--patterns", "4", "--out", str(tmp_path / spec)]) == 0
+    a, b = (load_model(tmp_path / spec / "model.pt") for spec in ("digits", "digits-spin"))
+    assert torch.equal(a.W, b.W) and a.n_patterns == b.n_patterns == 4
+    net = Hopfield(9)
+    net.store(bars_and_stripes(3).float()[:3] * 2 - 1)
+    save_model(tmp_path / "h9.pt", net)
+    spins = bars_and_stripes(3).float() * 2 - 1
+    torch.save(spins, tmp_path / "s.pt")
+    capsys.readouterr()
+    assert main(["eval", str(tmp_path / "h9.pt"), "--data", str(tmp_path / "s.pt"), "--method", "exact"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    from inference import exact_log_partition
+    net64 = Hopfield(9).double()
+    net64.load_state_dict(net.state_dict())
+    want = (-net64.energy({"v": spins.double()}) - exact_log_partition(net).log_z).mean().item()
+    assert abs(result["log_likelihood"]["mean"] - want) < 1e-9
+    assert "variational_bound" not in result  # nothing is latent: the likelihood itself is exact
+    torch.save((spins + 1) / 2, tmp_path / "b.pt")
+    assert main(["eval", str(tmp_path / "h9.pt"), "--data", str(tmp_path / "b.pt"), "--method", "exact"]) == 2
+    assert "use --data digits-spin" in capsys.readouterr().err
