@@ -65,10 +65,10 @@ def _fit_options() -> argparse.ArgumentParser:
     f = argparse.ArgumentParser(add_help=False)
     specs = " | ".join(list(DATA_SPECS) + ["file.pt", "file.npy"])
     f.add_argument("--data", default=None, help=f"{specs} (default: the model's)")
-    f.add_argument("--method", choices=["cd", "pcd", "pt", "sml", "mp", *METHODS], default=None,
+    f.add_argument("--method", choices=["cd", "pcd", "pt", "sml", "mp", "up_down", *METHODS], default=None,
                    help="learning rule (default: the model's recipe: cd for rbm, pcd for grbm, ssrbm and bm, sml for "
                         "dbm, rws for sbn and helmholtz, elbo for vae; pt: parallel tempering; mp: multi-prediction, "
-                        "dbm only)")
+                        "dbm only; up_down: dbn only, greedy CD then up-down fine-tuning)")
     f.add_argument("--temperatures", type=_COUNT, default=5, help="replicas per chain for --method pt (default 5)")
     f.add_argument("--k", type=_COUNT, default=1, help="Gibbs sweeps per update")
     f.add_argument("--epochs", type=_COUNT, default=50)
