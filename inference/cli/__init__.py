@@ -105,8 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--seed", type=_SEED, default=0)
     d.add_argument("--hidden", type=_COUNT, default=16, help="hidden units, at most 25 (default 16: exact log Z stays cheap)")
     d.add_argument("--epochs", type=_COUNT, default=None, help="the RBM's epochs, default 50 (3 with --quick)")
-    d.add_argument("--parts", type=_demo_parts, default=("rbm", "dbm", "directed"),
-                   help="comma-separated parts to run: rbm, dbm, directed (default all three)")
+    d.add_argument("--parts", type=_demo_parts, default=("rbm", "dbm", "directed", "dbn"),
+                   help="comma-separated parts to run: rbm, dbm, directed, dbn (default all four)")
     d.add_argument("--no-progress", action="store_true")
     d.set_defaults(func=_cmd_demo, prog=d.prog)
 
