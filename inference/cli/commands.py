@@ -82,6 +82,8 @@ def _cmd_fit(args):
     up_down = isinstance(model, DBN) and args.method == "up_down"  # greedy (CD), then up-down fine-tuning
     if up_down:
         args.method = None
+    if isinstance(model, DBN) and not up_down and args.up_down_epochs is not None:
+        raise UsageError("--up-down-epochs applies with --method up_down (greedy layers, then up-down fine-tuning)")
     if isinstance(model, DBN):  # greedy: each RBM by --method (cd by default)
         methods = ("cd", "pcd", "pt", "sml")
     if entry.methods is not None and args.method not in (None, *entry.methods):
@@ -124,7 +126,7 @@ def _cmd_fit(args):
                       evaluate=evaluate, eval_data=eval_data, progress=not args.no_progress, **options)
         record = history.as_dict()
         if up_down:  # --up-down-epochs of fine-tuning after the greedy layers (not checkpointed)
-            history = fit(model, data, method="up_down", epochs=args.up_down_epochs, batch_size=args.batch_size,
+            history = fit(model, data, method="up_down", epochs=args.up_down_epochs or 10, batch_size=args.batch_size,
                           k=10, seed=args.seed, evaluate=evaluate, eval_data=eval_data, n_samples=args.samples,
                           progress=not args.no_progress)
             record["up_down"] = history.as_dict()

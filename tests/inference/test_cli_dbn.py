@@ -48,6 +48,7 @@ def test_dbn_fit_eval_sample_graph(tmp_path, capsys, one_thread):
     (["fit", "dbn", "--resume"], "checkpoint.layer1.pt"),
     (["graph", "dbn:64x32"], "expected three or more positive sizes"),
     (["fit", "rbm", "--method", "up_down"], "--method up_down does not apply to the rbm model"),
+    (["fit", "dbn", "--up-down-epochs", "3"], "--up-down-epochs applies with --method up_down"),
 ])
 def test_dbn_usage_errors(argv, message, tmp_path, capsys):
     assert main([*argv, *(["--out", str(tmp_path / "o")] if argv[0] == "fit" else [])]) == 2
