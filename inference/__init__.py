@@ -25,6 +25,8 @@ __all__ += ["DirectedHistory", "fit_directed"]
 __all__ += ["Inpainting", "inpaint", "MultiPrediction"]
 from .programs import DBNEstimate, EnergyDistribution, GreedyHistory, dbn_log_likelihood, fit_greedy, set_dbn_prior
 from .programs import UpDownHistory, fit_up_down
+from .programs import DBNClassifier, DiscriminativeHistory, FineTuned, discriminative_finetune
 
 __all__ += ["EnergyDistribution", "DBNEstimate", "dbn_log_likelihood", "set_dbn_prior", "GreedyHistory", "fit_greedy",
-            "UpDownHistory", "fit_up_down"]
+            "UpDownHistory", "fit_up_down", "DBNClassifier", "DiscriminativeHistory", "FineTuned",
+            "discriminative_finetune"]

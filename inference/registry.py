@@ -468,6 +468,9 @@ def _dbn_arguments(parser):
                         help="K, importance draws of --evaluate per example (default 1000)")
     parser.add_argument("--weight-std", type=float, default=0.01,
                         help="standard deviation of the initial weights (default 0.01)")
+    parser.add_argument("--up-down-epochs", type=_positive_int, default=None,
+                        help="epochs of up-down fine-tuning after the greedy layers, with --method up_down "
+                             "(default 10; k = 10 Gibbs sweeps at the top, lr 0.01)")
 
 
 def _dbn_build(data, args):

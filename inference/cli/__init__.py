@@ -65,10 +65,10 @@ def _fit_options() -> argparse.ArgumentParser:
     f = argparse.ArgumentParser(add_help=False)
     specs = " | ".join(list(DATA_SPECS) + ["file.pt", "file.npy"])
     f.add_argument("--data", default=None, help=f"{specs} (default: the model's)")
-    f.add_argument("--method", choices=["cd", "pcd", "pt", "sml", "mp", *METHODS], default=None,
+    f.add_argument("--method", choices=["cd", "pcd", "pt", "sml", "mp", "up_down", *METHODS], default=None,
                    help="learning rule (default: the model's recipe: cd for rbm, pcd for grbm, ssrbm and bm, sml for "
                         "dbm, rws for sbn and helmholtz, elbo for vae; pt: parallel tempering; mp: multi-prediction, "
-                        "dbm only)")
+                        "dbm only; up_down: dbn only, greedy CD then up-down fine-tuning)")
     f.add_argument("--temperatures", type=_COUNT, default=5, help="replicas per chain for --method pt (default 5)")
     f.add_argument("--k", type=_COUNT, default=1, help="Gibbs sweeps per update")
     f.add_argument("--epochs", type=_COUNT, default=50)
@@ -105,8 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--seed", type=_SEED, default=0)
     d.add_argument("--hidden", type=_COUNT, default=16, help="hidden units, at most 25 (default 16: exact log Z stays cheap)")
     d.add_argument("--epochs", type=_COUNT, default=None, help="the RBM's epochs, default 50 (3 with --quick)")
-    d.add_argument("--parts", type=_demo_parts, default=("rbm", "dbm", "directed"),
-                   help="comma-separated parts to run: rbm, dbm, directed (default all three)")
+    d.add_argument("--parts", type=_demo_parts, default=("rbm", "dbm", "directed", "dbn"),
+                   help="comma-separated parts to run: rbm, dbm, directed, dbn (default all four)")
     d.add_argument("--no-progress", action="store_true")
     d.set_defaults(func=_cmd_demo, prog=d.prog)
 

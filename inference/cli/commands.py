@@ -79,6 +79,11 @@ def _cmd_fit(args):
     directed = isinstance(model, DirectedModel) and not isinstance(model, DBN)
     evaluations, methods = (("importance",), METHODS) if directed \
         else (("exact", "ais"), ("cd", "pcd", "pt", "sml", "mp"))
+    up_down = isinstance(model, DBN) and args.method == "up_down"  # greedy (CD), then up-down fine-tuning
+    if up_down:
+        args.method = None
+    if isinstance(model, DBN) and not up_down and args.up_down_epochs is not None:
+        raise UsageError("--up-down-epochs applies with --method up_down (greedy layers, then up-down fine-tuning)")
     if isinstance(model, DBN):  # greedy: each RBM by --method (cd by default)
         methods = ("cd", "pcd", "pt", "sml")
     if entry.methods is not None and args.method not in (None, *entry.methods):
@@ -119,8 +124,14 @@ def _cmd_fit(args):
         history = fit(model, data, method=args.method, epochs=args.epochs, batch_size=args.batch_size,
                       seed=args.seed, checkpoint=out / "checkpoint.pt", resume=args.resume,
                       evaluate=evaluate, eval_data=eval_data, progress=not args.no_progress, **options)
+        record = history.as_dict()
+        if up_down:  # --up-down-epochs of fine-tuning after the greedy layers (not checkpointed)
+            history = fit(model, data, method="up_down", epochs=args.up_down_epochs or 10, batch_size=args.batch_size,
+                          k=10, seed=args.seed, evaluate=evaluate, eval_data=eval_data, n_samples=args.samples,
+                          progress=not args.no_progress)
+            record["up_down"] = history.as_dict()
         save_model(out / "model.pt", model)
-        (out / "history.json").write_text(json.dumps(history.as_dict(), indent=2, default=float))
+        (out / "history.json").write_text(json.dumps(record, indent=2, default=float))
     last = {k: v for k, v in history.last().items() if isinstance(v, (int, float)) and k != "epoch"}
     print(f"{entry.name} on {spec}, epoch {history.epoch[-1]}: " + ", ".join(f"{k} {v:.4g}" for k, v in last.items()))
     print(f"wrote {out / 'model.pt'} and {out / 'history.json'}")

@@ -24,7 +24,7 @@ def test_demo_quick_writes_every_artifact(tmp_path, capsys):
     _ok(["demo", "--quick", "--out", str(out), "--no-progress", "--hidden", "8", "--epochs", "2"])
     for name in ("samples.png", "filters.png", "graph.png", "curve.png", "metrics.json", "checkpoint.pt",
                  "model.pt", "dbm.pt", "dbm_samples.png", "dbm_graph.png", "sbn.pt", "vae.pt", "sbn_samples.png",
-                 "vae_samples.png", "sbn_graph.png"):
+                 "vae_samples.png", "sbn_graph.png", "dbn.pt", "dbn_samples.png", "dbn_graph.png"):
         assert (out / name).stat().st_size > 0, name
     printed = capsys.readouterr().out
     assert "test LL, AIS log Z" in printed and "log Z exact" in printed
@@ -35,6 +35,8 @@ def test_demo_quick_writes_every_artifact(tmp_path, capsys):
     for name in ("sbn", "vae"):  # the importance estimate sits above the ELBO of the same draws
         part = metrics["directed"][name]
         assert part["test_elbo"] <= part["test_log_likelihood"]["mean"] < 0
+    dbn = metrics["dbn"]
+    assert dbn["test_elbo"] <= dbn["test_log_likelihood"]["mean"] < 0 and "test bound (ELBO)" in printed
     log_z = metrics["log_z"]
     # the AIS bracket printed in the table holds the exact value for this small model
     assert log_z["ais_lower"] <= log_z["exact"] <= log_z["ais_upper"]

@@ -47,9 +47,24 @@ def test_dbn_fit_eval_sample_graph(tmp_path, capsys, one_thread):
     (["fit", "dbn", "--sizes", "64,40,30", "--evaluate", "exact"], "exact log Z enumerates"),
     (["fit", "dbn", "--resume"], "checkpoint.layer1.pt"),
     (["graph", "dbn:64x32"], "expected three or more positive sizes"),
+    (["fit", "rbm", "--method", "up_down"], "--method up_down does not apply to the rbm model"),
+    (["fit", "dbn", "--up-down-epochs", "3"], "--up-down-epochs applies with --method up_down"),
 ])
 def test_dbn_usage_errors(argv, message, tmp_path, capsys):
     assert main([*argv, *(["--out", str(tmp_path / "o")] if argv[0] == "fit" else [])]) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "o").exists()
+
+
+def test_dbn_fit_up_down_fine_tunes_after_the_greedy_layers(tmp_path, capsys, one_thread):
+    out = tmp_path / "dbn"
+    _ok(["fit", "dbn", "--sizes", "64,8,4", "--epochs", "1", "--batch-size", "50", "--method", "up_down",
+         "--up-down-epochs", "2", "--evaluate", "exact", "--samples", "20", "--no-progress", "--out", str(out)])
+    history = json.loads((out / "history.json").read_text())
+    assert [row["layer"] for row in history["bounds"]] == [1, 2]
+    assert history["up_down"]["epoch"] == [1, 2] and len(history["up_down"]["bound"]) == 2
+    model = load_model(out / "model.pt")
+    # the greedy layers alone leave R_1 = W_1ᵀ; up-down unties them
+    assert isinstance(model, DBN) and not torch.equal(model.recognition[0].weight, model.generative[0].weight.t())
+    assert "epoch 2" in capsys.readouterr().out

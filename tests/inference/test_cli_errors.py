@@ -96,6 +96,8 @@ TABLE = [
     _row("fit vae --latent 0", 2, "argument --latent: expected a positive int"),
     _row("fit dbn --samples 0", 2, "argument --samples: expected a positive int"),
     _row("fit dbn --propagate noise", 2, "argument --propagate: invalid choice"),
+    _row("fit dbn --method up_down --up-down-epochs 0", 2, "argument --up-down-epochs: expected a positive int"),
+    _row("fit sbn --method up_down --out {out}", 2, "--method up_down does not apply to the sbn model"),
     _row("fit dbn --method rws --out {out}", 2, "--method rws does not apply to the dbn model"),
     # -- fit: data ----------------------------------------------------------------------
     _row("fit rbm --data no-such-data --out {out}", 2, "--data 'no-such-data' not understood"),
