@@ -28,3 +28,8 @@ from .programs import UpDownHistory, fit_up_down
 
 __all__ += ["EnergyDistribution", "DBNEstimate", "dbn_log_likelihood", "set_dbn_prior", "GreedyHistory", "fit_greedy",
             "UpDownHistory", "fit_up_down"]
+from .partition import AISTrace, ais_trace
+from .pictures import plot_ais, plot_filters, plot_reconstructions, plot_swap_rates, reconstruct
+
+__all__ += ["AISTrace", "ais_trace", "plot_ais", "plot_filters", "plot_reconstructions", "plot_swap_rates",
+            "reconstruct"]

@@ -122,10 +122,10 @@ def ais_log_weight_path(model, init, betas, base_bias, generator, checkpoints: i
         raise TypeError(f"{func}: model must be an EnergyModel, got {type(model).__name__}")
     if isinstance(base_bias, str) and base_bias == "data":
         raise ValueError(f"{func}: base_bias='data' is not accepted here; pass base_rate_bias(data)")
-    path = make_path(model, base_bias, None, func)
-    state = check_state(path, init, func)
     if not isinstance(generator, torch.Generator):
         raise TypeError(f"{func}: generator must be a torch.Generator, got {type(generator).__name__}")
+    path = make_path(model, base_bias, None, func)
+    state = check_state(path, init, func)
     if not isinstance(betas, torch.Tensor):
         betas = torch.as_tensor(betas, dtype=_F64)
     if betas.dim() != 1 or betas.shape[0] < 2 or ((betas < 0) | (betas > 1) | betas.isnan()).any():
