@@ -30,3 +30,8 @@ from .programs import DBNClassifier, DiscriminativeHistory, FineTuned, discrimin
 __all__ += ["EnergyDistribution", "DBNEstimate", "dbn_log_likelihood", "set_dbn_prior", "GreedyHistory", "fit_greedy",
             "UpDownHistory", "fit_up_down", "DBNClassifier", "DiscriminativeHistory", "FineTuned",
             "discriminative_finetune"]
+from .partition import AISTrace, ais_trace
+from .pictures import plot_ais, plot_filters, plot_reconstructions, plot_swap_rates, reconstruct
+
+__all__ += ["AISTrace", "ais_trace", "plot_ais", "plot_filters", "plot_reconstructions", "plot_swap_rates",
+            "reconstruct"]

@@ -5,7 +5,8 @@ from .datasets import bars_and_stripes, load_digits, load_mnist
 from .draw import draw, group_label
 from .graph import (BERNOULLI_KINDS, COUNT_KINDS, KINDS, ONEHOT_KINDS, REAL_KINDS, SPIN_KINDS, Edge, Graph, Plate,
                     VariableGroup)
-from .plots import image_grid, plot_curves
+from .plots import (ais_diagnostics, filter_grid, image_grid, plot_curves, recall_strip, reconstruction_grid,
+                    swap_acceptance, training_curves)
 from .trace import from_pyro, site_kind
 
 __all__ = [
@@ -30,4 +31,10 @@ __all__ = [
     "plots",
     "image_grid",
     "plot_curves",
+    "filter_grid",
+    "reconstruction_grid",
+    "training_curves",
+    "ais_diagnostics",
+    "swap_acceptance",
+    "recall_strip",
 ]

@@ -118,7 +118,8 @@ def _draw_plates(ax, graph, pos, width):
             n for n, (a0, b0, a1, b1) in boxes.items()
             if n not in members and a0 < x1 and a1 > x0 and b0 < y1 and b1 > y0
         ]
-        label = plate.name if plate.size is None else f"{plate.name} = {plate.size}"
+        # A size of 1 is what tracing a program on a single example records, not the data size.
+        label = plate.name if plate.size in (None, 1) else f"{plate.name} = {plate.size}"
         if clash:  # a rectangle would enclose non-members: say it in words instead
             notes.append((plate.name, f"plate {label}: {', '.join(plate.members)}"))
             continue
@@ -138,7 +139,8 @@ def draw(graph: Graph, path=None, ax=None, title: str | None = None):
     rounded box labelled by :func:`group_label` (name, kind, unit count), shaded grey when
     observed. A directed edge is an arrow parent → child, an undirected edge a plain line,
     lateral couplings within a group (``src == dst``) a loop on the box's top right.
-    A plate is a labelled rectangle (``"N = 100"``) around its members when that
+    A plate is a labelled rectangle (``"N = 100"``; its name alone when its size is
+    unknown or 1, the size a program traced on one example records) around its members when that
     rectangle encloses no other group; otherwise it is listed in a note in the bottom
     left corner.
 

@@ -31,12 +31,16 @@ from typing import Callable, NamedTuple
 import pytest
 import torch
 
+from pgm import plots
+
 from inference import (MultiPrediction, ais_log_partition, exact_log_partition, fit, gibbs, importance_log_likelihood,
                        inpaint, load_model, log_likelihood, pseudo_log_likelihood, reconstruction_error,
                        reverse_ais_log_partition, save_model)
 from inference import EnergyDistribution, LogZEstimate, dbn_log_likelihood, set_dbn_prior
 from inference import DBNClassifier, discriminative_finetune
+from inference import ais_trace, plot_ais, plot_filters, plot_reconstructions, reconstruct
 from inference.checkpoint import load_checkpoint, write_payload
+from inference.partition import ais_log_weight_path
 from inference.mcmc import GibbsState
 from models import DBN, VAE, SigmoidBeliefNet
 from models.energy import RBM, ClassRBM, GaussianRBM, SpikeSlabRBM
@@ -370,6 +374,26 @@ ROWS = [
         ValueError, "shape"),
     Row("EnergyDistribution.log_prob: no log_z", lambda c: EnergyDistribution(c.model).log_prob(c.data),
         ValueError, "log_z"),
+    # -- pictures and recorded AIS ------------------------------------------------------
+    Row("ais_trace: checkpoints 1", lambda c: ais_trace(c.model, 4, checkpoints=1, base="uniform", progress=False),
+        ValueError, "checkpoints"),
+    Row("ais_trace: n_chains 1", lambda c: ais_trace(c.model, 1, base="uniform", progress=False), ValueError,
+        "n_chains"),
+    Row("ais_log_weight_path: checkpoints '5'",
+        lambda c: ais_log_weight_path(c.model, c.data[:4], [0.0, 1.0], "uniform", c.gen, checkpoints="5"),
+        ValueError, "checkpoints"),
+    Row("ais_log_weight_path: a seed for a generator",
+        lambda c: ais_log_weight_path(c.model, c.data[:4], [0.0, 1.0], "uniform", 0), TypeError, "generator"),
+    Row("reconstruct: NaN", lambda c: reconstruct(c.model, c.bad_data("nan")), ValueError, "x"),
+    Row("reconstruct: too wide", lambda c: reconstruct(c.model, c.bad_data("wide")), ValueError, "x"),
+    Row("plot_reconstructions: image_shape of 4 units",
+        lambda c: plot_reconstructions(c.model, c.data[:3], image_shape=(2, 2)), ValueError, "image_shape"),
+    Row("plot_reconstructions: not a square image", lambda c: plot_reconstructions(c.model, c.data[:3]), ValueError,
+        "image_shape"),
+    Row("plot_filters: image_shape of 4 units", lambda c: plot_filters(c.model, image_shape=(2, 2)), ValueError,
+        "weights"),
+    Row("plot_filters: n 0", lambda c: plot_filters(c.model, n=0, image_shape=(2, 3)), ValueError, "n must"),
+    Row("plot_ais: n_chains 1", lambda c: plot_ais(c.model, 1, base="uniform"), ValueError, "n_chains"),
     # -- saving ---------------------------------------------------------------------------
     Row("save_model: not a model", lambda c: save_model(c.tmp / "m.pt", c.model.state_dict()), TypeError, "model"),
     Row("save_model: onto a folder", lambda c: save_model(c.tmp, c.model), IsADirectoryError, str(os.sep)),
@@ -827,3 +851,64 @@ def test_every_flipped_byte_is_caught_or_harmless(tmp_path):
         assert all(torch.equal(a, b) for a, b in zip(loaded.state_dict().values(), model.state_dict().values()))
         harmless += 1
     assert caught + harmless == len(positions) and caught >= math.ceil(0.5 * len(positions))
+
+
+# -- pictures of plain data (pgm.plots) ---------------------------------------------------
+
+def _history():
+    from inference import History
+
+    return History()
+
+
+#: ``(name, call, error, match)``: the picture functions of :mod:`pgm.plots` on bad data.
+PICTURE_ROWS = [
+    ("image_grid: rows of another width", lambda: plots.image_grid(torch.rand(3, 5), (2, 2)), ValueError, "images"),
+    ("image_grid: values above 1 unnormalized", lambda: plots.image_grid(torch.rand(3, 4) * 2, (2, 2),
+                                                                         normalize=None), ValueError, "normalize"),
+    ("image_grid: NaN", lambda: plots.image_grid(torch.full((2, 4), NAN), (2, 2)), ValueError, "images"),
+    ("image_grid: unknown normalize", lambda: plots.image_grid(torch.rand(2, 4), (2, 2), normalize="max"),
+     ValueError, "normalize"),
+    ("image_grid: a .jpg path", lambda: plots.image_grid(torch.rand(2, 4), (2, 2), path="g.jpg"), ValueError, "path"),
+    ("image_grid: ncols 0", lambda: plots.image_grid(torch.rand(2, 4), (2, 2), ncols=0), ValueError, "ncols"),
+    ("image_grid: image_shape (0, 4)", lambda: plots.image_grid(torch.rand(2, 4), (0, 4)), ValueError, "image_shape"),
+    ("image_grid: ax a string", lambda: plots.image_grid(torch.rand(2, 4), (2, 2), ax="ax"), TypeError, "ax"),
+    ("image_grid: no images", lambda: plots.image_grid(torch.rand(0, 4), (2, 2)), ValueError, "images"),
+    ("filter_grid: W transposed", lambda: plots.filter_grid(torch.rand(3, 4), (2, 2)), ValueError, "W.T"),
+    ("filter_grid: 1-D weights", lambda: plots.filter_grid(torch.rand(4), (2, 2)), ValueError, "weights"),
+    ("reconstruction_grid: fewer reconstructions",
+     lambda: plots.reconstruction_grid(torch.rand(3, 4), torch.rand(2, 4), (2, 2)), ValueError, "reconstructions"),
+    ("reconstruction_grid: normalize 'each'",
+     lambda: plots.reconstruction_grid(torch.rand(3, 4), torch.rand(3, 4), (2, 2), normalize="each"), ValueError,
+     "normalize"),
+    ("plot_curves: a list of curves", lambda: plots.plot_curves([1.0, 2.0]), TypeError, "curves"),
+    ("plot_curves: band of an unplotted curve", lambda: plots.plot_curves({"a": [1]}, bands={"b": ([0], [2])}),
+     ValueError, "bands"),
+    ("plot_curves: title 3", lambda: plots.plot_curves({"a": [1]}, title=3), TypeError, "title"),
+    ("training_curves: no epoch yet", lambda: plots.training_curves(_history()), ValueError, "history"),
+    ("training_curves: a number", lambda: plots.training_curves(3), TypeError, "history"),
+    ("ais_diagnostics: log_w of other checkpoints", lambda: plots.ais_diagnostics([0.0, 1.0], torch.zeros(3, 5)),
+     ValueError, "log_w"),
+    ("ais_diagnostics: decreasing betas", lambda: plots.ais_diagnostics([1.0, 0.0], torch.zeros(2, 5)), ValueError,
+     "betas"),
+    ("ais_diagnostics: one chain", lambda: plots.ais_diagnostics([0.0, 1.0], torch.zeros(2, 1)), ValueError, "log_w"),
+    ("ais_diagnostics: bins 0", lambda: plots.ais_diagnostics([0.0, 1.0], torch.zeros(2, 5), bins=0), ValueError,
+     "bins"),
+    ("swap_acceptance: rates of another length", lambda: plots.swap_acceptance([1.0, 0.5], [0.2, 0.3]), ValueError,
+     "rates"),
+    ("swap_acceptance: rate 1.5", lambda: plots.swap_acceptance([1.0, 0.5], [1.5]), ValueError, "rates"),
+    ("swap_acceptance: one replica", lambda: plots.swap_acceptance([1.0], []), ValueError, "betas"),
+    ("recall_strip: frames of other probes", lambda: plots.recall_strip(torch.ones(2, 4), torch.ones(3, 1, 4), (2, 2)),
+     ValueError, "frames"),
+    ("recall_strip: grey patterns", lambda: plots.recall_strip(torch.full((2, 4), 0.5), torch.ones(3, 2, 4), (2, 2)),
+     ValueError, "patterns"),
+    ("recall_strip: patterns of another size", lambda: plots.recall_strip(torch.ones(2, 6), torch.ones(3, 2, 6), (2, 2)),
+     ValueError, "patterns"),
+]
+
+
+@pytest.mark.parametrize("name, call, error, match", PICTURE_ROWS, ids=[r[0] for r in PICTURE_ROWS])
+def test_bad_input_to_a_picture_is_refused_cleanly(name, call, error, match):
+    with pytest.raises(error) as caught:
+        call()
+    assert match in str(caught.value), f"the message does not name {match!r}: {caught.value}"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import re
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from models.energy import Hopfield
 from pgm import REAL_KINDS, SPIN_KINDS
 
 from .. import registry
+from ..pictures import image_shape, plot_filters, visible_weights
 from ..variational.train import METHODS
 from .data import _check_data_kind, _check_exact, _has_splits, load_data
 from .options import UsageError
@@ -253,14 +253,6 @@ def _eval_dbn(model, data, spec, args):
     print(json.dumps(result, indent=2, default=float))
 
 
-def _image_shape(group):
-    """(height, width) of a visible group that is a picture, else ``None``."""
-    if len(group.size) == 2:
-        return group.size
-    side = math.isqrt(group.n_units)
-    return (side, side) if side * side == group.n_units else None
-
-
 def _cmd_sample(args):
     from pgm.plots import image_grid
 
@@ -275,7 +267,7 @@ def _cmd_sample(args):
         raise UsageError(f"{'--flip' if args.flip is not None else '--data'} applies to Hopfield nets (a recall "
                          f"from corrupted patterns); {args.model} holds a {type(model).__name__}")
     vis = _visible(model)
-    shape = _image_shape(vis)
+    shape = image_shape(vis)
     if out.suffix.lower() != ".pt" and shape is None:
         out = out.with_suffix(".pt")
         print(f"the {vis.n_units} visible units are not a square image: writing a tensor instead")
@@ -312,7 +304,7 @@ def _sample_recall(model, args, out, shape, gen):
     with a fraction ``--flip`` of their bits flipped, as frames (pattern, probe, one
     column per asynchronous sweep in random order) or, for ``.pt``, the tensor
     (sweeps + 1, probes, n) of :meth:`~models.energy.Hopfield.recall_frames`."""
-    from pgm.plots import image_grid
+    from pgm.plots import recall_strip
 
     from ..checkpoint import atomic_save
 
@@ -346,8 +338,8 @@ def _sample_recall(model, args, out, shape, gen):
         if out.suffix.lower() == ".pt":
             atomic_save(frames, out)
         else:
-            tiles = torch.cat([patterns[:, None], frames.transpose(0, 1)], 1)  # (probes, sweeps + 2, n)
-            image_grid((tiles.reshape(-1, model.n) + 1) / 2, shape, out, ncols=tiles.shape[1], normalize=None)
+            recall_strip(patterns.cpu(), frames.cpu(), shape, path=out,
+                         title=f"{_model_name(model)} recall, {k} of {model.n} bits flipped")
     print(f"recalled {hits} of {n} stored patterns exactly from probes with {k} of {model.n} bits flipped, "
           f"{frames.shape[0] - 1} sweeps")
     print(f"wrote {out}" + ("" if out.suffix.lower() == ".pt" else
@@ -405,37 +397,20 @@ def _cmd_graph(args):
     print(f"wrote {out}")
 
 
-def _visible_weights(model):
-    """The weights from the visible group to the first hidden group, (n_visible, n_hidden),
-    or ``None`` for a model without such a matrix."""
-    vis = model.graph[model.visible_name].n_units if hasattr(model, "visible_name") else None
-    weights = getattr(model, "W", None)
-    if weights is None and hasattr(model, "weights"):  # a DBM: its bottom layer
-        weights = model.weights[0]
-    hidden = {g.n_units for g in model.graph.groups if not g.observed} if hasattr(model, "graph") else set()
-    if isinstance(weights, torch.Tensor) and weights.dim() == 2 and weights.shape[0] == vis \
-            and weights.shape[1] in hidden:  # not a visible group's lateral couplings (Hopfield)
-        return weights.detach()
-    return None
-
-
 def _cmd_filters(args):
-    from pgm.plots import image_grid
-
     from ..checkpoint import load_model
 
     out = _out_file(args.out, _PICTURES)
     model = load_model(args.model)
-    weights = _visible_weights(model)
+    weights = visible_weights(model)
     if weights is None:
         raise UsageError(f"{args.model} holds a {type(model).__name__}, which has no matrix of weights from its "
                          "visible units to a hidden layer (filters exist for rbm, grbm, ssrbm, crbm, dbm)")
-    shape = _image_shape(model.graph[model.visible_name])
+    shape = image_shape(model.graph[model.visible_name])
     if shape is None:
         raise UsageError(f"{args.model}: the {weights.shape[0]} visible units are not a square image")
     n = weights.shape[1] if args.n is None else min(args.n, weights.shape[1])
     with _cleaned_up(out.parent, args.notes):
         out.parent.mkdir(parents=True, exist_ok=True)
-        image_grid(weights[:, :n].t().cpu(), shape, out,
-                   title=f"{_model_name(model)}: {n} hidden units' weights")
+        plot_filters(model, n=n, image_shape=shape, path=out, title=f"{_model_name(model)}: weights of each hidden unit")
     print(f"wrote {out} ({n} filters)")
