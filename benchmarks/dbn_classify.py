@@ -78,6 +78,7 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help="smoke run: 2 seeds, 2 + 2 epochs")
+    parser.add_argument("--no-sklearn", action="store_true", help="skip scikit-learn's rows")
     parser.add_argument("--json", metavar="PATH")
     args = parser.parse_args(argv)
     if args.quick:
@@ -100,7 +101,8 @@ def main(argv=None):
         import sklearn  # noqa: F401
     except ImportError:
         print("scikit-learn is not installed: its rows are skipped (pip install scikit-learn)")
-    else:
+        args.no_sklearn = True
+    if not args.no_sklearn:
         for n in sorted({100, sizes[1]}):
             results[f"BernoulliRBM({n}) + LogisticRegression"] = [_sklearn(n, seed, data) for seed in args.seeds]
     mlp = "-".join(map(str, sizes)) + "-10"

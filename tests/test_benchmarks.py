@@ -114,6 +114,12 @@ def test_dbn_digits_quick(capsys, one_thread):
     assert "| DBN 64-8-4, propagate mean | 2 | DBN 64-8-4 |" in out
 
 
+def test_dbn_classify_quick(capsys, one_thread):
+    _load("dbn_classify").main(["--quick", "--seeds", "0", "--sizes", "64,8,4", "--no-sklearn"])
+    out = capsys.readouterr().out
+    assert "| DBN-initialised MLP | 64-8-4-10 |" in out and "| random MLP | 64-8-4-10 |" in out
+
+
 def test_nrelu_approximation_small(capsys):
     _load("nrelu_approximation").main(["--visible", "3", "--hidden", "2", "--scales", "1", "--steps", "4",
                                        "--chains", "500", "--sweeps", "3", "--seeds", "0"])
