@@ -28,6 +28,6 @@ from .programs import UpDownHistory, fit_up_down
 
 __all__ += ["EnergyDistribution", "DBNEstimate", "dbn_log_likelihood", "set_dbn_prior", "GreedyHistory", "fit_greedy",
             "UpDownHistory", "fit_up_down"]
-from .export import ChainRecord, guide_samples, sample_chains, to_inference_data
+from .export import ChainRecord, MCMCPosterior, guide_samples, mcmc_posterior, sample_chains, to_inference_data
 
-__all__ += ["ChainRecord", "guide_samples", "sample_chains", "to_inference_data"]
+__all__ += ["ChainRecord", "guide_samples", "sample_chains", "to_inference_data", "MCMCPosterior", "mcmc_posterior"]
