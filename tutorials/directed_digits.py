@@ -6,10 +6,15 @@
 # scores both by importance sampling with their recognition networks, draws ancestral
 # samples, and pictures the VAE's two-dimensional latent space. Run it as a script:
 #
-#     python tutorials/directed_digits.py [output-folder]
+#     python tutorials/directed_digits.py [output-folder] [--full]
 #
-# It takes a few seconds on a laptop CPU (short runs: see `benchmarks/directed_digits.py`
-# for trained numbers) and writes its pictures to `runs/tutorial-directed/`.
+# The quick mode (the default, what the tests run) trains 2 epochs each and scores with
+# K = 50; `--full` trains 30 epochs each (the VAE at lr 1e-3) and scores with K = 1000,
+# in 30 s on one busy core: the SBN reaches −20.24 ± 0.19 nats per test image (ELBO
+# −21.61), the VAE with only two latent dimensions −21.87 ± 0.25 (ELBO −22.11); the
+# README's 10-dimensional VAE gets −19.64. Pictures go to `runs/tutorials/directed_digits/`.
+# How RWS compares with wake-sleep and NVIL on the same net: `benchmarks/directed_digits.py`
+# and the README's directed-models section.
 
 # %%
 import sys
@@ -22,8 +27,12 @@ import pgm
 from inference import fit, importance_log_likelihood
 from models import VAE, SigmoidBeliefNet
 
-out = Path(sys.argv[1] if len(sys.argv) > 1 else "runs/tutorial-directed")
+FULL = "--full" in sys.argv[1:]
+args = [a for a in sys.argv[1:] if not a.startswith("--")]
+out = Path(args[0] if args else "runs/tutorials/directed_digits")
 out.mkdir(parents=True, exist_ok=True)
+EPOCHS, K = (30, 1000) if FULL else (2, 50)
+torch.set_num_threads(1)
 train, test = pgm.load_digits(split="train"), pgm.load_digits(split="test")
 _, labels = pgm.load_digits(split="test", return_labels=True)
 
@@ -39,13 +48,14 @@ pgm.draw(sbn.graph, path=out / "sbn_graph.png", title="SBN 64-16")
 
 # %% [markdown]
 # Reweighted wake-sleep with K = 5 particles: weights normalised within each example, so
-# minibatches of 20 are fine. The importance estimate with K = 200 is a stochastic lower
+# minibatches of 20 are fine. The importance estimate with K samples is a stochastic lower
 # bound of the test log-likelihood in expectation; the ELBO sits below it.
 
 # %%
-history = fit(sbn, train, method="rws", n_particles=5, epochs=8, batch_size=20, lr=3e-3, progress=False)
-est = importance_log_likelihood(sbn, test, n_samples=200)
-print(f"SBN: test log-likelihood ≥ {est.mean:.2f} ± {est.sem:.2f} (K = 200), ELBO {est.elbo:.2f}")
+history = fit(sbn, train, method="rws", n_particles=5, epochs=EPOCHS, batch_size=20, lr=3e-3,
+              progress=False)
+est = importance_log_likelihood(sbn, test, n_samples=K)
+print(f"SBN: test log-likelihood ≥ {est.mean:.2f} ± {est.sem:.2f} (K = {K}), ELBO {est.elbo:.2f}")
 pgm.image_grid(sbn.sample(36, torch.Generator().manual_seed(0)), (8, 8), out / "sbn_samples.png", normalize=None)
 
 # %% [markdown]
@@ -55,9 +65,9 @@ pgm.image_grid(sbn.sample(36, torch.Generator().manual_seed(0)), (8, 8), out / "
 
 # %%
 vae = VAE(64, 200, 2, seed=0)
-history = fit(vae, train, method="elbo", epochs=8, batch_size=20, lr=3e-3, progress=False)
-est = importance_log_likelihood(vae, test, n_samples=200)
-print(f"VAE: test log-likelihood ≥ {est.mean:.2f} ± {est.sem:.2f} (K = 200), ELBO {est.elbo:.2f}")
+history = fit(vae, train, method="elbo", epochs=EPOCHS, batch_size=20, lr=1e-3 if FULL else 3e-3, progress=False)
+est = importance_log_likelihood(vae, test, n_samples=K)
+print(f"VAE: test log-likelihood ≥ {est.mean:.2f} ± {est.sem:.2f} (K = {K}), ELBO {est.elbo:.2f}")
 pgm.image_grid(vae.sample(36, torch.Generator().manual_seed(0), mean=True), (8, 8), out / "vae_samples.png",
                normalize=None)
 
