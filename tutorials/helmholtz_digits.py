@@ -16,7 +16,10 @@
 #
 # The quick mode (the default, what the tests run) trains one epoch per rule on 300
 # images and scores 4 test images with K = 20; `--full` trains 30 epochs on all 1438
-# and scores the 359 test images with K = 1000. Pictures go to `runs/tutorials/helmholtz_digits/`.
+# and scores the 359 test images with K = 1000 (measured: 137 s, most of it the exact sum
+# over the 2^16 latent states). Full-mode test results, importance estimate (ELBO; exact):
+# RWS −20.24 ± 0.19 (−21.61; −20.23), wake-sleep −22.09 ± 0.18 (−22.66; −22.09), NVIL
+# −21.64 ± 0.19 (−22.26; −21.64). Pictures go to `runs/tutorials/helmholtz_digits/`.
 
 # %%
 import sys
