@@ -27,6 +27,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import statistics
 import time
 
@@ -97,9 +98,7 @@ def main(argv=None):
         for name, res in _ours(sizes, seed, data, args).items():
             results.setdefault(name, []).append(res)
         print(f"  seed {seed}: " + ", ".join(f"{k} {v[-1]['accuracy']:.4f}" for k, v in results.items()), flush=True)
-    try:
-        import sklearn  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("sklearn") is None:
         print("scikit-learn is not installed: its rows are skipped (pip install scikit-learn)")
         args.no_sklearn = True
     if not args.no_sklearn:

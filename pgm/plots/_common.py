@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+import torch
 
 __all__ = ["new_figure", "figure_for", "save", "as_array", "check_path", "check_ax", "check_title", "check_int_arg"]
 
@@ -72,13 +73,8 @@ def check_int_arg(value, name, func, minimum=1, optional=True):
 
 def as_array(values, name, func, ndim=None, finite=True):
     """A float64 numpy copy of a tensor, array or nested sequence, checked for its rank."""
-    try:
-        import torch
-
-        if isinstance(values, torch.Tensor):
-            values = values.detach().cpu().double().numpy()
-    except ImportError:  # pragma: no cover - torch is a dependency of the library
-        pass
+    if isinstance(values, torch.Tensor):
+        values = values.detach().cpu().double().numpy()
     try:
         arr = np.array(values, dtype=float)
     except (TypeError, ValueError):
