@@ -87,7 +87,7 @@ def _groups(optim, evaluate, checkpoint, shorthand):
     return optim, evaluate, checkpoint
 
 
-def fit(model: EnergyModel | DirectedModel, data: torch.Tensor, *, method: str | None = None, k: int = 1,
+def fit(model: EnergyModel | DirectedModel, data: torch.Tensor, *, method: str | None = None, k: int | None = None,
         epochs: int = 50, batch_size: int = 20, n_chains: int | None = None, n_temperatures: int = 5,
         sample_visible: bool = True, seed: int | None = 0,
         optim: Optimization | None = None, evaluate=None, checkpoint=None, callbacks=(), monitor="auto",
@@ -133,8 +133,9 @@ def fit(model: EnergyModel | DirectedModel, data: torch.Tensor, *, method: str |
         of randomly masked visible units through unrolled mean-field
         (:class:`~inference.learning.MultiPrediction`); ``k``, ``n_chains`` and
         ``sample_visible`` do not apply, and ``train_recon_error`` records its loss.
-    k : int, default 1
-        Gibbs steps per update.
+    k : int, optional
+        Gibbs steps per update: 1 by default, 10 for a DBN's up-down fine-tuning (the
+        sweeps at the top, as :func:`inference.programs.fit_up_down`).
     epochs : int, default 50
         Total number of epochs (a resumed run continues up to it).
     batch_size : int, default 20
@@ -209,6 +210,8 @@ def fit(model: EnergyModel | DirectedModel, data: torch.Tensor, *, method: str |
     2
     """
     # -- checks, all before any work ----------------------------------------------------
+    if k is None:
+        k = 10 if isinstance(model, DBN) and method == "up_down" else 1
     if isinstance(model, DBN) and method == "up_down":  # generative fine-tuning: inference.programs
         from ..programs.up_down import fit_up_down
 

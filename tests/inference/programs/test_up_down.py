@@ -69,3 +69,16 @@ def test_bad_arguments(kwargs, error, match):
     with pytest.raises(error, match=match):
         fit(dbn, torch.zeros(4, 5), method="up_down", epochs=1, **QUIET, **kwargs)
     assert all(torch.equal(before[k], v) for k, v in dbn.state_dict().items())
+
+
+def test_fit_keeps_the_ten_sweeps_of_up_down_unless_told(one_thread):
+    """fit(dbn, method="up_down") without k runs fit_up_down's default k = 10, bit for bit."""
+    from inference.programs import fit_up_down
+
+    data = (torch.rand(20, 5, generator=torch.Generator().manual_seed(5)) < 0.5).float()
+    a, b, c = _dbn(), _dbn(), _dbn()
+    fit(a, data, method="up_down", epochs=1, **QUIET)
+    fit_up_down(b, data, epochs=1, k=10, **QUIET)
+    fit(c, data, method="up_down", epochs=1, k=1, **QUIET)
+    assert torch.equal(a.top.W, b.top.W) and torch.equal(a.recognition[0].weight, b.recognition[0].weight)
+    assert not torch.equal(a.top.W, c.top.W)  # the top RBM's negative phase runs k sweeps
