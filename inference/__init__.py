@@ -36,5 +36,7 @@ from .pictures import plot_ais, plot_filters, plot_reconstructions, plot_swap_ra
 __all__ += ["AISTrace", "ais_trace", "plot_ais", "plot_filters", "plot_reconstructions", "plot_swap_rates",
             "reconstruct"]
 from .export import ChainRecord, MCMCPosterior, guide_samples, mcmc_posterior, sample_chains, to_inference_data
+from .export import ExactPosterior, exact_posterior
 
-__all__ += ["ChainRecord", "guide_samples", "sample_chains", "to_inference_data", "MCMCPosterior", "mcmc_posterior"]
+__all__ += ["ChainRecord", "guide_samples", "sample_chains", "to_inference_data", "MCMCPosterior", "mcmc_posterior",
+            "ExactPosterior", "exact_posterior"]

@@ -20,7 +20,8 @@ posterior p(z | x_b) ∝ p(z) p(x_b | z) of :meth:`models.VAE.model`. Beside it
 Their difference ``gap = log p̂ − ELBO`` estimates from below KL(q(z | x) ‖ p(z | x)) =
 log p(x) − ELBO: how far the amortised guide falls short of the exact posterior.
 NUTS needs continuous latents: a model with a discrete latent site (a sigmoid belief
-net's ``h1``, …) is refused, naming the site.
+net's ``h1``, …) is refused, naming the site; :func:`inference.exact_posterior` gives a
+small sigmoid belief net's posterior exactly instead.
 """
 
 from __future__ import annotations
@@ -113,8 +114,8 @@ def mcmc_posterior(model, x, *, num_samples: int = 200, warmup_steps: int = 100,
             else None
         if site is not None:
             raise ValueError(f"{where}: NUTS needs continuous latents, but {type(model).__name__} has the discrete "
-                             f"site {site!r}; for binary latent layers use the exact posterior by enumeration "
-                             "(SigmoidBeliefNet.exact_log_likelihood) or Gibbs on its conditionals")
+                             f"site {site!r}; for binary latent layers of a small sigmoid belief net "
+                             "use inference.exact_posterior (exact draws by enumeration)")
         raise TypeError(f"{where}: model must be a models.VAE, got {type(model).__name__}")
     num_samples = check_int(num_samples, "num_samples", 2, where)
     warmup_steps = check_int(warmup_steps, "warmup_steps", 0, where)
