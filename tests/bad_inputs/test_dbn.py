@@ -1,0 +1,105 @@
+"""Bad input to the deep belief net's entry points and its classifier."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from inference import fit
+from inference import dbn_log_likelihood, set_dbn_prior
+from inference import DBNClassifier, discriminative_finetune
+from models import DBN
+from models.energy import RBM
+from tests.bad_inputs.common import (NAN, QUIET, _binary, _same, _snapshot)
+
+
+# -- the deep belief net's entry points ----------------------------------------------------
+
+def _dbn_data(width=6):
+    return _binary(20, width)
+
+
+_LABELS = torch.arange(20) % 4  # 20 class indices in {0, …, 3}
+
+
+def _finetune(model, data=None, labels=_LABELS, **kw):
+    data = _dbn_data() if data is None else data
+    return discriminative_finetune(model, data, labels, **{"epochs": 1, "progress": False, **kw})
+
+
+DBN_ROWS = [
+    ("fit greedy: method cd", lambda d: fit(d, _dbn_data(), method="cd", epochs=1, **QUIET), ValueError, "method"),
+    ("fit greedy: NaN data", lambda d: fit(d, _dbn_data().fill_(NAN), epochs=1, **QUIET), ValueError, "data"),
+    ("fit greedy: too wide", lambda d: fit(d, _dbn_data(7), epochs=1, **QUIET), ValueError, "data"),
+    ("fit greedy: propagate", lambda d: fit(d, _dbn_data(), propagate="x", epochs=1, **QUIET), ValueError,
+     "propagate"),
+    ("fit greedy: epochs 0", lambda d: fit(d, _dbn_data(), epochs=0, **QUIET), ValueError, "epochs"),
+    ("model without prior", lambda d: d.model(_dbn_data()), ValueError, "dbn.prior"),
+    ("sample without prior", lambda d: d.sample(3), ValueError, "dbn.prior"),
+    ("sample: n -1", lambda d: d.sample(-1), ValueError, "n"),
+    ("dbn_log_likelihood: grey data", lambda d: dbn_log_likelihood(d, _dbn_data() / 2), ValueError, "data"),
+    ("dbn_log_likelihood: log_z 'x'", lambda d: dbn_log_likelihood(d, _dbn_data(), "x"), ValueError, "log_z"),
+    ("dbn_log_likelihood: n_samples 0", lambda d: dbn_log_likelihood(d, _dbn_data(), n_samples=0), ValueError,
+     "n_samples"),
+    ("set_dbn_prior: not a DBN", lambda d: set_dbn_prior(d.top), TypeError, "dbn"),
+    ("set_dbn_prior: n_gibbs -1", lambda d: set_dbn_prior(d, n_gibbs=-1), ValueError, "n_gibbs"),
+    ("layer_rbm: l 4", lambda d: d.layer_rbm(4), ValueError, "l"),
+    ("set_layer: wrong size", lambda d: d.set_layer(1, RBM(5, 4)), ValueError, "rbm"),
+    *[(f"discriminative_finetune: {name}", lambda d, kw=kw: _finetune(d, **kw), error, match)
+      for name, kw, error, match in [
+        ("labels (20, 1)", dict(labels=_LABELS[:, None]), ValueError, "labels"),
+        ("labels float", dict(labels=_LABELS.float()), TypeError, "labels"),
+        ("labels 19 rows", dict(labels=_LABELS[:19]), ValueError, "labels"),
+        ("label 3 of 3 classes", dict(n_classes=3), ValueError, "labels"),
+        ("label -1", dict(labels=_LABELS - 1), ValueError, "labels"),
+        ("n_classes 1", dict(n_classes=1), ValueError, "n_classes"),
+        ("data above 1", dict(data=_dbn_data() * 2), ValueError, "data"),
+        ("NaN data", dict(data=_dbn_data().fill_(NAN)), ValueError, "data"),
+        ("no rows", dict(data=_dbn_data()[:0], labels=_LABELS[:0]), ValueError, "data"),
+        ("eval_data alone", dict(eval_data=_dbn_data()), ValueError, "eval_labels"),
+        ("eval_labels out of range", dict(eval_data=_dbn_data(), eval_labels=_LABELS + 4), ValueError, "eval_labels"),
+        ("lr 0", dict(lr=0.0), ValueError, "lr"),
+        ("momentum 1", dict(momentum=1.0), ValueError, "momentum"),
+        ("batch_size 0", dict(batch_size=0), ValueError, "batch_size"),
+        ("callbacks [3]", dict(callbacks=[3]), TypeError, "callbacks"),
+    ]],
+    ("discriminative_finetune: an RBM", lambda d: discriminative_finetune(d.top, _dbn_data(), _LABELS), TypeError,
+     "model"),
+    ("DBNClassifier.from_dbn: an RBM", lambda d: DBNClassifier.from_dbn(d.top, 4), TypeError, "dbn"),
+    ("DBNClassifier.from_dbn: n_classes 1", lambda d: DBNClassifier.from_dbn(d, 1), ValueError, "n_classes"),
+]
+
+
+@pytest.mark.parametrize("call, error, match", [pytest.param(*row[1:], id=row[0]) for row in DBN_ROWS])
+def test_bad_dbn_input_is_refused_cleanly(call, error, match):
+    dbn = DBN([6, 4, 3], seed=0)
+    before = _snapshot(dbn)
+    with pytest.raises(error) as caught:
+        call(dbn)
+    assert match in str(caught.value), f"the message does not name {match!r}: {caught.value}"
+    assert _same(_snapshot(dbn), before), "the model changed"
+
+
+CLASSIFIER_ROWS = [
+    ("predict: wide", lambda c: c.predict(_dbn_data(7)), ValueError, "x"),
+    ("predict_proba: grey above 1", lambda c: c.predict_proba(_dbn_data() + 1), ValueError, "x"),
+    ("score: labels 19 rows", lambda c: c.score(_dbn_data(), _LABELS[:19]), ValueError, "labels"),
+    ("loss: label 4", lambda c: c.loss(_dbn_data(), _LABELS + 1), ValueError, "labels"),
+    ("finetune: n_classes 5", lambda c: discriminative_finetune(c, _dbn_data(), _LABELS, n_classes=5), ValueError,
+     "n_classes"),
+    ("finetune: label 4", lambda c: discriminative_finetune(c, _dbn_data(), _LABELS + 1, progress=False), ValueError,
+     "labels"),
+    ("constructor: n_classes 1", lambda c: DBNClassifier([6, 4], 1), ValueError, "n_classes"),
+    ("constructor: sizes [6]", lambda c: DBNClassifier([6], 4), ValueError, "sizes"),
+    ("constructor: seed -1", lambda c: DBNClassifier([6, 4], 4, seed=-1), ValueError, "seed"),
+]
+
+
+@pytest.mark.parametrize("call, error, match", [pytest.param(*row[1:], id=row[0]) for row in CLASSIFIER_ROWS])
+def test_bad_classifier_input_is_refused_cleanly(call, error, match):
+    clf = DBNClassifier([6, 4, 3], 4, seed=0)
+    before = _snapshot(clf)
+    with pytest.raises(error) as caught:
+        call(clf)
+    assert match in str(caught.value), f"the message does not name {match!r}: {caught.value}"
+    assert _same(_snapshot(clf), before), "the model changed"
