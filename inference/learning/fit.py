@@ -332,13 +332,15 @@ def fit(model: EnergyModel | DirectedModel, data: torch.Tensor, *, method: str |
                 _check_finite(model, start, epoch, opt, checkpoint)
                 row = {"epoch": epoch + 1, "recon_error": None, "pseudo_log_likelihood": None,
                        "train_recon_error": train_err, "log_likelihood": None, "log_z": None,
+                       "log_likelihood_lower": None, "log_likelihood_upper": None,
                        "lr": float(opt.param_groups[0]["lr"]), "momentum": mom,
                        "seconds": time.perf_counter() - t0}
                 with _averaged(avg):
                     if subset is not None:
                         row["pseudo_log_likelihood"], row["recon_error"] = _monitor(model, subset, pll_units, seed or 0)
                     if evaluate is not None and ((epoch + 1) % evaluate.every == 0 or epoch + 1 == epochs):
-                        row["log_likelihood"], row["log_z"] = _evaluate(model, evaluate, eval_data, data, seed or 0)
+                        (row["log_likelihood"], row["log_likelihood_lower"], row["log_likelihood_upper"],
+                         row["log_z"]) = _evaluate(model, evaluate, eval_data, data, seed or 0)
                 history.append(**row)
                 bar.update(1)
                 bar.set_postfix({short: f"{row[key]:.4g}" for key, short in _POSTFIX.items()
@@ -449,4 +451,4 @@ def _evaluate(model, evaluate, eval_data, train_data, seed):
     else:
         log_z = ais_log_partition(model, **_ais_options(evaluate, train_data, seed))
     ll = log_likelihood(model, eval_data, log_z)
-    return float(ll.mean), float(log_z.log_z)
+    return float(ll.mean), float(ll.lower), float(ll.upper), float(log_z.log_z)

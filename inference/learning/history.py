@@ -32,9 +32,10 @@ class EpochTable:
 
     @classmethod
     def from_dict(cls, d: dict):
-        """Rebuild from :meth:`as_dict` output (unknown keys are ignored)."""
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: list(v) for k, v in d.items() if k in names})
+        """Rebuild from :meth:`as_dict` output (unknown keys are ignored; a column the
+        record predates is filled with ``None``)."""
+        n = len(d.get("epoch", ()))
+        return cls(**{f.name: list(d[f.name]) if f.name in d else [None] * n for f in fields(cls)})
 
 
 @dataclass
@@ -62,6 +63,9 @@ class History(EpochTable):
     log_likelihood, log_z : list[float | None]
         With ``evaluate``: mean log p(v) per example of ``eval_data`` and the log Z
         used (exact or AIS); ``None`` on epochs without evaluation.
+    log_likelihood_lower, log_likelihood_upper : list[float | None]
+        The same mean with log Z at the upper and the lower end of its bracket (equal to
+        ``log_likelihood`` for exact log Z): the band ``pgm.training_curves`` shades.
     lr, momentum : list[float | None]
         Learning rate and momentum in force at the end of the epoch.
     seconds : list[float]
@@ -74,6 +78,8 @@ class History(EpochTable):
     train_recon_error: list = field(default_factory=list)
     log_likelihood: list = field(default_factory=list)
     log_z: list = field(default_factory=list)
+    log_likelihood_lower: list = field(default_factory=list)
+    log_likelihood_upper: list = field(default_factory=list)
     lr: list = field(default_factory=list)
     momentum: list = field(default_factory=list)
     seconds: list = field(default_factory=list)

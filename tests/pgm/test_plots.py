@@ -88,10 +88,12 @@ def test_training_curves_of_an_energy_models_history(tmp_path):
     h = History()
     for e in range(1, 4):
         h.append(epoch=e, recon_error=5.0 - e, pseudo_log_likelihood=None, train_recon_error=None,
-                 log_likelihood=-20.0 + e, log_z=10.0, lr=0.1, momentum=0.5, seconds=1.0)
+                 log_likelihood=-20.0 + e, log_z=10.0, log_likelihood_lower=-20.1 + e, log_likelihood_upper=-19.9 + e,
+                 lr=0.1, momentum=0.5, seconds=1.0)
     fig = plots.training_curves(h, tmp_path / "t.png")
     left, right = fig.axes
     assert [ln.get_label() for ln in left.get_lines()] == ["log-likelihood"]
+    assert len(left.collections) == 1  # the AIS bracket of fit's evaluations, shaded
     assert [ln.get_label() for ln in right.get_lines()] == ["reconstruction error"]
     assert left.get_ylabel() == "nats per example" and right.get_ylabel() == "squared error per example"
     assert saved(tmp_path / "t.png")
@@ -120,7 +122,8 @@ def test_training_curves_of_a_greedy_dbn_history():
         h = History()
         for e in (1, 2):
             h.append(epoch=e, recon_error=3.0 / e, pseudo_log_likelihood=None, train_recon_error=None,
-                     log_likelihood=None, log_z=None, lr=0.1, momentum=0.5, seconds=1.0)
+                     log_likelihood=None, log_z=None, log_likelihood_lower=None, log_likelihood_upper=None,
+                     lr=0.1, momentum=0.5, seconds=1.0)
         layers.append(h)
     bounds = [{"layer": l, "estimate": -20.0 + l, "estimate_lower": -20.5 + l, "estimate_upper": -19.5 + l,
                "bound": -21.0 + l} for l in (1, 2)]

@@ -131,6 +131,17 @@ def test_ais_evaluation_agrees_with_exact():
               ais_options={"betas": torch.linspace(0, 1, 300, dtype=torch.float64)}, **kw)
     assert exact.log_likelihood[0] is None and ais.log_z[0] is None
     assert ais.log_likelihood[1] == pytest.approx(exact.log_likelihood[1], abs=0.05)
+    # the bracket of each evaluation: a point for exact log Z, AIS's carried onto log p(v)
+    assert exact.log_likelihood_lower[1] == exact.log_likelihood[1] == exact.log_likelihood_upper[1]
+    assert ais.log_likelihood_lower[1] < ais.log_likelihood[1] < ais.log_likelihood_upper[1]
+    assert ais.log_likelihood_lower[0] is None
+
+
+def test_a_history_saved_before_the_bracket_columns_loads_with_them_empty():
+    d = fit(RBM(6, 3, seed=0), _data(), epochs=2, **QUIET).as_dict()
+    del d["log_likelihood_lower"], d["log_likelihood_upper"]
+    h = History.from_dict(d)
+    assert h.log_likelihood_lower == [None, None] and len(h) == 2
 
 
 def test_history_fields():
