@@ -82,3 +82,12 @@ def write_json(path, payload: dict) -> None:
 
     with open(path, "w") as fh:
         json.dump(payload, fh, indent=2, default=float)
+
+
+def report(header: list[str], rows: list[list[str]], args, results) -> None:
+    """The end of a quality benchmark: its Markdown table, the load after the run, and
+    ``{"args": ..., "results": ...}`` as JSON where ``--json PATH`` was given."""
+    print("\n" + markdown_table(header, rows))
+    print(f"\n{load_average()} after the run")
+    if args.json:
+        write_json(args.json, {"args": vars(args), "results": results})

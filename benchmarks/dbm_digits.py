@@ -42,9 +42,9 @@ from models import DBM, RBM
 from pgm.datasets import load_digits
 
 try:  # run as a script (benchmarks/ on sys.path) or imported as benchmarks.dbm_digits
-    from _common import load_average, machine_line, markdown_table, set_threads, write_json
+    from _common import machine_line, report, set_threads
 except ImportError:
-    from benchmarks._common import load_average, machine_line, markdown_table, set_threads, write_json
+    from benchmarks._common import machine_line, report, set_threads
 
 
 def _log_z(model, train, chains, seed, steps):
@@ -140,10 +140,7 @@ def main(argv=None):
             rows.append([name, "–", f"{res['log_likelihood']:.2f}", "–", _fmt_z(res), f"{res['seconds']:.0f}"])
             print("  " + " | ".join(rows[-1]), flush=True)
     header = ["model", "test bound (nats)", "test log p(v)", "train bound", "log Z", "s/train"]
-    print("\n" + markdown_table(header, rows))
-    print(f"\n{load_average()} after the run")
-    if args.json:
-        write_json(args.json, {"args": vars(args), "results": results})
+    report(header, rows, args, results)
 
 
 if __name__ == "__main__":

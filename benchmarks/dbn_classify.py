@@ -32,9 +32,9 @@ import statistics
 import time
 
 try:  # run as a script (benchmarks/ on sys.path) or imported as benchmarks.dbn_classify
-    from _common import load_average, machine_line, markdown_table, set_threads, write_json
+    from _common import machine_line, report, set_threads
 except ImportError:
-    from benchmarks._common import load_average, machine_line, markdown_table, set_threads, write_json
+    from benchmarks._common import machine_line, report, set_threads
 
 from inference import DBNClassifier, discriminative_finetune, fit
 from models import DBN
@@ -114,10 +114,7 @@ def main(argv=None):
                      f"{statistics.mean(acc):.1f} ± {std:.1f}", f"{min(acc):.1f}", f"{max(acc):.1f}",
                      f"{statistics.mean(r['seconds'] for r in runs):.1f}"])
     header = ["model", "shape", "test accuracy (%) mean ± std", "min", "max", "s/run"]
-    print("\n" + markdown_table(header, rows))
-    print(f"\n{load_average()} after the run")
-    if args.json:
-        write_json(args.json, {"args": vars(args), "results": results})
+    report(header, rows, args, results)
 
 
 if __name__ == "__main__":

@@ -35,9 +35,9 @@ import argparse
 import time
 
 try:  # run as a script (benchmarks/ on sys.path) or imported as benchmarks.dbn_digits
-    from _common import load_average, machine_line, markdown_table, set_threads, write_json
+    from _common import machine_line, report, set_threads
 except ImportError:
-    from benchmarks._common import load_average, machine_line, markdown_table, set_threads, write_json
+    from benchmarks._common import machine_line, report, set_threads
 
 from inference import fit
 from models import DBN
@@ -116,10 +116,7 @@ def main(argv=None):
                 print("  " + " | ".join(rows[-1]), flush=True)
             print(f"  ({res['seconds']:.0f} s with evaluation)", flush=True)
     header = ["run", "layers", "model", "test log p(v) estimate", "test bound", "bound bracket", "log Z (top RBM)"]
-    print("\n" + markdown_table(header, rows))
-    print(f"\n{load_average()} after the run")
-    if args.json:
-        write_json(args.json, {"args": vars(args), "results": results})
+    report(header, rows, args, results)
 
 
 if __name__ == "__main__":
