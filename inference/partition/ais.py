@@ -144,6 +144,16 @@ def _runner(path, backend):
 
 # -- raw weights and the estimator -------------------------------------------------------
 
+def schedule_values(betas, model, func: str) -> list[float]:
+    """The βs of a schedule as Python floats, rounded through the model's dtype (the values
+    its sampler sees); a ValueError unless 1-D with at least 2 values in [0, 1]."""
+    if not isinstance(betas, torch.Tensor):
+        betas = torch.as_tensor(betas, dtype=_F64)
+    if betas.dim() != 1 or betas.shape[0] < 2 or ((betas < 0) | (betas > 1) | betas.isnan()).any():
+        raise ValueError(f"{func}: betas must be 1-D, at least 2 values in [0, 1], got {betas!r}")
+    return betas.detach().cpu().to(model.dtype).to(_F64).tolist()
+
+
 def ais_log_weights(model, init, betas, base_bias, generator, progress=False, backend="auto"):
     r"""Run AIS chains along an arbitrary path of inverse temperatures; the raw weights.
 
@@ -192,11 +202,7 @@ def ais_log_weights(model, init, betas, base_bias, generator, progress=False, ba
     state = check_state(path, init, func)
     if not isinstance(generator, torch.Generator):
         raise TypeError(f"{func}: generator must be a torch.Generator, got {type(generator).__name__}")
-    if not isinstance(betas, torch.Tensor):
-        betas = torch.as_tensor(betas, dtype=_F64)
-    if betas.dim() != 1 or betas.shape[0] < 2 or ((betas < 0) | (betas > 1) | betas.isnan()).any():
-        raise ValueError(f"{func}: betas must be 1-D, at least 2 values in [0, 1], got {betas!r}")
-    betas = betas.detach().cpu().to(model.dtype).to(_F64).tolist()
+    betas = schedule_values(betas, model, func)
     runner, _ = _runner(path, backend)
     with torch.no_grad(), threads_for(graph_work(path.model.graph, n_rows(state))):
         return runner.run(state, betas, generator, progress_bar(len(betas) - 1, "ais", progress))

@@ -25,7 +25,7 @@ from models.energy import EnergyModel
 
 from ..backends import check_backend
 from ..threads import graph_work, threads_for
-from .ais import _checked, _runner
+from .ais import _checked, _runner, schedule_values
 from .estimate import LogZEstimate, from_log_weights
 from .loop import progress_bar
 from .path import check_state, log_z_start, make_path, n_rows, start_state
@@ -126,11 +126,7 @@ def ais_log_weight_path(model, init, betas, base_bias, generator, checkpoints: i
         raise TypeError(f"{func}: generator must be a torch.Generator, got {type(generator).__name__}")
     path = make_path(model, base_bias, None, func)
     state = check_state(path, init, func)
-    if not isinstance(betas, torch.Tensor):
-        betas = torch.as_tensor(betas, dtype=_F64)
-    if betas.dim() != 1 or betas.shape[0] < 2 or ((betas < 0) | (betas > 1) | betas.isnan()).any():
-        raise ValueError(f"{func}: betas must be 1-D, at least 2 values in [0, 1], got {betas!r}")
-    betas = betas.detach().cpu().to(model.dtype).to(_F64).tolist()
+    betas = schedule_values(betas, model, func)
     runner, _ = _runner(path, backend)
     with torch.no_grad(), threads_for(graph_work(path.model.graph, n_rows(state))):
         return _run_segments(runner, state, betas, generator, checkpoints,
