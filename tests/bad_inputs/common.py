@@ -28,6 +28,7 @@ import os
 from dataclasses import dataclass
 from typing import Callable, NamedTuple
 
+import pytest
 import torch
 
 from inference import fit
@@ -182,3 +183,17 @@ def _snapshot(model):
 def _same(a, b):
     return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) or (a[k].isnan() == b[k].isnan()).all()
                                         and torch.equal(a[k].nan_to_num(), b[k].nan_to_num()) for k in a)
+
+
+def assert_refused(call, error, match, model=None, generator=None):
+    """``call()`` raises ``error`` with ``match`` in its message, and leaves ``model``'s
+    parameters and ``generator``'s state as they were."""
+    before = None if model is None else _snapshot(model)
+    gen_before = None if generator is None else generator.get_state()
+    with pytest.raises(error) as caught:
+        call()
+    assert match in str(caught.value), f"the message does not name {match!r}: {caught.value}"
+    if model is not None:
+        assert _same(_snapshot(model), before), "the model changed"
+    if generator is not None:
+        assert torch.equal(generator.get_state(), gen_before), "the generator was drawn from"
