@@ -37,8 +37,8 @@ import torch
 from _common import format_table, machine_line, set_threads
 
 from inference import fit
-from inference.variational import NVIL
-from inference.variational.weights import seeded
+from inference.directed import NVIL
+from inference.evaluation.weights import seeded
 from models import SigmoidBeliefNet
 from pgm import load_digits
 

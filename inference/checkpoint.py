@@ -75,9 +75,9 @@ import torch
 
 from models.directed import DirectedModel
 from models.energy import EnergyModel
-from models.energy.validation import check_bool
+from pgm.checks import check_bool
 
-from . import registry
+from . import classes
 
 __all__ = ["FORMAT", "atomic_save", "make_writable_folder", "write_payload", "payload_checksum", "invalid_file", "load_checkpoint",
            "save_model", "load_model", "model_config", "build_model", "register_model"]
@@ -92,11 +92,11 @@ def register_model(cls: type) -> type:
     """Make an :class:`EnergyModel` subclass outside :mod:`models.energy` loadable by name.
 
     Usable as a class decorator. Classes listed in ``models.energy.__all__`` and the
-    classes of :mod:`inference.registry`'s entries need no registration. (A class also
-    wanted on the command line gets a :class:`~inference.registry.ModelEntry` with
-    :func:`inference.registry.register`.)
+    classes of registered families need no registration. (A class also wanted on the
+    command line gets a :class:`~inference.families.Family` with
+    :func:`inference.families.register`.)
     """
-    return registry.register_class(cls)
+    return classes.register_class(cls)
 
 
 def model_config(model: EnergyModel) -> dict:
@@ -117,7 +117,7 @@ def build_model(config: dict | str) -> EnergyModel:
         config = json.loads(config)
     if not isinstance(config, dict) or "class" not in config or "config" not in config:
         raise ValueError(f"config must be {{'class': name, 'config': {{...}}}}, got {config!r}")
-    return registry.model_class(config["class"])(**config["config"])
+    return classes.model_class(config["class"])(**config["config"])
 
 
 def invalid_file(path, what: str) -> ValueError:
@@ -372,7 +372,7 @@ def _check_model(where, payload, allow_nonfinite: bool):
             or not isinstance(config["config"], dict)):
         raise invalid_file(where, f"'config' must be {{\"class\": name, \"config\": {{...}}}}, got {_short(text)}")
     try:
-        cls = registry.model_class(config["class"])
+        cls = classes.model_class(config["class"])
     except ValueError as err:
         raise invalid_file(where, str(err)) from None
     state = payload["model"]

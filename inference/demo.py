@@ -18,11 +18,11 @@ from models.energy import DBM, RBM
 from pgm.datasets import load_digits
 from pgm.plots import image_grid, plot_curves
 
-from models.energy.validation import check_int
+from pgm.checks import check_int
 
 from .checkpoint import make_writable_folder, save_model
 from .evaluation import importance_log_likelihood, log_likelihood, variational_bound
-from .learning import fit
+from .families import fit
 from .mcmc import gibbs
 from .mcmc.sampling import make_generator
 from .partition import ais_log_partition, default_schedule, exact_log_partition
@@ -257,7 +257,7 @@ def _directed_part(out, train, test, quick, seed, progress, echo) -> dict:
 
 def _dbn_part(out, train, test, quick, seed, progress, echo) -> dict:
     """A DBN 64-32-16 trained greedily; the importance estimate and the ELBO, log Z exact."""
-    from .programs import dbn_log_likelihood, set_dbn_prior
+    from .dbn import dbn_log_likelihood, set_dbn_prior
 
     epochs, k, sweeps = (2, 50, 100) if quick else (50, 1000, 1000)
     dbn = DBN([_N_VISIBLE, 32, 16], seed=seed)

@@ -1,7 +1,8 @@
 r"""Pictures of models and runs: what they compute from a model or a sampler, drawn by
 :mod:`pgm.plots`.
 
-* :func:`reconstruct` and :func:`plot_reconstructions` — data over their reconstructions:
+* :func:`reconstruct` and :func:`plot_reconstructions` — data over their reconstructions,
+  as the model's family defines them (:meth:`inference.families.Family.reconstruct`):
   v → E[h | v] → E[v | h] for energy models (one mean-field pass,
   :func:`~inference.evaluation.reconstruction.mean_field_reconstruction`), the
   recognition net's means and then the generative net's for directed ones;
@@ -17,8 +18,6 @@ import math
 
 import torch
 
-from models.directed import DBN, VAE, DirectedModel, SigmoidBeliefNet
-from models.energy import EnergyModel
 
 __all__ = ["reconstruct", "plot_reconstructions", "visible_weights", "plot_filters", "plot_ais", "plot_swap_rates",
            "image_shape"]
@@ -66,33 +65,17 @@ def reconstruct(model, x: torch.Tensor) -> torch.Tensor:
     Tensor, shape (n, n_visible)
         Reconstructions on the data's scale (probabilities for Bernoulli units).
     """
-    func = "reconstruct"
-    if isinstance(model, EnergyModel):
-        from .evaluation.reconstruction import mean_field_reconstruction
-        from .evaluation.visible import check_visible, visible_group
+    return _family(model, "reconstruct").reconstruct(model, x)
 
-        visible_group(model, func)
-        p = next(model.parameters())
-        x = check_visible(model, x, func, exact=False, name="x").to(dtype=p.dtype, device=p.device)
-        return mean_field_reconstruction(model, x)
-    if not isinstance(model, DirectedModel):
-        raise TypeError(f"{func}: model must be an EnergyModel or a DirectedModel, got {type(model).__name__}")
-    x = model.check_data(x, "x")
-    if isinstance(model, VAE):
-        return model.decode(model.encode(x)[0])
-    if isinstance(model, DBN):
-        h = model.up_pass(x)[-1]
-        for down in reversed(model.generative):
-            h = torch.sigmoid(down(h))
-        return h
-    if isinstance(model, SigmoidBeliefNet):
-        h = x
-        for up in model.recognition.layers:
-            h = torch.sigmoid(up(h))
-        for down in reversed(model.generative.layers):
-            h = torch.sigmoid(down(h))
-        return h
-    raise TypeError(f"{func}: no reconstruction is defined for a {type(model).__name__}")
+
+def _family(model, func):
+    from .families import family_of
+
+    family = family_of(model)
+    if family is None:
+        raise TypeError(f"{func}: model must be a model of a registered family (an EnergyModel or a DirectedModel), "
+                        f"got {type(model).__name__}")
+    return family
 
 
 def plot_reconstructions(model, x: torch.Tensor, image_shape=None, path=None, ax=None, title=None):
@@ -116,8 +99,7 @@ def plot_reconstructions(model, x: torch.Tensor, image_shape=None, path=None, ax
     from pgm.plots import reconstruction_grid
 
     func = "plot_reconstructions"
-    if not isinstance(model, (EnergyModel, DirectedModel)):
-        raise TypeError(f"{func}: model must be an EnergyModel or a DirectedModel, got {type(model).__name__}")
+    _family(model, func)
     shape = _shape_for(model, image_shape, func)
     pixels = model.graph[model.visible_name].n_units
     try:
@@ -139,20 +121,13 @@ def plot_reconstructions(model, x: torch.Tensor, image_shape=None, path=None, ax
 
 def visible_weights(model):
     """The weights from the visible group to the first hidden group, (n_visible, n_hidden)
-    (an RBM's ``W``, a DBM's bottom layer), or ``None`` for a model without such a matrix
-    (a Hopfield net's couplings are lateral, a directed model's maps go the other way)."""
-    graph = getattr(model, "graph", None)
-    if graph is None or not hasattr(model, "visible_name"):
-        return None
-    vis = graph[model.visible_name].n_units
-    weights = getattr(model, "W", None)
-    if weights is None and hasattr(model, "weights"):  # a DBM: its bottom layer
-        weights = model.weights[0]
-    hidden = {g.n_units for g in graph.groups if not g.observed}
-    if isinstance(weights, torch.Tensor) and weights.dim() == 2 and weights.shape[0] == vis \
-            and weights.shape[1] in hidden:  # not a visible group's lateral couplings (Hopfield)
-        return weights.detach()
-    return None
+    (an RBM's ``W``, a DBM's bottom layer), as the model's family gives them, or ``None``
+    for a model without such a matrix (a Hopfield net's couplings are lateral, a directed
+    model's maps go the other way)."""
+    from .families import family_of
+
+    family = family_of(model)
+    return None if family is None or "filters" not in family.pictures else family.visible_weights(model)
 
 
 def plot_filters(model, n=None, image_shape=None, path=None, title=None):

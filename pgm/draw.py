@@ -19,7 +19,7 @@ from .graph import Graph
 
 __all__ = ["draw", "group_label"]
 
-_FORMATS = (".png", ".pdf", ".svg")
+from .checks import PICTURE_FORMATS as _FORMATS
 _FONT = 9  # points
 _H = 0.75  # box height, data units (one data unit is drawn as one inch)
 _GAP_X = 0.6

@@ -17,7 +17,9 @@ programs (for directed models the generic path is the traced Pyro programs, also
 
 from __future__ import annotations
 
-__all__ = ["fast_path", "BACKENDS", "check_backend"]
+from . import requests
+
+__all__ = ["fast_path", "BACKENDS", "check_backend", "requests"]
 
 #: Values of the ``backend`` argument.
 BACKENDS = ("auto", "torch")
@@ -36,11 +38,12 @@ def fast_path(model, algorithm, optimizer=None, backend: str = "auto"):
     Parameters
     ----------
     model : EnergyModel or DirectedModel
-    algorithm : object
-        What is to run: a learning rule (:class:`~inference.CD`, :class:`~inference.PCD`),
-        an annealing description (:class:`inference.partition.ais.AnnealingPath`) or a
-        directed model's training objective
-        (:class:`inference.variational.objectives.Objective`).
+    algorithm : request
+        What is to run, one of the requests of :mod:`inference.backends.requests`: a
+        contrastive update (:class:`~.requests.ContrastiveUpdate`), AIS over the visible
+        marginal (:class:`~.requests.MarginalAnnealing`), a pseudo-likelihood
+        (:class:`~.requests.PseudoLikelihood`) or a directed model's training objective
+        (:class:`~.requests.Objective`). Anything else gets ``None``.
     optimizer : torch.optim.Optimizer, optional
         For learning rules: the optimizer whose update the runner applies.
     backend : {"auto", "torch"}
@@ -49,9 +52,7 @@ def fast_path(model, algorithm, optimizer=None, backend: str = "auto"):
     check_backend(backend, "fast_path")
     if backend == "torch":
         return None
-    from ..variational.objectives import Objective
-
-    if isinstance(algorithm, Objective):
+    if isinstance(algorithm, requests.Objective):
         from . import vae
 
         return vae.fast_path(model, algorithm)

@@ -1,7 +1,7 @@
 r"""The VAE's fast path: its ELBO and IWAE losses computed straight from its modules.
 
 The generic path traces the Pyro programs ``guide(x)`` and ``model(x)`` on every step
-(:mod:`inference.variational.objectives`). For a :class:`models.VAE` the same estimator
+(:mod:`inference.directed.objectives`). For a :class:`models.VAE` the same estimator
 is a few tensor operations: with ε ~ N(0, I) drawn as Pyro's ``Normal.rsample`` draws it
 (one ``normal_()`` of shape (K·B, n_latent) from torch's global generator, the particles
 stacked particle-major as :func:`inference.variational.log_weights` stacks them),

@@ -1,7 +1,8 @@
 """The ``pgm`` command line: demo, fit, eval, sample, graph, filters.
 
-``pgm fit MODEL`` has one sub-command per family of :mod:`inference.registry`, each
-with the family's own options; ``eval``, ``sample`` and ``graph`` work for any saved
+``pgm fit MODEL`` has one sub-command per family of :mod:`inference.families`, each
+with that family's options and no others (an option of another family is a usage error
+that names the families it belongs to); ``eval``, ``sample`` and ``graph`` work for any saved
 model. It drives the whole library, so it sits at the top of the dependency order.
 
 Errors
@@ -41,8 +42,8 @@ import argparse
 import os
 import sys
 
-from .. import registry
-from ..variational.train import METHODS
+from .. import families
+from ..families.arguments import add_common_training_arguments
 from .commands import _cmd_demo, _cmd_eval, _cmd_filters, _cmd_fit, _cmd_graph, _cmd_sample, _demo_parts
 from .data import DATA_SPECS, data_kind, load_data
 from .options import _CheckedGroup, _COUNT, _integer, _Parser, _real, _SEED, UsageError
@@ -60,34 +61,27 @@ checkpoint continues with 'pgm fit ... --resume')."""
 
 # -- the parser -------------------------------------------------------------------------
 
-def _fit_options() -> argparse.ArgumentParser:
-    """Options every ``pgm fit MODEL`` shares (those of :func:`inference.fit`)."""
-    f = argparse.ArgumentParser(add_help=False)
+def _add_fit_parser(models, family) -> set:
+    """``pgm fit NAME``: the options that apply to ``family`` and no others; returns their
+    option strings."""
+    m = models.add_parser(family.name, help=family.help, epilog=_EPILOG,
+                          formatter_class=argparse.RawDescriptionHelpFormatter,
+                          description=f"Train a {family.help} (default data: {family.default_data}).")
     specs = " | ".join(list(DATA_SPECS) + ["file.pt", "file.npy"])
-    f.add_argument("--data", default=None, help=f"{specs} (default: the model's)")
-    f.add_argument("--method", choices=["cd", "pcd", "pt", "sml", "mp", "up_down", *METHODS], default=None,
-                   help="learning rule (default: the model's recipe: cd for rbm, pcd for grbm, ssrbm and bm, sml for "
-                        "dbm, rws for sbn and helmholtz, elbo for vae; pt: parallel tempering; mp: multi-prediction, "
-                        "dbm only; up_down: dbn only, greedy CD then up-down fine-tuning)")
-    f.add_argument("--temperatures", type=_COUNT, default=5, help="replicas per chain for --method pt (default 5)")
-    f.add_argument("--k", type=_COUNT, default=1, help="Gibbs sweeps per update")
-    f.add_argument("--epochs", type=_COUNT, default=50)
-    f.add_argument("--batch-size", type=_COUNT, default=20)
-    f.add_argument("--momentum", type=_real(0.0, 1.0, high_open=True), default=None,
-                   help="constant momentum in [0, 1) (default: 0.5, then 0.9 after 5 epochs)")
-    f.add_argument("--average", choices=["none", "polyak"], default="none",
-                   help="average the parameters over the second half of training (useful with PCD)")
-    f.add_argument("--lr", type=_real(0.0, low_open=True), default=None, help="learning rate (default: the model's)")
-    f.add_argument("--seed", type=_SEED, default=0)
-    f.add_argument("--evaluate", choices=["none", "exact", "ais", "importance"], default="none",
-                   help="log-likelihood per epoch on the test split (exact needs a small layer ≤ 25 units; "
-                        "importance for sbn and vae)")
-    f.add_argument("--out", default="runs/fit",
-                   help="output folder (default runs/fit); removed on failure unless it holds checkpoint.pt "
-                        "or model.pt")
-    f.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
-    f.add_argument("--no-progress", action="store_true")
-    return f
+    run = m.add_argument_group("data and output")
+    run.add_argument("--data", default=None, help=f"{specs} (default: {family.default_data})")
+    run.add_argument("--seed", type=_SEED, default=0, help="seeds the model and the run (default 0)")
+    run.add_argument("--out", default="runs/fit",
+                     help="output folder (default runs/fit); removed on failure unless it holds a checkpoint "
+                          "or model.pt")
+    run.add_argument("--no-progress", action="store_true")
+    train = m.add_argument_group(f"{family.name} training")
+    if family.epoch_trained:
+        add_common_training_arguments(train, family)
+    family.add_training_arguments(_CheckedGroup(train))
+    family.add_model_arguments(_CheckedGroup(m.add_argument_group(f"{family.name} model")))
+    m.set_defaults(func=_cmd_fit, prog=m.prog)
+    return {opt for action in m._actions for opt in action.option_strings}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -110,18 +104,12 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--no-progress", action="store_true")
     d.set_defaults(func=_cmd_demo, prog=d.prog)
 
-    listing = "; ".join(f"{e.name}: {e.help}" for e in registry.entries())
-    f = sub.add_parser("fit", help=f"train a model ({', '.join(registry.names())})",
+    listing = "; ".join(f"{f.name}: {f.help}" for f in families.families())
+    f = sub.add_parser("fit", help=f"train a model ({', '.join(families.names())})",
                        description=f"Train a model. Registered models: {listing}.")
     models = f.add_subparsers(dest="model", required=True, metavar="MODEL",
                               title="models", description="run `pgm fit MODEL --help` for a model's options")
-    common = _fit_options()
-    for entry in registry.entries():
-        m = models.add_parser(entry.name, parents=[common], help=entry.help, epilog=_EPILOG,
-                              formatter_class=argparse.RawDescriptionHelpFormatter,
-                              description=f"Train a {entry.help} (default data: {entry.default_data}).")
-        entry.add_arguments(_CheckedGroup(m.add_argument_group(f"{entry.name} options")))
-        m.set_defaults(func=_cmd_fit, prog=m.prog)
+    p.fit_options = {family.name: _add_fit_parser(models, family) for family in families.families()}
 
     e = sub.add_parser("eval", help="log-likelihood of data under a saved model")
     e.add_argument("model", help="a model file written by `pgm fit` or `pgm demo` (model.pt)")
@@ -159,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_cmd_sample, prog=s.prog)
 
     g = sub.add_parser("graph", help="draw a model's graph")
-    g.add_argument("model", help=f"a model file, or a size such as rbm:64x16 ({', '.join(registry.names())})")
+    g.add_argument("model", help=f"a model file, or a size such as rbm:64x16 ({', '.join(families.names())})")
     g.add_argument("--out", default="graph.png", help=".png/.pdf/.svg picture; missing folders are created")
     g.set_defaults(func=_cmd_graph, prog=g.prog)
 
@@ -185,6 +173,22 @@ def _message(err: BaseException) -> str:
     return " ".join(text.split())
 
 
+def _owners(parser, args, extra) -> str:
+    """For ``pgm fit NAME``: which families the unrecognised options belong to."""
+    table = getattr(parser, "fit_options", {})
+    if getattr(args, "command", None) != "fit" or not table:
+        return ""
+    notes = []
+    for text in extra:
+        option = text.split("=", 1)[0]
+        if not option.startswith("--"):
+            continue
+        owners = [name for name, options in table.items() if option in options]
+        notes.append(f"{option} is an option of {', '.join(owners)}, not of {args.model}" if owners
+                     else f"{option} is an option of no model")
+    return f" ({'; '.join(notes)})" if notes else ""
+
+
 def _debug_env() -> bool:
     return os.environ.get("PGM_DEBUG", "").strip().lower() not in ("", "0", "false", "no")
 
@@ -200,7 +204,8 @@ def main(argv=None) -> int:
     try:
         args, extra = parser.parse_known_args(argv)
         if extra:
-            raise UsageError(f"unrecognized arguments: {' '.join(extra)} (see '{args.prog} --help')", args.prog)
+            raise UsageError(f"unrecognized arguments: {' '.join(extra)}{_owners(parser, args, extra)} "
+                             f"(see '{args.prog} --help')", args.prog)
     except UsageError as err:
         print(f"{err.prog or 'pgm'}: error: {_message(err)}", file=sys.stderr)
         return 2

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from .. import registry
+from .. import families
 from .options import UsageError
 
 #: Named data specs: name → (kind of its values, description).
@@ -170,23 +170,10 @@ def _check_data_kind(model_name: str, visible_kind: str, spec: str, data, exact:
         return
     fits = [name for name, (k, _) in DATA_SPECS.items() if k in accepts]
     table = _EXACT if exact else _ACCEPTS
-    others = [e.name for e in registry.entries() if e.name != model_name and kind in table.get(e.visible_kind, ())]
+    others = [e.name for e in families.families() if e.name != model_name and kind in table.get(e.visible_kind, ())]
     hint = f"use --data {' or '.join(fits)}" if fits else "use data of that kind"
     if others:
         hint += f", or a model for {_KIND_WORDS[kind]}: {', '.join(others)}"
     wants = " or ".join(_KIND_WORDS[k] for k in accepts)
     raise UsageError(f"{option}--data {spec} holds {_KIND_WORDS[kind]}, but the {model_name} model has "
                      f"{visible_kind} visible units, which need {wants}; {hint}")
-
-
-def _check_exact(model, option: str, instead: str) -> None:
-    """Refuse, before any work, an exact log Z that :func:`exact_log_partition` would refuse."""
-    from ..partition.exact import MAX_EXACT_UNITS, enumeration_set
-
-    try:
-        groups, n = enumeration_set(model)
-    except TypeError as err:
-        raise UsageError(f"{option}: {err}") from None
-    if n > MAX_EXACT_UNITS:
-        raise UsageError(f"{option}: exact log Z enumerates the 2^{n} states of {', '.join(groups)} ({n} units), "
-                         f"above exact_log_partition's limit of {MAX_EXACT_UNITS} units; use {instead}")

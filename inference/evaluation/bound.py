@@ -18,7 +18,7 @@ from typing import NamedTuple
 import torch
 
 from models.energy import EnergyModel
-from models.energy.validation import validation_disabled
+from pgm.checks import validation_disabled
 
 from ..partition.exact import _float64_copy
 from ..variational.mean_field import latent_groups, mean_field

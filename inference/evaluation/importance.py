@@ -21,11 +21,11 @@ from typing import NamedTuple
 import torch
 
 from models.directed import DirectedModel
-from models.energy.validation import check_int, validation_disabled
+from pgm.checks import check_int, validation_disabled
 
 from ..backends import fast_path
-from ..variational.objectives import Objective
-from ..variational.weights import log_weights, seeded
+from ..backends.requests import Objective
+from ..evaluation.weights import log_weights, seeded
 
 __all__ = ["ImportanceEstimate", "importance_log_likelihood"]
 

@@ -14,14 +14,14 @@ by :func:`inference.backends.fast_path` from a :class:`PseudoLikelihood` descrip
 
 from __future__ import annotations
 
-from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
 
-from models.energy.validation import validation_disabled
+from pgm.checks import validation_disabled
 
 from ..backends import check_backend, fast_path
+from ..backends.requests import PseudoLikelihood
 from ..mcmc.sampling import make_generator
 from pgm import SPIN_KINDS
 
@@ -33,29 +33,6 @@ __all__ = ["PseudoLikelihood", "FlipPseudoLikelihood", "pseudo_log_likelihood"]
 _F64 = torch.float64
 #: Elements per (examples × flipped units × units) block.
 _BLOCK = 2**21
-
-
-class PseudoLikelihood(NamedTuple):
-    """What a pseudo-likelihood runner computes: the description a backend recognises.
-
-    A runner (``fast_path(model, PseudoLikelihood(...))`` or :class:`FlipPseudoLikelihood`)
-    has ``run(v, units) -> Tensor (n,)``: for float64 rows ``v`` (n, n_visible) of
-    outcomes and ``units`` (n, k) int64 indices (``None``: all units), the float64 sums
-    Σ_{i ∈ units[n]} log p(v_i | v_−i), unscaled.
-
-    Attributes
-    ----------
-    group : str
-        The visible group whose units flip.
-    kind : str
-        Its kind: ``"bernoulli"`` (flip 1 − v) or ``"binary_pm1"``/``"spin"`` (flip −v).
-    n_units : int or None
-        Units per example (``None``: every unit, the exact PLL).
-    """
-
-    group: str
-    kind: str
-    n_units: int | None = None
 
 
 class FlipPseudoLikelihood:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import torch
 
-from models.energy.validation import validation_disabled
+from pgm.checks import validation_disabled
 
 from ..mcmc import gibbs
 from .visible import check_visible, visible_group

@@ -28,7 +28,7 @@ from __future__ import annotations
 import torch
 
 from models.energy import EnergyModel, has_free_energy
-from models.energy.validation import check_onehot, check_units, validation_disabled
+from pgm.checks import check_onehot, check_units, validation_disabled
 
 from pgm import BERNOULLI_KINDS, ONEHOT_KINDS, REAL_KINDS, SPIN_KINDS
 

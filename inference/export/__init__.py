@@ -3,11 +3,8 @@
 
 from .chains import MAX_RECORDED_UNITS, ChainRecord, chains_to_inference_data, sample_chains
 from .convert import to_inference_data
-from .enumerated import ExactPosterior, exact_posterior
 from .plots import plot_chain_trace
-from .posterior import MCMCPosterior, mcmc_posterior
 from .pyro_runs import guide_samples, import_arviz, mcmc_to_inference_data, samples_to_inference_data
 
 __all__ = ["ChainRecord", "sample_chains", "chains_to_inference_data", "MAX_RECORDED_UNITS", "to_inference_data",
-           "guide_samples", "import_arviz", "mcmc_to_inference_data", "samples_to_inference_data", "MCMCPosterior", "mcmc_posterior", "plot_chain_trace",
-           "ExactPosterior", "exact_posterior"]
+           "guide_samples", "import_arviz", "mcmc_to_inference_data", "samples_to_inference_data", "plot_chain_trace"]

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from models.energy import EnergyModel, has_free_energy
-from models.energy.validation import check_bool, check_int, validation_disabled
+from pgm.checks import check_bool, check_int, validation_disabled
 
 from ..mcmc import gibbs, tempering
 from .pyro_runs import import_arviz

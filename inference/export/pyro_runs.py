@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from models.energy.validation import check_int
+from pgm.checks import check_int
 
 __all__ = ["import_arviz", "mcmc_to_inference_data", "guide_samples", "samples_to_inference_data"]
 

@@ -43,8 +43,9 @@ from typing import NamedTuple
 import torch
 
 from models.energy import EnergyModel, has_free_energy
-from models.energy.validation import check_int, validation_disabled
+from pgm.checks import check_int, validation_disabled
 
+from ..backends import requests
 from ..mcmc import gibbs
 from ..mcmc.gibbs import GibbsState
 from ..mcmc.single_site import self_coupled
@@ -111,6 +112,14 @@ class _Estimator:
             self.generator = torch.Generator(device=model.device)
             self.generator.seed()
         return self.generator
+
+    def backend_request(self):
+        """What :func:`inference.backends.fast_path` is asked to run for this rule: a
+        :class:`~inference.backends.requests.ContrastiveUpdate` for CD and PCD, ``None``
+        for rules no backend takes (PT)."""
+        if type(self) not in (CD, PCD):
+            return None
+        return requests.ContrastiveUpdate(self, isinstance(self, PCD))
 
     @staticmethod
     def _backward(model, positive, negative):

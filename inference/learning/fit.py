@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import contextlib
-import json
-import os
-import time
 from dataclasses import replace
-from types import SimpleNamespace
 
 import torch
 
-from models.directed import DBN, DirectedModel
 from models.energy import EnergyModel
-from models.energy.validation import check_bool, check_units, validation_disabled
+from pgm.checks import check_bool, check_units, validation_disabled
 
 from .. import backends
 from ..mcmc.sampling import make_generator
 from ..threads import graph_work, threads_for
+from ..training import Trainer, check_callbacks, fingerprint, run_epochs
+from ..training.checkpointer import generator_part, optimizer_part, scheduler_part
 from .averaging import ParameterAverage
 from .contrastive import CD, PCD, has_free_energy
 from .tempered import PT
@@ -25,7 +22,7 @@ from .history import History
 from .multi_prediction import MultiPrediction
 from .positive import MeanFieldPhase
 from .options import SHORTHAND, Checkpoint, Evaluation, Optimization, check_choice, check_float, check_int
-from .resume import fingerprint, restore_run, save_run
+from .parts import average_part as _average_part, estimator_part as _estimator_part
 from .schedules import make_optimizer, make_scheduler, param_groups
 from .steps import GenericSteps
 
@@ -87,7 +84,7 @@ def _groups(optim, evaluate, checkpoint, shorthand):
     return optim, evaluate, checkpoint
 
 
-def fit(model: EnergyModel | DirectedModel, data: torch.Tensor, *, method: str | None = None, k: int | None = None,
+def fit(model: EnergyModel, data: torch.Tensor, *, method: str | None = None, k: int | None = None,
         epochs: int = 50, batch_size: int = 20, n_chains: int | None = None, n_temperatures: int = 5,
         sample_visible: bool = True, seed: int | None = 0,
         optim: Optimization | None = None, evaluate=None, checkpoint=None, callbacks=(), monitor="auto",
@@ -210,31 +207,10 @@ def fit(model: EnergyModel | DirectedModel, data: torch.Tensor, *, method: str |
     2
     """
     # -- checks, all before any work ----------------------------------------------------
-    if k is None:
-        k = 10 if isinstance(model, DBN) and method == "up_down" else 1
-    if isinstance(model, DBN) and method == "up_down":  # generative fine-tuning: inference.programs
-        from ..programs.up_down import fit_up_down
-
-        return fit_up_down(model, data, epochs=epochs, batch_size=batch_size, seed=seed, k=k,
-                           evaluate=evaluate, callbacks=callbacks, progress=progress, **options)
-    if isinstance(model, DBN):  # greedy layer-wise training: inference.programs
-        from ..programs.greedy import fit_greedy
-
-        return fit_greedy(model, data, method=method, epochs=epochs, batch_size=batch_size, seed=seed, k=k,
-                          n_chains=n_chains, n_temperatures=n_temperatures, sample_visible=sample_visible,
-                          optim=optim, evaluate=evaluate, checkpoint=checkpoint, callbacks=callbacks,
-                          monitor=monitor, backend=backend, progress=progress, positive=positive, **options)
-    if isinstance(model, DirectedModel):  # SBN, Helmholtz machine, VAE: inference.variational
-        from ..variational.train import fit_directed
-
-        return fit_directed(model, data, method=method, epochs=epochs, batch_size=batch_size, seed=seed,
-                            evaluate=evaluate, checkpoint=checkpoint, callbacks=callbacks, monitor=monitor,
-                            backend=backend, progress=progress,
-                            energy_options={"k": k, "n_chains": n_chains, "n_temperatures": n_temperatures,
-                                            "optim": optim, "sample_visible": sample_visible, "positive": positive},
-                            **options)
+    k = 1 if k is None else k
     if not isinstance(model, EnergyModel):
-        raise TypeError(f"fit: model must be an EnergyModel, got {type(model).__name__}")
+        raise TypeError(f"fit: model must be an EnergyModel, got {type(model).__name__} (inference.fit trains "
+                        "every family)")
     method = check_choice(model.default_method if method is None else method, "method",
                           ("cd", "pcd", "pt", "sml", "mp"))
     if method == "mp":
@@ -257,10 +233,7 @@ def fit(model: EnergyModel | DirectedModel, data: torch.Tensor, *, method: str |
     check_bool(sample_visible, "sample_visible", "fit"), check_bool(progress, "progress", "fit")
     backends.check_backend(backend, "fit")
     optim, evaluate, checkpoint = _groups(optim, evaluate, checkpoint, options)
-    callbacks = (callbacks,) if callable(callbacks) else tuple(callbacks)
-    for cb in callbacks:
-        if not callable(cb):
-            raise TypeError(f"fit: callbacks must be callables (epoch, history, model), got {cb!r}")
+    callbacks = check_callbacks(callbacks)
     data = _check_data(model, data, "data")
     if data.shape[0] == 0:
         raise ValueError("fit: data has no rows")
@@ -291,71 +264,88 @@ def fit(model: EnergyModel | DirectedModel, data: torch.Tensor, *, method: str |
         if start is None:
             start = epochs // 2 if optim.average == "polyak" else 0
         avg = ParameterAverage(model, optim.average, start * steps_per_epoch)
-    runner = backends.fast_path(model, est, opt, backend=backend) or GenericSteps(model, est, opt)
+    request = getattr(est, "backend_request", lambda: None)()
+    runner = (request is not None and backends.fast_path(model, request, opt, backend=backend)) \
+        or GenericSteps(model, est, opt)
     rows = min(n, max(100, min(1000, n // 20))) if monitor == "auto" else monitor
     subset = data[:: max(1, n // rows)][:rows] if rows else None
     pll_units = _PLL_UNITS["auto" if monitor == "auto" else "rows"]
     settings = {"method": method, "k": k, "batch_size": batch_size, "lr": lr, "momentum": _name(optim.momentum),
                 "weight_decay": optim.weight_decay, "decay": optim.decay, "lr_schedule": _name(optim.lr_schedule),
                 "average": optim.average, "average_start": optim.average_start, "optimizer": _name(optim.optimizer),
-                "n_chains": n_chains, "sample_visible": sample_visible, "seed": seed, "data": fingerprint(data)}
+                "n_chains": n_chains, "sample_visible": sample_visible, "seed": seed}
     if method == "pt":
         settings["n_temperatures"] = n_temperatures
     if positive is not None:
         settings["positive"] = repr(positive)
     if method == "mp":
         settings["multi_prediction"] = repr(multi_prediction)
-    run = SimpleNamespace(model=model, settings=json.loads(json.dumps(settings)), optimizer=opt, scheduler=sched,
-                          estimator=est, generator=gen, average=avg, backend=runner.name)
-    history, epoch0 = History(), 0
-    if checkpoint is not None and checkpoint.resume and (checkpoint.resume is True
-                                                         or os.path.exists(checkpoint.path)):
-        epoch0, history = restore_run(checkpoint.path, run)
+    trainer = _EnergyTrainer(model, data, settings, runner, opt, sched, est, gen, avg, momentum_fn, steps_per_epoch,
+                             subset, pll_units, evaluate, eval_data if evaluate is not None else None, epochs)
+    return run_epochs(trainer, epochs, checkpoint=checkpoint, callbacks=callbacks, progress=progress)
 
-    # -- epochs -------------------------------------------------------------------------
-    from tqdm.auto import tqdm
 
-    desc = f"fit {method}" + ("" if method == "mp" else f"-{k}")
-    bar = tqdm(total=epochs, initial=epoch0, desc=desc, unit="epoch", disable=not progress)
-    step = epoch0 * steps_per_epoch
-    try:
-        with threads_for(graph_work(model.graph, batch_size)):
-            for epoch in range(epoch0, epochs):
-                mom = momentum_fn(epoch) if momentum_fn else None
-                if mom is not None:
-                    mom = check_float(mom, "momentum(epoch)", 0.0, 1.0, high_open=True)
-                    for g in opt.param_groups:
-                        g["momentum"] = mom
-                t0 = time.perf_counter()
-                start = [p.detach().clone() for p in model.parameters()]
-                train_err, step = _train_epoch(runner, data, sched, avg, gen, batch_size, step, method in ("cd", "mp"))
-                _check_finite(model, start, epoch, opt, checkpoint)
-                row = {"epoch": epoch + 1, "recon_error": None, "pseudo_log_likelihood": None,
-                       "train_recon_error": train_err, "log_likelihood": None, "log_z": None,
-                       "log_likelihood_lower": None, "log_likelihood_upper": None,
-                       "lr": float(opt.param_groups[0]["lr"]), "momentum": mom,
-                       "seconds": time.perf_counter() - t0}
-                with _averaged(avg):
-                    if subset is not None:
-                        row["pseudo_log_likelihood"], row["recon_error"] = _monitor(model, subset, pll_units, seed or 0)
-                    if evaluate is not None and ((epoch + 1) % evaluate.every == 0 or epoch + 1 == epochs):
-                        (row["log_likelihood"], row["log_likelihood_lower"], row["log_likelihood_upper"],
-                         row["log_z"]) = _evaluate(model, evaluate, eval_data, data, seed or 0)
-                history.append(**row)
-                bar.update(1)
-                bar.set_postfix({short: f"{row[key]:.4g}" for key, short in _POSTFIX.items()
-                                 if row[key] is not None}, refresh=False)
-                stop = any(cb(epoch + 1, history, model) is True for cb in callbacks)
-                last = stop or epoch + 1 == epochs
-                if checkpoint is not None and (last or (epoch + 1) % checkpoint.every == 0):
-                    save_run(checkpoint.path, run, epoch + 1, history)
-                if stop:
-                    break
-    finally:
-        bar.close()
-    if avg is not None:
-        avg.swap()  # the model ends with the averaged parameters
-    return history
+class _EnergyTrainer(Trainer):
+    """An energy model's run in the epoch loop: batches through the runner (a backend's or
+    the generic steps), then monitoring and evaluation with the averaged parameters."""
+
+    postfix = _POSTFIX
+
+    def __init__(self, model, data, settings, runner, opt, sched, est, gen, avg, momentum_fn, steps_per_epoch,
+                 subset, pll_units, evaluate, eval_data, epochs):
+        self.model, self.data, self._settings, self.runner = model, data, settings, runner
+        self.opt, self.sched, self.est, self.gen, self.avg = opt, sched, est, gen, avg
+        self.momentum_fn, self.steps_per_epoch, self.epochs = momentum_fn, steps_per_epoch, epochs
+        self.subset, self.pll_units, self.evaluate, self.eval_data = subset, pll_units, evaluate, eval_data
+        self.method, self.seed = settings["method"], settings["seed"]
+        self.batch_size = settings["batch_size"]
+        self.history, self.backend = History(), runner.name
+        self.desc = f"fit {self.method}" + ("" if self.method == "mp" else f"-{settings['k']}")
+
+    def settings(self) -> dict:
+        return {**self._settings, "data": fingerprint(self.data)}
+
+    def parts(self) -> dict:
+        return {"optimizer": optimizer_part(self.opt), "scheduler": scheduler_part(self.sched),
+                "estimator": _estimator_part(self.est, self.model), "generator": generator_part(self.gen),
+                "average": _average_part(self.avg, self.model)}
+
+    def session(self):
+        return threads_for(graph_work(self.model.graph, self.batch_size))
+
+    def lr(self) -> float:
+        return self.opt.param_groups[0]["lr"]
+
+    def start(self, resumed: bool) -> None:
+        if getattr(self.model, "standardised", True) is False:  # learn the data's shift and scale, as from_data
+            self.model.standardise(self.data, func="fit")
+
+    def train_epoch(self, epoch: int) -> dict:
+        mom = self.momentum_fn(epoch) if self.momentum_fn else None
+        if mom is not None:
+            mom = check_float(mom, "momentum(epoch)", 0.0, 1.0, high_open=True)
+            for g in self.opt.param_groups:
+                g["momentum"] = mom
+        train_err, _ = _train_epoch(self.runner, self.data, self.sched, self.avg, self.gen, self.batch_size,
+                                    epoch * self.steps_per_epoch, self.method in ("cd", "mp"))
+        return {"train_recon_error": train_err, "lr": float(self.opt.param_groups[0]["lr"]), "momentum": mom}
+
+    def evaluate_epoch(self, epoch: int, last: bool) -> dict:
+        row = {"recon_error": None, "pseudo_log_likelihood": None, "log_likelihood": None, "log_z": None,
+               "log_likelihood_lower": None, "log_likelihood_upper": None}
+        evaluate = self.evaluate
+        with _averaged(self.avg):
+            if self.subset is not None:
+                row["pseudo_log_likelihood"], row["recon_error"] = _monitor(self.model, self.subset, self.pll_units,
+                                                                            self.seed or 0)
+            if evaluate is not None and ((epoch + 1) % evaluate.every == 0 or last):
+                (row["log_likelihood"], row["log_likelihood_lower"], row["log_likelihood_upper"],
+                 row["log_z"]) = _evaluate(self.model, evaluate, self.eval_data, self.data, self.seed or 0)
+        return row
+
+    def finish(self, history) -> None:
+        if self.avg is not None:
+            self.avg.swap()  # the model ends with the averaged parameters
 
 
 def _train_epoch(runner, data, sched, avg, gen, batch_size, step, tracked):
@@ -408,22 +398,6 @@ def _monitor(model, subset, pll_units, seed):
         n_units = None if n_vis <= _EXACT_PLL_UNITS else pll_units
         pll = pseudo_log_likelihood(model, subset, generator=make_generator(seed, subset.device), n_units=n_units)
     return pll, reconstruction_error(model, subset)
-
-
-def _check_finite(model, start, epoch, opt, checkpoint):
-    """After an epoch: if any parameter is NaN or infinite, put back the parameters of the
-    epoch's start and raise FloatingPointError (the checkpoint keeps the last good epoch)."""
-    if all(bool(torch.isfinite(p).all()) for p in model.parameters()):
-        return
-    bad = [name for name, p in model.named_parameters() if not bool(torch.isfinite(p).all())]
-    with torch.no_grad():
-        for p, p0 in zip(model.parameters(), start):
-            p.copy_(p0)
-    kept = f"; the checkpoint {os.fspath(checkpoint.path)!r} is left as it was" if checkpoint is not None else ""
-    raise FloatingPointError(
-        f"fit: parameters {bad} became NaN or infinite during epoch {epoch + 1} (learning rate "
-        f"{opt.param_groups[0]['lr']:.3g} at the end of it): training diverged. The model holds the parameters "
-        f"from the start of that epoch{kept}. Lower lr (or momentum) and run again")
 
 
 def _ais_options(evaluate, train_data, seed):

@@ -35,7 +35,7 @@ import torch
 import torch.nn.functional as F
 
 from models.energy import DBM
-from models.energy.validation import check_int
+from pgm.checks import check_int
 
 from .contrastive import GradInfo
 

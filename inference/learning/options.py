@@ -7,43 +7,23 @@ keywords (``fit(model, data, lr=0.05, evaluate="exact", checkpoint="run.pt")``).
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass, fields
+from functools import partial
 
 import torch
 
-from models.energy.validation import check_int as _check_int
+from pgm import checks
 
 from .schedules import SCHEDULES, momentum_ramp
 
-__all__ = ["Optimization", "Evaluation", "Checkpoint", "check_int", "check_float", "check_choice"]
+from ..training.options import Checkpoint
 
+__all__ = ["Optimization", "Evaluation", "Checkpoint"]
 
-def check_int(value, name, low=1, where="fit"):
-    """``value`` as an int ≥ ``low`` (:func:`models.energy.validation.check_int` with
-    ``fit``'s prefix): TypeError for a non-int, ValueError below ``low``."""
-    return _check_int(value, name, low, where)
-
-
-def check_float(value, name, low=0.0, high=math.inf, low_open=False, high_open=False, where="fit"):
-    """``value`` as a finite float in the interval: TypeError for a non-number, ValueError outside."""
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        raise TypeError(f"{where}: {name} must be a number, got {type(value).__name__} {value!r}")
-    value = float(value)
-    bad = (not math.isfinite(value) or value < low or value > high or (low_open and value == low)
-           or (high_open and value == high))
-    if bad:
-        lo, hi = "(" if low_open else "[", ")" if high_open else "]"
-        raise ValueError(f"{where}: {name} must be finite and lie in {lo}{low}, {high}{hi}, got {value}")
-    return value
-
-
-def check_choice(value, name, options, where="fit"):
-    """``value`` if it is one of ``options``, else a ValueError listing them."""
-    if value not in options:
-        raise ValueError(f"{where}: {name} must be one of {list(options)}, got {value!r}")
-    return value
+# the checkers of :mod:`pgm.checks`, their messages prefixed with "fit: "
+check_int, check_float, check_choice = (partial(f, where="fit") for f in (checks.check_int, checks.check_float,
+                                                                           checks.check_choice))
 
 
 @dataclass(frozen=True)
@@ -150,39 +130,6 @@ class Evaluation:
         check_int(self.every, "eval_every")
         if self.ais_options is not None and not isinstance(self.ais_options, dict):
             raise TypeError(f"fit: ais_options must be a dict of ais_log_partition keywords, got {self.ais_options!r}")
-
-
-@dataclass(frozen=True)
-class Checkpoint:
-    """Atomic, resumable checkpoints of a run.
-
-    Parameters
-    ----------
-    path : str or PathLike
-        File rewritten atomically every ``every`` epochs and at the end.
-    every : int, default 1
-    resume : bool or "auto", default False
-        Continue from ``path``: ``True`` requires it to exist, ``"auto"`` starts afresh
-        when it does not. The run must use the same data and settings (checked;
-        ``epochs`` may grow). A resumed run ends with the same parameters as an
-        uninterrupted one on the same backend; resuming on another backend continues
-        validly, with a warning that it is no longer bit-identical.
-    """
-
-    path: object
-    every: int = 1
-    resume: object = False
-
-    def __post_init__(self):
-        try:
-            os.fspath(self.path)
-        except TypeError:
-            raise TypeError(f"fit: checkpoint must be a path (str or PathLike), got {self.path!r}") from None
-        if os.path.isdir(self.path):
-            raise ValueError(f"fit: checkpoint must be the path of a file, but {os.fspath(self.path)!r} is a "
-                             "directory; name a file inside it, e.g. checkpoint='run/ckpt.pt'")
-        check_int(self.every, "checkpoint_every")
-        check_choice(self.resume, "resume", (False, True, "auto"))
 
 
 #: Keywords of :func:`inference.fit` that fill the option groups.

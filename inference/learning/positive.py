@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 
-from models.energy.validation import check_int
+from pgm.checks import check_int
 
 from ..variational.mean_field import latent_groups, mean_field
 

@@ -38,7 +38,7 @@ from typing import NamedTuple
 import torch
 
 from models.energy import DBM
-from models.energy.validation import check_int, check_units
+from pgm.checks import check_int, check_units
 
 from ..mcmc.sampling import make_generator
 from .options import check_float

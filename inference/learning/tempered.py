@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch
 
 from models.energy import EnergyModel
-from models.energy.validation import check_int, validation_disabled
+from pgm.checks import check_int, validation_disabled
 
 from ..mcmc import tempering
 from ..mcmc.tempering import PTState

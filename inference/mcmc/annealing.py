@@ -20,7 +20,7 @@ from typing import NamedTuple
 import torch
 
 from models.energy import EnergyModel
-from models.energy.validation import check_int, validation_disabled
+from pgm.checks import check_int, validation_disabled
 
 from . import gibbs
 from .gibbs import _check_generator, _check_given, _check_model

@@ -17,7 +17,7 @@ import torch
 from torch.distributions import Bernoulli
 
 from models.energy import EnergyModel
-from models.energy.validation import (check_beta, check_bool, check_int, check_onehot, check_units,
+from pgm.checks import (check_beta, check_bool, check_int, check_onehot, check_units,
                                       is_validation_enabled, validation_disabled)
 from pgm import COUNT_KINDS, ONEHOT_KINDS, REAL_KINDS, SPIN_KINDS
 

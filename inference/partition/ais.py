@@ -52,14 +52,14 @@ import inspect
 import torch
 
 from models.energy import EnergyModel
-from models.energy.validation import check_bool, check_int
+from pgm.checks import check_bool, check_int
 
-from ..backends import check_backend, fast_path
+from ..backends import check_backend, fast_path, requests
 from ..mcmc.sampling import make_generator
 from ..threads import graph_work, threads_for
 from .base import BernoulliFactor, FactorisedBase, NormalFactor, base_rate_bias
 from .estimate import LogZEstimate, from_log_weights
-from .loop import TorchAnnealer, progress_bar
+from .loop import REFRESH, TorchAnnealer, progress_bar
 from .path import (AnnealingPath, _float64_copy, check_state, log_z_start, make_path, n_rows,
                    start_state)
 
@@ -132,10 +132,21 @@ def _check_betas(betas, func, dtype):
     return betas.to(dtype).to(_F64)
 
 
+def annealing_request(path):
+    """The backends' request for ``path``: annealing the visible marginal, with the base's
+    logits when the base is one Bernoulli factor on the visible group (else ``None``)."""
+    factors = path.base.factors
+    vis = path.model.visible_name
+    logits = None
+    if path.form == "marginal" and set(factors) == {vis} and isinstance(factors[vis], BernoulliFactor):
+        logits = factors[vis].logits
+    return requests.MarginalAnnealing(path.model, logits, REFRESH)
+
+
 def _runner(path, backend):
     """The backend's runner for ``path`` if one takes it, else the generic loop, and a
     float64 copy of the model when the generic loop made one."""
-    runner = fast_path(path.model, path, backend=backend)
+    runner = fast_path(path.model, annealing_request(path), backend=backend)
     if runner is not None:
         return runner, None
     model64 = _float64_copy(path.model)

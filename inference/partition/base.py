@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch.distributions import Bernoulli, Distribution, Independent, Normal, OneHotCategorical
 
-from models.energy.validation import check_onehot, check_units
+from pgm.checks import check_onehot, check_units
 from pgm import BERNOULLI_KINDS, ONEHOT_KINDS, REAL_KINDS, SPIN_KINDS
 
 __all__ = ["BernoulliFactor", "SpinFactor", "NormalFactor", "CategoricalFactor", "FactorisedBase", "base_rate_bias"]

@@ -32,7 +32,7 @@ import math
 import torch
 
 from models.energy import EnergyModel
-from models.energy.validation import validation_disabled
+from pgm.checks import validation_disabled
 
 from pgm import BERNOULLI_KINDS, ONEHOT_KINDS, SPIN_KINDS
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import torch
 
-from models.energy.validation import validation_disabled
+from pgm.checks import validation_disabled
 
 from ..mcmc import gibbs
 from .path import AnnealingPath, _float64_copy, kept_groups, n_rows, sweep_blocks

@@ -47,10 +47,10 @@ from typing import NamedTuple
 import torch
 
 from models.energy import EnergyModel, has_free_energy
-from models.energy.validation import check_units, validation_disabled
+from pgm.checks import check_units, validation_disabled
 
 from .exact import _float64_copy
-from models.energy.validation import check_onehot
+from pgm.checks import check_onehot
 from pgm import BERNOULLI_KINDS, ONEHOT_KINDS, REAL_KINDS, SPIN_KINDS
 
 from .base import BernoulliFactor, CategoricalFactor, FactorisedBase, NormalFactor, SpinFactor

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from models.energy.validation import check_int, check_units
+from pgm.checks import check_int, check_units
 from pgm import BERNOULLI_KINDS
 
 from ..backends import check_backend

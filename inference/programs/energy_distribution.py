@@ -19,7 +19,7 @@ from pyro.distributions import TorchDistribution
 from torch.distributions import constraints
 
 from models.energy import EnergyModel, has_free_energy
-from models.energy.validation import check_int, validation_disabled
+from pgm.checks import check_int, validation_disabled
 from pgm import BERNOULLI_KINDS, REAL_KINDS
 
 from ..mcmc import gibbs

@@ -9,7 +9,7 @@ from pyro.nn import PyroModule
 import pgm
 
 from ..parameters import ParameterInfo
-from ..energy.validation import check_units
+from pgm.checks import check_units
 
 __all__ = ["DirectedModel"]
 

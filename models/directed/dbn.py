@@ -10,7 +10,7 @@ from torch import nn
 import pgm
 
 from ..energy import RBM
-from ..energy.validation import check_init, check_int, check_memory, check_sizes
+from pgm.checks import check_init, check_int, check_memory, check_sizes
 from .base import DirectedModel
 
 __all__ = ["DBN"]
@@ -190,6 +190,15 @@ class DBN(DirectedModel):
                 h = torch.bernoulli(h, generator=generator)
             out.append(h)
         return out
+
+    @torch.no_grad()
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        r"""The up-pass means to the top layer the recognition net reaches, then the
+        generative net's means down to the visible units, shape (n, n_visible)."""
+        h = self.up_pass(self.check_data(x, "x"))[-1]
+        for down in reversed(self.generative):
+            h = torch.sigmoid(down(h))
+        return h
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None, latents: bool = False):

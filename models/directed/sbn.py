@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..energy.validation import check_init, check_int, check_memory, check_sizes
+from pgm.checks import check_init, check_int, check_memory, check_sizes
 from .base import DirectedModel
 
 __all__ = ["SigmoidBeliefNet", "HelmholtzMachine", "MAX_EXACT_LATENT"]
@@ -171,6 +171,17 @@ class SigmoidBeliefNet(DirectedModel):
             out = out + _bernoulli_log_prob(self.recognition.layers[l - 1](below), h)
             below = h
         return out
+
+    @torch.no_grad()
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        r"""The recognition net's means bottom-up (q(h_l = 1 | h_{l−1}) propagated as
+        probabilities), then the generative net's means top-down, shape (n, n_visible)."""
+        h = self.check_data(x, "x")
+        for up in self.recognition.layers:
+            h = torch.sigmoid(up(h))
+        for down in reversed(self.generative.layers):
+            h = torch.sigmoid(down(h))
+        return h
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None, latents: bool = False):

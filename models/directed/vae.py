@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..energy.validation import check_int, check_memory
+from pgm.checks import check_int, check_memory
 from .base import DirectedModel
 
 __all__ = ["VAE", "LIKELIHOODS"]
@@ -143,6 +143,12 @@ class VAE(DirectedModel):
         """E[x | z]: σ(f(z)) (Bernoulli) or f(z) (Gaussian), shape (batch, n_visible)."""
         out = self.decoder(z)
         return torch.sigmoid(out) if self.likelihood == "bernoulli" else out
+
+    @torch.no_grad()
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        r"""The decoder's mean at the encoder's mean, r(x) = E[x | z = μ(x)], shape (n, n_visible)."""
+        x = self.check_data(x, "x")
+        return self.decode(self.encode(x)[0])
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None, mean: bool = False):

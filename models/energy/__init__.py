@@ -9,7 +9,7 @@ from .hopfield import Hopfield, Recall
 from .rbm import RBM
 from .rectified import HIDDEN_UNITS, NoisyReLU, SteppedSigmoid
 from .spike_slab_rbm import SpikeSlabRBM
-from .validation import is_validation_enabled, set_validation, validation_disabled
+from pgm.checks import is_validation_enabled, set_validation, validation_disabled
 
 __all__ = ["BoltzmannMachine", "ClassRBM", "DBM", "EnergyModel", "GaussianRBM", "Hopfield", "RBM", "Recall",
            "SpikeSlabRBM", "HIDDEN_UNITS", "NoisyReLU", "SteppedSigmoid",

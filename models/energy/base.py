@@ -11,7 +11,7 @@ from torch.distributions import Distribution
 import pgm
 
 from ..parameters import ParameterInfo
-from .validation import check_beta
+from pgm.checks import check_beta
 
 __all__ = ["EnergyModel", "has_free_energy"]
 

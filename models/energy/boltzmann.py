@@ -9,7 +9,7 @@ import pgm
 
 from .base import EnergyModel
 from .lateral import LateralBernoulli
-from .validation import check_beta, check_init, check_int, check_memory, check_units
+from pgm.checks import check_beta, check_init, check_int, check_memory, check_units
 
 __all__ = ["BoltzmannMachine"]
 

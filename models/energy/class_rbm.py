@@ -11,7 +11,7 @@ import pgm
 
 from .base import EnergyModel
 from .rbm import _beta_column, _get, check_layers, init_layers
-from .validation import check_beta, check_int, check_memory, check_onehot, check_units
+from pgm.checks import check_beta, check_int, check_memory, check_onehot, check_units
 
 __all__ = ["ClassRBM"]
 

@@ -10,7 +10,7 @@ from torch.distributions import Bernoulli
 import pgm
 
 from .base import EnergyModel
-from .validation import check_beta, check_init, check_memory, check_sizes, check_units
+from pgm.checks import check_beta, check_init, check_memory, check_sizes, check_units
 
 __all__ = ["DBM"]
 

@@ -14,7 +14,7 @@ import pgm
 from .base import EnergyModel
 from .rectified import RectifiedHidden, check_hidden_units
 from .rbm import TwoLayerMarginals, _beta_column, _beta_vector, _get, check_layers, init_layers
-from .validation import check_beta, check_units, is_validation_enabled
+from pgm.checks import check_beta, check_units, is_validation_enabled
 
 __all__ = ["GaussianRBM"]
 
@@ -161,6 +161,10 @@ class GaussianRBM(TwoLayerMarginals, RectifiedHidden, EnergyModel):
         log σ in standardised units (zero).
     shift, scale : buffers, shape (n_visible,)
         The standardisation z = (v − shift) / scale (zeros and ones).
+    standardised : bool
+        Whether the standardisation was learned (:meth:`from_data`, :meth:`standardise`)
+        or loaded (``load_state_dict``); ``False`` for a model built by its constructor,
+        which :func:`inference.fit` then standardises to its training data.
     graph : pgm.Graph
         ``v`` (observed, gaussian) -- ``h`` (latent, bernoulli).
 
@@ -218,6 +222,8 @@ class GaussianRBM(TwoLayerMarginals, RectifiedHidden, EnergyModel):
             self.register_buffer("log_sigma", torch.zeros(n_visible))
         self.register_buffer("shift", torch.zeros(n_visible))
         self.register_buffer("scale", torch.ones(n_visible))
+        self.standardised = False
+        self.register_load_state_dict_post_hook(_mark_standardised)
         self.graph = pgm.Graph(
             [pgm.VariableGroup("v", n_visible, "gaussian", observed=True),
              pgm.VariableGroup("h", n_hidden, self.hidden_kind)],
@@ -249,21 +255,45 @@ class GaussianRBM(TwoLayerMarginals, RectifiedHidden, EnergyModel):
             Passed to the constructor (``learn_sigma``, ``weight_std``, ``min_sigma``,
             ``max_sigma``, ``seed``).
         """
-        data = check_units(data, "data")
-        if data.shape[0] < 2:
-            raise ValueError(f"GaussianRBM.from_data: data needs at least 2 rows to estimate standard "
-                             f"deviations, got shape {tuple(data.shape)}")
         eps = _positive_float(eps, "eps", "GaussianRBM.from_data")
         kwargs.setdefault("max_sigma", 1.0)
+        data = check_units(data, "data")
         model = cls(data.shape[1], n_hidden, **kwargs)
+        return model.standardise(data, eps=eps, bound_sigma=False, func="GaussianRBM.from_data")
+
+    def standardise(self, data: torch.Tensor, *, eps: float = 1e-3, bound_sigma: bool = True,
+                    func: str = "GaussianRBM.standardise"):
+        r"""Learn the standardisation from ``data`` and return the model.
+
+        ``shift`` and ``scale`` become the data's per-unit means m and standard deviations
+        s (ddof = 1), s floored at ``eps · max(s)``; with ``bound_sigma`` ``max_sigma``
+        becomes 1 where it was unbounded (σ̃ ≤ s; see the class notes), as :meth:`from_data`
+        sets it by default; :attr:`standardised` becomes ``True``.
+        :func:`inference.fit` calls this on a model that was never standardised (built
+        by its constructor, not :meth:`from_data` nor loaded from a file).
+
+        Parameters
+        ----------
+        data : Tensor, shape (n, n_visible), n ≥ 2
+        eps : float, default 1e-3
+            Relative floor of the standard deviations.
+        """
+        data = check_units(data, "data", self.n_visible)
+        if data.shape[0] < 2:
+            raise ValueError(f"{func}: data needs at least 2 rows to estimate standard "
+                             f"deviations, got shape {tuple(data.shape)}")
+        eps = _positive_float(eps, "eps", func)
         x = data.double()
         mean, std = x.mean(0), x.std(0)
         top = float(std.max())
         std = std.clamp(min=eps * top if top > 0 else eps)
         with torch.no_grad():
-            model.shift.copy_(mean)
-            model.scale.copy_(std)
-        return model
+            self.shift.copy_(mean)
+            self.scale.copy_(std)
+        if bound_sigma and self.max_sigma is None:
+            self.max_sigma = 1.0
+        self.standardised = True
+        return self
 
     # -- derived quantities ------------------------------------------------------------
     def _sigma(self) -> torch.Tensor:
@@ -388,3 +418,8 @@ class GaussianRBM(TwoLayerMarginals, RectifiedHidden, EnergyModel):
             beta = beta.to(inner).reshape(-1)
             return -beta * inner - log_norm + 0.5 * self.n_visible * beta.log()
         return -beta * inner - log_norm + 0.5 * self.n_visible * math.log(beta)
+
+
+def _mark_standardised(module, incompatible_keys) -> None:
+    """A model whose state was loaded holds a standardisation (possibly the identity)."""
+    module.standardised = True

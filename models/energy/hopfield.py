@@ -12,7 +12,7 @@ import pgm
 
 from .base import EnergyModel
 from .lateral import LateralBernoulli
-from .validation import check_beta, check_int, check_memory
+from pgm.checks import check_beta, check_int, check_memory
 
 __all__ = ["Hopfield", "Recall", "RULES", "MODES"]
 

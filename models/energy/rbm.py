@@ -11,7 +11,7 @@ import pgm
 
 from .base import EnergyModel
 from .rectified import RectifiedHidden, check_hidden_units
-from .validation import check_beta, check_init, check_int, check_memory, check_units
+from pgm.checks import check_beta, check_init, check_int, check_memory, check_units
 
 __all__ = ["RBM"]
 

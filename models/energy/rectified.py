@@ -49,7 +49,7 @@ from torch.distributions import Distribution, constraints
 
 import pgm
 
-from .validation import check_int, check_units, is_validation_enabled
+from pgm.checks import check_int, check_units, is_validation_enabled
 
 __all__ = ["HIDDEN_UNITS", "COUNT_KIND", "SteppedSigmoid", "NoisyReLU", "log_multiplicity", "check_hidden_units",
            "RectifiedHidden"]

@@ -14,7 +14,7 @@ import pgm
 from .base import EnergyModel
 from .gaussian_rbm import _InwardClamp, _positive_float
 from .rbm import _beta_column, _get, check_layers
-from .validation import check_beta, check_units, is_validation_enabled
+from pgm.checks import check_beta, check_units, is_validation_enabled
 
 __all__ = ["SpikeSlabRBM"]
 
@@ -138,6 +138,9 @@ class SpikeSlabRBM(EnergyModel):
         gradient only back below the bound outside it.
     log_lambda : Parameter, shape (n_visible,)
         log λ (zero).
+    standardised : bool
+        Whether ``shift`` and ``scale`` were learned or loaded (``False`` for a model
+        built by its constructor, which :func:`inference.fit` standardises to its data).
     shift, scale : buffers, shape (n_visible,)
         The standardisation z = (v − shift) / scale (zeros and ones; the data's means and
         standard deviations after :meth:`from_data`).
@@ -197,6 +200,8 @@ class SpikeSlabRBM(EnergyModel):
         self.log_lambda = nn.Parameter(torch.zeros(n_visible))
         self.register_buffer("shift", torch.zeros(n_visible))
         self.register_buffer("scale", torch.ones(n_visible))
+        self.standardised = False
+        self.register_load_state_dict_post_hook(_mark_standardised)
         self.graph = pgm.Graph(
             [pgm.VariableGroup("v", n_visible, "gaussian", observed=True),
              pgm.VariableGroup("h", n_hidden, "bernoulli"),
@@ -225,19 +230,27 @@ class SpikeSlabRBM(EnergyModel):
         **kwargs
             Passed to the constructor.
         """
-        data = check_units(data, "data")
-        if data.shape[0] < 2:
-            raise ValueError(f"SpikeSlabRBM.from_data: data needs at least 2 rows to estimate standard "
-                             f"deviations, got shape {tuple(data.shape)}")
         eps = _positive_float(eps, "eps", "SpikeSlabRBM.from_data")
-        model = cls(data.shape[1], n_hidden, **kwargs)
+        data = check_units(data, "data")
+        return cls(data.shape[1], n_hidden, **kwargs).standardise(data, eps=eps, func="SpikeSlabRBM.from_data")
+
+    def standardise(self, data: torch.Tensor, *, eps: float = 1e-3, func: str = "SpikeSlabRBM.standardise"):
+        """Learn ``shift`` and ``scale`` from ``data`` (as
+        :meth:`GaussianRBM.standardise <models.energy.GaussianRBM.standardise>`) and return
+        the model; :attr:`standardised` becomes ``True``."""
+        data = check_units(data, "data", self.n_visible)
+        if data.shape[0] < 2:
+            raise ValueError(f"{func}: data needs at least 2 rows to estimate standard "
+                             f"deviations, got shape {tuple(data.shape)}")
+        eps = _positive_float(eps, "eps", func)
         v = data.double()
         mean, std = v.mean(0), v.std(0)
         top = float(std.max())
         with torch.no_grad():
-            model.shift.copy_(mean)
-            model.scale.copy_(std.clamp(min=eps * top if top > 0 else eps))
-        return model
+            self.shift.copy_(mean)
+            self.scale.copy_(std.clamp(min=eps * top if top > 0 else eps))
+        self.standardised = True
+        return self
 
     # -- derived quantities ------------------------------------------------------------
     @property
@@ -451,3 +464,8 @@ class SpikeSlabRBM(EnergyModel):
         if keys == {"v", "s"}:
             return self.free_energy_slab(state["v"], state["s"], beta)
         return super().free_energy_given(state, beta)
+
+
+def _mark_standardised(module, incompatible_keys) -> None:
+    """A model whose state was loaded holds a standardisation (possibly the identity)."""
+    module.standardised = True

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._common import as_array, check_ax, check_int_arg, check_path, check_title, figure_for, new_figure, save
+from ..checks import as_array, check_ax, check_int_arg, check_path, check_title
+from ._common import figure_for, new_figure, save
 
 __all__ = ["ais_diagnostics", "swap_acceptance", "effective_sample_size"]
 

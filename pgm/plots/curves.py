@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._common import check_ax, check_path, check_title, figure_for, new_figure, save
+from ..checks import check_ax, check_path, check_title
+from ._common import figure_for, new_figure, save
 
 __all__ = ["plot_curves", "training_curves", "LIKELIHOOD_COLUMNS", "ERROR_COLUMNS"]
 

@@ -6,7 +6,8 @@ import math
 
 import numpy as np
 
-from ._common import as_array, check_ax, check_int_arg, check_path, check_title, figure_for, new_figure, save
+from ..checks import as_array, check_ax, check_int_arg, check_path, check_title
+from ._common import figure_for, new_figure, save
 
 __all__ = ["image_grid", "filter_grid", "reconstruction_grid", "tile", "check_image_shape"]
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._common import as_array, check_ax, check_path, check_title, figure_for, save
+from ..checks import as_array, check_ax, check_path, check_title
+from ._common import figure_for, save
 from .images import check_image_shape, tile
 
 __all__ = ["recall_strip"]

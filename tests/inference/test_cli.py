@@ -195,7 +195,7 @@ def test_every_command_has_help(command, capsys):
 
 def test_bad_arguments_exit_with_usage(capsys):
     err = _usage_error(["fit", "rbm", "--method", "sgd"], capsys)
-    assert err.startswith("pgm fit rbm: error: argument --method: invalid choice")
+    assert err.startswith("pgm fit rbm: error: --method sgd does not apply to the rbm model")
     assert "invalid choice: 'nosuch'" in _usage_error(["fit", "nosuch"], capsys)
     for spec in ("rbm:banana", "nope:3x4", "rbm:3x4x5"):
         assert "neither a model file nor a size" in _usage_error(["graph", spec], capsys)

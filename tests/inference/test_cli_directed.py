@@ -60,8 +60,8 @@ def test_vae_fit_and_sample(tmp_path, one_thread):
     (["fit", "sbn", "--method", "cd"], "--method cd does not apply to the sbn model"),
     (["fit", "vae", "--evaluate", "exact"], "--evaluate exact does not apply to the vae model"),
     (["fit", "rbm", "--method", "rws"], "--method rws does not apply to the rbm model"),
-    (["fit", "helmholtz", "--method", "nvil"], "--method nvil does not apply to the helmholtz model (it is trained "
-                                               "by --method rws|wake_sleep)"),
+    (["fit", "helmholtz", "--method", "nvil"], "--method nvil does not apply to the helmholtz model (it takes "
+                                               "--method rws|wake_sleep); --method nvil applies to sbn, vae"),
     (["graph", "sbn:64"], "expected at least two sizes"),
     (["graph", "vae:64x10"], "expected three sizes"),
 ])

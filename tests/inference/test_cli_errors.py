@@ -22,7 +22,7 @@ import inference.checkpoint
 import inference.cli
 import inference.learning
 import pgm
-from inference import registry
+from inference import families as registry
 from inference.checkpoint import save_model
 from inference.cli import main
 from models.energy import RBM, Hopfield
@@ -43,9 +43,19 @@ TABLE = [
     _row("fit", 2, "the following arguments are required: MODEL"),
     _row("fit nosuch", 2, "invalid choice: 'nosuch'"),
     _row("fit rbm --bogus", 2, "unrecognized arguments: --bogus"),
-    _row("fit rbm --method sgd", 2, "argument --method: invalid choice: 'sgd'"),
+    _row("fit rbm --method sgd", 2, "--method sgd does not apply to the rbm model (it takes --method cd|pcd|pt|sml)"),
+    _row("fit vae --method cd", 2, "--method cd does not apply to the vae model (it takes --method "
+                                   "elbo|nvil|iwae|rws|wake_sleep); --method cd applies to rbm, grbm"),
+    _row("fit vae --evaluate exact", 2, "--evaluate exact does not apply to the vae model (it takes --evaluate "
+                                        "none|importance); --evaluate exact applies to rbm"),
+    _row("fit vae --temperatures 3", 2, "unrecognized arguments: --temperatures 3 (--temperatures is an option of "
+                                        "rbm, grbm, bm, dbm, crbm, ssrbm, dbn, not of vae)"),
+    _row("fit rbm --particles 3", 2, "--particles is an option of sbn, helmholtz, vae, not of rbm"),
+    _row("fit hopfield --epochs 3", 2, "--epochs is an option of rbm"),
+    _row("fit dbn --up-down-lr 0.1", 2, "--up-down-lr applies with --method up_down"),
+    _row("fit rbm --no-such-option 1", 2, "--no-such-option is an option of no model"),
     _row("fit rbm --average ema", 2, "argument --average: invalid choice"),
-    _row("fit rbm --evaluate sometimes", 2, "argument --evaluate: invalid choice"),
+    _row("fit rbm --evaluate sometimes", 2, "--evaluate sometimes does not apply to the rbm model"),
     # -- fit: every numeric option ------------------------------------------------------
     _row("fit rbm --epochs 0", 2, "argument --epochs: expected a positive int, got 0"),
     _row("fit rbm --epochs -3", 2, "argument --epochs: expected a positive int, got -3"),
@@ -86,7 +96,8 @@ TABLE = [
     _row("fit dbm --pretrain 0", 2, "argument --pretrain: expected a positive int"),
     _row("fit dbm --sizes 32,16,8 --out {out}", 2,
          "--sizes 32,16,8: the visible layer must match the data's 64 columns (e.g. --sizes 64,16,8)"),
-    _row("fit rbm --method mp --out {out}", 2, "--method mp (multi-prediction) trains a dbm, not the rbm model"),
+    _row("fit rbm --method mp --out {out}", 2, "--method mp does not apply to the rbm model (it takes --method "
+                                               "cd|pcd|pt|sml); --method mp applies to dbm"),
     _row("fit ssrbm --hidden 0", 2, "argument --hidden: expected a positive int"),
     _row("fit crbm --classes 0", 2, "argument --classes: expected a positive int"),
     _row("fit crbm --data digits --out {out}", 1, "are not one-hot labels: use --data digits-labels"),
@@ -348,7 +359,7 @@ def test_a_diverged_run_removes_the_folders_it_created(files, tmp_path, monkeypa
         assert kwargs["checkpoint"].parent.is_dir()  # created, and checked writable, before training
         raise FloatingPointError("fit: training diverged at epoch 1 (non-finite parameters); lower lr")
 
-    monkeypatch.setattr(inference.learning, "fit", diverge)
+    monkeypatch.setattr(registry.lookup("rbm"), "fit", diverge)
     code, err = _run(FIT + " --epochs 1", files, tmp_path / "a" / "b" / "run", capsys)
     assert code == 1 and "pgm fit rbm: error: fit: training diverged at epoch 1" in err
     assert not (tmp_path / "a").exists()  # every folder the command created, none that existed
@@ -361,7 +372,8 @@ def test_a_diverged_run_removes_the_folders_it_created(files, tmp_path, monkeypa
 
 @pytest.mark.usefixtures("one_thread")
 def test_an_interrupted_run_keeps_its_checkpoint_and_resumes(files, tmp_path, monkeypatch, capsys):
-    real = inference.learning.fit
+    rbm = registry.lookup("rbm")
+    real = rbm.fit
 
     def interrupted_in_epoch_2(model, data, **kwargs):
         def stop(epoch, history, model):
@@ -369,12 +381,12 @@ def test_an_interrupted_run_keeps_its_checkpoint_and_resumes(files, tmp_path, mo
                 raise KeyboardInterrupt
         return real(model, data, callbacks=[stop], **kwargs)
 
-    monkeypatch.setattr(inference.learning, "fit", interrupted_in_epoch_2)
+    monkeypatch.setattr(rbm, "fit", interrupted_in_epoch_2)
     out = tmp_path / "run"
     code, err = _run(FIT + " --epochs 2", files, out, capsys)
     assert code == 130 and err.startswith("pgm fit rbm: interrupted; kept ") and "--resume" in err
     assert sorted(p.name for p in out.iterdir()) == ["checkpoint.pt"]  # epoch 1's
-    monkeypatch.setattr(inference.learning, "fit", real)
+    monkeypatch.delattr(rbm, "fit")  # the family's own method again
     assert main(shlex.split((FIT + " --epochs 2 --resume").format(d=files, out=out))) == 0
     assert (out / "model.pt").is_file() and json.loads((out / "history.json").read_text())["epoch"] == [1, 2]
 

@@ -179,7 +179,7 @@ def test_fit_trains_a_stepped_rbm_through_the_free_energy(one_thread):
     data = proto[torch.randint(2, (200,), generator=gen)]
     data = torch.where(torch.rand(data.shape, generator=gen) < 0.05, 1 - data, data)
     model = RBM.from_data(data, 3, seed=0, hidden="stepped", n_steps=4)
-    assert fast_path(model, CD()) is None  # the binary RBM's kernels do not apply
+    assert fast_path(model, CD().backend_request()) is None  # the binary RBM's kernels do not apply
 
     def nll(m):
         return float(m.free_energy(data).mean().detach()) + exact_log_partition(m).log_z

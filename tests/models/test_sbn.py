@@ -9,7 +9,7 @@ import torch
 
 from models import HelmholtzMachine, SigmoidBeliefNet
 from models.directed import MAX_EXACT_LATENT
-from inference.variational.weights import trace_pair, site_log_prob
+from inference.evaluation.weights import trace_pair, site_log_prob
 from tests.oracles import all_binary_states, chi_square_gof
 
 ALPHA = 1e-3  # failure rate of each statistical test below

@@ -292,7 +292,7 @@ def test_pgm_fit_eval_sample_ssrbm(tmp_path, capsys, one_thread):
 
     from inference.checkpoint import load_model
     from inference.cli import load_data, main
-    from inference import registry
+    from inference import families as registry
 
     entry = registry.lookup("ssrbm")
     assert (entry.cls, entry.visible_kind, entry.default_data) == (SpikeSlabRBM, "gaussian", "digits-real")

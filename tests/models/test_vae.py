@@ -8,8 +8,8 @@ import torch
 from pyro.infer import RenyiELBO, Trace_ELBO
 
 from inference import importance_log_likelihood
-from inference.variational.objectives import elbo_loss, iwae_loss
-from inference.variational.weights import seeded, site_log_prob, trace_pair
+from inference.directed.objectives import elbo_loss, iwae_loss
+from inference.evaluation.weights import seeded, site_log_prob, trace_pair
 from models import VAE, SigmoidBeliefNet
 
 

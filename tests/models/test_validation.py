@@ -1,6 +1,6 @@
 """Bad input raises the documented exception, naming the argument and the received value.
 
-Covers ``models.energy.validation`` directly and through every RBM entry point, and the
+Covers ``pgm.checks`` directly and through every RBM entry point, and the
 switch that turns value checks off (shape and type checks stay on).
 """
 
@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from models.energy import RBM, is_validation_enabled, set_validation, validation_disabled
-from models.energy.validation import check_beta, check_units
+from pgm.checks import check_beta, check_units
 
 
 @pytest.fixture(autouse=True)

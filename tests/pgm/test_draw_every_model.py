@@ -1,6 +1,6 @@
 """pgm.draw on the graph of every model the command line can build, at small sizes.
 
-The models come from :mod:`inference.registry`, so a newly registered family is drawn
+The models come from :mod:`inference.families`, so a newly registered family is drawn
 here without a new test: it only has to accept one of :data:`SIZES`.
 """
 
@@ -8,7 +8,7 @@ import matplotlib
 import pytest
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-from inference import registry
+from inference import families as registry
 from pgm import draw
 
 matplotlib.use("Agg")

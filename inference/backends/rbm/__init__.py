@@ -37,23 +37,19 @@ def fast_path(model, algorithm, optimizer=None):
     """The runner for ``algorithm`` on a recognised RBM, or ``None``."""
     if not recognise(model):
         return None
-    from ...learning.contrastive import CD, PCD
+    from .. import requests
 
-    if isinstance(algorithm, (CD, PCD)):
-        if getattr(algorithm, "positive", None) is not None:  # a positive phase of the caller's own
+    if isinstance(algorithm, requests.ContrastiveUpdate):
+        if getattr(algorithm.estimator, "positive", None) is not None:  # a positive phase of the caller's own
             return None
         from .training import trainer
 
-        return trainer(model, algorithm, optimizer)
-    from ...partition.ais import AnnealingPath
-
-    if isinstance(algorithm, AnnealingPath):
+        return trainer(model, algorithm.estimator, optimizer, persistent=algorithm.persistent)
+    if isinstance(algorithm, requests.MarginalAnnealing):
         from .ais import annealer
 
         return annealer(model, algorithm)
-    from ...evaluation.pseudo_likelihood import PseudoLikelihood
-
-    if isinstance(algorithm, PseudoLikelihood):
+    if isinstance(algorithm, requests.PseudoLikelihood):
         from .pll import pll_runner
 
         return pll_runner(model, algorithm)

@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import torch
 
-from ...partition.loop import REFRESH
-
 __all__ = ["annealer", "RBMAnnealer"]
 
 _F64 = torch.float64
@@ -37,24 +35,16 @@ _F64 = torch.float64
 _PROD_COLS = 1000
 
 
-def annealer(model, path):
-    """An :class:`RBMAnnealer` for ``path`` on a recognised binary RBM, or ``None``.
-
-    ``None`` unless the path is in the marginal form with a single Bernoulli factor on
-    the visible group and the model's parameters are float32 or float64.
-    """
-    from ...partition.base import BernoulliFactor
-
-    if path.form != "marginal" or path.model is not model:
-        return None
-    factors = path.base.factors
-    vis = model.visible_name
-    if set(factors) != {vis} or not isinstance(factors[vis], BernoulliFactor):
+def annealer(model, request):
+    """An :class:`RBMAnnealer` for a :class:`~inference.backends.requests.MarginalAnnealing`
+    request on a recognised binary RBM, or ``None`` (no Bernoulli base, another model, or
+    parameters that are not float32/float64)."""
+    if request.model is not model or request.base_logits is None:
         return None
     W = getattr(model, "W", None)
     if not isinstance(W, torch.Tensor) or W.dtype not in (torch.float32, torch.float64):
         return None
-    return RBMAnnealer(model, factors[vis].logits)
+    return RBMAnnealer(model, request.base_logits, request.refresh)
 
 
 class RBMAnnealer:
@@ -66,17 +56,20 @@ class RBMAnnealer:
     base_logits : Tensor, shape (n_visible,)
         Visible biases b_A of the base model (used in float64, rounded to the model's
         dtype for the sampler).
+    refresh : int, default 100
+        Steps between updates of the progress bar.
     """
 
-    def __init__(self, model, base_logits):
+    def __init__(self, model, base_logits, refresh: int = 100):
         self.W, self.b, self.c = model.W.detach(), model.b.detach(), model.c.detach()
+        self.refresh = refresh
         self.bias_a = base_logits.detach().to(device=self.W.device, dtype=_F64)
 
     def run(self, v, betas, generator, pbar=None):
         """Run the chains from ``v`` ~ p_{betas[0]} through ``betas`` (a list of floats, any
         order). Returns (log_w float64 of shape (n_chains,), final v)."""
         with torch.no_grad():
-            return _anneal(self.W, self.b, self.c, self.bias_a, v, betas, generator, pbar)
+            return _anneal(self.W, self.b, self.c, self.bias_a, v, betas, generator, pbar, self.refresh)
 
 
 class _Uniforms:
@@ -108,7 +101,7 @@ class _Uniforms:
         return self.values
 
 
-def _anneal(W, b, c, bias_a, v, betas, generator, pbar):
+def _anneal(W, b, c, bias_a, v, betas, generator, pbar, refresh):
     """Run the chains from ``v`` ~ p_{betas[0]} through ``betas``; float64 log-weights.
 
     ``betas`` is a list of Python floats (any order). Returns (log_w, final v).
@@ -152,8 +145,8 @@ def _anneal(W, b, c, bias_a, v, betas, generator, pbar):
         torch.addmm(torch.add(bias_a_m, d_m, alpha=b1), h, Wt, alpha=b1, out=lv)  # GEMM 2
         lv.sigmoid_()
         v = v_next.lt_(lv)
-        if pbar is not None and k % REFRESH == 0:
-            pbar.update(REFRESH)
+        if pbar is not None and k % refresh == 0:
+            pbar.update(refresh)
     if pbar is not None:
         pbar.update(n_steps - pbar.n)
         pbar.close()

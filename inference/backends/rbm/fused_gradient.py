@@ -65,6 +65,8 @@ class FusedGradient:
     estimator : CD or PCD
         Supplies k, ``sample_visible`` (CD), the chains (PCD, updated in place) and the
         generator.
+    persistent : bool, optional
+        Whether the chains persist (PCD); default: whether the rule has ``init_chains``.
     kernels : {"auto", "native", "torch"}
         ``"auto"`` uses the native kernels for float32 CPU models when they load,
         ``"native"`` requires them, ``"torch"`` keeps torch ops.
@@ -75,17 +77,17 @@ class FusedGradient:
         draw for draw, so this path and the generic one draw the same samples.
     """
 
-    def __init__(self, estimator, *, kernels: str = "auto", fast_uniforms: bool | None = None):
-        from ...learning.contrastive import CD, PCD
-
-        if not isinstance(estimator, (CD, PCD)):
-            raise TypeError(f"estimator must be a CD or PCD, got {type(estimator).__name__}")
+    def __init__(self, estimator, *, persistent: bool | None = None, kernels: str = "auto",
+                 fast_uniforms: bool | None = None):
+        if not all(hasattr(estimator, a) for a in ("k", "generator")):
+            raise TypeError(f"estimator must be a CD or PCD learning rule (with k and generator), "
+                            f"got {type(estimator).__name__}")
         if kernels not in KERNELS:
             raise ValueError(f"kernels must be one of {list(KERNELS)}, got {kernels!r}")
         if fast_uniforms not in (None, True, False):
             raise ValueError(f"fast_uniforms must be None (auto: CPU only), True or False, got {fast_uniforms!r}")
         self.est, self.kernels, self.fast_uniforms = estimator, kernels, fast_uniforms
-        self.persistent = isinstance(estimator, PCD)
+        self.persistent = hasattr(estimator, "init_chains") if persistent is None else bool(persistent)
         self._ws = None
 
     def __repr__(self):

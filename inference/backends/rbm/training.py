@@ -23,9 +23,11 @@ __all__ = ["RBMTrainer", "trainer", "STEPS_PER_CALL"]
 STEPS_PER_CALL = 32
 
 
-def trainer(model, estimator, optimizer, *, kernels: str = "auto", fast_uniforms: bool | None = None):
+def trainer(model, estimator, optimizer, *, persistent: bool | None = None, kernels: str = "auto",
+            fast_uniforms: bool | None = None):
     """The :class:`RBMTrainer` of ``estimator`` and ``optimizer`` on ``model``."""
-    return RBMTrainer(model, estimator, optimizer, kernels=kernels, fast_uniforms=fast_uniforms)
+    return RBMTrainer(model, estimator, optimizer, persistent=persistent, kernels=kernels,
+                      fast_uniforms=fast_uniforms)
 
 
 class RBMTrainer:
@@ -38,13 +40,13 @@ class RBMTrainer:
     optimizer : torch.optim.Optimizer
         A plain ``torch.optim.SGD`` has its update fused into the step; any other
         optimizer receives ``.grad`` and is stepped.
-    kernels, fast_uniforms
+    persistent, kernels, fast_uniforms
         As for :class:`~inference.backends.rbm.fused_gradient.FusedGradient`.
     """
 
-    def __init__(self, model, estimator, optimizer, *, kernels="auto", fast_uniforms=None):
+    def __init__(self, model, estimator, optimizer, *, persistent=None, kernels="auto", fast_uniforms=None):
         self.model, self.optimizer = model, optimizer
-        self.grad = FusedGradient(estimator, kernels=kernels, fast_uniforms=fast_uniforms)
+        self.grad = FusedGradient(estimator, persistent=persistent, kernels=kernels, fast_uniforms=fast_uniforms)
         self.fusion = SGDFusion(optimizer) if SGDFusion.recognise(optimizer, model.parameters()) else None
         self.native = self.grad.uses_native(model)
         self._per_call = None  # decided by the first step, which sets the buffers up

@@ -4,11 +4,12 @@ on the same draws, and the same seeded training run."""
 import pytest
 import torch
 
-import inference.variational.train as train
+import inference.directed.train as train
 from inference import fit, importance_log_likelihood
 from inference.backends import fast_path, vae as vae_backend
-from inference.variational.objectives import Objective, elbo_loss, iwae_loss
-from inference.variational.weights import log_weights, seeded
+from inference.backends.requests import Objective
+from inference.directed.objectives import elbo_loss, iwae_loss
+from inference.evaluation.weights import log_weights, seeded
 from models import VAE, SigmoidBeliefNet
 
 

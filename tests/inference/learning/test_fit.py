@@ -306,7 +306,7 @@ def test_half_precision_models_train_on_the_generic_path(dtype):
     from inference import backends
 
     model = RBM(6, 3, seed=0).to(dtype)
-    assert backends.fast_path(model, __import__("inference").CD(1)) is None
+    assert backends.fast_path(model, __import__("inference").CD(1).backend_request()) is None
     hist = fit(model, _data(), epochs=2, evaluate="exact", progress=False)
     assert model.W.dtype == dtype and math.isfinite(hist.log_likelihood[-1])
     assert math.isfinite(hist.pseudo_log_likelihood[-1])

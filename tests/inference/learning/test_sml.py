@@ -105,4 +105,4 @@ def test_an_rbm_with_a_positive_phase_runs_the_generic_path():
     rbm = RBM(4, 3, seed=0)
     est = PCD(1, positive=MeanFieldPhase())
     opt = torch.optim.SGD(rbm.parameters(), lr=0.1)
-    assert fast_path(rbm, est, opt) is None
+    assert fast_path(rbm, est.backend_request(), opt) is None

@@ -17,6 +17,7 @@ from inference.backends.rbm.ais import RBMAnnealer
 from inference.mcmc.sampling import make_generator
 from inference.partition import AnnealingPath, FactorisedBase, ais_log_partition, ais_log_weights, exact_log_partition
 from inference.partition.loop import TorchAnnealer
+from inference.partition.ais import annealing_request
 from inference.partition.path import make_path
 from models.energy import RBM
 from tests.oracles import all_binary_states, brute_force_marginal_v, random_rbm
@@ -33,13 +34,13 @@ def test_the_door_hands_out_the_rbm_loop_only_for_its_path():
     model = RBM(5, 3, seed=0)
     path = make_path(model, "uniform", func="test")
     assert path.form == "marginal"
-    assert isinstance(fast_path(model, path), RBMAnnealer)
-    assert isinstance(fast_path(model.double(), make_path(model.double(), "uniform")), RBMAnnealer)
-    assert fast_path(model, path, backend="torch") is None
+    assert isinstance(fast_path(model, annealing_request(path)), RBMAnnealer)
+    assert isinstance(fast_path(model.double(), annealing_request(make_path(model.double(), "uniform"))), RBMAnnealer)
+    assert fast_path(model, annealing_request(path), backend="torch") is None
     joint = AnnealingPath(model, FactorisedBase.uniform(model.graph, ["v", "h"]), "joint")
-    assert fast_path(model, joint) is None
+    assert fast_path(model, annealing_request(joint)) is None
     other = _OwnConditionalRBM(5, 3, seed=0)
-    assert fast_path(other, make_path(other, "uniform")) is None
+    assert fast_path(other, annealing_request(make_path(other, "uniform"))) is None
     with pytest.raises(ValueError, match="backend must be one of"):
         ais_log_partition(model, base="uniform", backend="native", progress=False)
 

@@ -45,7 +45,8 @@ def float_uniform_backend(monkeypatch):
     def door(model, algorithm, optimizer=None, backend="auto"):
         if backend == "torch" or not recognise(model):
             return None
-        given.append(trainer(model, algorithm, optimizer, kernels="torch", fast_uniforms=False))
+        given.append(trainer(model, algorithm.estimator, optimizer, persistent=algorithm.persistent, kernels="torch",
+                             fast_uniforms=False))
         return given[-1]
 
     monkeypatch.setattr(fit_module.backends, "fast_path", door)
@@ -58,17 +59,17 @@ def test_fast_path_door():
     model = RBM(5, 3, seed=0)
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.5)
     for est in (CD(), PCD()):
-        assert isinstance(backends.fast_path(model, est, opt), RBMTrainer)
-        assert backends.fast_path(model, est, opt, backend="torch") is None
+        assert isinstance(backends.fast_path(model, est.backend_request(), opt), RBMTrainer)
+        assert backends.fast_path(model, est.backend_request(), opt, backend="torch") is None
 
     class Other(RBM):
         def free_energy(self, v, beta=1.0):
             return super().free_energy(v, beta) + 1.0
 
-    assert backends.fast_path(Other(5, 3), CD(), opt) is None
+    assert backends.fast_path(Other(5, 3), CD().backend_request(), opt) is None
     assert backends.fast_path(model, object(), opt) is None
     with pytest.raises(ValueError, match="backend must be one of"):
-        backends.fast_path(model, CD(), opt, backend="native")
+        backends.fast_path(model, CD().backend_request(), opt, backend="native")
     with pytest.raises(ValueError, match="backend must be one of"):
         fit(model, _data(width=5).float(), epochs=1, backend="fast", **QUIET)
 
@@ -128,7 +129,7 @@ def test_generic_runner_is_used_for_other_models():
 
     model = Other(7, 4, seed=0)
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    runner = backends.fast_path(model, CD(), opt) or GenericSteps(model, CD(), opt)
+    runner = backends.fast_path(model, CD().backend_request(), opt) or GenericSteps(model, CD(), opt)
     assert runner.name == "torch" and runner.steps_per_call == 1
     hist = fit(model, _data(n=24).float(), epochs=2, batch_size=8, **QUIET)
     assert len(hist) == 2 and torch.isfinite(_params(model)).all()

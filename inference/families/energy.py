@@ -1,0 +1,232 @@
+"""Energy models as a family: trained by contrastive rules (:func:`inference.learning.fit`),
+judged by exact or AIS log Z (a variational bound where the latents cannot be summed),
+sampled by Gibbs chains, reconstructed by one mean-field pass.
+
+:class:`EnergyFamily` serves every :class:`~models.energy.EnergyModel`; each library model
+is one instance with its builder and options, and :class:`HopfieldFamily` stores patterns
+instead of training by epochs.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from models.energy import EnergyModel, has_free_energy
+from pgm import REAL_KINDS, SPIN_KINDS
+
+from ..learning.fit import fit as fit_energy
+from ..learning.options import SHORTHAND
+from .arguments import COUNT, UsageError, check_exact, real
+from .protocol import Family
+
+__all__ = ["EnergyFamily", "HopfieldFamily", "ENERGY_METHODS"]
+
+#: Learning rules of energy models ("mp": multi-prediction, the DBM only).
+ENERGY_METHODS = ("cd", "pcd", "pt", "sml", "mp")
+
+
+class EnergyFamily(Family):
+    """An energy model family. Give ``build``, ``from_sizes`` and ``model_arguments``
+    (callables) to make one for a class; the rest is shared.
+
+    Attributes
+    ----------
+    build_fn : callable (data, args) -> model
+    sizes_fn : callable (sizes) -> model
+    model_arguments : callable (parser) -> None
+    """
+
+    cls = EnergyModel
+    methods = ENERGY_METHODS
+    cli_methods = ("cd", "pcd", "pt", "sml")
+    evaluation = "ais"
+    fit_evaluations = ("exact", "ais")
+    pictures = ("samples", "reconstructions", "filters")
+    evaluate_help = "exact needs a small layer, at most 25 units"
+    trainer = staticmethod(fit_energy)
+    build_fn = None
+    sizes_fn = None
+    model_arguments = None
+
+    def options(self, method=None) -> dict:
+        shorthand = {k: None for keys in SHORTHAND.values() for k in keys}
+        return {**super().options(method), **shorthand}
+
+    def fit(self, model, data, *, method=None, **options):
+        return fit_energy(model, data, method=method, **options)
+
+    # -- the command line -----------------------------------------------------------------
+    def build(self, data, args):
+        return self.build_fn(data, args)
+
+    def from_sizes(self, sizes):
+        return self.sizes_fn(sizes)
+
+    def add_model_arguments(self, parser) -> None:
+        if self.model_arguments is not None:
+            self.model_arguments(parser)
+
+    def add_training_arguments(self, parser) -> None:
+        parser.add_argument("--k", type=COUNT, default=None, help="Gibbs sweeps per update (default 1)")
+        parser.add_argument("--temperatures", type=COUNT, default=None,
+                            help="replicas per chain for --method pt (default 5)")
+        parser.add_argument("--momentum", type=real(0.0, 1.0, high_open=True), default=None,
+                            help="constant momentum in [0, 1) (default: 0.5, then 0.9 after 5 epochs)")
+        parser.add_argument("--average", choices=["none", "polyak"], default="none",
+                            help="average the parameters over the second half of training (useful with PCD)")
+
+    def training_options(self, args) -> dict:
+        given = {"k": args.k, "n_temperatures": args.temperatures, "momentum": args.momentum,
+                 "average": None if args.average == "none" else args.average}
+        return {k: v for k, v in given.items() if v is not None}
+
+    def check_cli_fit(self, model, args) -> None:
+        """Refuse, before any work, what the parsed options ask that the model cannot do."""
+        if args.evaluate == "exact":
+            check_exact(model, "--evaluate exact", "--evaluate ais or a smaller layer")
+
+    # -- using a trained model -----------------------------------------------------------------
+    def evaluate(self, model, data, args, load_train) -> dict:
+        from ..partition import ais_log_partition, default_schedule, exact_log_partition
+
+        if args.method == "importance":
+            raise UsageError(f"--method importance needs a directed model (sbn, vae), not {self.label(model)}; "
+                             "use --method exact or ais")
+        if args.method == "exact":
+            check_exact(model, "--method exact", "--method ais")
+            log_z = exact_log_partition(model)
+        else:
+            betas = default_schedule() if args.betas is None else torch.linspace(0, 1, args.betas, dtype=torch.float64)
+            log_z = ais_log_partition(model, n_chains=args.chains, betas=betas, base=args.base,
+                                      data=load_train() if args.base == "data" else None, seed=args.seed,
+                                      progress=not args.no_progress)
+        vis = model.graph[model.visible_name]
+        result = {"model": self.label(model), "log_z": log_z._asdict(),
+                  "log_likelihood": _log_likelihood(model, data, log_z),
+                  "units": "nats per example, log-density on the data's scale" if vis.kind in REAL_KINDS
+                  else "nats per example"}
+        bound = _bound(model, data, log_z)
+        if bound is not None:
+            result["variational_bound"] = bound
+        if hasattr(model, "split_labels"):  # a classifier: accuracy of argmax_y p(y | v) on the same rows
+            v, labels = model.split_labels(data)
+            result["accuracy"] = model.score(v, labels)
+        return result
+
+    def label(self, model) -> str:
+        return self.name or type(model).__name__
+
+    @torch.no_grad()
+    def sample(self, model, n, generator, steps, clamp=None):
+        from ..mcmc import gibbs
+        from ..mcmc.single_site import self_coupled
+
+        vis = model.graph[model.visible_name]
+        state = gibbs.run(model, gibbs.init(model, n, generator, clamp=clamp), steps, generator, clamp=clamp)
+        if vis.name in self_coupled(model.graph):  # coupled units: the samples themselves, as {0, 1}
+            x = state.values[vis.name]
+            return ((x + 1) / 2 if vis.kind in SPIN_KINDS else x).reshape(n, vis.n_units)
+        return model.conditional(vis.name, state.values).mean.reshape(n, vis.n_units)
+
+    @torch.no_grad()
+    def reconstruct(self, model, x):
+        from ..evaluation.reconstruction import mean_field_reconstruction
+        from ..evaluation.visible import check_visible, visible_group
+
+        visible_group(model, "reconstruct")
+        p = next(model.parameters())
+        x = check_visible(model, x, "reconstruct", exact=False, name="x").to(dtype=p.dtype, device=p.device)
+        return mean_field_reconstruction(model, x)
+
+    def visible_weights(self, model):
+        graph = model.graph
+        vis = graph[model.visible_name].n_units
+        weights = getattr(model, "W", None)
+        if weights is None and hasattr(model, "weights"):  # a DBM: its bottom layer
+            weights = model.weights[0]
+        hidden = {g.n_units for g in graph.groups if not g.observed}
+        if isinstance(weights, torch.Tensor) and weights.dim() == 2 and weights.shape[0] == vis \
+                and weights.shape[1] in hidden:  # not a visible group's lateral couplings (Hopfield)
+            return weights.detach()
+        return None
+
+
+def _log_likelihood(model, data, log_z):
+    """log p(v) as a dict, or ``None`` where F(v) has no closed form and too many units to sum."""
+    from ..evaluation import log_likelihood
+    from ..evaluation.visible import free_energy_plan
+
+    try:
+        free_energy_plan(model, "pgm eval")
+    except TypeError:
+        return None
+    return log_likelihood(model, data, log_z)._asdict()
+
+
+def _bound(model, data, log_z):
+    """The mean-field bound as a dict for models without a free energy whose latents suit it (DBM)."""
+    from ..evaluation import variational_bound
+    from ..variational.mean_field import latent_groups
+
+    if has_free_energy(model) or len(model.graph.groups) == 1:  # nothing latent: log p(v) itself is exact
+        return None
+    try:
+        latent_groups(model, "pgm eval")
+    except TypeError:
+        return None
+    return {k: v for k, v in variational_bound(model, data, log_z)._asdict().items() if k != "per_example"}
+
+
+class HopfieldFamily(EnergyFamily):
+    """Hopfield nets: ``fit`` stores the data's first rows as patterns (``method="store"``,
+    the default; the storage rule is the model's), or trains by a contrastive rule as any
+    energy model; ``pgm sample`` recalls stored patterns from corrupted probes."""
+
+    methods = ("store", *ENERGY_METHODS)
+    cli_methods = ("store",)
+    epoch_trained = False
+    pictures = ("samples", "recall")
+
+    def default_method(self, model) -> str:
+        return "store"
+
+    def cli_default_method(self) -> str:
+        return "store"
+
+    def options(self, method=None) -> dict:
+        if method == "store":
+            return {"patterns": 5}
+        store = {"patterns": 5} if method is None else {}
+        return {**super().options(method), **store}
+
+    def fit(self, model, data, *, method=None, patterns: int = 5, **options):
+        """``method="store"``: store the first ``patterns`` rows of ``data`` ({0, 1} or grey
+        data binarized at 1/2, ±1 data as they are) and return a summary dict (patterns,
+        rule, the fraction that are fixed points); other methods: :func:`inference.learning.fit`."""
+        from pgm.checks import check_int
+
+        if method not in (None, "store"):
+            return fit_energy(model, data, method=method, **options)
+        if options:
+            raise TypeError(f"fit: method 'store' takes only patterns, got {sorted(options)}")
+        patterns = check_int(patterns, "patterns", 1, "fit")
+        x = torch.as_tensor(data)[:patterns]
+        stored = (x > 0.5).to(model.W.dtype) * 2 - 1
+        model.store(stored)
+        out = model.recall(stored)
+        return {"patterns": int(stored.shape[0]), "rule": model.rule,
+                "fixed_points": float((out.states == stored).all(1).float().mean())}
+
+    def add_training_arguments(self, parser) -> None:
+        parser.add_argument("--method", choices=list(self.cli_methods), default=None,
+                            help="store: the data's first rows as patterns, by the net's --rule (default store)")
+        parser.add_argument("--patterns", type=COUNT, default=5,
+                            help="store the first PATTERNS rows of the data as ±1 patterns: {0, 1} or grey data "
+                                 "binarized at 1/2, ±1 data (--data digits-spin) as they are (default 5)")
+
+    def training_options(self, args) -> dict:
+        return {"patterns": args.patterns}
+
+    def cli_fit(self, model, data, args, common):
+        summary = self.fit(model, data, method="store", **self.training_options(args))
+        return summary, summary

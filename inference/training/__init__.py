@@ -1,0 +1,12 @@
+"""What every trainer shares: the one epoch loop (:func:`run_epochs` over a
+:class:`Trainer`), the one training checkpointer, the per-epoch record and the
+:class:`Checkpoint` option."""
+
+from . import checkpointer
+from .checkpointer import Part, fingerprint
+from .history import EpochTable
+from .loop import Trainer, check_callbacks, run_epochs
+from .options import Checkpoint
+
+__all__ = ["Checkpoint", "EpochTable", "Part", "Trainer", "check_callbacks", "checkpointer", "fingerprint",
+           "run_epochs"]

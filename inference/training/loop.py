@@ -1,0 +1,165 @@
+"""The one epoch loop every trainer runs in: :class:`Trainer` and :func:`run_epochs`.
+
+A trainer says how to train one epoch and how to score it; the loop does the rest, the
+same for every family:
+
+* resuming from a checkpoint (:func:`inference.training.checkpointer.restore`);
+* a tqdm bar over the epochs showing the latest metrics;
+* the **non-finite guard**: after each epoch's training, a parameter that became NaN or
+  infinite puts back the parameters of the epoch's start and raises FloatingPointError
+  naming the epoch, the parameters and the learning rate (the checkpoint keeps the last
+  good epoch);
+* one history row per epoch (``epoch`` and ``seconds`` added by the loop);
+* callbacks ``callback(epoch, history, model)``, any of which may return ``True`` to stop;
+* the checkpoint every ``checkpoint.every`` epochs, after the last and when stopped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+
+import torch
+
+from . import checkpointer
+
+__all__ = ["Trainer", "run_epochs", "check_callbacks"]
+
+
+class Trainer:
+    """One training run as the epoch loop drives it. Subclasses set the attributes and
+    define :meth:`train_epoch`; the other methods have defaults.
+
+    Attributes
+    ----------
+    model : torch.nn.Module
+        Trained in place.
+    history : EpochTable
+        The run's (empty) record; the loop appends one row per epoch.
+    where : str
+        Prefix of the loop's messages (``"fit"``).
+    desc : str
+        The progress bar's label.
+    postfix : dict
+        History columns shown on the bar → their short names.
+    backend : str or None
+        Name of the path that runs the steps (a resumed run on another one warns).
+    """
+
+    model: torch.nn.Module
+    history = None
+    where = "fit"
+    desc = "fit"
+    postfix: dict = {}
+    backend: str | None = None
+
+    def train_epoch(self, epoch: int) -> dict:
+        """Train epoch ``epoch`` (0-based); return the row's training columns."""
+        raise NotImplementedError
+
+    def evaluate_epoch(self, epoch: int, last: bool) -> dict:
+        """The row's monitoring and evaluation columns after epoch ``epoch`` (``last``:
+        the run's final epoch); nothing by default."""
+        return {}
+
+    def settings(self) -> dict:
+        """The run's settings as JSON-able data, compared on resume (asked for only when
+        a checkpoint is written or read)."""
+        return {}
+
+    def parts(self) -> dict:
+        """The :class:`~inference.training.checkpointer.Part` s of the run's state besides
+        the model's parameters."""
+        return {}
+
+    def session(self):
+        """A context manager around the whole run (threads, seeded global generators)."""
+        return contextlib.nullcontext()
+
+    def start(self, resumed: bool) -> None:
+        """Called once before the first epoch of this call, after a resume (if any)
+        succeeded: set-up that must not happen when the run is refused."""
+
+    def lr(self) -> float | None:
+        """The learning rate in force, for the divergence message."""
+        return None
+
+    def finish(self, history) -> None:
+        """Called once the loop has ended without an error."""
+
+
+def check_callbacks(callbacks, where: str = "fit") -> tuple:
+    """``callbacks`` (one callable or a sequence) as a tuple of callables; TypeError otherwise."""
+    callbacks = (callbacks,) if callable(callbacks) else tuple(callbacks)
+    for cb in callbacks:
+        if not callable(cb):
+            raise TypeError(f"{where}: callbacks must be callables (epoch, history, model), got {cb!r}")
+    return callbacks
+
+
+def run_epochs(trainer: Trainer, epochs: int, *, checkpoint=None, callbacks=(), progress: bool = True):
+    """Run ``trainer`` up to ``epochs`` epochs (from the checkpoint's epoch when it resumes);
+    returns its history.
+
+    Parameters
+    ----------
+    trainer : Trainer
+    epochs : int
+        Total epochs (a resumed run continues up to it).
+    checkpoint : inference.learning.Checkpoint, optional
+        Path, cadence and whether to resume.
+    callbacks : tuple of callables
+        Checked already (:func:`check_callbacks`).
+    progress : bool
+    """
+    from tqdm.auto import tqdm
+
+    history, epoch0 = trainer.history, 0
+    with trainer.session():
+        if checkpoint is not None and checkpoint.resume and (checkpoint.resume is True
+                                                             or os.path.exists(checkpoint.path)):
+            epoch0, history = checkpointer.restore(checkpoint.path, trainer)
+            trainer.history = history
+        trainer.start(resumed=epoch0 > 0)
+        bar = tqdm(total=epochs, initial=epoch0, desc=trainer.desc, unit="epoch", disable=not progress)
+        try:
+            for epoch in range(epoch0, epochs):
+                t0 = time.perf_counter()
+                start = [p.detach().clone() for p in trainer.model.parameters()]
+                row = trainer.train_epoch(epoch)
+                seconds = time.perf_counter() - t0
+                _check_finite(trainer, start, epoch, checkpoint)
+                row.update(trainer.evaluate_epoch(epoch, epoch + 1 == epochs))
+                history.append(epoch=epoch + 1, seconds=seconds, **row)
+                bar.update(1)
+                bar.set_postfix({short: f"{row[key]:.4g}" for key, short in trainer.postfix.items()
+                                 if row.get(key) is not None}, refresh=False)
+                stop = any(cb(epoch + 1, history, trainer.model) is True for cb in callbacks)
+                if checkpoint is not None and (stop or epoch + 1 == epochs or (epoch + 1) % checkpoint.every == 0):
+                    checkpointer.save(checkpoint.path, trainer, epoch + 1, history)
+                if stop:
+                    break
+        finally:
+            bar.close()
+    trainer.finish(history)
+    return history
+
+
+def _check_finite(trainer, start, epoch, checkpoint) -> None:
+    """After an epoch: if any parameter is NaN or infinite, put back the parameters of the
+    epoch's start and raise FloatingPointError (the checkpoint keeps the last good epoch)."""
+    model = trainer.model
+    if all(bool(torch.isfinite(p).all()) for p in model.parameters()):
+        return
+    bad = [name for name, p in model.named_parameters() if not bool(torch.isfinite(p).all())]
+    with torch.no_grad():
+        for p, p0 in zip(model.parameters(), start):
+            p.copy_(p0)
+    kept = f"; the checkpoint {os.fspath(checkpoint.path)!r} is left as it was" if checkpoint is not None else ""
+    lr = trainer.lr()
+    rate = "" if lr is None else f" (learning rate {lr:.3g} at the end of it)"
+    raise FloatingPointError(
+        f"{trainer.where}: parameters {bad} became NaN or infinite during epoch {epoch + 1}{rate}: training "
+        f"diverged. The model holds the parameters from the start of that epoch{kept}. Lower lr (or momentum) "
+        "and run again")

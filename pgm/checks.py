@@ -1,0 +1,342 @@
+"""Argument checkers of the whole library: one module, used by ``pgm``, ``models`` and
+``inference`` alike.
+
+Each checker takes the value, the argument's name and (optionally) ``where``, the
+function or command whose argument it is, and either returns the value in its checked
+form or raises TypeError (wrong type) / ValueError (wrong value) with a message that
+names the argument, what was expected and what was received.
+
+The checks of models' inputs (:func:`check_units`, :func:`check_onehot`,
+:func:`check_beta`) are switchable like ``torch.distributions``: on by default; hot
+loops that have already checked their data once (training, sampling, AIS) switch them
+off locally with :func:`validation_disabled`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import operator
+import os
+
+import numpy as np
+import torch
+
+__all__ = ["check_beta", "check_bool", "check_choice", "check_float", "check_init", "check_sizes", "check_int",
+           "check_memory", "check_onehot", "check_units", "check_path", "check_ax", "check_title", "check_int_arg",
+           "as_array", "PICTURE_FORMATS",
+           "is_validation_enabled", "set_validation", "validation_disabled"]
+
+_ENABLED = True
+
+
+def is_validation_enabled() -> bool:
+    """Whether energy models check their arguments."""
+    return _ENABLED
+
+
+def set_validation(enabled: bool) -> None:
+    """Turn argument checks of energy models on or off globally."""
+    global _ENABLED
+    _ENABLED = bool(enabled)
+
+
+@contextlib.contextmanager
+def validation_disabled():
+    """Context manager that switches argument checks off inside its block."""
+    global _ENABLED
+    old, _ENABLED = _ENABLED, False
+    try:
+        yield
+    finally:
+        _ENABLED = old
+
+
+def _show(values: torch.Tensor, k: int = 5) -> str:
+    vals = values.flatten()[:k].tolist()
+    return ", ".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in vals)
+
+
+def check_units(
+    x,
+    name: str,
+    width: int | None = None,
+    *,
+    binary: bool = False,
+    unit_interval: bool = False,
+    dtype: torch.dtype | None = None,
+    device: torch.device | None = None,
+) -> torch.Tensor:
+    """Check a batch of unit values and return it as a tensor of the model's dtype.
+
+    Parameters
+    ----------
+    x : Tensor, shape (batch, width)
+        Values to check.
+    name : str
+        The argument's name, used in error messages.
+    width : int, optional
+        Required size of the last dimension.
+    binary : bool
+        Require values in {0, 1}.
+    unit_interval : bool
+        Require values in [0, 1] (probabilities are accepted).
+    dtype, device : optional
+        Convert a floating tensor to this dtype / device.
+
+    Raises
+    ------
+    TypeError
+        ``x`` is not a tensor of a floating dtype.
+    ValueError
+        Wrong rank or width, NaN/inf, or values outside the allowed set.
+    """
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(
+            f"{name} must be a torch.Tensor of shape (batch, {width if width else 'n'}), "
+            f"got {type(x).__name__}; convert with torch.as_tensor(..., dtype=torch.float32)"
+        )
+    if not torch.is_floating_point(x):
+        raise TypeError(
+            f"{name} must have a floating dtype (float32 or float64), got {x.dtype}; "
+            f"convert with {name}.float()"
+        )
+    if x.dim() != 2:
+        raise ValueError(
+            f"{name} must be 2-D (batch, {width if width else 'n'}), got shape {tuple(x.shape)}; "
+            f"a single example needs a batch dimension: {name}.unsqueeze(0)"
+        )
+    if width is not None and x.shape[-1] != width:
+        raise ValueError(
+            f"{name} must have {width} columns (one per unit), got shape {tuple(x.shape)}"
+        )
+    if dtype is not None or device is not None:
+        x = x.to(dtype=dtype or x.dtype, device=device or x.device)
+    if not _ENABLED:
+        return x
+    bad = ~torch.isfinite(x)
+    if bad.any():
+        rows = bad.any(-1).nonzero().flatten()[:5].tolist()
+        raise ValueError(f"{name} contains NaN or infinite values (rows {rows})")
+    if binary:
+        bad = (x != 0) & (x != 1)
+        if bad.any():
+            raise ValueError(
+                f"{name} must be binary (values in {{0, 1}}), got values such as "
+                f"[{_show(x[bad])}]; binarize first, e.g. ({name} >= 0.5).float()"
+            )
+    elif unit_interval:
+        bad = (x < 0) | (x > 1)
+        if bad.any():
+            raise ValueError(
+                f"{name} must lie in [0, 1] (binary values or probabilities), got values "
+                f"such as [{_show(x[bad])}]"
+            )
+    return x
+
+
+def check_onehot(x, name: str, width: int | None = None, *, exact: bool = True, dtype: torch.dtype | None = None,
+                 device: torch.device | None = None) -> torch.Tensor:
+    """Check a batch of values of a softmax group (one K-way variable as K one-hot units).
+
+    Like :func:`check_units`, and every row must be one-hot (``exact``) or, with
+    ``exact=False``, a probability vector (values in [0, 1] summing to 1 within 1e-4, such
+    as conditional means).
+
+    Raises
+    ------
+    TypeError
+        ``x`` is not a tensor of a floating dtype.
+    ValueError
+        Wrong rank or width, NaN/inf, or a row that is not one-hot (a probability vector).
+    """
+    x = check_units(x, name, width, unit_interval=True, dtype=dtype, device=device)
+    if not _ENABLED or x.shape[0] == 0:
+        return x
+    sums = x.sum(-1, dtype=torch.float64)
+    bad = (sums - 1).abs() > 1e-4
+    if exact:
+        bad |= ((x != 0) & (x != 1)).any(-1)
+    if bad.any():
+        rows = bad.nonzero().flatten()[:5].tolist()
+        want = "one-hot rows (exactly one 1 per row)" if exact else \
+            "one-hot rows or probability vectors (values in [0, 1] summing to 1)"
+        raise ValueError(
+            f"{name} must hold {want} for a softmax group of {x.shape[-1]} classes, got rows {rows} such as "
+            f"[{_show(x[bad][0])}]; encode class indices k as torch.nn.functional.one_hot(k, {x.shape[-1]}).float()"
+        )
+    return x
+
+
+def check_beta(beta, name: str = "beta", batch: int | None = None):
+    """Check an inverse temperature: a float in [0, 1] or a tensor of shape (batch,)."""
+    if isinstance(beta, torch.Tensor):
+        if beta.dim() > 1 or (batch is not None and beta.dim() == 1 and beta.shape[0] not in (1, batch)):
+            raise ValueError(
+                f"{name} must be a scalar or a tensor of shape ({batch},), got shape {tuple(beta.shape)}"
+            )
+        if _ENABLED and ((beta < 0) | (beta > 1) | beta.isnan()).any():
+            raise ValueError(f"{name} must lie in [0, 1], got [{_show(beta)}]")
+        return beta
+    if not isinstance(beta, (int, float)) or isinstance(beta, bool) or math.isnan(beta) or not 0 <= beta <= 1:
+        raise ValueError(f"{name} must be a number in [0, 1] or a tensor of such, got {beta!r}")
+    return float(beta)
+
+
+def check_int(value, name: str, minimum: int = 1, where: str | None = None) -> int:
+    """Check that ``value`` is an integer (not bool) of at least ``minimum``; return it as an int.
+
+    Integer-like numbers (``numpy.int64``, a 0-d integer tensor: anything with
+    ``__index__``) are accepted. A non-integer raises TypeError, an integer below
+    ``minimum`` ValueError; ``where`` (e.g. the function's name) prefixes the message.
+    """
+    prefix = f"{where}: " if where else ""
+    if isinstance(value, bool) or not hasattr(type(value), "__index__"):
+        raise TypeError(f"{prefix}{name} must be an int >= {minimum}, got {type(value).__name__} {value!r}")
+    try:
+        value = operator.index(value)
+    except TypeError:  # e.g. a tensor with more than one element
+        raise TypeError(f"{prefix}{name} must be an int >= {minimum}, got {type(value).__name__} {value!r}") from None
+    if value < minimum:
+        raise ValueError(f"{prefix}{name} must be an int >= {minimum}, got {value!r}")
+    return value
+
+
+def check_bool(value, name: str, where: str | None = None) -> bool:
+    """Check that ``value`` is ``True`` or ``False`` (not 0, 1 or a string); return it.
+
+    Raises TypeError otherwise; ``where`` (e.g. the function's name) prefixes the message.
+    """
+    if not isinstance(value, bool):
+        prefix = f"{where}: " if where else ""
+        raise TypeError(f"{prefix}{name} must be True or False, got {type(value).__name__} {value!r}")
+    return value
+
+
+def check_sizes(sizes, where: str, min_layers: int, layers: str, hint: str = "") -> list[int]:
+    """Layer sizes from the visible layer up: a sequence (not a string) of at least
+    ``min_layers`` ints ≥ 1 (``layers`` names them, e.g. "visible and one hidden");
+    ``hint`` ends the message for too few layers. Returns them as a list of ints."""
+    if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__iter__"):
+        raise TypeError(f"{where}: sizes must be a sequence of layer sizes from the visible layer up, "
+                        f"e.g. [64, 32, 16], got {type(sizes).__name__} {sizes!r}")
+    sizes = [check_int(s, f"sizes[{i}]", 1, where) for i, s in enumerate(sizes)]
+    if len(sizes) < min_layers:
+        words = {2: "two", 3: "three"}.get(min_layers, str(min_layers))
+        raise ValueError(f"{where}: sizes must list at least {words} layers ({layers}), got {sizes}{hint}")
+    return sizes
+
+
+def check_init(where: str, weight_std, seed) -> tuple[float, int | None]:
+    """The initialisation options every model shares: ``weight_std`` a finite float ≥ 0,
+    ``seed`` ``None`` or an int in [0, 2**63) (what ``torch.Generator.manual_seed``
+    takes); returns ``(float(weight_std), seed)``."""
+    if (not isinstance(weight_std, (int, float)) or isinstance(weight_std, bool)
+            or not math.isfinite(weight_std) or weight_std < 0):
+        raise ValueError(f"{where}: weight_std must be a finite non-negative float, got {weight_std!r}")
+    if seed is not None:
+        seed = check_int(seed, "seed", 0, where)
+        if seed >= 2**63:
+            raise ValueError(f"{where}: seed must be below 2**63, got {seed!r}")
+    return float(weight_std), seed
+
+
+def check_memory(where: str, n_values: int, dtype: torch.dtype = torch.float32, what: str = "its parameters") -> None:
+    """Refuse, before allocating, a model whose ``n_values`` numbers of ``dtype`` exceed
+    this machine's physical memory: ValueError saying how much is needed."""
+    need = n_values * torch.empty((), dtype=dtype).element_size()
+    try:
+        have = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not POSIX: let the allocator decide
+        return
+    if need > have:
+        raise ValueError(f"{where}: {what} need {_bytes(need)} ({n_values:.3g} {dtype} values), more than this "
+                         f"machine's {_bytes(have)} of memory; use smaller layers")
+
+
+def _bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"):
+        if n < 1024 or unit == "EiB":
+            return f"{n:.3g} {unit}"
+        n /= 1024
+
+
+def check_float(value, name, low=0.0, high=math.inf, low_open=False, high_open=False, where=None):
+    """``value`` as a finite float in the interval: TypeError for a non-number, ValueError outside."""
+    prefix = f"{where}: " if where else ""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise TypeError(f"{prefix}{name} must be a number, got {type(value).__name__} {value!r}")
+    value = float(value)
+    bad = (not math.isfinite(value) or value < low or value > high or (low_open and value == low)
+           or (high_open and value == high))
+    if bad:
+        lo, hi = "(" if low_open else "[", ")" if high_open else "]"
+        raise ValueError(f"{prefix}{name} must be finite and lie in {lo}{low}, {high}{hi}, got {value}")
+    return value
+
+
+def check_choice(value, name, options, where=None):
+    """``value`` if it is one of ``options``, else a ValueError listing them."""
+    if value not in options:
+        prefix = f"{where}: " if where else ""
+        raise ValueError(f"{prefix}{name} must be one of {list(options)}, got {value!r}")
+    return value
+
+
+# -- arguments of picture functions -------------------------------------------------------
+
+#: File suffixes a picture may be saved as.
+PICTURE_FORMATS = (".png", ".pdf", ".svg")
+
+
+def check_path(path, func):
+    """``None``, or a str / PathLike ending in one of :data:`PICTURE_FORMATS`."""
+    if path is None:
+        return
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{func}: path must be a str or os.PathLike, got {type(path).__name__}")
+    ext = os.path.splitext(os.fspath(path))[1].lower()
+    if ext not in PICTURE_FORMATS:
+        raise ValueError(f"{func}: path must end in one of {', '.join(PICTURE_FORMATS)}, got {os.fspath(path)!r}")
+
+
+def check_ax(ax, func):
+    """``None`` or a matplotlib Axes."""
+    if ax is None:
+        return
+    from matplotlib.axes import Axes
+
+    if not isinstance(ax, Axes):
+        raise TypeError(f"{func}: ax must be a matplotlib Axes or None, got {type(ax).__name__}")
+
+
+def check_title(title, func):
+    """``None`` or a str."""
+    if title is not None and not isinstance(title, str):
+        raise TypeError(f"{func}: title must be a str or None, got {type(title).__name__}")
+
+
+def check_int_arg(value, name, func, minimum=1, optional=True):
+    """A picture function's count: an int ≥ ``minimum`` (or ``None`` when ``optional``);
+    ValueError otherwise."""
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{func}: {name} must be an int >= {minimum}{' or None' if optional else ''}, got {value!r}")
+    return int(value)
+
+
+def as_array(values, name, func, ndim=None, finite=True):
+    """A float64 numpy copy of a tensor, array or nested sequence, checked for its rank."""
+    if isinstance(values, torch.Tensor):
+        values = values.detach().cpu().double().numpy()
+    try:
+        arr = np.array(values, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"{func}: {name} must be a tensor, array or sequence of numbers, "
+                        f"got {type(values).__name__}") from None
+    if ndim is not None and arr.ndim != ndim:
+        raise ValueError(f"{func}: {name} must be {ndim}-D, got shape {arr.shape}")
+    if finite and not np.isfinite(arr).all():
+        raise ValueError(f"{func}: {name} must be finite, got {int((~np.isfinite(arr)).sum())} NaN or infinite values")
+    return arr
