@@ -23,7 +23,7 @@ from pgm.checks import validation_disabled
 from ..partition.exact import _float64_copy
 from ..variational.mean_field import latent_groups, mean_field
 from .likelihood import _log_z_triple
-from .visible import check_visible
+from ..partition.visible import check_visible
 
 __all__ = ["VariationalBound", "variational_bound", "entropy_bernoulli"]
 

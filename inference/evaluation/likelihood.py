@@ -4,7 +4,7 @@ r"""The log-likelihood of data under an energy model, given its log partition fu
 
     \frac{1}{n} \sum_{n} \log p(v_n) = \frac{1}{n} \sum_n -F(v_n) - \log Z ,
 
-with F the free energy of the visible group (:mod:`inference.evaluation.visible`). For
+with F the free energy of the visible group (:mod:`inference.partition.visible`). For
 binary visible units p is a probability (nats per example); for real-valued ones
 (``gaussian``, ``real``) a density with respect to Lebesgue measure on the data's own
 scale (nats per example; rescaling the data by a factor a shifts it by −n_v log a).
@@ -22,7 +22,7 @@ from models.energy import EnergyModel
 
 from ..partition.estimate import LogZEstimate
 from ..partition.exact import _float64_copy
-from .visible import check_visible, free_energy_plan, visible_free_energy
+from ..partition.visible import check_visible, free_energy_plan, visible_free_energy
 
 __all__ = ["LogLikelihood", "log_likelihood"]
 
@@ -82,7 +82,7 @@ def log_likelihood(model: EnergyModel, data: torch.Tensor, log_z) -> LogLikeliho
 
     with F the free energy of the visible group (``model.free_energy``, or the model's
     enumeration hook with the latent binary groups summed out, see
-    :mod:`inference.evaluation.visible`). If ``log_z`` is a
+    :mod:`inference.partition.visible`). If ``log_z`` is a
     :class:`~inference.partition.LogZEstimate` its bracket is carried through: ``lower``
     uses ``log_z.upper`` and ``upper`` uses ``log_z.lower``.
 

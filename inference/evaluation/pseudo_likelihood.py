@@ -26,7 +26,7 @@ from ..mcmc.sampling import make_generator
 from pgm import SPIN_KINDS
 
 from ..partition.exact import _float64_copy
-from .visible import BINARY_KINDS, check_visible, free_energy_plan, visible_free_energy, visible_group
+from ..partition.visible import BINARY_KINDS, check_visible, free_energy_plan, visible_free_energy, visible_group
 
 __all__ = ["PseudoLikelihood", "FlipPseudoLikelihood", "pseudo_log_likelihood"]
 
@@ -46,7 +46,7 @@ class FlipPseudoLikelihood:
         A float64 copy of the model (it is only read).
     description : PseudoLikelihood
     plan : tuple of str
-        From :func:`inference.evaluation.visible.free_energy_plan`.
+        From :func:`inference.partition.visible.free_energy_plan`.
     """
 
     def __init__(self, model64, description: PseudoLikelihood, plan=()):
@@ -112,7 +112,7 @@ def pseudo_log_likelihood(model, data: torch.Tensor, generator: torch.Generator 
     model : EnergyModel
         A model with binary visible units (``bernoulli``, ``binary_pm1`` or ``spin``) and
         a free energy (``free_energy``, or an enumeration hook that sums out a few binary
-        latent units, see :mod:`inference.evaluation.visible`). It is not modified.
+        latent units, see :mod:`inference.partition.visible`). It is not modified.
     data : Tensor, shape (n, n_visible)
         Outcomes of the visible units ({0, 1}, or {−1, +1} for spins).
     generator : torch.Generator, optional

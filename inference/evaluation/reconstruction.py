@@ -19,7 +19,7 @@ import torch
 from pgm.checks import validation_disabled
 
 from ..mcmc import gibbs
-from .visible import check_visible, visible_group
+from ..partition.visible import check_visible, visible_group
 
 __all__ = ["reconstruction_error", "mean_field_reconstruction"]
 

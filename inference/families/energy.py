@@ -131,7 +131,7 @@ class EnergyFamily(Family):
     @torch.no_grad()
     def reconstruct(self, model, x):
         from ..evaluation.reconstruction import mean_field_reconstruction
-        from ..evaluation.visible import check_visible, visible_group
+        from ..partition.visible import check_visible, visible_group
 
         visible_group(model, "reconstruct")
         p = next(model.parameters())
@@ -154,7 +154,7 @@ class EnergyFamily(Family):
 def _log_likelihood(model, data, log_z):
     """log p(v) as a dict, or ``None`` where F(v) has no closed form and too many units to sum."""
     from ..evaluation import log_likelihood
-    from ..evaluation.visible import free_energy_plan
+    from ..partition.visible import free_energy_plan
 
     try:
         free_energy_plan(model, "pgm eval")

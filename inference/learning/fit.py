@@ -43,7 +43,7 @@ def _name(obj):
 
 def _check_data(model, x, name, binary=False):
     if len(model.data_groups) > 1:  # several observed groups side by side (pixels and a label)
-        from ..evaluation.visible import check_visible
+        from ..partition.visible import check_visible
 
         return check_visible(model, x, "fit", exact=binary, name=name, allow_empty=True).to(
             dtype=model.dtype, device=model.device)

@@ -30,7 +30,7 @@ def _start_from_data(path, data, n_chains, gen):
     model = path.model
     vis = model.visible_name
     if len(model.data_groups) > 1:  # rows of several observed groups (pixels and a one-hot label): outcomes
-        from ..evaluation.visible import check_visible
+        from .visible import check_visible
 
         rows = check_visible(model, data, "reverse_ais_log_partition").to(dtype=model.dtype, device=model.device)
         pick = torch.randint(rows.shape[0], (n_chains,), generator=gen, device=model.device)

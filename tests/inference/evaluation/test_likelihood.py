@@ -13,9 +13,9 @@ import pytest
 import torch
 
 import inference.evaluation.likelihood
-import inference.evaluation.visible
+import inference.partition.visible
 from inference.evaluation import LogLikelihood, log_likelihood
-from inference.evaluation.visible import MAX_SUMMED_UNITS, free_energy_plan
+from inference.partition.visible import MAX_SUMMED_UNITS, free_energy_plan
 from inference.mcmc.sampling import make_generator
 from inference.partition import LogZEstimate, exact_log_partition
 from models.energy import GaussianRBM, validation_disabled
@@ -113,7 +113,7 @@ def test_the_enumeration_works_in_blocks(monkeypatch):
     model = Chain(4, 3, 3, seed=5)
     v = all_binary_states(4)
     whole = log_likelihood(model, v, 0.0)
-    monkeypatch.setattr(inference.evaluation.visible, "_BLOCK", 100)  # one row per block
+    monkeypatch.setattr(inference.partition.visible, "_BLOCK", 100)  # one row per block
     assert log_likelihood(model, v, 0.0).mean == pytest.approx(whole.mean, abs=1e-12)
 
 

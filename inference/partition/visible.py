@@ -32,7 +32,7 @@ from pgm.checks import check_onehot, check_units, validation_disabled
 
 from pgm import BERNOULLI_KINDS, ONEHOT_KINDS, REAL_KINDS, SPIN_KINDS
 
-from ..partition.exact import _bits
+from .exact import _bits
 
 __all__ = ["MAX_SUMMED_UNITS", "REAL_KINDS", "BINARY_KINDS", "visible_group", "check_visible",
            "free_energy_plan", "visible_free_energy"]
