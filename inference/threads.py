@@ -7,9 +7,11 @@ run inside :func:`threads_for`, which
 
 * uses one thread when the loop's largest product is below :data:`SMALL_WORK`
   multiply-adds;
-* otherwise uses torch's thread count, capped by the number of cores found idle over a
-  short sample (:func:`idle_cores`, Linux ``/proc/stat``; 50 ms, at most once a second),
-  so that a loop does not start more threads than there are free cores;
+* otherwise uses torch's thread count, capped by the number of cores found idle
+  (:func:`idle_cores`, Linux ``/proc/stat``: over the time since the previous reading
+  when that is between 20 ms and 10 s old, else from the count of runnable threads at this
+  instant; it never waits), so that a loop does not start more threads than there are
+  free cores;
 
 and restores torch's setting afterwards.
 """
@@ -27,37 +29,39 @@ __all__ = ["SMALL_WORK", "threads_for", "n_threads_for", "idle_cores", "graph_wo
 #: Multiply-adds of a loop's largest matrix product below which one thread is used
 #: (a 100 x 64 x 20 product is 1.3e5; a 100 x 784 x 500 one is 3.9e7).
 SMALL_WORK = 2_000_000
-_SAMPLE_SECONDS = 0.05
-_REUSE_SECONDS = 1.0
-_last: list = [None, -1.0]  # (idle cores, when measured)
+_MIN_SPAN, _MAX_SPAN = 0.02, 10.0  # a previous reading this old (seconds) gives an average over the span
+_last: list = [None, -1.0, 0.0]  # ((idle, total) CPU times, when read, this process's CPU seconds then)
 
 
-def _cpu_times():
+def _read_stat():
+    """(idle + iowait, total) CPU times and the count of runnable threads, from /proc/stat."""
     with open("/proc/stat") as f:
-        fields = f.readline().split()[1:]
-    values = [int(x) for x in fields]
+        lines = f.read().splitlines()
+    values = [int(x) for x in lines[0].split()[1:]]
     idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
-    return idle, sum(values[:8])
+    running = next(int(line.split()[1]) for line in lines if line.startswith("procs_running"))
+    return (idle, sum(values[:8])), running
 
 
 def idle_cores() -> float | None:
-    """Cores left idle by all processes over the last ~50 ms, or ``None`` where this
-    cannot be read (not Linux). Measured at most once a second."""
-    now = time.monotonic()
-    if _last[0] is not None and now - _last[1] < _REUSE_SECONDS:
-        return _last[0]
+    """Cores left idle by all processes, or ``None`` where this cannot be read (not Linux).
+
+    Cores not used by other processes: averaged over the time since the previous call when
+    that lies between 20 ms and 10 s (the idle share of all cores, plus what this process
+    itself used meanwhile), otherwise the cores minus the threads runnable now (less this
+    one). Never sleeps."""
+    now, own = time.monotonic(), time.process_time()
     try:
-        idle0, total0 = _cpu_times()
-        time.sleep(_SAMPLE_SECONDS)
-        idle1, total1 = _cpu_times()
-    except (OSError, ValueError, IndexError):
-        return None
-    if total1 <= total0:
+        times, running = _read_stat()
+    except (OSError, ValueError, IndexError, StopIteration):
         return None
     cores = os.cpu_count() or 1
-    value = cores * (idle1 - idle0) / (total1 - total0)
-    _last[:] = [value, time.monotonic()]
-    return value
+    before, when, own_before = _last
+    _last[:] = [times, now, own]
+    if before is not None and _MIN_SPAN <= now - when <= _MAX_SPAN and times[1] > before[1]:
+        idle = cores * (times[0] - before[0]) / (times[1] - before[1])
+        return min(float(cores), idle + (own - own_before) / (now - when))
+    return float(min(cores, max(0, cores - (running - 1))))
 
 
 def graph_work(graph, rows: int) -> int:
