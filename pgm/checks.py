@@ -115,7 +115,7 @@ def check_units(
     if not _ENABLED:
         return x
     if x.numel() and not binary:  # one pass (NaN propagates through min and max); the slow checks name the bad values
-        lo, hi = (float(v) for v in torch.aminmax(x))
+        lo, hi = (float(v) for v in torch.aminmax(x.detach()))
         if (0.0 <= lo and hi <= 1.0) if unit_interval else (math.isfinite(lo) and math.isfinite(hi)):
             return x
     bad = ~torch.isfinite(x)

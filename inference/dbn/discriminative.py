@@ -1,6 +1,6 @@
 r"""Discriminative fine-tuning: a deep belief net's up-pass trained as a classifier.
 
-A DBN's weights initialise a :class:`~inference.programs.DBNClassifier` (its up-pass
+A DBN's weights initialise a :class:`~inference.dbn.DBNClassifier` (its up-pass
 with a softmax layer on top, Goodfellow et al. 2016, eqs. 20.22–20.23), and every layer
 is then trained with the labels by minibatch SGD with momentum on the cross-entropy
 

@@ -51,7 +51,7 @@ class GreedyHistory(NamedTuple):
         "estimate_lower", "estimate_upper", "bound", "bound_lower", "bound_upper"}``. For
         l = 1 (an RBM) the estimate and the bound are its log-likelihood −F(v) − log Z;
         above, the K-sample importance estimate and the ELBO with the up-pass as
-        proposal (:func:`inference.programs.dbn_log_likelihood`).
+        proposal (:func:`inference.dbn.dbn_log_likelihood`).
     """
 
     layers: list

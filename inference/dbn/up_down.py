@@ -126,7 +126,7 @@ def fit_up_down(dbn: DBN, data: torch.Tensor, *, method: str = "up_down", epochs
     seed : int or None, default 0
         Seeds the shuffling and every draw.
     evaluate : None, "exact" or "ais"
-        After each epoch, :func:`inference.programs.dbn_log_likelihood` on ``eval_data``
+        After each epoch, :func:`inference.dbn.dbn_log_likelihood` on ``eval_data``
         (default ``data``) with K = ``n_samples``: ``log_likelihood`` (the importance
         estimate), ``bound`` (the ELBO) and ``log_z`` in the history.
     checkpoint : path or :class:`~inference.learning.Checkpoint`, optional

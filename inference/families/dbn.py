@@ -35,9 +35,6 @@ class DBNFamily(Family):
     epochs_help = " of each greedy layer"
     lr_help = " of each greedy layer (up-down: --up-down-lr)"
     evaluate_help = "the bound after each layer; exact needs small layers, auto picks per layer"
-    build_fn = None
-    sizes_fn = None
-    model_arguments = None
 
     def options(self, method=None) -> dict:
         greedy = {**_keywords(fit_energy), **{k: None for keys in SHORTHAND.values() for k in keys},
@@ -55,16 +52,6 @@ class DBNFamily(Family):
         if method == "up_down":
             return fit_up_down(model, data, **options)
         return fit_greedy(model, data, method=method, **options)
-
-    def build(self, data, args):
-        return self.build_fn(data, args)
-
-    def from_sizes(self, sizes):
-        return self.sizes_fn(sizes)
-
-    def add_model_arguments(self, parser) -> None:
-        if self.model_arguments is not None:
-            self.model_arguments(parser)
 
     def add_training_arguments(self, parser) -> None:
         parser.add_argument("--layer-method", choices=_LAYER_METHODS, default=None,

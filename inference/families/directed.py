@@ -21,8 +21,6 @@ class DirectedFamily(Family):
 
     Attributes
     ----------
-    build_fn, sizes_fn, model_arguments : callables
-        As for :class:`~inference.families.energy.EnergyFamily`.
     sample_means : bool
         Whether ``pgm sample`` draws the decoder's means (the VAE's pictures) rather
         than binary samples.
@@ -35,9 +33,6 @@ class DirectedFamily(Family):
     pictures = ("samples", "reconstructions")
     evaluate_help = "the K-sample importance estimate"
     trainer = staticmethod(fit_directed)
-    build_fn = None
-    sizes_fn = None
-    model_arguments = None
     sample_means = False
 
     def fit(self, model, data, *, method=None, **options):
@@ -45,16 +40,6 @@ class DirectedFamily(Family):
             raise ValueError(f"fit: method must be one of {list(self.methods)} for the {self.name} family, "
                              f"got {method!r}")
         return fit_directed(model, data, method=method, **options)
-
-    def build(self, data, args):
-        return self.build_fn(data, args)
-
-    def from_sizes(self, sizes):
-        return self.sizes_fn(sizes)
-
-    def add_model_arguments(self, parser) -> None:
-        if self.model_arguments is not None:
-            self.model_arguments(parser)
 
     def add_training_arguments(self, parser) -> None:
         parser.add_argument("--particles", type=COUNT, default=None,

@@ -51,6 +51,8 @@ def fit(model, data, *, method: str | None = None, **options):
     if family is None:
         raise TypeError(f"fit: model must be a model of a registered family (an EnergyModel, a DirectedModel...), "
                         f"got {type(model).__name__}")
+    if method is None:
+        method = family.default_method(model)
     accepted = family.options(method)
     unknown = sorted(key for key in options if key not in accepted)
     if unknown:

@@ -26,15 +26,8 @@ ENERGY_METHODS = ("cd", "pcd", "pt", "sml", "mp")
 
 
 class EnergyFamily(Family):
-    """An energy model family. Give ``build``, ``from_sizes`` and ``model_arguments``
-    (callables) to make one for a class; the rest is shared.
-
-    Attributes
-    ----------
-    build_fn : callable (data, args) -> model
-    sizes_fn : callable (sizes) -> model
-    model_arguments : callable (parser) -> None
-    """
+    """An energy model family. Give ``build_fn``, ``sizes_fn`` and ``model_arguments``
+    (:class:`~inference.families.Family`) to make one for a class; the rest is shared."""
 
     cls = EnergyModel
     methods = ENERGY_METHODS
@@ -44,9 +37,6 @@ class EnergyFamily(Family):
     pictures = ("samples", "reconstructions", "filters")
     evaluate_help = "exact needs a small layer, at most 25 units"
     trainer = staticmethod(fit_energy)
-    build_fn = None
-    sizes_fn = None
-    model_arguments = None
 
     def options(self, method=None) -> dict:
         shorthand = {k: None for keys in SHORTHAND.values() for k in keys}
@@ -56,16 +46,6 @@ class EnergyFamily(Family):
         return fit_energy(model, data, method=method, **options)
 
     # -- the command line -----------------------------------------------------------------
-    def build(self, data, args):
-        return self.build_fn(data, args)
-
-    def from_sizes(self, sizes):
-        return self.sizes_fn(sizes)
-
-    def add_model_arguments(self, parser) -> None:
-        if self.model_arguments is not None:
-            self.model_arguments(parser)
-
     def add_training_arguments(self, parser) -> None:
         parser.add_argument("--k", type=COUNT, default=None, help="Gibbs sweeps per update (default 1)")
         parser.add_argument("--temperatures", type=COUNT, default=None,

@@ -99,22 +99,23 @@ class Family:
                              f"got {name!r}")
         if not isinstance(self.cls, type):
             raise TypeError(f"{type(self).__name__} {name!r}: cls must be a class, got {self.cls!r}")
-        if name is not None:
-            from ..classes import is_model_class
-
-            if not is_model_class(self.cls):
-                raise TypeError(f"{type(self).__name__} {name!r}: cls must be an EnergyModel subclass or a "
-                                f"DirectedModel subclass, got {self.cls!r}")
-            for attr in ("build_fn", "sizes_fn"):
-                if hasattr(self, attr) and not callable(getattr(self, attr)):
-                    raise TypeError(f"{type(self).__name__} {name!r}: {attr} must be callable, got "
-                                    f"{getattr(self, attr)!r}")
         if self.evaluation not in EVALUATIONS:
             raise ValueError(f"{type(self).__name__} {name!r}: evaluation must be one of {list(EVALUATIONS)}, got "
                              f"{self.evaluation!r}")
         bad = [p for p in self.pictures if p not in PICTURES]
         if bad:
             raise ValueError(f"{type(self).__name__} {name!r}: pictures must come from {list(PICTURES)}, got {bad}")
+        if name is not None:
+            from ..classes import is_model_class
+
+            if not is_model_class(self.cls):
+                raise TypeError(f"{type(self).__name__} {name!r}: cls must be an EnergyModel subclass or a "
+                                f"DirectedModel subclass, got {self.cls!r}")
+            for attr, method in (("build_fn", "build"), ("sizes_fn", "from_sizes")):
+                value, own = getattr(self, attr), getattr(type(self), method) is not getattr(Family, method)
+                if not callable(value) and not (value is None and own):
+                    raise TypeError(f"{type(self).__name__} {name!r}: {attr} must be callable (or the class "
+                                    f"defines {method}), got {value!r}")
 
     def __repr__(self):
         return f"<{type(self).__name__} {self.name!r}: {self.cls.__name__}>"
@@ -142,6 +143,14 @@ class Family:
         return self.trainer(model, data, method=method, **options)
 
     # -- the command line -----------------------------------------------------------------
+    #: How the model is made on the command line, as plain callables: ``build_fn(data,
+    #: args)`` a model sized (and initialised) for the data from the parsed options,
+    #: ``sizes_fn(sizes)`` one from layer sizes (``pgm graph NAME:64x16``), and
+    #: ``model_arguments(parser)`` adds the family's model options (``--hidden``...).
+    build_fn = None
+    sizes_fn = None
+    model_arguments = None
+
     def cli_default_method(self) -> str:
         """The method ``pgm fit`` uses without ``--method``."""
         own = getattr(self.cls, "default_method", None)
@@ -165,14 +174,20 @@ class Family:
 
     def build(self, data, args):
         """A new model sized (and initialised) for ``data`` from the parsed options."""
-        raise NotImplementedError(f"the {self.name} family cannot build a model from data")
+        if self.build_fn is None:
+            raise NotImplementedError(f"the {self.name} family cannot build a model from data")
+        return self.build_fn(data, args)
 
     def from_sizes(self, sizes):
         """A model from layer sizes (``pgm graph NAME:64x16``)."""
-        raise NotImplementedError(f"the {self.name} family cannot build a model from sizes")
+        if self.sizes_fn is None:
+            raise NotImplementedError(f"the {self.name} family cannot build a model from sizes")
+        return self.sizes_fn(sizes)
 
     def add_model_arguments(self, parser) -> None:
         """The family's model options (``--hidden``...)."""
+        if self.model_arguments is not None:
+            self.model_arguments(parser)
 
     def add_training_arguments(self, parser) -> None:
         """The family's training options beyond those every epoch-trained family shares."""

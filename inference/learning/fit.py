@@ -1,4 +1,4 @@
-"""Training energy models by contrastive divergence: :func:`fit`."""
+"""Training energy models by contrastive rules: :func:`fit`, the energy families' trainer."""
 
 from __future__ import annotations
 
@@ -91,14 +91,12 @@ def fit(model: EnergyModel, data: torch.Tensor, *, method: str | None = None, k:
         backend: str = "auto", progress: bool = True, positive=None, multi_prediction=None, **options) -> History:
     r"""Train an energy model by CD-k, PCD-k, PT, SML or MP with a ``torch.optim`` optimizer.
 
-    A directed model (:class:`models.SigmoidBeliefNet`, :class:`models.VAE`) is trained
-    by :func:`inference.variational.fit_directed` instead, with ``method`` one of
-    ``"elbo"``, ``"iwae"``, ``"rws"``, ``"wake_sleep"`` and that function's keywords
-    (``n_particles``, ``lr``, ``eval_data``...); it returns a ``DirectedHistory``.
-    A :class:`models.DBN` is trained layer by layer (``method="greedy"``,
-    :func:`inference.programs.fit_greedy`; a ``GreedyHistory``) or fine-tuned by the
-    up-down algorithm (``method="up_down"``, :func:`inference.programs.fit_up_down`, with
-    ``k`` Gibbs sweeps at the top; an ``UpDownHistory``).
+    This is the energy families' trainer; :func:`inference.fit` trains a model of any
+    family through its family and calls this for energy models. The run goes through the
+    one epoch loop (:func:`inference.training.run_epochs`). A model that standardises
+    its data (``GaussianRBM``, ``SpikeSlabRBM``) and has none yet (``standardised`` is
+    ``False``: built by its constructor) learns the data's shift and scale before the
+    first epoch, as ``from_data`` would.
 
     Each epoch shuffles ``data`` with the run's generator; for every batch the estimator
     (:class:`~inference.CD`, :class:`~inference.PCD` or :class:`~inference.PT`) writes ⟨∂F/∂θ⟩_data −
@@ -131,8 +129,7 @@ def fit(model: EnergyModel, data: torch.Tensor, *, method: str | None = None, k:
         (:class:`~inference.learning.MultiPrediction`); ``k``, ``n_chains`` and
         ``sample_visible`` do not apply, and ``train_recon_error`` records its loss.
     k : int, optional
-        Gibbs steps per update: 1 by default, 10 for a DBN's up-down fine-tuning (the
-        sweeps at the top, as :func:`inference.programs.fit_up_down`).
+        Gibbs steps per update (default 1).
     epochs : int, default 50
         Total number of epochs (a resumed run continues up to it).
     batch_size : int, default 20
