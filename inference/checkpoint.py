@@ -73,8 +73,6 @@ import warnings
 
 import torch
 
-from models.directed import DirectedModel
-from models.energy import EnergyModel
 from pgm.checks import check_bool
 
 from . import classes
@@ -89,7 +87,8 @@ _RESERVED = ("format", "checksum")
 
 
 def register_model(cls: type) -> type:
-    """Make an :class:`EnergyModel` subclass outside :mod:`models.energy` loadable by name.
+    """Make a model class outside :mod:`models` loadable by name (any ``torch.nn.Module``
+    subclass with ``config()``; :func:`inference.classes.is_model_class`).
 
     Usable as a class decorator. Classes listed in ``models.energy.__all__`` and the
     classes of registered families need no registration. (A class also wanted on the
@@ -99,10 +98,11 @@ def register_model(cls: type) -> type:
     return classes.register_class(cls)
 
 
-def model_config(model: EnergyModel) -> dict:
+def model_config(model) -> dict:
     """``{"class": <class name>, "config": model.config()}``, checked to be JSON text."""
-    if not isinstance(model, (EnergyModel, DirectedModel)):
-        raise TypeError(f"model must be an EnergyModel or a DirectedModel, got {type(model).__name__}")
+    if not classes.is_model_class(type(model)):
+        raise TypeError(f"model must be a model (an EnergyModel, a DirectedModel or another torch.nn.Module with "
+                        f"config()), got {type(model).__name__}")
     config = {"class": type(model).__name__, "config": model.config()}
     try:
         json.dumps(config)
@@ -111,7 +111,7 @@ def model_config(model: EnergyModel) -> dict:
     return config
 
 
-def build_model(config: dict | str) -> EnergyModel:
+def build_model(config: dict | str) -> torch.nn.Module:
     """A freshly initialised model from :func:`model_config`'s output (dict or JSON text)."""
     if isinstance(config, str):
         config = json.loads(config)
@@ -276,7 +276,7 @@ def write_payload(path, payload: dict) -> None:
     atomic_save(full, path)
 
 
-def save_model(path, model: EnergyModel) -> None:
+def save_model(path, model) -> None:
     """Write ``model`` (config + ``state_dict``, with a checksum) to ``path`` atomically."""
     write_payload(path, {"config": json.dumps(model_config(model)), "model": model.state_dict()})
 
@@ -334,7 +334,7 @@ def _read(path, map_location) -> dict:
     return payload
 
 
-def _build(where, cls, kwargs) -> EnergyModel:
+def _build(where, cls, kwargs) -> torch.nn.Module:
     try:
         return cls(**kwargs)
     except Exception as err:
@@ -438,7 +438,7 @@ def load_checkpoint(path, map_location="cpu", allow_nonfinite: bool = False) -> 
     return _load(path, map_location, allow_nonfinite)[0]
 
 
-def load_model(path, device=None, allow_nonfinite: bool = False) -> EnergyModel:
+def load_model(path, device=None, allow_nonfinite: bool = False) -> torch.nn.Module:
     """Rebuild the model saved by :func:`save_model` (or in a checkpoint of :func:`inference.learning.fit`).
 
     Parameters

@@ -109,8 +109,9 @@ class Family:
             from ..classes import is_model_class
 
             if not is_model_class(self.cls):
-                raise TypeError(f"{type(self).__name__} {name!r}: cls must be an EnergyModel subclass or a "
-                                f"DirectedModel subclass, got {self.cls!r}")
+                raise TypeError(f"{type(self).__name__} {name!r}: cls must be a model class (an EnergyModel "
+                                f"subclass, a DirectedModel subclass or another torch.nn.Module with config()), "
+                                f"got {self.cls!r}")
             for attr, method in (("build_fn", "build"), ("sizes_fn", "from_sizes")):
                 value, own = getattr(self, attr), getattr(type(self), method) is not getattr(Family, method)
                 if not callable(value) and not (value is None and own):

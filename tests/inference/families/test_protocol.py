@@ -217,7 +217,7 @@ def test_families_are_checked():
     ok = _toy_family()
     with pytest.raises(ValueError, match="lower-case str"):
         EnergyFamily(name="Toy", cls=ToyRBM, build_fn=ok.build_fn, sizes_fn=ok.sizes_fn)
-    with pytest.raises(TypeError, match="cls must be an EnergyModel subclass"):
+    with pytest.raises(TypeError, match="cls must be a model class"):
         EnergyFamily(name="toy", cls=int, build_fn=ok.build_fn, sizes_fn=ok.sizes_fn)
     with pytest.raises(TypeError, match="build_fn must be callable"):
         EnergyFamily(name="toy", cls=ToyRBM, build_fn=None, sizes_fn=ok.sizes_fn)
