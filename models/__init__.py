@@ -1,10 +1,14 @@
-"""Models: undirected energy models (``models.energy``) and Pyro programs (``models.directed``)."""
+"""Models: undirected energy models (``models.energy``), Pyro programs (``models.directed``)
+and autoencoders (``models.autoencoders``)."""
 
 #: The subpackages of model families (their ``__all__`` lists their model classes).
-PACKAGES = ("energy", "directed")
+PACKAGES = ("energy", "directed", "autoencoders")
 
 from .energy import DBM, RBM, BoltzmannMachine, ClassRBM, EnergyModel, GaussianRBM, Hopfield, SpikeSlabRBM
 from .directed import DBN, VAE, DirectedModel, HelmholtzMachine, SigmoidBeliefNet
 
 __all__ = ["BoltzmannMachine", "ClassRBM", "DBM", "EnergyModel", "GaussianRBM", "Hopfield", "RBM", "SpikeSlabRBM"]
 __all__ += ["DirectedModel", "SigmoidBeliefNet", "HelmholtzMachine", "VAE", "DBN"]
+from .autoencoders import Autoencoder, StackedAutoencoder
+
+__all__ += ["Autoencoder", "StackedAutoencoder"]

@@ -256,3 +256,5 @@ register(DBNFamily(
 # every other energy model and directed model: the shared families, with no command-line name
 register(EnergyFamily())
 register(DirectedFamily())
+
+from . import autoencoders  # noqa: E402,F401  (registers ae, dae, sae, cae and stacked)

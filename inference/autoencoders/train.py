@@ -1,0 +1,291 @@
+r"""Training autoencoders: :func:`fit_autoencoder`, in the one epoch loop.
+
+Per batch x (rows shuffled by the run's generator):
+
+* ``method="reconstruction"`` — x̃ ~ C(x̃ | x) (x̃ = x without corruption), h = f(W x̃ + b),
+  and the loss −(1/B) Σ_b log P(x_b | h_b) + Ω;
+* ``method="walkback"`` (Bengio, Yao, Alain & Vincent 2013) — the denoising chain is run
+  from the data for ``walkback`` steps, x̃_1 ~ C(· | x), x_1 ~ P(· | f(x̃_1)),
+  x̃_2 ~ C(· | x_1), …, and every visited corrupted point is trained to reconstruct the
+  original: the loss averages −log P(x | f(x̃_t)) over t = 1 … k (the samples x_t are
+  held fixed, as in the paper), plus Ω at the first step.
+
+Ω is the model's penalty (:meth:`models.autoencoders.Autoencoder.penalty`). The sparsity
+penalty's mean activations ρ̂_j are the minibatch means blended with a running average
+across minibatches: the penalty is evaluated at ρ̂ = d r + (1 − d) ρ̂_batch, with
+r ← ρ̂ (detached) after each batch and d = ``sparsity_decay``, and its gradient flows into
+the batch's activations at full weight (ρ̂ = ρ̂_batch + d (r − ρ̂_batch) with the second
+term detached, as batch normalisation treats its running statistics). So ρ̂ tracks the
+mean over the whole data set that the penalty is defined on (Ng's notes) at the cost of
+one vector, and β keeps its meaning; r is part of the checkpoint.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import partial
+
+import torch
+
+from pgm import checks
+from pgm.checks import validation_disabled
+
+from ..mcmc.sampling import make_generator
+from ..training import EpochTable, Part, Trainer, check_callbacks, fingerprint, run_epochs
+from ..training.checkpointer import generator_part, optimizer_part
+from ..training.options import as_checkpoint
+
+__all__ = ["AutoencoderHistory", "fit_autoencoder", "METHODS", "batch_loss"]
+
+#: Training methods of autoencoders.
+METHODS = ("reconstruction", "walkback")
+check_int, check_float, check_choice = (partial(f, where="fit") for f in (checks.check_int, checks.check_float,
+                                                                           checks.check_choice))
+
+
+@dataclass
+class AutoencoderHistory(EpochTable):
+    """Per-epoch metrics of :func:`fit_autoencoder`, one entry per epoch.
+
+    Attributes
+    ----------
+    epoch : list[int]
+    loss : list[float]
+        Mean training objective per example over the epoch's batches (nats of −log P(x | h)
+        plus the penalty).
+    recon_error : list[float | None]
+        Mean squared error ‖x − r(x)‖² per example of clean reconstructions on the
+        monitoring subset.
+    denoise_error : list[float | None]
+        The same for reconstructions from corrupted inputs (denoising autoencoders).
+    mean_activation : list[float | None]
+        Mean hidden activation on the monitoring subset (the ρ̂ a sparsity target aims at).
+    contraction : list[float | None]
+        Mean ‖∂h/∂x‖²_F per example on the monitoring subset.
+    eval_recon_error, eval_denoise_error : list[float | None]
+        With ``evaluate``: the same errors on ``eval_data``.
+    lr : list[float]
+    seconds : list[float]
+    """
+
+    epoch: list = field(default_factory=list)
+    loss: list = field(default_factory=list)
+    recon_error: list = field(default_factory=list)
+    denoise_error: list = field(default_factory=list)
+    mean_activation: list = field(default_factory=list)
+    contraction: list = field(default_factory=list)
+    eval_recon_error: list = field(default_factory=list)
+    eval_denoise_error: list = field(default_factory=list)
+    lr: list = field(default_factory=list)
+    seconds: list = field(default_factory=list)
+
+
+def _sample_visible(model, h, generator):
+    """x ~ P(x | h) of an autoencoder (Bernoulli draws or Gaussian ones)."""
+    out = model.decoder_output(h)
+    if model.likelihood == "bernoulli":
+        return torch.bernoulli(torch.sigmoid(out), generator=generator)
+    return out + model.log_sigma.exp() * torch.randn(out.shape, generator=generator, dtype=out.dtype,
+                                                     device=out.device)
+
+
+def batch_loss(model, x, generator, walkback: int = 1, running=None, sparsity_decay: float = 0.9):
+    """The training loss of one batch (a scalar) and the new running mean activation.
+
+    Parameters
+    ----------
+    model : Autoencoder
+    x : Tensor, shape (B, n_visible)
+    generator : torch.Generator
+        Draws the corruption and the walk-back samples.
+    walkback : int, default 1
+        Chain steps k whose corrupted points are trained (1: plain denoising).
+    running : Tensor, shape (n_hidden,), optional
+        The running mean activation r (sparsity only); ``None`` before the first batch.
+    sparsity_decay : float
+        d of ρ̂ = d r + (1 − d) ρ̂_batch.
+
+    Returns
+    -------
+    (loss, running) : (Tensor, Tensor or None)
+    """
+    corrupt = model.corruption
+    x_in = x if corrupt is None else corrupt.sample(x, generator)
+    h = model.encode(x_in)
+    rec = -model.log_prob(x, h).mean()
+    rho_hat = None
+    if model.sparsity_weight > 0:
+        batch = h.mean(0)
+        # the value of the blend d r + (1 - d) ρ̂_batch, the gradient of the batch mean at full weight
+        rho_hat = batch if running is None else batch + sparsity_decay * (running - batch).detach()
+        running = rho_hat.detach()
+    loss = rec + model.penalty(x_in, h, rho_hat)
+    if walkback > 1:
+        total = rec
+        with torch.no_grad():
+            xt = _sample_visible(model, h, generator)
+        for _ in range(walkback - 1):
+            ht = model.encode(corrupt.sample(xt, generator))
+            total = total + -model.log_prob(x, ht).mean()
+            with torch.no_grad():
+                xt = _sample_visible(model, ht, generator)
+        loss = loss - rec + total / walkback
+    return loss, running
+
+
+def fit_autoencoder(model, data: torch.Tensor, *, method: str | None = None, walkback: int = 5, epochs: int = 50,
+                    batch_size: int = 20, lr: float = 1e-3, optimizer=None, weight_decay: float = 0.0,
+                    sparsity_decay: float = 0.9, seed: int | None = 0, evaluate: str | None = None,
+                    eval_data: torch.Tensor | None = None, eval_every: int = 1, checkpoint=None,
+                    checkpoint_every: int = 1, resume=False, callbacks=(), monitor="auto",
+                    progress: bool = True) -> AutoencoderHistory:
+    r"""Train an :class:`~models.autoencoders.Autoencoder` by its reconstruction loss.
+
+    Parameters
+    ----------
+    model : Autoencoder
+        Trained in place; its variant (corruption, penalties) is part of the model.
+    data : Tensor, shape (n, n_visible)
+        In [0, 1] for a Bernoulli likelihood, finite reals for a Gaussian one.
+    method : {"reconstruction", "walkback"}, optional
+        Default ``"reconstruction"``; ``"walkback"`` needs a corruption (module docstring).
+    walkback : int, default 5
+        Chain steps k of ``method="walkback"``.
+    epochs : int, default 50
+    batch_size : int, default 20
+    lr : float, default 1e-3
+    optimizer : torch.optim.Optimizer class, optional
+        Called as ``optimizer(params, lr=lr, weight_decay=weight_decay)``; default Adam.
+    weight_decay : float, default 0
+    sparsity_decay : float in [0, 1), default 0.9
+        d of the running mean activation (module docstring); 0 uses each batch alone.
+    seed : int or None, default 0
+        Seeds the shuffling, the corruption and the walk-back draws.
+    evaluate : None or "reconstruction"
+        Reconstruction (and denoising) error of ``eval_data`` every ``eval_every`` epochs
+        and after the last.
+    checkpoint, checkpoint_every, resume
+        Atomic, resumable checkpoints (:class:`~inference.learning.Checkpoint`); a resumed
+        run is bit-identical to an uninterrupted one.
+    callbacks : callable or sequence
+        ``callback(epoch, history, model)`` after each epoch; ``True`` stops.
+    monitor : "auto" or int
+        Rows of the fixed monitoring subset (0: none; ``"auto"``: n / 20, 100 to 1000).
+    progress : bool, default True
+
+    Returns
+    -------
+    AutoencoderHistory
+    """
+    from models.autoencoders import Autoencoder
+
+    if not isinstance(model, Autoencoder):
+        raise TypeError(f"fit: model must be a models.Autoencoder, got {type(model).__name__}")
+    method = check_choice(model.default_method if method is None else method, "method", METHODS)
+    if method == "walkback" and model.corruption is None:
+        raise ValueError("fit: method 'walkback' runs the denoising chain, which needs a corruption: build the "
+                         "model with noise='masking'|'salt_pepper'|'gaussian' and noise_level > 0")
+    walkback = check_int(walkback, "walkback") if method == "walkback" else 1
+    check_int(epochs, "epochs"), check_int(batch_size, "batch_size"), check_int(eval_every, "eval_every")
+    lr = check_float(lr, "lr", 0.0, low_open=True)
+    weight_decay = check_float(weight_decay, "weight_decay")
+    sparsity_decay = check_float(sparsity_decay, "sparsity_decay", 0.0, 1.0, high_open=True)
+    if seed is not None:
+        check_int(seed, "seed", 0)
+    if monitor != "auto":
+        check_int(monitor, "monitor", 0)
+    check_choice(evaluate, "evaluate", (None, "reconstruction"))
+    checks.check_bool(progress, "progress", "fit")
+    checkpoint = as_checkpoint(checkpoint, checkpoint_every, resume)
+    callbacks = check_callbacks(callbacks)
+    data = model.check_data(data, "data")
+    if data.shape[0] == 0:
+        raise ValueError("fit: data has no rows")
+    if evaluate is not None:
+        eval_data = model.check_data(data if eval_data is None else eval_data, "eval_data")
+    opt_cls = torch.optim.Adam if optimizer is None else optimizer
+    if not callable(opt_cls):
+        raise TypeError(f"fit: optimizer must be a torch.optim.Optimizer class, got {optimizer!r}")
+    opt = opt_cls(model.parameters(), lr=lr, weight_decay=weight_decay)
+    n = data.shape[0]
+    rows = min(n, max(100, min(1000, n // 20))) if monitor == "auto" else monitor
+    settings = {"method": method, "walkback": walkback, "batch_size": batch_size, "lr": lr,
+                "weight_decay": weight_decay, "sparsity_decay": sparsity_decay, "seed": seed,
+                "optimizer": getattr(opt_cls, "__qualname__", type(opt).__qualname__)}
+    trainer = _AutoencoderTrainer(model, data, settings, opt, make_generator(seed, model.device),
+                                  data[:: max(1, n // rows)][:rows] if rows else None,
+                                  (eval_data, eval_every) if evaluate is not None else None)
+    return run_epochs(trainer, epochs, checkpoint=checkpoint, callbacks=callbacks, progress=progress)
+
+
+def errors(model, x: torch.Tensor, seed: int = 12345) -> dict:
+    """Mean squared reconstruction error per example of clean inputs and, with a
+    corruption, of corrupted ones (drawn from ``seed``), the mean activation and the mean
+    contraction ‖∂h/∂x‖²_F, on ``x`` (checked)."""
+    with torch.no_grad(), validation_disabled():
+        h = model.encode(x)
+        out = {"recon_error": float((model.decode(h) - x).double().square().sum(-1).mean()),
+               "denoise_error": None, "mean_activation": float(h.double().mean()),
+               "contraction": float(model.contraction_norm(x).double().mean())}
+        if model.corruption is not None and model.corruption.level > 0:
+            x_in = model.corruption.sample(x, make_generator(seed, x.device))
+            out["denoise_error"] = float((model.decode(model.encode(x_in)) - x).double().square().sum(-1).mean())
+    return out
+
+
+class _AutoencoderTrainer(Trainer):
+    """An autoencoder's run in the epoch loop."""
+
+    postfix = {"loss": "loss", "recon_error": "recon", "eval_recon_error": "eval"}
+
+    def __init__(self, model, data, settings, opt, gen, subset, evaluation):
+        self.model, self.data, self._settings, self.opt, self.gen = model, data, settings, opt, gen
+        self.subset, self.evaluation = subset, evaluation
+        self.running = None
+        self.history, self.desc = AutoencoderHistory(), f"fit {settings['method']}"
+
+    def settings(self) -> dict:
+        return {**self._settings, "data": fingerprint(self.data)}
+
+    def parts(self) -> dict:
+        def check(saved, bad):
+            n = self.model.n_hidden
+            if saved is not None and (not isinstance(saved, torch.Tensor) or saved.shape != (n,)
+                                      or not saved.is_floating_point()):
+                raise bad(f"must be None or the running mean activation, a float tensor of shape ({n},)")
+
+        def load(saved):
+            self.running = None if saved is None else saved.to(device=self.model.device, dtype=self.model.dtype)
+
+        return {"optimizer": optimizer_part(self.opt), "generator": generator_part(self.gen),
+                "running_activation": Part(lambda: self.running, load, check)}
+
+    def lr(self) -> float:
+        return self.opt.param_groups[0]["lr"]
+
+    def train_epoch(self, epoch: int) -> dict:
+        data, s = self.data, self._settings
+        perm = torch.randperm(data.shape[0], generator=self.gen, device=data.device)
+        total = torch.zeros((), dtype=torch.float64, device=data.device)
+        with validation_disabled():
+            for batch in perm.split(s["batch_size"]):
+                x = data[batch]
+                self.opt.zero_grad(set_to_none=True)
+                loss, self.running = batch_loss(self.model, x, self.gen, s["walkback"], self.running,
+                                                s["sparsity_decay"])
+                loss.backward()
+                self.opt.step()
+                total += loss.detach().double() * x.shape[0]
+        return {"loss": float(total) / data.shape[0], "lr": float(self.opt.param_groups[0]["lr"])}
+
+    def evaluate_epoch(self, epoch: int, last: bool) -> dict:
+        row = {"recon_error": None, "denoise_error": None, "mean_activation": None, "contraction": None,
+               "eval_recon_error": None, "eval_denoise_error": None}
+        if self.subset is not None:
+            row.update(errors(self.model, self.subset))
+        if self.evaluation is not None:
+            eval_data, every = self.evaluation
+            if (epoch + 1) % every == 0 or last:
+                result = errors(self.model, eval_data)
+                row.update(eval_recon_error=result["recon_error"], eval_denoise_error=result["denoise_error"])
+        return row
