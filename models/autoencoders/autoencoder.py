@@ -194,10 +194,14 @@ class Autoencoder(ParameterInfo, PyroModule):
         return F.linear(h, self.decoder_weight, self.c)
 
     def reconstruction_distribution(self, h: torch.Tensor):
-        """P(x | h) as a Pyro distribution over each unit (batch shape (batch, n_visible))."""
+        """P(x | h) as a Pyro distribution over each unit (batch shape (batch, n_visible)).
+
+        The Bernoulli's log-probability is taken at grey levels in [0, 1] too (its
+        support is not enforced): x log p + (1 − x) log(1 − p), the cross-entropy loss,
+        which is a normalised probability only for binary x."""
         out = self.decoder_output(h)
         if self.likelihood == "bernoulli":
-            return dist.Bernoulli(logits=out)
+            return dist.Bernoulli(logits=out, validate_args=False)
         return dist.Normal(out, self.log_sigma.exp())
 
     def decode(self, h: torch.Tensor) -> torch.Tensor:
