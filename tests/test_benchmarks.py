@@ -130,3 +130,19 @@ def test_crbm_digits_quick(capsys, one_thread):
     _load("crbm_digits").main(["--quick", "--no-sklearn"])
     out = capsys.readouterr().out
     assert "| ClassRBM, generative (fit, CD-1) | 16 |" in out and "discriminative" in out
+
+
+def test_fit_overhead_small(capsys):
+    _load("fit_overhead").main(["--rows", "200", "--repeats", "1", "--gap", "0"])
+    assert "overhead" in capsys.readouterr().out
+
+
+def test_dae_overhead_small(capsys):
+    _load("dae_overhead").main(["--hidden", "8", "--repeats", "1"])
+    assert "ratio" in capsys.readouterr().out
+
+
+def test_dae_toys_small(capsys):
+    _load("dae_toys").main(["--seeds", "0", "--hidden", "8", "--epochs", "1", "1", "--steps", "3"])
+    out = capsys.readouterr().out
+    assert "score cosine" in out and "walk-back" in out
