@@ -8,7 +8,10 @@ Per batch x (rows shuffled by the run's generator):
   from the data for ``walkback`` steps, x̃_1 ~ C(· | x), x_1 ~ P(· | f(x̃_1)),
   x̃_2 ~ C(· | x_1), …, and every visited corrupted point is trained to reconstruct the
   original: the loss averages −log P(x | f(x̃_t)) over t = 1 … k (the samples x_t are
-  held fixed, as in the paper), plus Ω at the first step.
+  held fixed, as in the paper), plus Ω at the first step. A learned Gaussian σ is fitted
+  at the first step only: the walked points train the reconstruction's mean, while its
+  spread stays that of P(x | x̃) one corruption away from the data, the step the chain
+  repeats.
 
 Ω is the model's penalty (:meth:`models.autoencoders.Autoencoder.penalty`). The sparsity
 penalty's mean activations ρ̂_j are the minibatch means blended with a running average
@@ -126,7 +129,7 @@ def batch_loss(model, x, generator, walkback: int = 1, running=None, sparsity_de
             xt = _sample_visible(model, h, generator)
         for _ in range(walkback - 1):
             ht = model.encode(corrupt.sample(xt, generator))
-            total = total + -model.log_prob(x, ht).mean()
+            total = total + -model.log_prob(x, ht, fixed_sigma=True).mean()
             with torch.no_grad():
                 xt = _sample_visible(model, ht, generator)
         loss = loss - rec + total / walkback

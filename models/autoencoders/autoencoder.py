@@ -214,12 +214,13 @@ class Autoencoder(ParameterInfo, PyroModule):
         with torch.no_grad():
             return self.decode(self.encode(self.check_data(x)))
 
-    def log_prob(self, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-        """log P(x | h) per example, shape (batch,): the negative reconstruction loss."""
+    def log_prob(self, x: torch.Tensor, h: torch.Tensor, fixed_sigma: bool = False) -> torch.Tensor:
+        """log P(x | h) per example, shape (batch,): the negative reconstruction loss
+        (``fixed_sigma``: no gradient reaches a learned σ)."""
         out = self.decoder_output(h)
         if self.likelihood == "bernoulli":
             return -F.binary_cross_entropy_with_logits(out, x, reduction="none").sum(-1)
-        log_sigma = self.log_sigma
+        log_sigma = self.log_sigma.detach() if fixed_sigma else self.log_sigma
         z = (x - out) / log_sigma.exp()
         return -(0.5 * z.square() + log_sigma + 0.5 * _LOG_2PI).sum(-1)
 
