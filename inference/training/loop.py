@@ -91,7 +91,11 @@ class Trainer:
 
 def check_callbacks(callbacks, where: str = "fit") -> tuple:
     """``callbacks`` (one callable or a sequence) as a tuple of callables; TypeError otherwise."""
-    callbacks = (callbacks,) if callable(callbacks) else tuple(callbacks)
+    try:
+        callbacks = (callbacks,) if callable(callbacks) else tuple(callbacks)
+    except TypeError:
+        raise TypeError(f"{where}: callbacks must be a callable (epoch, history, model) or a sequence of them, got "
+                        f"{type(callbacks).__name__} {callbacks!r}") from None
     for cb in callbacks:
         if not callable(cb):
             raise TypeError(f"{where}: callbacks must be callables (epoch, history, model), got {cb!r}")
