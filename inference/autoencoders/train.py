@@ -122,7 +122,8 @@ def batch_loss(model, x, generator, walkback: int = 1, running=None, sparsity_de
         # the value of the blend d r + (1 - d) ρ̂_batch, the gradient of the batch mean at full weight
         rho_hat = batch if running is None else batch + sparsity_decay * (running - batch).detach()
         running = rho_hat.detach()
-    loss = rec + model.penalty(x_in, h, rho_hat)
+    penalised = model.sparsity_weight > 0 or model.l1 > 0 or model.contraction > 0
+    loss = rec + model.penalty(x_in, h, rho_hat) if penalised else rec
     if walkback > 1:
         total = rec
         with torch.no_grad():
@@ -269,17 +270,20 @@ class _AutoencoderTrainer(Trainer):
     def train_epoch(self, epoch: int) -> dict:
         data, s = self.data, self._settings
         perm = torch.randperm(data.shape[0], generator=self.gen, device=data.device)
-        total = torch.zeros((), dtype=torch.float64, device=data.device)
+        losses, sizes = [], []
+        model, opt, gen, walkback, decay = self.model, self.opt, self.gen, s["walkback"], s["sparsity_decay"]
         with validation_disabled():
             for batch in perm.split(s["batch_size"]):
                 x = data[batch]
-                self.opt.zero_grad(set_to_none=True)
-                loss, self.running = batch_loss(self.model, x, self.gen, s["walkback"], self.running,
-                                                s["sparsity_decay"])
+                opt.zero_grad(set_to_none=True)
+                loss, self.running = batch_loss(model, x, gen, walkback, self.running, decay)
                 loss.backward()
-                self.opt.step()
-                total += loss.detach().double() * x.shape[0]
-        return {"loss": float(total) / data.shape[0], "lr": float(self.opt.param_groups[0]["lr"])}
+                opt.step()
+                losses.append(loss.detach())
+                sizes.append(x.shape[0])
+        weights = torch.tensor(sizes, dtype=torch.float64, device=data.device)
+        total = float(torch.stack(losses).double() @ weights)
+        return {"loss": total / data.shape[0], "lr": float(opt.param_groups[0]["lr"])}
 
     def evaluate_epoch(self, epoch: int, last: bool) -> dict:
         row = {"recon_error": None, "denoise_error": None, "mean_activation": None, "contraction": None,
