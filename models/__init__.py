@@ -9,6 +9,6 @@ from .directed import DBN, VAE, DirectedModel, HelmholtzMachine, SigmoidBeliefNe
 
 __all__ = ["BoltzmannMachine", "ClassRBM", "DBM", "EnergyModel", "GaussianRBM", "Hopfield", "RBM", "SpikeSlabRBM"]
 __all__ += ["DirectedModel", "SigmoidBeliefNet", "HelmholtzMachine", "VAE", "DBN"]
-from .autoencoders import Autoencoder, StackedAutoencoder
+from .autoencoders import GSN, Autoencoder, StackedAutoencoder
 
-__all__ += ["Autoencoder", "StackedAutoencoder"]
+__all__ += ["Autoencoder", "StackedAutoencoder", "GSN"]

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import torch
 
-from models.autoencoders import NOISES, Autoencoder, StackedAutoencoder
+from models.autoencoders import GSN, NOISES, Autoencoder, StackedAutoencoder
 
 from ..autoencoders import chain as dae_chain
 from ..autoencoders import errors, fit_autoencoder, fit_stacked
+from ..autoencoders.gsn import fit_gsn, sample_gsn
 from .arguments import COUNT, UsageError, layer_sizes, real
 from .protocol import Family, register
 
-__all__ = ["AutoencoderFamily", "StackedFamily", "variant"]
+__all__ = ["AutoencoderFamily", "StackedFamily", "GSNFamily", "variant"]
 
 _VARIANT_OPTIONS = {"dae": ("noise",), "sae": ("sparsity",), "cae": ("contraction",), "ae": ()}
 
@@ -221,6 +222,62 @@ class StackedFamily(Family):
         return model.layers[0].W.detach().t()
 
 
+class GSNFamily(Family):
+    """Generative stochastic networks: trained by walk-back through the unrolled chain
+    (:func:`~inference.autoencoders.gsn.fit_gsn`), sampled by running it."""
+
+    cls = GSN
+    methods = ("walkback",)
+    evaluation = "samples"
+    pictures = ("samples", "reconstructions", "filters")
+    trainer = staticmethod(fit_gsn)
+
+    def fit(self, model, data, *, method=None, **options):
+        return fit_gsn(model, data, method=method, **options)
+
+    def build(self, data, args):
+        if args.sizes[0] != data.shape[1]:
+            raise UsageError(f"--sizes {','.join(map(str, args.sizes))}: the visible layer must match the data's "
+                             f"{data.shape[1]} columns")
+        return GSN(args.sizes, input_noise=args.input_noise, hidden_noise=args.hidden_noise, walkback=args.walkback,
+                   seed=args.seed)
+
+    def from_sizes(self, sizes):
+        if len(sizes) < 2 or not all(isinstance(s, int) and s >= 1 for s in sizes):
+            raise ValueError(f"gsn: expected two or more positive sizes (e.g. gsn:64x128x128), got {tuple(sizes)}")
+        return GSN(list(sizes))
+
+    def add_model_arguments(self, parser) -> None:
+        parser.add_argument("--sizes", type=layer_sizes, default=[64, 128, 128],
+                            help="layer sizes, visible first (default 64,128,128)")
+        parser.add_argument("--input-noise", type=real(0.0, 1.0, high_open=True), default=0.4,
+                            help="salt-and-pepper probability of the visible layer (default 0.4)")
+        parser.add_argument("--hidden-noise", type=real(0.0), default=2.0,
+                            help="σ of the Gaussian noise before and after each hidden activation (default 2)")
+        parser.add_argument("--walkback", type=COUNT, default=None,
+                            help="chain steps unrolled in training (default twice the number of hidden layers)")
+
+    def evaluate(self, model, data, args, load_train) -> dict:
+        x = model.check_data(data, "data")
+        with torch.no_grad():
+            p = model.reconstructions(x, torch.Generator(device=x.device).manual_seed(args.seed))
+            last = p[-1]
+            err = float((last - x).double().square().sum(-1).mean())
+            nll = float(-model.log_prob(x, last).double().mean())
+        return {"model": "gsn", "n": int(x.shape[0]), "walkback_recon_error": err, "walkback_nll": nll,
+                "note": "a GSN has no tractable likelihood; the numbers score the chain's reconstruction of "
+                        "corrupted data after the walk-back steps", "units": "squared error and nats per example"}
+
+    def sample(self, model, n, generator, steps, clamp=None):
+        return sample_gsn(model, n, max(1, steps), generator)
+
+    def reconstruct(self, model, x):
+        return model.reconstruct(x)
+
+    def visible_weights(self, model):
+        return model.weights[0].detach().t()
+
+
 _DEFAULTS = {"ae": {}, "dae": {"noise": "masking", "noise_level": 0.25},
              "sae": {"sparsity": 0.05, "sparsity_weight": 3.0}, "cae": {"contraction": 0.1}}
 _HELP = {"ae": "autoencoder: sigmoid code, Bernoulli reconstruction (cross-entropy)",
@@ -231,3 +288,4 @@ _HELP = {"ae": "autoencoder: sigmoid code, Bernoulli reconstruction (cross-entro
 for _name in ("ae", "dae", "sae", "cae"):
     register(AutoencoderFamily(name=_name, help=_HELP[_name], defaults=_DEFAULTS[_name]))
 register(StackedFamily(name="stacked", help="stacked autoencoders: greedy layer-wise, then fine-tuned end to end"))
+register(GSNFamily(name="gsn", help="generative stochastic network: a noisy deep chain trained by walk-back"))

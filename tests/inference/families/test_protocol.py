@@ -35,7 +35,7 @@ def real_digits():
 
 def test_library_families():
     assert families.names() == ["rbm", "grbm", "bm", "hopfield", "dbm", "crbm", "ssrbm", "sbn", "helmholtz", "vae",
-                                "dbn", "ae", "dae", "sae", "cae", "stacked"]
+                                "dbn", "ae", "dae", "sae", "cae", "stacked", "gsn"]
     rbm, grbm = families.lookup("rbm"), families.lookup("grbm")
     assert (rbm.cls, rbm.visible_kind, rbm.default_data) == (RBM, "bernoulli", "digits")
     assert (grbm.cls, grbm.visible_kind, grbm.default_data) == (GaussianRBM, "gaussian", "digits-real")
@@ -47,7 +47,7 @@ def test_library_families():
     assert evaluations == {"rbm": "ais", "grbm": "ais", "bm": "ais", "hopfield": "ais", "dbm": "bound",
                            "crbm": "ais", "ssrbm": "ais", "sbn": "importance", "helmholtz": "importance",
                            "vae": "importance", "dbn": "importance", "ae": "samples", "dae": "samples",
-                           "sae": "samples", "cae": "samples", "stacked": "samples"}
+                           "sae": "samples", "cae": "samples", "stacked": "samples", "gsn": "samples"}
     for family in families.families():
         assert family.evaluation in families.EVALUATIONS and set(family.pictures) <= set(families.PICTURES)
 
