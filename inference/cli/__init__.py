@@ -115,7 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     d = sub.add_parser("demo", help=f"train and score models on the bundled digits, in parts: {', '.join(PARTS)}",
-                       description=textwrap.fill(_DEMO, 92), epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+                       description=textwrap.fill(_DEMO, 92), epilog=_EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     d.add_argument("--out", type=_FOLDER, default="runs/demo",
                    help="output folder (default %(default)s); one that holds an earlier demo's outputs is refused "
                         "unless --force; removed on failure if the command created it, unless it holds "

@@ -116,8 +116,10 @@ def _fit_hint(family, model, args):
     and --force; another failure continues with --resume from a kept checkpoint."""
     def hint(err, kept):
         if isinstance(err, FloatingPointError) and family.epoch_trained:
-            lr = args.lr if args.lr is not None else family.options(args.method or family.cli_default_method()).get("lr")
-            lr = getattr(model, "default_lr", None) if lr is None else lr
+            lr = args.lr
+            if lr is None:  # the family's default, else the model's
+                lr = family.options(args.method or family.cli_default_method()).get("lr")
+                lr = getattr(model, "default_lr", None) if lr is None else lr
             was = f" than this run's {lr:g}" if isinstance(lr, float) else ""
             return f"; run again with a lower --lr{was} and --force (resuming would diverge again)"
         if family.epoch_trained and family.resumable in kept:
