@@ -12,6 +12,7 @@ from __future__ import annotations
 import torch
 
 from models.energy import EnergyModel, has_free_energy
+from models.energy.rectified import DEFAULT_STEPS
 from pgm import REAL_KINDS, SPIN_KINDS
 
 from ..learning.fit import fit as fit_energy
@@ -45,7 +46,9 @@ class EnergyFamily(Family):
     def default_lr_text(self) -> str:
         text = super().default_lr_text()
         rectified = getattr(self.cls, "rectified_lr", None)  # the model's default_lr with rectified hidden units
-        return text if rectified is None else f"{text}; {rectified:g} with --units stepped or nrelu"
+        n = DEFAULT_STEPS
+        return text if rectified is None else (f"{text}; {rectified:g} with --units stepped, and with nrelu up to "
+                                               f"--copies {n}, {rectified * n:g}/N above")
 
     def fit(self, model, data, *, method=None, **options):
         return fit_energy(model, data, method=method, **options)
