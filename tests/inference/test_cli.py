@@ -18,6 +18,7 @@ from inference.demo import demo_outputs
 from models.energy import DBM, RBM, ClassRBM, GaussianRBM, SpikeSlabRBM
 from pgm.datasets import load_digits
 from tests.inference.cli_run import run_ok as _ok
+from tests.inference.cli_run import strict_json
 
 
 
@@ -47,7 +48,7 @@ def test_demo_quick_writes_every_artifact(tmp_path, capsys, monkeypatch):
     printed = capsys.readouterr().out
     assert "test LL, AIS log Z" in printed and "log Z exact" in printed
     assert "test variational bound" in printed and "VAE 64-200-10, ELBO" in printed
-    metrics = json.loads((out / "metrics.json").read_text())
+    metrics = strict_json((out / "metrics.json").read_text())
     bound = metrics["dbm"]["variational_bound"]["test"]["mean"]
     assert -64 * math.log(2) - 1 < bound < 0
     for name in ("sbn", "vae"):  # the importance estimate sits above the ELBO of the same draws

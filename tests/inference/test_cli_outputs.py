@@ -2,7 +2,6 @@
 (``pgm fit`` continues one with ``--resume``), a diverged run says how to run again, and
 every JSON it prints or writes is valid JSON (no NaN or Infinity)."""
 
-import json
 import shlex
 
 import numpy as np
@@ -17,13 +16,7 @@ from models.directed import VAE
 from models.energy import RBM
 from pgm.datasets import load_digits
 from tests.inference.cli_run import run_ok as _ok
-
-
-def strict_json(text):
-    """``json.loads`` that refuses the NaN and Infinity that Python's json writes by default."""
-    def refuse(constant):
-        raise AssertionError(f"not valid JSON: {constant}")
-    return json.loads(text, parse_constant=refuse)
+from tests.inference.cli_run import strict_json
 
 
 @pytest.fixture
