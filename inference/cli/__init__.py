@@ -107,6 +107,14 @@ def _add_fit_parser(models, family) -> set:
     return {opt for action in m._actions for opt in action.option_strings}
 
 
+def _add_file_out(parser, default: str, what: str = ".png/.pdf/.svg picture") -> None:
+    """``--out FILE`` and ``--force`` of sample, graph and filters."""
+    parser.add_argument("--out", type=_FILE, default=default,
+                        help=f"{what} (default %(default)s); missing folders are created; an existing file is "
+                             "refused unless --force")
+    parser.add_argument("--force", action="store_true", help="overwrite an existing --out")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``pgm`` argument parser; its errors raise :class:`UsageError` (with ``prog``)."""
     p = _Parser(prog="pgm", description="Deep generative models as probabilistic programs.", epilog=_EPILOG,
@@ -176,28 +184,19 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--label", type=_integer(0, "an int >= 0"), default=None,
                    help="models with a label (crbm): sample class LABEL (default: every class in turn, "
                         "sample i of n has class i*K//n)")
-    s.add_argument("--out", type=_FILE, default="samples.png",
-                   help=".png/.pdf/.svg picture (square images) or .pt tensor of the visible conditional means "
-                        "(Hopfield: of the recall's frames) (default %(default)s); missing folders are created; "
-                        "an existing file is refused unless --force")
-    s.add_argument("--force", action="store_true", help="overwrite an existing --out")
+    _add_file_out(s, "samples.png", ".png/.pdf/.svg picture (square images) or .pt tensor of the visible conditional "
+                                    "means (Hopfield: of the recall's frames)")
     s.set_defaults(func=_cmd_sample, prog=s.prog)
 
     g = sub.add_parser("graph", help="draw a model's graph")
     g.add_argument("model", help=f"a model file, or a size such as rbm:64x16 ({', '.join(families.names())})")
-    g.add_argument("--out", type=_FILE, default="graph.png",
-                   help=".png/.pdf/.svg picture (default %(default)s); missing folders are created; an existing "
-                        "file is refused unless --force")
-    g.add_argument("--force", action="store_true", help="overwrite an existing --out")
+    _add_file_out(g, "graph.png")
     g.set_defaults(func=_cmd_graph, prog=g.prog)
 
     w = sub.add_parser("filters", help="draw the weights from the visible units to each hidden unit as images")
     w.add_argument("model", help="a model file of a family with visible-to-hidden weights (rbm, grbm, ssrbm, crbm, dbm)")
     w.add_argument("--n", type=_COUNT, default=None, help="draw the first N hidden units (default all)")
-    w.add_argument("--out", type=_FILE, default="filters.png",
-                   help=".png/.pdf/.svg picture (default %(default)s); missing folders are created; an existing "
-                        "file is refused unless --force")
-    w.add_argument("--force", action="store_true", help="overwrite an existing --out")
+    _add_file_out(w, "filters.png")
     w.set_defaults(func=_cmd_filters, prog=w.prog)
     return p
 
