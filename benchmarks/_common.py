@@ -3,12 +3,31 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import time
 
 import torch
 
-__all__ = ["best_time", "set_threads", "load_average", "format_table", "machine_line"]
+__all__ = ["best_time", "set_threads", "load_average", "format_table", "machine_line", "peer_installed"]
+
+#: How to install each optional peer library that benchmarks compare against.
+_PEERS = {"learnergy": "learnergy (pip install -c constraints.txt -e '.[bench]')",
+          "sklearn": "scikit-learn (pip install scikit-learn)"}
+
+
+def peer_installed(module: str, note: bool = True) -> bool:
+    """Whether the peer library ``module`` (``"learnergy"``, ``"sklearn.mixture"``...)
+    imports; if not and ``note``, print that its rows are skipped. Benchmarks call this
+    before a peer's rows, so that each runs without its optional peers."""
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        if note:
+            top = module.split(".")[0]
+            print(f"{_PEERS.get(top, top)} is not installed: its rows are skipped", flush=True)
+        return False
+    return True
 
 
 def best_time(fn, repeats: int = 5, warmup: int = 1) -> float:

@@ -57,9 +57,9 @@ from models.energy import ClassRBM
 from pgm.datasets import load_digits
 
 try:  # run as a script (benchmarks/ on sys.path) or imported as benchmarks.crbm_digits
-    from _common import machine_line, set_threads
+    from _common import machine_line, peer_installed, set_threads
 except ImportError:
-    from benchmarks._common import machine_line, set_threads
+    from benchmarks._common import machine_line, peer_installed, set_threads
 
 _EXACT_HIDDEN = 20
 
@@ -116,13 +116,12 @@ def _hybrid(n_hidden, epochs, seed, train, test, ais=False, alpha=0.01):
 
 
 def _sklearn_rows(seeds, train, test):
-    try:
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.neural_network import BernoulliRBM
-        from sklearn.pipeline import Pipeline
-    except ImportError:
-        print("scikit-learn is not installed: its rows are skipped (pip install scikit-learn)")
+    if not peer_installed("sklearn.neural_network"):
         return []
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.neural_network import BernoulliRBM
+    from sklearn.pipeline import Pipeline
+
     (v, y), (vt, yt) = train, test
     X, Xt, Y, Yt = v.numpy(), vt.numpy(), y.numpy(), yt.numpy()
     rows = []

@@ -31,14 +31,13 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import statistics
 import time
 
 try:  # run as a script (benchmarks/ on sys.path) or imported as benchmarks.dbn_classify
-    from _common import machine_line, report, set_threads
+    from _common import machine_line, peer_installed, report, set_threads
 except ImportError:
-    from benchmarks._common import machine_line, report, set_threads
+    from benchmarks._common import machine_line, peer_installed, report, set_threads
 
 from inference import DBNClassifier, discriminative_finetune, fit
 from inference.autoencoders import fit_stacked, stacked_classifier
@@ -110,10 +109,7 @@ def main(argv=None):
         for name, res in _ours(sizes, seed, data, args).items():
             results.setdefault(name, []).append(res)
         print(f"  seed {seed}: " + ", ".join(f"{k} {v[-1]['accuracy']:.4f}" for k, v in results.items()), flush=True)
-    if importlib.util.find_spec("sklearn") is None:
-        print("scikit-learn is not installed: its rows are skipped (pip install scikit-learn)")
-        args.no_sklearn = True
-    if not args.no_sklearn:
+    if not args.no_sklearn and peer_installed("sklearn.neural_network"):
         for n in sorted({100, sizes[1]}):
             results[f"BernoulliRBM({n}) + LogisticRegression"] = [_sklearn(n, seed, data) for seed in args.seeds]
     mlp = "-".join(map(str, sizes)) + "-10"

@@ -54,9 +54,9 @@ from models.energy import GaussianRBM
 from pgm.datasets import load_digits
 
 try:  # run as a script (benchmarks/ on sys.path) or imported as benchmarks.grbm_digits
-    from _common import load_average, machine_line, set_threads
+    from _common import load_average, machine_line, peer_installed, set_threads
 except ImportError:
-    from benchmarks._common import load_average, machine_line, set_threads
+    from benchmarks._common import load_average, machine_line, peer_installed, set_threads
 
 __all__ = ["MIXTURES", "RBM_METHODS", "score_rbm", "run_rbm", "run_mixture", "markdown_table", "main"]
 
@@ -210,6 +210,8 @@ def main(argv=None):
         args.methods = ["GaussianRBM, default recipe"]
         mixtures = mixtures[:1]
     set_threads(args.threads)
+    if mixtures and not peer_installed("sklearn.mixture"):
+        mixtures = []
 
     train = load_digits(binarize=False, dequantize=True, split="train")
     test = load_digits(binarize=False, dequantize=True, split="test")

@@ -61,9 +61,9 @@ from models.energy import RBM
 from pgm.datasets import load_digits
 
 try:  # run as a script (benchmarks/ on sys.path) or imported as benchmarks.rbm_digits
-    from _common import format_table, load_average, machine_line
+    from _common import format_table, load_average, machine_line, peer_installed
 except ImportError:
-    from benchmarks._common import format_table, load_average, machine_line
+    from benchmarks._common import format_table, load_average, machine_line, peer_installed
 
 __all__ = ["METHODS", "score", "run_method", "exact_gradient_reference", "main"]
 
@@ -136,21 +136,11 @@ METHODS = {
 }
 
 
-def _available(module):
-    if module is None:
-        return True
-    try:
-        __import__(module)
-    except ImportError:
-        return False
-    return True
-
-
 def run_method(name, train, test, seeds, epochs):
     """Train ``METHODS[name]`` once per seed; ``{"ll": [...], "seconds": [...]}``, or
     ``None`` when its library is not installed."""
     trainer, module = METHODS[name]
-    if not _available(module):
+    if module is not None and not peer_installed(module):
         return None
     trainer(train[:100], 0, 1)  # warm-up (first-call costs), not timed or scored
     lls, secs = [], []

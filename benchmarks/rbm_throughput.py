@@ -38,6 +38,9 @@ Usage::
     python benchmarks/rbm_throughput.py --threads 1
     python benchmarks/rbm_throughput.py --skip learnergy sklearn per-pass torch-path generic contended monitor
 
+The peers are optional (``pip install -c constraints.txt -e '.[bench]'`` for learnergy): a
+peer that is not installed is skipped with a note.
+
 Every row, the ceiling included, is the best of ``--repeats`` timed runs (the least
 contended on a shared machine); the ceiling is re-measured before, between and after
 the rows and its best counts. Compare the "% of ceiling" column rather than raw
@@ -57,7 +60,7 @@ import time
 import numpy as np
 import torch
 
-from _common import best_time, format_table, machine_line, set_threads
+from _common import best_time, format_table, machine_line, peer_installed, set_threads
 
 from inference.backends.rbm import native
 from inference.learning.fit import fit
@@ -252,10 +255,10 @@ def main(argv=None):
                  ("pgm, generic path (backend='torch')", "PCD-1",
                   lambda: time_ours(data, "pcd", args.epochs, args.repeats, backend="torch"))]
     runs += [("plain torch loop", "CD-1 (sampled v)", lambda: time_plain_torch(data, args.epochs, args.repeats))]
-    if "learnergy" not in args.skip:
+    if "learnergy" not in args.skip and peer_installed("learnergy"):
         runs += [("learnergy RBM.fit", "CD-1", lambda: time_learnergy_fit(data, args.epochs, args.repeats)),
                  ("learnergy step only", "CD-1", lambda: time_learnergy_step(data, args.epochs, args.repeats))]
-    if "sklearn" not in args.skip:
+    if "sklearn" not in args.skip and peer_installed("sklearn.neural_network"):
         runs += [("sklearn BernoulliRBM", "PCD-1", lambda: time_sklearn(data, args.epochs, args.repeats))]
     for name, method, run in runs:
         results.append((name, method, run()))

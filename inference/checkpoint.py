@@ -65,19 +65,21 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 import os
 import re
 import tempfile
 import threading
 import warnings
 
+import numpy as np
 import torch
 
 from pgm.checks import check_bool
 
 from . import classes
 
-__all__ = ["FORMAT", "atomic_save", "make_writable_folder", "write_payload", "payload_checksum", "invalid_file", "load_checkpoint",
+__all__ = ["FORMAT", "json_text", "atomic_save", "make_writable_folder", "write_payload", "payload_checksum", "invalid_file", "load_checkpoint",
            "save_model", "load_model", "model_config", "build_model", "register_model"]
 
 #: Value of the ``"format"`` entry of every file written here.
@@ -213,6 +215,38 @@ def make_writable_folder(path) -> None:
     it, so that a run that will write there fails now, not after its work (OSError)."""
     os.makedirs(path, exist_ok=True)
     tempfile.TemporaryFile(dir=path).close()
+
+
+def _plain(value):
+    """``value`` as plain JSON data: numbers of any kind (Python, numpy, one-element
+    tensors) as int or float, NaN and infinities as ``None``, tuples as lists."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, (str, bool)):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, np.generic) or (isinstance(value, torch.Tensor) and value.numel() == 1):
+        return _plain(value.item())
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"json_text: cannot write a {type(value).__name__} as JSON") from None
+    return number if math.isfinite(number) else None
+
+
+def json_text(obj, indent: int = 2) -> str:
+    """``obj`` as valid JSON (RFC 8259): NaN and infinities, which JSON cannot hold, are
+    written as ``null``; numbers of any kind (numpy, one-element tensors) as numbers.
+
+    Examples
+    --------
+    >>> json_text({"mean": 1.5, "sem": float("nan")}, indent=None)
+    '{"mean": 1.5, "sem": null}'
+    """
+    return json.dumps(_plain(obj), indent=indent, allow_nan=False)
 
 
 def atomic_save(obj, path) -> None:

@@ -5,7 +5,6 @@ and a deep belief net trained greedily, scored by importance sampling with its b
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from pathlib import Path
@@ -15,12 +14,10 @@ import torch
 import pgm
 from models.directed import DBN, VAE, SigmoidBeliefNet
 from models.energy import DBM, RBM
-from pgm.datasets import load_digits
-from pgm.plots import image_grid, plot_curves
-
 from pgm.checks import check_int
+from pgm.datasets import load_digits
 
-from .checkpoint import make_writable_folder, save_model
+from .checkpoint import json_text, make_writable_folder, save_model
 from .evaluation import importance_log_likelihood, log_likelihood, variational_bound
 from .families import fit
 from .mcmc import gibbs
@@ -28,10 +25,28 @@ from .mcmc.sampling import make_generator
 from .partition import ais_log_partition, default_schedule, exact_log_partition
 from .partition.exact import MAX_EXACT_UNITS
 
-__all__ = ["run_demo", "sample_images", "check_demo_options", "PARTS"]
+__all__ = ["run_demo", "sample_images", "check_demo_options", "demo_outputs", "PARTS", "DESCRIPTION"]
 
 _N_VISIBLE = 64  # the bundled digits are 8 x 8 pictures
 PARTS = ("rbm", "dbm", "directed", "dbn")
+#: The files each part writes in the output folder; every run also writes ``metrics.json``.
+OUTPUTS = {"rbm": ("samples.png", "filters.png", "graph.png", "curve.png", "checkpoint.pt", "model.pt"),
+           "dbm": ("dbm_samples.png", "dbm_graph.png", "dbm.pt"),
+           "directed": ("sbn_samples.png", "sbn_graph.png", "vae_samples.png", "sbn.pt", "vae.pt"),
+           "dbn": ("dbn_samples.png", "dbn_graph.png", "dbn.pt")}
+#: What the demo does, for ``pgm demo --help``.
+DESCRIPTION = ("Train models on the bundled 8x8 digits (binarized) and score them, writing pictures, the models "
+               "and metrics.json to --out. Parts (--parts): rbm, a 64xHIDDEN RBM by CD-1, its test log-likelihood "
+               "with log Z exact and by AIS; dbm, a centred 64-16-16 deep Boltzmann machine by variational SML and "
+               "its variational bound; directed, a sigmoid belief net by reweighted wake-sleep and a VAE by the "
+               "ELBO, each scored by importance sampling; dbn, a 64-32-16 deep belief net trained greedily, scored "
+               "by importance sampling with its ELBO.")
+
+
+def demo_outputs(parts=PARTS) -> tuple:
+    """The names of the files :func:`run_demo` writes for ``parts``."""
+    parts = (parts,) if isinstance(parts, str) else tuple(parts)
+    return (*(name for part in PARTS if part in parts for name in OUTPUTS[part]), "metrics.json")
 
 
 def sample_images(model, n: int, n_steps: int, seed: int = 0):
@@ -142,7 +157,7 @@ def run_demo(out="runs/demo", quick: bool = False, seed: int = 0, n_hidden: int 
         metrics["directed"] = _directed_part(out, train, test, quick, seed, progress, echo)
     if "dbn" in parts:
         metrics["dbn"] = _dbn_part(out, train, test, quick, seed, progress, echo)
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2, default=float))
+    (out / "metrics.json").write_text(json_text(metrics))
     echo(f"wrote {out}/")
     return metrics
 
@@ -181,9 +196,13 @@ def _rbm_part(out, train, test, quick, seed, n_hidden, epochs, progress, echo) -
     }
     save_model(out / "model.pt", model)
 
+    from pgm.plots import image_grid, plot_curves
+
+    from .pictures import plot_filters
+
     image_grid(sample_images(model, 64, 100 if quick else 1000, seed), (8, 8), out / "samples.png",
                normalize=None, title="Gibbs samples (visible probabilities)")
-    image_grid(model.W.detach().t(), (8, 8), out / "filters.png", title="hidden units' weights")
+    plot_filters(model, path=out / "filters.png", title="RBM: weights of each hidden unit")
     pgm.draw(model.graph, path=out / "graph.png", title="RBM")
     plot_curves({"test set, exact log Z": history.log_likelihood}, out / "curve.png",
                 title=f"RBM {model.n_visible}x{model.n_hidden}: log-likelihood per epoch")
@@ -214,6 +233,8 @@ def _dbm_part(out, train, test, quick, seed, progress, echo) -> dict:
     log_z = exact_log_partition(dbm)
     bound = {"test": variational_bound(dbm, test, log_z), "train": variational_bound(dbm, train, log_z)}
     save_model(out / "dbm.pt", dbm)
+    from pgm.plots import image_grid
+
     image_grid(sample_images(dbm, 64, 100 if quick else 1000, seed), (8, 8), out / "dbm_samples.png",
                normalize=None, title="DBM Gibbs samples (visible probabilities)")
     pgm.draw(dbm.graph, path=out / "dbm_graph.png", title="DBM 64-16-16")
@@ -227,6 +248,8 @@ def _dbm_part(out, train, test, quick, seed, progress, echo) -> dict:
 
 def _directed_part(out, train, test, quick, seed, progress, echo) -> dict:
     """An SBN 64-16 by RWS (K = 5) and a VAE 64-200-10 by the ELBO, importance-sampled."""
+    from pgm.plots import image_grid
+
     epochs, k = (2, 50) if quick else (30, 1000)
     gen = make_generator(seed)
     models = {"sbn": SigmoidBeliefNet.from_data(train, [_N_VISIBLE, 16], seed=seed),
@@ -243,9 +266,14 @@ def _directed_part(out, train, test, quick, seed, progress, echo) -> dict:
         t_fit = time.perf_counter() - t0
         est = importance_log_likelihood(model, test, n_samples=k, seed=seed)
         save_model(out / f"{name}.pt", model)
-        samples = model.sample(64, gen, mean=True) if name == "vae" else model.sample(64, gen)
+        with torch.no_grad():  # the means of v given an ancestral draw of the latents above it
+            if name == "vae":
+                samples = model.sample(64, gen, mean=True)
+            else:
+                samples = torch.sigmoid(model.generative.layers[0](model.sample(64, gen, latents=True)["h1"]))
         image_grid(samples, (8, 8), out / f"{name}_samples.png", normalize=None,
-                   title=f"{name.upper()} ancestral samples" + (" (decoder means)" if name == "vae" else ""))
+                   title=f"{name.upper()} ancestral samples" + (" (decoder means)" if name == "vae" else
+                                                                " (p(v | h1))"))
         echo(f"{titles[name]:<44}{_fmt(est.mean):>10}{_fmt(est.elbo):>10}  ± {est.sem:.2f}, {t_fit:.1f} s")
         results[name] = {"model": {"class": type(model).__name__, **model.config()}, "epochs": epochs,
                          "method": recipes[name]["method"], "n_samples": k,
@@ -267,6 +295,8 @@ def _dbn_part(out, train, test, quick, seed, progress, echo) -> dict:
     est = dbn_log_likelihood(dbn, test, "exact", n_samples=k, seed=seed)  # the 32x16 top: 2^16 states
     save_model(out / "dbn.pt", dbn)
     set_dbn_prior(dbn, est.log_z, n_gibbs=sweeps, generator=make_generator(seed))
+    from pgm.plots import image_grid
+
     with torch.no_grad():  # h1 by Gibbs at the top and the ancestral pass; the picture shows p(v = 1 | h1)
         h1 = dbn.sample(64, make_generator(seed), latents=True)["h1"]
         means = torch.sigmoid(dbn.generative[0](h1))

@@ -1,6 +1,7 @@
 """The benchmark scripts stay runnable: small, untimed smoke runs (no timing is asserted)."""
 
 import importlib.util
+import re
 import sys
 from pathlib import Path
 
@@ -20,6 +21,12 @@ def _load(name):
         sys.path.remove(str(BENCH))
 
 
+def _without(monkeypatch, *modules):
+    """Import of each of ``modules`` fails, as where the peer is not installed."""
+    for module in modules:
+        monkeypatch.setitem(sys.modules, module, None)
+
+
 def test_rbm_digits_quick(capsys):
     _load("rbm_digits").main(["--quick", "--no-exact-reference", "--methods", "ours (default recipe)"])
     assert "ours (default recipe)" in capsys.readouterr().out
@@ -30,10 +37,13 @@ def test_ais_speed_small(capsys):
     assert "AIS" in capsys.readouterr().out
 
 
-@pytest.mark.filterwarnings("ignore")  # peer libraries may warn about their own internals
-def test_rbm_throughput_small(capsys):
-    _load("rbm_throughput").main(["--n", "200", "--epochs", "1", "--repeats", "1", "--skip", "learnergy", "sklearn", "contended"])
-    assert "GEMM ceiling" in capsys.readouterr().out
+def test_rbm_throughput_small_without_its_peers(capsys, monkeypatch):
+    _without(monkeypatch, "learnergy", "sklearn")  # optional peers: their rows are skipped with a note
+    _load("rbm_throughput").main(["--n", "200", "--epochs", "1", "--repeats", "1", "--skip", "contended"])
+    out = capsys.readouterr().out
+    assert "learnergy (pip install -c constraints.txt -e '.[bench]') is not installed: its rows are skipped" in out
+    assert "scikit-learn (pip install scikit-learn) is not installed: its rows are skipped" in out
+    assert "GEMM ceiling" in out and "learnergy RBM.fit" not in out and "sklearn BernoulliRBM" not in out
 
 
 def test_grbm_digits_quick(capsys):
@@ -146,3 +156,23 @@ def test_dae_toys_small(capsys):
     _load("dae_toys").main(["--seeds", "0", "--hidden", "8", "--epochs", "1", "1", "--steps", "3"])
     out = capsys.readouterr().out
     assert "score cosine" in out and "walk-back" in out
+
+
+# -- without the optional peers -------------------------------------------------------------------
+
+def test_the_digits_benchmarks_run_without_their_peers(capsys, monkeypatch, one_thread):
+    # the bundled digits come through scikit-learn (a dependency); the peers' rows use the rest of it
+    _without(monkeypatch, "learnergy", "sklearn.mixture", "sklearn.neural_network")
+    _load("rbm_digits").main(["--quick", "--no-exact-reference", "--methods", "learnergy RBM, lr 0.1, mom 0"])
+    assert "learnergy (pip install" in capsys.readouterr().out
+    _load("grbm_digits").main(["--quick", "--epochs", "1"])
+    out = capsys.readouterr().out
+    assert "scikit-learn (pip install scikit-learn) is not installed" in out and "GaussianMixture" not in out
+    _load("dbn_classify").main(["--quick", "--seeds", "0", "--sizes", "64,8,4"])
+    assert "scikit-learn (pip install scikit-learn) is not installed" in capsys.readouterr().out
+
+
+def test_no_benchmark_imports_a_peer_at_the_top():
+    for path in sorted(BENCH.glob("*.py")):
+        top = [line for line in path.read_text().splitlines() if not line.startswith((" ", "\t"))]
+        assert not [line for line in top if re.match(r"(import|from) (sklearn|learnergy)\b", line)], path.name

@@ -12,10 +12,12 @@ A command that cannot run prints one line to stderr, ``pgm <command>: error: <me
 
 * 2, a usage error: an unknown command or option, a bad value (counts are positive,
   ``--steps`` >= 0, ``--betas`` >= 2, ``--lr`` > 0, ``--momentum`` in [0, 1),
-  ``--weight-std`` >= 0, every number finite), a ``--data`` spec that names no data,
-  data of a kind or width the model does not take, an ``--out`` that is an existing file
-  (or, for sample and graph, a folder or an unknown suffix), an exact log Z too large to
-  enumerate;
+  ``--weight-std`` >= 0, every number finite, ``--out`` not empty), a ``--data`` spec that
+  names no data, data of a kind or width the model does not take, an ``--out`` that is an
+  existing file (or, for sample, graph and filters, a folder or an unknown suffix), an
+  ``--out`` that holds an earlier run's outputs without ``--force``, an option the model
+  ignores (``--steps`` of an ancestral sampler, ``--particles`` of a method without
+  particles), an exact log Z too large to enumerate;
 * 1, a failure: a file that does not exist, cannot be read or is not valid (model
   files, data files, MNIST folders), an output that cannot be written, a run that
   diverged, data the library refuses;
@@ -24,11 +26,21 @@ A command that cannot run prints one line to stderr, ``pgm <command>: error: <me
 ``pgm --debug <command> ...`` or the environment variable ``PGM_DEBUG=1`` re-raises the
 original exception, with its traceback, instead.
 
+Outputs
+-------
+Nothing is overwritten without ``--force``: ``pgm fit`` refuses an ``--out`` folder that
+holds another run's outputs (``model.pt``, ``history.json``, ``checkpoint*.pt``) unless
+``--force`` (that run's files are removed when training starts) or ``--resume`` (the run
+continues); ``pgm demo`` refuses one holding files it would write; ``pgm sample``,
+``pgm graph`` and ``pgm filters`` refuse an existing ``--out`` file. JSON that a command
+prints or writes is valid JSON: a number that is NaN or infinite is ``null``.
+
 ``pgm fit`` and ``pgm demo`` check every argument and load the data before they create the
 output folder, and check that it can be created and written before training. When such a
 command fails (or is interrupted) after creating the folder, the folder is removed unless
 it holds ``checkpoint.pt`` or ``model.pt``: a checkpoint is kept, and ``pgm fit ...
---resume`` continues it. A folder that existed before is left as it was. ``pgm sample``
+--resume`` continues it (a diverged run's is not continued: the message says to run again
+with a lower ``--lr`` and ``--force``). A folder that existed before is left as it was. ``pgm sample``
 and ``pgm graph`` create missing parent folders of ``--out`` and remove them again if
 writing fails.
 
@@ -41,23 +53,29 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import textwrap
 
 from .. import families
 from ..families.arguments import add_common_training_arguments
-from .commands import _cmd_demo, _cmd_eval, _cmd_filters, _cmd_fit, _cmd_graph, _cmd_sample, _demo_parts
+from ..demo import DESCRIPTION as _DEMO, PARTS
+from .commands import SAMPLE_STEPS, _cmd_demo, _cmd_eval, _cmd_filters, _cmd_fit, _cmd_graph, _cmd_sample, _demo_parts
 from .data import DATA_SPECS, data_kind, load_data
-from .options import _CheckedGroup, _COUNT, _integer, _Parser, _real, _SEED, UsageError
+from .options import _CheckedGroup, _COUNT, _FILE, _FOLDER, _integer, _Parser, _real, _SEED, UsageError
 
 __all__ = ["main", "build_parser", "load_data", "data_kind", "DATA_SPECS", "UsageError"]
 
 _EPILOG = """\
 errors: one line on stderr, 'pgm COMMAND: error: MESSAGE'; exit status 2 for a usage error
 (bad option or value, a --data spec that names nothing, data of the wrong kind, an --out that
-is a file), 1 for a failure (a missing, unreadable or invalid file, an output that cannot be
-written, a diverged run), 130 when interrupted. 'pgm --debug ...' or PGM_DEBUG=1 shows the
-traceback instead. fit and demo check their arguments and data before creating --out; if they
-fail after creating it, they remove it unless it holds checkpoint.pt or model.pt (a kept
-checkpoint continues with 'pgm fit ... --resume')."""
+is a file or holds an earlier run's outputs), 1 for a failure (a missing, unreadable or invalid
+file, an output that cannot be written, a diverged run), 130 when interrupted. 'pgm --debug ...'
+or PGM_DEBUG=1 shows the traceback instead.
+outputs: nothing is overwritten without --force: fit refuses an --out folder holding another
+run's model.pt, history.json or checkpoints (--force replaces that run, --resume continues it),
+demo one holding an earlier demo's files, sample, graph and filters an existing --out file.
+fit and demo check their arguments and data before creating --out; if they fail after creating
+it, they remove it unless it holds checkpoint.pt or model.pt (a kept checkpoint continues with
+'pgm fit ... --resume'; after a diverged run, run again with a lower --lr and --force)."""
 
 # -- the parser -------------------------------------------------------------------------
 
@@ -70,11 +88,16 @@ def _add_fit_parser(models, family) -> set:
     specs = " | ".join(list(DATA_SPECS) + ["file.pt", "file.npy"])
     run = m.add_argument_group("data and output")
     run.add_argument("--data", default=None, help=f"{specs} (default: {family.default_data})")
-    run.add_argument("--seed", type=_SEED, default=0, help="seeds the model and the run (default 0)")
-    run.add_argument("--out", default="runs/fit",
-                     help="output folder (default runs/fit); removed on failure unless it holds a checkpoint "
-                          "or model.pt")
-    run.add_argument("--no-progress", action="store_true")
+    run.add_argument("--seed", type=_SEED, default=0, help="seeds the model and the run (default %(default)s)")
+    run.add_argument("--out", type=_FOLDER, default="runs/fit",
+                     help="output folder (default %(default)s): model.pt, history.json and checkpoints; one that "
+                          "holds another run's is refused unless --force" +
+                          (" or --resume" if family.epoch_trained else "") +
+                          "; removed on failure if the command created it, unless it holds a checkpoint or model.pt")
+    run.add_argument("--force", action="store_true",
+                     help="replace the run in --out: its model.pt, history.json and checkpoints are removed when "
+                          "training starts")
+    run.add_argument("--no-progress", action="store_true", help="no progress bars")
     train = m.add_argument_group(f"{family.name} training")
     if family.epoch_trained:
         add_common_training_arguments(train, family)
@@ -84,6 +107,14 @@ def _add_fit_parser(models, family) -> set:
     return {opt for action in m._actions for opt in action.option_strings}
 
 
+def _add_file_out(parser, default: str, what: str = ".png/.pdf/.svg picture") -> None:
+    """``--out FILE`` and ``--force`` of sample, graph and filters."""
+    parser.add_argument("--out", type=_FILE, default=default,
+                        help=f"{what} (default %(default)s); missing folders are created; an existing file is "
+                             "refused unless --force")
+    parser.add_argument("--force", action="store_true", help="overwrite an existing --out")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``pgm`` argument parser; its errors raise :class:`UsageError` (with ``prog``)."""
     p = _Parser(prog="pgm", description="Deep generative models as probabilistic programs.", epilog=_EPILOG,
@@ -91,17 +122,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--debug", action="store_true", help="show the traceback of an error (also: PGM_DEBUG=1)")
     sub = p.add_subparsers(dest="command", required=True)
 
-    d = sub.add_parser("demo", help="train an RBM on the bundled digits, evaluate it exactly and by AIS",
-                       epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    d.add_argument("--out", default="runs/demo",
-                   help="output folder (default: runs/demo); removed on failure unless it holds checkpoint.pt or model.pt")
+    d = sub.add_parser("demo", help=f"train and score models on the bundled digits, in parts: {', '.join(PARTS)}",
+                       description=textwrap.fill(_DEMO, 92), epilog=_EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    d.add_argument("--out", type=_FOLDER, default="runs/demo",
+                   help="output folder (default %(default)s); one that holds an earlier demo's outputs is refused "
+                        "unless --force; removed on failure if the command created it, unless it holds "
+                        "checkpoint.pt or model.pt")
+    d.add_argument("--force", action="store_true", help="overwrite the outputs of an earlier demo in --out")
     d.add_argument("--quick", action="store_true", help="a few epochs and a short AIS schedule")
-    d.add_argument("--seed", type=_SEED, default=0)
-    d.add_argument("--hidden", type=_COUNT, default=16, help="hidden units, at most 25 (default 16: exact log Z stays cheap)")
+    d.add_argument("--seed", type=_SEED, default=0, help="seeds every model and run (default %(default)s)")
+    d.add_argument("--hidden", type=_COUNT, default=16,
+                   help="the RBM's hidden units, at most 25 (default %(default)s: exact log Z stays cheap)")
     d.add_argument("--epochs", type=_COUNT, default=None, help="the RBM's epochs, default 50 (3 with --quick)")
-    d.add_argument("--parts", type=_demo_parts, default=("rbm", "dbm", "directed", "dbn"),
-                   help="comma-separated parts to run: rbm, dbm, directed, dbn (default all four)")
-    d.add_argument("--no-progress", action="store_true")
+    d.add_argument("--parts", type=_demo_parts, default=PARTS,
+                   help=f"comma-separated parts to run: {', '.join(PARTS)} (default all {len(PARTS)})")
+    d.add_argument("--no-progress", action="store_true", help="no progress bars")
     d.set_defaults(func=_cmd_demo, prog=d.prog)
 
     listing = "; ".join(f"{f.name}: {f.help}" for f in families.families())
@@ -111,50 +147,56 @@ def build_parser() -> argparse.ArgumentParser:
                               title="models", description="run `pgm fit MODEL --help` for a model's options")
     p.fit_options = {family.name: _add_fit_parser(models, family) for family in families.families()}
 
-    e = sub.add_parser("eval", help="log-likelihood of data under a saved model")
+    e = sub.add_parser("eval", help="log-likelihood of data under a saved model",
+                       description="Score data under a saved model and print the result as JSON (a number that "
+                                   "cannot be computed, such as the standard error of one row, is null).")
     e.add_argument("model", help="a model file written by `pgm fit` or `pgm demo` (model.pt)")
     e.add_argument("--data", default=None, help="data spec, as for fit (default: the model's)")
-    e.add_argument("--split", choices=["train", "test", "all"], default="test")
+    e.add_argument("--split", choices=["train", "test", "all"], default="test",
+                   help="the split of a bundled data set (default %(default)s)")
     e.add_argument("--method", choices=["exact", "ais", "importance"], default=None,
                    help="default: ais for energy models, importance for directed ones")
-    e.add_argument("--samples", type=_COUNT, default=1000, help="K of --method importance (default 1000)")
-    e.add_argument("--chains", type=_COUNT, default=100)
+    e.add_argument("--samples", type=_COUNT, default=1000, help="K of --method importance (default %(default)s)")
+    e.add_argument("--chains", type=_COUNT, default=100, help="AIS chains (default %(default)s)")
     e.add_argument("--betas", type=_integer(2, "an int >= 2"), default=None,
                    help="number of evenly spaced βs, at least 2 (default: the 14,500-step schedule)")
-    e.add_argument("--base", choices=["data", "uniform"], default="data")
-    e.add_argument("--seed", type=_SEED, default=0)
-    e.add_argument("--no-progress", action="store_true")
+    e.add_argument("--base", choices=["data", "uniform"], default="data",
+                   help="AIS base distribution: the training data's marginals or uniform (default %(default)s)")
+    e.add_argument("--seed", type=_SEED, default=0, help="seeds AIS and the importance draws (default %(default)s)")
+    e.add_argument("--no-progress", action="store_true", help="no progress bars")
     e.set_defaults(func=_cmd_eval, prog=e.prog)
 
-    s = sub.add_parser("sample", help="Gibbs samples (ancestral for sbn and vae; for dbn Gibbs in the top RBM, "
-                                      "then ancestral) from a saved model")
-    s.add_argument("model")
+    ancestral = [f.name for f in families.families() if not f.sample_steps]
+    s = sub.add_parser("sample", help=f"samples from a saved model: Gibbs chains (ancestral for "
+                                      f"{', '.join(ancestral)}; for dbn Gibbs in the top RBM, then ancestral)")
+    s.add_argument("model", help="a model file written by `pgm fit` or `pgm demo`")
     s.add_argument("--n", type=_COUNT, default=None,
                    help="samples (default 64); Hopfield: probes (default: every stored pattern)")
-    s.add_argument("--steps", type=_integer(0, "an int >= 0"), default=1000,
-                   help="Gibbs sweeps from uniform noise; Hopfield: the most recall sweeps")
+    s.add_argument("--steps", type=_integer(0, "an int >= 0"), default=None,
+                   help=f"Gibbs sweeps from uniform noise (default {SAMPLE_STEPS}); dbn: sweeps in the top RBM "
+                        f"before the ancestral pass; Hopfield: the most recall sweeps; refused for "
+                        f"{', '.join(ancestral)}, which sample ancestrally (one pass down the layers)")
     s.add_argument("--flip", type=_real(0.0, 1.0), default=None,
                    help="Hopfield only: fraction of each stored pattern's bits flipped in its probe (default 0.1)")
     s.add_argument("--data", default=None,
                    help="Hopfield only: the data whose first rows were stored, as for fit (default: the model's)")
-    s.add_argument("--seed", type=_SEED, default=0)
+    s.add_argument("--seed", type=_SEED, default=0, help="seeds the chains (default %(default)s)")
     s.add_argument("--label", type=_integer(0, "an int >= 0"), default=None,
                    help="models with a label (crbm): sample class LABEL (default: every class in turn, "
                         "sample i of n has class i*K//n)")
-    s.add_argument("--out", default="samples.png",
-                   help=".png/.pdf/.svg picture (square images) or .pt tensor of the visible conditional means "
-                        "(Hopfield: of the recall's frames); missing folders are created")
+    _add_file_out(s, "samples.png", ".png/.pdf/.svg picture (square images) or .pt tensor of the visible conditional "
+                                    "means (Hopfield: of the recall's frames)")
     s.set_defaults(func=_cmd_sample, prog=s.prog)
 
     g = sub.add_parser("graph", help="draw a model's graph")
     g.add_argument("model", help=f"a model file, or a size such as rbm:64x16 ({', '.join(families.names())})")
-    g.add_argument("--out", default="graph.png", help=".png/.pdf/.svg picture; missing folders are created")
+    _add_file_out(g, "graph.png")
     g.set_defaults(func=_cmd_graph, prog=g.prog)
 
     w = sub.add_parser("filters", help="draw the weights from the visible units to each hidden unit as images")
     w.add_argument("model", help="a model file of a family with visible-to-hidden weights (rbm, grbm, ssrbm, crbm, dbm)")
     w.add_argument("--n", type=_COUNT, default=None, help="draw the first N hidden units (default all)")
-    w.add_argument("--out", default="filters.png", help=".png/.pdf/.svg picture; missing folders are created")
+    _add_file_out(w, "filters.png")
     w.set_defaults(func=_cmd_filters, prog=w.prog)
     return p
 

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import argparse
-import json
 import re
 from pathlib import Path
 
 import torch
 
 from .. import families
+from ..checkpoint import json_text
 from ..pictures import image_shape, plot_filters, visible_weights
 from .data import _check_data_kind, _has_splits, load_data
 from .options import UsageError
-from .outputs import _cleaned_up, _KEEP, _make_folder, _out_file, _out_folder, _PICTURES
+from .outputs import (FIT_OUTPUTS, _cleaned_up, _existing_file, _KEEP, _make_folder, _no_overwrite, _out_file,
+                      _out_folder, _PICTURES)
+
+#: Gibbs sweeps of ``pgm sample`` without ``--steps`` (Hopfield: the most recall sweeps).
+SAMPLE_STEPS = 1000
 
 # -- commands ---------------------------------------------------------------------------
 
@@ -44,13 +48,14 @@ def _demo_parts(text):
 
 
 def _cmd_demo(args):
-    from ..demo import check_demo_options, run_demo
+    from ..demo import check_demo_options, demo_outputs, run_demo
 
     out = _out_folder(args.out)
     try:
         check_demo_options(n_hidden=args.hidden, epochs=args.epochs, seed=args.seed, parts=args.parts)
     except (TypeError, ValueError) as err:
         raise UsageError(str(err).replace("n_hidden", "--hidden").replace("run_demo: ", "")) from None
+    _no_overwrite(out, demo_outputs(args.parts), args.force, "an earlier demo")
     with _cleaned_up(out, args.notes, _KEEP):
         run_demo(out, quick=args.quick, seed=args.seed, n_hidden=args.hidden, epochs=args.epochs,
                  progress=not args.no_progress, parts=args.parts)
@@ -63,8 +68,14 @@ def _cmd_fit(args):
     out = _out_folder(args.out)
     _check_choices(family, args)
     resumable = family.resumable
-    if getattr(args, "resume", False) and not (out / resumable).is_file():
+    resume = getattr(args, "resume", False)
+    if resume and args.force:
+        raise UsageError("--force starts the run in --out afresh and --resume continues it; give one of them")
+    if resume and not (out / resumable).is_file():
         raise UsageError(f"--resume: there is no {out / resumable} to continue (run without --resume)")
+    if not resume:
+        instead = (", --resume to continue it" if family.epoch_trained and (out / resumable).is_file() else "")
+        replaced = _no_overwrite(out, FIT_OUTPUTS, args.force, "another run", instead)
     spec = args.data or family.default_data
     data = load_data(spec, "train")
     _check_data_kind(family.name, family.visible_kind, spec, data, exact=False)
@@ -83,17 +94,38 @@ def _cmd_fit(args):
             common["eval_data"] = load_data(spec, "test") if _has_splits(spec) else data
     common = {k: v for k, v in common.items() if v is not None}
     keep = (*_KEEP, resumable) if family.epoch_trained else _KEEP
-    with _cleaned_up(out, args.notes, keep, " (add --resume to continue from its checkpoint)"):
+    with _cleaned_up(out, args.notes, keep, _fit_hint(family, model, args)):
         _make_folder(out)
+        if not resume:
+            for name in replaced:  # --force: the old run goes, so that no file of it mixes with the new one's
+                (out / name).unlink(missing_ok=True)
         record, summary = family.cli_fit(model, data, args, common)
         save_model(out / "model.pt", model)
-        (out / "history.json").write_text(json.dumps(record, indent=2, default=float))
+        (out / "history.json").write_text(json_text(record))
     if family.epoch_trained:
         epoch = summary.pop("epoch")
         print(f"{family.name} on {spec}, epoch {epoch}: " + ", ".join(f"{k} {v:.4g}" for k, v in summary.items()))
     else:
         print(f"{family.name} on {spec}: " + ", ".join(f"{k} {v}" for k, v in summary.items()))
     print(f"wrote {out / 'model.pt'} and {out / 'history.json'}")
+
+
+def _fit_hint(family, model, args):
+    """What a failed ``pgm fit`` says after keeping its folder: a diverged run (resuming
+    would diverge again, and a changed --lr cannot resume) runs again with a lower --lr
+    and --force; another failure continues with --resume from a kept checkpoint."""
+    def hint(err, kept):
+        if isinstance(err, FloatingPointError) and family.epoch_trained:
+            lr = args.lr
+            if lr is None:  # the family's default, else the model's
+                lr = family.options(args.method or family.cli_default_method()).get("lr")
+                lr = getattr(model, "default_lr", None) if lr is None else lr
+            was = f" than this run's {lr:g}" if isinstance(lr, float) else ""
+            return f"; run again with a lower --lr{was} and --force (resuming would diverge again)"
+        if family.epoch_trained and family.resumable in kept:
+            return " (add --resume to continue from its checkpoint)"
+        return ""
+    return hint
 
 
 def _check_choices(family, args) -> None:
@@ -129,7 +161,7 @@ def _cmd_eval(args):
     _check_data_kind(_model_name(model), vis.kind, spec, data, exact=True)
     result = family.evaluate(model, data, args, lambda: load_data(spec, "train"))
     result.update(split=args.split, data=spec)
-    print(json.dumps(result, indent=2, default=float))
+    print(json_text(result))
 
 
 def _cmd_sample(args):
@@ -138,17 +170,23 @@ def _cmd_sample(args):
     from ..checkpoint import atomic_save, load_model
     from ..mcmc import make_generator
 
-    out = _out_file(args.out, (".pt", *_PICTURES))
+    out = _out_file(args.out, (".pt", *_PICTURES), args.force)
     model = load_model(args.model)
     family = _family(model)
     recall = "recall" in family.pictures
     if not recall and (args.flip is not None or args.data is not None):
         raise UsageError(f"{'--flip' if args.flip is not None else '--data'} applies to Hopfield nets (a recall "
                          f"from corrupted patterns); {args.model} holds a {type(model).__name__}")
+    if args.steps is not None and not family.sample_steps:
+        raise UsageError(f"--steps: {args.model} holds a {_model_name(model)} model, which samples ancestrally (one "
+                         "pass down its layers, no Gibbs sweeps); leave --steps out")
+    args.steps = SAMPLE_STEPS if args.steps is None else args.steps
     vis = _visible(model)
     shape = image_shape(vis)
     if out.suffix.lower() != ".pt" and shape is None:
-        out = out.with_suffix(".pt")
+        given, out = out, out.with_suffix(".pt")
+        _existing_file(out, args.force, f"{given}: the {vis.n_units} visible units are not a square image, so the "
+                                        f"samples would go to a tensor, {out}, which")
         print(f"the {vis.n_units} visible units are not a square image: writing a tensor instead")
     gen = make_generator(args.seed, model.device)
     if recall:
@@ -253,7 +291,7 @@ def _graph_model(spec: str):
 def _cmd_graph(args):
     import pgm
 
-    out = _out_file(args.out, _PICTURES)
+    out = _out_file(args.out, _PICTURES, args.force)
     model = _graph_model(args.model)
     print(model.graph.describe())
     with _cleaned_up(out.parent, args.notes):
@@ -264,7 +302,7 @@ def _cmd_graph(args):
 def _cmd_filters(args):
     from ..checkpoint import load_model
 
-    out = _out_file(args.out, _PICTURES)
+    out = _out_file(args.out, _PICTURES, args.force)
     model = load_model(args.model)
     weights = visible_weights(model)
     if weights is None:

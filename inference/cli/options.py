@@ -17,6 +17,20 @@ class _Parser(argparse.ArgumentParser):
 
 _integer, _real, _COUNT, _SEED = integer, real, COUNT, SEED
 
+
+def _path(what: str, note: str = ""):
+    """An argparse type: a non-empty path (``note`` says what an empty one would do)."""
+    def parse(text):
+        if not text:
+            raise argparse.ArgumentTypeError(f"expected {what}, got ''{note}")
+        return text
+    parse.__name__ = what
+    return parse
+
+
+_FOLDER = _path("a folder name", " (an empty --out would write into the current folder)")
+_FILE = _path("a file name")
+
 #: Types given to options of the families by name; any other plain ``int`` or
 #: ``float`` option of a family gets ``_integer(0, ...)`` / a finite ``_real``.
 _FAMILY_TYPES = {"--hidden": _COUNT, "--weight-std": _real(0.0)}

@@ -39,13 +39,15 @@ from .rws import rws_loss
 from .wake_sleep import wake_sleep_loss
 from ..evaluation.weights import log_weights, seeded
 
-__all__ = ["fit_directed", "METHODS"]
+__all__ = ["fit_directed", "METHODS", "PARTICLE_METHODS"]
 
 check_int, check_float, check_choice = (partial(f, where="fit") for f in (checks.check_int, checks.check_float,
                                                                            checks.check_choice))
 
 #: Training methods of directed models.
 METHODS = ("elbo", "nvil", "iwae", "rws", "wake_sleep")
+#: The methods that draw ``n_particles`` importance particles per example (the others ignore it).
+PARTICLE_METHODS = ("iwae", "rws")
 #: Values of ``backend``: "pyro" and "torch" both name the generic path (the traced programs).
 BACKENDS = ("auto", "pyro", "torch")
 _MONITOR_SEED = 12345
@@ -207,7 +209,7 @@ class _DirectedTrainer(Trainer):
     def session(self):
         s = self._settings
         # the largest product per update: a batch (× particles) through the largest weight matrix
-        work = s["batch_size"] * (s["n_particles"] if s["method"] in ("iwae", "rws") else 1) * max(
+        work = s["batch_size"] * (s["n_particles"] if s["method"] in PARTICLE_METHODS else 1) * max(
             p.numel() for p in self.model.parameters())
         stack = contextlib.ExitStack()
         stack.enter_context(seeded(s["seed"], self.model.device))

@@ -90,8 +90,10 @@ def add_common_training_arguments(parser, family) -> None:
     parser.add_argument("--lr", type=real(0.0, low_open=True), default=None,
                         help=f"learning rate{family.lr_help} (default {family.default_lr_text()})")
     parser.add_argument("--evaluate", default="none", metavar="{" + ",".join(["none", *family.fit_evaluations]) + "}",
-                        help=f"held-out log-likelihood after each epoch on the test split ({family.evaluate_help})")
-    parser.add_argument("--resume", action="store_true", help=f"continue from OUT/{family.resumable}")
+                        help=f"held-out log-likelihood after each epoch on the test split ({family.evaluate_help}) "
+                             "(default none)")
+    parser.add_argument("--resume", action="store_true",
+                        help=f"continue the run in --out from its OUT/{family.resumable} (with the same options)")
 
 
 def check_exact(model, option: str, instead: str) -> None:

@@ -63,7 +63,8 @@ class DBNFamily(Family):
                             help="constant momentum of the greedy layers in [0, 1) (default: 0.5, then 0.9 after 5 "
                                  "epochs)")
         parser.add_argument("--average", choices=["none", "polyak"], default="none",
-                            help="average each greedy layer's parameters over the second half of its training")
+                            help="average each greedy layer's parameters over the second half of its training "
+                                 "(default %(default)s)")
         parser.add_argument("--propagate", choices=["mean", "sample"], default=None,
                             help="train each upper RBM on the up-pass probabilities or on one binary draw "
                                  "(default mean)")

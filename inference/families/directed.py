@@ -9,7 +9,7 @@ import torch
 
 from models.directed import DirectedModel
 
-from ..directed.train import METHODS, fit_directed
+from ..directed.train import METHODS, PARTICLE_METHODS, fit_directed
 from .arguments import COUNT, UsageError
 from .protocol import Family
 
@@ -34,6 +34,7 @@ class DirectedFamily(Family):
     evaluate_help = "the K-sample importance estimate"
     trainer = staticmethod(fit_directed)
     sample_means = False
+    sample_steps = False  # ancestral samples: one pass down the layers, no Gibbs sweeps
 
     def fit(self, model, data, *, method=None, **options):
         if method is not None and method not in self.methods and method in METHODS:
@@ -41,9 +42,21 @@ class DirectedFamily(Family):
                              f"got {method!r}")
         return fit_directed(model, data, method=method, **options)
 
+    def particle_methods(self) -> tuple:
+        """The family's methods that draw importance particles (``--particles``)."""
+        return tuple(m for m in (self.cli_methods or self.methods) if m in PARTICLE_METHODS)
+
     def add_training_arguments(self, parser) -> None:
         parser.add_argument("--particles", type=COUNT, default=None,
-                            help="K, importance particles of --method iwae and rws (default 5)")
+                            help=f"K, importance particles of --method {' and '.join(self.particle_methods())} "
+                                 f"(default {self.options().get('n_particles')})")
+
+    def check_cli_fit(self, model, args) -> None:
+        """Refuse ``--particles`` with a method that draws no particles."""
+        method = args.method or self.cli_default_method()
+        if args.particles is not None and method not in PARTICLE_METHODS:
+            raise UsageError(f"--particles applies to --method {' and '.join(self.particle_methods())} (importance "
+                             f"particles); --method {method} draws none")
 
     def training_options(self, args) -> dict:
         return {} if args.particles is None else {"n_particles": args.particles}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import torch
 
 from models.energy import EnergyModel, has_free_energy
+from models.energy.rectified import DEFAULT_STEPS
 from pgm import REAL_KINDS, SPIN_KINDS
 
 from ..learning.fit import fit as fit_energy
@@ -42,6 +43,13 @@ class EnergyFamily(Family):
         shorthand = {k: None for keys in SHORTHAND.values() for k in keys}
         return {**super().options(method), **shorthand}
 
+    def default_lr_text(self) -> str:
+        text = super().default_lr_text()
+        rectified = getattr(self.cls, "rectified_lr", None)  # the model's default_lr with rectified hidden units
+        n = DEFAULT_STEPS
+        return text if rectified is None else (f"{text}; {rectified:g} with --units stepped, and with nrelu up to "
+                                               f"--copies {n}, {rectified * n:g}/N above")
+
     def fit(self, model, data, *, method=None, **options):
         return fit_energy(model, data, method=method, **options)
 
@@ -53,7 +61,8 @@ class EnergyFamily(Family):
         parser.add_argument("--momentum", type=real(0.0, 1.0, high_open=True), default=None,
                             help="constant momentum in [0, 1) (default: 0.5, then 0.9 after 5 epochs)")
         parser.add_argument("--average", choices=["none", "polyak"], default="none",
-                            help="average the parameters over the second half of training (useful with PCD)")
+                            help="average the parameters over the second half of training (useful with PCD) "
+                                 "(default %(default)s)")
 
     def training_options(self, args) -> dict:
         given = {"k": args.k, "n_temperatures": args.temperatures, "momentum": args.momentum,
@@ -181,7 +190,8 @@ class HopfieldFamily(EnergyFamily):
 
     def fit(self, model, data, *, method=None, patterns: int = 5, **options):
         """``method="store"``: store the first ``patterns`` rows of ``data`` ({0, 1} or grey
-        data binarized at 1/2, ±1 data as they are) and return a summary dict (patterns,
+        data binarized at 1/2, ±1 data as they are; more patterns than rows is a
+        ValueError) and return a summary dict (patterns,
         rule, the fraction that are fixed points); other methods: :func:`inference.learning.fit`."""
         from pgm.checks import check_int
 
@@ -190,7 +200,11 @@ class HopfieldFamily(EnergyFamily):
         if options:
             raise TypeError(f"fit: method 'store' takes only patterns, got {sorted(options)}")
         patterns = check_int(patterns, "patterns", 1, "fit")
-        x = torch.as_tensor(data)[:patterns]
+        x = torch.as_tensor(data)
+        if patterns > x.shape[0]:
+            raise ValueError(f"fit: patterns={patterns} exceeds the {x.shape[0]} rows of data; store at most "
+                             f"{x.shape[0]} (patterns={x.shape[0]})")
+        x = x[:patterns]
         stored = (x > 0.5).to(model.W.dtype) * 2 - 1
         model.store(stored)
         out = model.recall(stored)
@@ -201,11 +215,19 @@ class HopfieldFamily(EnergyFamily):
         parser.add_argument("--method", choices=list(self.cli_methods), default=None,
                             help="store: the data's first rows as patterns, by the net's --rule (default store)")
         parser.add_argument("--patterns", type=COUNT, default=5,
-                            help="store the first PATTERNS rows of the data as ±1 patterns: {0, 1} or grey data "
-                                 "binarized at 1/2, ±1 data (--data digits-spin) as they are (default 5)")
+                            help="store the first PATTERNS rows of the data (at most its rows) as ±1 patterns: "
+                                 "{0, 1} or grey data binarized at 1/2, ±1 data (--data digits-spin) as they are "
+                                 "(default %(default)s)")
 
     def training_options(self, args) -> dict:
         return {"patterns": args.patterns}
+
+    def build(self, data, args):
+        rows = data.shape[0]
+        if args.patterns > rows:  # before any work, as a usage error (exit status 2)
+            raise UsageError(f"--patterns {args.patterns}: the data has {rows} rows; store at most {rows} "
+                             f"(--patterns {rows})")
+        return super().build(data, args)
 
     def cli_fit(self, model, data, args, common):
         summary = self.fit(model, data, method="store", **self.training_options(args))

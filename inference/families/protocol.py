@@ -63,6 +63,9 @@ class Family:
         What ``fit(..., evaluate=...)`` / ``pgm fit --evaluate`` accept during training.
     pictures : tuple of str
         The pictures that apply, from :data:`PICTURES`.
+    sample_steps : bool
+        Whether :meth:`sample` runs ``steps`` Gibbs sweeps (``pgm sample --steps``);
+        ``False`` for a family that samples ancestrally, where ``--steps`` is refused.
     trainer : callable
         The training function ``trainer(model, data, *, method, ...) -> history``; its
         signature gives the options and their defaults, the same from Python and from the
@@ -78,6 +81,7 @@ class Family:
     evaluation: str = "samples"
     fit_evaluations: tuple = ()
     pictures: tuple = ("samples",)
+    sample_steps: bool = True
     #: ``pgm fit``: the methods offered (default :attr:`methods`), whether the family trains
     #: by epochs (the shared ``--epochs``, ``--batch-size``, ``--lr``, ``--evaluate``,
     #: ``--resume``), the file ``--resume`` continues, and phrases for the shared help.

@@ -1,5 +1,6 @@
 """The ``pgm`` command line, run in-process (and once as the installed script)."""
 
+import inspect
 import json
 import math
 import re
@@ -13,23 +14,41 @@ import torch
 from inference import exact_log_partition, gibbs, log_likelihood, make_generator
 from inference.checkpoint import load_model, save_model
 from inference.cli import UsageError, build_parser, data_kind, load_data, main
+from inference.demo import demo_outputs
 from models.energy import DBM, RBM, ClassRBM, GaussianRBM, SpikeSlabRBM
 from pgm.datasets import load_digits
 from tests.inference.cli_run import run_ok as _ok
+from tests.inference.cli_run import strict_json
 
 
 
-def test_demo_quick_writes_every_artifact(tmp_path, capsys):
+def test_demo_quick_writes_every_artifact(tmp_path, capsys, monkeypatch):
+    import pgm.plots
+
+    drawn = {}  # file name -> (picture function, the values drawn)
+    for func in ("image_grid", "filter_grid"):
+        real = getattr(pgm.plots, func)
+
+        def spy(*args, _real=real, _func=func, **kwargs):
+            given = inspect.signature(_real).bind(*args, **kwargs).arguments
+            drawn[Path(given["path"]).name] = (_func, torch.as_tensor(args[0]))
+            return _real(*args, **kwargs)
+        monkeypatch.setattr(pgm.plots, func, spy)
     out = tmp_path / "demo"
     _ok(["demo", "--quick", "--out", str(out), "--no-progress", "--hidden", "8", "--epochs", "2"])
     for name in ("samples.png", "filters.png", "graph.png", "curve.png", "metrics.json", "checkpoint.pt",
                  "model.pt", "dbm.pt", "dbm_samples.png", "dbm_graph.png", "sbn.pt", "vae.pt", "sbn_samples.png",
                  "vae_samples.png", "sbn_graph.png", "dbn.pt", "dbn_samples.png", "dbn_graph.png"):
         assert (out / name).stat().st_size > 0, name
+    assert sorted(p.name for p in out.iterdir()) == sorted(demo_outputs())
+    # the filters as pgm filters draws them (a colour scale), the SBN's samples as means, not binary draws
+    assert drawn["filters.png"][0] == "filter_grid" and drawn["filters.png"][1].shape == (64, 8)
+    sbn = drawn["sbn_samples.png"][1]
+    assert drawn["sbn_samples.png"][0] == "image_grid" and ((sbn > 0) & (sbn < 1)).float().mean() > 0.5
     printed = capsys.readouterr().out
     assert "test LL, AIS log Z" in printed and "log Z exact" in printed
     assert "test variational bound" in printed and "VAE 64-200-10, ELBO" in printed
-    metrics = json.loads((out / "metrics.json").read_text())
+    metrics = strict_json((out / "metrics.json").read_text())
     bound = metrics["dbm"]["variational_bound"]["test"]["mean"]
     assert -64 * math.log(2) - 1 < bound < 0
     for name in ("sbn", "vae"):  # the importance estimate sits above the ELBO of the same draws
@@ -219,5 +238,7 @@ def test_filters_draws_one_tile_per_hidden_unit(model, tmp_path, capsys):
     _ok(["filters", str(tmp_path / "model.pt"), "--out", str(out)])
     n = model.sizes[1] if isinstance(model, DBM) else model.n_hidden
     assert out.stat().st_size > 0 and f"({n} filters)" in capsys.readouterr().out
-    _ok(["filters", str(tmp_path / "model.pt"), "--out", str(out), "--n", "2"])
+    assert main(["filters", str(tmp_path / "model.pt"), "--out", str(out), "--n", "2"]) == 2  # out exists
+    assert "exists; add --force to overwrite it" in capsys.readouterr().err
+    _ok(["filters", str(tmp_path / "model.pt"), "--out", str(out), "--n", "2", "--force"])
     assert "(2 filters)" in capsys.readouterr().out

@@ -35,8 +35,8 @@ def test_sbn_fit_eval_sample_graph(tmp_path, capsys, one_thread):
 @pytest.mark.parametrize("method", [None, "wake_sleep"])
 def test_helmholtz_is_the_sbn_trained_by_wake_sleep_or_rws(method, tmp_path, one_thread):
     out = tmp_path / "hm"
-    _ok(["fit", "helmholtz", "--layers", "5", "3", "--epochs", "1", "--batch-size", "200", "--particles", "2",
-         "--no-progress", "--out", str(out), *(["--method", method] if method else [])])
+    _ok(["fit", "helmholtz", "--layers", "5", "3", "--epochs", "1", "--batch-size", "200", "--no-progress",
+         "--out", str(out), *(["--method", method] if method else ["--particles", "2"])])  # wake-sleep: no particles
     model = load_model(out / "model.pt")
     assert isinstance(model, HelmholtzMachine) and model.sizes == [64, 5, 3]
     history = json.loads((out / "history.json").read_text())

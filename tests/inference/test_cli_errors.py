@@ -1,8 +1,9 @@
 """Invalid ``pgm`` invocations: one line on stderr, an exit status, never a traceback.
 
 ``TABLE`` holds one row per invalid invocation: the arguments (``{d}`` is a folder of
-prepared files, ``{out}`` an output folder that does not exist yet), the expected exit
-status (2: usage error, 1: failure) and a substring of the message. A new command or
+prepared files, among them earlier outputs that must not be overwritten, ``{out}`` an
+output folder that does not exist yet), the expected exit status (2: usage error, 1:
+failure) and a substring of the message (where ``{d}`` stands for the folder too). A new command or
 model joins by adding rows; ``test_the_table_covers_every_command_and_model`` checks that
 it did.
 """
@@ -25,6 +26,7 @@ import pgm
 from inference import families as registry
 from inference.checkpoint import save_model
 from inference.cli import main
+from models.directed import VAE
 from models.energy import RBM, Hopfield
 
 ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
@@ -106,6 +108,19 @@ TABLE = [
     _row("fit helmholtz --method elbo --out {out}", 2, "--method elbo does not apply to the helmholtz model"),
     _row("fit vae --latent 0", 2, "argument --latent: expected a positive int"),
     _row("fit dbn --samples 0", 2, "argument --samples: expected a positive int"),
+    _row("fit ae --hidden 0", 2, "argument --hidden: expected a positive int"),
+    _row("fit dae --noise blur", 2, "argument --noise: invalid choice"),
+    _row("fit sae --sparsity 1", 2, "argument --sparsity: expected a finite number in (0, 1)"),
+    _row("fit cae --contraction -1", 2, "argument --contraction: expected a finite number >= 0"),
+    _row("fit stacked --sizes 64", 2, "argument --sizes: expected at least two positive layer sizes"),
+    _row("fit gsn --input-noise 1", 2, "argument --input-noise: expected a finite number in [0, 1)"),
+    _row("fit gsn --walkback 0", 2, "argument --walkback: expected a positive int"),
+    _row("graph ae:64", 2, "expected two positive sizes"),
+    _row("graph dae:64x0", 2, "is neither a model file nor a size"),
+    _row("graph sae:64x8x4", 2, "expected two positive sizes"),
+    _row("graph cae:1", 2, "expected two positive sizes"),
+    _row("graph stacked:64", 2, "expected two or more positive sizes"),
+    _row("graph gsn:64", 2, "expected two or more positive sizes"),
     _row("fit dbn --propagate noise", 2, "argument --propagate: invalid choice"),
     _row("fit dbn --method up_down --up-down-epochs 0", 2, "argument --up-down-epochs: expected a positive int"),
     _row("fit sbn --method up_down --out {out}", 2, "--method up_down does not apply to the sbn model"),
@@ -152,6 +167,22 @@ TABLE = [
     _row("fit rbm --data {d}/tiny.pt --resume --out {out}", 2, "--resume: there is no"),
     _row("fit rbm --data {d}/tiny.pt --out {d}/locked/run", 1, "cannot write in", as_user),
     _row("fit rbm --data {d}/unreadable.pt --out {out}", 1, "Permission denied", as_user),
+    _row("fit rbm --out ''", 2, "argument --out: expected a folder name, got '' (an empty --out would write into "
+                                "the current folder)"),
+    _row("fit rbm --data {d}/tiny.pt --out {d}/oldrun", 2, "oldrun holds the outputs of another run (checkpoint.pt, "
+         "history.json, model.pt); add --force to overwrite them, --resume to continue it, or name another --out"),
+    _row("fit dbn --data {d}/tiny.pt --out {d}/oldrun", 2, "oldrun holds the outputs of another run (checkpoint.pt, "
+         "history.json, model.pt); add --force to overwrite them, or name another --out"),  # no checkpoint.layer1.pt
+    _row("fit hopfield --data {d}/tiny.pt --out {d}/oldrun", 2, "holds the outputs of another run (checkpoint.pt, "
+         "history.json, model.pt); add --force to overwrite them, or name another --out"),
+    _row("fit rbm --data {d}/tiny.pt --out {d}/oldrun --force --resume", 2, "--force starts the run in --out afresh "
+         "and --resume continues it; give one of them"),
+    _row("fit hopfield --data {d}/tiny.pt --patterns 100 --out {out}", 2,
+         "--patterns 100: the data has 40 rows; store at most 40 (--patterns 40)"),
+    _row("fit vae --particles 3 --out {out}", 2, "--particles applies to --method iwae and rws (importance "
+                                                "particles); --method elbo draws none"),
+    _row("fit helmholtz --method wake_sleep --particles 3 --out {out}", 2,
+         "--particles applies to --method rws (importance particles); --method wake_sleep draws none"),
     # -- demo ---------------------------------------------------------------------------
     _row("demo --hidden 40 --out {out}", 2, "--hidden=40: the demo computes log Z exactly, enumerating 2^40"),
     _row("demo --quick --hidden 40 --out {out}", 2, "above exact_log_partition's limit of 25 units"),
@@ -164,6 +195,9 @@ TABLE = [
     _row("demo --out {d}/afile", 2, "afile is an existing file"),
     _row("demo --out {d}/afile/demo", 1, "afile/demo: cannot create it"),
     _row("demo --out {d}/locked/demo", 1, "cannot write in", as_user),
+    _row("demo --out ''", 2, "argument --out: expected a folder name, got ''"),
+    _row("demo --out {d}/olddemo --parts dbm", 2, "olddemo holds the outputs of an earlier demo (metrics.json); add "
+                                                  "--force to overwrite them, or name another --out"),
     # -- eval ---------------------------------------------------------------------------
     _row("eval", 2, "the following arguments are required: model"),
     _row("eval {d}/missing.pt", 1, "missing.pt is not a valid pgm file"),
@@ -211,6 +245,14 @@ TABLE = [
     _row("sample {d}/hopfield.pt --flip nan", 2, "argument --flip: expected a finite number in [0, 1], got 'nan'"),
     _row("sample {d}/hopfield.pt --data {d}/real.pt", 2, "real.pt holds real-valued data"),
     _row("sample {d}/hopfield.pt --n 5", 2, "--n 5: the net stores 3 patterns"),
+    _row("sample {d}/model.pt --out ''", 2, "argument --out: expected a file name, got ''"),
+    _row("sample {d}/model.pt --out {d}/existing.png", 2, "existing.png exists; add --force to overwrite it, or name "
+                                                          "another file"),
+    _row("sample {d}/model.pt --out {d}/existing.pt", 2, "existing.pt exists; add --force"),
+    _row("sample {d}/narrow.pt --out {d}/existing.svg", 2, "existing.svg: the 6 visible units are not a square "
+         "image, so the samples would go to a tensor, {d}/existing.pt, which exists; add --force"),
+    _row("sample {d}/vae.pt --steps 5", 2, "vae.pt holds a vae model, which samples ancestrally (one "
+                                           "pass down its layers, no Gibbs sweeps); leave --steps out"),
     # -- graph --------------------------------------------------------------------------
     _row("graph", 2, "the following arguments are required: model"),
     _row("filters", 2, "the following arguments are required: model"),
@@ -218,6 +260,8 @@ TABLE = [
     _row("filters {d}/hopfield.pt --out {out}/f.png", 2, "has no matrix of weights from its visible units"),
     _row("filters {d}/model.pt --out {out}/f.txt", 2, "--out"),
     _row("filters {d}/missing.pt --out {out}/f.png", 1, "missing.pt"),
+    _row("filters {d}/model.pt --out ''", 2, "argument --out: expected a file name, got ''"),
+    _row("filters {d}/model.pt --out {d}/existing.png", 2, "existing.png exists; add --force to overwrite it"),
     _row("graph rbm:0x5", 2, "rbm: expected two positive sizes VISIBLExHIDDEN"),
     _row("graph grbm:0x3", 2, "grbm: expected two positive sizes"),
     _row("graph bm:0x3", 2, "bm: expected VISIBLE or VISIBLExHIDDEN sizes"),
@@ -239,6 +283,8 @@ TABLE = [
     _row("graph rbm:3x4 --out {d}/folder.png", 2, "folder.png is a folder"),
     _row("graph rbm:3x4 --out {d}/afile/g.png", 1, "afile/g.png: cannot create it"),
     _row("graph rbm:3x4 --out {d}/locked/g.png", 1, "cannot write in", as_user),
+    _row("graph rbm:3x4 --out ''", 2, "argument --out: expected a file name, got ''"),
+    _row("graph rbm:3x4 --out {d}/existing.png", 2, "existing.png exists; add --force to overwrite it"),
 ]
 
 
@@ -282,6 +328,15 @@ def files(tmp_path_factory):
     save_model(d / "model.pt", RBM(64, 4, seed=0))
     save_model(d / "wide.pt", RBM(64, 40, seed=0))
     save_model(d / "hopfield.pt", Hopfield(64).store(2 * tiny[:3] - 1))
+    save_model(d / "vae.pt", VAE(64, 8, 2, seed=0))
+    save_model(d / "narrow.pt", RBM(6, 3, seed=0))
+    for name in ("existing.png", "existing.pt"):  # outputs of an earlier command
+        (d / name).write_bytes(b"an earlier output\n")
+    (d / "oldrun").mkdir()  # an earlier run of pgm fit, and of pgm demo
+    for name in ("model.pt", "history.json", "checkpoint.pt"):
+        (d / "oldrun" / name).write_bytes(b"an earlier run\n")
+    (d / "olddemo").mkdir()
+    (d / "olddemo" / "metrics.json").write_text("{}\n")
     raw = (d / "model.pt").read_bytes()
     (d / "truncated-model.pt").write_bytes(raw[: len(raw) // 2])
     flipped = bytearray(raw)
@@ -325,9 +380,21 @@ def test_invalid_invocation(template, code, message, files, tmp_path, monkeypatc
     assert main(argv) == code
     captured = capsys.readouterr()
     _one_line(captured.err, _prog(argv))
-    assert message in captured.err
+    assert message.replace("{d}", str(files)) in captured.err
     assert "Traceback" not in captured.out
     assert not (tmp_path / "new").exists() and not (tmp_path / "runs").exists()
+    assert _earlier_outputs(files) == EARLIER  # nothing overwritten
+
+
+EARLIER = {"existing.png": b"an earlier output\n", "existing.pt": b"an earlier output\n",
+           "oldrun/model.pt": b"an earlier run\n", "oldrun/history.json": b"an earlier run\n",
+           "oldrun/checkpoint.pt": b"an earlier run\n", "olddemo/metrics.json": b"{}\n"}
+
+
+def _earlier_outputs(d):
+    """The earlier outputs in the table's folder, and every other file beside them."""
+    found = {str(p.relative_to(d)): p.read_bytes() for folder in (d / "oldrun", d / "olddemo") for p in folder.iterdir()}
+    return {**found, **{name: (d / name).read_bytes() for name in ("existing.png", "existing.pt")}}
 
 
 def test_the_table_covers_every_command_and_model(capsys):

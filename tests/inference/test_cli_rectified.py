@@ -8,6 +8,7 @@ import pytest
 from inference import exact_log_partition, log_likelihood
 from inference.checkpoint import load_model
 from inference.cli import load_data, main
+from models.energy import GaussianRBM
 
 
 def test_fit_rbm_with_stepped_units_round_trips(tmp_path, capsys):
@@ -30,6 +31,12 @@ def test_fit_grbm_with_nrelu_units(tmp_path, capsys):
     assert (model.hidden, model.n_steps) == ("nrelu", 2)
     assert model.graph["h"].kind == "count"
     stepped = model.with_hidden("stepped")
+    # rectified units train at their own default rate: 0.003, the binary units', diverges with them
+    history = json.loads((run / "history.json").read_text())
+    assert model.default_lr == stepped.default_lr == GaussianRBM.rectified_lr == 0.0005 < GaussianRBM.default_lr
+    assert history["lr"][0] <= 0.0005 and GaussianRBM(4, 2).default_lr == GaussianRBM.default_lr
+    assert GaussianRBM(4, 2, hidden="nrelu", n_steps=20).default_lr == 0.00025  # 0.0005 diverges at 64 hidden units
+    assert GaussianRBM(4, 2, hidden="stepped", n_steps=20).default_lr == 0.0005
     test = load_data("digits-real", "test")
     assert log_likelihood(model, test, exact_log_partition(model)).mean == pytest.approx(
         log_likelihood(stepped, test, exact_log_partition(stepped)).mean, abs=1e-9)

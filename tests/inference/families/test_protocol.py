@@ -16,7 +16,7 @@ from inference.checkpoint import build_model, load_model, model_config, register
 from inference.cli import UsageError, build_parser, main
 from inference.families import DirectedFamily, EnergyFamily, Family, family_of
 from models import VAE, SigmoidBeliefNet
-from models.energy import RBM, EnergyModel, GaussianRBM
+from models.energy import RBM, EnergyModel, GaussianRBM, Hopfield
 from pgm.datasets import load_digits
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -153,6 +153,15 @@ def test_an_option_of_another_family_is_refused_naming_its_families():
                                         r"n_particles: sbn, helmholtz, vae; nonsense: no family"):
         inference.fit(RBM(6, 2), data, n_particles=3, nonsense=1)
     assert all(torch.equal(v, vae.state_dict()[k]) for k, v in before.items())
+
+
+def test_a_hopfield_net_stores_at_most_the_data_s_rows():
+    data = (torch.rand(4, 9, generator=torch.Generator().manual_seed(0)) < 0.5).float()
+    net = Hopfield(9)
+    with pytest.raises(ValueError, match=r"fit: patterns=5 exceeds the 4 rows of data; store at most 4"):
+        inference.fit(net, data, patterns=5)
+    assert net.n_patterns == 0
+    assert inference.fit(net, data, patterns=4)["patterns"] == 4
 
 
 def test_the_dbn_s_up_down_defaults_are_its_own():
