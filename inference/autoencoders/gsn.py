@@ -16,8 +16,7 @@ import torch
 from pgm.checks import check_bool, check_float, check_int, validation_disabled
 
 from ..mcmc.sampling import make_generator
-from ..training import EpochTable, Trainer, check_callbacks, fingerprint, run_epochs
-from ..training.checkpointer import generator_part, optimizer_part
+from ..training import EpochTable, OptimizerTrainer, check_callbacks, monitor_subset, run_epochs
 from ..training.options import as_checkpoint
 
 __all__ = ["GSNHistory", "fit_gsn", "sample_gsn", "gsn_loss"]
@@ -66,32 +65,19 @@ def fit_gsn(model, data: torch.Tensor, *, method: str | None = None, epochs: int
     data = model.check_data(data, "data")
     if data.shape[0] == 0:
         raise ValueError("fit: data has no rows")
-    n = data.shape[0]
-    rows = min(n, max(100, min(1000, n // 20))) if monitor == "auto" else monitor
-    trainer = _GSNTrainer(model, data, batch_size, lr, seed, data[:: max(1, n // rows)][:rows] if rows else None)
+    trainer = _GSNTrainer(model, data, batch_size, lr, seed, monitor_subset(data, monitor))
     return run_epochs(trainer, epochs, checkpoint=checkpoint, callbacks=callbacks, progress=progress)
 
 
-class _GSNTrainer(Trainer):
+class _GSNTrainer(OptimizerTrainer):
     desc = "fit walkback"
     postfix = {"loss": "loss", "recon_error": "recon"}
 
     def __init__(self, model, data, batch_size, lr, seed, subset):
-        self.model, self.data, self.batch_size, self._lr, self.seed, self.subset = model, data, batch_size, lr, seed, \
-            subset
-        self.opt = torch.optim.Adam(model.parameters(), lr=lr)
-        self.gen = make_generator(seed, model.device)
+        super().__init__(model, data, torch.optim.Adam(model.parameters(), lr=lr), make_generator(seed, model.device),
+                         {"method": "walkback", "batch_size": batch_size, "lr": lr, "seed": seed})
+        self.batch_size, self._lr, self.subset = batch_size, lr, subset
         self.history = GSNHistory()
-
-    def settings(self) -> dict:
-        return {"method": "walkback", "batch_size": self.batch_size, "lr": self._lr, "seed": self.seed,
-                "data": fingerprint(self.data)}
-
-    def parts(self) -> dict:
-        return {"optimizer": optimizer_part(self.opt), "generator": generator_part(self.gen)}
-
-    def lr(self) -> float:
-        return self._lr
 
     def train_epoch(self, epoch: int) -> dict:
         data, losses = self.data, []

@@ -23,8 +23,7 @@ from pgm.checks import check_bool, check_choice, check_int
 
 from ..dbn.classifier import DBNClassifier
 from ..mcmc.sampling import make_generator
-from ..training import Trainer, check_callbacks, fingerprint, run_epochs
-from ..training.checkpointer import generator_part, optimizer_part
+from ..training import OptimizerTrainer, check_callbacks, monitor_subset, run_epochs
 from ..training.options import as_checkpoint
 from .train import AutoencoderHistory, fit_autoencoder
 
@@ -112,30 +111,18 @@ def fit_stacked(stack, data: torch.Tensor, *, method: str = "greedy", epochs: in
     return StackedHistory(layers)
 
 
-class _FineTuner(Trainer):
+class _FineTuner(OptimizerTrainer):
     """End-to-end training of a stack on the deep reconstruction loss."""
 
     desc = "fit finetune"
     postfix = {"loss": "loss", "recon_error": "recon"}
 
     def __init__(self, stack, data, batch_size, lr, seed):
-        self.model, self.data, self.batch_size, self._lr, self.seed = stack, data, batch_size, lr, seed
-        self.opt = torch.optim.Adam(stack.parameters(), lr=lr)
-        self.gen = make_generator(seed, stack.device)
-        n = data.shape[0]
-        rows = min(n, max(100, min(1000, n // 20)))
-        self.subset = data[:: max(1, n // rows)][:rows]
+        super().__init__(stack, data, torch.optim.Adam(stack.parameters(), lr=lr), make_generator(seed, stack.device),
+                         {"method": "finetune", "batch_size": batch_size, "lr": lr, "seed": seed})
+        self.batch_size, self._lr = batch_size, lr
+        self.subset = monitor_subset(data, "auto")
         self.history = AutoencoderHistory()
-
-    def settings(self) -> dict:
-        return {"method": "finetune", "batch_size": self.batch_size, "lr": self._lr, "seed": self.seed,
-                "data": fingerprint(self.data)}
-
-    def parts(self) -> dict:
-        return {"optimizer": optimizer_part(self.opt), "generator": generator_part(self.gen)}
-
-    def lr(self) -> float:
-        return self._lr
 
     def train_epoch(self, epoch: int) -> dict:
         stack, data, total = self.model, self.data, 0.0

@@ -34,8 +34,7 @@ from pgm import checks
 from pgm.checks import validation_disabled
 
 from ..mcmc.sampling import make_generator
-from ..training import EpochTable, Part, Trainer, check_callbacks, fingerprint, run_epochs
-from ..training.checkpointer import generator_part, optimizer_part
+from ..training import EpochTable, OptimizerTrainer, Part, check_callbacks, monitor_subset, run_epochs
 from ..training.options import as_checkpoint
 
 __all__ = ["AutoencoderHistory", "fit_autoencoder", "METHODS", "batch_loss"]
@@ -211,14 +210,11 @@ def fit_autoencoder(model, data: torch.Tensor, *, method: str | None = None, wal
     if not callable(opt_cls):
         raise TypeError(f"fit: optimizer must be a torch.optim.Optimizer class, got {optimizer!r}")
     opt = opt_cls(model.parameters(), lr=lr, weight_decay=weight_decay)
-    n = data.shape[0]
-    rows = min(n, max(100, min(1000, n // 20))) if monitor == "auto" else monitor
     settings = {"method": method, "walkback": walkback, "batch_size": batch_size, "lr": lr,
                 "weight_decay": weight_decay, "sparsity_decay": sparsity_decay, "seed": seed,
                 "optimizer": getattr(opt_cls, "__qualname__", type(opt).__qualname__)}
     trainer = _AutoencoderTrainer(model, data, settings, opt, make_generator(seed, model.device),
-                                  data[:: max(1, n // rows)][:rows] if rows else None,
-                                  (eval_data, eval_every) if evaluate is not None else None)
+                                  monitor_subset(data, monitor), (eval_data, eval_every) if evaluate is not None else None)
     return run_epochs(trainer, epochs, checkpoint=checkpoint, callbacks=callbacks, progress=progress)
 
 
@@ -237,19 +233,16 @@ def errors(model, x: torch.Tensor, seed: int = 12345) -> dict:
     return out
 
 
-class _AutoencoderTrainer(Trainer):
+class _AutoencoderTrainer(OptimizerTrainer):
     """An autoencoder's run in the epoch loop."""
 
     postfix = {"loss": "loss", "recon_error": "recon", "eval_recon_error": "eval"}
 
     def __init__(self, model, data, settings, opt, gen, subset, evaluation):
-        self.model, self.data, self._settings, self.opt, self.gen = model, data, settings, opt, gen
+        super().__init__(model, data, opt, gen, settings)
         self.subset, self.evaluation = subset, evaluation
         self.running = None
         self.history, self.desc = AutoencoderHistory(), f"fit {settings['method']}"
-
-    def settings(self) -> dict:
-        return {**self._settings, "data": fingerprint(self.data)}
 
     def parts(self) -> dict:
         def check(saved, bad):
@@ -261,11 +254,7 @@ class _AutoencoderTrainer(Trainer):
         def load(saved):
             self.running = None if saved is None else saved.to(device=self.model.device, dtype=self.model.dtype)
 
-        return {"optimizer": optimizer_part(self.opt), "generator": generator_part(self.gen),
-                "running_activation": Part(lambda: self.running, load, check)}
-
-    def lr(self) -> float:
-        return self.opt.param_groups[0]["lr"]
+        return {**super().parts(), "running_activation": Part(lambda: self.running, load, check)}
 
     def train_epoch(self, epoch: int) -> dict:
         data, s = self.data, self._settings

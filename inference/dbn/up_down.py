@@ -33,8 +33,7 @@ import torch.nn.functional as F
 from models.directed import DBN
 from pgm.checks import check_bool, check_choice, check_float, check_int
 
-from ..training import Trainer, check_callbacks, fingerprint, run_epochs
-from ..training.checkpointer import generator_part, optimizer_part
+from ..training import OptimizerTrainer, check_callbacks, run_epochs
 from ..training.history import EpochTable
 from ..training.options import as_checkpoint
 from ..mcmc.sampling import bernoulli, make_generator
@@ -164,28 +163,18 @@ def fit_up_down(dbn: DBN, data: torch.Tensor, *, method: str = "up_down", epochs
     return run_epochs(trainer, epochs, checkpoint=checkpoint, callbacks=callbacks, progress=progress)
 
 
-class _UpDownTrainer(Trainer):
+class _UpDownTrainer(OptimizerTrainer):
     """Up-down fine-tuning in the epoch loop: SGD on :func:`up_down_loss` per batch."""
 
     where, desc = "fit(method='up_down')", "fit up-down"
     postfix = {"loss": "loss", "log_likelihood": "ll"}
 
     def __init__(self, dbn, data, k, batch_size, lr, seed, evaluate, eval_data, n_samples, ais_options):
-        self.model, self.data, self.k, self.batch_size, self._lr, self.seed = dbn, data, k, batch_size, lr, seed
+        super().__init__(dbn, data, torch.optim.SGD(dbn.parameters(), lr=lr), make_generator(seed, dbn.device),
+                         {"method": "up_down", "k": k, "batch_size": batch_size, "lr": lr, "seed": seed})
+        self.k, self.batch_size, self._lr, self.seed = k, batch_size, lr, seed
         self.evaluate, self.eval_data, self.n_samples, self.ais_options = evaluate, eval_data, n_samples, ais_options
-        self.gen = make_generator(seed, dbn.device)
-        self.opt = torch.optim.SGD(dbn.parameters(), lr=lr)
         self.history, self.estimate = UpDownHistory(), None
-
-    def settings(self) -> dict:
-        return {"method": "up_down", "k": self.k, "batch_size": self.batch_size, "lr": self._lr, "seed": self.seed,
-                "data": fingerprint(self.data)}
-
-    def parts(self) -> dict:
-        return {"optimizer": optimizer_part(self.opt), "generator": generator_part(self.gen)}
-
-    def lr(self) -> float:
-        return self._lr
 
     def train_epoch(self, epoch: int) -> dict:
         data, total = self.data, 0.0

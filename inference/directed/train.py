@@ -27,9 +27,9 @@ from pgm import checks
 from pgm.checks import validation_disabled
 
 from ..backends import fast_path
-from ..training import Trainer, check_callbacks, fingerprint, run_epochs
+from ..training import OptimizerTrainer, check_callbacks, monitor_subset, run_epochs
 from ..training.options import as_checkpoint
-from ..training.checkpointer import generator_part, global_rng_parts, module_part, optimizer_part
+from ..training.checkpointer import global_rng_parts, module_part
 from ..mcmc.sampling import make_generator
 from ..threads import threads_for
 from .history import DirectedHistory
@@ -177,9 +177,7 @@ def fit_directed(model: DirectedModel, data: torch.Tensor, *, method: str | None
         raise TypeError(f"fit: optimizer(params, lr=..., weight_decay=...) must return a torch.optim.Optimizer, "
                         f"got {type(opt).__name__}")
 
-    n = data.shape[0]
-    rows = min(n, max(100, min(1000, n // 20))) if monitor == "auto" else monitor
-    subset = data[:: max(1, n // rows)][:rows] if rows else None
+    subset = monitor_subset(data, monitor)
     settings = {"method": method, "n_particles": k, "batch_size": batch_size, "lr": lr, "weight_decay": weight_decay,
                 "optimizer": getattr(opt_cls, "__qualname__", type(opt).__qualname__), "seed": seed}
     trainer = _DirectedTrainer(model, data, settings, _objective(model, method, k, nvil, backend), opt,
@@ -188,23 +186,19 @@ def fit_directed(model: DirectedModel, data: torch.Tensor, *, method: str | None
     return run_epochs(trainer, epochs, checkpoint=checkpoint, callbacks=callbacks, progress=progress)
 
 
-class _DirectedTrainer(Trainer):
+class _DirectedTrainer(OptimizerTrainer):
     """A directed model's run in the epoch loop: the method's surrogate per batch, with
     torch's global generator (Pyro's) seeded for the run."""
 
     postfix = {"objective": "bound", "elbo": "elbo", "log_likelihood": "ll"}
 
     def __init__(self, model, data, settings, step_fn, opt, gen, nvil, subset, evaluation):
-        self.model, self.data, self._settings, self.step_fn = model, data, settings, step_fn
-        self.opt, self.gen, self.nvil, self.subset, self.evaluation = opt, gen, nvil, subset, evaluation
+        super().__init__(model, data, opt, gen, settings)
+        self.step_fn, self.nvil, self.subset, self.evaluation = step_fn, nvil, subset, evaluation
         self.history, self.desc = DirectedHistory(), f"fit {settings['method']}"
 
-    def settings(self) -> dict:
-        return {**self._settings, "data": fingerprint(self.data)}
-
     def parts(self) -> dict:
-        return {"optimizer": optimizer_part(self.opt), "generator": generator_part(self.gen),
-                **global_rng_parts(self.model.device), "estimator": module_part(self.nvil)}
+        return {**super().parts(), **global_rng_parts(self.model.device), "estimator": module_part(self.nvil)}
 
     def session(self):
         s = self._settings
@@ -215,9 +209,6 @@ class _DirectedTrainer(Trainer):
         stack.enter_context(seeded(s["seed"], self.model.device))
         stack.enter_context(threads_for(work))
         return stack
-
-    def lr(self) -> float:
-        return self.opt.param_groups[0]["lr"]
 
     def train_epoch(self, epoch: int) -> dict:
         objective = _train_epoch(self.model, self.data, self.step_fn, self.opt, self.gen,

@@ -13,7 +13,7 @@ from pgm.checks import check_bool, check_units, validation_disabled
 from .. import backends
 from ..mcmc.sampling import make_generator
 from ..threads import graph_work, threads_for
-from ..training import Trainer, check_callbacks, fingerprint, run_epochs
+from ..training import Trainer, check_callbacks, fingerprint, monitor_subset, run_epochs
 from ..training.checkpointer import generator_part, optimizer_part, scheduler_part
 from .averaging import ParameterAverage
 from .contrastive import CD, PCD, has_free_energy
@@ -264,8 +264,7 @@ def fit(model: EnergyModel, data: torch.Tensor, *, method: str | None = None, k:
     request = getattr(est, "backend_request", lambda: None)()
     runner = (request is not None and backends.fast_path(model, request, opt, backend=backend)) \
         or GenericSteps(model, est, opt)
-    rows = min(n, max(100, min(1000, n // 20))) if monitor == "auto" else monitor
-    subset = data[:: max(1, n // rows)][:rows] if rows else None
+    subset = monitor_subset(data, monitor)
     pll_units = _PLL_UNITS["auto" if monitor == "auto" else "rows"]
     settings = {"method": method, "k": k, "batch_size": batch_size, "lr": lr, "momentum": _name(optim.momentum),
                 "weight_decay": optim.weight_decay, "decay": optim.decay, "lr_schedule": _name(optim.lr_schedule),

@@ -5,8 +5,8 @@
 from . import checkpointer
 from .checkpointer import Part, fingerprint
 from .history import EpochTable
-from .loop import Trainer, check_callbacks, run_epochs
+from .loop import OptimizerTrainer, Trainer, check_callbacks, monitor_subset, run_epochs
 from .options import Checkpoint
 
-__all__ = ["Checkpoint", "EpochTable", "Part", "Trainer", "check_callbacks", "checkpointer", "fingerprint",
-           "run_epochs"]
+__all__ = ["Checkpoint", "EpochTable", "OptimizerTrainer", "Part", "Trainer", "check_callbacks", "checkpointer",
+           "fingerprint", "monitor_subset", "run_epochs"]

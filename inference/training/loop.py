@@ -24,7 +24,7 @@ import torch
 
 from . import checkpointer
 
-__all__ = ["Trainer", "run_epochs", "check_callbacks"]
+__all__ = ["Trainer", "OptimizerTrainer", "run_epochs", "check_callbacks", "monitor_subset"]
 
 
 class Trainer:
@@ -87,6 +87,46 @@ class Trainer:
 
     def finish(self, history) -> None:
         """Called once the loop has ended without an error."""
+
+
+class OptimizerTrainer(Trainer):
+    """A trainer of one optimizer and the run's own generator: its settings (compared on
+    resume) with the data's fingerprint, both checkpointed, and the optimizer's rate.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    data : Tensor
+        The training data (fingerprinted for the settings).
+    optimizer : torch.optim.Optimizer
+    generator : torch.Generator
+    settings : dict
+        The run's JSON-able settings.
+    """
+
+    def __init__(self, model, data, optimizer, generator, settings: dict):
+        self.model, self.data, self.opt, self.gen, self._settings = model, data, optimizer, generator, settings
+
+    def settings(self) -> dict:
+        from .checkpointer import fingerprint
+
+        return {**self._settings, "data": fingerprint(self.data)}
+
+    def parts(self) -> dict:
+        from .checkpointer import generator_part, optimizer_part
+
+        return {"optimizer": optimizer_part(self.opt), "generator": generator_part(self.gen)}
+
+    def lr(self) -> float:
+        return self.opt.param_groups[0]["lr"]
+
+
+def monitor_subset(data, monitor):
+    """The fixed, evenly strided rows of ``data`` monitored each epoch: ``monitor`` rows, or
+    for ``"auto"`` n / 20 (at least 100, at most 1000, at most n); ``None`` for 0."""
+    n = data.shape[0]
+    rows = min(n, max(100, min(1000, n // 20))) if monitor == "auto" else monitor
+    return data[:: max(1, n // rows)][:rows] if rows else None
 
 
 def check_callbacks(callbacks, where: str = "fit") -> tuple:
