@@ -149,15 +149,41 @@ print(f"in-painting the bottom half: squared error {inpaint:.2f} per image (the 
 # %%
 stack = StackedAutoencoder([64, 32, 16], noise="masking", noise_level=0.25, seed=0)
 fit_stacked(stack, train, epochs=LAYER, progress=False)
-scores = {}
+scores, classifiers = {}, {}
 for name, start in (("stacked-DAE init", stacked_classifier(stack, 10, seed=0)),
                     ("random init", DBNClassifier([64, 32, 16], 10, seed=0))):
     clf, _ = discriminative_finetune(start, train, labels, epochs=TUNE, progress=False)
-    scores[name] = clf.score(test, test_labels)
+    scores[name], classifiers[name] = clf.score(test, test_labels), clf
 print("test accuracy: " + ", ".join(f"{k} {100 * v:.1f} %" for k, v in scores.items()))
 tuned = fit_stacked(stack, train, method="finetune", epochs=TUNE, progress=False).finetune
 print(f"unsupervised fine-tuning of the whole stack: training reconstruction error "
       f"{tuned.recon_error[0]:.2f} -> {tuned.recon_error[-1]:.2f} per image")
+
+# %% [markdown]
+# ## Do the chains mix? ArviZ on the denoising chain
+# Four chains of each denoising autoencoder from noise, a draw every 5 steps after 100
+# of burn-in; the fine-tuned classifier labels every draw. R-hat near 1 and a large
+# effective sample size of the class indicators mean the chains move between digits;
+# a chain stuck in one class shows as R-hat far above 1.
+
+# %%
+import arviz as az  # noqa: E402
+
+from inference import to_inference_data  # noqa: E402
+
+clf = classifiers["stacked-DAE init"]
+for name, model in (("plain", models["dae"]), ("walk-back", walk)):
+    record = dae_chain.record(model, 4, 200 if FULL else 20, torch.Generator().manual_seed(0), burn_in=100, thin=5,
+                              classify=clf.predict, n_classes=10, units=0)
+    idata = to_inference_data(record)
+    rhat = az.rhat(idata, var_names=["recon_error"])
+    ess = az.ess(idata, var_names=["recon_error"])
+    counts = record.variables["class"].sum((0, 1))
+    varying = [k for k in range(10) if 0 < counts[k] < counts.sum()]  # a constant indicator has no R-hat
+    worst = float(az.rhat(idata.posterior["class"].sel(class_unit=varying)).max()) if varying else float("nan")
+    print(f"{name}: R-hat of the reconstruction error {float(rhat['recon_error']):.2f}, ESS "
+          f"{float(ess['recon_error']):.0f} of {4 * record.variables['recon_error'].shape[1]}; class indicators' "
+          f"R-hat at most {worst:.2f}; {int((counts > 0).sum())} of 10 classes visited")
 
 # %% [markdown]
 # ## The score field on a 2-D toy

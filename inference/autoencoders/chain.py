@@ -19,7 +19,7 @@ import torch
 
 from pgm.checks import check_int, check_units
 
-__all__ = ["ChainState", "init", "step", "run"]
+__all__ = ["ChainState", "init", "step", "run", "record"]
 
 
 class ChainState(NamedTuple):
@@ -113,3 +113,54 @@ def run(model, state: ChainState, n_steps: int, generator: torch.Generator, obse
     if record_every:
         return state, torch.stack(frames) if frames else state.mean.new_zeros((0, *state.mean.shape))
     return state
+
+
+def record(model, n_chains: int, n_draws: int, generator: torch.Generator, burn_in: int = 0, thin: int = 1,
+           classify=None, n_classes: int | None = None, units: int = 16, x0=None):
+    """Run ``n_chains`` denoising chains and record them for ArviZ, as
+    :func:`inference.sample_chains` records Gibbs chains: after ``burn_in`` steps, every
+    ``thin``-th step, ``n_draws`` draws of
+
+    - ``recon_error``: ‖x − r(x)‖² of the chain's state (how far it sits from the
+      autoencoder's manifold), dims (chain, draw);
+    - ``class``: with ``classify`` (a callable rows → class indices, e.g. a trained
+      classifier's ``predict``) the one-hot indicator of each draw's class, dims
+      (chain, draw, ``class_unit``) over the ``n_classes`` classes: its R-hat and ESS say
+      whether the chains move between classes;
+    - ``v``: the first ``units`` visible units, dims (chain, draw, ``v_unit``).
+
+    Returns an :class:`inference.export.ChainRecord` (``sampler="dae"``) for
+    :func:`inference.to_inference_data`.
+    """
+    from ..export.chains import ChainRecord
+
+    where = "dae_chain.record"
+    _check(model, where)
+    n_chains, n_draws = check_int(n_chains, "n_chains", 1, where), check_int(n_draws, "n_draws", 1, where)
+    burn_in, thin = check_int(burn_in, "burn_in", 0, where), check_int(thin, "thin", 1, where)
+    units = min(check_int(units, "units", 0, where), model.n_visible)
+    if classify is not None and not callable(classify):
+        raise TypeError(f"{where}: classify must be a callable rows -> class indices, got {classify!r}")
+    if classify is not None:
+        n_classes = check_int(n_classes, "n_classes", 2, where)
+    state = run(model, init(model, n_chains, generator, x0=x0), burn_in, generator)
+    errors, labels, values = [], [], []
+    for _ in range(n_draws):
+        state = run(model, state, thin, generator)
+        with torch.no_grad():
+            errors.append((state.x - model.decode(model.encode(state.x))).double().square().sum(-1))
+            if classify is not None:
+                labels.append(torch.as_tensor(classify(state.x)).long().reshape(n_chains))
+        values.append(state.x[:, :units].double())
+    variables = {"recon_error": torch.stack(errors, 1).cpu()}
+    index = {}
+    if classify is not None:
+        lab = torch.stack(labels, 1)
+        if bool(((lab < 0) | (lab >= n_classes)).any()):
+            raise ValueError(f"{where}: classify returned classes outside 0..{n_classes - 1}")
+        variables["class"] = torch.nn.functional.one_hot(lab, n_classes).double().cpu()
+        index["class"] = torch.arange(n_classes)
+    if units:
+        variables["v"] = torch.stack(values, 1).cpu()
+        index["v"] = torch.arange(units)
+    return ChainRecord(variables, index, torch.ones(n_chains, dtype=torch.float64), "dae")

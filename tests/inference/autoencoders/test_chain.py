@@ -80,3 +80,20 @@ def test_a_chain_needs_a_corruption_and_checked_clamps():
         dae_chain.init(model, 2, gen, x0=torch.zeros(3, 6))
     with pytest.raises(TypeError, match="models.Autoencoder"):
         dae_chain.init(torch.nn.Linear(2, 2), 2, gen)
+
+
+def test_recorded_chains_convert_for_arviz():
+    az = pytest.importorskip("arviz")
+    from inference import to_inference_data
+
+    model = _tiny()
+    record = dae_chain.record(model, 3, 40, torch.Generator().manual_seed(0), burn_in=5, thin=2,
+                              classify=lambda x: x[:, 0].long(), n_classes=2, units=2)
+    assert record.variables["recon_error"].shape == (3, 40) and record.sampler == "dae"
+    assert torch.equal(record.variables["class"].sum(-1), torch.ones(3, 40, dtype=torch.float64))
+    torch.testing.assert_close(record.variables["class"][..., 1], record.variables["v"][..., 0])
+    idata = to_inference_data(record)
+    assert set(idata.posterior.data_vars) == {"recon_error", "class", "v"}
+    assert float(az.rhat(idata, var_names=["recon_error"])["recon_error"]) < 1.2  # a 4-state chain mixes fast
+    with pytest.raises(ValueError, match="classes outside"):
+        dae_chain.record(model, 2, 3, torch.Generator(), classify=lambda x: torch.full((2,), 5), n_classes=2)
