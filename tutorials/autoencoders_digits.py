@@ -180,7 +180,8 @@ for name, model in (("plain", models["dae"]), ("walk-back", walk)):
     ess = az.ess(idata, var_names=["recon_error"])
     counts = record.variables["class"].sum((0, 1))
     varying = [k for k in range(10) if 0 < counts[k] < counts.sum()]  # a constant indicator has no R-hat
-    worst = float(az.rhat(idata.posterior["class"].sel(class_unit=varying)).max()) if varying else float("nan")
+    worst = (float(az.rhat(idata.posterior[["class"]].sel(class_unit=varying))["class"].max()) if varying
+             else float("nan"))
     print(f"{name}: R-hat of the reconstruction error {float(rhat['recon_error']):.2f}, ESS "
           f"{float(ess['recon_error']):.0f} of {4 * record.variables['recon_error'].shape[1]}; class indicators' "
           f"R-hat at most {worst:.2f}; {int((counts > 0).sum())} of 10 classes visited")
