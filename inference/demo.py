@@ -18,7 +18,7 @@ from models.energy import DBM, RBM
 from pgm.datasets import load_digits
 from pgm.plots import image_grid, plot_curves
 
-from pgm.checks import check_int
+from pgm.checks import check_seed, check_int
 
 from .checkpoint import make_writable_folder, save_model
 from .evaluation import importance_log_likelihood, log_likelihood, variational_bound
@@ -71,7 +71,7 @@ def check_demo_options(n_hidden: int = 16, epochs: int | None = None, seed: int 
     check_int(n_hidden, "n_hidden", 1, "run_demo")
     if epochs is not None:
         check_int(epochs, "epochs", 1, "run_demo")
-    check_int(seed, "seed", 0, "run_demo")
+    check_seed(seed, "run_demo", optional=False)
     n = min(_N_VISIBLE, n_hidden)
     if n > MAX_EXACT_UNITS:
         raise ValueError(f"run_demo: n_hidden={n_hidden}: the demo computes log Z exactly, enumerating 2^{n} "

@@ -24,7 +24,7 @@ import torch
 
 from models.directed import DirectedModel
 from pgm import checks
-from pgm.checks import validation_disabled
+from pgm.checks import check_seed, validation_disabled
 
 from ..backends import fast_path
 from ..training import Trainer, check_callbacks, fingerprint, run_epochs
@@ -136,19 +136,17 @@ def fit_directed(model: DirectedModel, data: torch.Tensor, *, method: str | None
     >>> len(hist)
     2
     """
-    if not isinstance(model, DirectedModel):
-        raise TypeError(f"fit: model must be a DirectedModel, got {type(model).__name__}")
+    checks.check_model(model, DirectedModel, "fit")
     method = check_choice(getattr(model, "default_method", "elbo") if method is None else method, "method",
                           METHODS)
     k = check_int(n_particles, "n_particles")
-    check_int(epochs, "epochs"), check_int(batch_size, "batch_size"), check_int(eval_every, "eval_every")
-    check_int(eval_samples, "eval_samples")
+    epochs, batch_size = check_int(epochs, "epochs"), check_int(batch_size, "batch_size")
+    eval_every, eval_samples = check_int(eval_every, "eval_every"), check_int(eval_samples, "eval_samples")
     lr = check_float(lr, "lr", 0.0, low_open=True)
     weight_decay = check_float(weight_decay, "weight_decay")
-    if seed is not None:
-        check_int(seed, "seed", 0)
+    seed = check_seed(seed, "fit")
     if monitor != "auto":
-        check_int(monitor, "monitor", 0)
+        monitor = check_int(monitor, "monitor", 0)
     if evaluate is not None:
         check_choice(evaluate, "evaluate", ("importance",))
     check_choice(backend, "backend", BACKENDS)

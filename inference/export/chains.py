@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from models.energy import EnergyModel, has_free_energy
-from pgm.checks import check_bool, check_int, validation_disabled
+from pgm.checks import check_bool, check_int, check_memory, check_model, validation_disabled
 
 from ..mcmc import gibbs, tempering
 from .pyro_runs import import_arviz
@@ -90,7 +90,7 @@ def _check_units(model, units, where):
 def _record(model, values, units, free):
     out = {"energy": model.energy(values).to(torch.float64)}
     if free:
-        out["free_energy"] = model.free_energy(values[model.visible_name]).to(torch.float64)
+        out["free_energy"] = model.free_energy(model.join_data(values)).to(torch.float64)  # (pixels and label)
     for group, idx in units.items():
         out[group] = values[group][:, idx.to(values[group].device)].to(torch.float64)
     return out
@@ -137,8 +137,7 @@ def sample_chains(model: EnergyModel, n_chains: int, n_draws: int, *, generator:
         Convert with :func:`inference.to_inference_data`.
     """
     where = "sample_chains"
-    if not isinstance(model, EnergyModel):
-        raise TypeError(f"{where}: model must be an EnergyModel, got {type(model).__name__}")
+    check_model(model, EnergyModel, where)
     n_chains = check_int(n_chains, "n_chains", 1, where)
     n_draws = check_int(n_draws, "n_draws", 1, where)
     burn_in = check_int(burn_in, "burn_in", 0, where)
@@ -159,6 +158,10 @@ def sample_chains(model: EnergyModel, n_chains: int, n_draws: int, *, generator:
         rows = n_chains if replicas == "target" else state.energy.shape[0]
         current = lambda s: {g: x[:rows] for g, x in s.values.items()}  # noqa: E731
         beta = state.betas.to(torch.float64).repeat_interleave(n_chains)[:rows]
+    recorded = 1 + free + sum(i.numel() for i in units.values())  # float64 values per chain and draw, held twice
+    check_memory(where, 2 * beta.shape[0] * n_draws * recorded, torch.float64,
+                 f"{n_draws} draws of {recorded} values from each of {beta.shape[0]} chains",
+                 "record fewer draws (thin them) or fewer units")
     steps = range(burn_in + n_draws * thin)
     if progress:
         from tqdm.auto import tqdm

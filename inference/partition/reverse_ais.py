@@ -14,6 +14,7 @@ from pgm import BERNOULLI_KINDS
 
 from ..backends import check_backend
 from ..mcmc import gibbs
+from ..mcmc.gibbs import check_chains_memory
 from ..mcmc.sampling import bernoulli, make_generator
 from ..threads import graph_work, threads_for
 from .ais import _check_betas, _runner
@@ -119,6 +120,7 @@ def reverse_ais_log_partition(model, init=None, n_chains: int | None = None, bet
         burn_in = 0
     else:
         n_chains = check_int(100 if n_chains is None else n_chains, "n_chains", 2, func)
+        check_chains_memory(model, n_chains, func, dtype=torch.float64)  # the generic loop anneals in float64
         burn_in = check_int(burn_in, "burn_in", 0, func)
         with torch.no_grad():
             if data is not None:

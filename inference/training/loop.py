@@ -91,7 +91,12 @@ class Trainer:
 
 def check_callbacks(callbacks, where: str = "fit") -> tuple:
     """``callbacks`` (one callable or a sequence) as a tuple of callables; TypeError otherwise."""
-    callbacks = (callbacks,) if callable(callbacks) else tuple(callbacks)
+    if callable(callbacks):
+        callbacks = (callbacks,)
+    elif isinstance(callbacks, (str, bytes)) or not hasattr(callbacks, "__iter__"):
+        raise TypeError(f"{where}: callbacks must be a callable (epoch, history, model) or a sequence of them, "
+                        f"got {type(callbacks).__name__} {callbacks!r}")
+    callbacks = tuple(callbacks)
     for cb in callbacks:
         if not callable(cb):
             raise TypeError(f"{where}: callbacks must be callables (epoch, history, model), got {cb!r}")
