@@ -270,8 +270,8 @@ def check_seed(seed, where: str | None = None, *, high: int = 2**63, name: str =
     if seed >= high:
         prefix = f"{where}: " if where else ""
         bound = {2**63: "2**63", 2**32: "2**32"}.get(high, str(high))
-        raise ValueError(f"{prefix}{name} must be an int in [0, {bound}), got {seed!r}; pass a smaller seed, e.g. "
-                         f"{name} % {bound}")
+        raise ValueError(f"{prefix}{name} must be below {bound} (an int in [0, {bound})), got {seed!r}; pass a "
+                         f"smaller seed, e.g. {name} % {bound}")
     return seed
 
 

@@ -205,7 +205,8 @@ class _DirectedTrainer(Trainer):
     def session(self):
         s = self._settings
         # the largest product per update: a batch (× particles) through the largest weight matrix
-        work = s["batch_size"] * (s["n_particles"] if s["method"] in ("iwae", "rws") else 1) * max(
+        batch = min(s["batch_size"], self.data.shape[0])  # a batch larger than the data is all of it
+        work = batch * (s["n_particles"] if s["method"] in ("iwae", "rws") else 1) * max(
             p.numel() for p in self.model.parameters())
         stack = contextlib.ExitStack()
         stack.enter_context(seeded(s["seed"], self.model.device))

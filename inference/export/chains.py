@@ -147,6 +147,12 @@ def sample_chains(model: EnergyModel, n_chains: int, n_draws: int, *, generator:
     if replicas not in ("target", "all"):
         raise ValueError(f"{where}: replicas must be 'target' or 'all', got {replicas!r}")
     free = has_free_energy(model)
+    chains = n_chains if betas is None or replicas == "target" else \
+        n_chains * tempering._check_betas(betas, f"{where}: tempering.init").shape[0]
+    recorded = 1 + free + sum(i.numel() for i in units.values())  # float64 values per chain and draw, held twice
+    check_memory(where, 2 * chains * n_draws * recorded, torch.float64,
+                 f"{n_draws} draws of {recorded} values from each of {chains} chains",
+                 "record fewer draws (thin them) or fewer units")
     if betas is None:
         state = gibbs.init(model, n_chains, generator, values=values)
         advance = lambda s: gibbs._step(model, s, generator, {})  # noqa: E731
@@ -158,10 +164,6 @@ def sample_chains(model: EnergyModel, n_chains: int, n_draws: int, *, generator:
         rows = n_chains if replicas == "target" else state.energy.shape[0]
         current = lambda s: {g: x[:rows] for g, x in s.values.items()}  # noqa: E731
         beta = state.betas.to(torch.float64).repeat_interleave(n_chains)[:rows]
-    recorded = 1 + free + sum(i.numel() for i in units.values())  # float64 values per chain and draw, held twice
-    check_memory(where, 2 * beta.shape[0] * n_draws * recorded, torch.float64,
-                 f"{n_draws} draws of {recorded} values from each of {beta.shape[0]} chains",
-                 "record fewer draws (thin them) or fewer units")
     steps = range(burn_in + n_draws * thin)
     if progress:
         from tqdm.auto import tqdm

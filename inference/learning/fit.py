@@ -326,7 +326,7 @@ class _EnergyTrainer(Trainer):
                 "average": _average_part(self.avg, self.model)}
 
     def session(self):
-        return threads_for(graph_work(self.model.graph, self.batch_size))
+        return threads_for(graph_work(self.model.graph, min(self.batch_size, self.data.shape[0])))
 
     def lr(self) -> float:
         return self.opt.param_groups[0]["lr"]
