@@ -18,7 +18,7 @@ from models.energy import DBM, RBM
 from pgm.datasets import load_digits
 from pgm.plots import image_grid, plot_curves
 
-from pgm.checks import check_seed, check_int
+from pgm.checks import check_int, check_seed
 
 from .checkpoint import make_writable_folder, save_model
 from .evaluation import importance_log_likelihood, log_likelihood, variational_bound

@@ -25,7 +25,7 @@ import torch
 __all__ = ["check_beta", "check_bool", "check_choice", "check_float", "check_init", "check_sizes", "check_int",
            "check_memory", "check_onehot", "check_units", "check_path", "check_ax", "check_title", "check_int_arg",
            "check_seed", "check_device", "check_device_arg", "check_model", "check_file_path", "check_output_file",
-           "check_bracket", "check_rows",
+           "check_bracket", "check_rows", "check_chains_memory",
            "as_array", "PICTURE_FORMATS",
            "is_validation_enabled", "set_validation", "validation_disabled"]
 
@@ -288,6 +288,16 @@ def check_memory(where: str, n_values: int, dtype: torch.dtype = torch.float32, 
     if need > have:
         raise ValueError(f"{where}: {what} need {_bytes(need)} ({n_values:.3g} {dtype} values), more than this "
                          f"machine's {_bytes(have)} of memory; {fix}")
+
+
+def check_chains_memory(model, n_rows: int, where: str, what: str | None = None, copies: int = 1,
+                        dtype: torch.dtype | None = None) -> None:
+    """Refuse (:func:`check_memory`), before allocating, ``n_rows`` chains of every group of
+    ``model``'s graph (``copies`` such states, in ``dtype``, default the model's): a
+    sampler's or a trainer's chains, ``what`` describing the rows in the message."""
+    units = sum(g.n_units for g in model.graph.groups)
+    check_memory(where, copies * n_rows * units, dtype or model.dtype,
+                 f"{what or f'{n_rows} chains'} of {units} units", "use fewer chains")
 
 
 def _bytes(n: float) -> str:

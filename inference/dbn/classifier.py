@@ -30,7 +30,7 @@ from torch import nn
 
 from models.directed import DBN
 from models.energy.class_rbm import _check_labels
-from pgm.checks import check_model, check_seed, check_int, check_sizes, check_units
+from pgm.checks import check_int, check_model, check_seed, check_sizes, check_units
 
 __all__ = ["DBNClassifier"]
 

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 
 from models.directed import DBN
 from models.energy.class_rbm import _check_labels
-from pgm.checks import check_model, check_seed, check_bool, check_float, check_int, check_units
+from pgm.checks import check_bool, check_float, check_int, check_model, check_seed, check_units
 
 from ..training import Trainer, check_callbacks, run_epochs
 from ..training.history import EpochTable

@@ -25,7 +25,7 @@ import torch
 
 from models.directed import DBN
 from models.energy import RBM
-from pgm.checks import check_model, check_seed, check_bool, check_choice, check_int
+from pgm.checks import check_bool, check_choice, check_int, check_model, check_seed
 
 from ..evaluation import log_likelihood
 from ..learning.fit import check_shorthand

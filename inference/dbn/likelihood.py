@@ -21,7 +21,7 @@ from typing import NamedTuple
 import torch
 
 from models.directed import DBN
-from pgm.checks import check_model, check_seed, check_int, check_units
+from pgm.checks import check_int, check_model, check_seed, check_units
 
 from ..evaluation import ImportanceEstimate, importance_log_likelihood
 from ..partition import LogZEstimate, ais_log_partition, check_enumerable, exact_log_partition

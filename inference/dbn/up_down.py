@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 
 from models.directed import DBN
-from pgm.checks import check_model, check_seed, check_bool, check_choice, check_float, check_int
+from pgm.checks import check_bool, check_choice, check_float, check_int, check_model, check_seed
 
 from ..training import Trainer, check_callbacks, fingerprint, run_epochs
 from ..training.checkpointer import generator_part, optimizer_part

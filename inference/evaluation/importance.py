@@ -22,7 +22,7 @@ from typing import NamedTuple
 import torch
 
 from models.directed import DirectedModel
-from pgm.checks import check_model, check_seed, check_int, validation_disabled
+from pgm.checks import check_int, check_model, check_seed, validation_disabled
 
 from ..backends import fast_path
 from ..backends.requests import Objective

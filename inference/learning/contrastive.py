@@ -43,7 +43,7 @@ from typing import NamedTuple
 import torch
 
 from models.energy import EnergyModel, has_free_energy
-from pgm.checks import check_model, check_int, validation_disabled
+from pgm.checks import check_int, check_model, validation_disabled
 
 from ..backends import requests
 from ..mcmc import gibbs

@@ -9,10 +9,9 @@ import torch
 
 from models.energy import EnergyModel
 from pgm import SPIN_KINDS
-from pgm.checks import check_bool, check_model, check_units, validation_disabled
+from pgm.checks import check_bool, check_chains_memory, check_model, check_units, validation_disabled
 
 from .. import backends
-from ..mcmc.gibbs import check_chains_memory
 from ..mcmc.sampling import make_generator
 from ..threads import graph_work, threads_for
 from ..training import Trainer, check_callbacks, fingerprint, run_epochs

@@ -20,10 +20,10 @@ from typing import NamedTuple
 import torch
 
 from models.energy import EnergyModel
-from pgm.checks import check_int, check_memory, validation_disabled
+from pgm.checks import check_chains_memory, check_int, check_memory, validation_disabled
 
 from . import gibbs
-from .gibbs import _check_generator, _check_given, _check_model, check_chains_memory
+from .gibbs import _check_generator, _check_given, _check_model
 from .single_site import check_scan
 
 __all__ = ["AnnealState", "Annealed", "init", "step", "anneal", "geometric_schedule"]

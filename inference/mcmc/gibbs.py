@@ -17,14 +17,14 @@ import torch
 from torch.distributions import Bernoulli
 
 from models.energy import EnergyModel
-from pgm.checks import (check_beta, check_model, check_bool, check_int, check_memory, check_onehot, check_units,
-                                      is_validation_enabled, validation_disabled)
+from pgm.checks import (check_beta, check_bool, check_chains_memory, check_int, check_model, check_onehot, check_units,
+                        is_validation_enabled, validation_disabled)
 from pgm import COUNT_KINDS, ONEHOT_KINDS, REAL_KINDS, SPIN_KINDS
 
 from .sampling import one_hot_categorical, sample
 from .single_site import check_scan, self_coupled, site_sweep
 
-__all__ = ["GibbsState", "init", "step", "run", "sweep", "check_state", "check_chains_memory"]
+__all__ = ["GibbsState", "init", "step", "run", "sweep", "check_state"]
 
 
 class GibbsState(NamedTuple):
@@ -87,17 +87,6 @@ def _check_given(model, given, name, n_chains):
             )
         out[group] = x
     return out
-
-
-def check_chains_memory(model: EnergyModel, n_rows: int, where: str, what: str | None = None, copies: int = 1,
-                        dtype: torch.dtype | None = None) -> None:
-    """Refuse (ValueError with the figure, :func:`pgm.checks.check_memory`), before
-    allocating, ``n_rows`` chains of every group of ``model`` (``copies`` such states, in
-    ``dtype``, default the model's) that exceed this machine's memory; ``what`` describes
-    the rows in the message."""
-    units = sum(g.n_units for g in model.graph.groups)
-    check_memory(where, copies * n_rows * units, dtype or model.dtype,
-                 f"{what or f'{n_rows} chains'} of {units} units", "use fewer chains")
 
 
 def check_state(model: EnergyModel, state, where: str = "step") -> GibbsState:

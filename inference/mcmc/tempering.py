@@ -25,10 +25,10 @@ from typing import NamedTuple
 import torch
 
 from models.energy import EnergyModel
-from pgm.checks import check_int, validation_disabled
+from pgm.checks import check_chains_memory, check_int, validation_disabled
 
 from . import gibbs
-from .gibbs import _check_generator, _check_given, _check_model, check_chains_memory
+from .gibbs import _check_generator, _check_given, _check_model
 from .single_site import check_scan
 
 __all__ = ["PTState", "ladder", "init", "step", "run", "swap_rates", "replica"]

@@ -52,10 +52,9 @@ import inspect
 import torch
 
 from models.energy import EnergyModel
-from pgm.checks import check_model, check_bool, check_int
+from pgm.checks import check_bool, check_chains_memory, check_int, check_model
 
 from ..backends import check_backend, fast_path, requests
-from ..mcmc.gibbs import check_chains_memory
 from ..mcmc.sampling import make_generator
 from ..threads import graph_work, threads_for
 from .base import BernoulliFactor, FactorisedBase, NormalFactor, base_rate_bias

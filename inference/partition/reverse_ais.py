@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import torch
 
-from pgm.checks import check_int, check_units
+from pgm.checks import check_chains_memory, check_int, check_units
 from pgm import BERNOULLI_KINDS
 
 from ..backends import check_backend
 from ..mcmc import gibbs
-from ..mcmc.gibbs import check_chains_memory
 from ..mcmc.sampling import bernoulli, make_generator
 from ..threads import graph_work, threads_for
 from .ais import _check_betas, _runner

@@ -35,7 +35,7 @@ from typing import NamedTuple
 import torch
 
 from models.energy import EnergyModel
-from pgm.checks import check_model, check_int, check_units, validation_disabled
+from pgm.checks import check_int, check_model, check_units, validation_disabled
 
 __all__ = ["MeanField", "mean_field", "latent_groups"]
 

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pgm.checks import check_seed, check_int, check_memory
+from pgm.checks import check_int, check_memory, check_seed
 from .base import DirectedModel
 
 __all__ = ["VAE", "LIKELIHOODS"]
