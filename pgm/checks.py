@@ -59,6 +59,15 @@ def _show(values: torch.Tensor, k: int = 5) -> str:
     return ", ".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in vals)
 
 
+#: (binary, spin) → what :func:`check_units` requires of the values, and how to get there.
+_VALUE_SETS = {
+    (True, False): ("be binary (values in {0, 1})", "; binarize first, e.g. ({name} >= 0.5).float()"),
+    (False, False): ("lie in [0, 1] (binary values or probabilities)", ""),
+    (True, True): ("hold ±1 spins (values in {-1, +1})", "; map {{0, 1}} data with 2 * {name} - 1"),
+    (False, True): ("lie in [-1, 1] (±1 spins or their means)", "; map {{0, 1}} data with 2 * {name} - 1"),
+}
+
+
 def check_units(
     x,
     name: str,
@@ -131,30 +140,12 @@ def check_units(
     if bad.any():
         rows = bad.any(-1).nonzero().flatten()[:5].tolist()
         raise ValueError(f"{name} contains NaN or infinite values (rows {rows})")
-    if binary and spin:
-        bad = (x != -1) & (x != 1)
+    if binary or spin or unit_interval:
+        low = -1.0 if spin else 0.0
+        bad = ((x != low) & (x != 1)) if binary else ((x < low) | (x > 1))
         if bad.any():
-            raise ValueError(f"{name} must hold ±1 spins (values in {{-1, +1}}), got values such as "
-                             f"[{_show(x[bad])}]; map {{0, 1}} data with 2 * {name} - 1")
-    elif binary:
-        bad = (x != 0) & (x != 1)
-        if bad.any():
-            raise ValueError(
-                f"{name} must be binary (values in {{0, 1}}), got values such as "
-                f"[{_show(x[bad])}]; binarize first, e.g. ({name} >= 0.5).float()"
-            )
-    elif spin:
-        bad = (x < -1) | (x > 1)
-        if bad.any():
-            raise ValueError(f"{name} must lie in [-1, 1] (±1 spins or their means), got values such as "
-                             f"[{_show(x[bad])}]; map {{0, 1}} data with 2 * {name} - 1")
-    elif unit_interval:
-        bad = (x < 0) | (x > 1)
-        if bad.any():
-            raise ValueError(
-                f"{name} must lie in [0, 1] (binary values or probabilities), got values "
-                f"such as [{_show(x[bad])}]"
-            )
+            want, fix = _VALUE_SETS[binary, spin]
+            raise ValueError(f"{name} must {want}, got values such as [{_show(x[bad])}]{fix.format(name=name)}")
     return x
 
 
