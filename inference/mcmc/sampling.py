@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch.distributions import Bernoulli, Distribution, Independent, Normal, OneHotCategorical
 
-from pgm.checks import check_int, check_seed
+from pgm.checks import check_seed
 
 __all__ = ["bernoulli", "one_hot_categorical", "sample", "make_generator"]
 
