@@ -219,6 +219,10 @@ def fit(model: EnergyModel, data: torch.Tensor, *, method: str | None = None, k:
     # -- checks, all before any work ----------------------------------------------------
     k = 1 if k is None else k
     check_model(model, EnergyModel, "fit", hint=" (inference.fit trains every family)")
+    if not any(p.requires_grad for p in model.parameters()):
+        raise ValueError(f"fit: none of the {type(model).__name__}'s parameters requires grad, so a contrastive rule "
+                         "has nothing to train; call model.requires_grad_(True) first (inference.fit does so for a "
+                         "Hopfield net, whose storage rules set its couplings without a gradient)")
     method = check_choice(model.default_method if method is None else method, "method",
                           ("cd", "pcd", "pt", "sml", "mp"))
     if method == "mp":

@@ -13,6 +13,7 @@ from inference import (MultiPrediction, ais_log_partition, anneal, exact_log_par
                        sample_chains, save_model, tempering)
 from inference import EnergyDistribution
 from inference import ais_trace, plot_ais, plot_filters, plot_reconstructions, reconstruct
+from inference.learning import fit as fit_energy
 from inference.partition import ais_log_weight_path
 from models.energy import ClassRBM, Hopfield
 from tests.models.test_class_rbm import random_class_rbm
@@ -404,6 +405,8 @@ HOPFIELD_ROWS = [
     ("fit pcd: a net on meta", lambda h, g: fit(on_meta(h), _spins(), method="pcd", epochs=1, **QUIET), ValueError,
      "'meta' device"),
     ("gibbs.init: a net on meta", lambda h, g: gibbs.init(on_meta(h), 2, g), ValueError, "'meta' device"),
+    ("the energy trainer itself: parameters without grad",
+     lambda h, g: fit_energy(h, _spins(), method="pcd", epochs=1, **QUIET), ValueError, "requires grad"),
 ]
 
 
