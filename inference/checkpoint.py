@@ -63,11 +63,13 @@ RBM(n_visible=6, n_hidden=4, weight_std=0.01, seed=0)
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import math
 import os
 import re
+import stat
 import tempfile
 import threading
 import warnings
@@ -75,7 +77,7 @@ import warnings
 import numpy as np
 import torch
 
-from pgm.checks import check_bool
+from pgm.checks import check_bool, check_device_arg, check_file_path, check_model
 
 from . import classes
 
@@ -105,6 +107,7 @@ def model_config(model) -> dict:
     if not classes.is_model_class(type(model)):
         raise TypeError(f"model must be a model (an EnergyModel, a DirectedModel or another torch.nn.Module with "
                         f"config()), got {type(model).__name__}")
+    check_model(model, torch.nn.Module, None)  # a device the computation can run on (not meta)
     config = {"class": type(model).__name__, "config": model.config()}
     try:
         json.dumps(config)
@@ -332,11 +335,25 @@ def _reason(err: BaseException) -> str:
 
 def _read(path, map_location) -> dict:
     """The file's dict after the format and checksum checks."""
-    where = os.fspath(path)
-    if os.path.isdir(where):
+    where = check_file_path(path, "path")
+    try:
+        info = os.stat(where)  # follows links: a loop or a dangling link is an OSError here
+    except FileNotFoundError:
+        if os.path.islink(where):
+            raise FileNotFoundError(f"{where} is not a valid pgm file: it is a symbolic link to "
+                                    f"{os.readlink(where)!r}, which does not exist") from None
+        raise FileNotFoundError(f"{where} is not a valid pgm file: it does not exist") from None
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            raise invalid_file(where, "it is a loop of symbolic links (each points on to the next, none to a "
+                                      "file)") from None
+        raise
+    if stat.S_ISDIR(info.st_mode):
         raise invalid_file(where, "it is a directory, not a file")
-    if not os.path.exists(where):
-        raise FileNotFoundError(f"{where} is not a valid pgm file: it does not exist")
+    if not stat.S_ISREG(info.st_mode):
+        kind = ("a named pipe (FIFO)" if stat.S_ISFIFO(info.st_mode) else "a socket" if stat.S_ISSOCK(info.st_mode)
+                else "a device" if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode) else "not a file")
+        raise invalid_file(where, f"it is {kind}, not a regular file (reading it could wait forever)")
     try:
         payload = torch.load(where, map_location=map_location, weights_only=True)
     except PermissionError:
@@ -442,7 +459,7 @@ def _check_model(where, payload, allow_nonfinite: bool):
 def _load(path, map_location, allow_nonfinite):
     check_bool(allow_nonfinite, "allow_nonfinite")
     payload = _read(path, map_location)
-    return (payload, *_check_model(os.fspath(path), payload, allow_nonfinite))
+    return (payload, *_check_model(check_file_path(path), payload, allow_nonfinite))
 
 
 def load_checkpoint(path, map_location="cpu", allow_nonfinite: bool = False) -> dict:
@@ -488,7 +505,8 @@ def load_model(path, device=None, allow_nonfinite: bool = False) -> torch.nn.Mod
     FileNotFoundError, ValueError
         As :func:`load_checkpoint`: every file is checked before a model is built.
     """
-    where = os.fspath(path)
+    where = check_file_path(path, "path", "load_model")
+    device = check_device_arg(device, "device", "load_model")
     payload, cls, kwargs, dtype = _load(path, "cpu", allow_nonfinite)
     model = _build(where, cls, kwargs)
     if dtype is not None and dtype != model.dtype:

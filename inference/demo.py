@@ -14,7 +14,7 @@ import torch
 import pgm
 from models.directed import DBN, VAE, SigmoidBeliefNet
 from models.energy import DBM, RBM
-from pgm.checks import check_int
+from pgm.checks import check_int, check_seed
 from pgm.datasets import load_digits
 
 from .checkpoint import json_text, make_writable_folder, save_model
@@ -86,7 +86,7 @@ def check_demo_options(n_hidden: int = 16, epochs: int | None = None, seed: int 
     check_int(n_hidden, "n_hidden", 1, "run_demo")
     if epochs is not None:
         check_int(epochs, "epochs", 1, "run_demo")
-    check_int(seed, "seed", 0, "run_demo")
+    check_seed(seed, "run_demo", optional=False)
     n = min(_N_VISIBLE, n_hidden)
     if n > MAX_EXACT_UNITS:
         raise ValueError(f"run_demo: n_hidden={n_hidden}: the demo computes log Z exactly, enumerating 2^{n} "

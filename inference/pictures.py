@@ -18,6 +18,8 @@ import math
 
 import torch
 
+from pgm.checks import check_device
+
 
 __all__ = ["reconstruct", "plot_reconstructions", "visible_weights", "plot_filters", "plot_ais", "plot_swap_rates",
            "image_shape"]
@@ -153,6 +155,7 @@ def plot_filters(model, n=None, image_shape=None, path=None, title=None):
     from pgm.plots import filter_grid
 
     func = "plot_filters"
+    check_device(model, "model", func)
     weights = visible_weights(model)
     if weights is None:
         raise TypeError(f"{func}: model must have weights from its visible units to a hidden layer (RBM, "

@@ -24,6 +24,8 @@ import torch
 
 __all__ = ["check_beta", "check_bool", "check_choice", "check_float", "check_init", "check_sizes", "check_int",
            "check_memory", "check_onehot", "check_units", "check_path", "check_ax", "check_title", "check_int_arg",
+           "check_seed", "check_device", "check_device_arg", "check_model", "check_file_path", "check_output_file",
+           "check_bracket", "check_rows", "check_chains_memory",
            "as_array", "PICTURE_FORMATS",
            "is_validation_enabled", "set_validation", "validation_disabled"]
 
@@ -57,6 +59,15 @@ def _show(values: torch.Tensor, k: int = 5) -> str:
     return ", ".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in vals)
 
 
+#: (binary, spin) → what :func:`check_units` requires of the values, and how to get there.
+_VALUE_SETS = {
+    (True, False): ("be binary (values in {0, 1})", "; binarize first, e.g. ({name} >= 0.5).float()"),
+    (False, False): ("lie in [0, 1] (binary values or probabilities)", ""),
+    (True, True): ("hold ±1 spins (values in {-1, +1})", "; map {{0, 1}} data with 2 * {name} - 1"),
+    (False, True): ("lie in [-1, 1] (±1 spins or their means)", "; map {{0, 1}} data with 2 * {name} - 1"),
+}
+
+
 def check_units(
     x,
     name: str,
@@ -64,6 +75,7 @@ def check_units(
     *,
     binary: bool = False,
     unit_interval: bool = False,
+    spin: bool = False,
     dtype: torch.dtype | None = None,
     device: torch.device | None = None,
 ) -> torch.Tensor:
@@ -78,9 +90,11 @@ def check_units(
     width : int, optional
         Required size of the last dimension.
     binary : bool
-        Require values in {0, 1}.
+        Require values in {0, 1} ({−1, +1} with ``spin``).
     unit_interval : bool
         Require values in [0, 1] (probabilities are accepted).
+    spin : bool
+        ±1 units: require values in [−1, 1] (spins or their means; {−1, +1} with ``binary``).
     dtype, device : optional
         Convert a floating tensor to this dtype / device.
 
@@ -89,7 +103,8 @@ def check_units(
     TypeError
         ``x`` is not a tensor of a floating dtype.
     ValueError
-        Wrong rank or width, NaN/inf, or values outside the allowed set.
+        Wrong rank or width, NaN/inf, values outside the allowed set, or (while checks are
+        on) a tensor on the ``meta`` device, whose values cannot be checked or used.
     """
     if not isinstance(x, torch.Tensor):
         raise TypeError(
@@ -110,32 +125,27 @@ def check_units(
         raise ValueError(
             f"{name} must have {width} columns (one per unit), got shape {tuple(x.shape)}"
         )
+    if _ENABLED:
+        check_device(x, name)
     if dtype is not None or device is not None:
         x = x.to(dtype=dtype or x.dtype, device=device or x.device)
     if not _ENABLED:
         return x
     if x.numel() and not binary:  # one pass (NaN propagates through min and max); the slow checks name the bad values
         lo, hi = (float(v) for v in torch.aminmax(x.detach()))
-        if (0.0 <= lo and hi <= 1.0) if unit_interval else (math.isfinite(lo) and math.isfinite(hi)):
+        if ((0.0 <= lo and hi <= 1.0) if unit_interval else (-1.0 <= lo and hi <= 1.0) if spin
+                else (math.isfinite(lo) and math.isfinite(hi))):
             return x
     bad = ~torch.isfinite(x)
     if bad.any():
         rows = bad.any(-1).nonzero().flatten()[:5].tolist()
         raise ValueError(f"{name} contains NaN or infinite values (rows {rows})")
-    if binary:
-        bad = (x != 0) & (x != 1)
+    if binary or spin or unit_interval:
+        low = -1.0 if spin else 0.0
+        bad = ((x != low) & (x != 1)) if binary else ((x < low) | (x > 1))
         if bad.any():
-            raise ValueError(
-                f"{name} must be binary (values in {{0, 1}}), got values such as "
-                f"[{_show(x[bad])}]; binarize first, e.g. ({name} >= 0.5).float()"
-            )
-    elif unit_interval:
-        bad = (x < 0) | (x > 1)
-        if bad.any():
-            raise ValueError(
-                f"{name} must lie in [0, 1] (binary values or probabilities), got values "
-                f"such as [{_show(x[bad])}]"
-            )
+            want, fix = _VALUE_SETS[binary, spin]
+            raise ValueError(f"{name} must {want}, got values such as [{_show(x[bad])}]{fix.format(name=name)}")
     return x
 
 
@@ -238,16 +248,29 @@ def check_init(where: str, weight_std, seed) -> tuple[float, int | None]:
     if (not isinstance(weight_std, (int, float)) or isinstance(weight_std, bool)
             or not math.isfinite(weight_std) or weight_std < 0):
         raise ValueError(f"{where}: weight_std must be a finite non-negative float, got {weight_std!r}")
-    if seed is not None:
-        seed = check_int(seed, "seed", 0, where)
-        if seed >= 2**63:
-            raise ValueError(f"{where}: seed must be below 2**63, got {seed!r}")
-    return float(weight_std), seed
+    return float(weight_std), check_seed(seed, where)
 
 
-def check_memory(where: str, n_values: int, dtype: torch.dtype = torch.float32, what: str = "its parameters") -> None:
-    """Refuse, before allocating, a model whose ``n_values`` numbers of ``dtype`` exceed
-    this machine's physical memory: ValueError saying how much is needed."""
+def check_seed(seed, where: str | None = None, *, high: int = 2**63, name: str = "seed", optional: bool = True):
+    """An int in [0, ``high``) (2**63 by default, within what ``torch.Generator.manual_seed``
+    takes; 2**32 where NumPy's generator is seeded too), or ``None`` when ``optional``;
+    returns it as an int. TypeError for a non-integer, ValueError outside the range."""
+    if seed is None and optional:
+        return None
+    seed = check_int(seed, name, 0, where)
+    if seed >= high:
+        prefix = f"{where}: " if where else ""
+        bound = {2**63: "2**63", 2**32: "2**32"}.get(high, str(high))
+        raise ValueError(f"{prefix}{name} must be below {bound} (an int in [0, {bound})), got {seed!r}; pass a "
+                         f"smaller seed, e.g. {name} % {bound}")
+    return seed
+
+
+def check_memory(where: str, n_values: int, dtype: torch.dtype = torch.float32, what: str = "its parameters",
+                 fix: str = "use smaller layers") -> None:
+    """Refuse, before allocating, ``n_values`` numbers of ``dtype`` (a model's parameters,
+    a sampler's chains, recorded draws: ``what``) that exceed this machine's physical
+    memory: ValueError saying how much is needed, ending with ``fix``."""
     need = n_values * torch.empty((), dtype=dtype).element_size()
     try:
         have = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
@@ -255,7 +278,17 @@ def check_memory(where: str, n_values: int, dtype: torch.dtype = torch.float32, 
         return
     if need > have:
         raise ValueError(f"{where}: {what} need {_bytes(need)} ({n_values:.3g} {dtype} values), more than this "
-                         f"machine's {_bytes(have)} of memory; use smaller layers")
+                         f"machine's {_bytes(have)} of memory; {fix}")
+
+
+def check_chains_memory(model, n_rows: int, where: str, what: str | None = None, copies: int = 1,
+                        dtype: torch.dtype | None = None) -> None:
+    """Refuse (:func:`check_memory`), before allocating, ``n_rows`` chains of every group of
+    ``model``'s graph (``copies`` such states, in ``dtype``, default the model's): a
+    sampler's or a trainer's chains, ``what`` describing the rows in the message."""
+    units = sum(g.n_units for g in model.graph.groups)
+    check_memory(where, copies * n_rows * units, dtype or model.dtype,
+                 f"{what or f'{n_rows} chains'} of {units} units", "use fewer chains")
 
 
 def _bytes(n: float) -> str:
@@ -285,6 +318,168 @@ def check_choice(value, name, options, where=None):
         prefix = f"{where}: " if where else ""
         raise ValueError(f"{prefix}{name} must be one of {list(options)}, got {value!r}")
     return value
+
+
+def _prefix(where):
+    return f"{where}: " if where else ""
+
+
+# -- devices, models, files ----------------------------------------------------------------
+
+#: Device types whose tensors hold no values (shapes only): nothing can be computed there.
+DATALESS_DEVICES = ("meta",)
+
+
+def check_device(obj, name: str, where: str | None = None) -> torch.device | None:
+    """The device of a tensor or of a module's parameters and buffers, refused (ValueError
+    naming it) when nothing can be computed there: the ``meta`` device, whose tensors have
+    shapes but no values. Returns the device (``None`` for a module without tensors)."""
+    if isinstance(obj, torch.Tensor):
+        devices = [obj.device]
+    elif isinstance(obj, torch.nn.Module):
+        devices = list(dict.fromkeys(t.device for t in (*obj.parameters(), *obj.buffers())))
+    else:
+        return None
+    for device in devices:
+        if device.type in DATALESS_DEVICES:
+            if isinstance(obj, torch.Tensor):
+                fix = f"make {name} on 'cpu' (or an accelerator) with real values"
+            else:
+                fix = ("build the model on 'cpu' (or an accelerator), or give it values with "
+                       "model.to_empty(device='cpu') and load_state_dict(...)")
+            raise ValueError(f"{_prefix(where)}{name} is on the {str(device)!r} device, whose tensors hold no "
+                             f"values, so nothing can be computed from it; {fix}")
+    return devices[0] if devices else None
+
+
+def _available(device: torch.device):
+    """(whether ``device``'s type is usable here, how many devices of that type or ``None``)."""
+    if device.type == "cpu":
+        return True, None
+    module = getattr(torch, device.type, None)
+    if device.type == "mps":
+        module = getattr(torch.backends, "mps", None)
+    is_available = getattr(module, "is_available", None)
+    if callable(is_available):
+        try:
+            ok = bool(is_available())
+        except Exception:  # a backend that cannot even say
+            ok = False
+        count = getattr(module, "device_count", None)
+        return ok, (count() if ok and callable(count) else None)
+    try:
+        torch.empty(0, device=device)
+    except Exception:
+        return False, None
+    return True, None
+
+
+def check_device_arg(device, name: str = "device", where: str | None = None) -> torch.device | None:
+    """A device argument (``None``, a str such as ``"cpu"`` or ``"cuda:0"``, or a
+    ``torch.device``) as a ``torch.device``, checked to be one this machine can compute
+    on: TypeError for another type (an int such as 5 is not taken to mean ``cuda:5``),
+    ValueError for a name torch does not know, the ``meta`` device, a device type that is
+    not available (``"cuda"`` without CUDA) or an index beyond the devices present."""
+    if device is None:
+        return None
+    if isinstance(device, bool) or not isinstance(device, (str, torch.device)):
+        raise TypeError(f"{_prefix(where)}{name} must be a str such as 'cpu' or 'cuda:0', or a torch.device, "
+                        f"got {type(device).__name__} {device!r}")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, ValueError) as err:
+        raise ValueError(f"{_prefix(where)}{name} must name a device such as 'cpu' or 'cuda:0', got {device!r} "
+                         f"({err})") from None
+    if dev.type in DATALESS_DEVICES:
+        raise ValueError(f"{_prefix(where)}{name} is {str(dev)!r}, a device whose tensors hold no values; pass "
+                         "'cpu' or an available accelerator")
+    ok, count = _available(dev)
+    if not ok:
+        raise ValueError(f"{_prefix(where)}{name} is {str(dev)!r}, but this machine (this torch build) has no "
+                         f"usable {dev.type} device; pass 'cpu'")
+    if dev.index is not None and count is not None and dev.index >= count:
+        raise ValueError(f"{_prefix(where)}{name} is {str(dev)!r}, but this machine has {count} {dev.type} "
+                         f"device(s), numbered from 0")
+    return dev
+
+
+def check_model(model, cls, where: str, name: str = "model", what: str | None = None, hint: str = ""):
+    """``model`` if it is an instance of ``cls`` (a class or tuple of classes; ``what``
+    describes it, default "a <cls>") whose tensors are on a device computations can run
+    on (:func:`check_device`); TypeError (ending with ``hint``) / ValueError otherwise."""
+    if not isinstance(model, cls):
+        if what is None:
+            what = f"{'an' if cls.__name__[0] in 'AEIOU' else 'a'} {cls.__name__}"
+        raise TypeError(f"{_prefix(where)}{name} must be {what}, got {type(model).__name__}{hint}")
+    check_device(model, name, where)
+    return model
+
+
+def check_rows(x: torch.Tensor, name: str, where: str | None = None) -> torch.Tensor:
+    """``x`` if it has at least one row; ValueError naming ``name`` otherwise."""
+    if x.shape[0] == 0:
+        raise ValueError(f"{_prefix(where)}{name} has no rows; pass at least one example")
+    return x
+
+
+def check_file_path(path, name: str = "path", where: str | None = None) -> str:
+    """``path`` (a str or ``os.PathLike``, not empty) as a str; TypeError / ValueError."""
+    if isinstance(path, bool) or not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{_prefix(where)}{name} must be a path (str or os.PathLike), got {type(path).__name__} "
+                        f"{path!r}")
+    text = os.fspath(path)
+    if not isinstance(text, str):
+        text = os.fsdecode(text)
+    if not text:
+        raise ValueError(f"{_prefix(where)}{name} must be the path of a file, got the empty string")
+    return text
+
+
+def check_output_file(path, name: str = "path", where: str | None = None) -> str:
+    """``path`` checked to be a file that can be written, before any work that would write
+    it: a path (:func:`check_file_path`), not a directory, whose folder exists and takes a
+    new file or, where it does not exist yet, whose nearest existing parent is a folder
+    that does (the folder is created when the file is written). Writes and removes one
+    temporary file; ValueError naming ``name`` otherwise."""
+    import tempfile
+
+    text = check_file_path(path, name, where)
+    if os.path.isdir(text):
+        raise ValueError(f"{_prefix(where)}{name} must be the path of a file, but {text!r} is a directory; name "
+                         f"a file inside it, e.g. {os.path.join(text, 'ckpt.pt')!r}")
+    folder = os.path.dirname(os.path.abspath(text))
+    parent = folder
+    while not os.path.exists(parent) and os.path.dirname(parent) != parent:
+        parent = os.path.dirname(parent)
+    reason = None
+    if not os.path.isdir(parent):
+        reason = f"{parent!r} is not a folder"
+    else:
+        try:
+            tempfile.TemporaryFile(dir=parent).close()
+        except OSError as err:
+            reason = f"a file cannot be created in {parent!r} ({err.strerror or err})"
+    if reason is not None:
+        missing = "" if parent == folder else f" (its folder {folder!r} does not exist and cannot be made)"
+        raise ValueError(f"{_prefix(where)}{name}: {text!r} cannot be written{missing}: {reason}; pass the path "
+                         "of a file in a writable folder")
+    return text
+
+
+def check_bracket(value: float, lower: float, upper: float, name: str, where: str | None = None) -> None:
+    """An estimate ``value`` with its bracket [``lower``, ``upper``] (e.g. a log Z): the
+    value finite, no NaN, ``lower <= value <= upper`` (within rounding; the ends may be
+    infinite); ValueError naming ``name`` otherwise, e.g. for an inverted bracket."""
+    values = (value, lower, upper)
+    if not math.isfinite(value) or any(math.isnan(v) for v in values):
+        raise ValueError(f"{_prefix(where)}{name} must be finite with a bracket without NaN, got {name}={value!r}, "
+                         f"lower={lower!r}, upper={upper!r}")
+    tol = 1e-9 * max(1.0, abs(value))
+    if not (lower <= value + tol and value <= upper + tol):
+        raise ValueError(f"{_prefix(where)}{name} must lie in its bracket, lower <= {name} <= upper, got "
+                         f"lower={lower!r}, {name}={value!r}, upper={upper!r}"
+                         + (" (an inverted bracket)" if lower > upper else "")
+                         + "; pass the estimate as its estimator returned it")
 
 
 # -- arguments of picture functions -------------------------------------------------------

@@ -30,7 +30,7 @@ from torch import nn
 
 from models.directed import DBN
 from models.energy.class_rbm import _check_labels
-from pgm.checks import check_int, check_sizes, check_units
+from pgm.checks import check_int, check_model, check_seed, check_sizes, check_units
 
 __all__ = ["DBNClassifier"]
 
@@ -72,8 +72,7 @@ class DBNClassifier(nn.Module):
         super().__init__()
         sizes = check_sizes(sizes, "DBNClassifier", 2, "input and at least one hidden")
         self.n_classes = check_int(n_classes, "n_classes", 2, "DBNClassifier")
-        if seed is not None:
-            seed = check_int(seed, "seed", 0, "DBNClassifier")
+        seed = check_seed(seed, "DBNClassifier")
         self.sizes, self.seed, self.n_inputs = list(sizes), seed, sizes[0]
         self.hidden_layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes, sizes[1:]))
         self.output = nn.Linear(sizes[-1], self.n_classes)
@@ -90,8 +89,7 @@ class DBNClassifier(nn.Module):
         top RBM's Wᵀ and c; the output layer drawn from ``seed`` (as in the constructor).
         ``dbn`` is not changed; the classifier has its own copy of the weights, on the
         DBN's dtype and device."""
-        if not isinstance(dbn, DBN):
-            raise TypeError(f"DBNClassifier.from_dbn: dbn must be a models.DBN, got {type(dbn).__name__}")
+        check_model(dbn, DBN, "DBNClassifier.from_dbn", "dbn", what="a models.DBN")
         clf = cls(dbn.sizes, n_classes, seed=seed).to(dtype=dbn.dtype, device=dbn.device)
         with torch.no_grad():
             for mine, up in zip(clf.hidden_layers, dbn.recognition):

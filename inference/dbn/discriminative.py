@@ -24,7 +24,7 @@ import torch.nn.functional as F
 
 from models.directed import DBN
 from models.energy.class_rbm import _check_labels
-from pgm.checks import check_bool, check_float, check_int, check_units
+from pgm.checks import check_bool, check_float, check_int, check_model, check_seed, check_units
 
 from ..training import Trainer, check_callbacks, run_epochs
 from ..training.history import EpochTable
@@ -122,6 +122,7 @@ def discriminative_finetune(model, data: torch.Tensor, labels: torch.Tensor, *, 
     >>> hist.loss[-1] < hist.loss[0], clf.predict(x).shape
     (True, torch.Size([40]))
     """
+    check_model(model, (DBN, DBNClassifier), _WHERE, what="a models.DBN or a DBNClassifier")
     if isinstance(model, DBN):
         if n_classes is not None:
             n_classes = check_int(n_classes, "n_classes", 2, _WHERE)
@@ -137,8 +138,7 @@ def discriminative_finetune(model, data: torch.Tensor, labels: torch.Tensor, *, 
     lr = check_float(lr, "lr", 0.0, low_open=True, where=_WHERE)
     momentum = check_float(momentum, "momentum", 0.0, 1.0, high_open=True, where=_WHERE)
     weight_decay = check_float(weight_decay, "weight_decay", 0.0, where=_WHERE)
-    if seed is not None:
-        seed = check_int(seed, "seed", 0, _WHERE)
+    seed = check_seed(seed, _WHERE)
     check_bool(progress, "progress", _WHERE)
     callbacks = check_callbacks(callbacks, _WHERE)
     data = check_units(data, "data", width, unit_interval=True, dtype=dtype, device=device)

@@ -25,12 +25,14 @@ import torch
 
 from models.directed import DBN
 from models.energy import RBM
-from pgm.checks import check_bool, check_choice, check_int
+from pgm.checks import check_bool, check_choice, check_int, check_model, check_seed
 
 from ..evaluation import log_likelihood
+from ..learning.fit import check_shorthand
 from ..mcmc.sampling import make_generator
 from ..partition import check_enumerable, exact_log_partition
 from ..partition.exact import enumeration_set
+from ..training.options import as_checkpoint
 from .likelihood import dbn_log_likelihood, set_dbn_prior, top_log_partition
 
 __all__ = ["GreedyHistory", "fit_greedy"]
@@ -125,7 +127,8 @@ def fit_greedy(dbn: DBN, data: torch.Tensor, *, method: str | None = "greedy", l
     checkpoint : path, optional
         Layer l is checkpointed by ``fit`` to ``<stem>.layer<l><suffix>``; with ``resume``
         (True or "auto") each layer continues from its file (a finished layer is not
-        trained again).
+        trained again); ``True`` needs the first layer's file, and a layer above it whose
+        file was not written yet (the run stopped between two layers) starts afresh.
     callbacks : callable or sequence
         ``fit``'s callbacks, for every layer.
     progress : bool, default True
@@ -149,17 +152,16 @@ def fit_greedy(dbn: DBN, data: torch.Tensor, *, method: str | None = "greedy", l
     from ..learning import fit
 
     where = "fit(method='greedy')"
-    if not isinstance(dbn, DBN):
-        raise TypeError(f"{where}: model must be a models.DBN, got {type(dbn).__name__}")
+    check_model(dbn, DBN, where, what="a models.DBN")
     if method not in (None, "greedy"):
         raise ValueError(f"fit: method must be 'greedy' or 'up_down' for a DBN (each greedy layer's learning "
                          f"rule is layer_method), got {method!r}")
     check_choice(layer_method, "layer_method", ("cd", "pcd", "pt", "sml"), "fit")
     check_choice(propagate, "propagate", ("mean", "sample"), "fit")
     check_choice(evaluate, "evaluate", (None, "exact", "ais", "auto"), "fit")
-    check_int(epochs, "epochs"), check_int(batch_size, "batch_size"), check_int(n_samples, "n_samples")
-    if seed is not None:
-        seed = check_int(seed, "seed", 0)
+    epochs, batch_size = check_int(epochs, "epochs"), check_int(batch_size, "batch_size")
+    n_samples = check_int(n_samples, "n_samples")
+    seed = check_seed(seed, "fit")
     check_bool(progress, "progress", "fit")
     data = _unit_data(dbn, data)
     if data.shape[0] == 0:
@@ -170,7 +172,10 @@ def fit_greedy(dbn: DBN, data: torch.Tensor, *, method: str | None = "greedy", l
             for l in range(1, dbn.n_layers + 1):
                 check_enumerable(RBM(dbn.sizes[l - 1], dbn.sizes[l]),
                                  func=f"{where}: evaluate='exact' for layer {l}: exact_log_partition")
-    if resume and checkpoint is None:
+    check_shorthand(options)  # each layer's fit options (lr, eval_every...), refused before the first layer
+    if checkpoint is not None:
+        checkpoint = as_checkpoint(checkpoint, options.get("checkpoint_every", 1), resume).path
+    elif resume:
         raise ValueError("fit: resume needs checkpoint=<path of the checkpoint file>")
 
     layers, bounds, x, est = [], [], data, None
@@ -179,7 +184,7 @@ def fit_greedy(dbn: DBN, data: torch.Tensor, *, method: str | None = "greedy", l
         rbm = dbn.layer_rbm(l)
         rbm.init_visible_bias(x)
         layer_seed = None if seed is None else seed + l - 1
-        ckpt = {} if checkpoint is None else {"checkpoint": _layer_path(checkpoint, l), "resume": resume}
+        ckpt = {} if checkpoint is None else {"checkpoint": _layer_path(checkpoint, l), "resume": _resume(resume, l)}
         layers.append(fit(rbm, x, method=layer_method, epochs=epochs, batch_size=batch_size, seed=layer_seed,
                           callbacks=callbacks, progress=progress, **ckpt, **options))
         if l < dbn.n_layers:
@@ -197,6 +202,13 @@ def fit_greedy(dbn: DBN, data: torch.Tensor, *, method: str | None = "greedy", l
         est = exact_log_partition(dbn.top) if units <= _EXACT_PRIOR_UNITS else None
     set_dbn_prior(dbn, est)
     return GreedyHistory(layers, bounds)
+
+
+def _resume(resume, l):
+    """Layer l's ``resume``: as given for the first layer; ``"auto"`` above it (when
+    resuming), so that a run stopped after a finished layer, before the next one wrote its
+    checkpoint, keeps the finished layers and starts the next one afresh."""
+    return resume if l == 1 or not resume else "auto"
 
 
 def _unit_data(dbn, data):

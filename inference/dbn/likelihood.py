@@ -21,7 +21,7 @@ from typing import NamedTuple
 import torch
 
 from models.directed import DBN
-from pgm.checks import check_int, check_units
+from pgm.checks import check_int, check_model, check_seed, check_units
 
 from ..evaluation import ImportanceEstimate, importance_log_likelihood
 from ..partition import LogZEstimate, ais_log_partition, check_enumerable, exact_log_partition
@@ -31,8 +31,7 @@ __all__ = ["set_dbn_prior", "DBNEstimate", "dbn_log_likelihood", "top_log_partit
 
 
 def _check_dbn(dbn, where):
-    if not isinstance(dbn, DBN):
-        raise TypeError(f"{where}: dbn must be a models.DBN, got {type(dbn).__name__}")
+    check_model(dbn, DBN, where, "dbn", what="a models.DBN")
 
 
 def top_log_partition(dbn: DBN, log_z="exact", *, data: torch.Tensor | None = None, ais_options=None,
@@ -42,7 +41,7 @@ def top_log_partition(dbn: DBN, log_z="exact", *, data: torch.Tensor | None = No
     :class:`~inference.partition.LogZEstimate` (returned as it is)."""
     _check_dbn(dbn, where)
     if isinstance(log_z, LogZEstimate):
-        return log_z
+        return log_z.checked(where)
     if log_z == "exact":
         check_enumerable(dbn.top, func=f"{where}: log_z='exact': exact_log_partition")
         return exact_log_partition(dbn.top)
@@ -161,8 +160,7 @@ def dbn_log_likelihood(dbn: DBN, data: torch.Tensor, log_z="exact", *, n_samples
     _check_dbn(dbn, "dbn_log_likelihood")
     data = dbn.check_data(data, "data")
     n_samples = check_int(n_samples, "n_samples", where="dbn_log_likelihood")
-    if seed is not None:
-        seed = check_int(seed, "seed", 0, where="dbn_log_likelihood")
+    seed = check_seed(seed, "dbn_log_likelihood")
     if isinstance(log_z, str) and log_z == "ais":
         ais_options = {"seed": seed, **(ais_options or {})}
     prior = set_dbn_prior(dbn, log_z, data=data if train_data is None else train_data, ais_options=ais_options)

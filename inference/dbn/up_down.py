@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 
 from models.directed import DBN
-from pgm.checks import check_bool, check_choice, check_float, check_int
+from pgm.checks import check_bool, check_choice, check_float, check_int, check_model, check_seed
 
 from ..training import OptimizerTrainer, check_callbacks, run_epochs
 from ..training.history import EpochTable
@@ -142,14 +142,12 @@ def fit_up_down(dbn: DBN, data: torch.Tensor, *, method: str = "up_down", epochs
         ``evaluate``, ``log_likelihood``, ``bound``, ``log_z``.
     """
     where = "fit(method='up_down')"
-    if not isinstance(dbn, DBN):
-        raise TypeError(f"{where}: model must be a models.DBN, got {type(dbn).__name__}")
+    check_model(dbn, DBN, where, what="a models.DBN")
     check_choice(method, "method", ("up_down",), "fit")
     epochs, batch_size = check_int(epochs, "epochs", 1, where), check_int(batch_size, "batch_size", 1, where)
     k, n_samples = check_int(k, "k", 1, where), check_int(n_samples, "n_samples", 1, where)
     lr = check_float(lr, "lr", 0.0, low_open=True, where=where)
-    if seed is not None:
-        seed = check_int(seed, "seed", 0, where)
+    seed = check_seed(seed, where)
     check_choice(evaluate, "evaluate", (None, "exact", "ais"), "fit")
     check_bool(progress, "progress", where)
     callbacks = check_callbacks(callbacks, where)

@@ -24,7 +24,7 @@ import torch
 
 from models.directed import DirectedModel
 from pgm import checks
-from pgm.checks import validation_disabled
+from pgm.checks import check_seed, validation_disabled
 
 from ..backends import fast_path
 from ..training import OptimizerTrainer, check_callbacks, monitor_subset, run_epochs
@@ -138,19 +138,17 @@ def fit_directed(model: DirectedModel, data: torch.Tensor, *, method: str | None
     >>> len(hist)
     2
     """
-    if not isinstance(model, DirectedModel):
-        raise TypeError(f"fit: model must be a DirectedModel, got {type(model).__name__}")
+    checks.check_model(model, DirectedModel, "fit")
     method = check_choice(getattr(model, "default_method", "elbo") if method is None else method, "method",
                           METHODS)
     k = check_int(n_particles, "n_particles")
-    check_int(epochs, "epochs"), check_int(batch_size, "batch_size"), check_int(eval_every, "eval_every")
-    check_int(eval_samples, "eval_samples")
+    epochs, batch_size = check_int(epochs, "epochs"), check_int(batch_size, "batch_size")
+    eval_every, eval_samples = check_int(eval_every, "eval_every"), check_int(eval_samples, "eval_samples")
     lr = check_float(lr, "lr", 0.0, low_open=True)
     weight_decay = check_float(weight_decay, "weight_decay")
-    if seed is not None:
-        check_int(seed, "seed", 0)
+    seed = check_seed(seed, "fit")
     if monitor != "auto":
-        check_int(monitor, "monitor", 0)
+        monitor = check_int(monitor, "monitor", 0)
     if evaluate is not None:
         check_choice(evaluate, "evaluate", ("importance",))
     check_choice(backend, "backend", BACKENDS)
@@ -203,7 +201,8 @@ class _DirectedTrainer(OptimizerTrainer):
     def session(self):
         s = self._settings
         # the largest product per update: a batch (× particles) through the largest weight matrix
-        work = s["batch_size"] * (s["n_particles"] if s["method"] in PARTICLE_METHODS else 1) * max(
+        batch = min(s["batch_size"], self.data.shape[0])  # a batch larger than the data is all of it
+        work = batch * (s["n_particles"] if s["method"] in PARTICLE_METHODS else 1) * max(
             p.numel() for p in self.model.parameters())
         stack = contextlib.ExitStack()
         stack.enter_context(seeded(s["seed"], self.model.device))

@@ -15,13 +15,14 @@ log-likelihood comes with it.
 
 from __future__ import annotations
 
+import copy
 import math
 from typing import NamedTuple
 
 import torch
 
 from models.directed import DirectedModel
-from pgm.checks import check_int, validation_disabled
+from pgm.checks import check_int, check_model, check_seed, validation_disabled
 
 from ..backends import fast_path
 from ..backends.requests import Objective
@@ -122,14 +123,12 @@ def importance_log_likelihood(model: DirectedModel, data: torch.Tensor, n_sample
     >>> est.elbo <= est.mean
     True
     """
-    if not isinstance(model, DirectedModel):
-        raise TypeError(f"importance_log_likelihood: model must be a directed model (models.directed."
-                        f"DirectedModel, with model(x) and guide(x)), got {type(model).__name__}")
+    check_model(model, DirectedModel, "importance_log_likelihood",
+                what="a directed model (models.directed.DirectedModel, with model(x) and guide(x))")
     k = check_int(n_samples, "n_samples", where="importance_log_likelihood")
     if batch is not None:
         batch = check_int(batch, "batch", where="importance_log_likelihood")
-    if seed is not None:
-        seed = check_int(seed, "seed", 0, where="importance_log_likelihood")
+    seed = check_seed(seed, "importance_log_likelihood")
     if backend not in ("auto", "pyro", "torch"):
         raise ValueError(f"importance_log_likelihood: backend must be one of ['auto', 'pyro', 'torch'], "
                          f"got {backend!r}")
@@ -146,6 +145,10 @@ def importance_log_likelihood(model: DirectedModel, data: torch.Tensor, n_sample
     with seeded(seed, model.device), validation_disabled():
         for i in tqdm(range(0, n, rows), desc="importance LL", unit="pass", disable=not progress):
             lw = weights(model, data[i:i + rows]).double()  # (K, rows)
+            over = ~torch.isfinite(lw).all(0)
+            if model.dtype != torch.float64 and bool(over.any()):  # beyond the model's dtype (a Gaussian VAE at
+                model64 = copy.deepcopy(model).double()            # x = 1e30 has log p ≈ -5e59): in float64
+                lw[:, over] = log_weights(model64, data[i:i + rows][over].double(), k)
             m = torch.logsumexp(lw, 0) - math.log(k)
             est.append(m)
             elbo.append(lw.mean(0))

@@ -58,7 +58,7 @@ class LogLikelihood(NamedTuple):
 
 def _log_z_triple(log_z):
     if isinstance(log_z, LogZEstimate):
-        values = (log_z.log_z, log_z.lower, log_z.upper)
+        values = tuple(log_z.checked("log_likelihood")[:3])
     elif isinstance(log_z, (int, float)) and not isinstance(log_z, bool):
         values = (float(log_z),) * 3
     elif isinstance(log_z, torch.Tensor) and log_z.numel() == 1 and torch.is_floating_point(log_z):

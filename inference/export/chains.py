@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from models.energy import EnergyModel, has_free_energy
-from pgm.checks import check_bool, check_int, validation_disabled
+from pgm.checks import check_bool, check_int, check_memory, check_model, validation_disabled
 
 from ..mcmc import gibbs, tempering
 from .pyro_runs import import_arviz
@@ -90,7 +90,7 @@ def _check_units(model, units, where):
 def _record(model, values, units, free):
     out = {"energy": model.energy(values).to(torch.float64)}
     if free:
-        out["free_energy"] = model.free_energy(values[model.visible_name]).to(torch.float64)
+        out["free_energy"] = model.free_energy(model.join_data(values)).to(torch.float64)  # (pixels and label)
     for group, idx in units.items():
         out[group] = values[group][:, idx.to(values[group].device)].to(torch.float64)
     return out
@@ -137,8 +137,7 @@ def sample_chains(model: EnergyModel, n_chains: int, n_draws: int, *, generator:
         Convert with :func:`inference.to_inference_data`.
     """
     where = "sample_chains"
-    if not isinstance(model, EnergyModel):
-        raise TypeError(f"{where}: model must be an EnergyModel, got {type(model).__name__}")
+    check_model(model, EnergyModel, where)
     n_chains = check_int(n_chains, "n_chains", 1, where)
     n_draws = check_int(n_draws, "n_draws", 1, where)
     burn_in = check_int(burn_in, "burn_in", 0, where)
@@ -148,6 +147,12 @@ def sample_chains(model: EnergyModel, n_chains: int, n_draws: int, *, generator:
     if replicas not in ("target", "all"):
         raise ValueError(f"{where}: replicas must be 'target' or 'all', got {replicas!r}")
     free = has_free_energy(model)
+    chains = n_chains if betas is None or replicas == "target" else \
+        n_chains * tempering._check_betas(betas, f"{where}: tempering.init").shape[0]
+    recorded = 1 + free + sum(i.numel() for i in units.values())  # float64 values per chain and draw, held twice
+    check_memory(where, 2 * chains * n_draws * recorded, torch.float64,
+                 f"{n_draws} draws of {recorded} values from each of {chains} chains",
+                 "record fewer draws (thin them) or fewer units")
     if betas is None:
         state = gibbs.init(model, n_chains, generator, values=values)
         advance = lambda s: gibbs._step(model, s, generator, {})  # noqa: E731

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from pgm.checks import check_int
+from pgm.checks import check_device, check_int
 
 __all__ = ["import_arviz", "mcmc_to_inference_data", "guide_samples", "samples_to_inference_data"]
 
@@ -68,9 +68,16 @@ def guide_samples(guide, *args, num_samples: int = 1000, sites=None, **kwargs) -
     """
     from pyro.infer import Predictive
 
+    where = "guide_samples"
     if not callable(guide):
-        raise TypeError(f"guide_samples: guide must be a callable Pyro program, got {type(guide).__name__}")
-    num_samples = check_int(num_samples, "num_samples", 1, "guide_samples")
+        raise TypeError(f"{where}: guide must be a callable Pyro program, got {type(guide).__name__}")
+    num_samples = check_int(num_samples, "num_samples", 1, where)
+    check_device(getattr(guide, "__self__", guide), "guide's model", where)
+    for name, value in [*((f"args[{i}]", a) for i, a in enumerate(args)), *kwargs.items()]:
+        if isinstance(value, torch.Tensor):  # the data: a batch of rows inside the guide's data plate
+            check_device(value, name, where)
+            if value.dim() and value.shape[0] == 0:
+                raise ValueError(f"{where}: {name} has no rows; pass at least one example")
     predictive = Predictive(guide, num_samples=num_samples, return_sites=sites)
     with torch.no_grad():
         out = predictive(*args, **kwargs)

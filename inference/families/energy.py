@@ -196,7 +196,16 @@ class HopfieldFamily(EnergyFamily):
         from pgm.checks import check_int
 
         if method not in (None, "store"):
-            return fit_energy(model, data, method=method, **options)
+            # a contrastive rule trains W and θ by gradient (the storage rules set them without one): W's
+            # gradient ⟨ssᵀ⟩_data − ⟨ssᵀ⟩_model is symmetric with a zero diagonal for ±1 spins, so W stays
+            # a Hopfield net's couplings
+            flags = [p.requires_grad for p in model.parameters()]
+            model.requires_grad_(True)
+            try:
+                return fit_energy(model, data, method=method, **options)
+            finally:
+                for p, flag in zip(model.parameters(), flags):
+                    p.requires_grad_(flag)
         if options:
             raise TypeError(f"fit: method 'store' takes only patterns, got {sorted(options)}")
         patterns = check_int(patterns, "patterns", 1, "fit")

@@ -43,7 +43,7 @@ from typing import NamedTuple
 import torch
 
 from models.energy import EnergyModel, has_free_energy
-from pgm.checks import check_int, validation_disabled
+from pgm.checks import check_int, check_model, validation_disabled
 
 from ..backends import requests
 from ..mcmc import gibbs
@@ -106,8 +106,7 @@ class _Estimator:
         self.generator = generator
 
     def _generator(self, model):
-        if not isinstance(model, EnergyModel):
-            raise TypeError(f"model must be an EnergyModel, got {type(model).__name__}")
+        check_model(model, EnergyModel, None)
         if self.generator is None:
             self.generator = torch.Generator(device=model.device)
             self.generator.seed()

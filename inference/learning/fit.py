@@ -8,7 +8,8 @@ from dataclasses import replace
 import torch
 
 from models.energy import EnergyModel
-from pgm.checks import check_bool, check_units, validation_disabled
+from pgm import SPIN_KINDS
+from pgm.checks import check_bool, check_chains_memory, check_model, check_units, validation_disabled
 
 from .. import backends
 from ..mcmc.sampling import make_generator
@@ -48,9 +49,18 @@ def _check_data(model, x, name, binary=False):
         return check_visible(model, x, "fit", exact=binary, name=name, allow_empty=True).to(
             dtype=model.dtype, device=model.device)
     grp = model.graph[model.visible_name]
-    bern = grp.kind == "bernoulli"
-    return check_units(x, name, grp.n_units, binary=binary and bern, unit_interval=bern,
+    bern, spin = grp.kind == "bernoulli", grp.kind in SPIN_KINDS  # spins: ±1 outcomes (a Hopfield net's energy)
+    return check_units(x, name, grp.n_units, binary=(binary and bern) or spin, unit_interval=bern, spin=spin,
                        dtype=model.dtype, device=model.device)
+
+
+def check_shorthand(options: dict) -> None:
+    """Check the keywords of ``options`` that fill :func:`fit`'s option groups (``lr``,
+    ``eval_every``, ``checkpoint_every``, ...; the others are left alone), as :func:`fit`
+    would: trainers that pass them on to ``fit`` later (the DBN's layers) refuse a bad
+    value before any work."""
+    known = {k for keys in SHORTHAND.values() for k in keys}
+    _groups(None, None, None, {k: v for k, v in options.items() if k in known and k != "resume"})
 
 
 def _groups(optim, evaluate, checkpoint, shorthand):
@@ -71,8 +81,10 @@ def _groups(optim, evaluate, checkpoint, shorthand):
         evaluate = Evaluation(evaluate, **given["evaluate"])
     elif evaluate is not None and not isinstance(evaluate, Evaluation):
         raise TypeError(f"fit: evaluate must be None, 'exact', 'ais' or an Evaluation, got {evaluate!r}")
-    elif given["evaluate"] and evaluate is not None:  # without evaluate they have nothing to do
+    elif given["evaluate"] and evaluate is not None:
         evaluate = replace(evaluate, **given["evaluate"])
+    elif given["evaluate"]:  # without evaluate they have nothing to do, but a bad value is still refused
+        Evaluation(**given["evaluate"])
     if checkpoint is not None and not isinstance(checkpoint, Checkpoint):
         checkpoint = Checkpoint(checkpoint, **given["checkpoint"])
     elif given["checkpoint"]:
@@ -134,7 +146,8 @@ def fit(model: EnergyModel, data: torch.Tensor, *, method: str | None = None, k:
         Total number of epochs (a resumed run continues up to it).
     batch_size : int, default 20
     n_chains : int, optional
-        PCD chains (PT: chains per temperature); default ``batch_size``.
+        PCD chains (PT: chains per temperature); default ``batch_size`` (the number of rows of
+        ``data`` when that is smaller: a batch larger than the data is one batch of all of it).
     n_temperatures : int, default 5
         PT only: replicas per chain, on a geometric ladder of β from 1 to 0.1.
     sample_visible : bool, default True
@@ -205,9 +218,11 @@ def fit(model: EnergyModel, data: torch.Tensor, *, method: str | None = None, k:
     """
     # -- checks, all before any work ----------------------------------------------------
     k = 1 if k is None else k
-    if not isinstance(model, EnergyModel):
-        raise TypeError(f"fit: model must be an EnergyModel, got {type(model).__name__} (inference.fit trains "
-                        "every family)")
+    check_model(model, EnergyModel, "fit", hint=" (inference.fit trains every family)")
+    if not any(p.requires_grad for p in model.parameters()):
+        raise ValueError(f"fit: none of the {type(model).__name__}'s parameters requires grad, so a contrastive rule "
+                         "has nothing to train; call model.requires_grad_(True) first (inference.fit does so for a "
+                         "Hopfield net, whose storage rules set its couplings without a gradient)")
     method = check_choice(model.default_method if method is None else method, "method",
                           ("cd", "pcd", "pt", "sml", "mp"))
     if method == "mp":
@@ -221,12 +236,12 @@ def fit(model: EnergyModel, data: torch.Tensor, *, method: str | None = None, k:
     if positive is not None and (method not in ("pcd", "sml") or not callable(positive)):
         raise TypeError(f"fit: positive must be a callable (model, v, generator) -> state used with method "
                         f"'pcd' or 'sml', got {positive!r} with method {method!r}")
-    check_int(k, "k"), check_int(epochs, "epochs"), check_int(batch_size, "batch_size")
+    k, epochs, batch_size = check_int(k, "k"), check_int(epochs, "epochs"), check_int(batch_size, "batch_size")
     if monitor != "auto":
-        check_int(monitor, "monitor", 0)
+        monitor = check_int(monitor, "monitor", 0)
     if n_chains is not None:
-        check_int(n_chains, "n_chains")
-    check_int(n_temperatures, "n_temperatures")
+        n_chains = check_int(n_chains, "n_chains")
+    n_temperatures = check_int(n_temperatures, "n_temperatures")
     check_bool(sample_visible, "sample_visible", "fit"), check_bool(progress, "progress", "fit")
     backends.check_backend(backend, "fit")
     optim, evaluate, checkpoint = _groups(optim, evaluate, checkpoint, options)
@@ -234,6 +249,11 @@ def fit(model: EnergyModel, data: torch.Tensor, *, method: str | None = None, k:
     data = _check_data(model, data, "data")
     if data.shape[0] == 0:
         raise ValueError("fit: data has no rows")
+    if method in ("pcd", "sml", "pt"):  # the persistent chains, allocated at the first batch: refuse them now
+        chains = n_chains or min(batch_size, data.shape[0])
+        rows, what = (chains * n_temperatures, f"{n_temperatures} temperatures × {chains} chains") if method == "pt" \
+            else (chains, f"{chains} chains")
+        check_chains_memory(model, rows, "fit", what, dtype=model.dtype)
     if evaluate is not None:
         eval_data = _check_data(model, data if evaluate.data is None else evaluate.data, "eval_data", binary=True)
         _check_evaluation(model, evaluate, data, seed or 0)
@@ -242,9 +262,10 @@ def fit(model: EnergyModel, data: torch.Tensor, *, method: str | None = None, k:
 
     # -- set-up -------------------------------------------------------------------------
     gen = make_generator(seed, model.device)
+    chains = n_chains or min(batch_size, data.shape[0])  # a batch larger than the data is all of it
     est = CD(k, sample_visible=sample_visible, generator=gen) if method == "cd" \
-        else PCD(k, n_chains=n_chains or batch_size, generator=gen, positive=positive) if method in ("pcd", "sml") \
-        else PT(k, n_chains=n_chains or batch_size, n_temperatures=n_temperatures, generator=gen) if method == "pt" \
+        else PCD(k, n_chains=chains, generator=gen, positive=positive) if method in ("pcd", "sml") \
+        else PT(k, n_chains=chains, n_temperatures=n_temperatures, generator=gen) if method == "pt" \
         else MultiPrediction(multi_prediction.n_iter, multi_prediction.mask_prob, multi_prediction.damping, gen)
     momentum_fn = optim.momentum_fn()
     opt = make_optimizer(optim.optimizer, param_groups(model, lr, optim.weight_decay, optim.decay), lr,
@@ -307,7 +328,7 @@ class _EnergyTrainer(Trainer):
                 "average": _average_part(self.avg, self.model)}
 
     def session(self):
-        return threads_for(graph_work(self.model.graph, self.batch_size))
+        return threads_for(graph_work(self.model.graph, min(self.batch_size, self.data.shape[0])))
 
     def lr(self) -> float:
         return self.opt.param_groups[0]["lr"]

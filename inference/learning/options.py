@@ -87,7 +87,7 @@ class Optimization:
                 raise ValueError(f"fit: average must be None, 'polyak' or an EMA decay in (0, 1), got {a!r}")
             object.__setattr__(self, "average", check_float(a, "average", 0.0, 1.0, low_open=True, high_open=True))
         if self.average_start is not None:
-            check_int(self.average_start, "average_start", 0)
+            object.__setattr__(self, "average_start", check_int(self.average_start, "average_start", 0))
         if self.optimizer is not None and not callable(self.optimizer):
             raise TypeError(f"fit: optimizer must be None, a torch.optim.Optimizer class or a factory "
                             f"callable(param_groups) -> Optimizer, got {self.optimizer!r}")
@@ -127,7 +127,7 @@ class Evaluation:
 
     def __post_init__(self):
         check_choice(self.method, "evaluate", ("exact", "ais"))
-        check_int(self.every, "eval_every")
+        object.__setattr__(self, "every", check_int(self.every, "eval_every"))
         if self.ais_options is not None and not isinstance(self.ais_options, dict):
             raise TypeError(f"fit: ais_options must be a dict of ais_log_partition keywords, got {self.ais_options!r}")
 

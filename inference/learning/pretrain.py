@@ -38,7 +38,7 @@ from typing import NamedTuple
 import torch
 
 from models.energy import DBM
-from pgm.checks import check_int, check_units
+from pgm.checks import check_int, check_model, check_units
 
 from ..mcmc.sampling import make_generator
 from .options import check_float
@@ -141,8 +141,7 @@ def pretrain_dbm(dbm: DBM, data: torch.Tensor, *, epochs: int = 20, batch_size: 
     [(2, 1), (1, 2)]
     """
     func = "pretrain_dbm"
-    if not isinstance(dbm, DBM):
-        raise TypeError(f"{func}: dbm must be a models.DBM, got {type(dbm).__name__}")
+    check_model(dbm, DBM, func, "dbm", what="a models.DBM")
     data = check_units(data, "data", dbm.sizes[0], unit_interval=True, dtype=dbm.dtype, device=dbm.device)
     if data.shape[0] == 0:
         raise ValueError(f"{func}: data has no rows")

@@ -20,7 +20,7 @@ from typing import NamedTuple
 import torch
 
 from models.energy import EnergyModel
-from pgm.checks import check_int, validation_disabled
+from pgm.checks import check_chains_memory, check_int, check_memory, validation_disabled
 
 from . import gibbs
 from .gibbs import _check_generator, _check_given, _check_model
@@ -166,7 +166,7 @@ def anneal(model: EnergyModel, n_chains: int, schedule, generator: torch.Generat
     torch.Size([50, 4])
     """
     _check_model(model, "anneal")
-    check_int(n_chains, "n_chains", 1, "anneal")
+    n_chains = check_int(n_chains, "n_chains", 1, "anneal")
     _check_generator(generator, model, "anneal")
     check_scan(scan, "anneal")
     if not isinstance(progress, bool):
@@ -177,6 +177,9 @@ def anneal(model: EnergyModel, n_chains: int, schedule, generator: torch.Generat
                          f"got {tuple(sched.shape)}")
     if (sched.isnan() | (sched < 0)).any():
         raise ValueError("anneal: schedule must hold inverse temperatures ≥ 0 (∞ allowed)")
+    check_chains_memory(model, n_chains, "anneal", copies=2)  # the chains and each one's best state
+    check_memory("anneal", sched.shape[0] * n_chains, torch.float64,
+                 f"the energy trace of {sched.shape[0]} sweeps × {n_chains} chains", "use fewer chains or sweeps")
     state = init(model, n_chains, generator, clamp=clamp, values=values)
     clamp = _check_given(model, clamp, "clamp", n_chains)
     trace = torch.empty(sched.shape[0], n_chains, dtype=torch.float64, device=model.device)

@@ -17,8 +17,8 @@ import torch
 from torch.distributions import Bernoulli
 
 from models.energy import EnergyModel
-from pgm.checks import (check_beta, check_bool, check_int, check_onehot, check_units,
-                                      is_validation_enabled, validation_disabled)
+from pgm.checks import (check_beta, check_bool, check_chains_memory, check_int, check_model, check_onehot, check_units,
+                        is_validation_enabled, validation_disabled)
 from pgm import COUNT_KINDS, ONEHOT_KINDS, REAL_KINDS, SPIN_KINDS
 
 from .sampling import one_hot_categorical, sample
@@ -43,8 +43,7 @@ class GibbsState(NamedTuple):
 
 
 def _check_model(model, where):
-    if not isinstance(model, EnergyModel):
-        raise TypeError(f"gibbs.{where}: model must be an EnergyModel, got {type(model).__name__}")
+    check_model(model, EnergyModel, f"gibbs.{where}")
 
 
 def _check_generator(generator, model, where):
@@ -76,7 +75,7 @@ def _check_given(model, given, name, n_chains):
             x = check_onehot(x, f"{name}[{group!r}]", width, exact=False, dtype=model.dtype, device=model.device)
         else:
             x = check_units(x, f"{name}[{group!r}]", width, dtype=model.dtype, device=model.device,
-                            unit_interval=kind == "bernoulli")
+                            unit_interval=kind == "bernoulli", spin=kind in SPIN_KINDS)
         if kind in COUNT_KINDS and is_validation_enabled():
             top = float(model.enumeration_values(group).max())
             if ((x < 0) | (x > top)).any():
@@ -140,8 +139,9 @@ def init(model: EnergyModel, n_chains: int, generator: torch.Generator, clamp=No
         Inverse temperature of each chain.
     """
     _check_model(model, "init")
-    check_int(n_chains, "n_chains", 1, "gibbs.init")
+    n_chains = check_int(n_chains, "n_chains", 1, "gibbs.init")
     _check_generator(generator, model, "init")
+    check_chains_memory(model, n_chains, "gibbs.init")
     state = {**_check_given(model, values, "values", n_chains), **_check_given(model, clamp, "clamp", n_chains)}
     beta = check_beta(beta, batch=n_chains)
     beta = torch.as_tensor(beta, dtype=model.dtype, device=model.device).expand(n_chains).clone()
@@ -252,7 +252,7 @@ def run(model: EnergyModel, state: GibbsState, n_steps: int, generator: torch.Ge
     """Apply :func:`step` ``n_steps`` (≥ 0) times; the arguments are checked once."""
     _check_model(model, "run")
     check_scan(scan, "gibbs.run")
-    check_int(n_steps, "n_steps", 0, "gibbs.run")
+    n_steps = check_int(n_steps, "n_steps", 0, "gibbs.run")
     check_bool(progress, "progress", "gibbs.run")
     state = check_state(model, state, "run")
     _check_generator(generator, model, "run")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch.distributions import Bernoulli, Distribution, Independent, Normal, OneHotCategorical
 
-from pgm.checks import check_int
+from pgm.checks import check_seed
 
 __all__ = ["bernoulli", "one_hot_categorical", "sample", "make_generator"]
 
@@ -21,7 +21,7 @@ def make_generator(seed: int | None = 0, device: torch.device | str = "cpu") -> 
     if seed is None:
         gen.seed()
     else:
-        gen.manual_seed(check_int(seed, "seed", 0))
+        gen.manual_seed(check_seed(seed))
     return gen
 
 

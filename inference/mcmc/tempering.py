@@ -25,7 +25,7 @@ from typing import NamedTuple
 import torch
 
 from models.energy import EnergyModel
-from pgm.checks import check_int, validation_disabled
+from pgm.checks import check_chains_memory, check_int, validation_disabled
 
 from . import gibbs
 from .gibbs import _check_generator, _check_given, _check_model
@@ -73,9 +73,11 @@ def _check_betas(betas, where):
     b = torch.as_tensor(betas, dtype=torch.float64)
     if b.dim() != 1 or b.shape[0] < 1:
         raise ValueError(f"{where}: betas must be a 1-D ladder of inverse temperatures, got shape {tuple(b.shape)}")
-    if not torch.isfinite(b).all() or (b < 0).any() or (b[1:] >= b[:-1]).any():
-        raise ValueError(f"{where}: betas must be finite, ≥ 0 and strictly decreasing (target first), "
-                         f"got {b.tolist()}")
+    if not torch.isfinite(b).all() or (b < 0).any() or (b > 1).any() or (b[1:] >= b[:-1]).any():
+        shown = b.tolist() if b.numel() <= 8 else f"[{', '.join(f'{v:.4g}' for v in b[:8].tolist())}, ...] ({b.numel()} values)"
+        raise ValueError(f"{where}: betas must lie in [0, 1] (finite inverse temperatures; a Gibbs sweep at β > 1 "
+                         f"is not a tempered distribution of the model) and be strictly decreasing (target first), "
+                         f"got {shown}; inference.tempering.ladder(R) makes one")
     return b
 
 
@@ -101,6 +103,7 @@ def init(model: EnergyModel, n_chains: int, betas, generator: torch.Generator, v
     n_chains = check_int(n_chains, "n_chains", 1, "tempering.init")
     b = _check_betas(betas, "tempering.init")
     R = b.shape[0]
+    check_chains_memory(model, R * n_chains, "tempering.init", f"{R} temperatures × {n_chains} chains")
     g = gibbs.init(model, R * n_chains, generator, values=values)
     with torch.no_grad(), validation_disabled():
         energy = _energy(model, g.values)
@@ -127,7 +130,8 @@ def _step(model, state, generator, scan):
         gibbs.sweep(model, values, beta_rows, generator, scan=scan)
         energy = _energy(model, values)
     accepted, proposed = state.accepted, state.proposed
-    ts = torch.arange(state.n_steps % 2, R - 1, 2, device=energy.device)
+    start = state.n_steps % 2
+    ts = torch.arange(start, max(R - 1, start), 2, device=energy.device)  # no pairs for a single β
     if ts.numel():
         b = state.betas.to(torch.float64)
         E = energy.view(R, C)
@@ -161,7 +165,7 @@ def run(model: EnergyModel, state: PTState, n_steps: int, generator: torch.Gener
         progress: bool = False) -> PTState:
     """Apply :func:`step` ``n_steps`` (≥ 0) times; the arguments are checked once."""
     _check_model(model, "tempering.run")
-    check_int(n_steps, "n_steps", 0, "tempering.run")
+    n_steps = check_int(n_steps, "n_steps", 0, "tempering.run")
     _check_state(model, state, "tempering.run")
     _check_generator(generator, model, "tempering.run")
     check_scan(scan, "tempering.run")

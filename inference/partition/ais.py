@@ -52,7 +52,7 @@ import inspect
 import torch
 
 from models.energy import EnergyModel
-from pgm.checks import check_bool, check_int
+from pgm.checks import check_bool, check_chains_memory, check_int, check_model
 
 from ..backends import check_backend, fast_path, requests
 from ..mcmc.sampling import make_generator
@@ -205,8 +205,7 @@ def ais_log_weights(model, init, betas, base_bias, generator, progress=False, ba
     """
     func = "ais_log_weights"
     check_backend(backend, func)
-    if not isinstance(model, EnergyModel):
-        raise TypeError(f"{func}: model must be an EnergyModel, got {type(model).__name__}")
+    check_model(model, EnergyModel, func)
     if isinstance(base_bias, str) and base_bias == "data":
         raise ValueError(f"{func}: base_bias='data' is not accepted here; pass base_rate_bias(data)")
     path = make_path(model, base_bias, None, func)
@@ -224,6 +223,7 @@ def _checked(model, n_chains, betas, base, data, progress, backend, func):
     check_backend(backend, func)
     path = make_path(model, base, data, func)
     n_chains = check_int(n_chains, "n_chains", 2, func)
+    check_chains_memory(model, n_chains, func, dtype=torch.float64)  # the generic loop anneals in float64
     betas = _check_betas(betas, func, model.dtype)
     check_bool(progress, "progress", func)
     return path, n_chains, betas

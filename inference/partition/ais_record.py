@@ -22,6 +22,7 @@ from typing import NamedTuple
 import torch
 
 from models.energy import EnergyModel
+from pgm.checks import check_model
 
 from ..backends import check_backend
 from ..threads import graph_work, threads_for
@@ -118,8 +119,7 @@ def ais_log_weight_path(model, init, betas, base_bias, generator, checkpoints: i
     func = "ais_log_weight_path"
     check_backend(backend, func)
     checkpoints = _check_checkpoints(checkpoints, func)
-    if not isinstance(model, EnergyModel):
-        raise TypeError(f"{func}: model must be an EnergyModel, got {type(model).__name__}")
+    check_model(model, EnergyModel, func)
     if isinstance(base_bias, str) and base_bias == "data":
         raise ValueError(f"{func}: base_bias='data' is not accepted here; pass base_rate_bias(data)")
     if not isinstance(generator, torch.Generator):

@@ -20,6 +20,8 @@ from typing import NamedTuple
 
 import torch
 
+from pgm.checks import check_bracket
+
 __all__ = ["LogZEstimate", "from_log_weights"]
 
 
@@ -49,6 +51,13 @@ class LogZEstimate(NamedTuple):
     ess: float
     n_chains: int
     method: str
+
+    def checked(self, where: str, name: str = "log_z") -> "LogZEstimate":
+        """This estimate, refused (ValueError naming ``name``) unless ``log_z`` is finite
+        and lies in its bracket, ``lower <= log_z <= upper`` (an estimate edited with
+        ``_replace`` into an inverted bracket would give an inverted likelihood bracket)."""
+        check_bracket(self.log_z, self.lower, self.upper, name, where)
+        return self
 
 
 def from_log_weights(log_w: torch.Tensor, log_z_0: float, method: str, reverse: bool = False) -> LogZEstimate:

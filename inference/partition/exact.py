@@ -32,7 +32,7 @@ import math
 import torch
 
 from models.energy import EnergyModel
-from pgm.checks import validation_disabled
+from pgm.checks import check_model, validation_disabled
 
 from pgm import BERNOULLI_KINDS, ONEHOT_KINDS, SPIN_KINDS
 
@@ -154,8 +154,7 @@ def enumeration_set(model: EnergyModel, func: str = "exact_log_partition") -> tu
     TypeError
         ``model`` is not an energy model, or no listed set is all-binary.
     """
-    if not isinstance(model, EnergyModel):
-        raise TypeError(f"{func}: model must be an EnergyModel, got {type(model).__name__}")
+    check_model(model, EnergyModel, func)
     sets, binary = _binary_sets(model, func)
     if not binary:
         kinds = {g.name: g.kind for g in model.graph.groups}

@@ -47,7 +47,7 @@ from typing import NamedTuple
 import torch
 
 from models.energy import EnergyModel, has_free_energy
-from pgm.checks import check_units, validation_disabled
+from pgm.checks import check_model, check_units, validation_disabled
 
 from .exact import _float64_copy
 from pgm.checks import check_onehot
@@ -192,8 +192,7 @@ def make_path(model, base="data", data=None, func: str = "ais_log_partition") ->
     func : str
         Name used in error messages.
     """
-    if not isinstance(model, EnergyModel):
-        raise TypeError(f"{func}: model must be an EnergyModel, got {type(model).__name__}")
+    check_model(model, EnergyModel, func)
     graph, vis = model.graph, model.visible_name
     form = annealing_form(model)
     groups = kept_groups(AnnealingPath(model, None, form))

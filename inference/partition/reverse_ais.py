@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from pgm.checks import check_int, check_units
+from pgm.checks import check_chains_memory, check_int, check_units
 from pgm import BERNOULLI_KINDS
 
 from ..backends import check_backend
@@ -119,6 +119,7 @@ def reverse_ais_log_partition(model, init=None, n_chains: int | None = None, bet
         burn_in = 0
     else:
         n_chains = check_int(100 if n_chains is None else n_chains, "n_chains", 2, func)
+        check_chains_memory(model, n_chains, func, dtype=torch.float64)  # the generic loop anneals in float64
         burn_in = check_int(burn_in, "burn_in", 0, func)
         with torch.no_grad():
             if data is not None:

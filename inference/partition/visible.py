@@ -28,7 +28,7 @@ from __future__ import annotations
 import torch
 
 from models.energy import EnergyModel, has_free_energy
-from pgm.checks import check_onehot, check_units, validation_disabled
+from pgm.checks import check_model, check_onehot, check_units, validation_disabled
 
 from pgm import BERNOULLI_KINDS, ONEHOT_KINDS, REAL_KINDS, SPIN_KINDS
 
@@ -48,8 +48,7 @@ _BLOCK = 2**21
 
 def visible_group(model, func: str):
     """The observed :class:`pgm.VariableGroup` of ``model``; TypeError for a non-model."""
-    if not isinstance(model, EnergyModel):
-        raise TypeError(f"{func}: model must be an EnergyModel, got {type(model).__name__}")
+    check_model(model, EnergyModel, func)
     return model.graph[model.visible_name]
 
 

@@ -22,7 +22,7 @@ from typing import NamedTuple
 
 import torch
 
-from pgm.checks import check_int
+from pgm.checks import check_int, check_model, check_seed
 
 from ..export.pyro_runs import samples_to_inference_data
 
@@ -83,10 +83,9 @@ def exact_posterior(model, x: torch.Tensor, num_samples: int = 1000, *, seed: in
     from models.directed.sbn import MAX_EXACT_LATENT
 
     where = "exact_posterior"
-    if not isinstance(model, SigmoidBeliefNet):
-        raise TypeError(f"{where}: model must be a models.SigmoidBeliefNet (binary latents), got {type(model).__name__}")
+    check_model(model, SigmoidBeliefNet, where, what="a models.SigmoidBeliefNet (binary latents)")
     num_samples = check_int(num_samples, "num_samples", 1, where)
-    seed = check_int(seed, "seed", 0, where)
+    seed = check_seed(seed, where, optional=False)
     n_latent = sum(model.sizes[1:])
     if n_latent > MAX_EXACT_LATENT:
         raise ValueError(f"{where}: the {list(model.sizes)} net has {n_latent} binary latent units, 2**{n_latent} "

@@ -32,7 +32,7 @@ from typing import NamedTuple
 import pyro.poutine as poutine
 import torch
 
-from pgm.checks import check_int
+from pgm.checks import check_device, check_int, check_rows, check_seed
 
 from ..export.pyro_runs import samples_to_inference_data, mcmc_to_inference_data
 
@@ -117,13 +117,14 @@ def mcmc_posterior(model, x, *, num_samples: int = 200, warmup_steps: int = 100,
                              f"site {site!r}; for binary latent layers of a small sigmoid belief net "
                              "use inference.exact_posterior (exact draws by enumeration)")
         raise TypeError(f"{where}: model must be a models.VAE, got {type(model).__name__}")
+    check_device(model, "model", where)
     num_samples = check_int(num_samples, "num_samples", 2, where)
     warmup_steps = check_int(warmup_steps, "warmup_steps", 0, where)
     n_importance = check_int(n_importance, "n_importance", 1, where)
-    seed = check_int(seed, "seed", 0, where)
+    seed = check_seed(seed, where, high=2**32, optional=False)  # pyro.set_rng_seed seeds NumPy too
     if not isinstance(progress, bool):
         raise TypeError(f"{where}: progress must be a bool, got {progress!r}")
-    x = model.check_data(x)
+    x = check_rows(model.check_data(x), "x", where)
     params = list(model.parameters())
     flags = [p.requires_grad for p in params]
     try:

@@ -19,12 +19,13 @@ from pyro.distributions import TorchDistribution
 from torch.distributions import constraints
 
 from models.energy import EnergyModel, has_free_energy
-from pgm.checks import check_int, validation_disabled
+from pgm.checks import check_device, check_int, check_memory, check_model, validation_disabled
 from pgm import BERNOULLI_KINDS, REAL_KINDS
 
 from ..mcmc import gibbs
 from ..mcmc.sampling import make_generator
 from ..partition import LogZEstimate
+from ..partition.exact import _float64_copy
 
 __all__ = ["EnergyDistribution"]
 
@@ -104,8 +105,7 @@ class EnergyDistribution(TorchDistribution):
     def __init__(self, model: EnergyModel, log_z: LogZEstimate | None = None, *, n_gibbs: int = 1000, thin: int = 1,
                  n_chains: int | None = None, generator: torch.Generator | None = None,
                  batch_shape=torch.Size(), validate_args=None):
-        if not isinstance(model, EnergyModel):
-            raise TypeError(f"{_WHERE}: model must be an EnergyModel (e.g. models.RBM), got {type(model).__name__}")
+        check_model(model, EnergyModel, _WHERE, what="an EnergyModel (e.g. models.RBM)")
         if not has_free_energy(model):
             raise TypeError(f"{_WHERE}: model must have a tractable free energy F(x) for log_prob = -F(x) - log Z; "
                             f"{type(model).__name__} has none")
@@ -120,8 +120,8 @@ class EnergyDistribution(TorchDistribution):
         if log_z is not None and not isinstance(log_z, LogZEstimate):
             raise TypeError(f"{_WHERE}: log_z must be a LogZEstimate (from inference.exact_log_partition or "
                             f"inference.ais_log_partition) or None, got {type(log_z).__name__} {log_z!r}")
-        if log_z is not None and not math.isfinite(log_z.log_z):
-            raise ValueError(f"{_WHERE}: log_z.log_z must be finite, got {log_z.log_z}")
+        if log_z is not None:
+            log_z.checked(_WHERE)
         self.n_gibbs = check_int(n_gibbs, "n_gibbs", 0, _WHERE)
         self.thin = check_int(thin, "thin", 1, _WHERE)
         self.n_chains = None if n_chains is None else check_int(n_chains, "n_chains", 1, _WHERE)
@@ -132,6 +132,7 @@ class EnergyDistribution(TorchDistribution):
                 raise ValueError(f"{_WHERE}: generator is on {generator.device} but the model is on {model.device}")
         self.energy_model, self.log_z, self.generator = model, log_z, generator
         self._support = constraints.independent(support, len(vis.size))
+        self._real = vis.kind in REAL_KINDS
         self._snapshot = [p.detach().clone() for p in model.parameters()]
         super().__init__(torch.Size(batch_shape), torch.Size(vis.size), validate_args=validate_args)
 
@@ -143,7 +144,7 @@ class EnergyDistribution(TorchDistribution):
         new = self._get_checked_instance(EnergyDistribution, _instance)
         new.energy_model, new.log_z, new.generator = self.energy_model, self.log_z, self.generator
         new.n_gibbs, new.thin, new.n_chains = self.n_gibbs, self.thin, self.n_chains
-        new._support, new._snapshot = self._support, self._snapshot
+        new._support, new._snapshot, new._real = self._support, self._snapshot, self._real
         super(EnergyDistribution, new).__init__(torch.Size(batch_shape), self.event_shape, validate_args=False)
         new._validate_args = self._validate_args
         return new
@@ -164,6 +165,9 @@ class EnergyDistribution(TorchDistribution):
         if m == 0:
             return torch.zeros(shape + self.event_shape, dtype=model.dtype, device=model.device)
         chains = m if self.n_chains is None else min(self.n_chains, m)
+        units = sum(g.n_units for g in model.graph.groups)  # the draws (stacked, then reshaped) and the chains
+        check_memory(f"{_WHERE}.sample", 2 * m * self.event_shape.numel() + chains * units, model.dtype,
+                     f"{m} draws of {self.event_shape.numel()} units", "draw fewer at a time")
         per_chain = -(-m // chains)
         with torch.no_grad(), validation_disabled():
             state = gibbs.run(model, gibbs.init(model, chains, gen), self.n_gibbs, gen)
@@ -176,8 +180,25 @@ class EnergyDistribution(TorchDistribution):
 
     # -- densities ----------------------------------------------------------------------
     def _free_energy(self, value: torch.Tensor) -> torch.Tensor:
-        """F(x) in float64, shape broadcast(value's batch shape, batch_shape)."""
-        if self._validate_args:
+        """F(x) in float64, shape broadcast(value's batch shape, batch_shape).
+
+        Rows whose free energy overflows the model's dtype are computed again on a float64
+        copy of the model (a Gaussian RBM at x = 1e30 has F ≈ 5e59, beyond float32);
+        for real-valued units a row with an infinite value has F = +inf (density 0),
+        one with NaN gives NaN."""
+        where = f"{_WHERE}.log_prob"
+        if not isinstance(value, torch.Tensor):
+            raise TypeError(f"{where}: value must be a tensor (..., {self.event_shape.numel()}), got "
+                            f"{type(value).__name__}")
+        if value.is_complex():
+            raise TypeError(f"{where}: value must be a real tensor, got {value.dtype}; its imaginary part would be "
+                            "dropped: pass value.real if that is what you mean")
+        check_device(value, "value", where)
+        n_event = len(self.event_shape)
+        if value.dim() < n_event or value.shape[value.dim() - n_event:] != self.event_shape:
+            raise ValueError(f"{where}: value must have shape (..., {', '.join(map(str, self.event_shape))}), got "
+                             f"shape {tuple(value.shape)}")
+        if self._validate_args and value.numel():  # (torch's support check cannot reshape an empty batch)
             self._validate_sample(value)
         model = self.energy_model
         for p, s in zip(model.parameters(), self._snapshot):
@@ -185,12 +206,19 @@ class EnergyDistribution(TorchDistribution):
                 raise ValueError(f"{_WHERE}.log_prob: the parameters of the {type(model).__name__} changed after "
                                  "this distribution was made, so its log Z no longer applies; estimate log Z again "
                                  "and make a new EnergyDistribution")
-        n_event = len(self.event_shape)
         lead = value.shape[:value.dim() - n_event]
-        flat = value.reshape(-1, self.event_shape.numel()).to(dtype=model.dtype, device=model.device)
+        flat = value.reshape(lead.numel(), self.event_shape.numel()).to(dtype=model.dtype, device=model.device)
+        f = torch.full((flat.shape[0],), math.nan, dtype=torch.float64, device=model.device)
+        finite = torch.isfinite(flat).all(-1)
+        if self._real:
+            f[~finite & ~flat.isnan().any(-1)] = math.inf  # an infinite coordinate: density 0
         with validation_disabled():
-            f = model.free_energy(flat).to(torch.float64).reshape(lead)
-        return f.expand(torch.broadcast_shapes(lead, self.batch_shape))
+            if bool(finite.any()):
+                f[finite] = model.free_energy(flat[finite]).to(torch.float64)
+            over = finite & ~torch.isfinite(f)
+            if bool(over.any()) and model.dtype != torch.float64:  # beyond the model's dtype: again in float64
+                f[over] = _float64_copy(model).free_energy(flat[over].to(torch.float64)).to(torch.float64)
+        return f.reshape(lead).expand(torch.broadcast_shapes(lead, self.batch_shape))
 
     def _log_z(self, where):
         if self.log_z is None:

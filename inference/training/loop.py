@@ -131,11 +131,12 @@ def monitor_subset(data, monitor):
 
 def check_callbacks(callbacks, where: str = "fit") -> tuple:
     """``callbacks`` (one callable or a sequence) as a tuple of callables; TypeError otherwise."""
-    try:
-        callbacks = (callbacks,) if callable(callbacks) else tuple(callbacks)
-    except TypeError:
-        raise TypeError(f"{where}: callbacks must be a callable (epoch, history, model) or a sequence of them, got "
-                        f"{type(callbacks).__name__} {callbacks!r}") from None
+    if callable(callbacks):
+        callbacks = (callbacks,)
+    elif isinstance(callbacks, (str, bytes)) or not hasattr(callbacks, "__iter__"):
+        raise TypeError(f"{where}: callbacks must be a callable (epoch, history, model) or a sequence of them, "
+                        f"got {type(callbacks).__name__} {callbacks!r}")
+    callbacks = tuple(callbacks)
     for cb in callbacks:
         if not callable(cb):
             raise TypeError(f"{where}: callbacks must be callables (epoch, history, model), got {cb!r}")

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
-from pgm.checks import check_choice, check_int
+from pgm.checks import check_choice, check_int, check_output_file
 
 __all__ = ["Checkpoint", "as_checkpoint"]
 
@@ -32,14 +31,8 @@ class Checkpoint:
     resume: object = False
 
     def __post_init__(self):
-        try:
-            os.fspath(self.path)
-        except TypeError:
-            raise TypeError(f"fit: checkpoint must be a path (str or PathLike), got {self.path!r}") from None
-        if os.path.isdir(self.path):
-            raise ValueError(f"fit: checkpoint must be the path of a file, but {os.fspath(self.path)!r} is a "
-                             "directory; name a file inside it, e.g. checkpoint='run/ckpt.pt'")
-        check_int(self.every, "checkpoint_every", 1, "fit")
+        check_output_file(self.path, "checkpoint", "fit")  # before any training: a folder that exists or can be made
+        object.__setattr__(self, "every", check_int(self.every, "checkpoint_every", 1, "fit"))
         check_choice(self.resume, "resume", (False, True, "auto"), "fit")
 
 

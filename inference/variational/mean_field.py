@@ -35,7 +35,7 @@ from typing import NamedTuple
 import torch
 
 from models.energy import EnergyModel
-from pgm.checks import check_int, check_units, validation_disabled
+from pgm.checks import check_int, check_model, check_units, validation_disabled
 
 __all__ = ["MeanField", "mean_field", "latent_groups"]
 
@@ -65,8 +65,7 @@ class MeanField(NamedTuple):
 def latent_groups(model: EnergyModel, func: str = "mean_field") -> list[str]:
     """The latent groups of ``model``, checked to suit factorial mean-field: binary
     (``bernoulli``) and without couplings inside a group."""
-    if not isinstance(model, EnergyModel):
-        raise TypeError(f"{func}: model must be an EnergyModel, got {type(model).__name__}")
+    check_model(model, EnergyModel, func)
     graph, vis = model.graph, model.visible_name
     out = []
     for grp in graph.groups:

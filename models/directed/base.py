@@ -9,7 +9,7 @@ from pyro.nn import PyroModule
 import pgm
 
 from ..parameters import ParameterInfo
-from pgm.checks import check_units
+from pgm.checks import check_units, validation_disabled
 
 __all__ = ["DirectedModel"]
 
@@ -46,7 +46,7 @@ class DirectedModel(ParameterInfo, PyroModule):
     visible_kind = "bernoulli"
 
     def _trace_graph(self, n_visible: int) -> pgm.Graph:
-        with torch.no_grad():
+        with torch.no_grad(), validation_disabled():  # no values to check (and none on the meta device)
             x = torch.zeros(1, n_visible, dtype=self.dtype, device=self.device)
             return pgm.from_pyro(self.model, x)
 

@@ -10,7 +10,7 @@ from torch import nn
 import pgm
 
 from ..energy import RBM
-from pgm.checks import check_init, check_int, check_memory, check_sizes
+from pgm.checks import check_init, check_int, check_memory, check_sizes, validation_disabled
 from .base import DirectedModel
 
 __all__ = ["DBN"]
@@ -103,7 +103,7 @@ class DBN(DirectedModel):
                 up.weight.copy_(down.weight.t())
                 down.bias.zero_()
                 up.bias.zero_()
-        top_seed = None if gen is None else int(torch.randint(0, 2**62, (), generator=gen))
+        top_seed = None if gen is None else int(torch.randint(0, 2**62, (), generator=gen, device="cpu"))
         self.top = RBM(sizes[-2], sizes[-1], weight_std=weight_std, seed=top_seed)
         self.prior = None
         self.graph = self._build_graph()
@@ -125,8 +125,8 @@ class DBN(DirectedModel):
         for :attr:`prior`; its kind comes from the top RBM's graph.
         """
         below, top_name = f"h{self.n_layers - 1}", f"h{self.n_layers}"
-        stand_in = dist.Bernoulli(logits=torch.zeros(self.sizes[-2])).to_event(1)
-        with torch.no_grad():
+        stand_in = dist.Bernoulli(logits=torch.zeros(self.sizes[-2]), validate_args=False).to_event(1)
+        with torch.no_grad(), validation_disabled():  # no values to check (and none on the meta device)
             x = torch.zeros(1, self.n_visible, dtype=self.dtype, device=self.device)
             traced = pgm.from_pyro(self._program, x, stand_in)
         rbm = self.top.graph

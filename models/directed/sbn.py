@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pgm.checks import check_init, check_int, check_memory, check_sizes
+from pgm.checks import check_device, check_init, check_int, check_memory, check_sizes
 from .base import DirectedModel
 
 __all__ = ["SigmoidBeliefNet", "HelmholtzMachine", "MAX_EXACT_LATENT"]
@@ -245,6 +245,7 @@ class SigmoidBeliefNet(DirectedModel):
         ValueError
             More than :data:`MAX_EXACT_LATENT` latent units, or bad data.
         """
+        check_device(self, "model", "SigmoidBeliefNet.exact_log_likelihood")
         x = self.check_data(x)
         return torch.logsumexp(self._log_joint_all(x), 1)
 

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pgm.checks import check_int, check_memory
+from pgm.checks import check_int, check_memory, check_seed
 from .base import DirectedModel
 
 __all__ = ["VAE", "LIKELIHOODS"]
@@ -93,8 +93,7 @@ class VAE(DirectedModel):
         n_latent = check_int(n_latent, "n_latent", where="VAE")
         if likelihood not in LIKELIHOODS:
             raise ValueError(f"VAE: likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
-        if seed is not None:
-            seed = check_int(seed, "seed", 0, where="VAE")
+        seed = check_seed(seed, "VAE")
         check_memory("VAE", 2 * n_hidden * (n_visible + n_latent) + 2 * n_hidden * n_latent)
         self.n_visible, self.n_hidden, self.n_latent = n_visible, n_hidden, n_latent
         self.likelihood, self.seed = likelihood, seed

@@ -222,7 +222,13 @@ class ClassRBM(EnergyModel):
             raise ValueError(f"conditional: group must be 'v', 'y' or 'h', got {group!r}")
         beta = check_beta(beta, batch=logits.shape[0])
         if not (isinstance(beta, float) and beta == 1.0):
-            logits = logits * _beta_column(beta, logits)
+            b = _beta_column(beta, logits)
+            if group == "y" and bool(torch.isinf(torch.as_tensor(b)).any()):
+                # β = ∞ (annealing's greedy sweep, unchecked): all mass on the largest logits, not ∞ − ∞
+                shifted = logits - logits.max(-1, keepdim=True).values
+                logits = torch.where(shifted == 0, torch.zeros_like(shifted), shifted * b)
+            else:
+                logits = logits * b
         if group == "y":
             return OneHotCategorical(logits=logits, validate_args=False)
         return Bernoulli(logits=logits, validate_args=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 
 import torch
@@ -399,7 +400,16 @@ class SpikeSlabRBM(EnergyModel):
         bcol = b[:, None] if isinstance(b, torch.Tensor) else b
         slab = 0.5 * (_LOG_2PI - self.alpha.log() - torch.log(torch.as_tensor(bcol, dtype=quad.dtype,
                                                                           device=quad.device))).sum(-1)
-        return b * quad - F.softplus(bcol * logits).sum(-1) - slab
+        f = b * quad - F.softplus(bcol * logits).sum(-1) - slab
+        bad = f.isnan() & torch.isfinite(v).all(-1)
+        if f.dtype != torch.float64 and bool(bad.any()):
+            # ∞ − ∞: both quadratic terms overflow the dtype (|v| ≳ 1e19 in float32); the float64 value, rounded
+            # to the dtype, is the answer (+inf where it is beyond the dtype's range)
+            rows = beta.reshape(-1).expand(v.shape[0])[bad] if isinstance(beta, torch.Tensor) else beta
+            with torch.no_grad():
+                again = copy.deepcopy(self).double().free_energy(v[bad].double(), rows)
+            f = f.masked_scatter(bad, again.to(f.dtype))
+        return f
 
     def free_energy_slab(self, v: torch.Tensor, s: torch.Tensor, beta=1.0) -> torch.Tensor:
         r"""F_β(v, s) = −log Σ_h exp(−β E(v, s, h)), the spikes summed out, shape (batch,)."""

@@ -23,6 +23,7 @@ subjects and helpers; the ``test_*`` modules beside it hold the tables.
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 from dataclasses import dataclass
@@ -174,6 +175,22 @@ def _optim(kind, value):
 
 def _resized_state(payload):
     return {k: torch.cat([v, v[..., :1]], -1) if k.startswith("W") else v for k, v in payload.items()}
+
+
+def on_meta(model):
+    """A copy of ``model`` on the ``meta`` device (shapes, no values); the model itself stays."""
+    return copy.deepcopy(model).to("meta")
+
+
+#: A count of chains, draws or rows that no machine's memory holds.
+HUGE = 10**12
+INVERTED = _LOG_Z._replace(lower=1.0, upper=-1.0)  # lower > log_z > upper
+
+
+def unwritable_checkpoint(tmp):
+    """A checkpoint path whose folder is a file: nothing can be written there."""
+    (tmp / "a-file").write_text("")
+    return tmp / "a-file" / "ckpt.pt"
 
 
 def _snapshot(model):

@@ -5,18 +5,32 @@ from __future__ import annotations
 import pytest
 import torch
 
-from inference import fit
+from inference import fit, save_model
 from inference import dbn_log_likelihood, set_dbn_prior
 from inference import DBNClassifier, discriminative_finetune
 from models import DBN
 from models.energy import RBM
-from tests.bad_inputs.common import (assert_refused, NAN, QUIET, _binary)
+from tests.bad_inputs.common import (assert_refused, HUGE, NAN, QUIET, _LOG_Z, _binary, on_meta,
+                                     unwritable_checkpoint)
 
 
 # -- the deep belief net's entry points ----------------------------------------------------
 
 def _dbn_data(width=6):
     return _binary(20, width)
+
+
+_SCRATCH = {}
+
+
+@pytest.fixture(autouse=True)
+def _scratch(tmp_path):
+    _SCRATCH["dir"] = tmp_path
+
+
+def _unwritable():
+    """A checkpoint path in the test's scratch folder whose "folder" is a file."""
+    return unwritable_checkpoint(_SCRATCH["dir"])
 
 
 _LABELS = torch.arange(20) % 4  # 20 class indices in {0, …, 3}
@@ -75,6 +89,34 @@ DBN_ROWS = [
     ]],
     ("discriminative_finetune: an RBM", lambda d: discriminative_finetune(d.top, _dbn_data(), _LABELS), TypeError,
      "model"),
+    # -- checked before the first layer trains --------------------------------------------
+    ("fit greedy: checkpoint 5", lambda d: fit(d, _dbn_data(), epochs=1, checkpoint=5, **QUIET), TypeError,
+     "checkpoint"),
+    ("fit greedy: checkpoint ''", lambda d: fit(d, _dbn_data(), epochs=1, checkpoint="", **QUIET), ValueError,
+     "checkpoint"),
+    ("fit greedy: checkpoint in a folder that is a file",
+     lambda d: fit(d, _dbn_data(), epochs=1, checkpoint=_unwritable(), **QUIET), ValueError, "checkpoint"),
+    ("fit greedy: eval_every 0", lambda d: fit(d, _dbn_data(), epochs=1, evaluate="exact", eval_every=0, **QUIET),
+     ValueError, "eval_every"),
+    ("fit greedy: lr -1", lambda d: fit(d, _dbn_data(), epochs=1, lr=-1.0, **QUIET), ValueError, "lr"),
+    ("fit greedy: seed 2**64", lambda d: fit(d, _dbn_data(), epochs=1, seed=2**64, **QUIET), ValueError, "seed"),
+    ("fit greedy: callbacks 5", lambda d: fit(d, _dbn_data(), epochs=1, callbacks=5, **QUIET), TypeError,
+     "callbacks"),
+    ("fit greedy: pcd n_chains 10**12", lambda d: fit(d, _dbn_data(), epochs=1, layer_method="pcd", n_chains=HUGE,
+                                                      **QUIET), ValueError, "chains"),
+    ("dbn_log_likelihood: an inverted log_z bracket",
+     lambda d: dbn_log_likelihood(d, _dbn_data(), _LOG_Z._replace(lower=1.0, upper=-1.0)), ValueError,
+     "inverted bracket"),
+    # -- a DBN on the meta device ----------------------------------------------------------
+    *[(f"{name}: a DBN on meta", call, ValueError, "'meta' device") for name, call in [
+        ("fit greedy", lambda d: fit(on_meta(d), _dbn_data(), epochs=1, **QUIET)),
+        ("fit up_down", lambda d: fit(on_meta(d), _dbn_data(), method="up_down", epochs=1, progress=False)),
+        ("dbn_log_likelihood", lambda d: dbn_log_likelihood(on_meta(d), _dbn_data(), _LOG_Z)),
+        ("set_dbn_prior", lambda d: set_dbn_prior(on_meta(d))),
+        ("discriminative_finetune", lambda d: _finetune(on_meta(d))),
+        ("DBNClassifier.from_dbn", lambda d: DBNClassifier.from_dbn(on_meta(d), 4)),
+        ("save_model", lambda d: save_model(_SCRATCH["dir"] / "m.pt", on_meta(d))),
+    ]],
     ("DBNClassifier.from_dbn: an RBM", lambda d: DBNClassifier.from_dbn(d.top, 4), TypeError, "dbn"),
     ("DBNClassifier.from_dbn: n_classes 1", lambda d: DBNClassifier.from_dbn(d, 1), ValueError, "n_classes"),
 ]

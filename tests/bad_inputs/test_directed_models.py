@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from inference import (fit, importance_log_likelihood)
+from inference import fit, guide_samples, importance_log_likelihood, mcmc_posterior, save_model
 from models import VAE, SigmoidBeliefNet
-from tests.bad_inputs.common import (assert_refused, NAN, Ctx, QUIET, Row, Subject, _binary, _real)
+from tests.bad_inputs.common import (assert_refused, NAN, Ctx, QUIET, Row, Subject, _binary, _real, on_meta,
+                                     unwritable_checkpoint)
 
 
 # -- directed models ---------------------------------------------------------------------
@@ -82,6 +83,41 @@ DIRECTED_ROWS = [
     Row("sample: a seed for a generator", lambda c: c.model.sample(3, 0), TypeError, "generator"),
     Row("exact_log_likelihood: too many latent units",
         lambda c: c.subject.large().exact_log_likelihood(c.data), ValueError, "importance_log_likelihood", _is_sbn),
+    # -- a model or data on the meta device; checks before the model changes ---------------
+    Row("fit: a model on meta", lambda c: fit(on_meta(c.model), c.data, epochs=1, **QUIET), ValueError,
+        "'meta' device"),
+    Row("fit: data on meta", lambda c: fit(c.model, c.data.to("meta"), epochs=1, **QUIET), ValueError,
+        "'meta' device"),
+    Row("importance_log_likelihood: a model on meta", lambda c: importance_log_likelihood(on_meta(c.model), c.data, 5),
+        ValueError, "'meta' device"),
+    Row("importance_log_likelihood: data on meta", lambda c: importance_log_likelihood(c.model, c.data.to("meta"), 5),
+        ValueError, "'meta' device"),
+    Row("exact_log_likelihood: a model on meta", lambda c: on_meta(c.model).exact_log_likelihood(c.data), ValueError,
+        "'meta' device", _is_sbn),
+    Row("save_model: a model on meta", lambda c: save_model(c.tmp / "m.pt", on_meta(c.model)), ValueError,
+        "'meta' device"),
+    Row("fit: lr 1e308 diverges: the parameters are put back", lambda c: fit(c.model, c.data, epochs=1, lr=1e308,
+                                                                          **QUIET),
+        FloatingPointError, "became NaN or infinite during epoch 1"),
+    Row("fit: seed 2**64", lambda c: fit(c.model, c.data, epochs=1, seed=2**64, **QUIET), ValueError, "seed"),
+    Row("fit: callbacks 5", lambda c: fit(c.model, c.data, epochs=1, callbacks=5, **QUIET), TypeError, "callbacks"),
+    Row("fit: checkpoint ''", lambda c: fit(c.model, c.data, epochs=1, checkpoint="", **QUIET), ValueError,
+        "checkpoint"),
+    Row("fit: checkpoint in a folder that is a file",
+        lambda c: fit(c.model, c.data, epochs=1, checkpoint=unwritable_checkpoint(c.tmp), **QUIET), ValueError,
+        "checkpoint"),
+    Row("importance_log_likelihood: seed 2**64", lambda c: importance_log_likelihood(c.model, c.data, 5, seed=2**64),
+        ValueError, "seed"),
+    Row("guide_samples: no rows", lambda c: guide_samples(c.model.guide, c.data[:0], num_samples=3), ValueError,
+        "args[0] has no rows"),
+    Row("guide_samples: a model on meta", lambda c: guide_samples(on_meta(c.model).guide, c.data, num_samples=3),
+        ValueError, "'meta' device"),
+    Row("mcmc_posterior: no rows", lambda c: mcmc_posterior(c.model, c.data[:0]), ValueError, "x has no rows",
+        lambda s: s.name.startswith("vae")),
+    Row("mcmc_posterior: a model on meta", lambda c: mcmc_posterior(on_meta(c.model), c.data[:2]), ValueError,
+        "'meta' device", lambda s: s.name.startswith("vae")),
+    Row("mcmc_posterior: seed 2**32", lambda c: mcmc_posterior(c.model, c.data[:2], seed=2**32), ValueError,
+        "seed", lambda s: s.name.startswith("vae")),
 ]
 DIRECTED_PARAMS = [pytest.param(s, row, id=f"{s.name}: {row.name}") for s in DIRECTED_SUBJECTS
                    for row in DIRECTED_ROWS if row.when(s)]

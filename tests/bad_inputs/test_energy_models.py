@@ -8,14 +8,22 @@ import os
 import pytest
 import torch
 
-from inference import (MultiPrediction, ais_log_partition, exact_log_partition, fit, gibbs, inpaint,
-                       log_likelihood, pseudo_log_likelihood, reconstruction_error, reverse_ais_log_partition, save_model)
+from inference import (MultiPrediction, ais_log_partition, anneal, exact_log_partition, fit, gibbs, inpaint,
+                       log_likelihood, pseudo_log_likelihood, reconstruction_error, reverse_ais_log_partition,
+                       sample_chains, save_model, tempering)
 from inference import EnergyDistribution
 from inference import ais_trace, plot_ais, plot_filters, plot_reconstructions, reconstruct
+from inference.learning import fit as fit_energy
 from inference.partition import ais_log_weight_path
-from models.energy import ClassRBM
+from models.energy import ClassRBM, Hopfield
 from tests.models.test_class_rbm import random_class_rbm
-from tests.bad_inputs.common import (assert_refused, NAN, INF, Ctx, QUIET, Row, SUBJECTS, _LOG_Z, _binary, _binary_latents, _binary_visible, _hidden_kind, _optim)
+from tests.bad_inputs.common import (assert_refused, HUGE, INVERTED, NAN, INF, Ctx, QUIET, Row, SUBJECTS, _LOG_Z, _binary,
+                                     _binary_latents, _binary_visible, _hidden_kind, _optim, on_meta,
+                                     unwritable_checkpoint)
+
+
+def _any(subject):
+    return True
 
 
 ROWS = [
@@ -234,6 +242,80 @@ ROWS = [
     # -- saving ---------------------------------------------------------------------------
     Row("save_model: not a model", lambda c: save_model(c.tmp / "m.pt", c.model.state_dict()), TypeError, "model"),
     Row("save_model: onto a folder", lambda c: save_model(c.tmp, c.model), IsADirectoryError, str(os.sep)),
+    # -- a model or data on the meta device (shapes without values) ----------------------
+    *[Row(f"{name}: a model on meta", call, ValueError, "'meta' device", when)
+      for name, call, when in [
+          ("gibbs.init", lambda c: gibbs.init(on_meta(c.model), 4, c.gen), _any),
+          ("gibbs.step", lambda c: gibbs.step(on_meta(c.model), c.state, c.gen), _any),
+          ("tempering.init", lambda c: tempering.init(on_meta(c.model), 2, [1.0, 0.5], c.gen), _any),
+          ("anneal", lambda c: anneal(on_meta(c.model), 2, [0.5, 1.0], c.gen), _any),
+          ("fit", lambda c: fit(on_meta(c.model), c.data, epochs=1, **QUIET), _any),
+          ("exact_log_partition", lambda c: exact_log_partition(on_meta(c.model)), _any),
+          ("ais_log_partition", lambda c: ais_log_partition(on_meta(c.model), n_chains=4, base="uniform",
+                                                            progress=False), _any),
+          ("reverse_ais_log_partition", lambda c: reverse_ais_log_partition(on_meta(c.model), data=c.data,
+                                                                            n_chains=4, progress=False), _any),
+          ("log_likelihood", lambda c: log_likelihood(on_meta(c.model), c.data, 0.0), _any),
+          ("pseudo_log_likelihood", lambda c: pseudo_log_likelihood(on_meta(c.model), c.data, c.gen), _any),
+          ("reconstruction_error", lambda c: reconstruction_error(on_meta(c.model), c.data), _any),
+          ("inpaint", lambda c: inpaint(on_meta(c.model), c.data, torch.ones(c.data.shape, dtype=torch.bool)),
+           _binary_latents),
+          ("EnergyDistribution", lambda c: EnergyDistribution(on_meta(c.model), _LOG_Z), _any),
+          ("sample_chains", lambda c: sample_chains(on_meta(c.model), 2, 3, generator=c.gen), _any),
+          ("reconstruct", lambda c: reconstruct(on_meta(c.model), c.data), _any),
+          ("plot_filters", lambda c: plot_filters(on_meta(c.model), image_shape=(2, 3)), _any),
+          ("save_model", lambda c: save_model(c.tmp / "m.pt", on_meta(c.model)), _any),
+      ]],
+    *[Row(f"{name}: data on meta", call, ValueError, "'meta' device")
+      for name, call in [
+          ("fit", lambda c: fit(c.model, c.data.to("meta"), epochs=1, **QUIET)),
+          ("log_likelihood", lambda c: log_likelihood(c.model, c.data.to("meta"), 0.0)),
+          ("free_energy", lambda c: c.model.free_energy(c.data.to("meta"))),
+          ("gibbs.init clamp", lambda c: gibbs.init(c.model, 30, c.gen, clamp={c.v: c.data.to("meta")})),
+          ("EnergyDistribution.log_prob", lambda c: EnergyDistribution(c.model, _LOG_Z).log_prob(c.data.to("meta"))),
+      ]],
+    # -- sizes no memory holds: refused with the figure, before allocating ---------------
+    Row("init: 10**12 chains", lambda c: gibbs.init(c.model, HUGE, c.gen), ValueError, "gibbs.init: 1000000000000 "
+        "chains of"),
+    Row("tempering.init: 10**4 temperatures × 10**12 chains",
+        lambda c: tempering.init(c.model, HUGE, torch.linspace(1, 0, 10**4), c.gen), ValueError, "need"),
+    Row("anneal: 10**12 chains", lambda c: anneal(c.model, HUGE, [0.5, 1.0], c.gen), ValueError, "anneal"),
+    Row("anneal: the trace of 10**6 sweeps × 10**7 chains", lambda c: anneal(c.model, 10**7, torch.ones(10**6), c.gen),
+        ValueError, "energy trace"),
+    Row("ais: n_chains 10**12", lambda c: ais_log_partition(c.model, n_chains=HUGE, base="uniform", progress=False),
+        ValueError, "ais_log_partition"),
+    Row("reverse ais: n_chains 10**12", lambda c: reverse_ais_log_partition(c.model, n_chains=HUGE, data=c.data,
+                                                                            progress=False), ValueError, "need"),
+    Row("fit: pcd n_chains 10**12", lambda c: fit(c.model, c.data, epochs=1, method="pcd", n_chains=HUGE, **QUIET),
+        ValueError, "fit: 1000000000000 chains"),
+    Row("fit: pt n_temperatures 10**9", lambda c: fit(c.model, c.data, epochs=1, method="pt", n_temperatures=10**9,
+                                                      **QUIET), ValueError, "1000000000 temperatures"),
+    Row("EnergyDistribution.sample: 10**10 draws",
+        lambda c: EnergyDistribution(c.model, _LOG_Z, generator=c.gen).sample((10**10,)), ValueError, "draws"),
+    Row("sample_chains: 10**10 draws", lambda c: sample_chains(c.model, 2, 10**10, generator=c.gen), ValueError,
+        "record fewer draws"),
+    # -- values checked before the model changes ---------------------------------------
+    Row("fit: checkpoint ''", lambda c: fit(c.model, c.data, epochs=1, checkpoint="", **QUIET), ValueError,
+        "checkpoint"),
+    Row("fit: checkpoint in a folder that is a file", lambda c: fit(c.model, c.data, epochs=1,
+                                                                    checkpoint=unwritable_checkpoint(c.tmp), **QUIET),
+        ValueError, "checkpoint"),
+    Row("fit: checkpoint 5", lambda c: fit(c.model, c.data, epochs=1, checkpoint=5, **QUIET), TypeError, "checkpoint"),
+    Row("fit: seed 2**64", lambda c: fit(c.model, c.data, epochs=1, seed=2**64, **QUIET), ValueError, "seed"),
+    Row("fit: callbacks 5", lambda c: fit(c.model, c.data, epochs=1, callbacks=5, **QUIET), TypeError, "callbacks"),
+    Row("fit: eval_every 0 without evaluate", lambda c: fit(c.model, c.data, epochs=1, eval_every=0, **QUIET),
+        ValueError, "eval_every"),
+    Row("ais: seed 2**64", lambda c: ais_log_partition(c.model, data=c.data, seed=2**64, progress=False),
+        ValueError, "seed"),
+    # -- accepted before, but wrong -------------------------------------------------------
+    Row("tempering.init: beta 1.5", lambda c: tempering.init(c.model, 2, torch.tensor([1.5, 0.5]), c.gen),
+        ValueError, "betas must lie in [0, 1]"),
+    Row("log_likelihood: an inverted log_z bracket", lambda c: log_likelihood(c.model, c.data, INVERTED), ValueError,
+        "inverted bracket"),
+    Row("EnergyDistribution: an inverted log_z bracket", lambda c: EnergyDistribution(c.model, INVERTED), ValueError,
+        "inverted bracket"),
+    Row("EnergyDistribution.log_prob: complex values",
+        lambda c: EnergyDistribution(c.model, _LOG_Z).log_prob(c.data.to(torch.complex64)), TypeError, "value"),
 ]
 
 SUBJECT_ROWS = [pytest.param(s, row, id=f"{s.name}: {row.name}") for s in SUBJECTS for row in ROWS if row.when(s)]
@@ -300,3 +382,37 @@ def test_bad_input_is_refused_cleanly(subject, row, tmp_path):
     ctx = Ctx(model, subject.data(30), gen, gibbs.init(model, 4, torch.Generator().manual_seed(1)), tmp_path,
               subject)
     assert_refused(lambda: row.call(ctx), row.error, row.match, model, gen)
+
+
+def _spins(n=20, seed=0):
+    return (torch.rand(n, 9, generator=torch.Generator().manual_seed(seed)) < 0.5).float() * 2 - 1
+
+
+#: A Hopfield net of ±1 spins: ``call(net, generator)``.
+HOPFIELD_ROWS = [
+    ("gibbs.init: clamp 3.0", lambda h, g: gibbs.init(h, 2, g, clamp={"v": torch.full((2, 9), 3.0)}), ValueError,
+     "clamp['v'] must lie in [-1, 1]"),
+    ("gibbs.init: values -2", lambda h, g: gibbs.init(h, 2, g, values={"v": torch.full((2, 9), -2.0)}), ValueError,
+     "values['v']"),
+    ("gibbs.step: a state of 2.0",
+     lambda h, g: gibbs.step(h, gibbs.GibbsState({"v": torch.full((2, 9), 2.0)}, torch.ones(2)), g), ValueError,
+     "state"),
+    ("anneal: clamp 3.0", lambda h, g: anneal(h, 2, [1.0], g, clamp={"v": torch.full((2, 9), 3.0)}), ValueError,
+     "clamp['v']"),
+    ("fit pcd: {0, 1} data", lambda h, g: fit(h, (_spins() + 1) / 2, method="pcd", epochs=1, **QUIET), ValueError,
+     "±1 spins"),
+    ("fit pcd: data 3", lambda h, g: fit(h, _spins() * 3, method="pcd", epochs=1, **QUIET), ValueError, "data"),
+    ("fit pcd: a net on meta", lambda h, g: fit(on_meta(h), _spins(), method="pcd", epochs=1, **QUIET), ValueError,
+     "'meta' device"),
+    ("gibbs.init: a net on meta", lambda h, g: gibbs.init(on_meta(h), 2, g), ValueError, "'meta' device"),
+    ("the energy trainer itself: parameters without grad",
+     lambda h, g: fit_energy(h, _spins(), method="pcd", epochs=1, **QUIET), ValueError, "requires grad"),
+]
+
+
+@pytest.mark.parametrize("call, error, match", [pytest.param(*row[1:], id=f"hopfield: {row[0]}")
+                                                for row in HOPFIELD_ROWS])
+def test_bad_input_to_a_hopfield_net_is_refused_cleanly(call, error, match):
+    net = Hopfield(9).store(_spins(3, seed=1))
+    gen = torch.Generator().manual_seed(0)
+    assert_refused(lambda: call(net, gen), error, match, net, gen)

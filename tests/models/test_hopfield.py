@@ -192,3 +192,23 @@ def test_recall_frames_run_from_the_probe_to_the_recalled_pattern():
     out = net.recall(probes, make_generator(21))
     assert frames.shape[0] == int(out.sweeps.max()) + 1
     assert torch.equal(frames[-1], out.states) and torch.equal(frames[-1], xi)
+
+
+def test_a_contrastive_rule_trains_the_couplings(one_thread):
+    """fit(net, ±1 data, method="pcd") (the family's energy methods; the storage rules set
+    W without a gradient) trains W and θ: W stays symmetric with a zero diagonal (its
+    gradient ⟨ssᵀ⟩_data − ⟨ssᵀ⟩_model is, for ±1 spins), moves towards the data's
+    correlations from W = 0, and the parameters go back to requires_grad=False."""
+    from inference import fit
+
+    data = flip(random_patterns(2, 9, 4).repeat(40, 1), 0.1, 5)
+    net = Hopfield(9)
+    fit(net, data, method="pcd", epochs=3, lr=0.01, batch_size=20, progress=False, monitor=0)
+    torch.testing.assert_close(net.W, net.W.t())
+    assert (net.W.diagonal() == 0).all() and net.W.abs().max() > 0
+    assert not any(p.requires_grad for p in net.parameters())
+    corr = (data.t() @ data / data.shape[0]).fill_diagonal_(0)
+    off = ~torch.eye(9, dtype=torch.bool)
+    assert torch.corrcoef(torch.stack([net.W[off], corr[off]]))[0, 1] > 0.9
+    with pytest.raises(ValueError, match="±1 spins"):
+        fit(Hopfield(9), (data + 1) / 2, method="pcd", epochs=1, progress=False)

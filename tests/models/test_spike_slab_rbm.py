@@ -312,3 +312,24 @@ def test_pgm_fit_eval_sample_ssrbm(tmp_path, capsys, one_thread):
         log_likelihood(model, test, exact_log_partition(model)).mean, abs=1e-9)
     assert main(["sample", str(run / "model.pt"), "--n", "4", "--steps", "2", "--out", str(tmp_path / "g.png")]) == 0
     assert (tmp_path / "g.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize("cls", ["SpikeSlabRBM", "GaussianRBM"])
+def test_free_energy_of_a_huge_value_is_the_float64_value_rounded(cls):
+    """x = 1e30 in one coordinate: F ≈ 5e59 (float64 reference), beyond float32, so a
+    float32 model gives +inf, the float64 value rounded to its dtype, never NaN (the
+    ssRBM subtracted two overflowed quadratic terms, ∞ − ∞); a float64 model gives the
+    finite value itself."""
+    import copy
+
+    from models import GaussianRBM
+
+    model = (SpikeSlabRBM if cls == "SpikeSlabRBM" else GaussianRBM)(6, 3, seed=0)
+    x = torch.randn(3, 6, generator=torch.Generator().manual_seed(0))
+    x[0, 0] = 1e30
+    with torch.no_grad():
+        reference = copy.deepcopy(model).double().free_energy(x.double())
+        f = model.free_energy(x)
+    assert math.isfinite(reference[0]) and reference[0] > 1e59
+    assert not f.isnan().any() and f[0] == math.inf
+    torch.testing.assert_close(f, reference.float(), rtol=1e-5, atol=1e-5)

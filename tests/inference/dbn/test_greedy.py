@@ -75,6 +75,24 @@ def test_checkpoints_per_layer_and_resume(data, tmp_path, one_thread):
         assert torch.equal(a, b)
 
 
+def test_a_run_stopped_between_two_layers_resumes(data, tmp_path, one_thread):
+    """Killed after layer 1's checkpoint was complete, before layer 2 wrote one: resuming
+    keeps layer 1 (not trained again) and trains layer 2 afresh, ending as the
+    uninterrupted run; ``resume=True`` still needs the first layer's file."""
+    dbn = DBN([8, 6, 4], seed=0)
+    fit(dbn, data, method="greedy", epochs=2, checkpoint=tmp_path / "run.pt", **QUIET)
+    (tmp_path / "run.layer2.pt").unlink()
+    layer1 = (tmp_path / "run.layer1.pt").read_bytes()
+    again = DBN([8, 6, 4], seed=0)
+    fit(again, data, method="greedy", epochs=2, checkpoint=tmp_path / "run.pt", resume=True, **QUIET)
+    assert (tmp_path / "run.layer1.pt").read_bytes() == layer1 and (tmp_path / "run.layer2.pt").is_file()
+    for a, b in zip(dbn.state_dict().values(), again.state_dict().values()):
+        assert torch.equal(a, b)
+    with pytest.raises(FileNotFoundError, match="layer1"):
+        fit(DBN([8, 6, 4], seed=0), data, method="greedy", epochs=2, checkpoint=tmp_path / "none.pt", resume=True,
+            **QUIET)
+
+
 @pytest.mark.parametrize("kwargs, error, match", [
     (dict(method="cd"), ValueError, "greedy"),
     (dict(propagate="noise"), ValueError, "propagate"),

@@ -153,3 +153,15 @@ def test_plot_chain_trace_returns_a_figure_and_saves_it(tmp_path, one_thread):
     fig = plot_chain_trace(record, path=tmp_path / "trace.png")
     assert (tmp_path / "trace.png").stat().st_size > 0 and "gibbs" in fig._suptitle.get_text()
     plt.close("all")
+
+
+def test_chains_of_a_classification_rbm_record_the_free_energy_of_pixels_and_label(one_thread):
+    """A model whose data rows are several groups side by side (pixels and a one-hot label):
+    the recorded free energy is F of the joined row, as for any energy model."""
+    from models import ClassRBM
+
+    crbm = ClassRBM(6, 4, 3, weight_std=0.5, seed=0)
+    record = sample_chains(crbm, 2, 5, generator=make_generator(0), units={"y": [0, 1, 2]})
+    f, e = record.variables["free_energy"], record.variables["energy"]
+    assert f.shape == (2, 5) and bool(torch.isfinite(f).all()) and bool((f <= e + 1e-5).all())
+    assert bool((record.variables["y"].sum(-1) == 1).all())

@@ -12,7 +12,7 @@ import torch
 
 from inference.learning import History, fit, momentum_ramp
 from inference.partition import exact_log_partition
-from models.energy import RBM
+from models.energy import DBM, RBM, BoltzmannMachine, GaussianRBM, SpikeSlabRBM
 from pgm.datasets import bars_and_stripes
 
 QUIET = dict(progress=False, monitor=0)
@@ -391,3 +391,32 @@ def test_method_and_lr_default_to_the_models_recipe(tmp_path):
     fit(GaussianRBM.from_data(real, 3, seed=0), real, method="cd", lr=0.001, epochs=1, checkpoint=path, **QUIET)
     settings = json.loads(torch.load(path, weights_only=True)["fit"])
     assert (settings["method"], settings["lr"]) == ("cd", 0.001)
+
+
+@pytest.mark.parametrize("build, method", [
+    (lambda: RBM(6, 4, seed=0), "pcd"),
+    (lambda: RBM(6, 4, seed=0), "pt"),
+    (lambda: GaussianRBM(6, 4, seed=0), None),
+    (lambda: SpikeSlabRBM(6, 4, seed=0), None),
+    (lambda: BoltzmannMachine(6, 3, seed=0), None),
+    (lambda: DBM([6, 4, 3], seed=0), None),
+], ids=["rbm-pcd", "rbm-pt", "grbm", "ssrbm", "bm", "dbm"])
+def test_a_batch_larger_than_the_data_is_one_batch_of_all_of_it(build, method):
+    """batch_size=10**12 on 30 rows allocates nothing of that size (the default persistent
+    chains are min(batch_size, rows)) and trains as batch_size=30 does."""
+    huge, exact = build(), build()
+    data = torch.randn(30, 6) if isinstance(huge, (GaussianRBM, SpikeSlabRBM)) else _data(30)
+    fit(huge, data, method=method, epochs=2, batch_size=10**12, **QUIET)
+    fit(exact, data, method=method, epochs=2, batch_size=30, **QUIET)
+    torch.testing.assert_close(_params(huge), _params(exact))
+
+
+def test_integer_like_sizes_are_used_as_ints(tmp_path):
+    """batch_size=torch.tensor(5) (anything with __index__) trains as 5 does, and its
+    checkpoint's settings are JSON (they held the tensor before)."""
+    data = _data(40)
+    a, b = RBM(6, 4, seed=0), RBM(6, 4, seed=0)
+    fit(a, data, epochs=2, batch_size=torch.tensor(5), checkpoint=tmp_path / "a.pt", **QUIET)
+    fit(b, data, epochs=2, batch_size=5, checkpoint=tmp_path / "b.pt", **QUIET)
+    assert torch.equal(_params(a), _params(b))
+    fit(a, data, epochs=3, batch_size=5, checkpoint=tmp_path / "a.pt", resume=True, **QUIET)

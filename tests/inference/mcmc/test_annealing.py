@@ -74,3 +74,20 @@ def test_step_works_for_block_models_and_keeps_clamped_groups():
 def test_bad_schedules_are_refused(schedule, match):
     with pytest.raises(ValueError, match=match):
         anneal(random_bm(3, seed=0, dtype=torch.float32), 3, schedule, make_generator(0))
+
+
+def test_a_greedy_sweep_of_a_softmax_group_takes_its_largest_logit():
+    """β = ∞ (a zero-temperature sweep) of a classification RBM's label: the one-hot of
+    the largest logit d + U h, not a NaN from ∞ − ∞ inside the softmax."""
+    from models import ClassRBM
+
+    from models.energy import validation_disabled
+
+    crbm = ClassRBM(6, 4, 3, weight_std=1.0, seed=0)
+    out = anneal(crbm, 8, torch.tensor([1.0, math.inf]), make_generator(0))
+    assert bool(torch.isfinite(out.energies).all()) and bool(torch.isfinite(out.trace).all())
+    h = out.final.values["h"]
+    with validation_disabled():  # β = ∞ is annealing's, past check_beta's [0, 1]
+        dist = crbm.conditional("y", {"h": h}, beta=torch.full((8,), math.inf))
+    best = (crbm.d + h @ crbm.U.t()).argmax(-1)
+    assert torch.equal(dist.probs, torch.nn.functional.one_hot(best, 3).to(dist.probs.dtype))

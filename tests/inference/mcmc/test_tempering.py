@@ -66,3 +66,24 @@ def test_equal_temperatures_always_swap():
     state = tempering.init(bm, 6, [1.0, 1.0 - 1e-12], gen)
     state = tempering.step(bm, state, gen)
     assert state.accepted.item() == state.proposed.item() == 6
+
+
+def test_a_single_temperature_proposes_no_swaps_and_trains(one_thread):
+    """A ladder of one β (``tempering.ladder(1)``, accepted by ``init``) is plain Gibbs
+    sampling: steps propose nothing (even on odd steps), and ``fit(method="pt",
+    n_temperatures=1)`` runs like PCD instead of failing at its second update."""
+    from inference import fit, gibbs
+
+    bm = random_bm(NV, NH, seed=0, dtype=torch.float32)
+    state = tempering.init(bm, 4, tempering.ladder(1), make_generator(0))
+    plain = gibbs.init(bm, 4, make_generator(0))
+    gen_pt, gen_gibbs = make_generator(1), make_generator(1)
+    for _ in range(3):
+        state = tempering.step(bm, state, gen_pt)
+        plain = gibbs.step(bm, plain, gen_gibbs)
+    assert state.n_steps == 3 and state.accepted.numel() == 0 and state.proposed.numel() == 0
+    for g in plain.values:
+        assert torch.equal(state.values[g], plain.values[g])
+    data = (torch.rand(40, NV, generator=torch.Generator().manual_seed(0)) < 0.5).float()
+    fit(bm, data, method="pt", n_temperatures=1, epochs=2, batch_size=10, progress=False, monitor=0)
+    assert all(bool(torch.isfinite(p).all()) for p in bm.parameters())

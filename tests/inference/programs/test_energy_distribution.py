@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pyro
 import pyro.distributions as dist
 import pytest
@@ -144,3 +146,37 @@ def test_bad_arguments(rbm, bad, error, match):
 def test_a_model_without_free_energy_is_refused():
     with pytest.raises(TypeError, match="free energy"):
         EnergyDistribution(DBM([4, 3, 2], seed=0))
+
+
+def test_log_prob_at_the_edges_of_real_valued_data():
+    """Gaussian visible units: an infinite coordinate has density 0 (log_prob −inf, not
+    NaN), a finite one beyond float32's range the float64 value (≈ −5e59, not −inf),
+    no rows an empty result, NaN refused (or NaN without validation); complex values are
+    refused rather than cut to their real part."""
+    import copy
+
+    from models import GaussianRBM
+
+    grbm = GaussianRBM(6, 3, seed=0)
+    d = EnergyDistribution(grbm, exact_log_partition(grbm))
+    x = torch.randn(4, 6, generator=torch.Generator().manual_seed(0))
+    x[0, 0], x[1, 2], x[2, 5] = math.inf, -math.inf, 1e30
+    lp = d.log_prob(x).detach()
+    assert lp[0] == -math.inf and lp[1] == -math.inf
+    grbm64 = copy.deepcopy(grbm).double()
+    reference = EnergyDistribution(grbm64, exact_log_partition(grbm64)).log_prob(x[2:].double()).detach()
+    assert math.isfinite(lp[2]) and lp[2] < -1e59
+    torch.testing.assert_close(lp[2:], reference, rtol=1e-6, atol=1e-4)
+    nan = x[3:].clone()
+    nan[0, 1] = math.nan
+    with pytest.raises(ValueError, match="support"):
+        d.log_prob(nan)
+    assert EnergyDistribution(grbm, exact_log_partition(grbm), validate_args=False).log_prob(nan).isnan().all()
+    assert d.log_prob(torch.zeros(0, 6)).shape == (0,) and d.log_prob(torch.zeros(2, 0, 6)).shape == (2, 0)
+    with pytest.raises(TypeError, match="imaginary part"):
+        d.log_prob(x[3:].to(torch.complex64))
+
+
+def test_log_prob_of_no_rows_of_binary_data(rbm):
+    d = EnergyDistribution(rbm, log_z=exact_log_partition(rbm), validate_args=True)
+    assert d.log_prob(torch.zeros(0, 4)).shape == (0,)
