@@ -81,3 +81,8 @@ class DirectedFamily(Family):
 
     def reconstruct(self, model, x):
         return model.reconstruct(x)
+
+    def decoder(self, model):
+        if not hasattr(model, "decoder_log_prob"):  # a sigmoid belief net's latents are binary
+            return None
+        return model.decoder_log_prob, model.n_latent

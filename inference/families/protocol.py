@@ -214,6 +214,12 @@ class Family:
         """The mean reconstruction of each row of ``x``."""
         raise TypeError(f"reconstruct: no reconstruction is defined for a {type(model).__name__}")
 
+    def decoder(self, model):
+        """``(log_lik, n_latent)`` for decoder AIS (:func:`inference.evaluation.decoder_ais
+        .decoder_ais`) where the model is a decoder x = g(z) with prior z ~ N(0, I):
+        ``log_lik(z, x)`` is log p(x | z) of aligned rows; ``None`` otherwise."""
+        return None
+
     def visible_weights(self, model):
         """Weights from the visible units to the first hidden layer, (n_visible, n_hidden), or ``None``."""
         return None

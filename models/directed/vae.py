@@ -143,6 +143,11 @@ class VAE(DirectedModel):
         out = self.decoder(z)
         return torch.sigmoid(out) if self.likelihood == "bernoulli" else out
 
+    def decoder_log_prob(self, z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """log p(x | z) of aligned rows, shape (N,), differentiable in z (N, n_latent): what
+        decoder AIS anneals with (:func:`inference.evaluation.decoder_ais.decoder_ais`)."""
+        return self._visible(z).log_prob(x).sum(-1)
+
     @torch.no_grad()
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
         r"""The decoder's mean at the encoder's mean, r(x) = E[x | z = μ(x)], shape (n, n_visible)."""

@@ -1,0 +1,205 @@
+r"""AIS for decoder-based models (Wu, Burda, Salakhutdinov & Grosse 2017), and its reverse.
+
+For a decoder with prior z ~ N(0, I) and an observation model p(x | z), log p(x) is the
+log normaliser of the posterior. :func:`decoder_ais` anneals, for each data point, ``K``
+chains from the prior to the posterior through
+
+.. math:: p_t(z) \propto p(z)\, p(x \mid z)^{\beta_t}, \qquad 0 = \beta_0 < \dots < \beta_T = 1,
+
+with batched HMC transitions (:mod:`inference.mcmc.hmc`; each example's step-size
+schedule is learned by a pilot run adapting toward an acceptance rate, then held fixed),
+accumulating log w = Σ_t (β_t − β_{t−1}) log p(x | z_{t−1}).
+Then p̂(x) = (1/K) Σ_k w_k is unbiased, so log p̂(x) is a stochastic lower bound of
+log p(x). :func:`reverse_decoder_ais` runs the schedule backwards from exact posterior
+samples (available for data simulated from the model, BDMC; Grosse, Ghahramani & Adams
+2015) and gives a stochastic upper bound: the pair brackets log p(x), and the gap
+measures how far either is from it.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable, NamedTuple
+
+import torch
+
+from pgm.checks import check_int
+
+from ..mcmc import hmc
+from ..mcmc.sampling import make_generator
+
+__all__ = ["DecoderAIS", "decoder_ais", "reverse_decoder_ais", "sigmoid_schedule"]
+
+
+class DecoderAIS(NamedTuple):
+    """Per-example AIS estimates of log p(x), float64.
+
+    Attributes
+    ----------
+    log_likelihood : Tensor, shape (n,)
+        log (1/K) Σ_k w_k per example (forward: a stochastic lower bound; reverse: an
+        upper bound).
+    sem : Tensor, shape (n,)
+        Delta-method standard error of each estimate, std(w) / (√K mean(w)).
+    ess : Tensor, shape (n,)
+        Effective sample size of each example's K weights, (Σ w)² / Σ w².
+    accept : float
+        Mean HMC acceptance over the run.
+    n_chains, n_steps : int
+    direction : str
+        ``"forward"`` or ``"reverse"``.
+    """
+
+    log_likelihood: torch.Tensor
+    sem: torch.Tensor
+    ess: torch.Tensor
+    accept: float
+    n_chains: int
+    n_steps: int
+    direction: str
+
+    @property
+    def mean(self) -> float:
+        """The mean over examples."""
+        return float(self.log_likelihood.mean())
+
+
+def sigmoid_schedule(n_steps: int, rad: float = 4.0) -> torch.Tensor:
+    """βs from 0 to 1 spaced by a sigmoid (dense at both ends), float64, shape (n_steps + 1,)."""
+    n_steps = check_int(n_steps, "n_steps", 1, "sigmoid_schedule")
+    s = torch.sigmoid(torch.linspace(-rad, rad, n_steps + 1, dtype=torch.float64))
+    return (s - s[0]) / (s[-1] - s[0])
+
+
+def _check(log_lik, x, n_chains, where):
+    if not callable(log_lik):
+        raise TypeError(f"{where}: log_lik must be a callable (z, x) -> log p(x | z) per row, got {log_lik!r}")
+    if not isinstance(x, torch.Tensor) or x.dim() != 2 or not x.is_floating_point():
+        raise ValueError(f"{where}: x must be a floating tensor of shape (n, n_visible), got "
+                         f"{getattr(x, 'shape', type(x).__name__)}")
+    if x.shape[0] == 0:
+        raise ValueError(f"{where}: x has no rows")
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError(f"{where}: x contains NaN or infinite values")
+    return check_int(n_chains, "n_chains", 1, where)
+
+
+def _anneal(log_lik, x_rep, z, betas, generator, n_leapfrog, step_size, target_accept, schedule=None, n=None):
+    """Run the chains z (N, d) through ``betas`` (any direction); returns the log-weights
+    Σ_t (β_t − β_{t−1}) log p(x | z_{t−1}) (N,), the mean acceptance and the step sizes.
+
+    Without ``schedule`` the step sizes adapt per chain and the log step sizes of every
+    step are returned averaged over each example's chains (``n`` examples, chains
+    example-major): shape (T, n), a schedule. With ``schedule`` (T, n) the step sizes are
+    those, fixed in advance, and the transitions do not adapt, so that every kernel is
+    chosen before the chain that uses it runs and the weights stay unbiased.
+    """
+    def target(beta):
+        return lambda v: -0.5 * v.square().sum(-1) + beta * log_lik(v, x_rep)
+
+    state = hmc.init(target(float(betas[0])), z, step_size)
+    log_w = torch.zeros(z.shape[0], dtype=torch.float64, device=z.device)
+    accept, steps = 0.0, []
+    per = z.shape[0] // n
+    for t in range(1, len(betas)):
+        b_prev, b = float(betas[t - 1]), float(betas[t])
+        with torch.enable_grad():
+            v = state.z.detach().requires_grad_(True)
+            ll = log_lik(v, x_rep)
+            (g,) = torch.autograd.grad(ll.sum(), v)
+        ll = ll.detach()
+        log_w += (b - b_prev) * ll.double()
+        state = state._replace(log_prob=-0.5 * state.z.square().sum(-1) + b * ll, grad=-state.z + b * g)
+        if schedule is not None:
+            state = state._replace(step_size=schedule[t - 1].exp().repeat_interleave(per).to(state.z.dtype))
+        state = hmc.step(target(b), state, generator, n_leapfrog=n_leapfrog, adapt=schedule is None,
+                         target_accept=target_accept)
+        if schedule is None:
+            steps.append(state.step_size.double().log().view(n, per).mean(1))
+        accept += float(state.accept.mean())
+    return log_w, accept / max(1, len(betas) - 1), (torch.stack(steps) if steps else schedule)
+
+
+def _run(log_lik, x, z_start, betas, generator, n_leapfrog, step_size, target_accept, n_pilot, pilot_start):
+    """A pilot run (``n_pilot`` chains per example from ``pilot_start``) learns each
+    example's step-size schedule; the chains from ``z_start`` then run on it, fixed."""
+    n = x.shape[0]
+    K = z_start.shape[0] // n
+    _, _, schedule = _anneal(log_lik, x.repeat_interleave(n_pilot, 0), pilot_start, betas, generator, n_leapfrog,
+                             step_size, target_accept, n=n)
+    return _anneal(log_lik, x.repeat_interleave(K, 0), z_start, betas, generator, n_leapfrog, step_size,
+                   target_accept, schedule=schedule, n=n)[:2]
+
+
+def _summary(log_w, n, K, accept, steps, direction):
+    """Forward: log (1/K) Σ w; reverse: −log (1/K) Σ w^rev (E[w^rev] = 1 / p(x))."""
+    lw = log_w.view(n, K)
+    est = torch.logsumexp(lw, 1) - math.log(K)
+    if direction == "reverse":
+        est = -est
+    w = torch.exp(lw - lw.max(1, keepdim=True).values)
+    sem = w.std(1) / (w.mean(1) * math.sqrt(K)) if K > 1 else torch.full((n,), math.inf, dtype=torch.float64)
+    ess = w.sum(1).square() / w.square().sum(1)
+    return DecoderAIS(est, sem, ess, accept, K, steps, direction)
+
+
+def decoder_ais(log_lik: Callable, n_latent: int, x: torch.Tensor, *, n_chains: int = 16, n_steps: int = 500,
+                betas=None, n_leapfrog: int = 10, step_size: float = 0.05, target_accept: float = 0.65,
+                n_pilot: int = 4, seed: int | None = 0) -> DecoderAIS:
+    """Forward AIS estimates of log p(x) for a decoder with prior N(0, I) (module docstring).
+
+    Parameters
+    ----------
+    log_lik : callable (z, x) -> Tensor (N,)
+        log p(x_i | z_i) of aligned rows z (N, n_latent) and x (N, n_visible),
+        differentiable in z.
+    n_latent : int
+    x : Tensor, shape (n, n_visible)
+    n_chains : int, default 16
+        K chains per example.
+    n_steps : int, default 500
+        T, with the sigmoid schedule (:func:`sigmoid_schedule`) unless ``betas`` is given.
+    n_leapfrog, step_size, target_accept
+        The HMC transitions: leapfrog steps, initial step size, acceptance aimed at.
+    n_pilot : int, default 4
+        Chains per example of the pilot run that learns each example's step-size
+        schedule (adapted toward ``target_accept``); the K chains then use it fixed.
+        Adapting the chains' own step sizes as they run biases the weights (measured on
+        probabilistic PCA: 0.3 to 1 nat in the reverse direction), a fixed schedule does
+        not.
+    seed : int or None, default 0
+
+    Returns
+    -------
+    DecoderAIS
+    """
+    K = _check(log_lik, x, n_chains, "decoder_ais")
+    d = check_int(n_latent, "n_latent", 1, "decoder_ais")
+    betas = sigmoid_schedule(n_steps) if betas is None else torch.as_tensor(betas, dtype=torch.float64)
+    gen = make_generator(seed, x.device)
+    n = x.shape[0]
+    n_pilot = check_int(n_pilot, "n_pilot", 1, "decoder_ais")
+    pilot = torch.randn(n * n_pilot, d, generator=gen, dtype=x.dtype, device=x.device)
+    z = torch.randn(n * K, d, generator=gen, dtype=x.dtype, device=x.device)
+    log_w, accept = _run(log_lik, x, z, betas, gen, n_leapfrog, step_size, target_accept, n_pilot, pilot)
+    return _summary(log_w, n, K, accept, len(betas) - 1, "forward")
+
+
+def reverse_decoder_ais(log_lik: Callable, z_posterior: torch.Tensor, x: torch.Tensor, *, n_steps: int = 500,
+                        betas=None, n_leapfrog: int = 10, step_size: float = 0.05, target_accept: float = 0.65,
+                        n_pilot: int = 4, seed: int | None = 0) -> DecoderAIS:
+    """Reverse AIS (BDMC): from exact posterior samples ``z_posterior`` (n, K, n_latent) of
+    each example's p(z | x), the schedule run from β = 1 down to 0; returns stochastic
+    upper bounds of log p(x) (``log_likelihood`` = −log (1/K) Σ_k w_k^rev)."""
+    if not isinstance(z_posterior, torch.Tensor) or z_posterior.dim() != 3 or z_posterior.shape[0] != x.shape[0]:
+        raise ValueError(f"reverse_decoder_ais: z_posterior must have shape (n, K, n_latent) with n = {x.shape[0]} "
+                         f"rows of x, got {tuple(getattr(z_posterior, 'shape', ()))}")
+    n, K, d = z_posterior.shape
+    _check(log_lik, x, K, "reverse_decoder_ais")
+    betas = sigmoid_schedule(n_steps) if betas is None else torch.as_tensor(betas, dtype=torch.float64)
+    gen = make_generator(seed, x.device)
+    n_pilot = min(check_int(n_pilot, "n_pilot", 1, "reverse_decoder_ais"), K)
+    pilot = z_posterior[:, :n_pilot].reshape(n * n_pilot, d).to(x.dtype)  # the pilot's draws are reused, not weighed
+    log_w, accept = _run(log_lik, x, z_posterior.reshape(n * K, d).to(x.dtype), betas.flip(0), gen, n_leapfrog,
+                         step_size, target_accept, n_pilot, pilot)
+    return _summary(log_w, n, K, accept, len(betas) - 1, "reverse")

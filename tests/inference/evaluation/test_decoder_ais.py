@@ -1,0 +1,78 @@
+"""Decoder AIS and its reverse against the exact log-likelihood of probabilistic PCA."""
+
+import math
+
+import pytest
+import torch
+from scipy import stats
+
+from inference.evaluation.decoder_ais import decoder_ais, reverse_decoder_ais, sigmoid_schedule
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+ALPHA = 1e-3  # failure rate of each example's check (Bonferroni over the examples below)
+D, d, SIGMA, N = 8, 3, 0.5, 6
+
+
+@pytest.fixture(scope="module")
+def ppca():
+    g = torch.Generator().manual_seed(0)
+    W = torch.randn(D, d, generator=g, dtype=torch.float64)
+    mu = torch.randn(D, generator=g, dtype=torch.float64)
+
+    def log_lik(z, x):
+        r = x - (z @ W.t() + mu)
+        return -0.5 * r.square().sum(-1) / SIGMA ** 2 - D * (math.log(SIGMA) + 0.5 * math.log(2 * math.pi))
+
+    z = torch.randn(N, d, generator=g, dtype=torch.float64)
+    x = z @ W.t() + mu + SIGMA * torch.randn(N, D, generator=g, dtype=torch.float64)
+    exact = torch.distributions.MultivariateNormal(mu, W @ W.t() + SIGMA ** 2 * torch.eye(D, dtype=torch.float64))
+    P = W.t() @ W / SIGMA ** 2 + torch.eye(d, dtype=torch.float64)
+    S = torch.linalg.inv(P)
+    post_mean = (x - mu) @ W / SIGMA ** 2 @ S
+    z_post = post_mean[:, None] + torch.randn(N, 64, d, generator=g, dtype=torch.float64) @ torch.linalg.cholesky(S).t()
+    return log_lik, x, exact.log_prob(x), z_post
+
+
+def test_forward_and_reverse_ais_bracket_the_exact_log_likelihood(ppca):
+    log_lik, x, exact, z_post = ppca
+    z_crit = stats.norm.isf(ALPHA / (2 * N))
+    fwd = decoder_ais(log_lik, d, x, n_chains=64, n_steps=300)
+    rev = reverse_decoder_ais(log_lik, z_post, x, n_steps=300)
+    assert fwd.direction == "forward" and rev.direction == "reverse" and fwd.log_likelihood.shape == (N,)
+    for est in (fwd, rev):
+        assert bool(((est.log_likelihood - exact).abs() < z_crit * est.sem + 0.05).all()), (est.log_likelihood, exact)
+    assert 0.3 < fwd.accept < 0.95 and bool((fwd.ess > 1).all())
+    gap = rev.log_likelihood - fwd.log_likelihood  # the bracket: ≥ 0 in expectation
+    assert float(gap.mean()) > -z_crit * float((fwd.sem.square() + rev.sem.square()).mean().sqrt()) / math.sqrt(N)
+
+
+def test_the_schedule_and_bad_input():
+    b = sigmoid_schedule(10)
+    assert b[0] == 0 and b[-1] == 1 and bool((b[1:] > b[:-1]).all())
+    with pytest.raises(ValueError, match="x must be a floating tensor"):
+        decoder_ais(lambda z, x: z.sum(-1), 2, torch.zeros(3))
+    with pytest.raises(ValueError, match="no rows"):
+        decoder_ais(lambda z, x: z.sum(-1), 2, torch.zeros(0, 3))
+    with pytest.raises(TypeError, match="log_lik must be a callable"):
+        decoder_ais(5, 2, torch.zeros(2, 3))
+    with pytest.raises(ValueError, match="z_posterior must have shape"):
+        reverse_decoder_ais(lambda z, x: z.sum(-1), torch.zeros(2, 3), torch.zeros(2, 3))
+
+
+def test_decoder_ais_of_a_vae_through_its_family_matches_a_long_importance_estimate():
+    from inference import importance_log_likelihood
+    from inference.families import family_of
+    from models import VAE, SigmoidBeliefNet
+
+    vae = VAE(6, 8, 2, seed=0).double()
+    with torch.no_grad():
+        for p in vae.decoder.parameters():
+            p.mul_(3)  # a posterior narrower than the prior, so that the estimates have work to do
+    x = torch.bernoulli(torch.full((4, 6), 0.5, dtype=torch.float64), generator=torch.Generator().manual_seed(0))
+    log_lik, n_latent = family_of(vae).decoder(vae)
+    ais = decoder_ais(log_lik, n_latent, x, n_chains=32, n_steps=200)
+    iwae = importance_log_likelihood(vae, x, 5000, seed=0, progress=False)
+    z_crit = stats.norm.isf(ALPHA / 4)
+    assert float(ais.mean) >= float(iwae.mean) - z_crit * float(ais.sem.max()) - 0.02
+    assert abs(float(ais.mean) - float(iwae.mean)) < 0.2
+    assert family_of(SigmoidBeliefNet([6, 3])).decoder(SigmoidBeliefNet([6, 3])) is None  # binary latents
