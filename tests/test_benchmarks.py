@@ -176,3 +176,8 @@ def test_no_benchmark_imports_a_peer_at_the_top():
     for path in sorted(BENCH.glob("*.py")):
         top = [line for line in path.read_text().splitlines() if not line.startswith((" ", "\t"))]
         assert not [line for line in top if re.match(r"(import|from) (sklearn|learnergy)\b", line)], path.name
+
+
+def test_decoder_ais_small(capsys):
+    _load("decoder_ais").main(["--steps", "5", "--images", "2", "--chains", "2", "--epochs", "1", "--repeats", "1"])
+    assert "ratio" in capsys.readouterr().out
