@@ -16,7 +16,7 @@ import torch
 from pgm.checks import check_bool, check_float, check_int, validation_disabled
 
 from ..mcmc.sampling import make_generator
-from ..training import EpochTable, OptimizerTrainer, check_callbacks, monitor_subset, run_epochs
+from ..training import EpochTable, OptimizerTrainer, check_callbacks, monitor_subset, run_epochs, training_data
 from ..training.options import as_checkpoint
 
 __all__ = ["GSNHistory", "fit_gsn", "sample_gsn", "gsn_loss"]
@@ -62,9 +62,7 @@ def fit_gsn(model, data: torch.Tensor, *, method: str | None = None, epochs: int
     check_bool(progress, "progress", "fit")
     checkpoint = as_checkpoint(checkpoint, checkpoint_every, resume)
     callbacks = check_callbacks(callbacks)
-    data = model.check_data(data, "data")
-    if data.shape[0] == 0:
-        raise ValueError("fit: data has no rows")
+    data, _ = training_data(model, data)
     trainer = _GSNTrainer(model, data, batch_size, lr, seed, monitor_subset(data, monitor))
     return run_epochs(trainer, epochs, checkpoint=checkpoint, callbacks=callbacks, progress=progress)
 

@@ -34,7 +34,7 @@ from pgm import checks
 from pgm.checks import validation_disabled
 
 from ..mcmc.sampling import make_generator
-from ..training import EpochTable, OptimizerTrainer, Part, check_callbacks, monitor_subset, run_epochs
+from ..training import EpochTable, OptimizerTrainer, Part, check_callbacks, monitor_subset, run_epochs, training_data
 from ..training.options import as_checkpoint
 
 __all__ = ["AutoencoderHistory", "fit_autoencoder", "METHODS", "batch_loss"]
@@ -201,11 +201,7 @@ def fit_autoencoder(model, data: torch.Tensor, *, method: str | None = None, wal
     checks.check_bool(progress, "progress", "fit")
     checkpoint = as_checkpoint(checkpoint, checkpoint_every, resume)
     callbacks = check_callbacks(callbacks)
-    data = model.check_data(data, "data")
-    if data.shape[0] == 0:
-        raise ValueError("fit: data has no rows")
-    if evaluate is not None:
-        eval_data = model.check_data(data if eval_data is None else eval_data, "eval_data")
+    data, eval_data = training_data(model, data, eval_data, evaluate)
     opt_cls = torch.optim.Adam if optimizer is None else optimizer
     if not callable(opt_cls):
         raise TypeError(f"fit: optimizer must be a torch.optim.Optimizer class, got {optimizer!r}")

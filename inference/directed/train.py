@@ -27,7 +27,7 @@ from pgm import checks
 from pgm.checks import check_seed, validation_disabled
 
 from ..backends import fast_path
-from ..training import OptimizerTrainer, check_callbacks, monitor_subset, run_epochs
+from ..training import OptimizerTrainer, check_callbacks, monitor_subset, run_epochs, training_data
 from ..training.options import as_checkpoint
 from ..training.checkpointer import global_rng_parts, module_part
 from ..mcmc.sampling import make_generator
@@ -154,11 +154,7 @@ def fit_directed(model: DirectedModel, data: torch.Tensor, *, method: str | None
     check_choice(backend, "backend", BACKENDS)
     checkpoint = as_checkpoint(checkpoint, checkpoint_every, resume)
     callbacks = check_callbacks(callbacks)
-    data = model.check_data(data, "data")
-    if data.shape[0] == 0:
-        raise ValueError("fit: data has no rows")
-    if evaluate is not None:
-        eval_data = model.check_data(data if eval_data is None else eval_data, "eval_data")
+    data, eval_data = training_data(model, data, eval_data, evaluate)
     if method == "iwae":
         with torch.no_grad(), validation_disabled():
             iwae_loss(model, data[:1], 1)  # refuses discrete latents before training

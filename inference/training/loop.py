@@ -24,7 +24,7 @@ import torch
 
 from . import checkpointer
 
-__all__ = ["Trainer", "OptimizerTrainer", "run_epochs", "check_callbacks", "monitor_subset"]
+__all__ = ["Trainer", "OptimizerTrainer", "run_epochs", "check_callbacks", "monitor_subset", "training_data"]
 
 
 class Trainer:
@@ -119,6 +119,17 @@ class OptimizerTrainer(Trainer):
 
     def lr(self) -> float:
         return self.opt.param_groups[0]["lr"]
+
+
+def training_data(model, data, eval_data=None, evaluate=None, where: str = "fit"):
+    """``(data, eval_data)`` checked by ``model.check_data``: ``data`` with at least one
+    row; with ``evaluate``, ``eval_data`` (default ``data``) too, else ``None``."""
+    data = model.check_data(data, "data")
+    if data.shape[0] == 0:
+        raise ValueError(f"{where}: data has no rows")
+    if evaluate is None:
+        return data, None
+    return data, model.check_data(data if eval_data is None else eval_data, "eval_data")
 
 
 def monitor_subset(data, monitor):
