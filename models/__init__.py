@@ -12,3 +12,6 @@ __all__ += ["DirectedModel", "SigmoidBeliefNet", "HelmholtzMachine", "VAE", "DBN
 from .autoencoders import GSN, Autoencoder, StackedAutoencoder
 
 __all__ += ["Autoencoder", "StackedAutoencoder", "GSN"]
+from .features import FeatureNet
+
+__all__ += ["FeatureNet"]
