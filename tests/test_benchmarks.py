@@ -181,3 +181,9 @@ def test_no_benchmark_imports_a_peer_at_the_top():
 def test_decoder_ais_small(capsys):
     _load("decoder_ais").main(["--steps", "5", "--images", "2", "--chains", "2", "--epochs", "1", "--repeats", "1"])
     assert "ratio" in capsys.readouterr().out
+
+
+def test_sample_quality_small(capsys):
+    _load("sample_quality").main(["--epochs", "1", "--n", "20"])
+    out = capsys.readouterr().out
+    assert "held-out test digits" in out and "GSN" in out

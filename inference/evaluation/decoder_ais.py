@@ -28,7 +28,7 @@ from pgm.checks import check_int
 from ..mcmc import hmc
 from ..mcmc.sampling import make_generator
 
-__all__ = ["DecoderAIS", "decoder_ais", "reverse_decoder_ais", "sigmoid_schedule"]
+__all__ = ["DecoderAIS", "decoder_ais", "reverse_decoder_ais", "sigmoid_schedule", "plot_decoder_ais"]
 
 
 class DecoderAIS(NamedTuple):
@@ -48,6 +48,10 @@ class DecoderAIS(NamedTuple):
     n_chains, n_steps : int
     direction : str
         ``"forward"`` or ``"reverse"``.
+    trace : dict or None
+        With ``checkpoints``: ``"betas"`` (C,), ``"log_w"`` (C, n · K), the log-weights
+        accumulated up to each of C checkpoints, and ``"accept"`` (C,), the mean HMC
+        acceptance of the step before each (:func:`plot_decoder_ais` draws them).
     """
 
     log_likelihood: torch.Tensor
@@ -57,6 +61,7 @@ class DecoderAIS(NamedTuple):
     n_chains: int
     n_steps: int
     direction: str
+    trace: dict | None = None
 
     @property
     def mean(self) -> float:
@@ -84,7 +89,8 @@ def _check(log_lik, x, n_chains, where):
     return check_int(n_chains, "n_chains", 1, where)
 
 
-def _anneal(log_lik, x_rep, z, betas, generator, n_leapfrog, step_size, target_accept, schedule=None, n=None):
+def _anneal(log_lik, x_rep, z, betas, generator, n_leapfrog, step_size, target_accept, schedule=None, n=None,
+            record_every=0):
     """Run the chains z (N, d) through ``betas`` (any direction); returns the log-weights
     Σ_t (β_t − β_{t−1}) log p(x | z_{t−1}) (N,), the mean acceptance and the step sizes.
 
@@ -99,7 +105,7 @@ def _anneal(log_lik, x_rep, z, betas, generator, n_leapfrog, step_size, target_a
 
     state = hmc.init(target(float(betas[0])), z, step_size)
     log_w = torch.zeros(z.shape[0], dtype=torch.float64, device=z.device)
-    accept, steps = 0.0, []
+    accept, steps, trace = 0.0, [], {"betas": [], "log_w": [], "accept": []}
     per = z.shape[0] // n
     for t in range(1, len(betas)):
         b_prev, b = float(betas[t - 1]), float(betas[t])
@@ -117,21 +123,30 @@ def _anneal(log_lik, x_rep, z, betas, generator, n_leapfrog, step_size, target_a
         if schedule is None:
             steps.append(state.step_size.double().log().view(n, per).mean(1))
         accept += float(state.accept.mean())
+        if record_every and (t % record_every == 0 or t == len(betas) - 1):
+            trace["betas"].append(b)
+            trace["log_w"].append(log_w.clone())
+            trace["accept"].append(float(state.accept.mean()))
+    _anneal.trace = {"betas": torch.tensor(trace["betas"], dtype=torch.float64),
+                     "log_w": torch.stack(trace["log_w"]) if trace["log_w"] else None,
+                     "accept": torch.tensor(trace["accept"], dtype=torch.float64)} if record_every else None
     return log_w, accept / max(1, len(betas) - 1), (torch.stack(steps) if steps else schedule)
 
 
-def _run(log_lik, x, z_start, betas, generator, n_leapfrog, step_size, target_accept, n_pilot, pilot_start):
+def _run(log_lik, x, z_start, betas, generator, n_leapfrog, step_size, target_accept, n_pilot, pilot_start,
+         record_every=0):
     """A pilot run (``n_pilot`` chains per example from ``pilot_start``) learns each
     example's step-size schedule; the chains from ``z_start`` then run on it, fixed."""
     n = x.shape[0]
     K = z_start.shape[0] // n
     _, _, schedule = _anneal(log_lik, x.repeat_interleave(n_pilot, 0), pilot_start, betas, generator, n_leapfrog,
                              step_size, target_accept, n=n)
-    return _anneal(log_lik, x.repeat_interleave(K, 0), z_start, betas, generator, n_leapfrog, step_size,
-                   target_accept, schedule=schedule, n=n)[:2]
+    log_w, accept, _ = _anneal(log_lik, x.repeat_interleave(K, 0), z_start, betas, generator, n_leapfrog, step_size,
+                               target_accept, schedule=schedule, n=n, record_every=record_every)
+    return log_w, accept, _anneal.trace
 
 
-def _summary(log_w, n, K, accept, steps, direction):
+def _summary(log_w, n, K, accept, steps, direction, trace=None):
     """Forward: log (1/K) Σ w; reverse: −log (1/K) Σ w^rev (E[w^rev] = 1 / p(x))."""
     lw = log_w.view(n, K)
     est = torch.logsumexp(lw, 1) - math.log(K)
@@ -140,12 +155,12 @@ def _summary(log_w, n, K, accept, steps, direction):
     w = torch.exp(lw - lw.max(1, keepdim=True).values)
     sem = w.std(1) / (w.mean(1) * math.sqrt(K)) if K > 1 else torch.full((n,), math.inf, dtype=torch.float64)
     ess = w.sum(1).square() / w.square().sum(1)
-    return DecoderAIS(est, sem, ess, accept, K, steps, direction)
+    return DecoderAIS(est, sem, ess, accept, K, steps, direction, trace)
 
 
 def decoder_ais(log_lik: Callable, n_latent: int, x: torch.Tensor, *, n_chains: int = 16, n_steps: int = 500,
                 betas=None, n_leapfrog: int = 10, step_size: float = 0.05, target_accept: float = 0.65,
-                n_pilot: int = 4, seed: int | None = 0) -> DecoderAIS:
+                n_pilot: int = 4, checkpoints: int = 0, seed: int | None = 0) -> DecoderAIS:
     """Forward AIS estimates of log p(x) for a decoder with prior N(0, I) (module docstring).
 
     Parameters
@@ -167,6 +182,9 @@ def decoder_ais(log_lik: Callable, n_latent: int, x: torch.Tensor, *, n_chains: 
         Adapting the chains' own step sizes as they run biases the weights (measured on
         probabilistic PCA: 0.3 to 1 nat in the reverse direction), a fixed schedule does
         not.
+    checkpoints : int, default 0
+        Record the log-weights and the acceptance at about this many points of the
+        schedule (``DecoderAIS.trace``; 0: none).
     seed : int or None, default 0
 
     Returns
@@ -181,8 +199,10 @@ def decoder_ais(log_lik: Callable, n_latent: int, x: torch.Tensor, *, n_chains: 
     n_pilot = check_int(n_pilot, "n_pilot", 1, "decoder_ais")
     pilot = torch.randn(n * n_pilot, d, generator=gen, dtype=x.dtype, device=x.device)
     z = torch.randn(n * K, d, generator=gen, dtype=x.dtype, device=x.device)
-    log_w, accept = _run(log_lik, x, z, betas, gen, n_leapfrog, step_size, target_accept, n_pilot, pilot)
-    return _summary(log_w, n, K, accept, len(betas) - 1, "forward")
+    every = max(1, (len(betas) - 1) // checkpoints) if check_int(checkpoints, "checkpoints", 0, "decoder_ais") else 0
+    log_w, accept, trace = _run(log_lik, x, z, betas, gen, n_leapfrog, step_size, target_accept, n_pilot, pilot,
+                                every)
+    return _summary(log_w, n, K, accept, len(betas) - 1, "forward", trace)
 
 
 def reverse_decoder_ais(log_lik: Callable, z_posterior: torch.Tensor, x: torch.Tensor, *, n_steps: int = 500,
@@ -200,6 +220,44 @@ def reverse_decoder_ais(log_lik: Callable, z_posterior: torch.Tensor, x: torch.T
     gen = make_generator(seed, x.device)
     n_pilot = min(check_int(n_pilot, "n_pilot", 1, "reverse_decoder_ais"), K)
     pilot = z_posterior[:, :n_pilot].reshape(n * n_pilot, d).to(x.dtype)  # the pilot's draws are reused, not weighed
-    log_w, accept = _run(log_lik, x, z_posterior.reshape(n * K, d).to(x.dtype), betas.flip(0), gen, n_leapfrog,
-                         step_size, target_accept, n_pilot, pilot)
+    log_w, accept, _ = _run(log_lik, x, z_posterior.reshape(n * K, d).to(x.dtype), betas.flip(0), gen, n_leapfrog,
+                            step_size, target_accept, n_pilot, pilot)
     return _summary(log_w, n, K, accept, len(betas) - 1, "reverse")
+
+
+def plot_decoder_ais(result: DecoderAIS, example: int = 0, path=None, title=None):
+    """Three panels of a traced run (``decoder_ais(..., checkpoints=C)``) for one example:
+    the final log-weights of its K chains, their effective sample size over β, and the
+    mean HMC acceptance over β. Returns the Figure."""
+    from pgm.checks import check_path, check_title
+    from pgm.plots._common import new_figure, save
+    from pgm.plots.annealing import effective_sample_size
+
+    check_path(path, "plot_decoder_ais"), check_title(title, "plot_decoder_ais")
+    if result.trace is None or result.trace["log_w"] is None:
+        raise ValueError("plot_decoder_ais: the result has no trace; run decoder_ais(..., checkpoints=50)")
+    n = result.log_likelihood.shape[0]
+    example = check_int(example, "example", 0, "plot_decoder_ais")
+    if example >= n:
+        raise ValueError(f"plot_decoder_ais: example must be below the {n} examples, got {example}")
+    K = result.n_chains
+    betas = result.trace["betas"].numpy()
+    log_w = result.trace["log_w"].view(len(betas), n, K)[:, example]
+    fig = new_figure((11, 3.2))
+    ax = fig.add_subplot(1, 3, 1)
+    ax.hist(log_w[-1].numpy(), bins=min(30, max(5, K // 2)), color="0.4")
+    ax.set_xlabel("final log w")
+    ax.set_ylabel("chains")
+    ax = fig.add_subplot(1, 3, 2)
+    ax.plot(betas, effective_sample_size(log_w.numpy()), color="C0")
+    ax.set_xlabel("β")
+    ax.set_ylabel(f"ESS of {K} chains")
+    ax = fig.add_subplot(1, 3, 3)
+    ax.plot(betas, result.trace["accept"].numpy(), color="C1")
+    ax.set_xlabel("β")
+    ax.set_ylabel("HMC acceptance")
+    ax.set_ylim(0, 1.02)
+    fig.suptitle(title or f"decoder AIS, example {example}: log p̂(x) = "
+                           f"{float(result.log_likelihood[example]):.3f} ± {float(result.sem[example]):.3f}")
+    save(fig, path)
+    return fig

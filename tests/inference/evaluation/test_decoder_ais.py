@@ -76,3 +76,17 @@ def test_decoder_ais_of_a_vae_through_its_family_matches_a_long_importance_estim
     assert float(ais.mean) >= float(iwae.mean) - z_crit * float(ais.sem.max()) - 0.02
     assert abs(float(ais.mean) - float(iwae.mean)) < 0.2
     assert family_of(SigmoidBeliefNet([6, 3])).decoder(SigmoidBeliefNet([6, 3])) is None  # binary latents
+
+
+def test_a_traced_run_is_the_same_run_and_draws(ppca, tmp_path):
+    from inference.evaluation.decoder_ais import plot_decoder_ais
+
+    log_lik, x, _, _ = ppca
+    plain = decoder_ais(log_lik, d, x[:2], n_chains=4, n_steps=30)
+    traced = decoder_ais(log_lik, d, x[:2], n_chains=4, n_steps=30, checkpoints=10)
+    torch.testing.assert_close(plain.log_likelihood, traced.log_likelihood)
+    assert traced.trace["log_w"].shape == (10, 8) and float(traced.trace["betas"][-1]) == 1.0
+    fig = plot_decoder_ais(traced, 1, path=tmp_path / "ais.png")
+    assert len(fig.axes) == 3 and (tmp_path / "ais.png").stat().st_size > 0
+    with pytest.raises(ValueError, match="no trace"):
+        plot_decoder_ais(plain)
