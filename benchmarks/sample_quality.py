@@ -42,29 +42,25 @@ from pgm import load_digits
 
 
 def models(train, epochs, seed):
-    """(name, trained model, sampling steps) of each family that samples."""
+    """(name, trained model, sampling steps, seconds of training) of each family that samples."""
+    recipes = [
+        ("RBM 64-16 (CD-1)", lambda: RBM.from_data(train, 16, seed=seed), {}, 1000),
+        ("DBM 64-16-16 (SML)", lambda: DBM.from_data(train, [16, 16], centered=True, seed=seed),
+         {"method": "sml", "lr": 0.02}, 1000),
+        ("DBN 64-32-16 (greedy)", lambda: DBN([64, 32, 16], seed=seed), {"method": "greedy"}, 1000),
+        ("SBN 64-16 (RWS)", lambda: SigmoidBeliefNet.from_data(train, [64, 16], seed=seed), {}, 1),
+        ("VAE 64-200-10 (ELBO)", lambda: VAE(64, 200, 10, seed=seed), {}, 1),
+        ("DAE 64-64 (walk-back), chain", lambda: Autoencoder(64, 64, noise="masking", noise_level=0.25, seed=seed),
+         {"method": "walkback"}, 500),
+        ("GSN 64-128-128, chain", lambda: GSN([64, 128, 128], seed=seed), {}, 500),
+    ]
     out = []
-    rbm = RBM.from_data(train, 16, seed=seed)
-    fit(rbm, train, epochs=epochs, seed=seed, progress=False)
-    out.append(("RBM 64-16 (CD-1)", rbm, 1000))
-    dbm = DBM.from_data(train, [16, 16], centered=True, seed=seed)
-    fit(dbm, train, method="sml", epochs=epochs, lr=0.02, seed=seed, monitor=0, progress=False)
-    out.append(("DBM 64-16-16 (SML)", dbm, 1000))
-    dbn = DBN([64, 32, 16], seed=seed)
-    fit(dbn, train, method="greedy", epochs=epochs, seed=seed, monitor=0, progress=False)
-    out.append(("DBN 64-32-16 (greedy)", dbn, 1000))
-    sbn = SigmoidBeliefNet.from_data(train, [64, 16], seed=seed)
-    fit(sbn, train, epochs=epochs, seed=seed, monitor=0, progress=False)
-    out.append(("SBN 64-16 (RWS)", sbn, 1))
-    vae = VAE(64, 200, 10, seed=seed)
-    fit(vae, train, epochs=epochs, seed=seed, monitor=0, progress=False)
-    out.append(("VAE 64-200-10 (ELBO)", vae, 1))
-    dae = Autoencoder(64, 64, noise="masking", noise_level=0.25, seed=seed)
-    fit(dae, train, method="walkback", epochs=epochs, seed=seed, monitor=0, progress=False)
-    out.append(("DAE 64-64 (walk-back), chain", dae, 500))
-    gsn = GSN([64, 128, 128], seed=seed)
-    fit(gsn, train, epochs=epochs, seed=seed, monitor=0, progress=False)
-    out.append(("GSN 64-128-128, chain", gsn, 500))
+    for name, build, options, steps in recipes:
+        model = build()
+        t0 = time.perf_counter()
+        fit(model, train, epochs=epochs, seed=seed, progress=False,
+            **({} if name.startswith("RBM") else {"monitor": 0}), **options)
+        out.append((name, model, steps, time.perf_counter() - t0))
     return out
 
 
@@ -90,7 +86,7 @@ def main(argv=None):
     means = torch.stack([train[labels == k].mean(0) for k in range(10)])
     rows = [("held-out test digits (the floor)", test[: args.n], 0.0),
             ("class means, uniformly (a bad model)", means[torch.randint(10, (args.n,), generator=gen)], 0.0)]
-    for name, model, steps in models(train, args.epochs, args.seed):
+    for name, model, steps, _ in models(train, args.epochs, args.seed):
         t0 = time.perf_counter()
         x = family_of(model).sample(model, args.n, make_generator(args.seed), steps)
         rows.append((name, x.detach().float().reshape(args.n, 64), time.perf_counter() - t0))

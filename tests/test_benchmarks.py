@@ -187,3 +187,10 @@ def test_sample_quality_small(capsys):
     _load("sample_quality").main(["--epochs", "1", "--n", "20"])
     out = capsys.readouterr().out
     assert "held-out test digits" in out and "GSN" in out
+
+
+def test_leaderboard_small(capsys):
+    _load("leaderboard").main(["--epochs", "1", "--n", "20", "--test-rows", "10", "--samples", "20", "--ais-steps",
+                               "10"])
+    out = capsys.readouterr().out
+    assert "decoder AIS" in out and "none (samples only)" in out

@@ -30,7 +30,7 @@ def _family(model):
 
 def _model_name(model) -> str:
     family = families.family_of(model)
-    return family.name if family is not None and family.name else type(model).__name__
+    return family.label(model) if family is not None else type(model).__name__
 
 
 def _visible(model):

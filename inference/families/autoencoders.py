@@ -132,6 +132,9 @@ class AutoencoderFamily(Family):
     def reconstruct(self, model, x):
         return model.reconstruct(x)
 
+    def label(self, model) -> str:
+        return variant(model)
+
     def visible_weights(self, model):
         return model.W.detach().t()
 

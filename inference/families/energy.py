@@ -102,9 +102,6 @@ class EnergyFamily(Family):
             result["accuracy"] = model.score(v, labels)
         return result
 
-    def label(self, model) -> str:
-        return self.name or type(model).__name__
-
     @torch.no_grad()
     def sample(self, model, n, generator, steps, clamp=None):
         from ..mcmc import gibbs

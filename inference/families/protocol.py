@@ -214,6 +214,11 @@ class Family:
         """The mean reconstruction of each row of ``x``."""
         raise TypeError(f"reconstruct: no reconstruction is defined for a {type(model).__name__}")
 
+    def label(self, model) -> str:
+        """The name a model of this family goes by (the family's name; a variant's where one
+        class serves several)."""
+        return self.name or type(model).__name__
+
     def decoder(self, model):
         """``(log_lik, n_latent)`` for decoder AIS (:func:`inference.evaluation.decoder_ais
         .decoder_ais`) where the model is a decoder x = g(z) with prior z ~ N(0, I):
