@@ -88,7 +88,7 @@ def main(argv=None):
                                                      args.ais_steps)):
             rows.append([name if i == 0 else "", family.label(model), kind, "" if value is None else f"{value:.2f}",
                          f"{fd:.2f}" if i == 0 else "", f"{params:,}" if i == 0 else "",
-                         f"{seconds:.0f}" if i == 0 else ""])
+                         f"{seconds:.1f}" if i == 0 else ""])
     print(format_table(["model", "family", "log-likelihood kind", "test LL (nats)", "FD", "parameters",
                         "s to train"], rows, align="<<<>>>>"))
 
