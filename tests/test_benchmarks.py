@@ -178,9 +178,10 @@ def test_no_benchmark_imports_a_peer_at_the_top():
         assert not [line for line in top if re.match(r"(import|from) (sklearn|learnergy)\b", line)], path.name
 
 
-def test_decoder_ais_small(capsys):
-    _load("decoder_ais").main(["--steps", "5", "--images", "2", "--chains", "2", "--epochs", "1", "--repeats", "1"])
-    assert "ratio" in capsys.readouterr().out
+def test_decoder_ais_small(capsys, tmp_path):
+    _load("decoder_ais").main(["--steps", "5", "10", "--images", "2", "--chains", "2", "--epochs", "1", "--repeats",
+                               "1", "--plot", str(tmp_path / "b.png")])
+    assert "ratio" in capsys.readouterr().out and (tmp_path / "b.png").stat().st_size > 0
 
 
 def test_sample_quality_small(capsys):
