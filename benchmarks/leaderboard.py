@@ -19,6 +19,7 @@ held-out digits score the floor). Rows for families still to come are added by t
 Usage::
 
     python benchmarks/leaderboard.py [--epochs 50] [--seed 0]
+    python benchmarks/leaderboard.py --mnist FOLDER --rows 10000 --test-rows 1000   # 28x28 MNIST files
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import argparse
 import torch
 
 from _common import format_table, machine_line, set_threads
+from sample_quality import add_data_arguments, load
 from sample_quality import models as trained_models
 
 from inference import exact_log_partition, importance_log_likelihood, log_likelihood, variational_bound
@@ -37,7 +39,6 @@ from inference.evaluation.quality import fit_features, frechet_distance
 from inference.families import family_of
 from inference.mcmc.sampling import make_generator
 from models import FeatureNet
-from pgm import load_digits
 
 
 def likelihood(model, family, train, test, seed, K=1000, ais_steps=500):
@@ -68,14 +69,16 @@ def main(argv=None):
     parser.add_argument("--samples", type=int, default=1000, help="K of the importance estimates")
     parser.add_argument("--ais-steps", type=int, default=500, help="steps of decoder AIS")
     parser.add_argument("--threads", type=int, default=1)
+    add_data_arguments(parser)
     args = parser.parse_args(argv)
     set_threads(args.threads)
-    train, labels = load_digits(split="train", return_labels=True)
-    test = load_digits(split="test")[: args.test_rows]
-    net = FeatureNet(seed=args.seed)
+    train, labels, test, _, what = load(args)
+    test = test[: args.test_rows]
+    args.n = min(args.n, test.shape[0])
+    net = FeatureNet(train.shape[1], seed=args.seed)
     fit_features(net, train, labels, epochs=30, seed=args.seed)
     f_train = net.features(train).detach()
-    print(f"binarized digits: train {tuple(train.shape)}, test {tuple(test.shape)}; {args.epochs} epochs per model")
+    print(f"{what}: train {tuple(train.shape)}, test {tuple(test.shape)}; {args.epochs} epochs per model")
     print(machine_line(), flush=True)
     rows = [["held-out test digits", "", "", "", f"{frechet_distance(f_train, net.features(test).detach()):.2f}", "",
              ""]]

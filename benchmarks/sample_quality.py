@@ -22,6 +22,7 @@ images. A score that cannot tell these two apart is not one to trust.
 Usage::
 
     python benchmarks/sample_quality.py [--n 359] [--epochs 50] [--seed 0]
+    python benchmarks/sample_quality.py --mnist FOLDER --rows 10000 --n 1000
 """
 
 from __future__ import annotations
@@ -42,17 +43,19 @@ from pgm import load_digits
 
 
 def models(train, epochs, seed):
-    """(name, trained model, sampling steps, seconds of training) of each family that samples."""
+    """(name, trained model, sampling steps, seconds of training) of each family that samples,
+    sized for the data's ``n`` columns."""
+    n = train.shape[1]
     recipes = [
-        ("RBM 64-16 (CD-1)", lambda: RBM.from_data(train, 16, seed=seed), {}, 1000),
-        ("DBM 64-16-16 (SML)", lambda: DBM.from_data(train, [16, 16], centered=True, seed=seed),
+        (f"RBM {n}-16 (CD-1)", lambda: RBM.from_data(train, 16, seed=seed), {}, 1000),
+        (f"DBM {n}-16-16 (SML)", lambda: DBM.from_data(train, [16, 16], centered=True, seed=seed),
          {"method": "sml", "lr": 0.02}, 1000),
-        ("DBN 64-32-16 (greedy)", lambda: DBN([64, 32, 16], seed=seed), {"method": "greedy"}, 1000),
-        ("SBN 64-16 (RWS)", lambda: SigmoidBeliefNet.from_data(train, [64, 16], seed=seed), {}, 1),
-        ("VAE 64-200-10 (ELBO)", lambda: VAE(64, 200, 10, seed=seed), {}, 1),
-        ("DAE 64-64 (walk-back), chain", lambda: Autoencoder(64, 64, noise="masking", noise_level=0.25, seed=seed),
+        (f"DBN {n}-32-16 (greedy)", lambda: DBN([n, 32, 16], seed=seed), {"method": "greedy"}, 1000),
+        (f"SBN {n}-16 (RWS)", lambda: SigmoidBeliefNet.from_data(train, [n, 16], seed=seed), {}, 1),
+        (f"VAE {n}-200-10 (ELBO)", lambda: VAE(n, 200, 10, seed=seed), {}, 1),
+        (f"DAE {n}-64 (walk-back), chain", lambda: Autoencoder(n, 64, noise="masking", noise_level=0.25, seed=seed),
          {"method": "walkback"}, 500),
-        ("GSN 64-128-128, chain", lambda: GSN([64, 128, 128], seed=seed), {}, 500),
+        (f"GSN {n}-128-128, chain", lambda: GSN([n, 128, 128], seed=seed), {}, 500),
     ]
     out = []
     for name, build, options, steps in recipes:
@@ -64,20 +67,46 @@ def models(train, epochs, seed):
     return out
 
 
+def load(args):
+    """(train, labels, test, test_labels, what): the binarized digits, or with ``--mnist`` the
+    binarized MNIST files of that folder, ``--rows`` training rows drawn at random."""
+    if args.mnist:
+        from pgm import load_mnist
+
+        train, labels = load_mnist(args.mnist, "train", binarize=True)
+        test, test_labels = load_mnist(args.mnist, "test", binarize=True)
+        what = f"binarized MNIST from {args.mnist}"
+    else:
+        train, labels = load_digits(split="train", return_labels=True)
+        test, test_labels = load_digits(split="test", return_labels=True)
+        what = "binarized digits"
+    if args.rows and args.rows < train.shape[0]:
+        keep = torch.randperm(train.shape[0], generator=torch.Generator().manual_seed(args.seed))[: args.rows]
+        train, labels = train[keep], labels[keep]
+    return train, labels, test, test_labels, what
+
+
+def add_data_arguments(parser):
+    parser.add_argument("--mnist", metavar="FOLDER", default=None,
+                        help="MNIST IDX files in FOLDER (28x28) instead of the bundled 8x8 digits")
+    parser.add_argument("--rows", type=int, default=None, help="training rows drawn at random (default all)")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=359, help="samples per model (default: the test split's 359)")
     parser.add_argument("--epochs", type=int, default=50)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
+    add_data_arguments(parser)
     args = parser.parse_args(argv)
     set_threads(args.threads)
-    train, labels = load_digits(split="train", return_labels=True)
-    test, _ = load_digits(split="test", return_labels=True)
-    net = FeatureNet(seed=args.seed)
+    train, labels, test, test_labels, what = load(args)
+    args.n = min(args.n, test.shape[0])
+    net = FeatureNet(train.shape[1], seed=args.seed)
     fit_features(net, train, labels, epochs=30, seed=args.seed)
-    print(f"binarized digits; FeatureNet 64-128-64, test accuracy "
-          f"{float((net.predict(test) == load_digits(split='test', return_labels=True)[1]).double().mean()):.3f}; "
+    print(f"{what}; FeatureNet {train.shape[1]}-128-64, test accuracy "
+          f"{float((net.predict(test) == test_labels).double().mean()):.3f}; "
           f"{args.n} samples per row, {args.epochs} training epochs per model")
     print(machine_line(), flush=True)
     feats = lambda x: net.features(x.float()).detach()  # noqa: E731
@@ -89,7 +118,7 @@ def main(argv=None):
     for name, model, steps, _ in models(train, args.epochs, args.seed):
         t0 = time.perf_counter()
         x = family_of(model).sample(model, args.n, make_generator(args.seed), steps)
-        rows.append((name, x.detach().float().reshape(args.n, 64), time.perf_counter() - t0))
+        rows.append((name, x.detach().float().reshape(args.n, -1), time.perf_counter() - t0))
     table = []
     for name, x, seconds in rows:
         kd = kernel_distance(f_train, feats(x), 5, make_generator(args.seed))

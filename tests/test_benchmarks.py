@@ -195,3 +195,19 @@ def test_leaderboard_small(capsys):
                                "10"])
     out = capsys.readouterr().out
     assert "decoder AIS" in out and "none (samples only)" in out
+
+
+def test_leaderboard_on_mnist_files(capsys, tmp_path):
+    """The MNIST rows from IDX files in a folder (small ones the test writes)."""
+    import numpy as np
+
+    from tests.pgm.test_datasets import write_idx
+
+    rng = np.random.RandomState(0)
+    for prefix, n in (("train", 40), ("t10k", 20)):
+        write_idx(tmp_path / f"{prefix}-images-idx3-ubyte", rng.randint(0, 256, size=(n, 28, 28)).astype(np.uint8))
+        write_idx(tmp_path / f"{prefix}-labels-idx1-ubyte", (np.arange(n) % 10).astype(np.uint8))
+    _load("leaderboard").main(["--mnist", str(tmp_path), "--epochs", "1", "--n", "10", "--test-rows", "10",
+                               "--samples", "5", "--ais-steps", "5"])
+    out = capsys.readouterr().out
+    assert "binarized MNIST" in out and "RBM 784-16" in out and "GSN 784-128-128" in out
