@@ -24,7 +24,8 @@ import torch
 
 __all__ = ["check_beta", "check_bool", "check_choice", "check_float", "check_init", "check_sizes", "check_int",
            "check_memory", "check_onehot", "check_units", "check_path", "check_ax", "check_title", "check_int_arg",
-           "check_seed", "check_device", "check_device_arg", "check_model", "check_file_path", "check_output_file",
+           "check_seed", "check_device", "check_device_arg", "check_model", "check_capable", "check_file_path",
+           "check_output_file",
            "check_bracket", "check_rows", "check_chains_memory",
            "as_array", "PICTURE_FORMATS",
            "is_validation_enabled", "set_validation", "validation_disabled"]
@@ -411,6 +412,19 @@ def check_model(model, cls, where: str, name: str = "model", what: str | None = 
         if what is None:
             what = f"{'an' if cls.__name__[0] in 'AEIOU' else 'a'} {cls.__name__}"
         raise TypeError(f"{_prefix(where)}{name} must be {what}, got {type(model).__name__}{hint}")
+    check_device(model, name, where)
+    return model
+
+
+def check_capable(model, needs, where: str, what: str, name: str = "model"):
+    """``model`` if it is a ``torch.nn.Module`` with every attribute in ``needs`` (the
+    methods and fields an algorithm uses: what the model must be able to do, not which class
+    it is), on a device computations can run on; TypeError naming ``what`` was expected and
+    what is missing otherwise."""
+    missing = [a for a in needs if not hasattr(model, a)] if isinstance(model, torch.nn.Module) else list(needs)
+    if missing:
+        raise TypeError(f"{_prefix(where)}{name} must be {what}, with {', '.join(needs)}; got {type(model).__name__} "
+                        f"without {', '.join(missing)}")
     check_device(model, name, where)
     return model
 

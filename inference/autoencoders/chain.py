@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import torch
 
-from pgm.checks import check_int, check_units
+from pgm.checks import check_capable, check_int, check_units
 
 __all__ = ["ChainState", "init", "step", "run", "record"]
 
@@ -31,11 +31,12 @@ class ChainState(NamedTuple):
     steps: int
 
 
-def _check(model, where):
-    from models.autoencoders import Autoencoder
+#: What the chain uses of an autoencoder.
+CHAIN = ("check_data", "corruption", "encode", "decode", "decoder_output", "likelihood", "n_visible")
 
-    if not isinstance(model, Autoencoder):
-        raise TypeError(f"{where}: model must be a models.Autoencoder, got {type(model).__name__}")
+
+def _check(model, where):
+    check_capable(model, CHAIN, where, "a denoising autoencoder such as a models.Autoencoder")
     if model.corruption is None or model.corruption.level == 0:
         raise ValueError(f"{where}: the denoising chain needs a corruption C(x̃ | x); the model has none "
                          "(build it with noise=... and noise_level > 0)")

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from pgm.checks import check_bool, check_float, check_int, validation_disabled
+from pgm.checks import check_bool, check_capable, check_float, check_int, validation_disabled
 
 from ..mcmc.sampling import make_generator
 from ..training import EpochTable, OptimizerTrainer, check_callbacks, monitor_subset, run_epochs, training_data
@@ -47,10 +47,8 @@ def fit_gsn(model, data: torch.Tensor, *, method: str | None = None, epochs: int
     """Train a :class:`~models.autoencoders.GSN` by walk-back through its unrolled chain
     (Adam at ``lr``; ``method`` is ``"walkback"``, the only one). Checkpoints, resume,
     callbacks and progress as for every trainer."""
-    from models.autoencoders import GSN
-
-    if not isinstance(model, GSN):
-        raise TypeError(f"fit: model must be a models.GSN, got {type(model).__name__}")
+    check_capable(model, ("check_data", "reconstructions", "step", "initial_state", "log_prob"), "fit",
+                  "a generative stochastic network such as a models.GSN")
     if method not in (None, "walkback"):
         raise ValueError(f"fit: method must be one of ['walkback'] for a GSN, got {method!r}")
     check_int(epochs, "epochs", 1, "fit"), check_int(batch_size, "batch_size", 1, "fit")

@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 import torch
 
-from pgm.checks import check_bool, check_choice, check_int
+from pgm.checks import check_bool, check_capable, check_choice, check_int
 
 from ..dbn.classifier import DBNClassifier
 from ..mcmc.sampling import make_generator
@@ -79,10 +79,8 @@ def fit_stacked(stack, data: torch.Tensor, *, method: str = "greedy", epochs: in
     -------
     StackedHistory
     """
-    from models.autoencoders import StackedAutoencoder
-
-    if not isinstance(stack, StackedAutoencoder):
-        raise TypeError(f"fit: model must be a models.StackedAutoencoder, got {type(stack).__name__}")
+    check_capable(stack, ("check_data", "layers", "encode", "decode", "log_prob", "decode_to_first"), "fit",
+                  "a stack of autoencoders such as a models.StackedAutoencoder")
     check_choice(method, "method", ("greedy", "finetune"), "fit")
     if seed is not None:
         check_int(seed, "seed", 0, "fit")

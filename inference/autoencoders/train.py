@@ -31,7 +31,7 @@ from functools import partial
 import torch
 
 from pgm import checks
-from pgm.checks import validation_disabled
+from pgm.checks import check_capable, validation_disabled
 
 from ..mcmc.sampling import make_generator
 from ..training import EpochTable, OptimizerTrainer, Part, check_callbacks, monitor_subset, run_epochs, training_data
@@ -41,6 +41,9 @@ __all__ = ["AutoencoderHistory", "fit_autoencoder", "METHODS", "batch_loss"]
 
 #: Training methods of autoencoders.
 METHODS = ("reconstruction", "walkback")
+#: What an autoencoder gives the trainer (:class:`models.Autoencoder` has it all).
+AUTOENCODER = ("check_data", "corruption", "default_method", "encode", "decode", "decoder_output", "log_prob",
+               "penalty", "contraction_norm", "sparsity_weight", "l1", "contraction", "n_hidden")
 check_int, check_float, check_choice = (partial(f, where="fit") for f in (checks.check_int, checks.check_float,
                                                                            checks.check_choice))
 
@@ -180,10 +183,7 @@ def fit_autoencoder(model, data: torch.Tensor, *, method: str | None = None, wal
     -------
     AutoencoderHistory
     """
-    from models.autoencoders import Autoencoder
-
-    if not isinstance(model, Autoencoder):
-        raise TypeError(f"fit: model must be a models.Autoencoder, got {type(model).__name__}")
+    check_capable(model, AUTOENCODER, "fit", "an autoencoder such as a models.Autoencoder")
     method = check_choice(model.default_method if method is None else method, "method", METHODS)
     if method == "walkback" and model.corruption is None:
         raise ValueError("fit: method 'walkback' runs the denoising chain, which needs a corruption: build the "

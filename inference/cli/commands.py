@@ -84,8 +84,7 @@ def _cmd_fit(args):
     if evaluate is not None:
         _check_data_kind(family.name, family.visible_kind, spec, data, exact=True, option=f"--evaluate {evaluate}: ")
     model = family.build(data, args)
-    if hasattr(family, "check_cli_fit"):
-        family.check_cli_fit(model, args)
+    family.check_cli_fit(model, args)
     common = {"seed": args.seed, "progress": not args.no_progress}
     if family.epoch_trained:
         common.update({"method": args.method, "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,

@@ -127,10 +127,12 @@ def _anneal(log_lik, x_rep, z, betas, generator, n_leapfrog, step_size, target_a
             trace["betas"].append(b)
             trace["log_w"].append(log_w.clone())
             trace["accept"].append(float(state.accept.mean()))
-    _anneal.trace = {"betas": torch.tensor(trace["betas"], dtype=torch.float64),
-                     "log_w": torch.stack(trace["log_w"]) if trace["log_w"] else None,
-                     "accept": torch.tensor(trace["accept"], dtype=torch.float64)} if record_every else None
-    return log_w, accept / max(1, len(betas) - 1), (torch.stack(steps) if steps else schedule)
+    if record_every:
+        trace = {"betas": torch.tensor(trace["betas"], dtype=torch.float64),
+                 "log_w": torch.stack(trace["log_w"]) if trace["log_w"] else None,
+                 "accept": torch.tensor(trace["accept"], dtype=torch.float64)}
+    return log_w, accept / max(1, len(betas) - 1), (torch.stack(steps) if steps else schedule), \
+        (trace if record_every else None)
 
 
 def _run(log_lik, x, z_start, betas, generator, n_leapfrog, step_size, target_accept, n_pilot, pilot_start,
@@ -139,11 +141,11 @@ def _run(log_lik, x, z_start, betas, generator, n_leapfrog, step_size, target_ac
     example's step-size schedule; the chains from ``z_start`` then run on it, fixed."""
     n = x.shape[0]
     K = z_start.shape[0] // n
-    _, _, schedule = _anneal(log_lik, x.repeat_interleave(n_pilot, 0), pilot_start, betas, generator, n_leapfrog,
+    _, _, schedule, _ = _anneal(log_lik, x.repeat_interleave(n_pilot, 0), pilot_start, betas, generator, n_leapfrog,
                              step_size, target_accept, n=n)
-    log_w, accept, _ = _anneal(log_lik, x.repeat_interleave(K, 0), z_start, betas, generator, n_leapfrog, step_size,
-                               target_accept, schedule=schedule, n=n, record_every=record_every)
-    return log_w, accept, _anneal.trace
+    log_w, accept, _, trace = _anneal(log_lik, x.repeat_interleave(K, 0), z_start, betas, generator, n_leapfrog,
+                                      step_size, target_accept, schedule=schedule, n=n, record_every=record_every)
+    return log_w, accept, trace
 
 
 def _summary(log_w, n, K, accept, steps, direction, trace=None):

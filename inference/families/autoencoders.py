@@ -17,7 +17,7 @@ from ..autoencoders import chain as dae_chain
 from ..autoencoders import errors, fit_autoencoder, fit_stacked
 from ..autoencoders.gsn import fit_gsn, sample_gsn
 from .arguments import COUNT, UsageError, layer_sizes, real
-from .protocol import Family, register
+from .protocol import Family, _keywords, final_numbers, register
 
 __all__ = ["AutoencoderFamily", "StackedFamily", "GSNFamily", "variant"]
 
@@ -81,9 +81,6 @@ class AutoencoderFamily(Family):
     evaluate_help = "reconstruction and denoising error"
     trainer = staticmethod(fit_autoencoder)
     defaults: dict = {}
-
-    def fit(self, model, data, *, method=None, **options):
-        return fit_autoencoder(model, data, method=method, **options)
 
     def build(self, data, args):
         return Autoencoder(data.shape[1], args.hidden, seed=args.seed, **_variant_kwargs(args, self.name))
@@ -154,8 +151,6 @@ class StackedFamily(Family):
     trainer = staticmethod(fit_stacked)
 
     def options(self, method=None) -> dict:
-        from .protocol import _keywords
-
         return {**_keywords(fit_stacked), **_keywords(fit_autoencoder), "layer_method": None}
 
     def fit(self, model, data, *, method=None, **options):
@@ -202,8 +197,7 @@ class StackedFamily(Family):
             epochs = args.finetune_epochs or common.get("epochs", 50)
             history = fit_stacked(model, data, method="finetune", epochs=epochs, **tune)
             record["finetune"] = history.finetune.as_dict()
-        last = {k: v for k, v in history.last().items() if isinstance(v, (int, float)) and k != "epoch"}
-        return record, {"epoch": history.epoch[-1], **last}
+        return record, final_numbers(history)
 
     def evaluate(self, model, data, args, load_train) -> dict:
         x = model.check_data(data, "data")
@@ -213,10 +207,6 @@ class StackedFamily(Family):
             nll = float(-model.log_prob(x, h).double().mean())
         return {"model": "stacked", "n": int(x.shape[0]), "recon_error": err, "reconstruction_nll": nll,
                 "note": "an autoencoder has no tractable likelihood", "units": "squared error and nats per example"}
-
-    def sample(self, model, n, generator, steps, clamp=None):
-        raise UsageError("a stacked autoencoder has no sampler; fit a denoising autoencoder (pgm fit dae) to sample "
-                         "by its Markov chain")
 
     def reconstruct(self, model, x):
         return model.reconstruct(x)
@@ -234,9 +224,6 @@ class GSNFamily(Family):
     evaluation = "samples"
     pictures = ("samples", "reconstructions", "filters")
     trainer = staticmethod(fit_gsn)
-
-    def fit(self, model, data, *, method=None, **options):
-        return fit_gsn(model, data, method=method, **options)
 
     def build(self, data, args):
         if args.sizes[0] != data.shape[1]:

@@ -12,7 +12,7 @@ from ..dbn import fit_greedy, fit_up_down
 from ..learning.fit import fit as fit_energy
 from ..learning.options import SHORTHAND
 from .arguments import COUNT, UsageError, check_exact, real
-from .protocol import Family, _keywords
+from .protocol import Family, _keywords, final_numbers
 
 __all__ = ["DBNFamily"]
 
@@ -117,8 +117,7 @@ class DBNFamily(Family):
                 up["resume"] = "auto" if common.get("resume") else False
             history = fit_up_down(model, data, **up)
             record["up_down"] = history.as_dict()
-        last = {k: v for k, v in history.last().items() if isinstance(v, (int, float)) and k != "epoch"}
-        return record, {"epoch": history.epoch[-1], **last}
+        return record, final_numbers(history)
 
     def evaluate(self, model, data, args, load_train) -> dict:
         from ..dbn import dbn_log_likelihood

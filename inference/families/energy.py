@@ -50,9 +50,6 @@ class EnergyFamily(Family):
         return text if rectified is None else (f"{text}; {rectified:g} with --units stepped, and with nrelu up to "
                                                f"--copies {n}, {rectified * n:g}/N above")
 
-    def fit(self, model, data, *, method=None, **options):
-        return fit_energy(model, data, method=method, **options)
-
     # -- the command line -----------------------------------------------------------------
     def add_training_arguments(self, parser) -> None:
         parser.add_argument("--k", type=COUNT, default=None, help="Gibbs sweeps per update (default 1)")

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import inspect
 
+from .arguments import UsageError
+
 __all__ = ["Family", "EVALUATIONS", "PICTURES", "register", "unregister", "lookup", "names", "families",
            "family_of", "option_owners"]
 
@@ -167,6 +169,9 @@ class Family:
         lr = self.options(self.cli_default_method()).get("lr")
         return f"{lr:g}" if isinstance(lr, float) else str(getattr(self.cls, "default_lr", "the model's"))
 
+    def check_cli_fit(self, model, args) -> None:
+        """Refuse, before any work, what the parsed options ask that the model cannot do."""
+
     def cli_fit(self, model, data, args, common: dict):
         """``pgm fit``: train ``model`` with the shared options ``common`` (``method``,
         ``epochs``, ``batch_size``, ``lr``, ``seed``, ``evaluate``, ``eval_data``,
@@ -174,19 +179,18 @@ class Family:
         family's own; returns ``(record, summary)``: the JSON-able history to write and a
         dict of the final numbers to print."""
         history = self.fit(model, data, **common, **self.training_options(args))
-        last = {k: v for k, v in history.last().items() if isinstance(v, (int, float)) and k != "epoch"}
-        return history.as_dict(), {"epoch": history.epoch[-1], **last}
+        return history.as_dict(), final_numbers(history)
 
     def build(self, data, args):
         """A new model sized (and initialised) for ``data`` from the parsed options."""
         if self.build_fn is None:
-            raise NotImplementedError(f"the {self.name} family cannot build a model from data")
+            raise TypeError(f"the {self.name} family builds no model from data: give it a build_fn")
         return self.build_fn(data, args)
 
     def from_sizes(self, sizes):
         """A model from layer sizes (``pgm graph NAME:64x16``)."""
         if self.sizes_fn is None:
-            raise NotImplementedError(f"the {self.name} family cannot build a model from sizes")
+            raise TypeError(f"the {self.name} family builds no model from sizes: give it a sizes_fn")
         return self.sizes_fn(sizes)
 
     def add_model_arguments(self, parser) -> None:
@@ -202,13 +206,15 @@ class Family:
         return {}
 
     # -- using a trained model -----------------------------------------------------------------
-    def evaluate(self, model, data, args) -> dict:
-        """``pgm eval``: the family's likelihood (or its scores) on ``data``, JSON-able."""
-        raise NotImplementedError(f"the {self.name} family has no evaluation")
+    def evaluate(self, model, data, args, load_train) -> dict:
+        """``pgm eval``: the family's likelihood (or its scores) on ``data``, JSON-able
+        (``load_train()`` gives the training split where an estimator needs it)."""
+        raise UsageError(f"pgm eval: the {self.label(model)} family declares no evaluation")
 
     def sample(self, model, n: int, generator, steps: int, clamp=None):
-        """``n`` samples of the visible units (means where the family draws them), (n, n_visible)."""
-        raise NotImplementedError(f"the {self.name} family cannot sample")
+        """``n`` samples of the visible units (means where the family draws them), (n, n_visible);
+        a family without ``"samples"`` among its :attr:`pictures` draws none."""
+        raise UsageError(f"the {self.label(model)} family has no sampler (its pictures: {', '.join(self.pictures)})")
 
     def reconstruct(self, model, x):
         """The mean reconstruction of each row of ``x``."""
@@ -228,6 +234,12 @@ class Family:
     def visible_weights(self, model):
         """Weights from the visible units to the first hidden layer, (n_visible, n_hidden), or ``None``."""
         return None
+
+
+def final_numbers(history) -> dict:
+    """The last epoch's numbers of a history, ``epoch`` first: what ``pgm fit`` prints."""
+    last = {k: v for k, v in history.last().items() if isinstance(v, (int, float)) and k != "epoch"}
+    return {"epoch": history.epoch[-1], **last}
 
 
 def _keywords(func) -> dict:

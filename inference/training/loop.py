@@ -16,6 +16,7 @@ same for every family:
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import os
 import time
@@ -27,7 +28,7 @@ from . import checkpointer
 __all__ = ["Trainer", "OptimizerTrainer", "run_epochs", "check_callbacks", "monitor_subset", "training_data"]
 
 
-class Trainer:
+class Trainer(abc.ABC):
     """One training run as the epoch loop drives it. Subclasses set the attributes and
     define :meth:`train_epoch`; the other methods have defaults.
 
@@ -54,9 +55,9 @@ class Trainer:
     postfix: dict = {}
     backend: str | None = None
 
+    @abc.abstractmethod
     def train_epoch(self, epoch: int) -> dict:
         """Train epoch ``epoch`` (0-based); return the row's training columns."""
-        raise NotImplementedError
 
     def evaluate_epoch(self, epoch: int, last: bool) -> dict:
         """The row's monitoring and evaluation columns after epoch ``epoch`` (``last``:
@@ -108,14 +109,10 @@ class OptimizerTrainer(Trainer):
         self.model, self.data, self.opt, self.gen, self._settings = model, data, optimizer, generator, settings
 
     def settings(self) -> dict:
-        from .checkpointer import fingerprint
-
-        return {**self._settings, "data": fingerprint(self.data)}
+        return {**self._settings, "data": checkpointer.fingerprint(self.data)}
 
     def parts(self) -> dict:
-        from .checkpointer import generator_part, optimizer_part
-
-        return {"optimizer": optimizer_part(self.opt), "generator": generator_part(self.gen)}
+        return {"optimizer": checkpointer.optimizer_part(self.opt), "generator": checkpointer.generator_part(self.gen)}
 
     def lr(self) -> float:
         return self.opt.param_groups[0]["lr"]
