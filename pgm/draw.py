@@ -132,7 +132,34 @@ def _draw_plates(ax, graph, pos, width):
                 fontsize=_FONT - 1, color="0.25", gid=f"plate-note:{name}")
 
 
-def draw(graph: Graph, path=None, ax=None, title: str | None = None):
+def _reduced(graph: Graph) -> tuple[Graph, int]:
+    """``graph`` with its directed edges replaced by their transitive reduction (the edges
+    that no longer path implies), and the number of edges left out."""
+    import networkx as nx
+
+    dag = nx.DiGraph()
+    dag.add_nodes_from(graph.names)
+    dag.add_edges_from((e.src, e.dst) for e in graph.edges if e.directed)
+    if not nx.is_directed_acyclic_graph(dag):
+        raise ValueError("draw: reduce=True needs the directed edges to form a DAG")
+    keep = set(nx.transitive_reduction(dag).edges())
+    edges = [e for e in graph.edges if not e.directed or (e.src, e.dst) in keep]
+    return Graph(graph.groups, edges, graph.plates), len(graph.edges) - len(edges)
+
+
+def _reading_layout(graph: Graph, width: float, per_row: int = 7) -> dict[str, tuple[float, float, int]]:
+    """Groups in topological order, left to right in rows of ``per_row``, rows top to bottom."""
+    import networkx as nx
+
+    order = list(nx.topological_sort(graph.to_networkx())) if graph.edges else graph.names
+    pos = {}
+    for k, name in enumerate(order):
+        row, col = divmod(k, per_row)
+        pos[name] = (col * (width + _GAP_X), -row * (_H + _GAP_Y), -row)
+    return pos
+
+
+def draw(graph: Graph, path=None, ax=None, title: str | None = None, reduce: bool = False):
     """Draw a graph: layers bottom to top, groups as boxes, edges as arrows or lines.
 
     Layers come from :meth:`Graph.layers` (observed groups at the bottom). Each group is a
@@ -156,6 +183,11 @@ def draw(graph: Graph, path=None, ax=None, title: str | None = None):
         instead of a new figure.
     title : str, optional
         Axes title.
+    reduce : bool, default False
+        Draw only the transitive reduction of the directed edges (an autoregressive
+        chain, where each group depends on every earlier one, is drawn as the chain),
+        with a note of how many implied edges are left out, and lay the groups out in
+        reading order, in rows.
 
     Returns
     -------
@@ -178,13 +210,18 @@ def draw(graph: Graph, path=None, ax=None, title: str | None = None):
     ['h', 'v']
     """
     _check(graph, path, ax, title)
+    if not isinstance(reduce, bool):
+        raise TypeError(f"draw: reduce must be a bool, got {type(reduce).__name__}")
+    implied = 0
+    if reduce:
+        graph, implied = _reduced(graph)
     from matplotlib.figure import Figure
     from matplotlib.patches import Arc, FancyArrowPatch, FancyBboxPatch
 
     labels = {g.name: group_label(g) for g in graph.groups}
     longest = max((len(line) for text in labels.values() for line in text.split("\n")), default=0)
     width = max(1.3, 0.075 * longest + 0.35)
-    pos = _layout(graph, width)
+    pos = _reading_layout(graph, width) if reduce else _layout(graph, width)
     n_plates = len(graph.plates)
     margin = 0.35 + (_PLATE_PAD + _PLATE_STEP * n_plates + _PLATE_LABEL if n_plates else 0.0)
     xs = [x for x, _, _ in pos.values()] or [0.0]
@@ -237,6 +274,9 @@ def draw(graph: Graph, path=None, ax=None, title: str | None = None):
         ))
 
     _draw_plates(ax, graph, pos, width)
+    if implied:
+        ax.text(0.99, 0.01, f"each group depends on every earlier one: {implied} implied edges not drawn",
+                transform=ax.transAxes, ha="right", va="bottom", fontsize=_FONT - 1, color="0.25", gid="implied-note")
     if path is not None:
         folder = os.path.dirname(os.fspath(path))
         if folder:

@@ -339,6 +339,49 @@ class Graph:
             out.setdefault(depth[n], []).append(n)
         return [out[d] for d in sorted(out)]
 
+    def grouped(self, groups) -> "Graph":
+        """The quotient graph that merges groups: ``groups`` maps each new name to the
+        existing groups it holds (every group exactly once).
+
+        A new group's size is the total unit count of its members, its kind their common
+        kind (``"mixed"`` if they differ) and it is observed if all members are. An edge
+        joins two new groups if one joined any of their members (edges within a new group
+        are dropped: the new group is one node). Plates keep the new groups of their
+        members.
+
+        Examples
+        --------
+        >>> g = Graph([VariableGroup(n, 1, observed=True) for n in "abc"],
+        ...           [Edge("a", "b", True), Edge("a", "c", True), Edge("b", "c", True)])
+        >>> q = g.grouped({"ab": ["a", "b"], "c": ["c"]})
+        >>> q["ab"].size, q.parents("c")
+        ((2,), {'ab'})
+        """
+        owner: dict[str, str] = {}
+        for new, members in groups.items():
+            members = list(members)
+            if not members:
+                raise ValueError(f"Graph.grouped: group {new!r} has no members")
+            for m in members:
+                if m not in self._index:
+                    raise ValueError(f"Graph.grouped: {m!r} (in {new!r}) is not a group of the graph")
+                if m in owner:
+                    raise ValueError(f"Graph.grouped: {m!r} is in both {owner[m]!r} and {new!r}")
+                owner[m] = new
+        left = [n for n in self.names if n not in owner]
+        if left:
+            raise ValueError(f"Graph.grouped: every group must be placed, left out: {left[:5]}")
+        new_groups = []
+        for new, members in groups.items():
+            kinds = {self[m].kind for m in members}
+            new_groups.append(VariableGroup(new, sum(self[m].n_units for m in members),
+                                            kinds.pop() if len(kinds) == 1 else "mixed",
+                                            all(self[m].observed for m in members)))
+        edges = [Edge(owner[e.src], owner[e.dst], e.directed) for e in self.edges
+                 if owner[e.src] != owner[e.dst] or not e.directed]
+        plates = [Plate(p.name, tuple({owner[m] for m in p.members}), p.size, p.dim) for p in self.plates]
+        return Graph(new_groups, edges, plates)
+
     def to_networkx(self):
         """Convert to networkx.
 

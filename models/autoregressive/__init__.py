@@ -1,0 +1,12 @@
+"""Autoregressive models with exact likelihoods: p(x) = Π_i p(x_{o_i} | x_{o_<i}).
+
+:class:`FVSBN` (logistic autoregressive network), :class:`NADE` (running-sum hidden
+layer), each a Pyro program with one sample site per dimension along its ordering
+(:mod:`models.autoregressive.base`).
+"""
+
+from .base import AutoregressiveModel, check_ordering, draw_from, ordering_graph
+from .fvsbn import FVSBN
+from .nade import NADE
+
+__all__ = ["AutoregressiveModel", "FVSBN", "NADE"]
