@@ -34,12 +34,20 @@ def image_shape(group):
     return (side, side) if side * side == group.n_units else None
 
 
+def _visible(model):
+    from .families import family_of
+
+    family = family_of(model)
+    return model.graph[model.visible_name] if family is None else family.visible(model)
+
+
 def _shape_for(model, shape, func):
     if shape is not None:
         return shape
-    shape = image_shape(model.graph[model.visible_name])
+    vis = _visible(model)
+    shape = image_shape(vis)
     if shape is None:
-        raise ValueError(f"{func}: the {model.graph[model.visible_name].n_units} visible units are not a square "
+        raise ValueError(f"{func}: the {vis.n_units} visible units are not a square "
                          "image; pass image_shape=(height, width)")
     return shape
 
@@ -103,7 +111,7 @@ def plot_reconstructions(model, x: torch.Tensor, image_shape=None, path=None, ax
     func = "plot_reconstructions"
     _family(model, func)
     shape = _shape_for(model, image_shape, func)
-    pixels = model.graph[model.visible_name].n_units
+    pixels = _visible(model).n_units
     try:
         ok = len(shape) == 2 and int(shape[0]) * int(shape[1]) == pixels
     except (TypeError, ValueError):
@@ -114,7 +122,7 @@ def plot_reconstructions(model, x: torch.Tensor, image_shape=None, path=None, ax
     r = reconstruct(model, x)
     x = torch.as_tensor(x).to(r)[:, :pixels]  # a label joined after the pixels is not drawn
     r = r[:, :pixels]
-    real = model.graph[model.visible_name].kind not in ("bernoulli",)
+    real = _visible(model).kind not in ("bernoulli",)
     if title is None:
         err = float((x.double() - r.double()).square().sum(1).mean())
         title = f"{type(model).__name__}: data over reconstructions (squared error {err:.3g} per example)"

@@ -2,7 +2,7 @@
 and autoencoders (``models.autoencoders``)."""
 
 #: The subpackages of model families (their ``__all__`` lists their model classes).
-PACKAGES = ("energy", "directed", "autoencoders")
+PACKAGES = ("energy", "directed", "autoencoders", "autoregressive")
 
 from .energy import DBM, RBM, BoltzmannMachine, ClassRBM, EnergyModel, GaussianRBM, Hopfield, SpikeSlabRBM
 from .directed import DBN, VAE, DirectedModel, HelmholtzMachine, SigmoidBeliefNet
@@ -15,3 +15,6 @@ __all__ += ["Autoencoder", "StackedAutoencoder", "GSN"]
 from .features import FeatureNet
 
 __all__ += ["FeatureNet"]
+from .autoregressive import FVSBN, NADE, AutoregressiveModel
+
+__all__ += ["AutoregressiveModel", "FVSBN", "NADE"]

@@ -162,7 +162,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="number of evenly spaced βs, at least 2 (default: the 14,500-step schedule)")
     e.add_argument("--base", choices=["data", "uniform"], default="data",
                    help="AIS base distribution: the training data's marginals or uniform (default %(default)s)")
-    e.add_argument("--seed", type=_SEED, default=0, help="seeds AIS and the importance draws (default %(default)s)")
+    e.add_argument("--ensemble", type=_COUNT, default=1,
+                   help="autoregressive models trained over orderings or masks (oanade, made): also the ensemble "
+                        "of K orderings, log (1/K) Σ_k p_k(x), and each member's log-likelihood (default 1)")
+    e.add_argument("--seed", type=_SEED, default=0,
+                   help="seeds AIS, the importance draws and an ensemble's orderings (default %(default)s)")
     e.add_argument("--no-progress", action="store_true", help="no progress bars")
     e.set_defaults(func=_cmd_eval, prog=e.prog)
 
@@ -179,7 +183,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--flip", type=_real(0.0, 1.0), default=None,
                    help="Hopfield only: fraction of each stored pattern's bits flipped in its probe (default 0.1)")
     s.add_argument("--data", default=None,
-                   help="Hopfield only: the data whose first rows were stored, as for fit (default: the model's)")
+                   help="Hopfield: the data whose first rows were stored; with --inpaint: the data whose first test "
+                        "rows are completed; as for fit (default: the model's)")
+    s.add_argument("--inpaint", choices=["top", "bottom", "left", "right"], default=None,
+                   help="autoregressive models: observe this half of the first --n test images and draw the rest "
+                        "from its exact conditional (an ordering that puts the observed pixels first)")
     s.add_argument("--seed", type=_SEED, default=0, help="seeds the chains (default %(default)s)")
     s.add_argument("--label", type=_integer(0, "an int >= 0"), default=None,
                    help="models with a label (crbm): sample class LABEL (default: every class in turn, "

@@ -34,7 +34,7 @@ def _model_name(model) -> str:
 
 
 def _visible(model):
-    return model.graph[model.visible_name]
+    return _family(model).visible(model)
 
 
 def _demo_parts(text):
@@ -158,6 +158,9 @@ def _cmd_eval(args):
     if len(groups) == 1 and data.shape[1] != vis.n_units:
         raise UsageError(f"--data {spec} has {data.shape[1]} columns, but {args.model} has {vis.n_units} visible units")
     _check_data_kind(_model_name(model), vis.kind, spec, data, exact=True)
+    if args.ensemble != 1 and family.evaluation != "autoregressive":
+        raise UsageError(f"--ensemble applies to autoregressive models trained over orderings or masks (oanade, "
+                         f"made); {args.model} holds a {_model_name(model)} model")
     result = family.evaluate(model, data, args, lambda: load_data(spec, "train"))
     result.update(split=args.split, data=spec)
     print(json_text(result))
@@ -173,6 +176,8 @@ def _cmd_sample(args):
     model = load_model(args.model)
     family = _family(model)
     recall = "recall" in family.pictures
+    if args.inpaint is not None:
+        return _sample_inpainting(model, family, args, out)
     if not recall and (args.flip is not None or args.data is not None):
         raise UsageError(f"{'--flip' if args.flip is not None else '--data'} applies to Hopfield nets (a recall "
                          f"from corrupted patterns); {args.model} holds a {type(model).__name__}")
@@ -247,12 +252,52 @@ def _sample_recall(model, args, out, shape, gen):
                             " (a row per probe: the stored pattern, the probe, then the state after each sweep)"))
 
 
+def _sample_inpainting(model, family, args, out):
+    """``pgm sample --inpaint HALF``: the other half of the first ``--n`` test rows of
+    ``--data`` drawn from the exact conditional, pictured as truth, observed and
+    completions (a ``.pt`` output holds the completions, (n, D))."""
+    from ..autoregressive.pictures import inpaint, observed_half, plot_inpainting
+    from ..checkpoint import atomic_save
+    from ..mcmc import make_generator
+
+    if family.evaluation != "autoregressive":
+        raise UsageError(f"--inpaint applies to autoregressive models (fvsbn, nade, oanade, made, rnade); "
+                         f"{args.model} holds a {_model_name(model)} model")
+    vis = _visible(model)
+    shape = image_shape(vis)
+    if shape is None:
+        raise UsageError(f"--inpaint: the {vis.n_units} visible units are not a square image")
+    spec = args.data or family.default_data
+    data = load_data(spec, "test")
+    if data.shape[1] != vis.n_units:
+        raise UsageError(f"--data {spec} has {data.shape[1]} columns, but {args.model} has {vis.n_units} visible units")
+    _check_data_kind(_model_name(model), vis.kind, spec, data, exact=True)
+    n = min(8 if args.n is None else args.n, data.shape[0])
+    observed = observed_half(shape, args.inpaint)
+    gen = make_generator(args.seed, model.device)
+    try:
+        model.inpainting_member(observed)
+    except ValueError as err:
+        raise UsageError(f"--inpaint {args.inpaint}: {err}") from None
+    with _cleaned_up(out.parent, args.notes):
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if out.suffix.lower() == ".pt":
+            atomic_save(inpaint(model, data[:n], observed, 1, gen)[0], out)
+        else:
+            plot_inpainting(model, data[:n], observed, shape, generator=gen, path=out)
+    print(f"wrote {out} (the {args.inpaint} half of {n} test images observed, the rest drawn exactly)")
+
+
 def _label_clamp(model, args):
     """Class-conditional sampling: the observed softmax groups (a label) clamped to class
     ``--label``, or the n samples to the K classes in order, sample i to class ⌊i K / n⌋;
     ``None`` for a model without a label."""
     from pgm import ONEHOT_KINDS
 
+    if not hasattr(model, "visible_name"):  # one group of data, no label
+        if args.label is not None:
+            raise UsageError(f"--label: {_model_name(model)} has no label group to clamp")
+        return None
     labels = [g for g in model.graph.groups if g.observed and g.kind in ONEHOT_KINDS and g.name != model.visible_name]
     if not labels:
         if args.label is not None:
@@ -294,7 +339,7 @@ def _cmd_graph(args):
     model = _graph_model(args.model)
     print(model.graph.describe())
     with _cleaned_up(out.parent, args.notes):
-        pgm.draw(model.graph, path=out, title=_model_name(model))
+        pgm.draw(model.graph, path=out, title=_model_name(model), reduce=_family(model).graph_reduced)
     print(f"wrote {out}")
 
 
@@ -307,7 +352,7 @@ def _cmd_filters(args):
     if weights is None:
         raise UsageError(f"{args.model} holds a {type(model).__name__}, which has no matrix of weights from its "
                          "visible units to a hidden layer (filters exist for rbm, grbm, ssrbm, crbm, dbm)")
-    shape = image_shape(model.graph[model.visible_name])
+    shape = image_shape(_visible(model))
     if shape is None:
         raise UsageError(f"{args.model}: the {weights.shape[0]} visible units are not a square image")
     n = weights.shape[1] if args.n is None else min(args.n, weights.shape[1])

@@ -258,3 +258,4 @@ register(EnergyFamily())
 register(DirectedFamily())
 
 from . import autoencoders  # noqa: E402,F401  (registers ae, dae, sae, cae and stacked)
+from . import autoregressive  # noqa: E402,F401  (registers fvsbn, nade, oanade, made and rnade)

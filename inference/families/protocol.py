@@ -84,6 +84,9 @@ class Family:
     fit_evaluations: tuple = ()
     pictures: tuple = ("samples",)
     sample_steps: bool = True
+    #: Whether ``pgm graph`` draws the transitive reduction of the graph's directed edges
+    #: (an autoregressive ordering as its chain).
+    graph_reduced: bool = False
     #: ``pgm fit``: the methods offered (default :attr:`methods`), whether the family trains
     #: by epochs (the shared ``--epochs``, ``--batch-size``, ``--lr``, ``--evaluate``,
     #: ``--resume``), the file ``--resume`` continues, and phrases for the shared help.
@@ -230,6 +233,11 @@ class Family:
         .decoder_ais`) where the model is a decoder x = g(z) with prior z ~ N(0, I):
         ``log_lik(z, x)`` is log p(x | z) of aligned rows; ``None`` otherwise."""
         return None
+
+    def visible(self, model):
+        """The :class:`pgm.VariableGroup` of the data a model takes (size and kind): what
+        ``pgm`` checks data against and draws as images."""
+        return model.graph[model.visible_name]
 
     def visible_weights(self, model):
         """Weights from the visible units to the first hidden layer, (n_visible, n_hidden), or ``None``."""

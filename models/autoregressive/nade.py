@@ -105,6 +105,10 @@ class NADE(AutoregressiveModel):
             total = total - F.binary_cross_entropy_with_logits(logit, x[:, d], reduction="none")
         return total
 
+    def visible_weights(self) -> torch.Tensor:
+        """The input weights Wᵀ, (n_visible, n_hidden): each hidden unit's filter."""
+        return self.W.detach().t()
+
     # -- step by step: the running sum ----------------------------------------------------------
     def _start(self, n, member):
         return self.c.expand(n, self.n_hidden)

@@ -1,0 +1,105 @@
+"""Autoregressive models as families: ``fvsbn``, ``nade``, ``oanade`` (order-agnostic deep
+NADE), ``made`` and ``rnade``, trained by maximum likelihood
+(:func:`~inference.autoregressive.fit_autoregressive`) and judged by their exact
+log-likelihood (``evaluation = "autoregressive"``), per ordering and for ensembles of
+orderings; sampled ancestrally, and in-painted exactly along an ordering that puts the
+observed pixels first."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+import pgm
+
+from ..autoregressive import fit_autoregressive
+from .arguments import COUNT, UsageError, layer_sizes
+from .protocol import Family, register
+
+__all__ = ["AutoregressiveFamily"]
+
+
+class AutoregressiveFamily(Family):
+    """A family of :class:`~models.autoregressive.AutoregressiveModel` s: ``build_fn``,
+    ``sizes_fn`` and ``model_arguments`` give the model; everything else is shared."""
+
+    methods = ("likelihood",)
+    evaluation = "autoregressive"
+    fit_evaluations = ("exact",)
+    pictures = ("samples",)
+    sample_steps = False  # ancestral: one pass along the ordering
+    graph_reduced = True
+    evaluate_help = "the exact test log-likelihood"
+    trainer = staticmethod(fit_autoregressive)
+
+    def visible(self, model):
+        return pgm.VariableGroup("x", model.n_visible, model.visible_kind, observed=True)
+
+    def evaluate(self, model, data, args, load_train) -> dict:
+        if args.method not in (None, "exact"):
+            raise UsageError(f"--method {args.method}: the {self.label(model)} model's log-likelihood is exact; leave "
+                             "--method out (or --method exact)")
+        x = model.check_data(data, "data")
+        k = getattr(args, "ensemble", 1) or 1
+        try:
+            members = model.members(k, seed=args.seed) if k > 1 else [None]
+        except ValueError as err:
+            raise UsageError(f"--ensemble {k}: {err}") from None
+        with torch.no_grad():
+            per = torch.stack([model.log_prob(x, m) for m in members]).double()
+        result = {"model": self.label(model), "method": "exact", "log_likelihood": _summary(per[0])}
+        if k > 1:
+            ensemble = torch.logsumexp(per, 0) - math.log(k)
+            result["members"] = [_summary(row) for row in per]
+            result["ensemble"] = {"k": k, **_summary(ensemble)}
+        result["units"] = ("nats per example, log-density on the data's scale" if model.visible_kind != "bernoulli"
+                           else "nats per example")
+        return result
+
+    @torch.no_grad()
+    def sample(self, model, n, generator, steps, clamp=None):
+        return model.sample(n, generator)
+
+    def label(self, model) -> str:
+        return self.name or type(model).__name__
+
+    def visible_weights(self, model):
+        weights = getattr(model, "visible_weights", None)
+        return None if weights is None else weights()
+
+
+def _summary(lp: torch.Tensor) -> dict:
+    n = lp.numel()
+    sem = float(lp.std() / math.sqrt(n)) if n > 1 else None
+    return {"mean": float(lp.mean()), "sem": sem, "n": n}
+
+
+def _sizes(name, cls, arity, example):
+    def from_sizes(sizes):
+        sizes = tuple(sizes)
+        if len(sizes) != arity or not all(isinstance(s, int) and s >= 1 for s in sizes):
+            raise ValueError(f"{name}: expected {arity} positive size{'s' if arity > 1 else ''} (e.g. {example}), got "
+                             f"{sizes}")
+        return cls(*sizes)
+    return from_sizes
+
+
+def _hidden(parser, default):
+    parser.add_argument("--hidden", type=COUNT, default=default, help=f"hidden units (default {default})")
+
+
+def _register():
+    from models.autoregressive import FVSBN, NADE
+
+    register(AutoregressiveFamily(
+        name="fvsbn", cls=FVSBN, help="fully visible sigmoid belief net: one logistic regression per pixel on the "
+        "pixels before it", build_fn=lambda data, args: FVSBN(data.shape[1], seed=args.seed),
+        sizes_fn=_sizes("fvsbn", FVSBN, 1, "fvsbn:64")))
+    register(AutoregressiveFamily(
+        name="nade", cls=NADE, help="NADE: a hidden layer shared across the conditionals (running sum), Bernoulli "
+        "pixels", build_fn=lambda data, args: NADE(data.shape[1], args.hidden, seed=args.seed),
+        sizes_fn=_sizes("nade", NADE, 2, "nade:64x64"), pictures=("samples", "filters"), model_arguments=lambda p: _hidden(p, 64)))
+
+
+_register()
