@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import math
 import os
 import time
 
@@ -182,7 +183,7 @@ def run_epochs(trainer: Trainer, epochs: int, *, checkpoint=None, callbacks=(), 
                 start = [p.detach().clone() for p in trainer.model.parameters()]
                 row = trainer.train_epoch(epoch)
                 seconds = time.perf_counter() - t0
-                _check_finite(trainer, start, epoch, checkpoint)
+                _check_finite(trainer, start, epoch, checkpoint, row.get("loss"))
                 row.update(trainer.evaluate_epoch(epoch, epoch + 1 == epochs))
                 history.append(epoch=epoch + 1, seconds=seconds, **row)
                 bar.update(1)
@@ -199,13 +200,16 @@ def run_epochs(trainer: Trainer, epochs: int, *, checkpoint=None, callbacks=(), 
     return history
 
 
-def _check_finite(trainer, start, epoch, checkpoint) -> None:
-    """After an epoch: if any parameter is NaN or infinite, put back the parameters of the
-    epoch's start and raise FloatingPointError (the checkpoint keeps the last good epoch)."""
+def _check_finite(trainer, start, epoch, checkpoint, loss=None) -> None:
+    """After an epoch: if any parameter, or the epoch's training objective ``loss``, is NaN or
+    infinite, put back the parameters of the epoch's start and raise FloatingPointError
+    (the checkpoint keeps the last good epoch)."""
     model = trainer.model
-    if all(bool(torch.isfinite(p).all()) for p in model.parameters()):
+    finite_loss = not isinstance(loss, float) or math.isfinite(loss)
+    if finite_loss and all(bool(torch.isfinite(p).all()) for p in model.parameters()):
         return
     bad = [name for name, p in model.named_parameters() if not bool(torch.isfinite(p).all())]
+    what = f"parameters {bad} became NaN or infinite" if bad else f"the training objective became {loss}"
     with torch.no_grad():
         for p, p0 in zip(model.parameters(), start):
             p.copy_(p0)
@@ -213,6 +217,6 @@ def _check_finite(trainer, start, epoch, checkpoint) -> None:
     lr = trainer.lr()
     rate = "" if lr is None else f" (learning rate {lr:.3g} at the end of it)"
     raise FloatingPointError(
-        f"{trainer.where}: parameters {bad} became NaN or infinite during epoch {epoch + 1}{rate}: training "
+        f"{trainer.where}: {what} during epoch {epoch + 1}{rate}: training "
         f"diverged. The model holds the parameters from the start of that epoch{kept}. Lower lr (or momentum) "
         "and run again")
