@@ -31,6 +31,7 @@ layers here take the mask set as an argument instead.
 
 from __future__ import annotations
 
+import operator
 from typing import NamedTuple
 
 import pyro.distributions as dist
@@ -295,8 +296,11 @@ class MADE(AutoregressiveModel):
 
 def _check_hidden(hidden, where: str) -> list[int]:
     """Hidden layer sizes: an int or a non-empty sequence of ints ≥ 1, as a list."""
-    if hasattr(type(hidden), "__index__") and not isinstance(hidden, bool):
-        hidden = [hidden]
+    if not isinstance(hidden, bool):
+        try:
+            hidden = [operator.index(hidden)]  # one layer given as an int
+        except TypeError:
+            pass
     if isinstance(hidden, (str, bytes)) or not hasattr(hidden, "__iter__"):
         raise TypeError(f"{where}: hidden must be a sequence of hidden-layer sizes, e.g. (500,) or (500, 500), got "
                         f"{type(hidden).__name__} {hidden!r}")
