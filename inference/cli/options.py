@@ -31,8 +31,8 @@ def _path(what: str, note: str = ""):
 _FOLDER = _path("a folder name", " (an empty --out would write into the current folder)")
 _FILE = _path("a file name")
 
-#: Types given to options of the families by name; any other plain ``int`` or
-#: ``float`` option of a family gets ``_integer(0, ...)`` / a finite ``_real``.
+#: Types given to options of the families by name where they declare a plain ``int`` or
+#: ``float`` (or none); any other plain ``int`` or ``float`` option of a family gets ``_integer(0, ...)`` / a finite ``_real``.
 _FAMILY_TYPES = {"--hidden": _COUNT, "--weight-std": _real(0.0)}
 
 
@@ -44,7 +44,7 @@ class _CheckedGroup:
 
     def add_argument(self, *names, **kwargs):
         named = [_FAMILY_TYPES[n] for n in names if n in _FAMILY_TYPES]
-        if named:
+        if named and kwargs.get("type") in (None, int, float):
             kwargs["type"] = named[0]
         elif kwargs.get("type") is int:
             kwargs["type"] = _integer(0, "an int >= 0")

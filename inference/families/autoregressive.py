@@ -7,14 +7,16 @@ observed pixels first."""
 
 from __future__ import annotations
 
+import argparse
 import math
 
 import torch
 
 import pgm
+from models.autoregressive import FVSBN, MADE, NADE
 
 from ..autoregressive import fit_autoregressive
-from .arguments import COUNT, UsageError, layer_sizes
+from .arguments import COUNT, UsageError
 from .protocol import Family, register
 
 __all__ = ["AutoregressiveFamily"]
@@ -89,8 +91,36 @@ def _hidden(parser, default):
     parser.add_argument("--hidden", type=COUNT, default=default, help=f"hidden units (default {default})")
 
 
+def hidden_sizes(text):
+    """An argparse type: comma-separated hidden layer sizes, one or more (``500`` or ``500,500``)."""
+    try:
+        sizes = [int(t) for t in text.split(",")]
+    except ValueError:
+        sizes = []
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"expected comma-separated positive hidden layer sizes such as 500 or 500,500, "
+                                         f"got {text!r}")
+    return sizes
+
+
+def _made_arguments(parser):
+    parser.add_argument("--hidden", type=hidden_sizes, default=[500],
+                        help="hidden layer sizes (default 500; e.g. --hidden 500,500)")
+    parser.add_argument("--masks", type=COUNT, default=1,
+                        help="mask sets, one drawn per minibatch; an ensemble averages them (default 1)")
+    parser.add_argument("--order-agnostic", action="store_true",
+                        help="each mask set draws its own input ordering (default: all share the natural order)")
+    parser.add_argument("--direct", action="store_true", help="masked direct input-to-output connections")
+
+
+def _made_sizes(sizes):
+    if len(sizes) < 2 or not all(isinstance(s, int) and s >= 1 for s in sizes):
+        raise ValueError(f"made: expected two or more positive sizes VISIBLExH1[x...] (e.g. made:64x500), got "
+                         f"{tuple(sizes)}")
+    return MADE(sizes[0], tuple(sizes[1:]))
+
+
 def _register():
-    from models.autoregressive import FVSBN, NADE
 
     register(AutoregressiveFamily(
         name="fvsbn", cls=FVSBN, help="fully visible sigmoid belief net: one logistic regression per pixel on the "
@@ -100,6 +130,12 @@ def _register():
         name="nade", cls=NADE, help="NADE: a hidden layer shared across the conditionals (running sum), Bernoulli "
         "pixels", build_fn=lambda data, args: NADE(data.shape[1], args.hidden, seed=args.seed),
         sizes_fn=_sizes("nade", NADE, 2, "nade:64x64"), pictures=("samples", "filters"), model_arguments=lambda p: _hidden(p, 64)))
+    register(AutoregressiveFamily(
+        name="made", cls=MADE, help="MADE: a masked MLP giving every conditional in one pass; several mask sets "
+        "for connectivity-agnostic training and ensembles",
+        build_fn=lambda data, args: MADE(data.shape[1], tuple(args.hidden), n_masks=args.masks,
+                                         order_agnostic=args.order_agnostic, direct=args.direct, seed=args.seed),
+        sizes_fn=_made_sizes, model_arguments=_made_arguments))
 
 
 _register()

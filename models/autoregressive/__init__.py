@@ -1,12 +1,13 @@
 """Autoregressive models with exact likelihoods: p(x) = Π_i p(x_{o_i} | x_{o_<i}).
 
 :class:`FVSBN` (logistic autoregressive network), :class:`NADE` (running-sum hidden
-layer), each a Pyro program with one sample site per dimension along its ordering
+layer), :class:`MADE` (masked MLP, several mask sets), each a Pyro program with one sample site per dimension along its ordering
 (:mod:`models.autoregressive.base`).
 """
 
 from .base import AutoregressiveModel, check_ordering, draw_from, ordering_graph
 from .fvsbn import FVSBN
+from .made import MADE
 from .nade import NADE
 
-__all__ = ["AutoregressiveModel", "FVSBN", "NADE"]
+__all__ = ["AutoregressiveModel", "FVSBN", "MADE", "NADE"]

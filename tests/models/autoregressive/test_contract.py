@@ -23,7 +23,7 @@ import pyro.poutine as poutine
 import pytest
 import torch
 
-from models.autoregressive import FVSBN, NADE
+from models.autoregressive import FVSBN, MADE, NADE
 from tests.oracles import all_binary_states, chi_square_gof, state_index
 
 ALPHA = 1e-4  # per-check failure rate of the χ² tests
@@ -56,6 +56,8 @@ CASES = [
     Case("fvsbn-1", lambda: _perturbed(FVSBN(1, seed=0), 2), observed=()),
     Case("nade-6x4", lambda: _perturbed(NADE(6, 4, ordering=[5, 1, 0, 3, 2, 4], seed=0), 3), observed=(5, 1)),
     Case("nade-4x1", lambda: _perturbed(NADE(4, 1, seed=0), 4)),
+    Case("made-6-3masks", lambda: _perturbed(MADE(6, (12, 12), n_masks=3, order_agnostic=True, seed=0), 5, 0.5),
+         members=(None, 1, 2), observed=(2, 4)),
 ]
 IDS = [c.id for c in CASES]
 
