@@ -26,6 +26,7 @@ import pgm
 from inference import families as registry
 from inference.checkpoint import save_model
 from inference.cli import main
+from models.autoregressive import NADE
 from models.directed import VAE
 from models.energy import RBM, Hopfield
 
@@ -121,6 +122,22 @@ TABLE = [
     _row("graph cae:1", 2, "expected two positive sizes"),
     _row("graph stacked:64", 2, "expected two or more positive sizes"),
     _row("graph gsn:64", 2, "expected two or more positive sizes"),
+    _row("fit nade --hidden 0", 2, "argument --hidden: expected a positive int"),
+    _row("fit made --hidden 500,0", 2, "argument --hidden: expected comma-separated positive hidden layer sizes"),
+    _row("fit made --masks 0", 2, "argument --masks: expected a positive int"),
+    _row("fit fvsbn --method cd --out {out}", 2, "--method cd does not apply to the fvsbn model"),
+    _row("fit nade --evaluate ais --out {out}", 2, "--evaluate ais does not apply to the nade model"),
+    _row("fit nade --data digits-real --out {out}", 2, "digits-real"),
+    _row("graph nade:64", 2, "expected 2 positive sizes"),
+    _row("graph fvsbn:64x3", 2, "expected 1 positive size"),
+    _row("graph made:64", 2, "expected two or more positive sizes"),
+    _row("eval {d}/model.pt --ensemble 2", 2, "--ensemble applies to autoregressive models"),
+    _row("sample {d}/model.pt --inpaint top --out {out}/s.png", 2, "--inpaint applies to autoregressive models"),
+    _row("eval {d}/nade.pt --ensemble 2", 2, "--ensemble 2: NADE.members: the model has one ordering"),
+    _row("eval {d}/nade.pt --method ais", 2, "--method ais: the nade model's log-likelihood is exact"),
+    _row("sample {d}/nade.pt --inpaint bottom --out {out}/s.png", 2, "observed dimensions must come first"),
+    _row("sample {d}/nade.pt --steps 5 --out {out}/s.png", 2, "samples ancestrally"),
+    _row("sample {d}/nade.pt --inpaint middle --out {out}/s.png", 2, "argument --inpaint: invalid choice"),
     _row("fit dbn --propagate noise", 2, "argument --propagate: invalid choice"),
     _row("fit dbn --method up_down --up-down-epochs 0", 2, "argument --up-down-epochs: expected a positive int"),
     _row("fit sbn --method up_down --out {out}", 2, "--method up_down does not apply to the sbn model"),
@@ -330,6 +347,7 @@ def files(tmp_path_factory):
     save_model(d / "hopfield.pt", Hopfield(64).store(2 * tiny[:3] - 1))
     save_model(d / "vae.pt", VAE(64, 8, 2, seed=0))
     save_model(d / "narrow.pt", RBM(6, 3, seed=0))
+    save_model(d / "nade.pt", NADE(64, 4, seed=0))
     for name in ("existing.png", "existing.pt"):  # outputs of an earlier command
         (d / name).write_bytes(b"an earlier output\n")
     (d / "oldrun").mkdir()  # an earlier run of pgm fit, and of pgm demo
@@ -471,7 +489,7 @@ def test_an_io_error_while_writing_is_a_failure(files, tmp_path, monkeypatch, ca
 
 
 def test_a_failed_drawing_removes_the_folders_it_created(tmp_path, monkeypatch, capsys):
-    def refuse(graph, path, title):
+    def refuse(graph, path, title, reduce=False):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         raise PermissionError(13, "Permission denied", str(path))
 

@@ -35,7 +35,7 @@ def real_digits():
 
 def test_library_families():
     assert families.names() == ["rbm", "grbm", "bm", "hopfield", "dbm", "crbm", "ssrbm", "sbn", "helmholtz", "vae",
-                                "dbn", "ae", "dae", "sae", "cae", "stacked", "gsn"]
+                                "dbn", "ae", "dae", "sae", "cae", "stacked", "gsn", "fvsbn", "nade", "made"]
     rbm, grbm = families.lookup("rbm"), families.lookup("grbm")
     assert (rbm.cls, rbm.visible_kind, rbm.default_data) == (RBM, "bernoulli", "digits")
     assert (grbm.cls, grbm.visible_kind, grbm.default_data) == (GaussianRBM, "gaussian", "digits-real")
