@@ -47,7 +47,8 @@ def test_library_families():
     assert evaluations == {"rbm": "ais", "grbm": "ais", "bm": "ais", "hopfield": "ais", "dbm": "bound",
                            "crbm": "ais", "ssrbm": "ais", "sbn": "importance", "helmholtz": "importance",
                            "vae": "importance", "dbn": "importance", "ae": "samples", "dae": "samples",
-                           "sae": "samples", "cae": "samples", "stacked": "samples", "gsn": "samples"}
+                           "sae": "samples", "cae": "samples", "stacked": "samples", "gsn": "samples",
+                           "fvsbn": "autoregressive", "nade": "autoregressive", "made": "autoregressive"}
     for family in families.families():
         assert family.evaluation in families.EVALUATIONS and set(family.pictures) <= set(families.PICTURES)
 
