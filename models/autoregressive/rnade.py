@@ -126,7 +126,7 @@ class RNADE(AutoregressiveModel):
 
         Examples
         --------
-        >>> data = torch.rand(100, 3)
+        >>> data = torch.rand(100, 3, generator=torch.Generator().manual_seed(0))
         >>> m = RNADE.from_data(data, 8, n_components=4, seed=0)
         >>> bool(m.log_prob(data).mean() > -3.0)
         True
@@ -138,9 +138,9 @@ class RNADE(AutoregressiveModel):
         model = cls(data.shape[1], n_hidden, ordering, **kwargs)
         K = model.n_components
         with torch.no_grad():
-            x = data.detach().to(torch.float64)
-            model.b_mu.copy_(torch.quantile(x, (torch.arange(K, dtype=x.dtype) + 0.5) / K, dim=0).t())
-            spread = x.std(0).clamp_min(1e-3) / math.sqrt(K)
+            x = data.detach()
+            model.b_mu.copy_(_quantiles(x, [(k + 0.5) / K for k in range(K)]))
+            spread = x.to(torch.float64).std(0).clamp_min(1e-3) / math.sqrt(K)
             model.b_sigma.copy_(spread.log().unsqueeze(-1).expand(-1, K))
             model.b_alpha.zero_()
             for v in (model.V_alpha, model.V_mu, model.V_sigma):
@@ -216,3 +216,16 @@ class RNADE(AutoregressiveModel):
         """HD + H + D (W, c, ρ) and 3K(H + 1) per dimension (V and b of π, μ, σ)."""
         H, D, K = self.n_hidden, self.n_visible, self.n_components
         return H * D + H + D + 3 * K * (H + 1) * D
+
+
+def _quantiles(x: torch.Tensor, qs) -> torch.Tensor:
+    """The quantiles ``qs`` of every column of x, shape (D, len(qs)): linear interpolation
+    between order statistics, like ``torch.quantile`` (which refuses more than 2²⁴ values)."""
+    ordered = x.sort(0).values
+    out = []
+    for q in qs:
+        position = q * (x.shape[0] - 1)
+        low = math.floor(position)
+        high = min(low + 1, x.shape[0] - 1)
+        out.append(ordered[low] + (position - low) * (ordered[high] - ordered[low]))
+    return torch.stack(out, -1)

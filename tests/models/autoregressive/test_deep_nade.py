@@ -1,8 +1,10 @@
 """The order-agnostic deep NADE against enumeration: normalisation for every ordering,
 ensembles, the program, the unbiased order-agnostic loss, sampling and in-painting.
 
-Seed policy: every statistical test uses fixed generators, so it is deterministic; its
-threshold is the one a fresh seed would fail with probability at most ALPHA.
+Seed policy: the tiny models and the sampling generators are seeded, so every test is
+deterministic. Each statistical threshold is one that a fresh sampling seed fails with
+probability at most ALPHA; the power checks (the same statistic rejecting a wrong
+distribution) are claims about these seeded models.
 """
 
 import doctest

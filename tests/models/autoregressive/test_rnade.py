@@ -1,8 +1,10 @@
 """RNADE: the density integrates to 1, one pass equals the program and the defining sum,
 sampling and in-painting match the density, checks, training on the dequantised digits.
 
-Seed policy: every statistical test uses fixed generators, so it is deterministic; its
-threshold is the one a fresh seed would fail with probability at most ALPHA.
+Seed policy: the tiny models and the sampling generators are seeded, so every test is
+deterministic. Each statistical threshold is one that a fresh sampling seed fails with
+probability at most ALPHA; the power checks (the same statistic rejecting a wrong
+distribution) are claims about these seeded models.
 """
 
 import doctest
