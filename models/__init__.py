@@ -15,6 +15,6 @@ __all__ += ["Autoencoder", "StackedAutoencoder", "GSN"]
 from .features import FeatureNet
 
 __all__ += ["FeatureNet"]
-from .autoregressive import FVSBN, MADE, NADE, AutoregressiveModel
+from .autoregressive import FVSBN, MADE, NADE, RNADE, AutoregressiveModel, OrderAgnosticNADE
 
-__all__ += ["AutoregressiveModel", "FVSBN", "MADE", "NADE"]
+__all__ += ["AutoregressiveModel", "FVSBN", "MADE", "NADE", "OrderAgnosticNADE", "RNADE"]

@@ -21,6 +21,7 @@ _KIND_OF = {
     "Categorical": "categorical",
     "OneHotCategorical": "categorical",
     "Unit": "factor",
+    "MixtureSameFamily": "real",  # a mixture of densities on the reals (RNADE's conditionals)
 }
 
 

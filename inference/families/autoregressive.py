@@ -13,7 +13,7 @@ import math
 import torch
 
 import pgm
-from models.autoregressive import FVSBN, MADE, NADE
+from models.autoregressive import FVSBN, MADE, NADE, RNADE, OrderAgnosticNADE
 
 from ..autoregressive import fit_autoregressive
 from .arguments import COUNT, UsageError
@@ -120,6 +120,26 @@ def _made_sizes(sizes):
     return MADE(sizes[0], tuple(sizes[1:]))
 
 
+def _oanade_arguments(parser):
+    parser.add_argument("--hidden", type=hidden_sizes, default=[500, 500],
+                        help="hidden layer sizes (default 500,500)")
+
+
+def _oanade_sizes(sizes):
+    if len(sizes) < 2 or not all(isinstance(s, int) and s >= 1 for s in sizes):
+        raise ValueError(f"oanade: expected two or more positive sizes VISIBLExH1[x...] (e.g. oanade:64x500x500), "
+                         f"got {tuple(sizes)}")
+    return OrderAgnosticNADE(sizes[0], tuple(sizes[1:]))
+
+
+def _rnade_arguments(parser):
+    _hidden(parser, 64)
+    parser.add_argument("--components", type=COUNT, default=10,
+                        help="mixture components per dimension (default 10)")
+    parser.add_argument("--kind", choices=["gaussian", "laplace"], default="gaussian",
+                        help="component densities (default gaussian)")
+
+
 def _register():
 
     register(AutoregressiveFamily(
@@ -136,6 +156,17 @@ def _register():
         build_fn=lambda data, args: MADE(data.shape[1], tuple(args.hidden), n_masks=args.masks,
                                          order_agnostic=args.order_agnostic, direct=args.direct, seed=args.seed),
         sizes_fn=_made_sizes, model_arguments=_made_arguments))
+    register(AutoregressiveFamily(
+        name="oanade", cls=OrderAgnosticNADE, help="order-agnostic deep NADE: trained over all orderings with the "
+        "mask as input; any ordering is a member, ensembles average them, in-painting of any pixels is exact",
+        build_fn=lambda data, args: OrderAgnosticNADE(data.shape[1], tuple(args.hidden), seed=args.seed),
+        sizes_fn=_oanade_sizes, model_arguments=_oanade_arguments))
+    register(AutoregressiveFamily(
+        name="rnade", cls=RNADE, visible_kind="gaussian", default_data="digits-real",
+        help="RNADE: NADE for real-valued data, a mixture of Gaussians (or Laplacians) per dimension",
+        build_fn=lambda data, args: RNADE.from_data(data, args.hidden, n_components=args.components,
+                                                    components=args.kind, seed=args.seed),
+        sizes_fn=_sizes("rnade", RNADE, 2, "rnade:64x64"), model_arguments=_rnade_arguments))
 
 
 _register()

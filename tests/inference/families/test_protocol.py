@@ -35,7 +35,8 @@ def real_digits():
 
 def test_library_families():
     assert families.names() == ["rbm", "grbm", "bm", "hopfield", "dbm", "crbm", "ssrbm", "sbn", "helmholtz", "vae",
-                                "dbn", "ae", "dae", "sae", "cae", "stacked", "gsn", "fvsbn", "nade", "made"]
+                                "dbn", "ae", "dae", "sae", "cae", "stacked", "gsn", "fvsbn", "nade", "made", "oanade",
+                                "rnade"]
     rbm, grbm = families.lookup("rbm"), families.lookup("grbm")
     assert (rbm.cls, rbm.visible_kind, rbm.default_data) == (RBM, "bernoulli", "digits")
     assert (grbm.cls, grbm.visible_kind, grbm.default_data) == (GaussianRBM, "gaussian", "digits-real")
@@ -48,7 +49,8 @@ def test_library_families():
                            "crbm": "ais", "ssrbm": "ais", "sbn": "importance", "helmholtz": "importance",
                            "vae": "importance", "dbn": "importance", "ae": "samples", "dae": "samples",
                            "sae": "samples", "cae": "samples", "stacked": "samples", "gsn": "samples",
-                           "fvsbn": "autoregressive", "nade": "autoregressive", "made": "autoregressive"}
+                           "fvsbn": "autoregressive", "nade": "autoregressive", "made": "autoregressive",
+                           "oanade": "autoregressive", "rnade": "autoregressive"}
     for family in families.families():
         assert family.evaluation in families.EVALUATIONS and set(family.pictures) <= set(families.PICTURES)
 

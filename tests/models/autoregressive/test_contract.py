@@ -23,7 +23,7 @@ import pyro.poutine as poutine
 import pytest
 import torch
 
-from models.autoregressive import FVSBN, MADE, NADE
+from models.autoregressive import FVSBN, MADE, NADE, OrderAgnosticNADE
 from tests.oracles import all_binary_states, chi_square_gof, state_index
 
 ALPHA = 1e-4  # per-check failure rate of the χ² tests
@@ -58,6 +58,8 @@ CASES = [
     Case("nade-4x1", lambda: _perturbed(NADE(4, 1, seed=0), 4)),
     Case("made-6-3masks", lambda: _perturbed(MADE(6, (12, 12), n_masks=3, order_agnostic=True, seed=0), 5, 0.5),
          members=(None, 1, 2), observed=(2, 4)),
+    Case("oanade-5-2layers", lambda: _perturbed(OrderAgnosticNADE(5, (8, 8), seed=0), 6, 0.5),
+         members=(None, torch.tensor([4, 2, 0, 3, 1]), torch.tensor([1, 3, 4, 0, 2])), observed=(3, 1)),
 ]
 IDS = [c.id for c in CASES]
 
