@@ -211,3 +211,15 @@ def test_leaderboard_on_mnist_files(capsys, tmp_path):
                                "--samples", "5", "--ais-steps", "5"])
     out = capsys.readouterr().out
     assert "binarized MNIST" in out and "RBM 784-16" in out and "GSN 784-128-128" in out
+
+
+def test_autoregressive_digits_quick(capsys, one_thread):
+    _load("autoregressive_digits").main(["--quick", "--only", "fvsbn,mades,oanade,rnade", "--test-rows", "50"])
+    out = capsys.readouterr().out
+    assert "FVSBN" in out and "exact, ensemble of 2" in out and "RNADE" in out and "Gaussian RBM" in out
+
+
+def test_nade_overhead_small(capsys, one_thread):
+    _load("nade_overhead").main(["--hidden", "8", "--repeats", "1", "--ais-chains", "2", "--betas", "50"])
+    out = capsys.readouterr().out
+    assert "ratio" in out and "per image" in out
