@@ -61,6 +61,8 @@ def plot_inpainting(model, x: torch.Tensor, observed: torch.Tensor, image_shape,
     matplotlib.figure.Figure
     """
     h, w = check_image_shape(image_shape, "plot_inpainting")
+    if h * w != model.n_visible:
+        raise ValueError(f"plot_inpainting: image_shape {image_shape} does not hold the {model.n_visible} dimensions")
     draws = inpaint(model, x, observed, n_draws, generator).cpu()
     truth = model.check_data(x, "x").cpu()
     lo, hi = float(truth.min()), float(truth.max())
