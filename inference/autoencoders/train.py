@@ -35,7 +35,7 @@ from pgm.checks import check_capable, validation_disabled
 
 from ..mcmc.sampling import make_generator
 from ..training import EpochTable, OptimizerTrainer, Part, check_callbacks, monitor_subset, run_epochs, training_data
-from ..training.options import as_checkpoint
+from ..training.options import as_checkpoint, check_run_options, make_optimizer
 
 __all__ = ["AutoencoderHistory", "fit_autoencoder", "METHODS", "batch_loss"]
 
@@ -189,26 +189,16 @@ def fit_autoencoder(model, data: torch.Tensor, *, method: str | None = None, wal
         raise ValueError("fit: method 'walkback' runs the denoising chain, which needs a corruption: build the "
                          "model with noise='masking'|'salt_pepper'|'gaussian' and noise_level > 0")
     walkback = check_int(walkback, "walkback") if method == "walkback" else 1
-    check_int(epochs, "epochs"), check_int(batch_size, "batch_size"), check_int(eval_every, "eval_every")
-    lr = check_float(lr, "lr", 0.0, low_open=True)
-    weight_decay = check_float(weight_decay, "weight_decay")
+    lr, weight_decay = check_run_options(epochs=epochs, batch_size=batch_size, eval_every=eval_every, lr=lr,
+                                         weight_decay=weight_decay, seed=seed, monitor=monitor, progress=progress)
     sparsity_decay = check_float(sparsity_decay, "sparsity_decay", 0.0, 1.0, high_open=True)
-    if seed is not None:
-        check_int(seed, "seed", 0)
-    if monitor != "auto":
-        check_int(monitor, "monitor", 0)
     check_choice(evaluate, "evaluate", (None, "reconstruction"))
-    checks.check_bool(progress, "progress", "fit")
     checkpoint = as_checkpoint(checkpoint, checkpoint_every, resume)
     callbacks = check_callbacks(callbacks)
     data, eval_data = training_data(model, data, eval_data, evaluate)
-    opt_cls = torch.optim.Adam if optimizer is None else optimizer
-    if not callable(opt_cls):
-        raise TypeError(f"fit: optimizer must be a torch.optim.Optimizer class, got {optimizer!r}")
-    opt = opt_cls(model.parameters(), lr=lr, weight_decay=weight_decay)
+    opt, opt_name = make_optimizer(model.parameters(), optimizer, lr, weight_decay)
     settings = {"method": method, "walkback": walkback, "batch_size": batch_size, "lr": lr,
-                "weight_decay": weight_decay, "sparsity_decay": sparsity_decay, "seed": seed,
-                "optimizer": getattr(opt_cls, "__qualname__", type(opt).__qualname__)}
+                "weight_decay": weight_decay, "sparsity_decay": sparsity_decay, "seed": seed, "optimizer": opt_name}
     trainer = _AutoencoderTrainer(model, data, settings, opt, make_generator(seed, model.device),
                                   monitor_subset(data, monitor), (eval_data, eval_every) if evaluate is not None else None)
     return run_epochs(trainer, epochs, checkpoint=checkpoint, callbacks=callbacks, progress=progress)

@@ -23,7 +23,7 @@ from pgm.checks import check_capable, validation_disabled
 
 from ..mcmc.sampling import make_generator
 from ..training import EpochTable, OptimizerTrainer, check_callbacks, monitor_subset, run_epochs, training_data
-from ..training.options import as_checkpoint
+from ..training.options import as_checkpoint, check_run_options, make_optimizer
 
 __all__ = ["AutoregressiveHistory", "fit_autoregressive", "METHODS", "exact_nll"]
 
@@ -31,8 +31,7 @@ __all__ = ["AutoregressiveHistory", "fit_autoregressive", "METHODS", "exact_nll"
 METHODS = ("likelihood",)
 #: What an autoregressive model gives the trainer.
 AUTOREGRESSIVE = ("check_data", "log_prob", "training_loss", "members", "n_visible")
-check_int, check_float, check_choice = (partial(f, where="fit") for f in (checks.check_int, checks.check_float,
-                                                                           checks.check_choice))
+check_choice = partial(checks.check_choice, where="fit")
 
 
 @dataclass
@@ -124,24 +123,15 @@ def fit_autoregressive(model, data: torch.Tensor, *, method: str | None = None, 
     """
     check_capable(model, AUTOREGRESSIVE, "fit", "an autoregressive model such as a models.autoregressive.NADE")
     method = check_choice("likelihood" if method is None else method, "method", METHODS)
-    check_int(epochs, "epochs"), check_int(batch_size, "batch_size"), check_int(eval_every, "eval_every")
-    lr = check_float(lr, "lr", 0.0, low_open=True)
-    weight_decay = check_float(weight_decay, "weight_decay")
-    if seed is not None:
-        check_int(seed, "seed", 0)
-    if monitor != "auto":
-        check_int(monitor, "monitor", 0)
+    lr, weight_decay = check_run_options(epochs=epochs, batch_size=batch_size, eval_every=eval_every, lr=lr,
+                                         weight_decay=weight_decay, seed=seed, monitor=monitor, progress=progress)
     check_choice(evaluate, "evaluate", (None, "exact"))
-    checks.check_bool(progress, "progress", "fit")
     checkpoint = as_checkpoint(checkpoint, checkpoint_every, resume)
     callbacks = check_callbacks(callbacks)
     data, eval_data = training_data(model, data, eval_data, evaluate)
-    opt_cls = torch.optim.Adam if optimizer is None else optimizer
-    if not callable(opt_cls):
-        raise TypeError(f"fit: optimizer must be a torch.optim.Optimizer class, got {optimizer!r}")
-    opt = opt_cls(model.parameters(), lr=lr, weight_decay=weight_decay)
+    opt, opt_name = make_optimizer(model.parameters(), optimizer, lr, weight_decay)
     settings = {"method": method, "batch_size": batch_size, "lr": lr, "weight_decay": weight_decay, "seed": seed,
-                "optimizer": getattr(opt_cls, "__qualname__", type(opt).__qualname__)}
+                "optimizer": opt_name}
     trainer = _AutoregressiveTrainer(model, data, settings, opt, make_generator(seed, model.device),
                                      monitor_subset(data, monitor),
                                      (eval_data, eval_every) if evaluate is not None else None)

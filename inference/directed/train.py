@@ -28,7 +28,7 @@ from pgm.checks import check_seed, validation_disabled
 
 from ..backends import fast_path
 from ..training import OptimizerTrainer, check_callbacks, monitor_subset, run_epochs, training_data
-from ..training.options import as_checkpoint
+from ..training.options import as_checkpoint, make_optimizer
 from ..training.checkpointer import global_rng_parts, module_part
 from ..mcmc.sampling import make_generator
 from ..threads import threads_for
@@ -158,22 +158,18 @@ def fit_directed(model: DirectedModel, data: torch.Tensor, *, method: str | None
     if method == "iwae":
         with torch.no_grad(), validation_disabled():
             iwae_loss(model, data[:1], 1)  # refuses discrete latents before training
-    opt_cls = torch.optim.Adam if optimizer is None else optimizer
-    if not callable(opt_cls):
+    if optimizer is not None and not callable(optimizer):
         raise TypeError(f"fit: optimizer must be a torch.optim.Optimizer class, got {optimizer!r}")
     nvil = None
     if method == "nvil":
         with seeded(seed, torch.device("cpu")):  # the baseline net's initialisation follows the seed
             nvil = NVIL(model.n_visible).to(device=model.device, dtype=model.dtype)
     params = list(model.parameters()) + (list(nvil.parameters()) if nvil is not None else [])
-    opt = opt_cls(params, lr=lr, weight_decay=weight_decay)
-    if not isinstance(opt, torch.optim.Optimizer):
-        raise TypeError(f"fit: optimizer(params, lr=..., weight_decay=...) must return a torch.optim.Optimizer, "
-                        f"got {type(opt).__name__}")
+    opt, opt_name = make_optimizer(params, optimizer, lr, weight_decay)
 
     subset = monitor_subset(data, monitor)
     settings = {"method": method, "n_particles": k, "batch_size": batch_size, "lr": lr, "weight_decay": weight_decay,
-                "optimizer": getattr(opt_cls, "__qualname__", type(opt).__qualname__), "seed": seed}
+                "optimizer": opt_name, "seed": seed}
     trainer = _DirectedTrainer(model, data, settings, _objective(model, method, k, nvil, backend), opt,
                                make_generator(seed, model.device), nvil, subset,
                                (eval_data, eval_every, eval_samples) if evaluate is not None else None)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from pgm.checks import check_choice, check_int, check_output_file
 
-__all__ = ["Checkpoint", "as_checkpoint"]
+__all__ = ["Checkpoint", "as_checkpoint", "check_run_options", "make_optimizer"]
 
 
 @dataclass(frozen=True)
@@ -44,3 +44,39 @@ def as_checkpoint(checkpoint, every: int = 1, resume=False, where: str = "fit") 
             raise ValueError(f"{where}: resume needs checkpoint=<path of the checkpoint file>")
         return None
     return checkpoint if isinstance(checkpoint, Checkpoint) else Checkpoint(checkpoint, every, resume)
+
+
+def check_run_options(*, epochs, batch_size, eval_every, lr, weight_decay, seed, monitor, progress,
+                      where: str = "fit") -> tuple[float, float]:
+    """The options every minibatch trainer shares, checked before anything changes:
+    ``epochs``, ``batch_size``, ``eval_every`` positive ints, ``lr`` > 0, ``weight_decay``,
+    ``seed`` (None or an int ≥ 0), ``monitor`` ("auto" or an int ≥ 0), ``progress`` a bool;
+    returns ``(lr, weight_decay)`` as floats."""
+    from pgm.checks import check_bool, check_float
+
+    for name, value in (("epochs", epochs), ("batch_size", batch_size), ("eval_every", eval_every)):
+        check_int(value, name, 1, where)
+    lr = check_float(lr, "lr", 0.0, low_open=True, where=where)
+    weight_decay = check_float(weight_decay, "weight_decay", where=where)
+    if seed is not None:
+        check_int(seed, "seed", 0, where)
+    if monitor != "auto":
+        check_int(monitor, "monitor", 0, where)
+    check_bool(progress, "progress", where)
+    return lr, weight_decay
+
+
+def make_optimizer(params, optimizer, lr: float, weight_decay: float, where: str = "fit"):
+    """``(optimizer, name)``: ``optimizer(params, lr=lr, weight_decay=weight_decay)`` (Adam by
+    default) and its class's name for the run's settings; TypeError for anything that is
+    not a torch optimizer class."""
+    import torch
+
+    cls = torch.optim.Adam if optimizer is None else optimizer
+    if not callable(cls):
+        raise TypeError(f"{where}: optimizer must be a torch.optim.Optimizer class, got {optimizer!r}")
+    opt = cls(params, lr=lr, weight_decay=weight_decay)
+    if not isinstance(opt, torch.optim.Optimizer):
+        raise TypeError(f"{where}: optimizer(params, lr=..., weight_decay=...) must return a torch.optim.Optimizer, "
+                        f"got {type(opt).__name__}")
+    return opt, getattr(cls, "__qualname__", type(opt).__qualname__)
