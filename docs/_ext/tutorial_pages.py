@@ -32,6 +32,7 @@ import io
 import json
 import os
 import re
+import shutil
 import sys
 import time
 import traceback
@@ -224,6 +225,10 @@ def generate(app) -> None:
     scripts = sorted((source / app.config.tutorials_dir).resolve().glob("*.py"))
     pages = source / PAGES
     pages.mkdir(exist_ok=True)
+    names = {script.stem for script in scripts}
+    for old in pages.iterdir():  # what a removed tutorial left
+        if old.name.split(".")[0] not in names:
+            shutil.rmtree(old) if old.is_dir() else old.unlink()
     summary = {}
     for script in scripts:
         name = script.stem
