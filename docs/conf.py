@@ -33,14 +33,12 @@ autosummary_generate = True
 autosummary_imported_members = False  # a name is documented where it is defined, once
 autodoc_member_order = "bysource"
 autodoc_typehints = "none"  # the numpydoc sections say the types
-autodoc_mock_imports = []
 numpydoc_show_class_members = False  # the module pages list the members themselves
 numpydoc_xref_param_type = False
 
 # MyST: the pages moved from the README are plain markdown; headings get anchors so
 # that [text](page.md#heading) links work as on a repository browser.
 myst_heading_anchors = 4
-myst_enable_extensions = ["colon_fence"]
 
 # Tutorials: executed in quick mode by the local extension (docs/_ext/tutorial_pages.py).
 tutorials_dir = "../tutorials"
