@@ -90,7 +90,7 @@ def format_table(header: list[str], rows: list[list], align: str | None = None) 
 
 
 def markdown_table(header: list[str], rows: list[list[str]]) -> str:
-    """A Markdown table (the README's format): a header row, a rule, one line per row."""
+    """A Markdown table (the format of the documentation's tables): a header row, a rule, one line per row."""
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
 

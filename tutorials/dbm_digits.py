@@ -39,8 +39,8 @@ train, test = pgm.load_digits(split="train"), pgm.load_digits(split="test")
 # ## The model
 # E(x) = −Σₗ (xₗ₋₁ − μₗ₋₁)ᵀWₗ(xₗ − μₗ) − Σₗ bₗᵀ(xₗ − μₗ). With `centered=True` the offsets μ
 # track the layer means during training (Montavon & Müller 2012), which the DBM section
-# of the README measures as 0.5 nats better than the plain model on these digits. The
-# graph's two colours are the Gibbs blocks: {v, h2} and {h1}.
+# of `docs/families.md` measures as 0.5 nats better than the plain model on these digits.
+# The graph's two colours are the Gibbs blocks: {v, h2} and {h1}.
 
 # %%
 dbm = DBM.from_data(train, [16, 16], centered=True, seed=0)
@@ -91,7 +91,7 @@ pgm.image_grid(samples, (8, 8), out / "samples.png", normalize=None, title="Gibb
 # In the full run (39 s on one busy core) log Z is 63.464 exactly and 63.461
 # [63.433, 63.487] by AIS (14,501 steps, 100 chains); the test bound is −18.60 ± 0.23
 # nats per image with either (bracket [−18.62, −18.57] with AIS), the value of the
-# README's DBM table.
+# DBM table of `docs/families.md`.
 
 # %%
 exact = exact_log_partition(dbm)

@@ -12,9 +12,10 @@
 # K = 50; `--full` trains 30 epochs each (the VAE at lr 1e-3) and scores with K = 1000,
 # in 30 s on one busy core: the SBN reaches −20.24 ± 0.19 nats per test image (ELBO
 # −21.61), the VAE with only two latent dimensions −21.87 ± 0.25 (ELBO −22.11); the
-# README's 10-dimensional VAE gets −19.64. Pictures go to `runs/tutorials/directed_digits/`.
+# 10-dimensional VAE of `docs/families.md` gets −19.64. Pictures go to
+# `runs/tutorials/directed_digits/`.
 # How RWS compares with wake-sleep and NVIL on the same net: `benchmarks/directed_digits.py`
-# and the README's directed-models section.
+# and the directed-models section of `docs/families.md`.
 
 # %%
 import sys

@@ -89,7 +89,7 @@ def log_likelihood(model: EnergyModel, data: torch.Tensor, log_z) -> LogLikeliho
     Binary visible units (``bernoulli``: {0, 1}; ``binary_pm1``/``spin``: {−1, +1}) give a
     probability, log p(v) ≤ 0. Real-valued visible units (``gaussian``, ``real``) give a
     log-*density* with respect to Lebesgue measure on the scale of ``data``: it can be
-    positive, and measuring the data in other units (v ↦ a v) shifts it by −n_v log |a|.
+    positive, and measuring the data in other units (v ↦ a v) shifts it by ``−n_v log |a|``.
 
     Parameters
     ----------

@@ -62,7 +62,7 @@ def guide_samples(guide, *args, num_samples: int = 1000, sites=None, **kwargs) -
     Returns
     -------
     dict[str, Tensor]
-        Site → draws (num_samples, *site shape) (e.g. (S, batch, units) inside a data
+        Site → draws ``(num_samples, *site_shape)`` (e.g. (S, batch, units) inside a data
         plate), detached. Convert with :func:`inference.to_inference_data` (``n_chains``
         splits the S draws into chains).
     """

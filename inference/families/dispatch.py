@@ -13,18 +13,18 @@ def fit(model, data, *, method: str | None = None, **options):
     The family (:func:`inference.families.family_of`) says which methods and options
     apply and holds their defaults, the same that ``pgm fit FAMILY`` shows:
 
-    ==============================  ==========================================  ====================================
-    family                          ``method`` (default first)                    trainer and its options
-    ==============================  ==========================================  ====================================
-    energy models (RBMs, BM, DBM)   the model's ``default_method``; ``"cd"``,     :func:`inference.learning.fit`
+    ==============================  =========================================  =====================================================
+    family                          ``method`` (default first)                 trainer and its options
+    ==============================  =========================================  =====================================================
+    energy models (RBMs, BM, DBM)   the model's ``default_method``; ``"cd"``,  :func:`inference.learning.fit`
                                     ``"pcd"``, ``"pt"``, ``"sml"``, ``"mp"``
-    Hopfield net                    ``"store"`` (``patterns``), or an energy      :meth:`~inference.families.energy.HopfieldFamily.fit`
+    Hopfield net                    ``"store"`` (``patterns``), or an energy   :meth:`~inference.families.energy.HopfieldFamily.fit`
                                     model's rule
-    directed (SBN, Helmholtz, VAE)  the model's; ``"elbo"``, ``"nvil"``,           :func:`inference.directed.fit_directed`
+    directed (SBN, Helmholtz, VAE)  the model's; ``"elbo"``, ``"nvil"``,       :func:`inference.directed.fit_directed`
                                     ``"iwae"``, ``"rws"``, ``"wake_sleep"``
-    deep belief net                 ``"greedy"``, ``"up_down"``                    :func:`inference.dbn.fit_greedy`,
-                                                                                :func:`inference.dbn.fit_up_down`
-    ==============================  ==========================================  ====================================
+    deep belief net                 ``"greedy"``, ``"up_down"``                :func:`inference.dbn.fit_greedy`,
+                                                                               :func:`inference.dbn.fit_up_down`
+    ==============================  =========================================  =====================================================
 
     Every trainer runs in the one epoch loop (:func:`inference.training.run_epochs`):
     progress bar, non-finite guard, callbacks that may stop, checkpoints that resume bit

@@ -106,7 +106,7 @@ def _digits(start: int, stop: int, radix: torch.Tensor) -> torch.Tensor:
 
 
 def enumerate_states(model, groups, start: int, stop: int, device=None) -> dict:
-    """States ``start .. stop-1`` of the groups ``groups`` in mixed-radix counting order (the
+    """States ``start`` to ``stop - 1`` of the groups ``groups`` in mixed-radix counting order (the
     first digit most significant): group name → (stop − start, units), float64. Units take
     the values of :func:`_levels` ({0, 1}, {−1, +1}, counts); a softmax group its one-hot rows."""
     slots = [_slots(model, g) for g in groups]

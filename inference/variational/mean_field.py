@@ -129,7 +129,7 @@ def mean_field(model: EnergyModel, v: torch.Tensor, n_iter: int = 50, tol: float
     n_iter : int, default 50
         Most passes.
     tol : float, default 1e-5
-        Stop when max |Δq| over the batch is ≤ ``tol`` (0: always run ``n_iter``).
+        Stop when ``max |Δq|`` over the batch is ≤ ``tol`` (0: always run ``n_iter``).
     damping : float in [0, 1), default 0
         Weight of the old value in each update.
     init : dict[str, Tensor], optional

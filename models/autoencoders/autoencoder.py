@@ -13,7 +13,7 @@ W'h + c and a learned or fixed σ (the squared error, scaled; real values). The 
 Ω is the sum of
 
 * the sparsity penalty β Σ_j KL(ρ ‖ ρ̂_j) on the mean activations ρ̂_j of sigmoid units;
-* the L1 activation penalty λ₁ Σ_j |h_j|;
+* the L1 activation penalty ``λ₁ Σ_j |h_j|``;
 * the contraction penalty λ ‖∂h/∂x‖²_F (Rifai et al. 2011), in closed form
   Σ_j f'(a_j)² Σ_i W_ji² (sigmoid: f' = h(1 − h); ReLU: f' = 1[a > 0]).
 """
@@ -244,7 +244,7 @@ class Autoencoder(ParameterInfo, PyroModule):
 
     def penalty(self, x: torch.Tensor, h: torch.Tensor, rho_hat: torch.Tensor | None = None) -> torch.Tensor:
         """Ω for the batch, a scalar: β Σ_j KL(ρ ‖ ρ̂_j) (``rho_hat``: the mean activations to
-        use, default the batch's), plus the batch means of λ₁ Σ_j |h_j| and λ ‖∂h/∂x‖²_F."""
+        use, default the batch's), plus the batch means of ``λ₁ Σ_j |h_j|`` and λ ‖∂h/∂x‖²_F."""
         total = h.new_zeros(())
         if self.sparsity_weight > 0:
             total = total + self.sparsity_weight * self.sparsity_penalty(h.mean(0) if rho_hat is None else rho_hat)

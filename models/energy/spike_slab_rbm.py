@@ -264,7 +264,7 @@ class SpikeSlabRBM(EnergyModel):
 
     @property
     def precision(self) -> torch.Tensor:
-        """Λ_jj = λ_j + Σ_k |(W diag(1/α) Wᵀ)_jk|, the diagonal visible precision, shape (n_visible,)."""
+        """``Λ_jj = λ_j + Σ_k |(W diag(1/α) Wᵀ)_jk|``, the diagonal visible precision, shape (n_visible,)."""
         m = (self.W / self.alpha) @ self.W.t()
         return self._lambda_free() + m.abs().sum(-1)
 

@@ -5,16 +5,16 @@ backend works), saves a PNG/PDF/SVG when given ``path``, and, when it draws one 
 draws into a given ``ax``. They take tensors, arrays and plain data; the helpers of
 :mod:`inference.pictures` compute those from a model or a sampler.
 
-========================  ==========================================================
-:func:`image_grid`        samples or data as a grid of image tiles
-:func:`filter_grid`       each hidden unit's weights, a symmetric scale, a colour bar
-:func:`reconstruction_grid`  rows of data over their reconstructions
-:func:`plot_curves`       named series per epoch, with shaded bands
-:func:`training_curves`   the likelihood and reconstruction curves of a history
-:func:`ais_diagnostics`   final AIS log-weights and the ESS over β
-:func:`swap_acceptance`   swap rates between neighbouring replicas of a PT ladder
-:func:`recall_strip`      a Hopfield recall: pattern, probe, each sweep
-========================  ==========================================================
+============================  ==========================================================
+:func:`image_grid`            samples or data as a grid of image tiles
+:func:`filter_grid`           each hidden unit's weights, a symmetric scale, a colour bar
+:func:`reconstruction_grid`   rows of data over their reconstructions
+:func:`plot_curves`           named series per epoch, with shaded bands
+:func:`training_curves`       the likelihood and reconstruction curves of a history
+:func:`ais_diagnostics`       final AIS log-weights and the ESS over β
+:func:`swap_acceptance`       swap rates between neighbouring replicas of a PT ladder
+:func:`recall_strip`          a Hopfield recall: pattern, probe, each sweep
+============================  ==========================================================
 """
 
 from .annealing import ais_diagnostics, effective_sample_size, swap_acceptance

@@ -129,7 +129,7 @@ def filter_grid(weights, image_shape, path=None, n=None, ncols=None, title="filt
 
     Tile j shows column j of ``weights`` (the filter of hidden unit j: the input
     c_j + Σ_i v_i W_ij it receives is the tile's inner product with the image) on a
-    colour scale symmetric about 0, ±max |W|, shared by every tile, with a colour bar:
+    colour scale symmetric about 0, ``±max |W|``, shared by every tile, with a colour bar:
     red excites the unit, blue inhibits it.
 
     Parameters

@@ -16,9 +16,9 @@ Implementation: two matrix products per step (c + vW, reused by the weight and b
 hidden draw; and W h), samples in the model's dtype, draws from an explicit
 ``torch.Generator`` (float32 on CPU: two 23-bit uniforms per 64-bit random word),
 preallocated buffers and in-place updates. Weight increments are computed in float64
-from softplus(a) = relu(a) + log(1 + e^{-|a|}): the relu parts are linear in β, and the
+from ``softplus(a) = relu(a) + log(1 + e^{-|a|})``: the relu parts are linear in β, and the
 rest is one logarithm per chain of a product of ratios
-(1 + e^{-β_k |x_j|}) / (1 + e^{-β_{k-1} |x_j|}), each in (1/2, 2), taken over blocks of
+``(1 + e^{-β_k |x_j|}) / (1 + e^{-β_{k-1} |x_j|})``, each in (1/2, 2), taken over blocks of
 1000 hidden units so that it can neither overflow nor underflow — the same value as the
 difference of the two softplus sums, at a fraction of the cost of per-unit logarithms.
 """
