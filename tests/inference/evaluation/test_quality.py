@@ -53,16 +53,17 @@ def _cubic_mmd2(mu_x, mu_y):
     return e_k(mu_x, mu_x) + e_k(mu_y, mu_y) - 2 * e_k(mu_x, mu_y)
 
 
-# Tolerances below are 4 standard errors. The jackknife standard error is at least the
-# estimate's spread (about 1.0x it when the distributions differ, 1.4x when they are the
-# same, measured in test_kernel_distance_standard_error_matches_the_spread), so each check
-# fails for well under 1 in 1,000 seeds.
+# Tolerances are 5 jackknife standard errors (that error is at least the estimate's spread:
+# about 1.0x it where the distributions differ, 1.4x where they are the same, as
+# test_kernel_distance_standard_error_matches_the_spread checks). Run on 2,000 other seeds,
+# the test failed once (the cubic kernel's closed-form check, whose estimates have heavy
+# tails); at 4 standard errors it failed for 1 to 2 seeds in 1,000.
 
 @pytest.mark.parametrize("kernel, bandwidths", [("gaussian", (1.0, 2.0)), ("cubic", None)])
 def test_kernel_distance_is_zero_for_one_distribution_and_the_closed_form_under_a_shift(kernel, bandwidths):
     real = _gauss(400, 0.0, 1.0, 3)
     same = kernel_distance(real, _gauss(300, 0.0, 1.0, 4), kernel=kernel, bandwidths=bandwidths)
-    assert abs(same.mean) < 4 * same.sem
+    assert abs(same.mean) < 5 * same.sem
     assert (same.n_real, same.n_fake, same.kernel) == (400, 300, kernel)
     values = [same.mean]
     for i, step in enumerate((1.0, 2.0, 3.0)):
@@ -70,10 +71,11 @@ def test_kernel_distance_is_zero_for_one_distribution_and_the_closed_form_under_
         kd = kernel_distance(real, _gauss(300, 0.0, 1.0, 5 + i) + shift, kernel=kernel, bandwidths=bandwidths)
         exact = (_gaussian_mmd2(shift, bandwidths, 3) if kernel == "gaussian"
                  else _cubic_mmd2(torch.zeros(3, dtype=torch.float64), shift))
-        assert abs(kd.mean - exact) < 4 * kd.sem, (step, kd, exact)
+        assert abs(kd.mean - exact) < 5 * kd.sem, (step, kd, exact)
         values.append(kd.mean)
-    # grows with the shift: neighbouring exact values lie 5 to 8 standard errors apart
-    assert values == sorted(values) and values[-1] > 4 * kd.sem
+    # grows with the shift: neighbouring exact values lie 5 to 8 standard errors apart, and
+    # the largest shift lies 10 (cubic) to 20 (Gaussian) standard errors above zero
+    assert values == sorted(values) and values[-1] > 5 * kd.sem
 
 
 def test_kernel_distance_default_bandwidths_are_octaves_of_the_median_distance():
@@ -116,10 +118,10 @@ def test_kernel_distance_is_the_definition_computed_in_blocks(monkeypatch):
 
 
 def test_kernel_distance_standard_error_matches_the_spread():
-    """rms(sem) over 200 repeated draws against the standard deviation of the 200 estimates
-    (itself known to about ±6 %: over 10 batches of 200 the ratio varied with a standard
-    deviation of 0.065 where the distributions differ, 0.13 where they are the same; the
-    bounds are more than 3 such deviations away, failure rate under 1 in 1,000)."""
+    """rms(sem) over 200 repeated draws against the standard deviation of the 200 estimates.
+    Over 60 other seeds the ratio was 1.07 ± 0.055 where the distributions differ (0.96 to
+    1.19) and 1.44 ± 0.09 where they are the same (1.25 to 1.65, the jackknife's conservative
+    case): the bounds lie more than 4 such deviations away, none of the 60 failed."""
     g = torch.Generator().manual_seed(13)
     for shift, low, high in ((0.5, 0.8, 1.3), (0.0, 1.0, 2.0)):  # the same distribution: conservative
         values, sems = [], []
