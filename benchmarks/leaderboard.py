@@ -13,8 +13,11 @@ the 1,438 training digits and scored on the 359 test digits by what its family's
   stochastic lower bound;
 - ``samples``: no likelihood (autoencoders, GSNs): only the sample scores.
 
-Then the samples' Fréchet distance to the training digits on our feature network (the
-held-out digits score the floor). Rows for families still to come are added by them.
+Then the samples' Fréchet distance (FD) and kernel distance (KD: the unbiased MMD² with
+Gaussian kernels ± its jackknife standard error, as in ``benchmarks/sample_quality.py``,
+where both are calibrated against a deliberately bad model) to the training digits on our
+feature network (the held-out digits score the floor). Rows for families still to come
+are added by them.
 
 Usage::
 
@@ -29,13 +32,13 @@ import argparse
 import torch
 
 from _common import format_table, machine_line, set_threads
-from sample_quality import add_data_arguments, load
+from sample_quality import add_data_arguments, format_kd, kd_reference, load
 from sample_quality import models as trained_models
 
 from inference import exact_log_partition, importance_log_likelihood, log_likelihood, variational_bound
 from inference.dbn import dbn_log_likelihood
 from inference.evaluation.decoder_ais import decoder_ais
-from inference.evaluation.quality import fit_features, frechet_distance
+from inference.evaluation.quality import fit_features, frechet_distance, kernel_distance
 from inference.families import family_of
 from inference.mcmc.sampling import make_generator
 from models import FeatureNet
@@ -78,22 +81,25 @@ def main(argv=None):
     net = FeatureNet(train.shape[1], seed=args.seed)
     fit_features(net, train, labels, epochs=30, seed=args.seed)
     f_train = net.features(train).detach()
+    f_kd = kd_reference(f_train, args.seed)
     print(f"{what}: train {tuple(train.shape)}, test {tuple(test.shape)}; {args.epochs} epochs per model")
     print(machine_line(), flush=True)
-    rows = [["held-out test digits", "", "", "", f"{frechet_distance(f_train, net.features(test).detach()):.2f}", "",
-             ""]]
+    f_test = net.features(test).detach()
+    rows = [["held-out test digits", "", "", "", f"{frechet_distance(f_train, f_test):.2f}",
+             format_kd(kernel_distance(f_kd, f_test)), "", ""]]
     for name, model, steps, seconds in trained_models(train, args.epochs, args.seed):
         family = family_of(model)
         samples = family.sample(model, args.n, make_generator(args.seed), steps).detach().float()
-        fd = frechet_distance(f_train, net.features(samples.reshape(args.n, -1)).detach())
+        f_samples = net.features(samples.reshape(args.n, -1)).detach()
+        fd, kd = frechet_distance(f_train, f_samples), format_kd(kernel_distance(f_kd, f_samples))
         params = sum(p.numel() for p in model.parameters())
         for i, (kind, value) in enumerate(likelihood(model, family, train, test, args.seed, args.samples,
                                                      args.ais_steps)):
             rows.append([name if i == 0 else "", family.label(model), kind, "" if value is None else f"{value:.2f}",
-                         f"{fd:.2f}" if i == 0 else "", f"{params:,}" if i == 0 else "",
+                         f"{fd:.2f}" if i == 0 else "", kd if i == 0 else "", f"{params:,}" if i == 0 else "",
                          f"{seconds:.1f}" if i == 0 else ""])
-    print(format_table(["model", "family", "log-likelihood kind", "test LL (nats)", "FD", "parameters",
-                        "s to train"], rows, align="<<<>>>>"))
+    print(format_table(["model", "family", "log-likelihood kind", "test LL (nats)", "FD", "KD", "parameters",
+                        "s to train"], rows, align="<<<>>>>>"))
 
 
 if __name__ == "__main__":

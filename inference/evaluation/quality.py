@@ -5,9 +5,10 @@ the labelled digits) rather than on pixels:
 
 * :func:`frechet_distance` — ‖μ_r − μ_g‖² + tr(Σ_r + Σ_g − 2 (Σ_r Σ_g)^{1/2}) between
   Gaussians fitted to the two feature sets (the FID of Heusel et al. 2017 on our features);
-* :func:`kernel_distance` — the unbiased MMD² with the cubic polynomial kernel
-  k(a, b) = (aᵀb / d + 1)³ (the KID of Bińkowski et al. 2018), mean and standard error over
-  disjoint subsets;
+* :func:`kernel_distance` — the unbiased MMD² on all rows with its jackknife standard
+  error: by default with a sum of Gaussian kernels from the median distance down four
+  octaves, or with the cubic polynomial kernel k(a, b) = (aᵀb / d + 1)³ (the KID of
+  Bińkowski et al. 2018);
 * :func:`class_coverage` — the histogram of the classes the classifier predicts for the
   samples, its KL divergence to the uniform, and the classes never produced;
 * :func:`mode_counts` — on 2-D toys with known modes, the modes covered and the fraction
@@ -26,13 +27,13 @@ import torch
 
 import torch.nn.functional as F
 
-from pgm.checks import check_int
+from pgm.checks import check_choice, check_float, check_int
 
 from ..mcmc.sampling import make_generator
 from ..training import EpochTable, OptimizerTrainer, run_epochs
 
-__all__ = ["frechet_distance", "kernel_distance", "KernelDistance", "class_coverage", "Coverage", "mode_counts",
-           "ModeCounts", "memorisation", "fit_features"]
+__all__ = ["frechet_distance", "kernel_distance", "KernelDistance", "median_distance", "OCTAVES", "class_coverage",
+           "Coverage", "mode_counts", "ModeCounts", "memorisation", "fit_features"]
 
 
 def _features(x, name, where, min_rows=2):
@@ -70,45 +71,144 @@ def frechet_distance(real: torch.Tensor, fake: torch.Tensor) -> float:
 
 
 class KernelDistance(NamedTuple):
-    """The unbiased MMD² estimate (``mean`` over ``n_subsets`` subsets) and its standard error."""
+    """The unbiased MMD² estimate ``mean`` on all rows, its jackknife standard error ``sem``,
+    the ``kernel`` (``"gaussian"`` or ``"cubic"``), its ``bandwidths`` (empty for the cubic
+    kernel) and the rows ``n_real`` and ``n_fake`` it used."""
 
     mean: float
     sem: float
-    n_subsets: int
+    kernel: str
+    bandwidths: tuple
+    n_real: int
+    n_fake: int
 
 
-def _mmd2(x, y):
-    d = x.shape[1]
-    kxx = (x @ x.t() / d + 1) ** 3
-    kyy = (y @ y.t() / d + 1) ** 3
-    kxy = (x @ y.t() / d + 1) ** 3
+#: The Gaussian kernel's bandwidths as fractions of the median distance: four octaves down
+#: from the median heuristic's global scale towards the scale of nearest neighbours.
+OCTAVES = (1.0, 0.5, 0.25, 0.125)
+_MEDIAN_ROWS = 2000  # rows (evenly spaced) whose pairwise distances give the median
+_BLOCK = 1 << 22  # kernel entries held at once
+
+
+def median_distance(x: torch.Tensor, max_rows: int = _MEDIAN_ROWS) -> float:
+    """The median Euclidean distance between distinct rows of ``x`` (n, d), on at most
+    ``max_rows`` evenly spaced rows: the median heuristic's bandwidth."""
+    x = _features(x, "x", "median_distance")
+    max_rows = check_int(max_rows, "max_rows", 2, "median_distance")
+    if x.shape[0] > max_rows:
+        x = x[torch.linspace(0, x.shape[0] - 1, max_rows, device=x.device).round().long()]
+    return float(torch.pdist(x).median())
+
+
+def _kernel_sums(a, b, kernel, scales, same):
+    """Row sums (len(a),) and column sums (len(b),) of the kernel matrix k(a, b), computed
+    over blocks of rows; with ``same`` (a is b) the diagonal k(a_i, a_i) is left out."""
+    rows = torch.zeros(a.shape[0], dtype=a.dtype, device=a.device)
+    cols = torch.zeros(b.shape[0], dtype=a.dtype, device=a.device)
+    step = max(1, _BLOCK // b.shape[0])
+    b_sq = b.square().sum(1)
+    for start in range(0, a.shape[0], step):
+        blk = a[start: start + step]
+        inner = blk @ b.t()
+        if kernel == "cubic":
+            k = (inner / a.shape[1] + 1) ** 3
+        else:
+            sq = (blk.square().sum(1, keepdim=True) + b_sq - 2 * inner).clamp_min(0)
+            k = sum(torch.exp(sq / (-2 * s * s)) for s in scales)
+        if same:
+            i = torch.arange(blk.shape[0], device=a.device)
+            k[i, i + start] = 0
+        rows[start: start + blk.shape[0]] = k.sum(1)
+        cols += k.sum(0)
+    return rows, cols
+
+
+def kernel_distance(real: torch.Tensor, fake: torch.Tensor, *, kernel: str = "gaussian",
+                    bandwidths=None) -> KernelDistance:
+    r"""The kernel distance of two feature sets: the unbiased MMD² on all rows, with its
+    jackknife standard error.
+
+    .. math::
+
+        \widehat{\mathrm{MMD}}^2_u = \frac{1}{n(n-1)} \sum_{i \ne j} k(x_i, x_j)
+            + \frac{1}{m(m-1)} \sum_{i \ne j} k(y_i, y_j) - \frac{2}{nm} \sum_{i, j} k(x_i, y_j)
+
+    with ``x = real`` and ``y = fake``; an unbiased estimate of MMD² (Gretton et al. 2012),
+    zero in expectation when the two sets come from the same distribution, and it can then be
+    negative. Every pair of rows enters (not disjoint subsets, whose means carry several
+    times the standard error at a few hundred rows).
+
+    Parameters
+    ----------
+    real : Tensor, shape (n, d)
+        Features of real data (n ≥ 3, finite). The reference: the kernel's scale comes from
+        it alone, so that every ``fake`` scored against the same ``real`` uses the same kernel.
+    fake : Tensor, shape (m, d)
+        Features of samples (m ≥ 3, finite, the same width d).
+    kernel : {"gaussian", "cubic"}, default "gaussian"
+        ``"gaussian"``: k(a, b) = Σ_s exp(−‖a − b‖² / (2 s²)) over the ``bandwidths``.
+        ``"cubic"``: the KID kernel of Bińkowski et al. (2018), k(a, b) = (aᵀb / d + 1)³.
+        Both on the features as they are (no standardisation: dividing by a per-feature
+        standard deviation blows up units that are nearly constant on the real set, and a
+        transformation estimated from the data is variance the jackknife does not see).
+    bandwidths : float or sequence of float, optional
+        The Gaussian kernel's bandwidths s (> 0). Default: σ · (1, 1/2, 1/4, 1/8)
+        (:data:`OCTAVES`), σ the median distance between real rows
+        (:func:`median_distance`, the median heuristic), so that the kernel compares the
+        sets both at the scale of the whole data and at the scale of neighbouring rows.
+
+    Returns
+    -------
+    KernelDistance
+        ``mean``: the estimate above; ``sem``: the delete-one jackknife standard error of a
+        two-sample U-statistic (Arvesen 1969),
+        sem² = (n−1)/n Σ_i (U₋ᵢ − Ū₋ₓ)² + (m−1)/m Σ_j (U₋ⱼ − Ū₋ᵧ)², U₋ᵢ the estimate without
+        real row i. Never negative, and conservative (its expectation is at least the
+        variance, Efron & Stein 1981): on Gaussian test cases it matches the spread of
+        repeated estimates when the distributions differ and is about √2 times it when they
+        are the same. Then ``kernel``, ``bandwidths`` (empty for the cubic kernel), ``n_real``
+        and ``n_fake``.
+
+    Notes
+    -----
+    Time O((n + m)² d), memory O(n + m) beyond blocks of 2²² kernel entries; in float64.
+    """
+    where = "kernel_distance"
+    x = _features(real, "real", where, 3)
+    y = _features(fake, "fake", where, 3)
+    if x.shape[1] != y.shape[1]:
+        raise ValueError(f"{where}: real and fake must have the same width, got {x.shape[1]} and {y.shape[1]}")
+    check_choice(kernel, "kernel", ("gaussian", "cubic"), where)
+    if kernel == "cubic":
+        if bandwidths is not None:
+            raise ValueError(f"{where}: bandwidths apply to the gaussian kernel only, got {bandwidths!r} with the "
+                             f"cubic kernel")
+        scales = ()
+    elif bandwidths is None:
+        sigma = median_distance(x)
+        if not sigma > 0:
+            raise ValueError(f"{where}: the median distance between real rows is 0 (more than half of them are "
+                             f"equal); pass bandwidths")
+        scales = tuple(sigma * f for f in OCTAVES)
+    else:
+        seq = bandwidths if isinstance(bandwidths, (list, tuple)) else [bandwidths]
+        if not seq:
+            raise ValueError(f"{where}: bandwidths must hold at least one bandwidth, got {bandwidths!r}")
+        scales = tuple(check_float(s, f"bandwidths[{i}]" if isinstance(bandwidths, (list, tuple)) else "bandwidths",
+                                   0.0, low_open=True, where=where) for i, s in enumerate(seq))
     n, m = x.shape[0], y.shape[0]
-    return ((kxx.sum() - kxx.diagonal().sum()) / (n * (n - 1)) + (kyy.sum() - kyy.diagonal().sum()) / (m * (m - 1))
-            - 2 * kxy.mean())
-
-
-def kernel_distance(real: torch.Tensor, fake: torch.Tensor, n_subsets: int = 10,
-                    generator: torch.Generator | None = None) -> KernelDistance:
-    """The kernel distance: unbiased MMD² with k(a, b) = (aᵀb / d + 1)³ on features
-    standardised by the real set's per-feature mean and standard deviation, averaged over
-    ``n_subsets`` disjoint random subsets of both sets (at least 2 rows each), with the
-    standard error of that mean."""
-    r = _features(real, "real", "kernel_distance", 4)
-    g = _features(fake, "fake", "kernel_distance", 4)
-    if r.shape[1] != g.shape[1]:
-        raise ValueError(f"kernel_distance: real and fake must have the same width, got {r.shape[1]} and {g.shape[1]}")
-    n_subsets = check_int(n_subsets, "n_subsets", 1, "kernel_distance")
-    size = min(r.shape[0], g.shape[0]) // n_subsets
-    if size < 2:
-        raise ValueError(f"kernel_distance: {n_subsets} subsets of at least 2 rows need {2 * n_subsets} rows in each "
-                         f"set, got {r.shape[0]} and {g.shape[0]}")
-    center, scale = r.mean(0), r.std(0).clamp_min(1e-12)  # features standardised on the real set
-    r, g = (r - center) / scale, (g - center) / scale
-    pr = torch.randperm(r.shape[0], generator=generator)[: size * n_subsets].view(n_subsets, size)
-    pg = torch.randperm(g.shape[0], generator=generator)[: size * n_subsets].view(n_subsets, size)
-    values = torch.stack([_mmd2(r[a], g[b]) for a, b in zip(pr, pg)])
-    sem = float(values.std() / math.sqrt(n_subsets)) if n_subsets > 1 else math.inf
-    return KernelDistance(float(values.mean()), sem, n_subsets)
+    rx, _ = _kernel_sums(x, x, kernel, scales, True)
+    ry, _ = _kernel_sums(y, y, kernel, scales, True)
+    a, b = _kernel_sums(x, y, kernel, scales, False)
+    sx, sy, s = rx.sum(), ry.sum(), a.sum()
+    exx, eyy, exy = sx / (n * (n - 1)), sy / (m * (m - 1)), s / (n * m)
+    value = exx + eyy - 2 * exy
+    # the estimate without real row i, and without fake row j
+    drop_x = (sx - 2 * rx) / ((n - 1) * (n - 2)) + eyy - 2 * (s - a) / ((n - 1) * m)
+    drop_y = exx + (sy - 2 * ry) / ((m - 1) * (m - 2)) - 2 * (s - b) / (n * (m - 1))
+    var = ((n - 1) / n * (drop_x - drop_x.mean()).square().sum()
+           + (m - 1) / m * (drop_y - drop_y.mean()).square().sum())
+    return KernelDistance(float(value), float(var.sqrt()), kernel, scales, n, m)
 
 
 class Coverage(NamedTuple):
