@@ -9,6 +9,7 @@ the 1,438 training digits and scored on the 359 test digits by what its family's
 - ``bound``: a DBM's variational bound with exact log Z;
 - ``importance``: the K-sample importance estimate (K = 1,000; a DBN's with its top RBM's
   exact log Z), a stochastic lower bound;
+- ``autoregressive``: the exact log p(x) of FVSBN, NADE and MADE;
 - ``decoder AIS``: the VAE again, by decoder AIS (K = 16 chains, 500 HMC steps), a
   stochastic lower bound;
 - ``samples``: no likelihood (autoencoders, GSNs): only the sample scores.
@@ -49,6 +50,9 @@ def likelihood(model, family, train, test, seed, K=1000, ais_steps=500):
     kind = family.evaluation
     if kind in ("exact", "ais"):
         return [("exact", log_likelihood(model, test, exact_log_partition(model)).mean)]
+    if kind == "autoregressive":
+        with torch.no_grad():
+            return [("exact (autoregressive)", float(model.log_prob(test).double().mean()))]
     if kind == "bound":
         return [("bound (exact log Z)", variational_bound(model, test, exact_log_partition(model)).mean)]
     if kind == "importance":

@@ -43,13 +43,13 @@ from inference.evaluation.quality import (class_coverage, fit_features, frechet_
                                          memorisation)
 from inference.families import family_of
 from inference.mcmc.sampling import make_generator
-from models import DBM, DBN, GSN, RBM, VAE, Autoencoder, FeatureNet, SigmoidBeliefNet
+from models import DBM, DBN, FVSBN, GSN, MADE, NADE, RBM, VAE, Autoencoder, FeatureNet, SigmoidBeliefNet
 from pgm import load_digits
 
 
-def models(train, epochs, seed):
+def models(train, epochs, seed, keep=lambda name: True):
     """(name, trained model, sampling steps, seconds of training) of each family that samples,
-    sized for the data's ``n`` columns."""
+    sized for the data's ``n`` columns (those whose name ``keep`` accepts)."""
     n = train.shape[1]
     recipes = [
         (f"RBM {n}-16 (CD-1)", lambda: RBM.from_data(train, 16, seed=seed), {}, 1000),
@@ -58,12 +58,17 @@ def models(train, epochs, seed):
         (f"DBN {n}-32-16 (greedy)", lambda: DBN([n, 32, 16], seed=seed), {"method": "greedy"}, 1000),
         (f"SBN {n}-16 (RWS)", lambda: SigmoidBeliefNet.from_data(train, [n, 16], seed=seed), {}, 1),
         (f"VAE {n}-200-10 (ELBO)", lambda: VAE(n, 200, 10, seed=seed), {}, 1),
+        (f"FVSBN {n}", lambda: FVSBN(n, seed=seed), {"lr": 3e-3}, 1),
+        (f"NADE {n}-64", lambda: NADE(n, 64, seed=seed), {}, 1),
+        (f"MADE {n}-500, 1 mask", lambda: MADE(n, (500,), seed=seed), {}, 1),
         (f"DAE {n}-64 (walk-back), chain", lambda: Autoencoder(n, 64, noise="masking", noise_level=0.25, seed=seed),
          {"method": "walkback"}, 500),
         (f"GSN {n}-128-128, chain", lambda: GSN([n, 128, 128], seed=seed), {}, 500),
     ]
     out = []
     for name, build, options, steps in recipes:
+        if not keep(name):
+            continue
         model = build()
         t0 = time.perf_counter()
         fit(model, train, epochs=epochs, seed=seed, progress=False,
