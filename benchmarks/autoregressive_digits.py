@@ -119,7 +119,7 @@ def rnade_rows(epochs, seed, quick):
                      f"{model.n_parameters:,}", f"{seconds:.1f}", ""])
     grbm = GaussianRBM.from_data(train_all, 4 if quick else 16, seed=seed)
     t0 = time.perf_counter()
-    fit(grbm, train_all, epochs=2 if quick else 50, seed=seed, progress=False)
+    fit(grbm, train_all, epochs=2 if quick else 200, seed=seed, progress=False)
     seconds = time.perf_counter() - t0
     ll = log_likelihood(grbm, test, exact_log_partition(grbm))
     rows.append([f"Gaussian RBM 64-{grbm.n_hidden}", "exact", f"{ll.mean:.2f} ± {ll.sem:.2f}", "",
