@@ -13,9 +13,13 @@
 #     python tutorials/autoregressive_digits.py [output-folder] [--full]
 #
 # The default (quick) mode takes well under a minute with short runs whose numbers mean
-# little; `--full` trains for real (see `FULL_EPOCHS`; a few minutes on 2 cores) and its
-# numbers are in the README's autoregressive section. Every log-likelihood printed is
-# exact, in nats per test image.
+# little; `--full` trains for real (see `FULL_EPOCHS`; about 8 minutes on 2 cores) and
+# prints (seed 0, a single run): exact test log-likelihood −18.33 (FVSBN), −17.07 (NADE 64),
+# −18.00 (MADE 500 with 8 mask sets, one member; −17.19 for their ensemble), −17.85
+# (order-agnostic NADE 500-500, one ordering; −16.53 for 8 orderings, against −17.47 for
+# the mean of their log-probabilities); RNADE 80.77 nats per test image on the dequantised
+# digits against the Gaussian RBM's 45.72. Every log-likelihood printed is exact, in nats
+# per test image.
 
 # %%
 import itertools
