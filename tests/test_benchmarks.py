@@ -211,3 +211,14 @@ def test_leaderboard_on_mnist_files(capsys, tmp_path):
                                "--samples", "5", "--ais-steps", "5"])
     out = capsys.readouterr().out
     assert "binarized MNIST" in out and "RBM 784-16" in out and "GSN 784-128-128" in out
+
+
+def test_seed_spread_quick(capsys, tmp_path, one_thread):
+    import json
+
+    path = tmp_path / "spread.json"
+    _load("seed_spread").main(["--quick", "--seeds", "2", "--only", "dbn", "--json", str(path)])
+    out = capsys.readouterr().out
+    assert "| dbn | test LL (importance) |" in out and "| dbn | test bound (ELBO) |" in out
+    summary = json.loads(path.read_text())["summary"]["dbn"]["test LL (importance)"]
+    assert summary["n"] == 2 and summary["min"] <= summary["mean"] <= summary["max"] and summary["sd"] >= 0
