@@ -375,7 +375,8 @@ def _native_status() -> str:
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5, help="run seeds 0..S-1 (default 5)")
-    parser.add_argument("--first-seed", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--first-seed", type=int, default=0, metavar="F",
+                        help="start at seed F instead: seeds F..F+S-1 (to split a long recipe's runs)")
     parser.add_argument("--only", nargs="+", choices=list(RECIPES), default=None, metavar="NAME",
                         help=f"recipes to run (default: all of {', '.join(RECIPES)})")
     parser.add_argument("--quick", action="store_true", help="smoke run: a few epochs per recipe, short schedules")
