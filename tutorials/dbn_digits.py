@@ -23,9 +23,10 @@
 # 94.5 ± 0.8 % for the MLP initialised from the fine-tuned DBN against 91.7 ± 0.7 % for a
 # random one of the same shape and recipe, better on every seed (by 1.4 to 3.6 points).
 # A single run varies by machine as well as by seed, so compare yours with the spread:
-# seed 0 gives 94.2 % against 91.1 % with the native kernels built for AVX-512 and
-# DBN_AVX2 for AVX2. (`benchmarks/dbn_classify.py`, from the greedy DBN without up-down,
-# gives 94.5 ± 1.0 against 91.7 ± 0.7 over five seeds.)
+# seed 0 gives 94.2 % against 91.1 % with the native RBM kernels built for AVX-512, and
+# 95.5 % against 91.1 % with them built for AVX2 (`python benchmarks/seed_spread.py
+# --machines --only dbn-tutorial`). (`benchmarks/dbn_classify.py`, from the greedy DBN
+# without up-down, gives 94.5 ± 1.0 against 91.7 ± 0.7 over five seeds.)
 
 # %%
 import sys

@@ -70,8 +70,8 @@ print(f"before training (the data's diagonal Gaussian): {start.mean:.2f} nats pe
 # benchmarks/seed_spread.py --only grbm`). A single run varies by machine as well as by
 # seed, because torch's CPU kernels round float32 differently on different processors and
 # the sampled training amplifies it: seed 0 gives 45.72 ± 1.03 (standard error over test
-# images; AIS 45.71 [45.63, 45.79]) on an AVX-512 machine, GRBM_AVX2 with torch's kernels
-# held to AVX2.
+# images; AIS 45.71 [45.63, 45.79]) with torch's AVX-512 kernels, 45.47 with them held to
+# AVX2 (`python benchmarks/seed_spread.py --machines --only grbm`).
 
 # %%
 history = fit(grbm, train, method="pcd", epochs=200 if FULL else 4, seed=0, evaluate="exact", eval_data=test,
