@@ -34,7 +34,7 @@ Recipes (``--only NAME``), each exactly the code that the quoted number comes fr
 - ``vae2d``: ``tutorials/directed_digits.py --full``'s VAE with a two-dimensional latent;
 - ``helmholtz``: ``tutorials/helmholtz_digits.py --full``: one SBN 64-16 trained by
   reweighted wake-sleep, wake-sleep and NVIL (30 epochs each), importance estimates and
-  exact log-likelihoods (about 2.5 min per seed).
+  exact log-likelihoods (about 2 min per seed).
 
 ``--machines`` shows the machine effect instead: it runs one recipe at one seed (``--only``,
 default ``rbm``) at one seed (``--seed``) in fresh processes, each with the native
