@@ -85,8 +85,8 @@ print(f"{'rule':<14}{'test LL (K = ' + str(K) + ')':>20}{'test ELBO':>12}{'exact
 for label, mean, sem, elbo, exact in rows:
     print(f"{label:<14}{mean:>12.2f} ± {sem:.2f}{elbo:>12.2f}{exact:>15.2f}{exact - elbo:>14.2f}")
 if FULL:
-    print("seeds 0-4, test LL (K = 1000), mean ± sd: RWS -20.24 ± 0.05, wake-sleep -22.12 ± 0.03, NVIL -21.57 ± 0.05; "
-          "a single run varies by machine as well as by seed")
+    print("seeds 0-4, test LL (K = 1000), mean ± sd: RWS -20.24 ± 0.05, wake-sleep -22.12 ± 0.03, "
+          "NVIL -21.57 ± 0.05; a single run varies by machine as well as by seed")
 
 # %% [markdown]
 # ## Samples

@@ -99,8 +99,9 @@ pgm.image_grid(rbm.W.detach().t(), (8, 8), out / "filters.png", title="filters (
 # by 0.001 ± 0.015 nats (at most 0.021). One run, seed 0 on one machine: log Z = 67.175
 # exactly, AIS 67.183 [67.150, 67.216], reverse AIS 67.168 [67.138, 67.199]. The bounds
 # hold in expectation, not run by run: with 100 chains one estimate can land on the wrong
-# side of the exact value by less than its bracket, as here. What the picture shows is the brackets shrinking with the schedule
-# length (±0.25 at 100 steps, ±0.03 at 14,501) and both ends closing on the exact log Z.
+# side of the exact value by less than its bracket, as here. What the picture shows is the
+# brackets shrinking with the schedule length (±0.25 at 100 steps, ±0.03 at 14,501) and
+# both ends closing on the exact log Z.
 
 # %%
 exact = exact_log_partition(rbm)
