@@ -223,3 +223,14 @@ def test_nade_overhead_small(capsys, one_thread):
     _load("nade_overhead").main(["--hidden", "8", "--repeats", "1", "--ais-chains", "2", "--betas", "50"])
     out = capsys.readouterr().out
     assert "ratio" in out and "per image" in out
+
+
+def test_seed_spread_quick(capsys, tmp_path, one_thread):
+    import json
+
+    path = tmp_path / "spread.json"
+    _load("seed_spread").main(["--quick", "--seeds", "2", "--only", "dbn", "--json", str(path)])
+    out = capsys.readouterr().out
+    assert "| dbn | test LL (importance) |" in out and "| dbn | test bound (ELBO) |" in out
+    summary = json.loads(path.read_text())["summary"]["dbn"]["test LL (importance)"]
+    assert summary["n"] == 2 and summary["min"] <= summary["mean"] <= summary["max"] and summary["sd"] >= 0

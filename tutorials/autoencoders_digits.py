@@ -15,14 +15,15 @@
 # The default (quick) mode takes a few seconds with short runs whose numbers mean little;
 # `--full` trains for real (100 epochs per variant, 30 per stacked layer and 30 of
 # fine-tuning, the toy as in `benchmarks/dae_toys.py`; about 4 minutes on 2 cores) and
-# prints (seed 0): test reconstruction error per image 0.28 (ae), 1.33 (dae), 1.74 (sae),
-# 0.56 (cae); of masked inputs 3.43, 2.80, 3.27, 3.25 (the denoising autoencoder best);
-# mean activation 0.52, 0.55, 0.070 (target 0.05), 0.55; ‖∂h/∂x‖²_F 59.4, 36.4, 8.5, 17.3;
-# in-painting error 4.09 against 4.42 for the mean digit; accuracy 92.8 % from the
-# stacked denoising autoencoders against 91.1 % from random weights; 4 chains × 200 draws
-# of each DAE visit all 10 classes, R-hat of the reconstruction error 1.01 (plain) and
-# 1.00 (walk-back) with ESS 794 and 811 of 800, class indicators' R-hat at most 1.02;
-# score cosine 0.919.
+# prints, for seed 0 on one machine (a single run; its numbers vary by machine as well as
+# by seed, so read them as an example, not as targets): test reconstruction error per
+# image 0.28 (ae), 1.33 (dae), 1.74 (sae), 0.56 (cae); of masked inputs 3.43, 2.80, 3.27,
+# 3.25 (the denoising autoencoder best); mean activation 0.52, 0.55, 0.070 (target 0.05),
+# 0.55; ‖∂h/∂x‖²_F 59.4, 36.4, 8.5, 17.3; in-painting error 4.09 against 4.42 for the mean
+# digit; accuracy 92.8 % from the stacked denoising autoencoders against 91.1 % from
+# random weights; 4 chains × 200 draws of each DAE visit all 10 classes, R-hat of the
+# reconstruction error 1.01 (plain) and 1.00 (walk-back) with ESS 794 and 811 of 800,
+# class indicators' R-hat at most 1.02; score cosine 0.919.
 # Autoencoders have no tractable likelihood: what is reported is the reconstruction and
 # denoising error of held-out digits, the code's statistics, samples, and a classifier's
 # accuracy — no log-likelihood.

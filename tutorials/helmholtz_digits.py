@@ -17,9 +17,13 @@
 # The quick mode (the default, what the tests run) trains one epoch per rule on 300
 # images and scores 4 test images with K = 20; `--full` trains 30 epochs on all 1438
 # and scores the 359 test images with K = 1000 (measured: 137 s, most of it the exact sum
-# over the 2^16 latent states). Full-mode test results, importance estimate (ELBO; exact):
-# RWS −20.24 ± 0.19 (−21.61; −20.23), wake-sleep −22.09 ± 0.18 (−22.66; −22.09), NVIL
-# −21.64 ± 0.19 (−22.26; −21.64). Pictures go to `runs/tutorials/helmholtz_digits/`.
+# over the 2^16 latent states). Full-mode test results, mean ± sd over seeds 0–4 of the
+# importance estimate (ELBO; exact), from `python benchmarks/seed_spread.py --only
+# helmholtz`: RWS −20.24 ± 0.05 (−21.61; −20.24), wake-sleep −22.12 ± 0.03 (−22.67;
+# −22.12), NVIL −21.57 ± 0.05 (−22.18; −21.57); the order RWS, NVIL, wake-sleep holds on
+# every seed. A single run varies by machine as well as by seed (seed 0 on one machine:
+# RWS −20.24 ± 0.19, wake-sleep −22.09 ± 0.18, NVIL −21.64 ± 0.19, ± the standard error
+# over test images). Pictures go to `runs/tutorials/helmholtz_digits/`.
 
 # %%
 import sys
@@ -80,6 +84,9 @@ for label, net in nets.items():
 print(f"{'rule':<14}{'test LL (K = ' + str(K) + ')':>20}{'test ELBO':>12}{'exact test LL':>15}{'exact − ELBO':>14}")
 for label, mean, sem, elbo, exact in rows:
     print(f"{label:<14}{mean:>12.2f} ± {sem:.2f}{elbo:>12.2f}{exact:>15.2f}{exact - elbo:>14.2f}")
+if FULL:
+    print("seeds 0-4, test LL (K = 1000), mean ± sd: RWS -20.24 ± 0.05, wake-sleep -22.12 ± 0.03, "
+          "NVIL -21.57 ± 0.05; a single run varies by machine as well as by seed")
 
 # %% [markdown]
 # ## Samples

@@ -10,7 +10,8 @@
 #     python tutorials/inspecting_models.py [output-folder] [--full]
 #
 # The quick mode takes seconds; `--full` trains the models properly (measured: 27 s on
-# one core). Full-mode numbers are quoted below.
+# one core). Full-mode numbers are quoted below: one run, seed 0 on one machine; a single
+# run's numbers vary by machine as well as by seed.
 
 # %%
 import sys
