@@ -187,7 +187,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "rows are completed; as for fit (default: the model's)")
     s.add_argument("--inpaint", choices=["top", "bottom", "left", "right"], default=None,
                    help="autoregressive models: observe this half of the first --n test images and draw the rest "
-                        "from its exact conditional (an ordering that puts the observed pixels first)")
+                        "from its exact conditional (an ordering that puts the observed pixels first; default: no "
+                        "in-painting)")
     s.add_argument("--seed", type=_SEED, default=0, help="seeds the chains (default %(default)s)")
     s.add_argument("--label", type=_integer(0, "an int >= 0"), default=None,
                    help="models with a label (crbm): sample class LABEL (default: every class in turn, "
