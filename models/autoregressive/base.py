@@ -141,6 +141,13 @@ class AutoregressiveModel(ParameterInfo, PyroModule):
         order = torch.arange(n_visible) if ordering is None else check_ordering(ordering, n_visible, where)
         self.register_buffer("ordering", order)
         self._graph = None
+        self._note_ordering()
+        self.register_load_state_dict_post_hook(lambda module, keys: module._note_ordering())
+
+    def _note_ordering(self) -> None:
+        """Cache whether the ordering is 0, 1, …, D − 1 (``natural``: no gathers needed)."""
+        self.natural = bool(torch.equal(self.ordering.cpu(), torch.arange(self.n_visible)))
+        self._graph = None
 
     # -- data and members ---------------------------------------------------------------
     def check_data(self, x, name: str = "x") -> torch.Tensor:

@@ -77,21 +77,17 @@ class NADE(AutoregressiveModel):
     def hidden(self, x: torch.Tensor) -> torch.Tensor:
         """h_i = σ(a_i) at every position i of the ordering, shape (n, D, H), by the running
         sum a_i = c + Σ_{j<i} W_{:, o_j} x_{o_j} (an exclusive cumulative sum)."""
-        natural = self._natural()
+        natural = self.natural
         xo = x if natural else x[:, self.ordering]
         wt = self.W.t() if natural else self.W.t()[self.ordering]
         terms = xo.unsqueeze(-1) * wt  # (n, D, H): W_{:, o_j} x_{o_j}
         a = torch.cumsum(terms, 1) - terms + self.c
         return torch.sigmoid(a)
 
-    def _natural(self) -> bool:
-        """Whether the ordering is 0, 1, …, D − 1 (no gathers needed)."""
-        return bool((self.ordering == torch.arange(self.n_visible, device=self.ordering.device)).all())
-
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         """The logit of p(x_d = 1 | x_{o_<i}) of every dimension d, shape (n, D), by dimension."""
         h = self.hidden(x)
-        if self._natural():
+        if self.natural:
             return (h * self.V).sum(-1) + self.b
         by_position = (h * self.V[self.ordering]).sum(-1) + self.b[self.ordering]
         out = torch.empty_like(by_position)
