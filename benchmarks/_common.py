@@ -45,6 +45,26 @@ def best_time(fn, repeats: int = 5, warmup: int = 1) -> float:
     return best
 
 
+def interleaved_epochs(ours, plain, repeats: int, title: str, target: float = 1.1) -> float:
+    """Time ``ours()`` against ``plain()`` (one epoch each), one warm-up call each, then
+    ``repeats`` calls interleaved so that a busy spell hits both; print the best of each
+    and their ratio (ours / plain, against ``target``) under ``title``; return the ratio."""
+    ours(), plain()
+    t_ours, t_plain = [], []
+    for _ in range(repeats):
+        for fn, times in ((ours, t_ours), (plain, t_plain)):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+    print(f"{title}; best of {repeats}")
+    print(machine_line())
+    a, b = min(t_ours), min(t_plain)
+    print(f"  ours  {a * 1e3:7.1f} ms per epoch")
+    print(f"  plain {b * 1e3:7.1f} ms per epoch")
+    print(f"  ratio {a / b:.3f} (target <= {target:g})")
+    return a / b
+
+
 def set_threads(n: int | None) -> int:
     """Use ``n`` threads in torch and in the BLAS/OpenMP pools of numpy/scikit-learn.
 

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from _common import machine_line, set_threads
+from _common import interleaved_epochs, set_threads
 
 from inference import ais_log_partition, fit, log_likelihood
 from models import RBM
@@ -71,22 +71,9 @@ def main(argv=None):
     ours, plain = NADE(64, args.hidden, seed=0), PlainNADE(64, args.hidden)
     opt = torch.optim.Adam(plain.parameters(), lr=1e-3)
     gen = torch.Generator().manual_seed(0)
-    fit(ours, train, epochs=1, monitor=0, progress=False)  # warm-up
-    plain_epoch(plain, opt, train, gen)
-    t_ours, t_plain = [], []
-    for _ in range(args.repeats):
-        start = time.perf_counter()
-        fit(ours, train, epochs=1, monitor=0, progress=False)
-        t_ours.append(time.perf_counter() - start)
-        start = time.perf_counter()
-        plain_epoch(plain, opt, train, gen)
-        t_plain.append(time.perf_counter() - start)
-    print(f"NADE 64-{args.hidden}, batch 20, Adam, {train.shape[0]} digits; best of {args.repeats}")
-    print(machine_line())
-    a, b = min(t_ours), min(t_plain)
-    print(f"  ours  {a * 1e3:7.1f} ms per epoch")
-    print(f"  plain {b * 1e3:7.1f} ms per epoch")
-    print(f"  ratio {a / b:.3f} (target <= 1.1)")
+    interleaved_epochs(lambda: fit(ours, train, epochs=1, monitor=0, progress=False),
+                       lambda: plain_epoch(plain, opt, train, gen), args.repeats,
+                       f"NADE 64-{args.hidden}, batch 20, Adam, {train.shape[0]} digits")
 
     with torch.no_grad():
         start = time.perf_counter()
