@@ -96,7 +96,7 @@ def main(argv=None):
         samples = family.sample(model, args.n, make_generator(args.seed), steps).detach().float()
         f_samples = net.features(samples.reshape(args.n, -1)).detach()
         fd, kd = frechet_distance(f_train, f_samples), format_kd(kernel_distance(f_kd, f_samples))
-        params = sum(p.numel() for p in model.parameters())
+        params = getattr(model, "n_parameters", None) or sum(p.numel() for p in model.parameters())  # free ones
         for i, (kind, value) in enumerate(likelihood(model, family, train, test, args.seed, args.samples,
                                                      args.ais_steps)):
             rows.append([name if i == 0 else "", family.label(model), kind, "" if value is None else f"{value:.2f}",
