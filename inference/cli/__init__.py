@@ -162,6 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="number of evenly spaced βs, at least 2 (default: the 14,500-step schedule)")
     e.add_argument("--base", choices=["data", "uniform"], default="data",
                    help="AIS base distribution: the training data's marginals or uniform (default %(default)s)")
+    e.add_argument("--sigma", type=_real(0.0, low_open=True), default=None,
+                   help="generators (gan, dcgan, gmmn) with --method ais: σ of the Gaussian observation model "
+                        "N(x; G(z), σ² I) whose log-likelihood decoder AIS estimates (default: none, required there)")
     e.add_argument("--ensemble", type=_COUNT, default=1,
                    help="autoregressive models trained over orderings or masks (oanade, made): also the ensemble "
                         "of K orderings, log (1/K) Σ_k p_k(x), and each member's log-likelihood (default 1)")
@@ -185,6 +188,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--data", default=None,
                    help="Hopfield: the data whose first rows were stored; with --inpaint: the data whose first test "
                         "rows are completed; as for fit (default: the model's)")
+    s.add_argument("--walk", choices=["spherical", "linear"], default=None,
+                   help="generators (gan, cgan, dcgan, gmmn): rows of decoded walks between random latent points "
+                        "instead of samples (default: samples)")
     s.add_argument("--inpaint", choices=["top", "bottom", "left", "right"], default=None,
                    help="autoregressive models: observe this half of the first --n test images and draw the rest "
                         "from its exact conditional (an ordering that puts the observed pixels first; default: no "

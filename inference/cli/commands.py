@@ -178,6 +178,8 @@ def _cmd_sample(args):
     recall = "recall" in family.pictures
     if args.inpaint is not None:
         return _sample_inpainting(model, family, args, out)
+    if args.walk is not None:
+        return _sample_walks(model, args, out)
     if not recall and (args.flip is not None or args.data is not None):
         raise UsageError(f"{'--flip' if args.flip is not None else '--data'} applies to Hopfield nets (a recall "
                          f"from corrupted patterns); {args.model} holds a {type(model).__name__}")
@@ -288,12 +290,37 @@ def _sample_inpainting(model, family, args, out):
     print(f"wrote {out} (the {args.inpaint} half of {n} test images observed, the rest drawn exactly)")
 
 
+def _sample_walks(model, args, out):
+    """``pgm sample --walk``: rows of decoded latent walks of a generator, as a picture."""
+    from ..adversarial.walks import DECODER, plot_latent_walks
+    from ..mcmc import make_generator
+
+    if not all(hasattr(model, attr) for attr in DECODER):
+        raise UsageError(f"--walk applies to generators with a latent space (gan, cgan, dcgan, gmmn); {args.model} "
+                         f"holds a {_model_name(model)} model")
+    shape = image_shape(_visible(model))
+    if shape is None or out.suffix.lower() == ".pt":
+        raise UsageError("--walk draws a picture of square images: give --out a .png, .pdf or .svg")
+    rows = 6 if args.n is None else args.n
+    labels = _label_clamp(model, argparse.Namespace(**{**vars(args), "n": rows}))
+    with _cleaned_up(out.parent, args.notes):
+        out.parent.mkdir(parents=True, exist_ok=True)
+        plot_latent_walks(model, shape, n_rows=rows, generator=make_generator(args.seed), kind=args.walk,
+                          y=None if not labels else labels["y"], path=out)
+    print(f"wrote {out} ({rows} {args.walk} walks between random latent points)")
+
+
 def _label_clamp(model, args):
     """Class-conditional sampling: the observed softmax groups (a label) clamped to class
     ``--label``, or the n samples to the K classes in order, sample i to class ⌊i K / n⌋;
     ``None`` for a model without a label."""
     from pgm import ONEHOT_KINDS
 
+    if getattr(model, "n_classes", 0) and hasattr(model, "n_latent"):  # a conditional generator: labels y
+        k = model.n_classes
+        if args.label is not None and args.label >= k:
+            raise UsageError(f"--label {args.label}: {_model_name(model)} has {k} classes, 0 to {k - 1}")
+        return {"y": torch.full((args.n,), args.label) if args.label is not None else torch.arange(args.n) * k // args.n}
     if not hasattr(model, "visible_name"):  # one group of data, no label
         if args.label is not None:
             raise UsageError(f"--label: {_model_name(model)} has no label group to clamp")
