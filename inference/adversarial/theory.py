@@ -117,5 +117,5 @@ def train_discriminator(model, sample_data: Callable, *, steps: int = 2000, batc
         loss = discriminator_loss(model.discriminator(x), model.discriminator(fake))
         loss.backward()
         opt.step()
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
     return losses
