@@ -158,6 +158,12 @@ def test_dae_toys_small(capsys):
     assert "score cosine" in out and "walk-back" in out
 
 
+
+def test_gan_toys_quick(capsys, one_thread):
+    _load("gan_toys").main(["--quick", "--toys", "ring"])
+    out = capsys.readouterr().out
+    assert "modes covered" in out and "minimax" in out and "non_saturating" in out
+
 # -- without the optional peers -------------------------------------------------------------------
 
 def test_the_digits_benchmarks_run_without_their_peers(capsys, monkeypatch, one_thread):
