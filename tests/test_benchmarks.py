@@ -240,3 +240,8 @@ def test_gmmn_toys_quick(capsys):
     _load("gmmn_toys").main(["--quick"])
     out = capsys.readouterr().out
     assert "modes covered" in out and "ring" in out and "grid" in out
+
+
+def test_dcgan_overhead_small(capsys):
+    _load("dcgan_overhead").main(["--channels", "4", "--repeats", "1"])
+    assert "DCGAN 8x8, 4 channels" in capsys.readouterr().out
