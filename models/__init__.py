@@ -2,7 +2,7 @@
 and autoencoders (``models.autoencoders``)."""
 
 #: The subpackages of model families (their ``__all__`` lists their model classes).
-PACKAGES = ("energy", "directed", "autoencoders", "autoregressive")
+PACKAGES = ("energy", "directed", "autoencoders", "autoregressive", "adversarial")
 
 from .energy import DBM, RBM, BoltzmannMachine, ClassRBM, EnergyModel, GaussianRBM, Hopfield, SpikeSlabRBM
 from .directed import DBN, VAE, DirectedModel, HelmholtzMachine, SigmoidBeliefNet
@@ -18,3 +18,6 @@ __all__ += ["FeatureNet"]
 from .autoregressive import FVSBN, MADE, NADE, RNADE, AutoregressiveModel, OrderAgnosticNADE
 
 __all__ += ["AutoregressiveModel", "FVSBN", "MADE", "NADE", "OrderAgnosticNADE", "RNADE"]
+from .adversarial import DCGAN, GAN, GMMN, GMMNAutoencoder
+
+__all__ += ["GAN", "DCGAN", "GMMN", "GMMNAutoencoder"]

@@ -240,3 +240,14 @@ def test_seed_spread_quick(capsys, tmp_path, one_thread):
     assert "| dbn | test LL (importance) |" in out and "| dbn | test bound (ELBO) |" in out
     summary = json.loads(path.read_text())["summary"]["dbn"]["test LL (importance)"]
     assert summary["n"] == 2 and summary["min"] <= summary["mean"] <= summary["max"] and summary["sd"] >= 0
+
+
+def test_gmmn_toys_quick(capsys):
+    _load("gmmn_toys").main(["--quick"])
+    out = capsys.readouterr().out
+    assert "modes covered" in out and "ring" in out and "grid" in out
+
+
+def test_dcgan_overhead_small(capsys):
+    _load("dcgan_overhead").main(["--channels", "4", "--repeats", "1"])
+    assert "DCGAN 8x8, 4 channels" in capsys.readouterr().out
