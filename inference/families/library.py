@@ -259,3 +259,4 @@ register(DirectedFamily())
 
 from . import autoencoders  # noqa: E402,F401  (registers ae, dae, sae, cae and stacked)
 from . import autoregressive  # noqa: E402,F401  (registers fvsbn, nade, oanade, made and rnade)
+from . import adversarial  # noqa: E402,F401  (registers gan, cgan, dcgan and gmmn)

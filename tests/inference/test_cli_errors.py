@@ -144,6 +144,20 @@ TABLE = [
     _row("sample {d}/nade.pt --inpaint bottom --out {out}/s.png", 2, "observed dimensions must come first"),
     _row("sample {d}/nade.pt --steps 5 --out {out}/s.png", 2, "samples ancestrally"),
     _row("sample {d}/nade.pt --inpaint middle --out {out}/s.png", 2, "argument --inpaint: invalid choice"),
+    _row("fit gan --latent 0", 2, "argument --latent: expected a positive int"),
+    _row("fit gan --d-steps 0", 2, "argument --d-steps: expected a positive int"),
+    _row("fit gan --method cd --out {out}", 2, "--method cd does not apply to the gan model"),
+    _row("fit cgan --data digits --out {out}", 2, "use --data digits-labels"),
+    _row("fit dcgan --channels 0", 2, "argument --channels: expected a positive int"),
+    _row("fit dcgan --data {d}/six.pt --out {out}", 2, "not a square image"),
+    _row("fit gmmn --bandwidths 0,1", 2, "argument --bandwidths: expected comma-separated positive bandwidths"),
+    _row("graph gan:64", 2, "expected sizes like gan:64x128x10"),
+    _row("graph cgan:64x3", 2, "expected sizes like"),
+    _row("graph dcgan:64", 2, "expected sizes like dcgan:64x10"),
+    _row("graph gmmn:64", 2, "expected sizes like gmmn"),
+    _row("eval {d}/model.pt --sigma 0", 2, "argument --sigma: expected a finite number > 0"),
+    _row("sample {d}/model.pt --walk spherical --out {out}/w.png", 2, "--walk applies to generators"),
+    _row("sample {d}/model.pt --walk cubic --out {out}/w.png", 2, "argument --walk: invalid choice"),
     _row("fit dbn --propagate noise", 2, "argument --propagate: invalid choice"),
     _row("fit dbn --method up_down --up-down-epochs 0", 2, "argument --up-down-epochs: expected a positive int"),
     _row("fit sbn --method up_down --out {out}", 2, "--method up_down does not apply to the sbn model"),
@@ -318,6 +332,7 @@ def files(tmp_path_factory):
     gen = torch.Generator().manual_seed(0)
     tiny = (torch.rand(40, 64, generator=gen) < 0.5).float()
     torch.save(tiny, d / "tiny.pt")
+    torch.save(tiny[:, :6], d / "six.pt")  # binary, not a square image
     torch.save(torch.randn(40, 6, generator=gen), d / "real.pt")
     torch.save(2 * tiny - 1, d / "spin.pt")
     torch.save({"x": tiny, "y": tiny}, d / "dict.pt")

@@ -79,7 +79,8 @@ def test_particles_help_names_the_familys_own_methods(name, capsys):
 def test_sample_help_says_which_models_take_steps(capsys):
     assert main(["sample", "--help"]) == 0
     text = " ".join(capsys.readouterr().out.split())
-    assert "refused for sbn, helmholtz, vae, fvsbn, nade, made, oanade, rnade, which sample ancestrally" in text
+    assert ("refused for sbn, helmholtz, vae, fvsbn, nade, made, oanade, rnade, gan, cgan, dcgan, gmmn, which sample "
+            "ancestrally") in text
     assert "(default 1000)" in text
 
 

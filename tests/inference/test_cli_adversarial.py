@@ -1,0 +1,58 @@
+"""pgm fit / eval / sample / graph for the generator families: gan, cgan, dcgan, gmmn."""
+
+import json
+
+import torch
+
+from inference.checkpoint import load_model
+from inference.cli import main
+from models.adversarial import DCGAN, GAN, GMMN
+from tests.inference.cli_run import run_ok as _ok
+
+
+def test_gan_fit_resume_sample_walk_eval_graph(tmp_path, capsys, one_thread):
+    out = tmp_path / "gan"
+    _ok(["fit", "gan", "--latent", "4", "--hidden", "16", "--method", "minimax", "--d-steps", "2", "--epochs", "2",
+         "--no-progress", "--out", str(out)])
+    model = load_model(out / "model.pt")
+    assert isinstance(model, GAN) and model.n_latent == 4 and model.hidden == [16]
+    history = json.loads((out / "history.json").read_text())
+    assert history["epoch"] == [1, 2] and 0 < history["d_real"][-1] < 1
+    _ok(["fit", "gan", "--latent", "4", "--hidden", "16", "--method", "minimax", "--d-steps", "2", "--epochs", "3",
+         "--no-progress", "--out", str(out), "--resume"])
+    assert json.loads((out / "history.json").read_text())["epoch"] == [1, 2, 3]
+    _ok(["sample", str(out / "model.pt"), "--n", "5", "--out", str(tmp_path / "s.pt")])
+    samples = torch.load(tmp_path / "s.pt", weights_only=True)
+    assert samples.shape == (5, 64) and bool(((samples >= 0) & (samples <= 1)).all())
+    _ok(["sample", str(out / "model.pt"), "--walk", "linear", "--n", "3", "--out", str(tmp_path / "w.png")])
+    capsys.readouterr()
+    _ok(["eval", str(out / "model.pt"), "--method", "ais", "--sigma", "0.3", "--chains", "2", "--data",
+         str(_rows(tmp_path, 3))])
+    result = json.loads(capsys.readouterr().out)
+    assert result["method"] == "decoder AIS" and result["sigma"] == 0.3 and result["log_likelihood"]["n"] == 3
+    _ok(["graph", "gan:64x32x4", "--out", str(tmp_path / "g.png")])
+    assert "z -> v" in capsys.readouterr().out
+
+
+def _rows(tmp_path, n):
+    from pgm import load_digits
+
+    path = tmp_path / "rows.pt"
+    torch.save(load_digits(split="test")[:n], path)
+    return path
+
+
+def test_cgan_dcgan_gmmn(tmp_path, capsys, one_thread):
+    _ok(["fit", "cgan", "--latent", "4", "--hidden", "16", "--epochs", "1", "--no-progress", "--out",
+         str(tmp_path / "c")])
+    cgan = load_model(tmp_path / "c" / "model.pt")
+    assert isinstance(cgan, GAN) and cgan.n_classes == 10 and cgan.n_visible == 64
+    _ok(["sample", str(tmp_path / "c" / "model.pt"), "--label", "3", "--n", "4", "--out", str(tmp_path / "c3.pt")])
+    _ok(["fit", "dcgan", "--channels", "4", "--epochs", "1", "--no-progress", "--out", str(tmp_path / "d")])
+    assert isinstance(load_model(tmp_path / "d" / "model.pt"), DCGAN)
+    _ok(["sample", str(tmp_path / "d" / "model.pt"), "--n", "4", "--out", str(tmp_path / "d.png")])
+    _ok(["fit", "gmmn", "--hidden", "16", "--bandwidths", "1,4", "--epochs", "1", "--no-progress", "--out",
+         str(tmp_path / "m")])
+    gmmn = load_model(tmp_path / "m" / "model.pt")
+    assert isinstance(gmmn, GMMN) and gmmn.bandwidths == (1.0, 4.0)
+    _ok(["sample", str(tmp_path / "m" / "model.pt"), "--walk", "spherical", "--out", str(tmp_path / "mw.png")])
