@@ -15,8 +15,15 @@
 #     python tutorials/adversarial_digits.py [output-folder] [--full]
 #
 # The default (quick) mode takes well under a minute with tiny runs whose numbers mean
-# little; `--full` trains for real (see `FULL`; about 4 minutes on 2 cores) and printed
-# (seed 0, one run; single runs of a GAN vary by machine): FULL_NUMBERS
+# little; `--full` trains for real (see `EPOCHS`; 85 s on 2 cores) and printed (seed 0,
+# one run; single runs of a GAN vary by machine): a discriminator trained alone within
+# 0.017 of D* on the toy's bulk, V(D) −0.5755 against C(G) = −0.5748 = −log 4 + 2 JSD; on
+# the ring 7/8 modes (non-saturating GAN, 0.318 of samples near a mode), 1/8 (minimax,
+# 0.006) and 8/8 (GMMN, 0.831); on the grid 0/25 for all three (0.003, 0.004, 0.092); on the
+# digits (300 epochs), against the 359 test digits in the features of a classifier of test
+# accuracy 0.908: the GAN's samples FD 9.28, KD 0.023 ± 0.006, class KL to uniform 0.076,
+# no class missing (the training digits: FD 1.55, KD −0.001); the conditional GAN's samples
+# carry the asked class for 0.960 of them; the GMMN's FD 28.62, KD 0.088 ± 0.006.
 
 # %%
 import math
