@@ -164,8 +164,9 @@ def plot_discriminator_outputs(model, data, n: int = 500, generator=None, labels
 
     Parameters
     ----------
-    model : GAN, DCGAN or a model with ``discriminator``, ``sample``, ``n_latent``,
-        ``n_classes`` and ``check_data``
+    model : GAN or DCGAN
+        Or any model with ``discriminator``, ``sample``, ``n_latent``, ``n_classes`` and
+        ``check_data``.
     data : Tensor, shape (N, n_visible)
         Real rows (held-out ones show what D learned beyond the training set).
     n : int, default 500
@@ -208,6 +209,9 @@ class SampleSnapshots:
     :func:`~inference.adversarial.fit_gmmn` that saves a grid of samples from fixed latent
     points every ``every`` epochs (the loop's epochs count from 1).
 
+    A conditional model's samples take the classes in turn, 0, 1, …, K − 1, 0, …, drawn K
+    to a row of the grid, so each column is one class.
+
     Parameters
     ----------
     path : str or Path
@@ -228,9 +232,6 @@ class SampleSnapshots:
         The pictures written, in order.
     samples : dict
         ``{epoch: Tensor (n, n_visible)}`` of every snapshot (on the CPU).
-
-    A conditional model's samples take the classes in turn, 0, 1, …, K − 1, 0, …, drawn K
-    to a row of the grid, so each column is one class.
     """
 
     def __init__(self, path, every: int = 5, n: int = 64, image_shape=None, seed: int = 0):
