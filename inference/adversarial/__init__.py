@@ -4,7 +4,8 @@ epoch loop), the players' objectives (:mod:`.losses`), the theory of the game as
 functions (:mod:`.theory`: the optimal discriminator, the generator's criterion, the
 Jensen-Shannon divergence); moment matching (:mod:`.mmd`: the MMD² with a kernel bank,
 :func:`fit_gmmn`, :func:`fit_gmmn_codes`); latent walks and vector arithmetic
-(:mod:`.walks`)."""
+(:mod:`.walks`); pictures of training (:mod:`.pictures`: the game per epoch, the
+discriminator's output histograms, sample snapshots from fixed z as a callback)."""
 
 from .losses import METHODS, discriminator_loss, generator_loss
 from .mmd import ESTIMATORS, GMMNHistory, fit_gmmn, fit_gmmn_codes, mmd2
