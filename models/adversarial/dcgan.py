@@ -132,8 +132,6 @@ class DCGAN(GeneratorProgram, nn.Module):
     generator, discriminator : nn.Module
         ``generator(z, y=None)`` → (n, s²); ``discriminator(x, y=None)`` → logits (n,);
         ``y`` one-hot (n, n_classes).
-    graph : pgm.Graph
-        ``z`` (latent, gaussian) → ``v`` (observed).
 
     Examples
     --------

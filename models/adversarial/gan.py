@@ -95,8 +95,6 @@ class GAN(GeneratorProgram, PyroModule):
         ``discriminator(x[, y_onehot])`` → logits, shape (n,).
     visible_kind : str
         ``"bernoulli"`` (sigmoid output: data in [0, 1]) or ``"gaussian"`` (linear output).
-    graph : pgm.Graph
-        ``z`` (and ``y``) → ``v``, traced from :meth:`model`.
 
     Examples
     --------

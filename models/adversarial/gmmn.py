@@ -68,8 +68,6 @@ class GMMN(GeneratorProgram, nn.Module):
     ----------
     generator : nn.Module
         ``generator(z)`` → (n, n_visible).
-    graph : pgm.Graph
-        ``z`` → ``v``.
 
     Examples
     --------
