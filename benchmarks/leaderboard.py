@@ -12,6 +12,14 @@ the 1,438 training digits and scored on the 359 test digits by what its family's
 - ``autoregressive``: the exact log p(x) of FVSBN, NADE and MADE;
 - ``decoder AIS``: the VAE again, by decoder AIS (K = 16 chains, 500 HMC steps), a
   stochastic lower bound;
+- ``decoder AIS, σ``: the generators (GAN, DCGAN, GMMN), which define no likelihood, by
+  decoder AIS under a Gaussian observation model N(x; G(z), σ² I), σ chosen from
+  0.05, 0.1, 0.2, 0.3, 0.5 by the same estimate on validation rows, the last 10 % of the
+  training digits (:func:`~inference.evaluation.decoder_ais.choose_sigma`; the models saw
+  these rows in training, the test rows only are held out). The VAE gets the same row for
+  its decoder means, N(x; E[x | z], σ² I) at its own validated σ: its Bernoulli row is a
+  probability of binary digits, these are densities on the real line, so only the
+  Gaussian rows compare with one another (Wu et al. 2017 compare GANs and VAEs so);
 - ``samples``: no likelihood (autoencoders, GSNs): only the sample scores.
 
 Then the samples' Fréchet distance (FD) and kernel distance (KD: the unbiased MMD² with
@@ -38,16 +46,41 @@ from sample_quality import models as trained_models
 
 from inference import exact_log_partition, importance_log_likelihood, log_likelihood, variational_bound
 from inference.dbn import dbn_log_likelihood
-from inference.evaluation.decoder_ais import decoder_ais
+from inference.evaluation.decoder_ais import choose_sigma, decoder_ais
 from inference.evaluation.quality import fit_features, frechet_distance, kernel_distance
 from inference.families import family_of
 from inference.mcmc.sampling import make_generator
 from models import FeatureNet
+from models.adversarial.generator import GeneratorProgram
+
+#: The σ grid of the Gaussian observation model of the decoder-AIS rows.
+SIGMAS = (0.05, 0.1, 0.2, 0.3, 0.5)
 
 
-def likelihood(model, family, train, test, seed, K=1000, ais_steps=500):
-    """(kind, value) rows of the test log-likelihood per image the family allows."""
+def gaussian_ais(log_lik_of_sigma, n_latent, train, test, seed, ais_steps, notes, name):
+    """A (kind, value) row: decoder AIS of the test rows under N(x; g(z), σ² I), σ chosen on
+    the last 10 % of the training rows; the validation scores go to ``notes``."""
+    valid = train[-max(1, train.shape[0] // 10):]
+    choice = choose_sigma(log_lik_of_sigma, n_latent, valid, SIGMAS, n_chains=16, n_steps=ais_steps, seed=seed)
+    notes.append(f"{name}: σ = {choice.sigma} of validation log-likelihoods (last {valid.shape[0]} training rows) "
+                 + ", ".join(f"{s}: {v:.2f}" for s, v in choice.scores.items()))
+    est = decoder_ais(log_lik_of_sigma(choice.sigma), n_latent, test, n_chains=16, n_steps=ais_steps, seed=seed)
+    return (f"decoder AIS, Gaussian σ = {choice.sigma} (validated), K = 16, {ais_steps} steps", est.mean)
+
+
+def _gaussian_of_means(decode):
+    """σ → log N(x; decode(z), σ² I) summed over the columns."""
+    return lambda s: (lambda z, x: torch.distributions.Normal(decode(z), s).log_prob(x).sum(-1))
+
+
+def likelihood(model, family, train, test, seed, K=1000, ais_steps=500, notes=None, name=""):
+    """(kind, value) rows of the test log-likelihood per image the family allows (the σ
+    validation of the Gaussian rows appended to ``notes``)."""
+    notes = [] if notes is None else notes
     kind = family.evaluation
+    if isinstance(model, GeneratorProgram):
+        return [gaussian_ais(lambda s: model.decoder(s)[0], model.n_latent, train, test, seed, ais_steps, notes,
+                             name)]
     if kind in ("exact", "ais"):
         return [("exact", log_likelihood(model, test, exact_log_partition(model)).mean)]
     if kind == "autoregressive":
@@ -63,6 +96,9 @@ def likelihood(model, family, train, test, seed, K=1000, ais_steps=500):
         if decoder is not None:
             rows.append((f"decoder AIS, K=16, {ais_steps} steps", decoder_ais(*decoder, test, n_chains=16,
                                                                               n_steps=ais_steps, seed=seed).mean))
+            if hasattr(model, "decode"):  # the decoder means under the generators' Gaussian observation model
+                rows.append(gaussian_ais(_gaussian_of_means(model.decode), model.n_latent, train, test, seed,
+                                         ais_steps, notes, name))
         return rows
     return [("none (samples only)", None)]
 
@@ -91,6 +127,7 @@ def main(argv=None):
     f_test = net.features(test).detach()
     rows = [["held-out test digits", "", "", "", f"{frechet_distance(f_train, f_test):.2f}",
              format_kd(kernel_distance(f_kd, f_test)), "", ""]]
+    notes = []
     for name, model, steps, seconds in trained_models(train, args.epochs, args.seed):
         family = family_of(model)
         samples = family.sample(model, args.n, make_generator(args.seed), steps).detach().float()
@@ -98,12 +135,14 @@ def main(argv=None):
         fd, kd = frechet_distance(f_train, f_samples), format_kd(kernel_distance(f_kd, f_samples))
         params = getattr(model, "n_parameters", None) or sum(p.numel() for p in model.parameters())  # free ones
         for i, (kind, value) in enumerate(likelihood(model, family, train, test, args.seed, args.samples,
-                                                     args.ais_steps)):
+                                                     args.ais_steps, notes, name)):
             rows.append([name if i == 0 else "", family.label(model), kind, "" if value is None else f"{value:.2f}",
                          f"{fd:.2f}" if i == 0 else "", kd if i == 0 else "", f"{params:,}" if i == 0 else "",
                          f"{seconds:.1f}" if i == 0 else ""])
     print(format_table(["model", "family", "log-likelihood kind", "test LL (nats)", "FD", "KD", "parameters",
                         "s to train"], rows, align="<<<>>>>>"))
+    for line in notes:
+        print(line)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import math
 import time
 
 import torch
@@ -44,13 +45,18 @@ from inference.evaluation.quality import (class_coverage, fit_features, frechet_
 from inference.families import family_of
 from inference.mcmc.sampling import make_generator
 from models import DBM, DBN, FVSBN, GSN, MADE, NADE, RBM, VAE, Autoencoder, FeatureNet, SigmoidBeliefNet
+from models.adversarial import DCGAN, GAN, GMMN
 from pgm import load_digits
 
 
 def models(train, epochs, seed, keep=lambda name: True):
     """(name, trained model, sampling steps, seconds of training) of each family that samples,
-    sized for the data's ``n`` columns (those whose name ``keep`` accepts)."""
+    sized for the data's ``n`` columns (those whose name ``keep`` accepts). The generators
+    (GAN, DCGAN, GMMN) train for ``GENERATOR_EPOCHS`` times ``epochs``: their steps are
+    small (Adam at 2·10⁻⁴ for the GANs) and 50 epochs leave them far from converged."""
     n = train.shape[1]
+    side = math.isqrt(n)
+    g_epochs = GENERATOR_EPOCHS * epochs
     recipes = [
         (f"RBM {n}-16 (CD-1)", lambda: RBM.from_data(train, 16, seed=seed), {}, 1000),
         (f"DBM {n}-16-16 (SML)", lambda: DBM.from_data(train, [16, 16], centered=True, seed=seed),
@@ -64,17 +70,28 @@ def models(train, epochs, seed, keep=lambda name: True):
         (f"DAE {n}-64 (walk-back), chain", lambda: Autoencoder(n, 64, noise="masking", noise_level=0.25, seed=seed),
          {"method": "walkback"}, 500),
         (f"GSN {n}-128-128, chain", lambda: GSN([n, 128, 128], seed=seed), {}, 500),
+        (f"GAN {n}-200-10 (non-saturating, {g_epochs} epochs)", lambda: GAN(n, 10, (200,), seed=seed),
+         {"epochs": g_epochs}, 1),
+        (f"GMMN {n}-200-10 (MMD, {g_epochs} epochs)", lambda: GMMN(n, 10, (200,), seed=seed),
+         {"epochs": g_epochs}, 1),
     ]
+    if side * side == n and side % 4 == 0:  # square images that halve twice: a DCGAN
+        recipes.append((f"DCGAN {side}x{side}, 16 channels, latent 10 ({g_epochs} epochs)",
+                        lambda: DCGAN(side, 10, 16, seed=seed), {"epochs": g_epochs}, 1))
     out = []
     for name, build, options, steps in recipes:
         if not keep(name):
             continue
         model = build()
         t0 = time.perf_counter()
-        fit(model, train, epochs=epochs, seed=seed, progress=False,
-            **({} if name.startswith("RBM") else {"monitor": 0}), **options)
+        quiet = {} if name.startswith(("RBM", "GMMN")) else {"monitor": 0}  # fit_gmmn monitors nothing
+        fit(model, train, seed=seed, progress=False, **{"epochs": epochs, **quiet, **options})
         out.append((name, model, steps, time.perf_counter() - t0))
     return out
+
+
+#: How many times ``epochs`` the generators (GAN, DCGAN, GMMN) train.
+GENERATOR_EPOCHS = 4
 
 
 def load(args):

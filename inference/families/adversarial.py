@@ -107,12 +107,10 @@ class GMMNFamily(AdversarialFamily):
 
 
 def _evaluate(family, model, data, args) -> dict:
-    """``pgm eval`` of a generator: decoder AIS at ``--sigma`` with ``--method ais``."""
+    """``pgm eval`` of a generator: decoder AIS at ``--sigma`` with ``--method ais`` (of a
+    conditional model: log p(x | y) with y the label of each row)."""
     from ..evaluation.decoder_ais import decoder_ais
 
-    if args.method == "ais" and getattr(model, "n_classes", 0):
-        raise UsageError("pgm eval --method ais: decoder AIS of a conditional GAN is not supported (its likelihood "
-                         "needs each row's label); evaluate an unconditional model")
     x, labels = _split_labels(model, data, "pgm eval")
     if args.method != "ais":
         raise UsageError(f"pgm eval: a {family.label(model)} has no tractable likelihood; --method ais --sigma S "
@@ -121,7 +119,7 @@ def _evaluate(family, model, data, args) -> dict:
     if args.sigma is None:
         raise UsageError("--method ais: give the observation model's --sigma (e.g. 0.1); choose it on validation "
                          "data, it sets the likelihood's scale")
-    log_lik, n_latent = model.decoder(args.sigma)
+    log_lik, n_latent = model.decoder(args.sigma, labels)  # a conditional model: log p(x | y), y each row's label
     est = decoder_ais(log_lik, n_latent, x, n_chains=args.chains, seed=args.seed)
     lp = est.log_likelihood
     n = int(lp.numel())

@@ -8,7 +8,7 @@ from torch import nn
 
 from pgm.checks import check_int, check_memory, check_seed, check_units
 
-from ._shared import GeneratorProgram, seeded
+from .generator import GeneratorProgram, seeded
 
 __all__ = ["DCGAN", "dcgan_layout"]
 
@@ -132,8 +132,6 @@ class DCGAN(GeneratorProgram, nn.Module):
     generator, discriminator : nn.Module
         ``generator(z, y=None)`` → (n, s²); ``discriminator(x, y=None)`` → logits (n,);
         ``y`` one-hot (n, n_classes).
-    graph : pgm.Graph
-        ``z`` (latent, gaussian) → ``v`` (observed).
 
     Examples
     --------
@@ -169,7 +167,6 @@ class DCGAN(GeneratorProgram, nn.Module):
             self.generator = _Generator(n_latent + n_classes, channels, base, n_up, image_size)
             self.discriminator = _Discriminator(1 + n_classes, channels, base, n_up, image_size)
             _init(self)
-        self.graph = self._trace_graph()
 
     def config(self) -> dict:
         return {"image_size": self.image_size, "n_latent": self.n_latent, "channels": self.channels,

@@ -11,7 +11,7 @@ from torch import nn
 
 from pgm.checks import check_choice, check_float, check_int, check_memory, check_seed
 
-from ._shared import OUTPUTS, GeneratorProgram, evaluation_mode, seeded
+from .generator import OUTPUTS, GeneratorProgram, evaluation_mode, seeded
 
 __all__ = ["GMMN", "GMMNAutoencoder", "DATA_BANDWIDTHS", "CODE_BANDWIDTHS"]
 
@@ -68,8 +68,6 @@ class GMMN(GeneratorProgram, nn.Module):
     ----------
     generator : nn.Module
         ``generator(z)`` → (n, n_visible).
-    graph : pgm.Graph
-        ``z`` → ``v``.
 
     Examples
     --------
@@ -101,7 +99,6 @@ class GMMN(GeneratorProgram, nn.Module):
         self.visible_kind = "bernoulli" if output == "sigmoid" else "gaussian"
         with seeded(seed):
             self.generator = _MLP(sizes, output)
-        self.graph = self._trace_graph()
 
     def config(self) -> dict:
         return {"n_visible": self.n_visible, "n_latent": self.n_latent, "hidden": list(self.hidden),

@@ -56,3 +56,14 @@ def test_cgan_dcgan_gmmn(tmp_path, capsys, one_thread):
     gmmn = load_model(tmp_path / "m" / "model.pt")
     assert isinstance(gmmn, GMMN) and gmmn.bandwidths == (1.0, 4.0)
     _ok(["sample", str(tmp_path / "m" / "model.pt"), "--walk", "spherical", "--out", str(tmp_path / "mw.png")])
+
+
+def test_eval_of_a_conditional_generator_is_decoder_ais_given_each_rows_label(one_thread):
+    import argparse
+
+    from inference.families import lookup
+    model = GAN(4, 2, (4,), n_classes=2, seed=0)
+    rows = torch.cat([model.sample(2, y=torch.tensor([0, 1])), torch.eye(2)], 1)
+    args = argparse.Namespace(method="ais", sigma=0.3, chains=2, seed=0)
+    result = lookup("cgan").evaluate(model, rows, args, None)
+    assert result["method"] == "decoder AIS" and result["log_likelihood"]["n"] == 2

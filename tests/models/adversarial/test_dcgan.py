@@ -153,3 +153,23 @@ def test_conditional_labels_are_checked():
     assert_refused(lambda: gan.sample(2, y=torch.tensor([0, 3])), ValueError, "y", model=gan)
     assert_refused(lambda: gan.sample(2, y=torch.tensor([0, 1, 2])), ValueError, "y", model=gan)
     assert_refused(lambda: gan.decoder(1.0), ValueError, "conditional", model=gan)
+
+
+def test_every_generator_shares_labels_in_turn_eval_mode_and_the_conditional_decoder(one_thread):
+    from models.adversarial import GAN
+    for model in (DCGAN(8, n_latent=3, channels=4, n_classes=3, seed=0), GAN(64, 3, (8,), n_classes=3, seed=0)):
+        model.train()
+        z = torch.randn(6, 3)
+        torch.testing.assert_close(model.sample(6, z=z), model.sample(6, z=z, y=torch.tensor([0, 1, 2, 0, 1, 2])))
+        torch.testing.assert_close(model.sample(6, z=z, y=torch.eye(3)[[2, 2, 1, 0, 0, 1]]),
+                                   model.sample(6, z=z, y=torch.tensor([2, 2, 1, 0, 0, 1])))
+        assert all(m.training for m in model.modules())
+        x, y = model.sample(2), torch.tensor([1, 2])
+        log_lik, n_latent = model.decoder(0.5, y)
+        zz = torch.randn(4, n_latent)  # two chains per row, rows repeated in place
+        want = torch.distributions.Normal(model.sample(4, z=zz, y=y.repeat_interleave(2)), 0.5)
+        torch.testing.assert_close(log_lik(zz, x.repeat_interleave(2, 0)),
+                                   want.log_prob(x.repeat_interleave(2, 0)).sum(-1))
+        assert model.graph.parents("v") == {"z", "y"}
+        assert_refused(lambda: model.decoder(0.5), ValueError, "labels", model=model)
+
