@@ -19,7 +19,6 @@ bit-identical to a run without it.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 from pathlib import Path
@@ -28,6 +27,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from models.adversarial.generator import evaluation_mode
 from pgm.checks import check_capable, check_int, check_path, check_title
 from pgm.plots._common import new_figure, save
 from pgm.plots.images import check_image_shape, image_grid, tile
@@ -38,18 +38,6 @@ __all__ = ["plot_gan_history", "plot_discriminator_outputs", "SampleSnapshots", 
 GAME_COLUMNS = ("d_loss", "g_loss", "d_real", "d_fake")
 DISCRIMINATED = ("discriminator", "sample", "n_latent", "n_classes", "check_data")
 SAMPLER = ("sample", "n_latent")
-
-
-@contextlib.contextmanager
-def _eval_mode(module):
-    """Every submodule of ``module`` in eval mode; each one's own flag given back afterwards."""
-    flags = [(m, m.training) for m in module.modules()]
-    module.eval()
-    try:
-        yield module
-    finally:
-        for m, flag in flags:
-            m.training = flag
 
 
 def _model_dtype(model):
@@ -149,7 +137,7 @@ def _discriminator_outputs(model, data, n, generator, labels, where):
         y = onehot = None
     if generator is not None and not isinstance(generator, torch.Generator):
         raise TypeError(f"{where}: generator must be a torch.Generator or None, got {type(generator).__name__}")
-    with _eval_mode(model):
+    with evaluation_mode(model):
         fake = model.sample(n, generator, y=y)
         d = (lambda v: model.discriminator(v)) if onehot is None else (lambda v: model.discriminator(v, onehot))
         real_out = torch.sigmoid(d(x)).double().cpu().numpy()
@@ -278,7 +266,7 @@ class SampleSnapshots:
                              "dimensions")
         if self.z is None:
             self.z, self.y = self._fixed(model)
-        with torch.no_grad(), _eval_mode(model):
+        with torch.no_grad(), evaluation_mode(model):
             x = model.sample(self.n, z=self.z) if self.y is None else model.sample(self.n, y=self.y, z=self.z)
         x = x.detach().cpu()
         self.samples[int(epoch)] = x
