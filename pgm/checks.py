@@ -242,6 +242,20 @@ def check_sizes(sizes, where: str, min_layers: int, layers: str, hint: str = "")
     return sizes
 
 
+def check_hidden(hidden, where: str, *, one_int: bool = True, empty: bool = False) -> list[int]:
+    """Hidden layer sizes: a sequence (not a string) of ints ≥ 1 — or one int for one layer
+    when ``one_int`` — non-empty unless ``empty``; returned as a list of ints."""
+    if one_int and hasattr(type(hidden), "__index__") and not isinstance(hidden, bool):
+        hidden = [hidden]
+    if isinstance(hidden, (str, bytes)) or not hasattr(hidden, "__iter__"):
+        raise TypeError(f"{where}: hidden must be a sequence of layer sizes, e.g. (500,) or (500, 500), got "
+                        f"{type(hidden).__name__} {hidden!r}")
+    sizes = [check_int(h, f"hidden[{i}]", 1, where) for i, h in enumerate(hidden)]
+    if not sizes and not empty:
+        raise ValueError(f"{where}: hidden must list at least one hidden layer, e.g. (500,), got {hidden!r}")
+    return sizes
+
+
 def check_init(where: str, weight_std, seed) -> tuple[float, int | None]:
     """The initialisation options every model shares: ``weight_std`` a finite float ≥ 0,
     ``seed`` ``None`` or an int in [0, 2**63) (what ``torch.Generator.manual_seed``

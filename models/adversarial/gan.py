@@ -9,7 +9,7 @@ import torch
 from pyro.nn import PyroModule
 from torch import nn
 
-from pgm.checks import check_choice, check_int, check_memory, check_seed
+from pgm.checks import check_choice, check_hidden, check_int, check_memory, check_seed
 
 from .generator import OBSERVATIONS, OUTPUTS, GeneratorProgram, seeded
 
@@ -110,10 +110,7 @@ class GAN(GeneratorProgram, PyroModule):
         super().__init__()
         n_visible = check_int(n_visible, "n_visible", where="GAN")
         n_latent = check_int(n_latent, "n_latent", where="GAN")
-        if isinstance(hidden, (str, bytes)) or not hasattr(hidden, "__iter__"):
-            raise TypeError(f"GAN: hidden must be a sequence of layer sizes, e.g. (128,), got "
-                            f"{type(hidden).__name__} {hidden!r}")
-        hidden = [check_int(h, f"hidden[{i}]", 1, "GAN") for i, h in enumerate(hidden)]
+        hidden = check_hidden(hidden, "GAN", one_int=False, empty=True)
         n_classes = check_int(n_classes, "n_classes", 0, "GAN")
         if n_classes == 1:
             raise ValueError("GAN: n_classes must be 0 (unconditional) or at least 2, got 1")

@@ -9,7 +9,7 @@ import math
 import torch
 from torch import nn
 
-from pgm.checks import check_choice, check_float, check_int, check_memory, check_seed
+from pgm.checks import check_choice, check_float, check_hidden, check_int, check_memory, check_seed
 
 from .generator import OUTPUTS, GeneratorProgram, evaluation_mode, seeded
 
@@ -84,12 +84,7 @@ class GMMN(GeneratorProgram, nn.Module):
         where = "GMMN"
         n_visible = check_int(n_visible, "n_visible", 1, where)
         n_latent = check_int(n_latent, "n_latent", 1, where)
-        if isinstance(hidden, int) and not isinstance(hidden, bool):
-            hidden = (hidden,)
-        if not isinstance(hidden, (list, tuple)):
-            raise TypeError(f"{where}: hidden must be a sequence of layer sizes such as (64, 256), got "
-                            f"{type(hidden).__name__}")
-        hidden = tuple(check_int(h, f"hidden[{i}]", 1, where) for i, h in enumerate(hidden))
+        hidden = tuple(check_hidden(hidden, where, empty=True))
         self.bandwidths = check_bandwidths(bandwidths, where)
         check_choice(output, "output", OUTPUTS, where)
         seed = check_seed(seed, where)

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pgm.checks import check_float, check_int, check_memory, check_seed
+from pgm.checks import check_float, check_hidden, check_int, check_memory, check_seed
 
 from .base import CHUNK, AutoregressiveModel
 
@@ -91,7 +91,7 @@ class OrderAgnosticNADE(AutoregressiveModel):
         super().__init__()
         where = "OrderAgnosticNADE"
         n_visible = check_int(n_visible, "n_visible", where=where)
-        self.hidden = _check_hidden(hidden, where)
+        self.hidden = tuple(check_hidden(hidden, where))
         seed = check_seed(seed, where)
         self.weight_std = None if weight_std is None else check_float(weight_std, "weight_std", where=where)
         sizes = [2 * n_visible, *self.hidden, n_visible]
@@ -189,16 +189,3 @@ class OrderAgnosticNADE(AutoregressiveModel):
         """Weights and biases of the layers (2D → H₁ → … → H_L → D)."""
         sizes = [2 * self.n_visible, *self.hidden, self.n_visible]
         return sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
-
-
-def _check_hidden(hidden, where: str) -> tuple[int, ...]:
-    """``hidden`` as a non-empty tuple of layer sizes ≥ 1 (an int means one layer)."""
-    if hasattr(type(hidden), "__index__") and not isinstance(hidden, bool):
-        hidden = (hidden,)
-    if isinstance(hidden, (str, bytes)) or not hasattr(hidden, "__iter__"):
-        raise TypeError(f"{where}: hidden must be a sequence of layer sizes, e.g. (500,) or (500, 500), got "
-                        f"{type(hidden).__name__} {hidden!r}")
-    sizes = tuple(check_int(h, f"hidden[{i}]", 1, where) for i, h in enumerate(hidden))
-    if not sizes:
-        raise ValueError(f"{where}: hidden must list at least one hidden layer, e.g. (500,), got {hidden!r}")
-    return sizes

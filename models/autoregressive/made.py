@@ -31,7 +31,6 @@ layers here take the mask set as an argument instead.
 
 from __future__ import annotations
 
-import operator
 from typing import NamedTuple
 
 import pyro.distributions as dist
@@ -39,7 +38,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pgm.checks import check_bool, check_choice, check_int, check_memory, check_seed
+from pgm.checks import check_bool, check_choice, check_hidden, check_int, check_memory, check_seed
 
 from .base import AutoregressiveModel
 
@@ -124,7 +123,7 @@ class MADE(AutoregressiveModel):
         super().__init__()
         where = "MADE"
         n_visible = check_int(n_visible, "n_visible", where=where)
-        hidden = _check_hidden(hidden, where)
+        hidden = check_hidden(hidden, where)
         n_masks = check_int(n_masks, "n_masks", where=where)
         self.draw_orderings = check_bool(order_agnostic, "order_agnostic", where)
         self.direct = check_bool(direct, "direct", where)
@@ -292,19 +291,3 @@ class MADE(AutoregressiveModel):
             flags = [mask.bool() for mask in masks] + ([direct.bool()] if self.direct else [])
             used = flags if used is None else [u | f for u, f in zip(used, flags)]
         return sum(int(u.sum()) for u in used) + sum(b.numel() for b in self.biases)
-
-
-def _check_hidden(hidden, where: str) -> list[int]:
-    """Hidden layer sizes: an int or a non-empty sequence of ints ≥ 1, as a list."""
-    if not isinstance(hidden, bool):
-        try:
-            hidden = [operator.index(hidden)]  # one layer given as an int
-        except TypeError:
-            pass
-    if isinstance(hidden, (str, bytes)) or not hasattr(hidden, "__iter__"):
-        raise TypeError(f"{where}: hidden must be a sequence of hidden-layer sizes, e.g. (500,) or (500, 500), got "
-                        f"{type(hidden).__name__} {hidden!r}")
-    hidden = [check_int(h, f"hidden[{i}]", 1, where) for i, h in enumerate(hidden)]
-    if not hidden:
-        raise ValueError(f"{where}: hidden must list at least one hidden-layer size, e.g. (500,), got []")
-    return hidden
