@@ -17,9 +17,9 @@ from models.adversarial import DCGAN, GAN, GMMN
 from ..adversarial import fit_gan, fit_gmmn
 from .arguments import COUNT, UsageError
 from .autoregressive import hidden_sizes
-from .protocol import Family, register
+from .protocol import Family, final_numbers, register
 
-__all__ = ["AdversarialFamily", "GMMNFamily"]
+__all__ = ["GeneratorFamily", "AdversarialFamily", "GMMNFamily"]
 
 
 def _split_labels(model, data, where):
@@ -37,34 +37,15 @@ def _split_labels(model, data, where):
     return data[:, :model.n_visible], label.argmax(1)
 
 
-class AdversarialFamily(Family):
-    """GANs (MLP or convolutional): trained by :func:`~inference.adversarial.fit_gan`."""
+class GeneratorFamily(Family):
+    """What the generator families share: no tractable likelihood (decoder AIS at a stated
+    σ on request), ancestral samples (a conditional model's labels from ``clamp["y"]``)."""
 
-    methods = ("non_saturating", "minimax")
     evaluation = "samples"
     fit_evaluations = ()
     pictures = ("samples",)
     sample_steps = False
     evaluate_help = "decoder AIS at a stated sigma, or nothing"
-    trainer = staticmethod(fit_gan)
-
-    def fit(self, model, data, *, method=None, **options):
-        return fit_gan(model, data, method=method, **options)
-
-    def add_training_arguments(self, parser) -> None:
-        parser.add_argument("--d-steps", type=COUNT, default=None,
-                            help="discriminator steps per generator step, k (default 1)")
-
-    def training_options(self, args) -> dict:
-        return {} if args.d_steps is None else {"d_steps": args.d_steps}
-
-    def cli_fit(self, model, data, args, common: dict):
-        from .protocol import final_numbers
-
-        x, labels = _split_labels(model, data, f"pgm fit {self.name}")
-        common = {k: v for k, v in common.items() if k not in ("evaluate", "eval_data")}
-        history = fit_gan(model, x, labels=labels, **common, **self.training_options(args))
-        return history.as_dict(), final_numbers(history)
 
     def evaluate(self, model, data, args, load_train) -> dict:
         return _evaluate(self, model, data, args)
@@ -80,7 +61,27 @@ class AdversarialFamily(Family):
         return self.name or type(model).__name__
 
 
-class GMMNFamily(AdversarialFamily):
+class AdversarialFamily(GeneratorFamily):
+    """GANs (MLP or convolutional): trained by :func:`~inference.adversarial.fit_gan`."""
+
+    methods = ("non_saturating", "minimax")
+    trainer = staticmethod(fit_gan)
+
+    def add_training_arguments(self, parser) -> None:
+        parser.add_argument("--d-steps", type=COUNT, default=None,
+                            help="discriminator steps per generator step, k (default 1)")
+
+    def training_options(self, args) -> dict:
+        return {} if args.d_steps is None else {"d_steps": args.d_steps}
+
+    def cli_fit(self, model, data, args, common: dict):
+        x, labels = _split_labels(model, data, f"pgm fit {self.name}")
+        common = {k: v for k, v in common.items() if k not in ("evaluate", "eval_data")}
+        history = fit_gan(model, x, labels=labels, **common, **self.training_options(args))
+        return history.as_dict(), final_numbers(history)
+
+
+class GMMNFamily(GeneratorFamily):
     """Generative moment matching networks: trained by the MMD
     (:func:`~inference.adversarial.fit_gmmn`)."""
 
@@ -92,15 +93,7 @@ class GMMNFamily(AdversarialFamily):
             raise ValueError(f"fit: method must be 'mmd' for a GMMN, got {method!r}")
         return fit_gmmn(model, data, **options)
 
-    def add_training_arguments(self, parser) -> None:
-        pass
-
-    def training_options(self, args) -> dict:
-        return {}
-
     def cli_fit(self, model, data, args, common: dict):
-        from .protocol import final_numbers
-
         common = {k: v for k, v in common.items() if k not in ("evaluate", "eval_data", "method")}
         history = fit_gmmn(model, data, **common)
         return history.as_dict(), final_numbers(history)
