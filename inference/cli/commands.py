@@ -310,6 +310,13 @@ def _sample_walks(model, args, out):
     print(f"wrote {out} ({rows} {args.walk} walks between random latent points)")
 
 
+def _classes(model, k: int, args):
+    """The class of each of the ``--n`` samples: ``--label``, or the K classes in order."""
+    if args.label is not None and args.label >= k:
+        raise UsageError(f"--label {args.label}: {_model_name(model)} has {k} classes, 0 to {k - 1}")
+    return torch.full((args.n,), args.label) if args.label is not None else torch.arange(args.n) * k // args.n
+
+
 def _label_clamp(model, args):
     """Class-conditional sampling: the observed softmax groups (a label) clamped to class
     ``--label``, or the n samples to the K classes in order, sample i to class ⌊i K / n⌋;
@@ -317,10 +324,7 @@ def _label_clamp(model, args):
     from pgm import ONEHOT_KINDS
 
     if getattr(model, "n_classes", 0) and hasattr(model, "n_latent"):  # a conditional generator: labels y
-        k = model.n_classes
-        if args.label is not None and args.label >= k:
-            raise UsageError(f"--label {args.label}: {_model_name(model)} has {k} classes, 0 to {k - 1}")
-        return {"y": torch.full((args.n,), args.label) if args.label is not None else torch.arange(args.n) * k // args.n}
+        return {"y": _classes(model, model.n_classes, args)}
     if not hasattr(model, "visible_name"):  # one group of data, no label
         if args.label is not None:
             raise UsageError(f"--label: {_model_name(model)} has no label group to clamp")
@@ -333,9 +337,7 @@ def _label_clamp(model, args):
     clamp = {}
     for grp in labels:
         k = grp.n_units
-        if args.label is not None and args.label >= k:
-            raise UsageError(f"--label {args.label}: {_model_name(model)} has {k} classes, 0 to {k - 1}")
-        idx = torch.full((args.n,), args.label) if args.label is not None else torch.arange(args.n) * k // args.n
+        idx = _classes(model, k, args)
         clamp[grp.name] = torch.nn.functional.one_hot(idx, k).to(dtype=model.dtype, device=model.device)
     return clamp
 
