@@ -25,8 +25,12 @@ the 1,438 training digits and scored on the 359 test digits by what its family's
 Then the samples' Fréchet distance (FD) and kernel distance (KD: the unbiased MMD² with
 Gaussian kernels ± its jackknife standard error, as in ``benchmarks/sample_quality.py``,
 where both are calibrated against a deliberately bad model) to the training digits on our
-feature network (the held-out digits score the floor). Rows for families still to come
-are added by them.
+feature network (the held-out digits score the floor); the class coverage, KL(classes), the
+KL divergence of the classifier's histogram of the samples' classes from uniform with the
+number of classes never produced; and the nearest-neighbour ratio, the median distance
+from a sample to its nearest training row over the same median for the held-out rows (1
+for a model that generalises like the data, 0 for one that copies its training rows: the
+"training digits" row). Rows for families still to come are added by them.
 
 Usage::
 
@@ -41,7 +45,7 @@ import argparse
 import torch
 
 from _common import format_table, machine_line, set_threads
-from sample_quality import add_data_arguments, format_kd, kd_reference, load
+from sample_quality import add_data_arguments, coverage_columns, format_kd, kd_reference, load
 from sample_quality import models as trained_models
 
 from inference import exact_log_partition, importance_log_likelihood, log_likelihood, variational_bound
@@ -112,6 +116,9 @@ def main(argv=None):
     parser.add_argument("--samples", type=int, default=1000, help="K of the importance estimates")
     parser.add_argument("--ais-steps", type=int, default=500, help="steps of decoder AIS")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--only", default=None, metavar="NAMES",
+                        help="comma-separated beginnings of the rows' names to train and score (default all), "
+                             "e.g. --only VAE,GAN,GMMN,DCGAN")
     add_data_arguments(parser)
     args = parser.parse_args(argv)
     set_threads(args.threads)
@@ -125,22 +132,30 @@ def main(argv=None):
     print(f"{what}: train {tuple(train.shape)}, test {tuple(test.shape)}; {args.epochs} epochs per model")
     print(machine_line(), flush=True)
     f_test = net.features(test).detach()
+    copies = train[torch.randperm(train.shape[0], generator=make_generator(args.seed))[: args.n]]
     rows = [["held-out test digits", "", "", "", f"{frechet_distance(f_train, f_test):.2f}",
-             format_kd(kernel_distance(f_kd, f_test)), "", ""]]
+             format_kd(kernel_distance(f_kd, f_test)), coverage_columns(net, test[: args.n], train, test)[0],
+             "", "", ""],
+            ["training digits (a copying model)", "", "", "", "", "",
+             *coverage_columns(net, copies, train, test), "", ""]]
     notes = []
-    for name, model, steps, seconds in trained_models(train, args.epochs, args.seed):
+    only = [p.strip() for p in args.only.split(",")] if args.only else None
+    keep = (lambda name: any(name.startswith(p) for p in only)) if only else (lambda name: True)
+    for name, model, steps, seconds in trained_models(train, args.epochs, args.seed, keep):
         family = family_of(model)
         samples = family.sample(model, args.n, make_generator(args.seed), steps).detach().float()
         f_samples = net.features(samples.reshape(args.n, -1)).detach()
         fd, kd = frechet_distance(f_train, f_samples), format_kd(kernel_distance(f_kd, f_samples))
+        classes, nn_ratio = coverage_columns(net, samples.reshape(args.n, -1), train, test)
         params = getattr(model, "n_parameters", None) or sum(p.numel() for p in model.parameters())  # free ones
         for i, (kind, value) in enumerate(likelihood(model, family, train, test, args.seed, args.samples,
                                                      args.ais_steps, notes, name)):
             rows.append([name if i == 0 else "", family.label(model), kind, "" if value is None else f"{value:.2f}",
-                         f"{fd:.2f}" if i == 0 else "", kd if i == 0 else "", f"{params:,}" if i == 0 else "",
+                         f"{fd:.2f}" if i == 0 else "", kd if i == 0 else "", classes if i == 0 else "",
+                         nn_ratio if i == 0 else "", f"{params:,}" if i == 0 else "",
                          f"{seconds:.1f}" if i == 0 else ""])
-    print(format_table(["model", "family", "log-likelihood kind", "test LL (nats)", "FD", "KD", "parameters",
-                        "s to train"], rows, align="<<<>>>>>"))
+    print(format_table(["model", "family", "log-likelihood kind", "test LL (nats)", "FD", "KD", "KL(classes)",
+                        "NN ratio", "parameters", "s to train"], rows, align="<<<>>>>>>>"))
     for line in notes:
         print(line)
 

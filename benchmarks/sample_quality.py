@@ -135,6 +135,16 @@ def format_kd(kd):
     return f"{kd.mean:.4f} ± {kd.sem:.4f}"
 
 
+def coverage_columns(net, x, train, test):
+    """The "KL(classes) (missing)" and "NN ratio" cells of samples ``x``: the classifier's
+    class histogram against uniform, and the median nearest-neighbour distance to the
+    training rows over the held-out rows' (below 1: training rows are being reproduced)."""
+    with torch.no_grad():
+        cov = class_coverage(net.predict(x.float().clamp(0, 1)), 10)
+    mem = memorisation(x.double(), train.double(), test.double())
+    return f"{cov.kl_to_uniform:.3f} ({len(cov.missing)} missing)", f"{mem['ratio']:.2f}"
+
+
 def separation(name, floor, bad):
     """The bad model's excess over the floor, in standard errors combined as independent."""
     gap, se = bad.mean - floor.mean, (floor.sem ** 2 + bad.sem ** 2) ** 0.5
@@ -174,11 +184,8 @@ def main(argv=None):
     for name, x, seconds in rows:
         kd = kernel_distance(f_kd, feats(x))
         kds.append(kd)
-        cov = class_coverage(net.predict(x.clamp(0, 1)), 10)
-        mem = memorisation(x.double(), train.double(), test.double())
         table.append([name, f"{frechet_distance(f_train, feats(x)):.2f}", format_kd(kd),
-                      f"{cov.kl_to_uniform:.3f} ({len(cov.missing)} missing)", f"{mem['ratio']:.2f}",
-                      f"{seconds:.1f}"])
+                      *coverage_columns(net, x, train, test), f"{seconds:.1f}"])
     print(f"KD: Gaussian kernels of bandwidths {', '.join(f'{b:.2f}' for b in kds[0].bandwidths)} against "
           f"{f_kd.shape[0]} training rows")
     print(format_table(["samples", "FD", "KD", "KL(classes)", "NN ratio", "s to sample"], table))
