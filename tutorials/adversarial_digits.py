@@ -39,7 +39,7 @@ import pgm
 from inference.adversarial import (fit_gan, fit_gmmn, generator_criterion, jensen_shannon, optimal_discriminator,
                                    train_discriminator, value_function)
 from inference.adversarial.pictures import SampleSnapshots, plot_discriminator_outputs, plot_gan_history
-from inference.adversarial.walks import class_means, plot_arithmetic, plot_latent_walks
+from inference.adversarial.walks import plot_arithmetic, plot_latent_walks, transfer_rates
 from inference.autoencoders.score import ring_mixture
 from inference.evaluation.quality import class_coverage, fit_features, frechet_distance, kernel_distance, mode_counts
 from models import FeatureNet
@@ -244,28 +244,42 @@ print(f"conditional GAN: {EPOCHS['cgan']} epochs in {time.perf_counter() - t0:.0
 # %% [markdown]
 # ## Latent walks and vector arithmetic
 # Spherical paths (slerp) stay at the norms a Gaussian prior puts its mass on; linear ones
-# pass nearer the origin. For the unconditional GAN, the mean latent vector of each class
-# is estimated from the classes the classifier gives 2,000 samples (`class_means`), and
-# G(mean(7) − mean(1) + mean(0)) is decoded. With the conditional GAN the class is an
-# input: with z fixed, the label is moved along the straight line between two one-hot
-# codes.
+# pass nearer the origin. For the unconditional GAN, the mean latent vector m_k of each
+# class is estimated from the classes the classifier gives 5,000 samples (`class_means`).
+# Radford et al.'s arithmetic ("smiling woman − neutral woman + neutral man") adds a
+# concept vector to an individual: here m_a − m_b added to the latent vector z of a sample
+# of class b should make it an a. `transfer_rates` measures how often it does, for every
+# ordered pair of classes, against moving z as far in a random direction. (Three class
+# means, m_a − m_b + m_c, have no "right" answer to check: the sum lands near m_c.) With
+# the conditional GAN the class is an input: with z fixed, the label is moved along the
+# straight line between two one-hot codes.
 
 # %%
 for kind in ("spherical", "linear"):
     plot_latent_walks(gan, (8, 8), n_rows=6, steps=10, generator=torch.Generator().manual_seed(3), kind=kind,
                       path=out / f"gan_walks_{kind}.png")
-means, counts = class_means(gan, net.predict, n=2000, generator=torch.Generator().manual_seed(4))
+transfer = transfer_rates(gan, net.predict, n=5000 if FULL else 500, per_pair=100 if FULL else 10,
+                          generator=torch.Generator().manual_seed(4))
+means, counts = transfer.means, transfer.counts
 print("samples per predicted class:", counts.tolist())
-wanted = [(7, 1, 0), (9, 4, 1), (3, 8, 6)]
-triples = [t for t in wanted if all(k < len(counts) and counts[k] > 0 for k in t)]
-if triples:
-    plot_arithmetic(gan, (8, 8), [tuple(means[k] for k in t) for t in triples],
-                    labels=[tuple(str(k) for k in t) for t in triples], path=out / "gan_arithmetic.png")
-    with torch.no_grad():
-        results = net.predict(torch.cat([gan.sample(1, z=(means[a] - means[b] + means[c])[None])
-                                         for a, b, c in triples]))
-    for (a, b, c), r in zip(triples, results.tolist()):
-        print(f"G(mean({a}) − mean({b}) + mean({c})) is classified as {r}")
+produced = [k for k in range(len(counts)) if counts[k] > 0]
+with torch.no_grad():
+    decoded = net.predict(gan.sample(len(produced), z=means[produced]))
+print(f"G(class mean) is classified as its class for {int((decoded == torch.tensor(produced)).sum())} of "
+      f"{len(produced)} classes")
+rate, base = transfer.mean()
+print(f"G(z_b + m_a − m_b) is classified as a for {rate:.3f} of the moved samples (mean over the ordered pairs); "
+      f"a random direction of the same length: {base:.3f}")
+with torch.no_grad():
+    z_all = torch.randn(2000, 10, generator=torch.Generator().manual_seed(6))
+    labels_all = net.predict(gan.sample(2000, z=z_all))
+wanted = [(7, 1), (0, 6), (8, 3)]
+pairs = [(a, b) for a, b in wanted if all(k < len(counts) and counts[k] > 0 for k in (a, b))
+         and bool((labels_all == b).any())]
+if pairs:
+    triples = [(means[a], means[b], z_all[labels_all == b][0]) for a, b in pairs]
+    plot_arithmetic(gan, (8, 8), triples, labels=[(f"m{a}", f"m{b}", f"a {b}") for a, b in pairs],
+                    path=out / "gan_arithmetic.png")
 z = torch.randn(6, 10, generator=torch.Generator().manual_seed(5))
 pairs = [(1, 7), (0, 6), (3, 8), (4, 9), (2, 5), (5, 6)]
 t = torch.linspace(0, 1, 10)[:, None]

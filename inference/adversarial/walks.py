@@ -9,6 +9,10 @@ r"""Walking in the latent space of a decoder x = G(z), z ~ N(0, I), and arithmet
   classifier assigns to decoded samples (an unconditional model) — Radford et al.'s
   "vector arithmetic" averages latents of samples sharing a property;
 * :func:`arithmetic` — G(z_a − z_b + z_c) for triples of latent vectors;
+* :func:`transfer_rates` — how often the arithmetic does what it says: a sample of class b
+  moved by the concept vector m_a − m_b (Radford et al.'s "smiling woman − neutral woman +
+  neutral man", with class means as the concepts) is classified as a, against the same
+  move in a random direction of the same length;
 * :func:`plot_latent_walks`, :func:`plot_arithmetic` — the pictures.
 
 A *decoder model* here is anything with ``n_latent`` and ``sample(n, generator=None, y=None,
@@ -19,6 +23,7 @@ that interface).
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -27,8 +32,8 @@ from pgm.checks import check_capable, check_choice, check_int
 from pgm.plots._common import new_figure, save
 from pgm.plots.images import check_image_shape, tile
 
-__all__ = ["KINDS", "interpolate", "latent_walks", "class_means", "arithmetic", "plot_latent_walks",
-           "plot_arithmetic"]
+__all__ = ["KINDS", "interpolate", "latent_walks", "class_means", "arithmetic", "TransferRates", "transfer_rates",
+           "plot_latent_walks", "plot_arithmetic"]
 
 #: Interpolation paths.
 KINDS = ("linear", "spherical")
@@ -105,6 +110,64 @@ def arithmetic(model, a: torch.Tensor, b: torch.Tensor, c: torch.Tensor, y=None)
         raise ValueError("arithmetic: a, b and c must be finite (a class never produced has a NaN mean)")
     target = z[0] - z[1] + z[2]
     return model.sample(target.shape[0], z=target, y=y)
+
+
+class TransferRates(NamedTuple):
+    """``rates`` (K, K): entry (a, b) the fraction of samples of class b that G(z + m_a − m_b)
+    turns into class a (NaN on the diagonal and where a class is missing); ``baseline`` (K, K)
+    the same for z + r, r uniform on the sphere of radius ‖m_a − m_b‖; ``means`` (K, n_latent)
+    and ``counts`` (K,) as :func:`class_means` gives them; ``per_pair`` samples moved per pair."""
+
+    rates: torch.Tensor
+    baseline: torch.Tensor
+    means: torch.Tensor
+    counts: torch.Tensor
+    per_pair: int
+
+    def mean(self) -> tuple[float, float]:
+        """The mean rate and the mean baseline over the pairs that have both."""
+        ok = torch.isfinite(self.rates) & torch.isfinite(self.baseline)
+        return float(self.rates[ok].mean()), float(self.baseline[ok].mean())
+
+
+@torch.no_grad()
+def transfer_rates(model, classify, n: int = 5000, per_pair: int = 100, generator=None) -> TransferRates:
+    """Class arithmetic measured. From ``n`` samples z ~ N(0, I) classified by ``classify``,
+    the class means m_k (:func:`class_means`); then for each ordered pair a ≠ b, up to
+    ``per_pair`` samples z of class b are moved to z + m_a − m_b and classified again. The
+    baseline moves them as far in a uniformly random direction, so a rate far above it says
+    the difference of means is a direction of "a-ness" in the latent space (a rate near 1:
+    adding the concept vector changes the class and nothing else is needed)."""
+    check_capable(model, DECODER, "transfer_rates", "a decoder model with n_latent and sample(n, ..., z=...)")
+    n = check_int(n, "n", 2, "transfer_rates")
+    per_pair = check_int(per_pair, "per_pair", 1, "transfer_rates")
+    if not callable(classify):
+        raise TypeError(f"transfer_rates: classify must be a callable from rows to class labels, got {classify!r}")
+    dtype = next(model.parameters()).dtype
+    z = torch.randn(n, model.n_latent, generator=generator, dtype=dtype)
+    labels = torch.as_tensor(classify(model.sample(n, z=z))).long().reshape(-1)
+    if labels.shape != (n,):
+        raise ValueError(f"transfer_rates: classify must return one label per row ({n}), got shape "
+                         f"{tuple(labels.shape)}")
+    k = int(labels.max()) + 1
+    counts = torch.bincount(labels, minlength=k)
+    means = torch.zeros(k, model.n_latent, dtype=dtype).index_add_(0, labels, z) / counts.unsqueeze(1).to(dtype)
+    rates = torch.full((k, k), math.nan, dtype=torch.float64)
+    baseline = rates.clone()
+    for b in range(k):
+        zb = z[labels == b][:per_pair]
+        if zb.shape[0] == 0:
+            continue
+        for a in range(k):
+            if a == b or counts[a] == 0:
+                continue
+            d = means[a] - means[b]
+            r = torch.randn(zb.shape, generator=generator, dtype=dtype)
+            r = r / r.norm(dim=1, keepdim=True) * d.norm()
+            moved = torch.as_tensor(classify(model.sample(2 * zb.shape[0], z=torch.cat([zb + d, zb + r])))).long()
+            rates[a, b] = (moved[: zb.shape[0]] == a).double().mean()
+            baseline[a, b] = (moved[zb.shape[0]:] == a).double().mean()
+    return TransferRates(rates, baseline, means, counts, per_pair)
 
 
 def plot_latent_walks(model, image_shape, n_rows: int = 6, steps: int = 10, generator=None, kind: str = "spherical",

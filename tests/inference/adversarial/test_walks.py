@@ -6,7 +6,10 @@ import pytest
 import torch
 
 from inference.adversarial.walks import (arithmetic, class_means, interpolate, latent_walks, plot_arithmetic,
-                                         plot_latent_walks)
+                                         plot_latent_walks, transfer_rates)
+
+
+Z_CRIT = 3.89  # a two-sided normal test at a 10⁻⁴ failure rate
 
 
 class LinearDecoder(torch.nn.Module):
@@ -76,6 +79,31 @@ def test_class_means_average_the_latents_of_each_predicted_class():
     assert float(means[1] @ direction) > 0.7 and float(means[0] @ direction) < -0.7
 
 
+def test_transfer_rates_against_their_closed_form():
+    """G(z) = z, classes the sign of z₀: m₁ − m₀ = (2 E|z₀|, 0, 0) = (2√(2/π), 0, 0), so a
+    class-0 sample moved by it lands in class 1 when z₀ > −2√(2/π), with probability
+    1 − 2Φ(−2√(2/π)) given z₀ < 0; a random direction of that length moves z₀ by less."""
+    model = LinearDecoder(3, 3)
+    with torch.no_grad():
+        model.A.copy_(torch.eye(3))
+        model.b.zero_()
+    classify = lambda x: (x[:, 0] > 0).long()  # noqa: E731
+    per_pair = 4000
+    result = transfer_rates(model, classify, n=20000, per_pair=per_pair, generator=torch.Generator().manual_seed(0))
+    shift = 2 * math.sqrt(2 / math.pi)
+    p = 1 - 2 * torch.distributions.Normal(0.0, 1.0).cdf(torch.tensor(-shift)).item()
+    # the binomial error of the rate, and that of the shift (the class means are estimates:
+    # sd(|z₀|) = √(1 − 2/π), each mean of about half of the 20,000 rows) through dp/dshift
+    sd_shift = 2 * math.sqrt((1 - 2 / math.pi) / 10000)
+    se = math.sqrt(p * (1 - p) / per_pair + (2 * math.exp(-shift ** 2 / 2) / math.sqrt(2 * math.pi) * sd_shift) ** 2)
+    assert result.counts.sum() == 20000 and result.rates.shape == (2, 2)
+    assert torch.isnan(result.rates.diagonal()).all()
+    assert abs(float(result.rates[1, 0]) - p) < Z_CRIT * se
+    assert abs(float(result.rates[0, 1]) - p) < Z_CRIT * se  # symmetric
+    rate, base = result.mean()
+    assert base < rate - 0.1
+
+
 def test_pictures(tmp_path):
     model = LinearDecoder()
     plot_latent_walks(model, (2, 2), n_rows=2, steps=3, generator=torch.Generator().manual_seed(0),
@@ -92,6 +120,9 @@ def test_pictures(tmp_path):
     (lambda m: latent_walks(torch.nn.Linear(2, 2)), "decoder model"),
     (lambda m: latent_walks(m, n_rows=0), "n_rows"),
     (lambda m: class_means(m, 5), "classify"),
+    (lambda m: transfer_rates(m, 5), "classify"),
+    (lambda m: transfer_rates(m, lambda x: x[:, 0] > 0, per_pair=0), "per_pair"),
+    (lambda m: transfer_rates(m, lambda x: x[:1, 0] > 0, n=10), "one label per row"),
     (lambda m: arithmetic(m, torch.full((3,), float("nan")), torch.zeros(3), torch.zeros(3)), "finite"),
     (lambda m: plot_latent_walks(m, (3, 3)), "image_shape"),
 ])
