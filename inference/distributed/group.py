@@ -25,7 +25,7 @@ import os
 
 import torch
 
-__all__ = ["Replicas", "joined", "launched", "resolve"]
+__all__ = ["Replicas", "joined", "launched", "launch_rank", "resolve"]
 
 _ENV = ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
 
@@ -43,6 +43,12 @@ def launched() -> bool:
         return int(os.environ.get("WORLD_SIZE", "1")) > 1
     except ValueError:
         return False
+
+
+def launch_rank() -> int:
+    """This process's rank as the launcher's environment gives it (``RANK``; 0 when not
+    launched as one of several): which process of ``pgm fit`` under ``torchrun`` writes."""
+    return int(os.environ.get("RANK", "0")) if launched() else 0
 
 
 class Replicas:
