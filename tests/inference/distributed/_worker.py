@@ -14,17 +14,14 @@ import shutil
 import sys
 
 import torch
+import torch.distributed as dist
 
-torch.set_num_threads(1)
+from models import VAE, SigmoidBeliefNet
+from models.energy import RBM
 
-import torch.distributed as dist  # noqa: E402
-
-from models import VAE, SigmoidBeliefNet  # noqa: E402
-from models.energy import RBM  # noqa: E402
-
-import inference  # noqa: E402
-from inference.distributed import Replicas, Shard  # noqa: E402
-from inference.partition.split_ais import split_ais_log_partition  # noqa: E402
+import inference
+from inference.distributed import Replicas, Shard
+from inference.partition.split_ais import split_ais_log_partition
 
 #: The settings the tests rebuild their single-process references from.
 CD = dict(method="cd", epochs=1, batch_size=4, lr=0.1, momentum=None, lr_schedule="constant", seed=3, monitor=0,
@@ -43,6 +40,7 @@ def params(model) -> list:
 
 
 def main(out: str, port2: str) -> None:
+    torch.set_num_threads(1)
     rank = int(os.environ["RANK"])
     x8, x16 = data(8), data(16, 1)
     got = {}

@@ -202,3 +202,13 @@ def test_distributed_true_without_a_group_says_how_to_launch(monkeypatch):
         inference.fit(RBM(6, 4, seed=0), _worker.data(8), distributed=True, epochs=1, progress=False)
     with pytest.raises(TypeError, match="distributed must be None"):
         inference.fit(RBM(6, 4, seed=0), _worker.data(8), distributed="yes", epochs=1, progress=False)
+
+
+def test_pgm_fit_under_a_launcher_refuses_a_family_that_does_not_train_data_parallel(monkeypatch, tmp_path, capsys):
+    from inference.cli import main
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "0")
+    assert main(["fit", "ae", "--epochs", "1", "--out", str(tmp_path / "run"), "--no-progress"]) == 2
+    assert "does not train data-parallel" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
