@@ -86,11 +86,12 @@ class Replicas:
         return None if seed is None else seed + self.rank
 
     def broadcast_module(self, module: torch.nn.Module) -> None:
-        """Copy rank 0's parameters and buffers into every rank's ``module``, in place."""
+        """Copy rank 0's parameters and floating-point buffers into every rank's ``module``,
+        in place (integer and boolean buffers, masks and counters, are set by construction)."""
         dist = _dist()
         with torch.no_grad():
             for tensor in module.state_dict().values():
-                if isinstance(tensor, torch.Tensor):
+                if isinstance(tensor, torch.Tensor) and tensor.is_floating_point():
                     dist.broadcast(tensor, self._src, group=self.group)
 
     def average_grads(self, params) -> None:
