@@ -64,6 +64,9 @@ def main(out: str, port2: str) -> None:
             resume = {"checkpoint": os.path.join(out, "pcd_resumed.pt"), "resume": True} if "resumed" in name else {}
             inference.fit(rbm, x8, **{**PCD, "epochs": 3}, **resume)
             got[name] = params(rbm)
+        rbm = RBM(6, 4, seed=0).double()  # a one-process checkpoint (the test wrote it) resumed on two
+        inference.fit(rbm, x8, checkpoint=os.path.join(out, "one.pt"), resume=True, **{**PCD, "epochs": 2})
+        got["pcd_from_one"] = params(rbm)
         vae = VAE(6, 5, 2, seed=0).double()
         inference.fit(vae, x8, **VAE_RUN)
         got["vae"] = params(vae)

@@ -48,6 +48,8 @@ def _free_port() -> int:
 def ranks(tmp_path_factory):
     """What ranks 0 and 1 saved, and the folder of their files."""
     out = tmp_path_factory.mktemp("two_ranks")
+    inference.fit(RBM(6, 4, seed=0).double(), _worker.data(8), checkpoint=out / "one.pt", distributed=False,
+                  backend="torch", **_worker.PCD)  # for the ranks to resume on two processes
     port, port2 = _free_port(), _free_port()
     procs = []
     for rank in range(2):
@@ -88,7 +90,7 @@ def _assert_equal(a, b):
         assert torch.equal(x, y)
 
 
-@pytest.mark.parametrize("run", ["cd", "pcd", "pcd3", "vae", "sbn"])
+@pytest.mark.parametrize("run", ["cd", "pcd", "pcd3", "pcd_from_one", "vae", "sbn"])
 def test_ranks_hold_identical_parameters(ranks, run):
     (r0, r1), _ = ranks
     _assert_equal(r0[run], r1[run])
@@ -103,6 +105,14 @@ def _initial(run):
 
         return [p.detach() for p in SigmoidBeliefNet([6, 3], seed=0).parameters()]
     return [p.detach() for p in RBM(6, 4, seed=0).double().parameters()]
+
+
+def test_one_process_checkpoint_resumes_on_two(ranks):
+    (r0, _), out = ranks
+    saved = torch.load(out / "one.pt", weights_only=True)  # rewritten by the two ranks after their epoch
+    assert saved["epoch"] == 2 and saved["ranks"]["world_size"] == 2
+    chains = [s["chains"]["values"]["v"] for s in saved["ranks"]["estimator"]]
+    assert [c.shape for c in chains] == [(3, 6), (3, 6)]  # rank 1 started fresh chains at its first batch
 
 
 @pytest.mark.parametrize("method", ["cd", "pcd"])
