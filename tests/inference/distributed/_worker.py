@@ -22,6 +22,7 @@ from models.energy import RBM
 import inference
 from inference.distributed import Replicas, Shard
 from inference.partition.split_ais import split_ais_log_partition
+from inference.partition.split_exact import split_exact_log_partition
 
 #: The settings the tests rebuild their single-process references from.
 CD = dict(method="cd", epochs=1, batch_size=4, lr=0.1, momentum=None, lr_schedule="constant", seed=3, monitor=0,
@@ -75,6 +76,7 @@ def main(out: str, port2: str) -> None:
         got["sbn"], got["sbn_objective"] = params(sbn), hist.objective
         est = split_ais_log_partition(RBM(6, 4, seed=1).double(), betas=torch.linspace(0, 1, 30), **AIS)
         got["ais"] = [est.log_z, est.lower, est.upper, est.ess, est.n_chains]
+        got["exact"] = split_exact_log_partition(RBM(6, 4, seed=1).double(), chunk_size=3).log_z
         for shuffle in (False, True):
             shard = Shard(7, replicas, seed=3, shuffle=shuffle)
             got[f"gather_{shuffle}"] = shard.gather(shard.indices(1).double() * 10, epoch=1)

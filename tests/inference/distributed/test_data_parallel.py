@@ -29,7 +29,7 @@ from models.energy import RBM  # noqa: E402
 import inference  # noqa: E402
 from inference.backends.vae import VAEObjective  # noqa: E402
 from inference.learning.contrastive import CD, PCD, surrogate_loss  # noqa: E402
-from inference.partition import ais_log_partition  # noqa: E402
+from inference.partition import ais_log_partition, exact_log_partition  # noqa: E402
 from inference.partition.estimate import from_log_weights  # noqa: E402
 from inference.partition.split_ais import ais_chain_weights, chain_share  # noqa: E402
 
@@ -179,6 +179,12 @@ def test_ais_across_ranks_equals_one_process_on_the_same_chains(ranks):
     log_w, log_z_0 = ais_chain_weights(model, 9, betas, "uniform", None, 7)
     assert from_log_weights(log_w, log_z_0, "ais").log_z == pytest.approx(
         ais_log_partition(model, 9, betas, "uniform", seed=7, progress=False).log_z, abs=1e-12)
+
+
+def test_exact_log_z_split_by_state_ranges(ranks):
+    (r0, r1), _ = ranks
+    assert r0["exact"] == r1["exact"]
+    assert r0["exact"] == pytest.approx(exact_log_partition(RBM(6, 4, seed=1)).log_z, abs=1e-12)
 
 
 def test_gathered_rows_are_in_order_without_padding(ranks):
