@@ -30,7 +30,7 @@ PACKAGES = ("pgm", "models", "inference")
 FLOORS = [
     ["pgm"],
     ["models"],
-    ["inference.threads", "inference.classes", "inference.checkpoint", "inference.mcmc"],
+    ["inference.threads", "inference.classes", "inference.checkpoint", "inference.mcmc", "inference.distributed"],
     ["inference.backends"],
     ["inference.partition", "inference.training"],
     ["inference.variational", "inference.evaluation"],

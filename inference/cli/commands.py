@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import re
+from contextlib import nullcontext
 from pathlib import Path
 
 import torch
@@ -85,6 +86,7 @@ def _cmd_fit(args):
         _check_data_kind(family.name, family.visible_kind, spec, data, exact=True, option=f"--evaluate {evaluate}: ")
     model = family.build(data, args)
     family.check_cli_fit(model, args)
+    rank = _launched_rank(family, args)
     common = {"seed": args.seed, "progress": not args.no_progress}
     if family.epoch_trained:
         common.update({"method": args.method, "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
@@ -93,12 +95,15 @@ def _cmd_fit(args):
             common["eval_data"] = load_data(spec, "test") if _has_splits(spec) else data
     common = {k: v for k, v in common.items() if v is not None}
     keep = (*_KEEP, resumable) if family.epoch_trained else _KEEP
-    with _cleaned_up(out, args.notes, keep, _fit_hint(family, model, args)):
+    # under torchrun every process trains its replica; rank 0 alone writes, cleans up and prints
+    with _cleaned_up(out, args.notes, keep, _fit_hint(family, model, args)) if rank == 0 else nullcontext():
         _make_folder(out)
-        if not resume:
+        if not resume and rank == 0:
             for name in replaced:  # --force: the old run goes, so that no file of it mixes with the new one's
                 (out / name).unlink(missing_ok=True)
         record, summary = family.cli_fit(model, data, args, common)
+        if rank > 0:
+            return
         save_model(out / "model.pt", model)
         (out / "history.json").write_text(json_text(record))
     if family.epoch_trained:
@@ -107,6 +112,17 @@ def _cmd_fit(args):
     else:
         print(f"{family.name} on {spec}: " + ", ".join(f"{k} {v}" for k, v in summary.items()))
     print(f"wrote {out / 'model.pt'} and {out / 'history.json'}")
+
+
+def _launched_rank(family, args) -> int:
+    """This process's rank under a launcher such as ``torchrun`` (0 otherwise); a usage
+    error for a family or method that does not train data-parallel."""
+    from ..distributed import launch_rank, launched
+
+    if launched() and "distributed" not in family.options(args.method or family.cli_default_method()):
+        raise UsageError(f"the {family.name} model does not train data-parallel; run `pgm fit {family.name}` "
+                         "without torchrun (families that do: the energy models and the directed models)")
+    return launch_rank()
 
 
 def _fit_hint(family, model, args):

@@ -27,6 +27,7 @@ from pgm import checks
 from pgm.checks import check_seed, validation_disabled
 
 from ..backends import fast_path
+from ..distributed import Shard, average_gradients, joined
 from ..training import OptimizerTrainer, check_callbacks, monitor_subset, run_epochs, training_data
 from ..training.options import as_checkpoint, make_optimizer
 from ..training.checkpointer import global_rng_parts, module_part
@@ -80,7 +81,7 @@ def fit_directed(model: DirectedModel, data: torch.Tensor, *, method: str | None
                  weight_decay: float = 0.0, seed: int | None = 0, evaluate=None, eval_data=None,
                  eval_every: int = 1, eval_samples: int = 100, checkpoint=None, checkpoint_every: int = 1,
                  resume=False, callbacks=(), monitor="auto", backend: str = "auto",
-                 progress: bool = True) -> DirectedHistory:
+                 progress: bool = True, distributed=None) -> DirectedHistory:
     r"""Train a directed model (SBN, Helmholtz machine, VAE) by SVI, IWAE, RWS or wake-sleep.
 
     Each epoch shuffles ``data`` with the run's generator and, for every batch, computes
@@ -124,6 +125,13 @@ def fit_directed(model: DirectedModel, data: torch.Tensor, *, method: str | None
         ``"auto"`` takes n / 20 (at least 100, at most 1000).
     progress : bool, default True
         A tqdm bar over epochs.
+    distributed : bool or None, default None
+        Data-parallel training over the processes of a ``torch.distributed`` group, as for
+        energy models (:func:`inference.learning.fit`): each process trains a replica on its
+        shard of ``data`` (``batch_size`` rows per process and step), the per-example
+        surrogate's gradients are averaged before every step (the mean over the
+        concatenated batch), Pyro's generator is seeded ``seed + rank``; ``None`` joins a
+        group when a launcher such as ``torchrun`` started several processes.
 
     Returns
     -------
@@ -160,12 +168,22 @@ def fit_directed(model: DirectedModel, data: torch.Tensor, *, method: str | None
             iwae_loss(model, data[:1], 1)  # refuses discrete latents before training
     if optimizer is not None and not callable(optimizer):
         raise TypeError(f"fit: optimizer must be a torch.optim.Optimizer class, got {optimizer!r}")
+    with joined(distributed, model.device, "fit") as replicas:  # the process group, closed at the end
+        return _run(model, data, eval_data, method, k, epochs, batch_size, lr, optimizer, weight_decay, seed,
+                    evaluate, eval_every, eval_samples, checkpoint, callbacks, monitor, backend, progress, replicas)
+
+
+def _run(model, data, eval_data, method, k, epochs, batch_size, lr, optimizer, weight_decay, seed, evaluate,
+         eval_every, eval_samples, checkpoint, callbacks, monitor, backend, progress, replicas):
+    """The checked run of :func:`fit_directed` on ``replicas`` (``None``: one process)."""
     nvil = None
     if method == "nvil":
         with seeded(seed, torch.device("cpu")):  # the baseline net's initialisation follows the seed
             nvil = NVIL(model.n_visible).to(device=model.device, dtype=model.dtype)
     params = list(model.parameters()) + (list(nvil.parameters()) if nvil is not None else [])
     opt, opt_name = make_optimizer(params, optimizer, lr, weight_decay)
+    if replicas is not None:
+        average_gradients(opt, replicas)
 
     subset = monitor_subset(data, monitor)
     settings = {"method": method, "n_particles": k, "batch_size": batch_size, "lr": lr, "weight_decay": weight_decay,
@@ -173,6 +191,9 @@ def fit_directed(model: DirectedModel, data: torch.Tensor, *, method: str | None
     trainer = _DirectedTrainer(model, data, settings, _objective(model, method, k, nvil, backend), opt,
                                make_generator(seed, model.device), nvil, subset,
                                (eval_data, eval_every, eval_samples) if evaluate is not None else None)
+    if replicas is not None:  # this rank's shard of the rows, and its own draws (Pyro's: torch's global generator)
+        trainer.replicas, trainer.shard, trainer.run_seed = replicas, Shard(data.shape[0], replicas, seed or 0), \
+            replicas.seed(seed)
     return run_epochs(trainer, epochs, checkpoint=checkpoint, callbacks=callbacks, progress=progress)
 
 
@@ -181,11 +202,14 @@ class _DirectedTrainer(OptimizerTrainer):
     torch's global generator (Pyro's) seeded for the run."""
 
     postfix = {"objective": "bound", "elbo": "elbo", "log_likelihood": "ll"}
+    rank_parts = ("generator", "rng", "cuda_rng")  # per rank in a data-parallel run
+    shard = None
 
     def __init__(self, model, data, settings, step_fn, opt, gen, nvil, subset, evaluation):
         super().__init__(model, data, opt, gen, settings)
         self.step_fn, self.nvil, self.subset, self.evaluation = step_fn, nvil, subset, evaluation
         self.history, self.desc = DirectedHistory(), f"fit {settings['method']}"
+        self.run_seed = settings["seed"]
 
     def parts(self) -> dict:
         return {**super().parts(), **global_rng_parts(self.model.device), "estimator": module_part(self.nvil)}
@@ -197,13 +221,21 @@ class _DirectedTrainer(OptimizerTrainer):
         work = batch * (s["n_particles"] if s["method"] in PARTICLE_METHODS else 1) * max(
             p.numel() for p in self.model.parameters())
         stack = contextlib.ExitStack()
-        stack.enter_context(seeded(s["seed"], self.model.device))
+        stack.enter_context(seeded(self.run_seed, self.model.device))
         stack.enter_context(threads_for(work))
         return stack
 
+    def fresh_state(self, name: str) -> None:
+        seed = self.replicas.seed(self._settings["seed"] or 0)
+        if name == "generator":
+            self.gen.manual_seed(seed)
+        elif name == "rng":
+            torch.manual_seed(seed)
+
     def train_epoch(self, epoch: int) -> dict:
-        objective = _train_epoch(self.model, self.data, self.step_fn, self.opt, self.gen,
-                                 self._settings["batch_size"])
+        perm = torch.randperm(self.data.shape[0], generator=self.gen, device=self.data.device) \
+            if self.shard is None else self.shard.indices(epoch, self.data.device)
+        objective = _train_epoch(self.model, self.data, perm, self.step_fn, self.opt, self._settings["batch_size"])
         return {"objective": objective, "lr": float(self.opt.param_groups[0]["lr"])}
 
     def evaluate_epoch(self, epoch: int, last: bool) -> dict:
@@ -219,10 +251,9 @@ class _DirectedTrainer(OptimizerTrainer):
         return {"elbo": elbo, "log_likelihood": ll}
 
 
-def _train_epoch(model, data, step_fn, opt, gen, batch_size) -> float:
-    """One pass over shuffled ``data``; the mean over rows of the bound the method reports."""
-    n = data.shape[0]
-    perm = torch.randperm(n, generator=gen, device=data.device)
+def _train_epoch(model, data, perm, step_fn, opt, batch_size) -> float:
+    """One pass over the rows ``perm`` of ``data``; the mean over rows of the bound the method reports."""
+    n = perm.shape[0]
     total = torch.zeros((), dtype=torch.float64, device=data.device)
     # the data were checked once: no argument checks of the models or of Pyro's distributions per step
     with validation_disabled(), pyro.validation_enabled(False):

@@ -12,6 +12,7 @@ from pgm import SPIN_KINDS
 from pgm.checks import check_bool, check_chains_memory, check_model, check_units, validation_disabled
 
 from .. import backends
+from ..distributed import Shard, average_gradients, joined, resolve
 from ..mcmc.sampling import make_generator
 from ..threads import graph_work, threads_for
 from ..training import Trainer, check_callbacks, fingerprint, monitor_subset, run_epochs
@@ -100,7 +101,8 @@ def fit(model: EnergyModel, data: torch.Tensor, *, method: str | None = None, k:
         epochs: int = 50, batch_size: int = 20, n_chains: int | None = None, n_temperatures: int = 5,
         sample_visible: bool = True, seed: int | None = 0,
         optim: Optimization | None = None, evaluate=None, checkpoint=None, callbacks=(), monitor="auto",
-        backend: str = "auto", progress: bool = True, positive=None, multi_prediction=None, **options) -> History:
+        backend: str = "auto", progress: bool = True, positive=None, multi_prediction=None, distributed=None,
+        **options) -> History:
     r"""Train an energy model by CD-k, PCD-k, PT, SML or MP with a ``torch.optim`` optimizer.
 
     This is the energy families' trainer; :func:`inference.fit` trains a model of any
@@ -196,6 +198,13 @@ def fit(model: EnergyModel, data: torch.Tensor, *, method: str | None = None, k:
         Method "mp" only: its passes, masking probability and damping (default
         ``MultiPrediction()``: 10 passes, units hidden with probability 1/2); the masks
         are drawn from the run's generator.
+    distributed : bool or None, default None
+        Data-parallel training over the processes of a ``torch.distributed`` group
+        (:mod:`inference.distributed`); ``None`` joins one when a launcher such as
+        ``torchrun`` started several processes. Each process trains a replica on its shard
+        of ``data`` (``batch_size`` and ``n_chains`` per process), the gradients are
+        averaged before every step, generators are seeded ``seed + rank`` and the
+        backends' fast paths step aside; rank 0 writes the checkpoint.
 
     Returns
     -------
@@ -245,6 +254,10 @@ def fit(model: EnergyModel, data: torch.Tensor, *, method: str | None = None, k:
     check_bool(sample_visible, "sample_visible", "fit"), check_bool(progress, "progress", "fit")
     backends.check_backend(backend, "fit")
     optim, evaluate, checkpoint = _groups(optim, evaluate, checkpoint, options)
+    if resolve(distributed) and getattr(model, "centered", False):
+        raise ValueError("fit: distributed training of a centred model is not supported (each rank would move its "
+                         "offsets to its own batch's means); build the model with centered=False or pass "
+                         "distributed=False")
     callbacks = check_callbacks(callbacks)
     data = _check_data(model, data, "data")
     if data.shape[0] == 0:
@@ -261,45 +274,52 @@ def fit(model: EnergyModel, data: torch.Tensor, *, method: str | None = None, k:
                      low_open=True)
 
     # -- set-up -------------------------------------------------------------------------
-    gen = make_generator(seed, model.device)
-    chains = n_chains or min(batch_size, data.shape[0])  # a batch larger than the data is all of it
-    est = CD(k, sample_visible=sample_visible, generator=gen) if method == "cd" \
-        else PCD(k, n_chains=chains, generator=gen, positive=positive) if method in ("pcd", "sml") \
-        else PT(k, n_chains=chains, n_temperatures=n_temperatures, generator=gen) if method == "pt" \
-        else MultiPrediction(multi_prediction.n_iter, multi_prediction.mask_prob, multi_prediction.damping, gen)
-    momentum_fn = optim.momentum_fn()
-    opt = make_optimizer(optim.optimizer, param_groups(model, lr, optim.weight_decay, optim.decay), lr,
-                         momentum_fn(0) if momentum_fn else None)
-    if momentum_fn is not None and not all("momentum" in g for g in opt.param_groups):
-        raise ValueError(f"fit: momentum={optim.momentum!r} but {type(opt).__name__} has no 'momentum' "
-                         "hyperparameter; pass momentum=None (e.g. for Adam, whose betas play that role)")
-    n = data.shape[0]
-    steps_per_epoch = -(-n // batch_size)
-    sched = make_scheduler(optim.lr_schedule, opt, epochs * steps_per_epoch)
-    avg = None
-    if optim.average is not None:
-        start = optim.average_start
-        if start is None:
-            start = epochs // 2 if optim.average == "polyak" else 0
-        avg = ParameterAverage(model, optim.average, start * steps_per_epoch)
-    request = getattr(est, "backend_request", lambda: None)()
-    runner = (request is not None and backends.fast_path(model, request, opt, backend=backend)) \
-        or GenericSteps(model, est, opt)
-    subset = monitor_subset(data, monitor)
-    pll_units = _PLL_UNITS["auto" if monitor == "auto" else "rows"]
-    settings = {"method": method, "k": k, "batch_size": batch_size, "lr": lr, "momentum": _name(optim.momentum),
-                "weight_decay": optim.weight_decay, "decay": optim.decay, "lr_schedule": _name(optim.lr_schedule),
-                "average": optim.average, "average_start": optim.average_start, "optimizer": _name(optim.optimizer),
-                "n_chains": n_chains, "sample_visible": sample_visible, "seed": seed}
-    if method == "pt":
-        settings["n_temperatures"] = n_temperatures
-    if positive is not None:
-        settings["positive"] = repr(positive)
-    if method == "mp":
-        settings["multi_prediction"] = repr(multi_prediction)
-    trainer = _EnergyTrainer(model, data, settings, runner, opt, sched, est, gen, avg, momentum_fn, steps_per_epoch,
-                             subset, pll_units, evaluate, eval_data if evaluate is not None else None, epochs)
-    return run_epochs(trainer, epochs, checkpoint=checkpoint, callbacks=callbacks, progress=progress)
+    with joined(distributed, model.device, "fit") as replicas:  # the process group, closed at the end
+        gen = make_generator(seed if replicas is None else replicas.seed(seed), model.device)
+        shard = None if replicas is None else Shard(data.shape[0], replicas, seed or 0)  # this rank's rows
+        n = data.shape[0] if shard is None else shard.size
+        chains = n_chains or min(batch_size, n)  # a batch larger than the data is all of it
+        est = CD(k, sample_visible=sample_visible, generator=gen) if method == "cd" \
+            else PCD(k, n_chains=chains, generator=gen, positive=positive) if method in ("pcd", "sml") \
+            else PT(k, n_chains=chains, n_temperatures=n_temperatures, generator=gen) if method == "pt" \
+            else MultiPrediction(multi_prediction.n_iter, multi_prediction.mask_prob, multi_prediction.damping, gen)
+        momentum_fn = optim.momentum_fn()
+        opt = make_optimizer(optim.optimizer, param_groups(model, lr, optim.weight_decay, optim.decay), lr,
+                             momentum_fn(0) if momentum_fn else None)
+        if momentum_fn is not None and not all("momentum" in g for g in opt.param_groups):
+            raise ValueError(f"fit: momentum={optim.momentum!r} but {type(opt).__name__} has no 'momentum' "
+                             "hyperparameter; pass momentum=None (e.g. for Adam, whose betas play that role)")
+        if replicas is not None:  # the rules write .grad by hand: the step averages it over the ranks first
+            average_gradients(opt, replicas)
+        steps_per_epoch = -(-n // batch_size)
+        sched = make_scheduler(optim.lr_schedule, opt, epochs * steps_per_epoch)
+        avg = None
+        if optim.average is not None:
+            start = optim.average_start
+            if start is None:
+                start = epochs // 2 if optim.average == "polyak" else 0
+            avg = ParameterAverage(model, optim.average, start * steps_per_epoch)
+        request = getattr(est, "backend_request", lambda: None)()
+        runner = (request is not None and replicas is None  # the fast paths step by themselves: not across ranks
+                  and backends.fast_path(model, request, opt, backend=backend)) or GenericSteps(model, est, opt)
+        subset = monitor_subset(data, monitor)
+        pll_units = _PLL_UNITS["auto" if monitor == "auto" else "rows"]
+        settings = {"method": method, "k": k, "batch_size": batch_size, "lr": lr, "momentum": _name(optim.momentum),
+                    "weight_decay": optim.weight_decay, "decay": optim.decay,
+                    "lr_schedule": _name(optim.lr_schedule), "average": optim.average,
+                    "average_start": optim.average_start, "optimizer": _name(optim.optimizer),
+                    "n_chains": n_chains, "sample_visible": sample_visible, "seed": seed}
+        if method == "pt":
+            settings["n_temperatures"] = n_temperatures
+        if positive is not None:
+            settings["positive"] = repr(positive)
+        if method == "mp":
+            settings["multi_prediction"] = repr(multi_prediction)
+        trainer = _EnergyTrainer(model, data, settings, runner, opt, sched, est, gen, avg, momentum_fn,
+                                 steps_per_epoch, subset, pll_units, evaluate,
+                                 eval_data if evaluate is not None else None, epochs)
+        trainer.replicas, trainer.shard = replicas, shard
+        return run_epochs(trainer, epochs, checkpoint=checkpoint, callbacks=callbacks, progress=progress)
 
 
 class _EnergyTrainer(Trainer):
@@ -307,6 +327,8 @@ class _EnergyTrainer(Trainer):
     the generic steps), then monitoring and evaluation with the averaged parameters."""
 
     postfix = _POSTFIX
+    rank_parts = ("generator", "estimator")  # per rank in a data-parallel run
+    shard = None
 
     def __init__(self, model, data, settings, runner, opt, sched, est, gen, avg, momentum_fn, steps_per_epoch,
                  subset, pll_units, evaluate, eval_data, epochs):
@@ -333,6 +355,12 @@ class _EnergyTrainer(Trainer):
     def lr(self) -> float:
         return self.opt.param_groups[0]["lr"]
 
+    def fresh_state(self, name: str) -> None:
+        if name == "generator":
+            self.gen.manual_seed(self.replicas.seed(self.seed or 0))
+        elif hasattr(self.est, "load_state_dict"):
+            self.est.load_state_dict({"chains": None})  # chains start again at this rank's next batch
+
     def start(self, resumed: bool) -> None:
         if getattr(self.model, "standardised", True) is False:  # learn the data's shift and scale, as from_data
             self.model.standardise(self.data, func="fit")
@@ -343,7 +371,9 @@ class _EnergyTrainer(Trainer):
             mom = check_float(mom, "momentum(epoch)", 0.0, 1.0, high_open=True)
             for g in self.opt.param_groups:
                 g["momentum"] = mom
-        train_err, _ = _train_epoch(self.runner, self.data, self.sched, self.avg, self.gen, self.batch_size,
+        perm = torch.randperm(self.data.shape[0], generator=self.gen, device=self.data.device) if self.shard is None \
+            else self.shard.indices(epoch, self.data.device)
+        train_err, _ = _train_epoch(self.runner, self.data, perm, self.sched, self.avg, self.batch_size,
                                     epoch * self.steps_per_epoch, self.method in ("cd", "mp"))
         return {"train_recon_error": train_err, "lr": float(self.opt.param_groups[0]["lr"]), "momentum": mom}
 
@@ -365,11 +395,10 @@ class _EnergyTrainer(Trainer):
             self.avg.swap()  # the model ends with the averaged parameters
 
 
-def _train_epoch(runner, data, sched, avg, gen, batch_size, step, tracked):
-    """One pass over shuffled ``data`` through ``runner``; returns (the mean training
+def _train_epoch(runner, data, perm, sched, avg, batch_size, step, tracked):
+    """One pass over the rows ``perm`` of ``data`` through ``runner``; returns (the mean training
     reconstruction error over every 8th batch, or ``None`` for PCD; updates done)."""
-    n = data.shape[0]
-    perm = torch.randperm(n, generator=gen, device=data.device)
+    n = perm.shape[0]
     n_batches, n_full = -(-n // batch_size), n // batch_size
     total, n_tracked, j = torch.zeros((), dtype=torch.float64, device=data.device), 0, 0
     with validation_disabled():

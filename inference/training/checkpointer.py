@@ -10,6 +10,9 @@ A training checkpoint is a model file (:mod:`inference.checkpoint`: ``"config"``
     the epochs done and the per-epoch record;
 ``"backend"``
     the name of the path that ran the steps (a fast path or the generic one);
+``"ranks"``
+    a data-parallel run only: each rank's generators and persistent chains, in rank order
+    (:mod:`inference.distributed.rank_state`); the other entries are rank 0's;
 one entry per :class:`Part` of the trainer
     the optimizer, LR scheduler, random generators, persistent chains, parameter
     averages... each with the check that refuses a malformed entry before anything loads.
@@ -72,7 +75,18 @@ def save(path, trainer, epoch: int, history) -> None:
                "history": history.as_dict()}
     for name, part in trainer.parts().items():
         payload[name] = part.state()
-    write_payload(path, payload)
+    replicas = trainer.replicas
+    if replicas is None:
+        write_payload(path, payload)
+        return
+    from ..distributed import gather_states
+
+    payload["ranks"] = gather_states(trainer, replicas)  # every rank's generators and chains, in rank order
+    try:
+        if replicas.is_main:
+            write_payload(path, payload)
+    finally:
+        replicas.barrier()  # no rank goes on before the file is there
 
 
 def restore(path, trainer) -> tuple[int, object]:
@@ -141,10 +155,19 @@ def restore(path, trainer) -> tuple[int, object]:
               **{name: copy.deepcopy(part.state()) for name, part in parts.items()}}
     try:
         _put(model, parts, ckpt)
+        if trainer.replicas is not None:  # this rank's own generators and chains
+            from ..distributed import scatter_states
+
+            scatter_states(ckpt.get("ranks"), trainer, trainer.replicas, where, bad)
     except Exception as err:
         _put(model, parts, before)
         raise invalid_file(where, f"its training state does not load into this run ({type(err).__name__}: "
                                   f"{err})") from err
+    ranks = ckpt.get("ranks")
+    if trainer.replicas is None and isinstance(ranks, dict) and ranks.get("world_size", 1) != 1:
+        warnings.warn(f"{prefix}: {where!r} was written by {ranks.get('world_size')} processes and resumes on one: "
+                      "it continues with rank 0's generators and chains (the other ranks' are dropped); the run "
+                      "continues validly but not as an uninterrupted one would", stacklevel=4)
     return epoch, history
 
 

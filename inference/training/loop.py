@@ -12,6 +12,12 @@ same for every family:
 * one history row per epoch (``epoch`` and ``seconds`` added by the loop);
 * callbacks ``callback(epoch, history, model)``, any of which may return ``True`` to stop;
 * the checkpoint every ``checkpoint.every`` epochs, after the last and when stopped.
+
+In a data-parallel run (a trainer whose ``replicas`` is set, :mod:`inference.distributed`)
+the loop also copies rank 0's parameters to every rank once at the start, averages each
+row's float columns over the ranks, stops every rank when a callback on any rank asks to,
+shows the bar on rank 0 only, and lets rank 0 alone write the checkpoint (each rank's
+generators and chains gathered into it).
 """
 
 from __future__ import annotations
@@ -47,6 +53,11 @@ class Trainer(abc.ABC):
         History columns shown on the bar → their short names.
     backend : str or None
         Name of the path that runs the steps (a resumed run on another one warns).
+    replicas : inference.distributed.Replicas or None
+        The process group of a data-parallel run (``None``: one process).
+    rank_parts : tuple of str
+        The :meth:`parts` that differ from rank to rank (generators, persistent chains):
+        gathered in checkpoints, one per rank.
     """
 
     model: torch.nn.Module
@@ -55,6 +66,8 @@ class Trainer(abc.ABC):
     desc = "fit"
     postfix: dict = {}
     backend: str | None = None
+    replicas = None
+    rank_parts: tuple = ()
 
     @abc.abstractmethod
     def train_epoch(self, epoch: int) -> dict:
@@ -89,6 +102,12 @@ class Trainer(abc.ABC):
 
     def finish(self, history) -> None:
         """Called once the loop has ended without an error."""
+
+    def fresh_state(self, name: str) -> None:
+        """Give this rank fresh state for the part ``name`` of :attr:`rank_parts` when it
+        resumes a checkpoint written by fewer processes; ValueError by default."""
+        raise ValueError(f"{self.where}: this run cannot resume its {name!r} state on more processes than "
+                         "wrote the checkpoint; resume on the same number of processes")
 
 
 class OptimizerTrainer(Trainer):
@@ -169,20 +188,25 @@ def run_epochs(trainer: Trainer, epochs: int, *, checkpoint=None, callbacks=(), 
     """
     from tqdm.auto import tqdm
 
-    history, epoch0 = trainer.history, 0
+    history, epoch0, replicas = trainer.history, 0, trainer.replicas
     with trainer.session():
         if checkpoint is not None and checkpoint.resume and (checkpoint.resume is True
                                                              or os.path.exists(checkpoint.path)):
             epoch0, history = checkpointer.restore(checkpoint.path, trainer)
             trainer.history = history
         trainer.start(resumed=epoch0 > 0)
-        bar = tqdm(total=epochs, initial=epoch0, desc=trainer.desc, unit="epoch", disable=not progress)
+        if replicas is not None:
+            replicas.broadcast_module(trainer.model)
+        bar = tqdm(total=epochs, initial=epoch0, desc=trainer.desc, unit="epoch",
+                   disable=not progress or (replicas is not None and not replicas.is_main))
         try:
             for epoch in range(epoch0, epochs):
                 t0 = time.perf_counter()
                 start = [p.detach().clone() for p in trainer.model.parameters()]
                 row = trainer.train_epoch(epoch)
                 seconds = time.perf_counter() - t0
+                if replicas is not None:
+                    row = replicas.mean(row)
                 _check_finite(trainer, start, epoch, checkpoint, row.get("loss"))
                 row.update(trainer.evaluate_epoch(epoch, epoch + 1 == epochs))
                 history.append(epoch=epoch + 1, seconds=seconds, **row)
@@ -190,6 +214,8 @@ def run_epochs(trainer: Trainer, epochs: int, *, checkpoint=None, callbacks=(), 
                 bar.set_postfix({short: f"{row[key]:.4g}" for key, short in trainer.postfix.items()
                                  if row.get(key) is not None}, refresh=False)
                 stop = any(cb(epoch + 1, history, trainer.model) is True for cb in callbacks)
+                if replicas is not None:
+                    stop = replicas.any(stop)
                 if checkpoint is not None and (stop or epoch + 1 == epochs or (epoch + 1) % checkpoint.every == 0):
                     checkpointer.save(checkpoint.path, trainer, epoch + 1, history)
                 if stop:
