@@ -38,7 +38,7 @@ from pgm.checks import check_int, check_model, validation_disabled
 
 from ..mcmc import gibbs
 from ..mcmc.sampling import make_generator
-from ..training import EpochTable, OptimizerTrainer, check_callbacks, monitor_subset, run_epochs, training_data
+from ..training import EpochTable, checkpointer, OptimizerTrainer, check_callbacks, monitor_subset, run_epochs, training_data
 from ..training.options import as_checkpoint, check_run_options, make_optimizer
 from .likelihood import MAX_EXACT_UNITS, sequence_log_likelihood
 
@@ -147,7 +147,8 @@ def fit_sequences(model: TemporalRBM, data: torch.Tensor, *, method: str | None 
         ``callback(epoch, history, model)`` after each epoch; ``True`` stops.
     monitor : "auto" or int
         Sequences of the fixed monitoring subset whose exact per-frame NLL is recorded every
-        epoch (0: none; ``"auto"``: n / 20, 100 to 1000; skipped when log Z is not exact).
+        epoch (0: none; ``"auto"``: n / 20, 5 to 20; skipped where the exact log Z would be
+        costly: both layers over 16 units, or more than :data:`MONITOR_WORK` terms).
     progress : bool, default True
 
     Returns
@@ -179,11 +180,26 @@ def fit_sequences(model: TemporalRBM, data: torch.Tensor, *, method: str | None 
     opt, opt_name = make_optimizer(model.parameters(), optimizer, lr, weight_decay)
     settings = {"method": method, "k": k, "batch_size": batch_size, "lr": lr, "weight_decay": weight_decay,
                 "seed": seed, "optimizer": opt_name}
-    exact = min(model.n_visible, model.n_hidden) <= MAX_EXACT_UNITS
     trainer = _SequenceTrainer(model, data, settings, opt, make_generator(seed, model.device),
-                               monitor_subset(data, monitor) if exact else None,
+                               _monitor_subset(model, data, monitor),
                                (eval_data, eval_every, evaluate) if evaluate is not None else None)
     return run_epochs(trainer, epochs, checkpoint=checkpoint, callbacks=callbacks, progress=progress)
+
+
+#: The most softplus terms (frames × 2^units × other layer) of the monitor's exact log Z per epoch.
+MONITOR_WORK = 2 ** 27
+
+
+def _monitor_subset(model, data, monitor):
+    """The fixed monitoring sequences: ``monitor`` of them ("auto": n / 20, 5 to 20), or
+    ``None`` where none are asked for or their exact log Z would cost more than
+    :data:`MONITOR_WORK` terms per epoch (a large layer)."""
+    rows = min(data.shape[0], max(5, min(20, data.shape[0] // 20))) if monitor == "auto" else monitor
+    small, large = sorted((model.n_visible, model.n_hidden))
+    frames = rows * (data.shape[1] - model.n_given)
+    if not rows or small > MAX_EXACT_UNITS or frames * 2 ** small * large > MONITOR_WORK:
+        return None
+    return monitor_subset(data, rows)
 
 
 class _SequenceTrainer(OptimizerTrainer):
@@ -195,6 +211,13 @@ class _SequenceTrainer(OptimizerTrainer):
         super().__init__(model, data, opt, gen, settings)
         self.subset, self.evaluation = subset, evaluation
         self.history, self.desc = SequenceHistory(), f"fit {type(model).__name__}"
+
+    def settings(self) -> dict:
+        """The run's settings with the fingerprint of the sequences (each flattened to a row)
+        and their shape, compared on resume."""
+        data = self.data
+        return {**self._settings, "data": [*checkpointer.fingerprint(data.reshape(data.shape[0], -1)),
+                                           list(data.shape)]}
 
     def train_epoch(self, epoch: int) -> dict:
         data, model, opt, gen = self.data, self.model, self.opt, self.gen
