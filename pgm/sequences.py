@@ -143,9 +143,9 @@ def _check_balls(where, n_sequences, length, side, n_balls, radius, speed, seed)
     speed = check_float(speed, "speed", 0.0, side - 2 * radius, high_open=True, where=where)
     seed = check_seed(seed, where, optional=False)
     free = (side - 2 * radius) ** 2
-    if n_balls * math.pi * radius ** 2 > 0.35 * free:
+    if n_balls * math.pi * radius ** 2 > 0.5 * free:
         raise ValueError(f"{where}: {n_balls} balls of radius {radius} do not fit loosely in a {side}x{side} box "
-                         f"(their discs would cover more than 35% of the free area); use fewer balls, a smaller "
+                         f"(their discs would cover more than half the free area); use fewer balls, a smaller "
                          f"radius or a larger side")
     return n_sequences, length, side, n_balls, radius, speed, seed
 
