@@ -56,12 +56,12 @@ def test_training_raises_the_likelihood_and_resumes_bit_identically(tmp_path):
     x[:, 1::2] = 1 - x[:, 0:-1:2]  # odd frames are the negatives of the frames before: a learnable dependence
     for make in (lambda: ConditionalRBM.from_data(x, 4, order=1, seed=0), lambda: RNNRBM.from_data(x, 4, 3, seed=0)):
         whole = make()
-        history = fit_sequences(whole, x, epochs=3, lr=0.03, batch_size=4, **QUIET)
+        history = fit_sequences(whole, x, epochs=4, lr=0.03, batch_size=4, **QUIET)
         assert history.nll[-1] < history.nll[0] - 0.1
         resumed = make()
         path = tmp_path / f"{type(resumed).__name__}.pt"
-        fit_sequences(resumed, x, epochs=1, lr=0.03, batch_size=4, checkpoint=path, **QUIET)
-        again = fit_sequences(resumed, x, epochs=3, lr=0.03, batch_size=4, checkpoint=path, resume=True, **QUIET)
+        fit_sequences(resumed, x, epochs=2, lr=0.03, batch_size=4, checkpoint=path, **QUIET)
+        again = fit_sequences(resumed, x, epochs=4, lr=0.03, batch_size=4, checkpoint=path, resume=True, **QUIET)
         for (name, a), b in zip(whole.state_dict().items(), resumed.state_dict().values()):
             assert torch.equal(a, b), name
         assert again.loss == history.loss and again.nll == history.nll
