@@ -91,24 +91,3 @@ def test_generation_and_prediction_shapes_seeds_and_no_mutation():
     rnn = RNNRBM(4, 3, 2, seed=0)
     assert sampling.generate(rnn, x[:, :0], 3, torch.Generator().manual_seed(0), sweeps=1).frames.shape == (3, 3, 4)
     assert all(torch.equal(v, model.state_dict()[k]) for k, v in before.items())
-
-
-@pytest.mark.parametrize("call, error, match", [
-    (lambda m, x: fit_sequences(m, x[:, :1], epochs=1, **QUIET), ValueError, "at least one more"),
-    (lambda m, x: fit_sequences(m, x.reshape(-1, 4), epochs=1, **QUIET), ValueError, "n_sequences, length, 4"),
-    (lambda m, x: fit_sequences(m, x.fill_(float("nan")), epochs=1, **QUIET), ValueError, "NaN"),
-    (lambda m, x: fit_sequences(m, x, k=0, epochs=1, **QUIET), ValueError, "k must be"),
-    (lambda m, x: fit_sequences(m, x, method="pcd", epochs=1, **QUIET), ValueError, "method"),
-    (lambda m, x: fit_sequences(m, x, evaluate="bound", epochs=1, **QUIET), ValueError, "evaluate"),
-    (lambda m, x: fit_sequences(m, x, lr=0.0, epochs=1, **QUIET), ValueError, "lr"),
-    (lambda m, x: fit_sequences(torch.nn.Linear(2, 2), x, epochs=1, **QUIET), TypeError, "sequence RBM"),
-    (lambda m, x: next_frame_prediction(m, x, sweeps=3, burn_in=3), ValueError, "burn_in"),
-    (lambda m, x: sampling.init(m, x[:, :1]), ValueError, "prefix"),
-    (lambda m, x: sampling.generate(m, x[:, :2], 1, torch.Generator()), ValueError, "length"),
-])
-def test_bad_input_is_refused_by_name_and_changes_nothing(call, error, match):
-    model = ConditionalRBM(4, 3, order=2, seed=0)
-    before = {k: v.clone() for k, v in model.state_dict().items()}
-    with pytest.raises(error, match=match):
-        call(model, _sequences(3, 5, 4, 7, torch.float32))
-    assert all(torch.equal(v, model.state_dict()[k]) for k, v in before.items())
