@@ -68,7 +68,8 @@ class Family:
     sequences : bool
         Whether the family's data are sequences, (n_sequences, length, frame), rather than
         rows (n, columns): ``pgm`` then loads sequence data (``--data balls``), checks the
-        frame width, and ``pgm sample`` continues seed prefixes drawn from ``--data``.
+        frame width, and ``pgm sample`` continues seed prefixes drawn from ``--data``
+        (:meth:`sample` then takes ``prefix`` and ``length`` and returns (n, length, frame)).
     sample_steps : bool
         Whether :meth:`sample` runs ``steps`` Gibbs sweeps (``pgm sample --steps``);
         ``False`` for a family that samples ancestrally, where ``--steps`` is refused.

@@ -159,9 +159,9 @@ def fit_sequences(model: TemporalRBM, data: torch.Tensor, *, method: str | None 
     --------
     >>> from models.energy import ConditionalRBM
     >>> from pgm.sequences import bouncing_balls
-    >>> x = bouncing_balls(20, 8, side=8, n_balls=1, radius=1.5)
-    >>> model = ConditionalRBM.from_data(x, 8, order=1, seed=0)
-    >>> history = fit_sequences(model, x, epochs=3, lr=0.01, progress=False)
+    >>> x = bouncing_balls(10, 6, side=8, n_balls=1, radius=1.5)
+    >>> model = ConditionalRBM.from_data(x, 4, order=1, seed=0)
+    >>> history = fit_sequences(model, x, epochs=2, lr=0.02, progress=False)
     >>> history.nll[-1] < history.nll[0]
     True
     """
