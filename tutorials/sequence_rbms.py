@@ -13,7 +13,7 @@
 # The quick mode (the default, what the tests run) uses 12×12 frames of one ball, 40
 # training sequences and 3 epochs, in a few seconds; `--full` uses the 16×16 frames of two
 # balls of `pgm fit condrbm` / `pgm fit rnnrbm` (200 training sequences, 30 epochs), about
-# a minute on one core. Pictures go to `runs/tutorials/sequence_rbms/`. The numbers of
+# two minutes of CPU time on one core. Pictures go to `runs/tutorials/sequence_rbms/`. The numbers of
 # `benchmarks/sequence_rbms.py` are quoted in the library's benchmark page.
 
 # %%
@@ -105,7 +105,8 @@ with torch.no_grad():
                           rbm.c.expand(N, T - 2, hidden)))
     scores("ConditionalRBM", sequence_log_likelihood(crbm, test), next_frame_prediction(crbm, test))
     nll, pred = sequence_log_likelihood(rnn, test), next_frame_prediction(rnn, test)
-    scores("RNNRBM", nll._replace(nll=float(-nll.per_frame[:, 2:].mean())),
+    per_sequence = nll.per_frame[:, 2:].mean(1)  # the RNN-RBM models every frame: keep frames 2-19
+    scores("RNNRBM", nll._replace(nll=float(-per_sequence.mean()), sem=float(per_sequence.std() / N ** 0.5)),
            pred._replace(mse=float(pred.per_frame[:, 2:].mean())))
 
 # %% [markdown]
