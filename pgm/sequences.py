@@ -6,7 +6,8 @@ Sequences are float32 tensors of shape (n_sequences, length, frame): one binary 
 * :func:`bouncing_balls` — balls of equal mass moving at constant speed in a square box,
   bouncing elastically off the walls and off each other (Sutskever & Hinton, 2007, who
   rendered 3 balls to 30×30 frames: ``bouncing_balls(n, T, side=30, n_balls=3,
-  radius=3.6, speed=1.5)``); each frame is the binary picture of the discs.
+  radius=3.6, speed=1.5)``, where the radius and speed in pixels approximate theirs); each
+  frame is the binary picture of the discs (theirs were grey, thresholded here).
 * :func:`digit_row_sequences` — each 8×8 digit as a sequence of its 8 rows of 8 pixels.
 
 References
