@@ -1,6 +1,6 @@
 """pgm: the shared graph representation, tracing of Pyro programs, drawing and data."""
 
-from . import datasets, plots
+from . import datasets, plots, sequences
 from .datasets import bars_and_stripes, load_digits, load_mnist
 from .draw import draw, group_label
 from .graph import (BERNOULLI_KINDS, COUNT_KINDS, KINDS, ONEHOT_KINDS, REAL_KINDS, SPIN_KINDS, Edge, Graph, Plate,
@@ -8,6 +8,7 @@ from .graph import (BERNOULLI_KINDS, COUNT_KINDS, KINDS, ONEHOT_KINDS, REAL_KIND
 from .plots import (ais_diagnostics, filter_grid, image_grid, plot_curves, recall_strip, reconstruction_grid,
                     swap_acceptance, training_curves)
 from .trace import from_pyro, site_kind
+from .sequences import bouncing_balls, digit_row_sequences  # noqa: E402
 
 __all__ = [
     "KINDS",
@@ -37,4 +38,7 @@ __all__ = [
     "ais_diagnostics",
     "swap_acceptance",
     "recall_strip",
+    "sequences",
+    "bouncing_balls",
+    "digit_row_sequences",
 ]

@@ -36,7 +36,7 @@ FLOORS = [
     ["inference.variational", "inference.evaluation"],
     ["inference.learning", "inference.directed", "inference.programs", "inference.export"],
     ["inference.dbn", "inference.posterior"],
-    ["inference.autoencoders", "inference.autoregressive", "inference.adversarial"],
+    ["inference.autoencoders", "inference.autoregressive", "inference.adversarial", "inference.sequences"],
     ["inference.families"],
     ["inference.pictures", "inference.demo"],
     ["inference.cli"],

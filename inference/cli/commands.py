@@ -12,7 +12,7 @@ import torch
 from .. import families
 from ..checkpoint import json_text
 from ..pictures import image_shape, plot_filters, visible_weights
-from .data import _check_data_kind, _has_splits, load_data
+from .data import _check_data_kind, _has_splits, check_data_shape, load_data
 from .options import UsageError
 from .outputs import (FIT_OUTPUTS, _cleaned_up, _existing_file, _KEEP, _make_folder, _no_overwrite, _out_file,
                       _out_folder, _PICTURES)
@@ -79,6 +79,7 @@ def _cmd_fit(args):
         replaced = _no_overwrite(out, FIT_OUTPUTS, args.force, "another run", instead)
     spec = args.data or family.default_data
     data = load_data(spec, "train")
+    check_data_shape(family, spec, data)
     _check_data_kind(family.name, family.visible_kind, spec, data, exact=False)
     evaluate = None if getattr(args, "evaluate", "none") == "none" else args.evaluate
     args.evaluate = evaluate
@@ -167,8 +168,13 @@ def _cmd_eval(args):
     spec = args.data or family.default_data
     data = load_data(spec, args.split)
     vis = _visible(model)
+    check_data_shape(family, spec, data)
     groups = getattr(model, "data_groups", (vis.name,))  # several observed groups: pixels and a label
-    if len(groups) > 1 and data.shape[1] != model.data_width:
+    if family.sequences:
+        if data.shape[-1] != vis.n_units:
+            raise UsageError(f"--data {spec} has frames of {data.shape[-1]} pixels, but {args.model} has "
+                             f"{vis.n_units} visible units per frame")
+    elif len(groups) > 1 and data.shape[1] != model.data_width:
         raise UsageError(f"--data {spec} has {data.shape[1]} columns, but {args.model} takes {model.data_width} "
                          f"({' + '.join(groups)})")
     if len(groups) == 1 and data.shape[1] != vis.n_units:
@@ -196,6 +202,8 @@ def _cmd_sample(args):
         return _sample_inpainting(model, family, args, out)
     if args.walk is not None:
         return _sample_walks(model, args, out)
+    if family.sequences:
+        return _sample_sequences(model, family, args, out)
     if not recall and (args.flip is not None or args.data is not None):
         raise UsageError(f"{'--flip' if args.flip is not None else '--data'} applies to Hopfield nets (a recall "
                          f"from corrupted patterns); {args.model} holds a {type(model).__name__}")
@@ -240,6 +248,7 @@ def _sample_recall(model, args, out, shape, gen):
     family = _family(model)
     spec = args.data or family.default_data
     data = load_data(spec, "train")
+    check_data_shape(family, spec, data)
     _check_data_kind(_model_name(model), family.visible_kind, spec, data, exact=False)
     if data.shape[1] != model.n:
         raise UsageError(f"--data {spec} has {data.shape[1]} columns, but {args.model} is a Hopfield net of "
@@ -287,6 +296,7 @@ def _sample_inpainting(model, family, args, out):
         raise UsageError(f"--inpaint: the {vis.n_units} visible units are not a square image")
     spec = args.data or family.default_data
     data = load_data(spec, "test")
+    check_data_shape(family, spec, data)
     if data.shape[1] != vis.n_units:
         raise UsageError(f"--data {spec} has {data.shape[1]} columns, but {args.model} has {vis.n_units} visible units")
     _check_data_kind(_model_name(model), vis.kind, spec, data, exact=True)
@@ -304,6 +314,48 @@ def _sample_inpainting(model, family, args, out):
         else:
             plot_inpainting(model, data[:n], observed, shape, generator=gen, path=out)
     print(f"wrote {out} (the {args.inpaint} half of {n} test images observed, the rest drawn exactly)")
+
+
+def _sample_sequences(model, family, args, out):
+    """``pgm sample`` of a sequence model: the first ``--n`` test sequences of ``--data``
+    continued from a seed prefix (the frames the model is given, at least 2) to their
+    length, ``--steps`` Gibbs sweeps per frame (default 25); pictured as frame strips, a
+    real sequence above each generated one (a ``.pt`` output holds the generated means,
+    (n, length, frame))."""
+    from pgm.plots import sequence_strips
+
+    from ..checkpoint import atomic_save
+    from ..mcmc import make_generator
+
+    if args.flip is not None or args.label is not None or args.inpaint is not None:
+        raise UsageError(f"{'--flip' if args.flip is not None else '--label' if args.label is not None else '--inpaint'}"
+                         f" does not apply to {args.model}, a {_model_name(model)} sequence model")
+    spec = args.data or family.default_data
+    data = load_data(spec, "test")
+    check_data_shape(family, spec, data)
+    vis = _visible(model)
+    if data.shape[-1] != vis.n_units:
+        raise UsageError(f"--data {spec} has frames of {data.shape[-1]} pixels, but {args.model} has {vis.n_units} "
+                         "visible units per frame")
+    _check_data_kind(_model_name(model), vis.kind, spec, data, exact=False)
+    n = min(8 if args.n is None else args.n, data.shape[0])
+    given = max(2, model.n_given)
+    if data.shape[1] <= given:
+        raise UsageError(f"--data {spec}: sequences of {data.shape[1]} frames leave nothing to generate after the "
+                         f"{given}-frame prefix")
+    steps = 25 if args.steps is None else max(1, args.steps)
+    real = data[:n].to(dtype=model.dtype, device=model.device)
+    means = family.sample(model, n, make_generator(args.seed, model.device), steps, prefix=real[:, :given],
+                          length=data.shape[1])
+    shape = image_shape(vis) or (1, vis.n_units)
+    with _cleaned_up(out.parent, args.notes):
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if out.suffix.lower() == ".pt":
+            atomic_save(means, out)
+        else:
+            sequence_strips(real.cpu(), means.cpu(), shape, given=given, path=out,
+                            title=f"{_model_name(model)}: real (upper) and generated (lower) sequences")
+    print(f"wrote {out} ({n} sequences continued from their first {given} frames, {steps} Gibbs sweeps per frame)")
 
 
 def _sample_walks(model, args, out):

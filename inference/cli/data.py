@@ -18,7 +18,12 @@ DATA_SPECS = {
     "digits-spin": ("spin", "binarized digits as {-1, +1} spins (2 v - 1), for Hopfield nets"),
     "digits-labels": ("binary", "binarized digits with their one-hot labels: rows [64 pixels, 10 label columns]"),
     "mnist:FOLDER": ("binary", "MNIST IDX files in FOLDER, binarized at 128"),
+    "balls": ("binary", "bouncing balls: sequences of 20 binary 16x16 frames, 2 balls (200 train, 100 test)"),
+    "digit-rows": ("binary", "binarized digits as sequences of their 8 rows of 8 pixels"),
 }
+
+#: The named specs whose data are sequences (n_sequences, length, frame).
+SEQUENCE_SPECS = ("balls", "digit-rows")
 
 #: Data kinds each visible kind accepts for training (grey levels are probabilities for
 #: binary units) and, in ``_EXACT``, for a likelihood (outcomes only).
@@ -126,6 +131,8 @@ def load_data(spec: str, split: str = "train") -> torch.Tensor:
     if spec == "digits-labels":
         v, y = datasets.load_digits(binarize=True, split=split, return_labels=True)
         return torch.cat([v, torch.nn.functional.one_hot(y, 10).to(v.dtype)], 1)
+    if spec in SEQUENCE_SPECS:
+        return _load_sequences(spec, split)
     if spec.startswith("mnist:"):
         folder = spec[len("mnist:"):]
         if not folder:
@@ -137,7 +144,35 @@ def load_data(spec: str, split: str = "train") -> torch.Tensor:
         return _read_array(path)
     hint = " (a folder: for MNIST IDX files in it use --data mnist:FOLDER)" if path.is_dir() else ""
     raise UsageError(f"--data {spec!r} not understood{hint}: use 'digits', 'digits-grey', 'digits-real', "
-                     "'digits-spin', 'digits-labels', 'mnist:FOLDER' or a .pt/.npy file holding a 2-D array")
+                     "'digits-spin', 'digits-labels', 'mnist:FOLDER', 'balls', 'digit-rows' or a .pt/.npy file holding a "
+                     "2-D array")
+
+
+def _load_sequences(spec: str, split: str) -> torch.Tensor:
+    """The sequence specs: ``balls`` (:func:`pgm.sequences.bouncing_balls`, 200 training
+    sequences of seed 0, 100 test sequences of seed 1) and ``digit-rows``
+    (:func:`pgm.sequences.digit_row_sequences`), (n_sequences, length, frame)."""
+    from pgm import sequences
+
+    if spec == "digit-rows":
+        return sequences.digit_row_sequences(split)
+    parts = {"train": (200, 0), "test": (100, 1)}
+    chosen = ("train", "test") if split == "all" else (split,)
+    return torch.cat([sequences.bouncing_balls(parts[s][0], 20, seed=parts[s][1]) for s in chosen])
+
+
+def check_data_shape(family, spec: str, data: torch.Tensor, option: str = "--data") -> None:
+    """Refuse sequences (n, length, frame) for a family that takes rows, and rows for one
+    that takes sequences (UsageError naming the families that take them)."""
+    if bool(family.sequences) == (data.dim() == 3):
+        return
+    if data.dim() == 3:
+        takers = [f.name for f in families.families() if f.sequences]
+        raise UsageError(f"{option} {spec} holds sequences {tuple(data.shape)} (n_sequences, length, frame), but the "
+                         f"{family.name} model takes rows; use a sequence model ({', '.join(takers)}) or row data "
+                         f"such as --data digits")
+    raise UsageError(f"{option} {spec} holds rows {tuple(data.shape)}, but the {family.name} model takes sequences "
+                     f"(n_sequences, length, frame); use --data {' or '.join(SEQUENCE_SPECS)}")
 
 
 def _has_splits(spec: str) -> bool:

@@ -65,6 +65,11 @@ class Family:
         What ``fit(..., evaluate=...)`` / ``pgm fit --evaluate`` accept during training.
     pictures : tuple of str
         The pictures that apply, from :data:`PICTURES`.
+    sequences : bool
+        Whether the family's data are sequences, (n_sequences, length, frame), rather than
+        rows (n, columns): ``pgm`` then loads sequence data (``--data balls``), checks the
+        frame width, and ``pgm sample`` continues seed prefixes drawn from ``--data``
+        (:meth:`sample` then takes ``prefix`` and ``length`` and returns (n, length, frame)).
     sample_steps : bool
         Whether :meth:`sample` runs ``steps`` Gibbs sweeps (``pgm sample --steps``);
         ``False`` for a family that samples ancestrally, where ``--steps`` is refused.
@@ -84,6 +89,7 @@ class Family:
     fit_evaluations: tuple = ()
     pictures: tuple = ("samples",)
     sample_steps: bool = True
+    sequences: bool = False
     #: Whether ``pgm graph`` draws the transitive reduction of the graph's directed edges
     #: (an autoregressive ordering as its chain).
     graph_reduced: bool = False

@@ -14,3 +14,9 @@ from pgm.checks import is_validation_enabled, set_validation, validation_disable
 __all__ = ["BoltzmannMachine", "ClassRBM", "DBM", "EnergyModel", "GaussianRBM", "Hopfield", "RBM", "Recall",
            "SpikeSlabRBM", "HIDDEN_UNITS", "NoisyReLU", "SteppedSigmoid",
            "has_free_energy", "is_validation_enabled", "set_validation", "validation_disabled"]
+from .conditional_rbm import ConditionalRBM  # noqa: E402
+from .frame_rbm import FrameRBM  # noqa: E402
+from .rnn_rbm import RNNRBM  # noqa: E402
+from .temporal_rbm import TemporalRBM  # noqa: E402
+
+__all__ += ["ConditionalRBM", "FrameRBM", "RNNRBM", "TemporalRBM"]

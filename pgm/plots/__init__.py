@@ -14,6 +14,7 @@ draws into a given ``ax``. They take tensors, arrays and plain data; the helpers
 :func:`ais_diagnostics`       final AIS log-weights and the ESS over β
 :func:`swap_acceptance`       swap rates between neighbouring replicas of a PT ladder
 :func:`recall_strip`          a Hopfield recall: pattern, probe, each sweep
+:func:`sequence_strips`       real sequences over generated ones, frame by frame
 ============================  ==========================================================
 """
 
@@ -21,6 +22,8 @@ from .annealing import ais_diagnostics, effective_sample_size, swap_acceptance
 from .curves import plot_curves, training_curves
 from .images import filter_grid, image_grid, reconstruction_grid
 from .recall import recall_strip
+from .sequences import sequence_strips
 
 __all__ = ["image_grid", "filter_grid", "reconstruction_grid", "plot_curves", "training_curves", "ais_diagnostics",
-           "swap_acceptance", "effective_sample_size", "recall_strip"]
+           "swap_acceptance", "effective_sample_size", "recall_strip",
+           "sequence_strips"]

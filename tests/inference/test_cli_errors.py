@@ -28,7 +28,7 @@ from inference.checkpoint import save_model
 from inference.cli import main
 from models.autoregressive import NADE
 from models.directed import VAE
-from models.energy import RBM, Hopfield
+from models.energy import RBM, ConditionalRBM, Hopfield
 
 ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 as_user = pytest.mark.skipif(ROOT, reason="root ignores file permissions")
@@ -322,6 +322,21 @@ TABLE = [
     _row("graph rbm:3x4 --out {d}/locked/g.png", 1, "cannot write in", as_user),
     _row("graph rbm:3x4 --out ''", 2, "argument --out: expected a file name, got ''"),
     _row("graph rbm:3x4 --out {d}/existing.png", 2, "existing.png exists; add --force to overwrite it"),
+    # -- sequence models ---------------------------------------------------------------------
+    _row("fit condrbm --hidden 0", 2, "argument --hidden: expected a positive int"),
+    _row("fit condrbm --data digits --out {out}", 2, "--data digits holds rows (1438, 64), but the condrbm model "
+                                                     "takes sequences"),
+    _row("fit condrbm --evaluate exact --hidden 17 --out {out}", 2, "--evaluate exact: log Z_t enumerates the "
+                                                                    "smaller layer"),
+    _row("fit rbm --data balls --out {out}", 2, "--data balls holds sequences (200, 20, 256)"),
+    _row("fit rnnrbm --recurrent 0", 2, "argument --recurrent: expected a positive int"),
+    _row("fit rnnrbm --method pcd --out {out}", 2, "--method pcd does not apply to the rnnrbm model"),
+    _row("graph condrbm:64", 2, "condrbm: expected sizes FRAMExHIDDEN"),
+    _row("graph rnnrbm:64x4x2x2", 2, "rnnrbm: expected sizes FRAMExHIDDEN"),
+    _row("eval {d}/condrbm.pt --data digits", 2, "--data digits holds rows (359, 64), but the condrbm model"),
+    _row("eval {d}/condrbm.pt --data digit-rows", 2, "has frames of 8 pixels, but"),
+    _row("eval {d}/condrbm.pt --method importance", 2, "--method importance needs a directed model"),
+    _row("sample {d}/condrbm.pt --label 1 --out {out}/s.png", 2, "--label does not apply to"),
 ]
 
 
@@ -369,6 +384,7 @@ def files(tmp_path_factory):
     save_model(d / "vae.pt", VAE(64, 8, 2, seed=0))
     save_model(d / "narrow.pt", RBM(6, 3, seed=0))
     save_model(d / "nade.pt", NADE(64, 4, seed=0))
+    save_model(d / "condrbm.pt", ConditionalRBM(256, 4, seed=0))
     for name in ("existing.png", "existing.pt"):  # outputs of an earlier command
         (d / name).write_bytes(b"an earlier output\n")
     (d / "oldrun").mkdir()  # an earlier run of pgm fit, and of pgm demo
