@@ -14,3 +14,7 @@ from pgm.checks import is_validation_enabled, set_validation, validation_disable
 __all__ = ["BoltzmannMachine", "ClassRBM", "DBM", "EnergyModel", "GaussianRBM", "Hopfield", "RBM", "Recall",
            "SpikeSlabRBM", "HIDDEN_UNITS", "NoisyReLU", "SteppedSigmoid",
            "has_free_energy", "is_validation_enabled", "set_validation", "validation_disabled"]
+from .conv_rbm import ConvRBM  # noqa: E402
+from .pooling import BlockSoftmax  # noqa: E402
+
+__all__ += ["ConvRBM", "BlockSoftmax"]
