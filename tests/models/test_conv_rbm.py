@@ -149,6 +149,6 @@ def test_from_data_sets_the_visible_bias_and_infers_a_square_image():
     data[:3] = 1
     model = ConvRBM.from_data(data, 3, 5, 2, seed=0)
     assert model.image_shape == (8, 8)
-    assert float(model.c) == pytest.approx(math.log(0.3 / 0.7), abs=1e-6)
+    assert float(model.c.detach()) == pytest.approx(math.log(0.3 / 0.7), abs=1e-6)
     with pytest.raises(ValueError, match="image_shape"):
         ConvRBM.from_data(torch.zeros(4, 60), 3, 5)
