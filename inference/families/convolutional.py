@@ -116,7 +116,7 @@ class ConvRBMFamily(EnergyFamily):
         return w.reshape(k, ch * f * f).t(), (ch * f, f), f"{self.label(model)}: the {k} filters"
 
     def default_lr_text(self) -> str:
-        return f"{ConvRBM.default_lr:g}"
+        return f"{ConvRBM.lr_per_position:g} / the detection positions, 0.05 for 8x8 images and 5x5 filters"
 
 
 class ConvDBNFamily(Family):
@@ -139,7 +139,7 @@ class ConvDBNFamily(Family):
                 **_keywords(fit_conv_dbn)}
 
     def default_lr_text(self) -> str:
-        return f"{ConvRBM.default_lr:g}, the conv RBM's"
+        return f"{ConvRBM.lr_per_position:g} / each layer's detection positions, the conv RBM's"
 
     def fit(self, model, data, *, method=None, **options):
         return fit_conv_dbn(model, data, method=method, **options)

@@ -124,7 +124,7 @@ def test_sparsity_penalty_value_and_gradient_on_the_hidden_biases_only():
     v = torch.rand(5, 16, generator=torch.Generator().manual_seed(1)).lt(0.5).float()
     q = BlockSoftmax(model.hidden_logits(v), 2).probs.reshape(5, 2, -1).mean((0, 2))
     penalty = model.training_penalty(v)
-    torch.testing.assert_close(penalty, 2.0 * (0.05 - q).square().sum())
+    torch.testing.assert_close(penalty, 2.0 * 4 * (0.05 - q).square().sum())  # 2×2 detection positions
     penalty.backward()
     assert model.W.grad is None and model.c.grad is None
     assert bool((model.b.grad > 0).all())  # activations above the target: the biases go down
