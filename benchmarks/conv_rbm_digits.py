@@ -165,6 +165,8 @@ def main(argv=None):
         ("RBM 64x16", lambda: RBM.from_data(train, 16, seed=args.seed), None),
         ("conv DBN 8 x 3x3 pool 2, 16 x 2x2 pool 2", lambda: ConvDBN(8, (8, 16), (3, 2), (2, 2), seed=args.seed),
          True),
+        ("conv DBN 8 x 5x5 pool 2, 16 x 2x2 pool 1", lambda: ConvDBN(8, (8, 16), (5, 2), (2, 1), seed=args.seed),
+         True),
         ("DBN 64-16-16", lambda: DBN([64, 16, 16], seed=args.seed), False),
     ]
     for name, make, conv in makers:
