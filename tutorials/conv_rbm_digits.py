@@ -12,7 +12,7 @@
 #
 # The quick mode (the default, what the tests run) trains 1 epoch per model on 300 images
 # with short AIS schedules, in a few seconds. `--full` trains 20 epochs per layer, the numbers quoted
-# below (seed 0, one busy core, about a minute). Pictures go to
+# below (seed 0, one run; 101 s of CPU time on one core). Pictures go to
 # `runs/tutorials/conv_rbm_digits/`.
 
 # %%
@@ -89,9 +89,9 @@ print(f"exact log Z {exact.log_z:.4f}; AIS {ais.log_z:.4f} in [{ais.lower:.4f}, 
 # by the number of detection positions (the free energy sums over them). `sparsity=ρ`
 # adds λ N_h N_w Σ_k (ρ − q_k)² to the loss, q_k the mean activation of group k, with its
 # gradient on the hidden biases only (Lee et al.). The test log-likelihood takes log Z
-# from AIS with its ±3 standard-error bracket. Full mode, seed 0: −22.53 nats per test
-# image without the target, mean activation 0.16; with ρ = 0.05 the activation falls to
-# 0.06 and the log-likelihood to −23.66 (sparsity buys features, not likelihood).
+# from AIS with its ±3 standard-error bracket. Full mode, seed 0: −22.64 nats per test
+# image without the target, mean activation 0.19; with ρ = 0.05 the activation falls to
+# 0.10 and the log-likelihood to −25.61 (sparsity buys features, not likelihood).
 
 # %%
 results = {}
@@ -114,9 +114,10 @@ crbm = results["plain"]
 # block one detection unit is chosen uniformly, then the pixels are drawn given h1. Its
 # log-likelihood is estimated with the first layer's exact posterior q(h1 | v) as the
 # proposal: the K-sample importance estimate and the variational bound (the ELBO), the top
-# layer's log Z by AIS. Full mode, K = 200: estimate −31.6, bound −36.8 nats per image,
-# below the single conv RBM above: the directed choice within a block costs log 4 per on
-# block that the first layer's own prior did not pay.
+# layer's log Z by AIS. Full mode, K = 200: estimate −37.46, bound −48.26 nats per image,
+# below the single conv RBMs above: the 11-nat gap says the first layer's posterior is a
+# poor proposal for the two-layer model, and the directed choice within a block costs
+# log 4 per on block that the first layer's own prior did not pay.
 
 # %%
 dbn = ConvDBN(8, (8, 16), (3, 2), (2, 2), seed=0)

@@ -16,7 +16,7 @@ from ..learning.fit import fit as fit_energy
 from ..learning.options import SHORTHAND
 from .arguments import COUNT, UsageError, check_exact, real
 from .energy import EnergyFamily
-from .protocol import Family, _keywords, register
+from .protocol import Family, _keywords, final_numbers, register
 
 __all__ = ["ConvRBMFamily", "ConvDBNFamily", "scaled_filters"]
 
@@ -161,8 +161,6 @@ class ConvDBNFamily(Family):
         common.pop("evaluate", None)
         common.pop("eval_data", None)
         history = self.fit(model, data, method="greedy", **common, **self.training_options(args))
-        from .protocol import final_numbers
-
         return history.as_dict(), final_numbers(history)
 
     def evaluate(self, model, data, args, load_train) -> dict:

@@ -197,6 +197,3 @@ class ConvDBN(ParameterInfo, nn.Module):
         phi = torch.nn.functional.conv_transpose2d(up, l1.W)  # (K2, 1, f2·C1 + f1 − 1, ...)
         return l1.W[:, 0].clone(), phi[:, 0]
 
-    def extra_repr(self) -> str:
-        return ", ".join(f"{k}={v!r}" for k, v in self.config().items())
-
