@@ -58,7 +58,8 @@ if not FULL:  # the quick mode trains on the first 300 images
 crbm = ConvRBM.from_data(train, n_filters=8, filter_size=5, pool_size=2, seed=0)
 print(crbm.graph.describe())
 print("Gibbs blocks:", crbm.graph.gibbs_blocks())
-print("detection", crbm.hidden_shape, "pooling", crbm.pool_shape, "parameters", sum(p.numel() for p in crbm.parameters()))
+print("detection", crbm.hidden_shape, "pooling", crbm.pool_shape,
+      "parameters", sum(p.numel() for p in crbm.parameters()))
 with torch.no_grad():
     crbm.W.normal_(0, 0.3, generator=torch.Generator().manual_seed(0))
     dist = crbm.conditional("h", {"v": train[:1]})

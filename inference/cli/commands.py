@@ -391,7 +391,8 @@ def _cmd_filters(args):
     weights = visible_weights(model)
     if weights is None:
         raise UsageError(f"{args.model} holds a {type(model).__name__}, which has no matrix of weights from its "
-                         "visible units to a hidden layer (filters exist for rbm, grbm, ssrbm, crbm, dbm, convrbm, convdbn)")
+                         "visible units to a hidden layer (filters exist for rbm, grbm, ssrbm, crbm, dbm, convrbm, "
+                         "convdbn)")
     shape = image_shape(_visible(model))
     if shape is None:
         raise UsageError(f"{args.model}: the {weights.shape[0]} visible units are not a square image")

@@ -233,8 +233,8 @@ def _convdbn_build(data, args):
 def _convdbn_sizes(sizes):
     sizes = tuple(sizes)
     if len(sizes) != 7 or not all(isinstance(s, int) and s >= 1 for s in sizes):
-        raise ValueError(f"convdbn: expected seven positive sizes SIDExK1xF1xC1xK2xF2xC2 (e.g. convdbn:8x8x3x2x16x2x2), "
-                         f"got {sizes}")
+        raise ValueError(f"convdbn: expected seven positive sizes SIDExK1xF1xC1xK2xF2xC2 "
+                         f"(e.g. convdbn:8x8x3x2x16x2x2), got {sizes}")
     return ConvDBN(sizes[0], sizes[1::3], sizes[2::3], sizes[3::3])
 
 

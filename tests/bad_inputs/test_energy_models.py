@@ -18,7 +18,8 @@ from inference.partition import ais_log_weight_path
 from models.energy import ClassRBM, Hopfield
 from tests.models.test_class_rbm import random_class_rbm
 from tests.bad_inputs.common import (assert_refused, HUGE, INVERTED, NAN, INF, Ctx, QUIET, Row, SUBJECTS, _LOG_Z, _binary,
-                                     _binary_latents, _binary_visible, _dense, _hidden_kind, _optim, on_meta,
+                                     _binary_latents, _binary_visible, _dense, _hidden_kind, _optim,
+                                     on_meta,
                                      unwritable_checkpoint)
 
 

@@ -40,7 +40,8 @@ def mnist_folder(tmp_path_factory):
 
 def test_convrbm_on_digits(digits, tmp_path, capsys, one_thread):
     run = tmp_path / "run"
-    _ok(["fit", "convrbm", "--data", digits, "--filters", "4", "--epochs", "1", "--sparsity", "0.1", "--out", str(run), "--no-progress"])
+    _ok(["fit", "convrbm", "--data", digits, "--filters", "4", "--epochs", "1", "--sparsity", "0.1", "--out", str(run),
+         "--no-progress"])
     model = load_model(run / "model.pt")
     assert isinstance(model, ConvRBM) and model.hidden_shape == (4, 4, 4) and model.sparsity == 0.1
     capsys.readouterr()
