@@ -22,7 +22,7 @@ __all__ = ["ConvRBMFamily", "ConvDBNFamily", "scaled_filters"]
 
 
 def scaled_filters(filters, side: int) -> torch.Tensor:
-    """Filters (n, h, w), each scaled to max |w| = 1 and centred on a side × side canvas, as the
+    """Filters (n, h, w), each scaled to a largest absolute value of 1 and centred on a side × side canvas, as the
     columns of a (side², n) matrix for :func:`pgm.filter_grid`."""
     filters = filters.detach().cpu().double()
     n, h, w = filters.shape
@@ -190,7 +190,7 @@ class ConvDBNFamily(Family):
         return model.reconstruct(x)
 
     def filters(self, model):
-        """Both layers' filters in pixel space, each scaled to max |w| = 1: layer 1's, then
+        """Both layers' filters in pixel space, each scaled to a largest absolute value of 1: layer 1's, then
         layer 2's as weighted combinations of layer 1's (:meth:`~models.ConvDBN.pixel_filters`)."""
         first, second = model.pixel_filters()
         side = max(first.shape[-1], second.shape[-1])

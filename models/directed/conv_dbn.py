@@ -41,7 +41,7 @@ class ConvDBN(ParameterInfo, nn.Module):
     where p(h1 | p1) places, in each block whose pooling unit is on, one detection unit
     uniformly among its C1² (the first layer's detection biases are shared within a group,
     so the first conv RBM prefers no position of a block a priori) and none in a block that
-    is off: log p(h1 | p1) = −|p1| log C1² for h1 with pool(h1) = p1. The recognition
+    is off: log p(h1 | p1) = −(Σ p1) log C1² for h1 with pool(h1) = p1. The recognition
     model is the first layer's exact conditional q(h1 | v) (probabilistic max-pooling).
 
     The graph is ``p1`` — ``h2`` (undirected, the top conv RBM), ``p1`` → ``h1`` → ``v``
