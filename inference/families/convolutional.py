@@ -99,12 +99,25 @@ def _convrbm_sizes(sizes):
 
 
 class ConvRBMFamily(EnergyFamily):
-    """The conv RBM: an energy family (CD, PCD, PT; AIS or exact log Z) whose filters are
-    drawn as n_w × n_w pictures."""
+    """The conv RBM: an energy family (AIS or exact log Z) whose filters are drawn as
+    n_w × n_w pictures; ``pgm fit convrbm`` offers CD and PCD (``fit`` takes every energy
+    rule)."""
 
     cls = ConvRBM
-    cli_methods = ("cd", "pcd", "pt")
+    cli_methods = ("cd", "pcd")
     evaluate_help = "exact needs a tiny model, at most 25 units on its smaller side"
+
+    def add_training_arguments(self, parser) -> None:
+        parser.add_argument("--k", type=COUNT, default=None, help="Gibbs sweeps per update (default 1)")
+        parser.add_argument("--momentum", type=real(0.0, 1.0, high_open=True), default=None,
+                            help="constant momentum in [0, 1) (default: 0.5, then 0.9 after 5 epochs)")
+        parser.add_argument("--average", choices=["none", "polyak"], default="none",
+                            help="average the parameters over the second half of training (useful with PCD) "
+                                 "(default %(default)s)")
+
+    def training_options(self, args) -> dict:
+        given = {"k": args.k, "momentum": args.momentum, "average": None if args.average == "none" else args.average}
+        return {k: v for k, v in given.items() if v is not None}
 
     def visible_weights(self, model):
         return None
