@@ -36,6 +36,7 @@ from ..partition.exact import MAX_EXACT_UNITS, enumeration_set
 __all__ = ["ConvDBNEstimate", "conv_dbn_log_likelihood", "top_log_partition", "sample_conv_dbn"]
 
 _F64 = torch.float64
+_CHUNK = 2**22  # detection values held at once: draws are batched over examples and samples
 
 
 class ConvDBNEstimate(NamedTuple):
@@ -135,14 +136,16 @@ def conv_dbn_log_likelihood(model: ConvDBN, data: torch.Tensor, log_z="auto", *,
     m = copy.deepcopy(model).to(_F64)
     v = data.to(_F64)
     gen = make_generator(seed, m.device)
-    q = m.layer1.conditional("h", {"v": v})
-    log_w = torch.empty(v.shape[0], n_samples, dtype=_F64, device=v.device)
-    for s in range(n_samples):
+    rows = max(1, _CHUNK // (n_samples * m.layer1.n_hidden))  # examples per batch of n_samples draws each
+    parts = []
+    for start in range(0, v.shape[0], rows):
+        x = v[start:start + rows].repeat_interleave(n_samples, 0)
+        q = m.layer1.conditional("h", {"v": x})
         h1 = q.sample_with(gen)
-        p1 = m.layer1.pool(h1)
-        log_w[:, s] = (-m.layer2.free_energy(p1) + m.log_p_h1_given_p1(h1) + m.log_p_v_given_h1(v, h1)
-                       - q.log_prob(h1))
-    log_w -= lz.log_z
+        lw = -m.layer2.free_energy(m.layer1.pool(h1)) + m.log_p_h1_given_p1(h1) + m.log_p_v_given_h1(x, h1) \
+            - q.log_prob(h1)
+        parts.append(lw.reshape(-1, n_samples))
+    log_w = torch.cat(parts) - lz.log_z
     per_iw = torch.logsumexp(log_w, 1) - math.log(n_samples)
     per_elbo = log_w.mean(1)
     n = v.shape[0]
