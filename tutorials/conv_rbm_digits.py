@@ -12,7 +12,7 @@
 #
 # The quick mode (the default, what the tests run) trains 1 epoch per model on 300 images
 # with short AIS schedules, in a few seconds. `--full` trains 20 epochs per layer, the numbers quoted
-# below (seed 0, one run; 101 s of CPU time on one core). Pictures go to
+# below (seed 0, one run; 91 s of CPU time on one core). Pictures go to
 # `runs/tutorials/conv_rbm_digits/`.
 
 # %%
@@ -115,7 +115,7 @@ crbm = results["plain"]
 # block one detection unit is chosen uniformly, then the pixels are drawn given h1. Its
 # log-likelihood is estimated with the first layer's exact posterior q(h1 | v) as the
 # proposal: the K-sample importance estimate and the variational bound (the ELBO), the top
-# layer's log Z by AIS. Full mode, K = 200: estimate −37.46, bound −48.26 nats per image,
+# layer's log Z by AIS. Full mode, K = 200: estimate −37.59, bound −48.24 nats per image,
 # below the single conv RBMs above: the 11-nat gap says the first layer's posterior is a
 # poor proposal for the two-layer model, and the directed choice within a block costs
 # log 4 per on block that the first layer's own prior did not pay.
