@@ -47,3 +47,6 @@ from .families import Family, family_of
 from .families import fit
 
 __all__ += ["Family", "families", "family_of"]
+from .convdbn import ConvDBNEstimate, conv_dbn_log_likelihood, fit_conv_dbn, sample_conv_dbn
+
+__all__ += ["ConvDBNEstimate", "conv_dbn_log_likelihood", "fit_conv_dbn", "sample_conv_dbn"]

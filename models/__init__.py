@@ -21,3 +21,7 @@ __all__ += ["AutoregressiveModel", "FVSBN", "MADE", "NADE", "OrderAgnosticNADE",
 from .adversarial import DCGAN, GAN, GMMN, GMMNAutoencoder
 
 __all__ += ["GAN", "DCGAN", "GMMN", "GMMNAutoencoder"]
+from .energy import ConvRBM  # noqa: E402
+from .directed import ConvDBN  # noqa: E402
+
+__all__ += ["ConvRBM", "ConvDBN"]

@@ -35,7 +35,7 @@ FLOORS = [
     ["inference.partition", "inference.training"],
     ["inference.variational", "inference.evaluation"],
     ["inference.learning", "inference.directed", "inference.programs", "inference.export"],
-    ["inference.dbn", "inference.posterior"],
+    ["inference.dbn", "inference.posterior", "inference.convdbn"],
     ["inference.autoencoders", "inference.autoregressive", "inference.adversarial", "inference.sequences"],
     ["inference.families"],
     ["inference.pictures", "inference.demo"],

@@ -445,10 +445,22 @@ def _cmd_filters(args):
 
     out = _out_file(args.out, _PICTURES, args.force)
     model = load_model(args.model)
+    own = _family(model).filters(model)  # filters of their own shape (convolutional families)
+    if own is not None:
+        from pgm.plots import filter_grid
+
+        weights, shape, title = own
+        n = weights.shape[1] if args.n is None else min(args.n, weights.shape[1])
+        with _cleaned_up(out.parent, args.notes):
+            out.parent.mkdir(parents=True, exist_ok=True)
+            filter_grid(weights, shape, path=out, n=n, title=title)
+        print(f"wrote {out} ({n} filters)")
+        return
     weights = visible_weights(model)
     if weights is None:
         raise UsageError(f"{args.model} holds a {type(model).__name__}, which has no matrix of weights from its "
-                         "visible units to a hidden layer (filters exist for rbm, grbm, ssrbm, crbm, dbm)")
+                         "visible units to a hidden layer (filters exist for rbm, grbm, ssrbm, crbm, dbm, convrbm, "
+                         "convdbn)")
     shape = image_shape(_visible(model))
     if shape is None:
         raise UsageError(f"{args.model}: the {weights.shape[0]} visible units are not a square image")

@@ -261,3 +261,4 @@ from . import autoencoders  # noqa: E402,F401  (registers ae, dae, sae, cae and 
 from . import autoregressive  # noqa: E402,F401  (registers fvsbn, nade, oanade, made and rnade)
 from . import adversarial  # noqa: E402,F401  (registers gan, cgan, dcgan and gmmn)
 from . import sequences  # noqa: E402,F401  (registers condrbm and rnnrbm)
+from . import convolutional  # noqa: E402,F401  (registers convrbm and convdbn)

@@ -249,6 +249,12 @@ class Family:
         """Weights from the visible units to the first hidden layer, (n_visible, n_hidden), or ``None``."""
         return None
 
+    def filters(self, model):
+        """What ``pgm filters`` draws when a family's filters are not the columns of
+        :meth:`visible_weights` over the visible image: ``(weights (pixels, n), (height,
+        width), title)``, one tile per column; ``None`` (the default) otherwise."""
+        return None
+
 
 def final_numbers(history) -> dict:
     """The last epoch's numbers of a history, ``epoch`` first: what ``pgm fit`` prints."""

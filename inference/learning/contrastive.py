@@ -75,7 +75,9 @@ def surrogate_loss(model: EnergyModel, positive: dict, negative: dict) -> torch.
 
     ``F(positive[v]).mean() - F(negative[v]).mean()`` when the model has a free
     energy (v: the model's data groups side by side, ``model.join_data``), else
-    ``E(positive).mean() - E(negative).mean()``. The state dicts map group name →
+    ``E(positive).mean() - E(negative).mean()``, plus the model's
+    :meth:`~models.energy.EnergyModel.training_penalty` of the positive rows where it
+    has one (a sparsity target). The state dicts map group name →
     (batch, units) values and must carry no gradient.
 
     Parameters
@@ -92,8 +94,11 @@ def surrogate_loss(model: EnergyModel, positive: dict, negative: dict) -> torch.
     with validation_disabled():
         if has_free_energy(model):
             pos, neg = model.join_data(positive), model.join_data(negative)
-            return model.free_energy(pos).mean() - model.free_energy(neg).mean()
-        return model.energy(positive).mean() - model.energy(negative).mean()
+            loss = model.free_energy(pos).mean() - model.free_energy(neg).mean()
+        else:
+            loss = model.energy(positive).mean() - model.energy(negative).mean()
+        penalty = model.training_penalty(model.join_data(positive))
+    return loss if penalty is None else loss + penalty
 
 
 class _Estimator:

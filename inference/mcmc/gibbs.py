@@ -75,7 +75,7 @@ def _check_given(model, given, name, n_chains):
             x = check_onehot(x, f"{name}[{group!r}]", width, exact=False, dtype=model.dtype, device=model.device)
         else:
             x = check_units(x, f"{name}[{group!r}]", width, dtype=model.dtype, device=model.device,
-                            unit_interval=kind == "bernoulli", spin=kind in SPIN_KINDS)
+                            unit_interval=kind == "bernoulli" or _zero_one(model, group), spin=kind in SPIN_KINDS)
         if kind in COUNT_KINDS and is_validation_enabled():
             top = float(model.enumeration_values(group).max())
             if ((x < 0) | (x > top)).any():
@@ -87,6 +87,13 @@ def _check_given(model, given, name, n_chains):
             )
         out[group] = x
     return out
+
+
+def _zero_one(model, group) -> bool:
+    """Whether the units of ``group`` take the values {0, 1} (``model.enumeration_values``),
+    as the detection units of probabilistic max-pooling do: their values lie in [0, 1]."""
+    values = model.enumeration_values(group)
+    return values is not None and values.numel() == 2 and values.tolist() == [0.0, 1.0]
 
 
 def check_state(model: EnergyModel, state, where: str = "step") -> GibbsState:

@@ -6,3 +6,6 @@ from .sbn import MAX_EXACT_LATENT, HelmholtzMachine, SigmoidBeliefNet
 from .dbn import DBN
 
 __all__ = ["DirectedModel", "SigmoidBeliefNet", "HelmholtzMachine", "MAX_EXACT_LATENT", "VAE", "LIKELIHOODS", "DBN"]
+from .conv_dbn import ConvDBN  # noqa: E402
+
+__all__ += ["ConvDBN"]

@@ -20,3 +20,8 @@ from .rnn_rbm import RNNRBM  # noqa: E402
 from .temporal_rbm import TemporalRBM  # noqa: E402
 
 __all__ += ["ConditionalRBM", "FrameRBM", "RNNRBM", "TemporalRBM"]
+
+from .conv_rbm import ConvRBM  # noqa: E402
+from .pooling import BlockSoftmax  # noqa: E402
+
+__all__ += ["ConvRBM", "BlockSoftmax"]

@@ -98,6 +98,13 @@ class EnergyModel(ParameterInfo, nn.Module, abc.ABC):
             return beta.to(e).reshape(-1) * e
         return beta * e
 
+    def training_penalty(self, v: torch.Tensor) -> torch.Tensor | None:
+        """A regulariser that contrastive training adds to its surrogate loss, given the
+        positive phase's data rows (batch, :attr:`data_width`): a 0-d tensor whose gradient
+        joins the contrastive one, or ``None`` (the default) for none. The conv RBM's
+        sparsity target is one."""
+        return None
+
     #: The training recipe :func:`inference.fit` uses when it is not told otherwise:
     #: the learning rule (``method=None``) and the learning rate (``lr=None``).
     default_method: str = "cd"

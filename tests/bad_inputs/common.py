@@ -36,7 +36,8 @@ from inference import fit
 from inference import LogZEstimate
 from inference.checkpoint import load_checkpoint, write_payload
 from inference.mcmc import GibbsState
-from models.energy import RBM, GaussianRBM, SpikeSlabRBM
+from models.energy import RBM, ConvRBM, GaussianRBM, SpikeSlabRBM
+from tests.models.test_conv_rbm import random_conv_rbm
 from tests.models.test_spike_slab_rbm import random_spike_slab_rbm
 from tests.oracles import random_gaussian_rbm, random_rbm
 
@@ -72,6 +73,8 @@ SUBJECTS = [
             _binary, lambda: RBM(40, 40, seed=0, hidden="stepped")),
     Subject("grbm-nrelu", lambda: random_gaussian_rbm(6, 4, seed=0, dtype=torch.float32, hidden="nrelu", n_steps=3),
             _real, lambda: GaussianRBM(40, 40, seed=0, hidden="nrelu")),
+    Subject("convrbm", lambda: random_conv_rbm((2, 3), 2, 2, 1, seed=0, dtype=torch.float32), _binary,
+            lambda: ConvRBM((5, 8), 16, 3, 1, seed=0)),
 ]
 
 
@@ -163,6 +166,12 @@ def _binary_latents(subject):
     """Mean-field (inpaint) needs every latent group binary."""
     model = subject.build()
     return all(g.kind == "bernoulli" for g in model.graph.groups if g.name != model.visible_name)
+
+
+def _dense(subject):
+    """A model built as ``cls(n_visible, n_hidden)`` with a weight matrix (not the conv RBM,
+    whose rows are its own, in ``test_energy_models.CONV_ROWS``)."""
+    return subject.name != "convrbm"
 
 
 def _hidden_kind(subject):

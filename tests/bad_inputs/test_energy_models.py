@@ -18,7 +18,8 @@ from inference.partition import ais_log_weight_path
 from models.energy import ClassRBM, Hopfield
 from tests.models.test_class_rbm import random_class_rbm
 from tests.bad_inputs.common import (assert_refused, HUGE, INVERTED, NAN, INF, Ctx, QUIET, Row, SUBJECTS, _LOG_Z, _binary,
-                                     _binary_latents, _binary_visible, _hidden_kind, _optim, on_meta,
+                                     _binary_latents, _binary_visible, _dense, _hidden_kind, _optim,
+                                     on_meta,
                                      unwritable_checkpoint)
 
 
@@ -82,8 +83,8 @@ ROWS = [
     Row("free_energy: too wide", lambda c: c.model.free_energy(c.bad_data("wide")), ValueError, "v"),
     Row("free_energy: NaN", lambda c: c.model.free_energy(c.bad_data("nan")), ValueError, "v"),
     Row("free_energy: beta 2", lambda c: c.model.free_energy(c.data, beta=2.0), ValueError, "beta"),
-    Row("from_data: NaN data", lambda c: type(c.model).from_data(c.bad_data("nan"), 4), ValueError, "data"),
-    Row("from_data: 0 hidden", lambda c: type(c.model).from_data(c.data, 0), ValueError, "n_hidden"),
+    Row("from_data: NaN data", lambda c: type(c.model).from_data(c.bad_data("nan"), 4), ValueError, "data", _dense),
+    Row("from_data: 0 hidden", lambda c: type(c.model).from_data(c.data, 0), ValueError, "n_hidden", _dense),
     # -- fit: data ----------------------------------------------------------------------
     *[Row(f"fit: data {kind}", (lambda kind: lambda c: fit(c.model, c.bad_data(kind), epochs=1, **QUIET))(kind),
           error, "data")
@@ -125,7 +126,7 @@ ROWS = [
                                            **QUIET), ValueError, "resume"),
     Row("fit: resume a checkpoint of another size",
         lambda c: fit(c.model, c.data, epochs=2, checkpoint=c.checkpoint_of(type(c.model)(6, 3, seed=1)),
-                      resume=True, **QUIET), ValueError, "size mismatch"),
+                      resume=True, **QUIET), ValueError, "size mismatch", _dense),
     Row("fit: resume with other settings",
         lambda c: fit(c.model, c.data, epochs=2, batch_size=5, checkpoint=c.checkpoint_of(c.subject.build()),
                       resume=True, **QUIET), ValueError, "batch_size"),
@@ -236,8 +237,8 @@ ROWS = [
     Row("plot_reconstructions: not a square image", lambda c: plot_reconstructions(c.model, c.data[:3]), ValueError,
         "image_shape"),
     Row("plot_filters: image_shape of 4 units", lambda c: plot_filters(c.model, image_shape=(2, 2)), ValueError,
-        "weights"),
-    Row("plot_filters: n 0", lambda c: plot_filters(c.model, n=0, image_shape=(2, 3)), ValueError, "n must"),
+        "weights", _dense),
+    Row("plot_filters: n 0", lambda c: plot_filters(c.model, n=0, image_shape=(2, 3)), ValueError, "n must", _dense),
     Row("plot_ais: n_chains 1", lambda c: plot_ais(c.model, 1, base="uniform"), ValueError, "n_chains"),
     # -- saving ---------------------------------------------------------------------------
     Row("save_model: not a model", lambda c: save_model(c.tmp / "m.pt", c.model.state_dict()), TypeError, "model"),
@@ -317,6 +318,23 @@ ROWS = [
     Row("EnergyDistribution.log_prob: complex values",
         lambda c: EnergyDistribution(c.model, _LOG_Z).log_prob(c.data.to(torch.complex64)), TypeError, "value"),
 ]
+
+#: The conv RBM's own rows where the dense models' rows assume ``cls(n_visible, n_hidden)``.
+CONV_ROWS = [
+    Row("from_data: NaN data", lambda c: type(c.model).from_data(c.bad_data("nan"), 2, 2, 1, image_shape=(2, 3)),
+        ValueError, "data"),
+    Row("from_data: 0 filters", lambda c: type(c.model).from_data(c.data, 0, 2, 1, image_shape=(2, 3)), ValueError,
+        "n_filters"),
+    Row("from_data: data of no square image", lambda c: type(c.model).from_data(c.data, 2, 2), ValueError,
+        "image_shape"),
+    Row("fit: resume a checkpoint of another size",
+        lambda c: fit(c.model, c.data, epochs=2, checkpoint=c.checkpoint_of(type(c.model)((2, 3), 3, 2, 1, seed=1)),
+                      resume=True, **QUIET), ValueError, "size mismatch"),
+    Row("plot_filters: no weight matrix", lambda c: plot_filters(c.model), TypeError, "weights from its visible"),
+    Row("conditional: h of another width", lambda c: c.model.conditional("v", {"h": torch.zeros(2, 5)}), ValueError,
+        "state['h']"),
+]
+ROWS += [row._replace(when=lambda s: s.name == "convrbm") for row in CONV_ROWS]
 
 SUBJECT_ROWS = [pytest.param(s, row, id=f"{s.name}: {row.name}") for s in SUBJECTS for row in ROWS if row.when(s)]
 

@@ -337,6 +337,15 @@ TABLE = [
     _row("eval {d}/condrbm.pt --data digit-rows", 2, "has frames of 8 pixels, but"),
     _row("eval {d}/condrbm.pt --method importance", 2, "--method importance needs a directed model"),
     _row("sample {d}/condrbm.pt --label 1 --out {out}/s.png", 2, "--label does not apply to"),
+    # -- convolutional models ----------------------------------------------------------------
+    _row("fit convrbm --filter-size 4 --out {out}", 2, "--filter-size 4 --pool 2: ConvRBM: pool_size must divide"),
+    _row("fit convrbm --sparsity 1.5", 2, "argument --sparsity: expected a finite number in (0, 1)"),
+    _row("fit convrbm --image-shape 4x4 --out {out}", 2, "--image-shape 4x4: the data has 64 columns, not 16"),
+    _row("fit convdbn --filters 8", 2, "argument --filters: expected two ints such as 8,16"),
+    _row("fit convdbn --filter-sizes 5,2 --out {out}", 2, "the second layer sees the 2 × 2 pooling maps"),
+    _row("fit convdbn --method cd --out {out}", 2, "--method cd does not apply to the convdbn model"),
+    _row("graph convrbm:8x8", 2, "convrbm: expected four positive sizes SIDExFILTERSxFILTER_SIZExPOOL"),
+    _row("graph convdbn:8x8x3", 2, "convdbn: expected seven positive sizes SIDExK1xF1xC1xK2xF2xC2"),
 ]
 
 

@@ -29,6 +29,7 @@ from inference.mcmc.sampling import sample
 from models.energy import EnergyModel
 from pgm import REAL_KINDS  # density kinds: flat (improper) conditionals at β = 0
 from tests.models.test_class_rbm import random_class_rbm
+from tests.models.test_conv_rbm import random_conv_rbm
 from tests.models.test_spike_slab_rbm import random_spike_slab_rbm
 from tests.oracles import MAX_ENUMERATED_UNITS, random_bm, random_dbm, random_gaussian_rbm, random_rbm
 
@@ -73,6 +74,9 @@ CASES = [
     Case("grbm-3x2-nrelu", lambda: random_gaussian_rbm(3, 2, seed=12, dtype=torch.float32, hidden="nrelu",
                                                        n_steps=6), approximate=("h",)),
     Case("crbm-4x3x3", lambda: random_class_rbm(4, 3, 3, seed=9, dtype=torch.float32)),
+    Case("convrbm-3x3-pool2", lambda: random_conv_rbm(3, 2, 2, 2, seed=10, dtype=torch.float32)),
+    Case("convrbm-2ch-2x3-pool1", lambda: random_conv_rbm((2, 3), 3, 2, 1, n_channels=2, seed=11,
+                                                          dtype=torch.float32)),
 ]
 
 BATCH = 7
@@ -104,6 +108,11 @@ def random_values(group, batch: int, generator: torch.Generator, dtype=torch.flo
     if group.kind == "softmax":
         k = torch.randint(0, group.n_units, (batch,), generator=generator)
         return torch.nn.functional.one_hot(k, group.n_units).to(dtype)
+    if group.kind == "block_softmax":  # probabilistic max-pooling: a uniform state of each block
+        from models.energy import BlockSoftmax
+
+        logits = torch.zeros(batch, *model.hidden_shape, dtype=dtype)
+        return BlockSoftmax(logits, model.pool_size).sample_with(generator)
     raise NotImplementedError(f"random_values: add a generator for unit kind {group.kind!r}")
 
 

@@ -36,7 +36,7 @@ def real_digits():
 def test_library_families():
     assert families.names() == ["rbm", "grbm", "bm", "hopfield", "dbm", "crbm", "ssrbm", "sbn", "helmholtz", "vae",
                                 "dbn", "ae", "dae", "sae", "cae", "stacked", "gsn", "fvsbn", "nade", "made", "oanade",
-                                "rnade", "gan", "cgan", "dcgan", "gmmn", "condrbm", "rnnrbm"]
+                                "rnade", "gan", "cgan", "dcgan", "gmmn", "condrbm", "rnnrbm", "convrbm", "convdbn"]
     rbm, grbm = families.lookup("rbm"), families.lookup("grbm")
     assert (rbm.cls, rbm.visible_kind, rbm.default_data) == (RBM, "bernoulli", "digits")
     assert (grbm.cls, grbm.visible_kind, grbm.default_data) == (GaussianRBM, "gaussian", "digits-real")
@@ -52,7 +52,8 @@ def test_library_families():
                            "fvsbn": "autoregressive", "nade": "autoregressive", "made": "autoregressive",
                            "oanade": "autoregressive", "rnade": "autoregressive",
                            "gan": "samples", "cgan": "samples", "dcgan": "samples", "gmmn": "samples",
-                           "condrbm": "exact", "rnnrbm": "exact"}
+                           "condrbm": "exact", "rnnrbm": "exact",
+                           "convrbm": "ais", "convdbn": "importance"}
     for family in families.families():
         assert family.evaluation in families.EVALUATIONS and set(family.pictures) <= set(families.PICTURES)
 
