@@ -85,19 +85,26 @@ def class_means(model, classify, n: int = 2000, generator=None) -> tuple[torch.T
     """``(means, counts)``: the mean latent vector of the samples ``classify`` (rows → int
     class labels, e.g. a ``FeatureNet``'s ``predict``) assigns to each class, (K, n_latent),
     and how many samples each mean averages, (K,); a class never produced has a NaN mean."""
-    check_capable(model, DECODER, "class_means", "a decoder model with n_latent and sample(n, ..., z=...)")
-    n = check_int(n, "n", 1, "class_means")
+    z, labels, means, counts = _classified_latents(model, classify, n, generator, "class_means")
+    return means, counts
+
+
+def _classified_latents(model, classify, n, generator, where):
+    """``n`` latent draws, the classes ``classify`` gives their samples, the class means and
+    counts (a class never produced: a NaN mean)."""
+    check_capable(model, DECODER, where, "a decoder model with n_latent and sample(n, ..., z=...)")
+    n = check_int(n, "n", 1, where)
     if not callable(classify):
-        raise TypeError(f"class_means: classify must be a callable from rows to class labels, got {classify!r}")
+        raise TypeError(f"{where}: classify must be a callable from rows to class labels, got {classify!r}")
     dtype = next(model.parameters()).dtype
     z = torch.randn(n, model.n_latent, generator=generator, dtype=dtype)
     labels = torch.as_tensor(classify(model.sample(n, z=z))).long().reshape(-1)
     if labels.shape != (n,):
-        raise ValueError(f"class_means: classify must return one label per row ({n}), got shape {tuple(labels.shape)}")
+        raise ValueError(f"{where}: classify must return one label per row ({n}), got shape {tuple(labels.shape)}")
     k = int(labels.max()) + 1
     counts = torch.bincount(labels, minlength=k)
-    sums = torch.zeros(k, model.n_latent, dtype=dtype).index_add_(0, labels, z)
-    return sums / counts.unsqueeze(1).to(dtype), counts
+    means = torch.zeros(k, model.n_latent, dtype=dtype).index_add_(0, labels, z) / counts.unsqueeze(1).to(dtype)
+    return z, labels, means, counts
 
 
 @torch.no_grad()
@@ -138,20 +145,9 @@ def transfer_rates(model, classify, n: int = 5000, per_pair: int = 100, generato
     baseline moves them as far in a uniformly random direction, so a rate far above it says
     the difference of means is a direction of "a-ness" in the latent space (a rate near 1:
     adding the concept vector changes the class and nothing else is needed)."""
-    check_capable(model, DECODER, "transfer_rates", "a decoder model with n_latent and sample(n, ..., z=...)")
-    n = check_int(n, "n", 2, "transfer_rates")
     per_pair = check_int(per_pair, "per_pair", 1, "transfer_rates")
-    if not callable(classify):
-        raise TypeError(f"transfer_rates: classify must be a callable from rows to class labels, got {classify!r}")
-    dtype = next(model.parameters()).dtype
-    z = torch.randn(n, model.n_latent, generator=generator, dtype=dtype)
-    labels = torch.as_tensor(classify(model.sample(n, z=z))).long().reshape(-1)
-    if labels.shape != (n,):
-        raise ValueError(f"transfer_rates: classify must return one label per row ({n}), got shape "
-                         f"{tuple(labels.shape)}")
-    k = int(labels.max()) + 1
-    counts = torch.bincount(labels, minlength=k)
-    means = torch.zeros(k, model.n_latent, dtype=dtype).index_add_(0, labels, z) / counts.unsqueeze(1).to(dtype)
+    z, labels, means, counts = _classified_latents(model, classify, n, generator, "transfer_rates")
+    k, dtype = counts.shape[0], z.dtype
     rates = torch.full((k, k), math.nan, dtype=torch.float64)
     baseline = rates.clone()
     for b in range(k):
