@@ -18,6 +18,8 @@ DATA_SPECS = {
     "digits-spin": ("spin", "binarized digits as {-1, +1} spins (2 v - 1), for Hopfield nets"),
     "digits-labels": ("binary", "binarized digits with their one-hot labels: rows [64 pixels, 10 label columns]"),
     "mnist:FOLDER": ("binary", "MNIST IDX files in FOLDER, binarized at 128"),
+    "patches": ("real", "8x8 grey natural-image patches (scikit-learn's two photographs), DC removed, PCA-whitened: "
+                "63 columns; 10000 train / 2000 test"),
 }
 
 #: Data kinds each visible kind accepts for training (grey levels are probabilities for
@@ -101,6 +103,7 @@ def load_data(spec: str, split: str = "train") -> torch.Tensor:
     ``digits-real`` (dequantised, ``load_digits(binarize=False, dequantize=True)``),
     ``digits-spin`` (binarized, mapped to {−1, +1} by 2v − 1), ``digits-labels`` (binarized, each row followed by its one-hot label: 74 columns),
     ``mnist:FOLDER`` (IDX files, binarized at 128; ``split="all"`` joins train and test),
+    ``patches`` (whitened 8 × 8 natural-image patches, :func:`pgm.load_patches`),
     or a ``.pt`` file (read with ``weights_only=True``) or ``.npy`` file (no pickles)
     holding a non-empty 2-D array of finite numbers (``split`` is then ignored).
 
@@ -126,6 +129,12 @@ def load_data(spec: str, split: str = "train") -> torch.Tensor:
     if spec == "digits-labels":
         v, y = datasets.load_digits(binarize=True, split=split, return_labels=True)
         return torch.cat([v, torch.nn.functional.one_hot(y, 10).to(v.dtype)], 1)
+    if spec == "patches":
+        from pgm.image_patches import load_patches
+
+        if split == "all":
+            return torch.cat([load_patches(n=10000), load_patches(n=2000, split="test")])
+        return load_patches(n=10000 if split == "train" else 2000, split=split)
     if spec.startswith("mnist:"):
         folder = spec[len("mnist:"):]
         if not folder:
@@ -137,7 +146,7 @@ def load_data(spec: str, split: str = "train") -> torch.Tensor:
         return _read_array(path)
     hint = " (a folder: for MNIST IDX files in it use --data mnist:FOLDER)" if path.is_dir() else ""
     raise UsageError(f"--data {spec!r} not understood{hint}: use 'digits', 'digits-grey', 'digits-real', "
-                     "'digits-spin', 'digits-labels', 'mnist:FOLDER' or a .pt/.npy file holding a 2-D array")
+                     "'digits-spin', 'digits-labels', 'mnist:FOLDER', 'patches' or a .pt/.npy file holding a 2-D array")
 
 
 def _has_splits(spec: str) -> bool:
