@@ -40,13 +40,13 @@ def test_hmc_negative_phase_leaves_p_v_invariant():
     standard errors (a false alarm about once in 10^5 per moment; fixed seeds)."""
     model = random_mcrbm(n_visible=2, n_factors=3, n_covariance=2, n_mean=2, seed=5)
     gen = torch.Generator().manual_seed(0)
-    n = 4000
+    n = 2000
     start = _exact_samples(model, n, gen)
-    rule = PersistentHMC(k=5, n_leapfrog=5, step_size=0.25, adapt_rate=0.0, generator=gen)
+    rule = PersistentHMC(k=3, n_leapfrog=5, step_size=0.25, adapt_rate=0.0, generator=gen)
     rule.init_chains(model, start)
     rule.grad(model, start)
     z = rule.chains.z
-    assert 0.3 < float(rule.chains.accepted.mean()) / 5 < 1.0
+    assert 0.3 < float(rule.chains.accepted.mean()) / 3 < 1.0
     mean, second = _exact_moments(model)
     se_mean = (second.diagonal() - mean.square()).sqrt() / n ** 0.5
     assert ((z.mean(0) - mean).abs() < 5 * se_mean).all()
