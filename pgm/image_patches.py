@@ -79,8 +79,8 @@ class PatchTransform(NamedTuple):
 
     @property
     def log_det(self) -> float:
-        """log |det| of x ↦ v on the k-dimensional subspace, −½ Σ log Λ: a density of v
-        is one of the DC-removed pixels plus this (nats per patch)."""
+        """The log-determinant of x ↦ v on the k-dimensional subspace, −½ Σ log Λ: a
+        density of v is one of the DC-removed pixels plus this (nats per patch)."""
         return float(-0.5 * self.variances.log().sum())
 
 

@@ -42,7 +42,7 @@ torch.set_num_threads(1)
 # coordinates; the returned transform maps them back to pixels for pictures.
 
 # %%
-train, transform = pgm.load_patches(n=10000 if FULL else 1000, return_transform=True)
+train, transform = pgm.load_patches(n=10000 if FULL else 600, return_transform=True)
 test = pgm.load_patches(n=2000 if FULL else 500, split="test")
 print(train.shape, test.shape, f"variance per coordinate {float(train.var(0).mean()):.3f}")
 pgm.image_grid(transform.dewhiten(train[:36]), (8, 8), out / "data.png", normalize="global", title="patches")
@@ -75,7 +75,7 @@ pgm.draw(mcrbm.graph, path=out / "mcrbm_graph.png", title="mcRBM")
 opts = dict(epochs=10 if FULL else 2, batch_size=100, seed=0, progress=False, monitor=0)
 history = fit(mcrbm, train, hmc=PersistentHMC(), **opts)
 print("HMC acceptance per epoch:", [round(a, 3) for a in history.hmc_accept])
-print(f"P ≥ 0: {bool((mcrbm.P >= 0).all())}, column sums {float(mcrbm.P.sum(0).min()):.3f}")
+print(f"P ≥ 0: {bool((mcrbm.P >= 0).all())}, column sums {float(mcrbm.P.detach().sum(0).min()):.3f}")
 mpot = MPoT.from_data(train, 64 if FULL else 32, n_mean=16 if FULL else 8, seed=0, pixel_map=transform.dewhiten_matrix)
 fit(mpot, train, hmc=PersistentHMC(), **opts)
 
@@ -91,7 +91,7 @@ mu = x.mean(0)
 gauss = torch.distributions.MultivariateNormal(mu, (x - mu).T @ (x - mu) / x.shape[0])
 print(f"full-covariance Gaussian: {float(gauss.log_prob(test.double()).mean()):.2f} nats per patch")
 for name, model in (("mcRBM", mcrbm), ("mPoT", mpot)):
-    est = hmc_ais_log_partition(model, n_chains=100 if FULL else 30, n_steps=1000 if FULL else 100, data=train)
+    est = hmc_ais_log_partition(model, n_chains=100 if FULL else 20, n_steps=1000 if FULL else 50, data=train)
     ll = log_likelihood(model, test, est)
     print(f"{name}: {ll.mean:.2f} [{ll.lower:.2f}, {ll.upper:.2f}] nats per patch (AIS ESS {est.ess:.0f})")
 
