@@ -2,7 +2,12 @@ r"""Grey natural-image patches from the two photographs scikit-learn ships (no d
 
 :func:`load_patches` cuts square patches out of ``china.jpg`` and ``flower.jpg``
 (:func:`sklearn.datasets.load_sample_images`, 427 × 640 pixels each), converted to grey
-levels in [0, 1] (ITU-R 601 luma, 0.299 R + 0.587 G + 0.114 B, over 255). The split is by
+levels in [0, 1) after dequantising each 8-bit colour level c to (c + u) / 256, u ~ U[0, 1)
+drawn per patch (ITU-R 601 luma, 0.299 R + 0.587 G + 0.114 B). Dequantising matters for
+densities: large flat regions (sky, blurred background) give many patches that differ
+only by a colour level or two, often exactly equal ones, on which a flexible density's
+likelihood grows without bound; on dequantised values it is bounded, as for the
+library's dequantised digits. The split is by
 region, so no pixel of a test patch is in a training patch: in both photographs the
 left three quarters of the columns give the ``"train"`` patches, the right quarter the
 ``"test"`` ones. Patch positions are drawn uniformly inside the region with
@@ -38,6 +43,8 @@ __all__ = ["load_patches", "PatchTransform", "PATCH_REGIONS"]
 
 #: Fraction of each photograph's columns (from the left) in the training region.
 PATCH_REGIONS = 0.75
+#: ITU-R 601 luma weights of R, G and B.
+_LUMA = np.array([0.299, 0.587, 0.114])
 #: Number of training patches the whitening transform is fitted on.
 _FIT_PATCHES = 20000
 
@@ -108,23 +115,21 @@ def _check(size, n, split, whiten, seed, n_components):
 
 @functools.lru_cache(maxsize=1)
 def _photographs() -> tuple[np.ndarray, ...]:
-    """The two sample photographs as float64 grey levels in [0, 1]."""
+    """The two sample photographs, RGB levels 0..255 as float64, (427, 640, 3) each."""
     from sklearn.datasets import load_sample_images
 
-    images = load_sample_images().images
-    weights = np.array([0.299, 0.587, 0.114])
-    return tuple(np.asarray(img, dtype=np.float64) @ weights / 255.0 for img in images)
+    return tuple(np.asarray(img, dtype=np.float64) for img in load_sample_images().images)
 
 
 def _cut(size: int, n: int, split: str, seed: int) -> np.ndarray:
-    """``n`` DC-removed patches (n, size²) from the split's regions, float64."""
+    """``n`` dequantised, DC-removed grey patches (n, size²) from the split's regions, float64."""
     rng = np.random.RandomState(seed + (split == "test"))
     images = _photographs()
     which = rng.randint(len(images), size=n)
     out = np.empty((n, size * size))
     for i, img in enumerate(images):
         rows = np.flatnonzero(which == i)
-        h, w = img.shape
+        h, w, _ = img.shape
         cut = int(w * PATCH_REGIONS)
         lo, hi = (0, cut - size) if split == "train" else (cut, w - size)
         ys = rng.randint(0, h - size + 1, size=len(rows))
@@ -132,7 +137,8 @@ def _cut(size: int, n: int, split: str, seed: int) -> np.ndarray:
         grid = np.arange(size)
         idx_y = ys[:, None, None] + grid[None, :, None]
         idx_x = xs[:, None, None] + grid[None, None, :]
-        out[rows] = img[idx_y, idx_x].reshape(len(rows), size * size)
+        rgb = img[idx_y, idx_x] + rng.rand(len(rows), size, size, 3)  # dequantised: (level + u) / 256
+        out[rows] = (rgb @ _LUMA / 256.0).reshape(len(rows), size * size)
     return out - out.mean(1, keepdims=True)
 
 

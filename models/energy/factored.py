@@ -161,16 +161,19 @@ class FactoredGaussian:
         hc = self._check_c(_get(state, "hc", "conditional('v')"), "state['hc']")
         hm = self._check_m(_get(state, "hm", "conditional('v')"), "state['hm']")
         beta = check_beta(beta, batch=hc.shape[0])
-        lam = self.precision(hc)
-        eta = self.b + hm @ self.W.t()
+        # factorised in float64: a trained model's Λ can be too ill-conditioned for float32
+        lam = self.precision(hc).double()
+        eta = (self.b + hm @ self.W.t()).double()
         chol = torch.linalg.cholesky(lam)
         loc = torch.cholesky_solve(eta[..., None], chol)[..., 0]
+        scale = torch.linalg.cholesky(torch.cholesky_inverse(chol))  # Λ^{-1} = S Sᵀ
         b = _beta_vector(beta, loc)
         if isinstance(b, torch.Tensor):
-            lam = lam * b.clamp(min=_BETA_FLOOR)[:, None, None]
+            scale = scale * b.clamp(min=_BETA_FLOOR).rsqrt()[:, None, None]
         elif b != 1.0:
-            lam = lam * max(b, _BETA_FLOOR)
-        return MultivariateNormal(loc, precision_matrix=lam, validate_args=False)
+            scale = scale / math.sqrt(max(b, _BETA_FLOOR))
+        dtype = self.C.dtype
+        return MultivariateNormal(loc.to(dtype), scale_tril=scale.to(dtype), validate_args=False)
 
     def _mean_conditional(self, state, beta):
         from torch.distributions import Bernoulli

@@ -88,3 +88,13 @@ def test_hmc_applies_to_real_visible_units_with_a_free_energy_only():
 
     with pytest.raises(TypeError, match="method 'hmc'"):
         fit(RBM(4, 2), torch.zeros(10, 4), method="hmc", epochs=1, progress=False)
+
+
+@pytest.mark.parametrize("method", ["pcd", "cd"])
+def test_block_gibbs_trains_the_mpot_too(method):
+    """The full-covariance Gaussian and the Gamma conditionals drawn with the run's generator."""
+    from models.energy import MPoT
+
+    model = MPoT(4, 3, n_mean=2, seed=0)
+    history = fit(model, _data(), method=method, epochs=1, batch_size=20, progress=False, monitor=0)
+    assert len(history) == 1 and all(bool(torch.isfinite(p).all()) for p in model.parameters())
