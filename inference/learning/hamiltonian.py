@@ -102,9 +102,11 @@ class PersistentHMC(_Estimator):
         """Refuse a model this rule cannot train: it needs real-valued visible units and a free energy."""
         if not isinstance(model, EnergyModel) or not has_free_energy(model) \
                 or model.graph[model.visible_name].kind not in REAL_KINDS or len(model.data_groups) != 1:
+            kind = model.graph[model.visible_name].kind if isinstance(model, EnergyModel) else None
+            free = isinstance(model, EnergyModel) and has_free_energy(model)
             raise TypeError(f"{where} runs HMC on the free energy F(v) of real-valued visible units; a "
-                            f"{type(model).__name__} has {'none' if not isinstance(model, EnergyModel) else 'no such pair'}"
-                            "; use method 'cd' or 'pcd' (block Gibbs) for it")
+                            f"{type(model).__name__} has {kind!r} visible units"
+                            f"{'' if free else ' and no free energy'}: use method 'cd' or 'pcd' (block Gibbs)")
 
     @staticmethod
     def target(model):

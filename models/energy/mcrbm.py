@@ -117,10 +117,10 @@ class MeanCovarianceRBM(FactoredGaussian, EnergyModel):
 
     default_method: str = "hmc"
     #: Learning rate with fit's SGD (momentum 0.5 then 0.9, decayed linearly to 0), batch
-    #: 100, on the whitened 8 × 8 patches (63-64-16, 3 epochs, seed 0): 0.003 with Adam and
-    #: 0.05 with SGD barely leave the Gaussian start, 0.2 trains best, 0.5 and 1 break the
-    #: model (acceptance falls, the test log-density collapses). Half the best rate, for
-    #: a margin; ``benchmarks/covariance_patches.py`` trains at it.
+    #: 100, on the whitened 8 × 8 patches (63-64-16, 3 epochs, seed 0): test log-density
+    #: −72.7 at 0.05, −37.5 at 0.2, −307 at 0.5 (the HMC acceptance falls, the model
+    #: breaks). Half the best rate, for a margin; 10 epochs at it reach −35.0
+    #: (``benchmarks/covariance_patches.py``).
     default_lr: float = 0.1
 
     def __init__(self, n_visible: int, n_factors: int, n_covariance: int | None = None, n_mean: int = 16, *,
