@@ -91,7 +91,7 @@ mu = x.mean(0)
 gauss = torch.distributions.MultivariateNormal(mu, (x - mu).T @ (x - mu) / x.shape[0])
 print(f"full-covariance Gaussian: {float(gauss.log_prob(test.double()).mean()):.2f} nats per patch")
 for name, model in (("mcRBM", mcrbm), ("mPoT", mpot)):
-    est = hmc_ais_log_partition(model, n_chains=100 if FULL else 20, n_steps=1000 if FULL else 50, data=train)
+    est = hmc_ais_log_partition(model, n_chains=100 if FULL else 16, n_steps=1000 if FULL else 30, data=train)
     ll = log_likelihood(model, test, est)
     print(f"{name}: {ll.mean:.2f} [{ll.lower:.2f}, {ll.upper:.2f}] nats per patch (AIS ESS {est.ess:.0f})")
 
