@@ -8,7 +8,7 @@ from .evaluation import LogLikelihood, PseudoLikelihood, log_likelihood, pseudo_
 from .evaluation import VariationalBound, variational_bound
 from .variational import MeanField, mean_field
 from .learning import MeanFieldPhase, pretrain_dbm
-from .learning import MultiPrediction
+from .learning import MultiPrediction, PersistentHMC
 from .variational import Inpainting, inpaint
 from .learning import CD, PCD, PT, Checkpoint, Evaluation, GradInfo, History, Optimization, momentum_ramp, surrogate_loss
 from .checkpoint import load_model, save_model
@@ -23,7 +23,7 @@ __all__ += ["CD", "PCD", "PT", "GradInfo", "surrogate_loss", "History", "fit", "
 __all__ += ["MeanField", "mean_field", "MeanFieldPhase", "pretrain_dbm", "VariationalBound", "variational_bound"]
 __all__ += ["ImportanceEstimate", "importance_log_likelihood"]
 __all__ += ["DirectedHistory", "fit_directed"]
-__all__ += ["Inpainting", "inpaint", "MultiPrediction"]
+__all__ += ["Inpainting", "inpaint", "MultiPrediction", "PersistentHMC"]
 from .programs import EnergyDistribution
 from .dbn import DBNEstimate, GreedyHistory, dbn_log_likelihood, fit_greedy, set_dbn_prior
 from .dbn import UpDownHistory, fit_up_down

@@ -4,10 +4,12 @@ and autoencoders (``models.autoencoders``)."""
 #: The subpackages of model families (their ``__all__`` lists their model classes).
 PACKAGES = ("energy", "directed", "autoencoders", "autoregressive", "adversarial")
 
-from .energy import DBM, RBM, BoltzmannMachine, ClassRBM, EnergyModel, GaussianRBM, Hopfield, SpikeSlabRBM
+from .energy import (DBM, RBM, BoltzmannMachine, ClassRBM, EnergyModel, GaussianRBM, Hopfield, MeanCovarianceRBM, MPoT,
+                     SpikeSlabRBM)
 from .directed import DBN, VAE, DirectedModel, HelmholtzMachine, SigmoidBeliefNet
 
-__all__ = ["BoltzmannMachine", "ClassRBM", "DBM", "EnergyModel", "GaussianRBM", "Hopfield", "RBM", "SpikeSlabRBM"]
+__all__ = ["BoltzmannMachine", "ClassRBM", "DBM", "EnergyModel", "GaussianRBM", "Hopfield", "MeanCovarianceRBM", "MPoT",
+           "RBM", "SpikeSlabRBM"]
 __all__ += ["DirectedModel", "SigmoidBeliefNet", "HelmholtzMachine", "VAE", "DBN"]
 from .autoencoders import GSN, Autoencoder, StackedAutoencoder
 

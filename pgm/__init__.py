@@ -3,6 +3,7 @@
 from . import datasets, plots, sequences
 from .datasets import bars_and_stripes, load_digits, load_mnist
 from .draw import draw, group_label
+from .image_patches import PatchTransform, load_patches
 from .graph import (BERNOULLI_KINDS, COUNT_KINDS, KINDS, ONEHOT_KINDS, REAL_KINDS, SPIN_KINDS, Edge, Graph, Plate,
                     VariableGroup)
 from .plots import (ais_diagnostics, filter_grid, image_grid, plot_curves, recall_strip, reconstruction_grid,
@@ -28,6 +29,8 @@ __all__ = [
     "load_digits",
     "bars_and_stripes",
     "load_mnist",
+    "load_patches",
+    "PatchTransform",
     "datasets",
     "plots",
     "image_grid",

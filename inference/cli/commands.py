@@ -212,7 +212,7 @@ def _cmd_sample(args):
                          "pass down its layers, no Gibbs sweeps); leave --steps out")
     args.steps = SAMPLE_STEPS if args.steps is None else args.steps
     vis = _visible(model)
-    shape = image_shape(vis)
+    shape = image_shape(family.picture_group(model))
     if out.suffix.lower() != ".pt" and shape is None:
         given, out = out, out.with_suffix(".pt")
         _existing_file(out, args.force, f"{given}: the {vis.n_units} visible units are not a square image, so the "
@@ -228,7 +228,8 @@ def _cmd_sample(args):
         if out.suffix.lower() == ".pt":
             atomic_save(means, out)
         else:
-            image_grid(means, shape, out, normalize=None if vis.kind == "bernoulli" else "global")
+            image_grid(family.to_pixels(model, means), shape, out,
+                       normalize=None if vis.kind == "bernoulli" else "global")
     print(f"wrote {out}")
 
 
@@ -460,8 +461,8 @@ def _cmd_filters(args):
     if weights is None:
         raise UsageError(f"{args.model} holds a {type(model).__name__}, which has no matrix of weights from its "
                          "visible units to a hidden layer (filters exist for rbm, grbm, ssrbm, crbm, dbm, convrbm, "
-                         "convdbn)")
-    shape = image_shape(_visible(model))
+                         "convdbn, mcrbm, mpot)")
+    shape = image_shape(_family(model).picture_group(model))
     if shape is None:
         raise UsageError(f"{args.model}: the {weights.shape[0]} visible units are not a square image")
     n = weights.shape[1] if args.n is None else min(args.n, weights.shape[1])

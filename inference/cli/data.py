@@ -20,6 +20,8 @@ DATA_SPECS = {
     "mnist:FOLDER": ("binary", "MNIST IDX files in FOLDER, binarized at 128"),
     "balls": ("binary", "bouncing balls: sequences of 20 binary 16x16 frames, 2 balls (200 train, 100 test)"),
     "digit-rows": ("binary", "binarized digits as sequences of their 8 rows of 8 pixels"),
+    "patches": ("real", "8x8 grey natural-image patches (scikit-learn's two photographs), DC removed, PCA-whitened: "
+                "63 columns; 10000 train / 2000 test"),
 }
 
 #: The named specs whose data are sequences (n_sequences, length, frame).
@@ -106,6 +108,7 @@ def load_data(spec: str, split: str = "train") -> torch.Tensor:
     ``digits-real`` (dequantised, ``load_digits(binarize=False, dequantize=True)``),
     ``digits-spin`` (binarized, mapped to {−1, +1} by 2v − 1), ``digits-labels`` (binarized, each row followed by its one-hot label: 74 columns),
     ``mnist:FOLDER`` (IDX files, binarized at 128; ``split="all"`` joins train and test),
+    ``patches`` (whitened 8 × 8 natural-image patches, :func:`pgm.load_patches`),
     or a ``.pt`` file (read with ``weights_only=True``) or ``.npy`` file (no pickles)
     holding a non-empty 2-D array of finite numbers (``split`` is then ignored).
 
@@ -133,6 +136,12 @@ def load_data(spec: str, split: str = "train") -> torch.Tensor:
         return torch.cat([v, torch.nn.functional.one_hot(y, 10).to(v.dtype)], 1)
     if spec in SEQUENCE_SPECS:
         return _load_sequences(spec, split)
+    if spec == "patches":
+        from pgm.image_patches import load_patches
+
+        if split == "all":
+            return torch.cat([load_patches(n=10000), load_patches(n=2000, split="test")])
+        return load_patches(n=10000 if split == "train" else 2000, split=split)
     if spec.startswith("mnist:"):
         folder = spec[len("mnist:"):]
         if not folder:
@@ -144,7 +153,7 @@ def load_data(spec: str, split: str = "train") -> torch.Tensor:
         return _read_array(path)
     hint = " (a folder: for MNIST IDX files in it use --data mnist:FOLDER)" if path.is_dir() else ""
     raise UsageError(f"--data {spec!r} not understood{hint}: use 'digits', 'digits-grey', 'digits-real', "
-                     "'digits-spin', 'digits-labels', 'mnist:FOLDER', 'balls', 'digit-rows' or a .pt/.npy file holding a "
+                     "'digits-spin', 'digits-labels', 'mnist:FOLDER', 'balls', 'digit-rows', 'patches' or a .pt/.npy file holding a "
                      "2-D array")
 
 

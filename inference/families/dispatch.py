@@ -20,6 +20,8 @@ def fit(model, data, *, method: str | None = None, **options):
                                     ``"pcd"``, ``"pt"``, ``"sml"``, ``"mp"``
     Hopfield net                    ``"store"`` (``patterns``), or an energy   :meth:`~inference.families.energy.HopfieldFamily.fit`
                                     model's rule
+    mcRBM, mPoT                     ``"hmc"`` (``hmc``: the persistent HMC     :func:`inference.learning.fit`
+                                    negative phase), ``"pcd"``, ``"cd"``
     directed (SBN, Helmholtz, VAE)  the model's; ``"elbo"``, ``"nvil"``,       :func:`inference.directed.fit_directed`
                                     ``"iwae"``, ``"rws"``, ``"wake_sleep"``
     deep belief net                 ``"greedy"``, ``"up_down"``                :func:`inference.dbn.fit_greedy`,

@@ -262,3 +262,4 @@ from . import autoregressive  # noqa: E402,F401  (registers fvsbn, nade, oanade,
 from . import adversarial  # noqa: E402,F401  (registers gan, cgan, dcgan and gmmn)
 from . import sequences  # noqa: E402,F401  (registers condrbm and rnnrbm)
 from . import convolutional  # noqa: E402,F401  (registers convrbm and convdbn)
+from . import covariance  # noqa: E402,F401  (registers mcrbm and mpot)

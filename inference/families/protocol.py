@@ -246,7 +246,8 @@ class Family:
         return model.graph[model.visible_name]
 
     def visible_weights(self, model):
-        """Weights from the visible units to the first hidden layer, (n_visible, n_hidden), or ``None``."""
+        """Weights from the visible units to the first hidden layer, (n_visible, n_hidden), or ``None``
+        (for a model with :meth:`to_pixels`, as pixels: (pixels, n_hidden))."""
         return None
 
     def filters(self, model):
@@ -254,6 +255,16 @@ class Family:
         :meth:`visible_weights` over the visible image: ``(weights (pixels, n), (height,
         width), title)``, one tile per column; ``None`` (the default) otherwise."""
         return None
+
+    def picture_group(self, model):
+        """The group whose values pictures draw (its size gives the image's shape): the
+        visible group, unless the family draws the model's data as something else (whitened
+        patches as pixels, :meth:`to_pixels`)."""
+        return self.visible(model)
+
+    def to_pixels(self, model, x):
+        """Rows of data (n, n_visible) as rows of :meth:`picture_group` (the identity by default)."""
+        return x
 
 
 def final_numbers(history) -> dict:

@@ -3,6 +3,7 @@
 from .averaging import ParameterAverage
 from .contrastive import CD, PCD, GradInfo, surrogate_loss
 from .fit import fit
+from .hamiltonian import PersistentHMC
 from .history import History
 from .multi_prediction import MultiPrediction
 from .positive import MeanFieldPhase
@@ -13,4 +14,4 @@ from .tempered import PT
 
 __all__ = ["CD", "PCD", "PT", "GradInfo", "surrogate_loss", "fit", "History", "momentum_ramp", "Optimization",
            "Evaluation", "Checkpoint", "ParameterAverage",
-           "MeanFieldPhase", "pretrain_dbm", "PretrainedLayer", "MultiPrediction"]
+           "MeanFieldPhase", "pretrain_dbm", "PretrainedLayer", "MultiPrediction", "PersistentHMC"]

@@ -19,6 +19,7 @@ from ..training import Trainer, check_callbacks, fingerprint, monitor_subset, ru
 from ..training.checkpointer import generator_part, optimizer_part, scheduler_part
 from .averaging import ParameterAverage
 from .contrastive import CD, PCD, has_free_energy
+from .hamiltonian import PersistentHMC
 from .tempered import PT
 from .history import History
 from .multi_prediction import MultiPrediction
@@ -101,9 +102,9 @@ def fit(model: EnergyModel, data: torch.Tensor, *, method: str | None = None, k:
         epochs: int = 50, batch_size: int = 20, n_chains: int | None = None, n_temperatures: int = 5,
         sample_visible: bool = True, seed: int | None = 0,
         optim: Optimization | None = None, evaluate=None, checkpoint=None, callbacks=(), monitor="auto",
-        backend: str = "auto", progress: bool = True, positive=None, multi_prediction=None, distributed=None,
+        backend: str = "auto", progress: bool = True, positive=None, multi_prediction=None, hmc=None, distributed=None,
         **options) -> History:
-    r"""Train an energy model by CD-k, PCD-k, PT, SML or MP with a ``torch.optim`` optimizer.
+    r"""Train an energy model by CD-k, PCD-k, PT, SML, MP or HMC with a ``torch.optim`` optimizer.
 
     This is the energy families' trainer; :func:`inference.fit` trains a model of any
     family through its family and calls this for energy models. The run goes through the
@@ -132,7 +133,7 @@ def fit(model: EnergyModel, data: torch.Tensor, *, method: str | None = None, k:
     data : Tensor, shape (n, n_visible)
         Training data; binary or in [0, 1] for Bernoulli visible units, real values for
         Gaussian ones. Checked once.
-    method : {"cd", "pcd", "pt", "sml", "mp"}, optional
+    method : {"cd", "pcd", "pt", "sml", "mp", "hmc"}, optional
         The learning rule; ``None`` takes the model's ``default_method`` ("cd" for the
         RBM, "pcd" for the Gaussian RBM: the recipes measured best for each; "sml" for
         the DBM). ``"pt"``: the negative phase from persistent parallel-tempering chains
@@ -142,6 +143,10 @@ def fit(model: EnergyModel, data: torch.Tensor, *, method: str | None = None, k:
         of randomly masked visible units through unrolled mean-field
         (:class:`~inference.learning.MultiPrediction`); ``k``, ``n_chains`` and
         ``sample_visible`` do not apply, and ``train_recon_error`` records its loss.
+        "hmc" (real-valued visible units with a free energy: the mcRBM, the mPoT): the
+        negative phase from ``n_chains`` persistent HMC chains on −F(v), ``k``
+        transitions per update (:class:`~inference.learning.PersistentHMC`); the history
+        records their acceptance rate and step size.
     k : int, optional
         Gibbs steps per update (default 1).
     epochs : int, default 50
@@ -198,6 +203,10 @@ def fit(model: EnergyModel, data: torch.Tensor, *, method: str | None = None, k:
         Method "mp" only: its passes, masking probability and damping (default
         ``MultiPrediction()``: 10 passes, units hidden with probability 1/2); the masks
         are drawn from the run's generator.
+    hmc : PersistentHMC, optional
+        Method "hmc" only: the leapfrog steps, initial step size, target acceptance and
+        its adaptation (default ``PersistentHMC()``: 20 leapfrog steps, target 0.9); its
+        ``k`` and ``n_chains`` give way to fit's, its generator to the run's.
     distributed : bool or None, default None
         Data-parallel training over the processes of a ``torch.distributed`` group
         (:mod:`inference.distributed`); ``None`` joins one when a launcher such as
@@ -233,13 +242,19 @@ def fit(model: EnergyModel, data: torch.Tensor, *, method: str | None = None, k:
                          "has nothing to train; call model.requires_grad_(True) first (inference.fit does so for a "
                          "Hopfield net, whose storage rules set its couplings without a gradient)")
     method = check_choice(model.default_method if method is None else method, "method",
-                          ("cd", "pcd", "pt", "sml", "mp"))
+                          ("cd", "pcd", "pt", "sml", "mp", "hmc"))
     if method == "mp":
         MultiPrediction.check_model(model, "fit: method 'mp'")
         multi_prediction = MultiPrediction() if multi_prediction is None else multi_prediction
     if multi_prediction is not None and (method != "mp" or not isinstance(multi_prediction, MultiPrediction)):
         raise TypeError(f"fit: multi_prediction must be an inference.learning.MultiPrediction used with method "
                         f"'mp', got {multi_prediction!r} with method {method!r}")
+    if method == "hmc":
+        PersistentHMC.check_model(model, "fit: method 'hmc'")
+        hmc = PersistentHMC() if hmc is None else hmc
+    if hmc is not None and (method != "hmc" or not isinstance(hmc, PersistentHMC)):
+        raise TypeError(f"fit: hmc must be an inference.learning.PersistentHMC used with method 'hmc', got {hmc!r} "
+                        f"with method {method!r}")
     if method == "sml" and positive is None:
         positive = MeanFieldPhase()
     if positive is not None and (method not in ("pcd", "sml") or not callable(positive)):
@@ -262,7 +277,7 @@ def fit(model: EnergyModel, data: torch.Tensor, *, method: str | None = None, k:
     data = _check_data(model, data, "data")
     if data.shape[0] == 0:
         raise ValueError("fit: data has no rows")
-    if method in ("pcd", "sml", "pt"):  # the persistent chains, allocated at the first batch: refuse them now
+    if method in ("pcd", "sml", "pt", "hmc"):  # the persistent chains, allocated at the first batch: refuse them now
         chains = n_chains or min(batch_size, data.shape[0])
         rows, what = (chains * n_temperatures, f"{n_temperatures} temperatures × {chains} chains") if method == "pt" \
             else (chains, f"{chains} chains")
@@ -282,6 +297,7 @@ def fit(model: EnergyModel, data: torch.Tensor, *, method: str | None = None, k:
         est = CD(k, sample_visible=sample_visible, generator=gen) if method == "cd" \
             else PCD(k, n_chains=chains, generator=gen, positive=positive) if method in ("pcd", "sml") \
             else PT(k, n_chains=chains, n_temperatures=n_temperatures, generator=gen) if method == "pt" \
+            else hmc.with_generator(gen, chains, k) if method == "hmc" \
             else MultiPrediction(multi_prediction.n_iter, multi_prediction.mask_prob, multi_prediction.damping, gen)
         momentum_fn = optim.momentum_fn()
         opt = make_optimizer(optim.optimizer, param_groups(model, lr, optim.weight_decay, optim.decay), lr,
@@ -315,6 +331,8 @@ def fit(model: EnergyModel, data: torch.Tensor, *, method: str | None = None, k:
             settings["positive"] = repr(positive)
         if method == "mp":
             settings["multi_prediction"] = repr(multi_prediction)
+        if method == "hmc":
+            settings["hmc"] = repr(est)
         trainer = _EnergyTrainer(model, data, settings, runner, opt, sched, est, gen, avg, momentum_fn,
                                  steps_per_epoch, subset, pll_units, evaluate,
                                  eval_data if evaluate is not None else None, epochs)
@@ -375,7 +393,9 @@ class _EnergyTrainer(Trainer):
             else self.shard.indices(epoch, self.data.device)
         train_err, _ = _train_epoch(self.runner, self.data, perm, self.sched, self.avg, self.batch_size,
                                     epoch * self.steps_per_epoch, self.method in ("cd", "mp"))
-        return {"train_recon_error": train_err, "lr": float(self.opt.param_groups[0]["lr"]), "momentum": mom}
+        stats = self.est.epoch_stats() if hasattr(self.est, "epoch_stats") else {}
+        return {"train_recon_error": train_err, "lr": float(self.opt.param_groups[0]["lr"]), "momentum": mom,
+                "hmc_accept": stats.get("hmc_accept"), "hmc_step_size": stats.get("hmc_step_size")}
 
     def evaluate_epoch(self, epoch: int, last: bool) -> dict:
         row = {"recon_error": None, "pseudo_log_likelihood": None, "log_likelihood": None, "log_z": None,

@@ -39,6 +39,9 @@ class History(EpochTable):
         ``log_likelihood`` for exact log Z): the band ``pgm.training_curves`` shades.
     lr, momentum : list[float | None]
         Learning rate and momentum in force at the end of the epoch.
+    hmc_accept, hmc_step_size : list[float | None]
+        Method "hmc": the mean acceptance probability of the epoch's HMC transitions and
+        the chains' median step size at its end; ``None`` for the other rules.
     seconds : list[float]
         Training time of the epoch (without monitoring, evaluation or checkpointing).
     """
@@ -53,4 +56,6 @@ class History(EpochTable):
     log_likelihood_upper: list = field(default_factory=list)
     lr: list = field(default_factory=list)
     momentum: list = field(default_factory=list)
+    hmc_accept: list = field(default_factory=list)
+    hmc_step_size: list = field(default_factory=list)
     seconds: list = field(default_factory=list)

@@ -55,7 +55,11 @@ def _shapes_match(saved, own) -> bool:
 
 
 def _check_estimator(bad, saved, est, model) -> None:
-    """PCD chains: one tensor per group of the model's graph, shape (n_chains, units), and β."""
+    """PCD chains: one tensor per group of the model's graph, shape (n_chains, units), and β;
+    a rule with chains of another form checks them itself (``check_state_dict``)."""
+    if hasattr(est, "check_state_dict"):
+        est.check_state_dict(saved, bad, model)
+        return
     if not isinstance(saved, dict):
         raise bad(f"must be a dict, got {type(saved).__name__}")
     chains = saved.get("chains")

@@ -31,12 +31,14 @@ class GenericSteps:
 
     def run(self, data: torch.Tensor, index: torch.Tensor, track, scheduler=None) -> list:
         """One update per row of ``index`` (steps, B): the estimate for the rows
-        ``data[index[i]]`` into ``.grad``, ``optimizer.step()``, ``scheduler.step()``.
+        ``data[index[i]]`` into ``.grad``, ``optimizer.step()``, the model's
+        :meth:`~models.energy.EnergyModel.project_parameters`, ``scheduler.step()``.
         Returns per step Σ‖v − v₁‖² (CD, where ``track[i]``; a 0-d tensor) or ``None``."""
         out = []
         for i in range(index.shape[0]):
             info = self.estimator.grad(self.model, data.index_select(0, index[i]), track[i])
             self.optimizer.step()
+            self.model.project_parameters()
             if scheduler is not None:
                 scheduler.step()
             out.append(info.recon_sq if track[i] else None)

@@ -8,11 +8,11 @@
 from __future__ import annotations
 
 import torch
-from torch.distributions import Bernoulli, Distribution, Independent, Normal, OneHotCategorical
+from torch.distributions import Bernoulli, Distribution, Gamma, Independent, MultivariateNormal, Normal, OneHotCategorical
 
 from pgm.checks import check_seed
 
-__all__ = ["bernoulli", "one_hot_categorical", "sample", "make_generator"]
+__all__ = ["bernoulli", "one_hot_categorical", "gamma", "sample", "make_generator"]
 
 
 def make_generator(seed: int | None = 0, device: torch.device | str = "cpu") -> torch.Generator:
@@ -40,10 +40,35 @@ def one_hot_categorical(probs: torch.Tensor, generator: torch.Generator) -> torc
     return torch.zeros_like(probs).scatter_(-1, k, 1.0)
 
 
+def gamma(concentration: torch.Tensor, rate: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Gamma(concentration, rate) draws (the shape of the broadcast arguments) by
+    Marsaglia & Tsang's squeeze-and-reject method (ACM TOMS 2000), all entries at once;
+    shapes below 1 draw with shape + 1 and multiply by U^(1/shape)."""
+    a, rate = torch.broadcast_tensors(concentration, rate)
+    opts = dict(generator=generator, dtype=a.dtype, device=a.device)
+    small = a < 1
+    d = torch.where(small, a + 1, a) - 1.0 / 3
+    c = (9 * d).rsqrt()
+    out = torch.empty_like(a)
+    todo = torch.ones_like(a, dtype=torch.bool)
+    while bool(todo.any()):  # each round accepts ≥ 95 % of what is left
+        x = torch.randn(a.shape, **opts)
+        u = torch.rand(a.shape, **opts)
+        t = 1 + c * x
+        v = t.pow(3)
+        ok = (t > 0) & (u.log() < 0.5 * x.square() + d - d * v + d * v.clamp(min=1e-30).log())
+        take = todo & ok
+        out = torch.where(take, d * v, out)
+        todo = todo & ~ok
+    boost = torch.rand(a.shape, **opts).pow(1 / a)
+    return torch.where(small, out * boost, out) / rate
+
+
 def sample(dist: Distribution, generator: torch.Generator) -> torch.Tensor:
     """One draw from ``dist`` using ``generator``.
 
-    Supports Bernoulli, Normal and OneHotCategorical, optionally wrapped in ``Independent``, and any
+    Supports Bernoulli, Normal, MultivariateNormal, Gamma and OneHotCategorical, optionally
+    wrapped in ``Independent``, and any
     distribution with a ``sample_with(generator)`` method (e.g.
     :class:`models.energy.lateral.LateralBernoulli`).
     """
@@ -58,7 +83,13 @@ def sample(dist: Distribution, generator: torch.Generator) -> torch.Tensor:
     if isinstance(dist, Normal):
         eps = torch.randn(dist.loc.shape, generator=generator, dtype=dist.loc.dtype, device=dist.loc.device)
         return dist.loc + dist.scale * eps
+    if isinstance(dist, MultivariateNormal):
+        eps = torch.randn(dist.loc.shape, generator=generator, dtype=dist.loc.dtype, device=dist.loc.device)
+        return dist.loc + (dist.scale_tril @ eps[..., None])[..., 0]
+    if isinstance(dist, Gamma):
+        return gamma(dist.concentration, dist.rate, generator)
     raise TypeError(
         f"sample: no generator-driven sampler for {type(dist).__name__}; "
-        "supported conditionals are Bernoulli, Normal and OneHotCategorical (optionally Independent)"
+        "supported conditionals are Bernoulli, Normal, MultivariateNormal, Gamma and OneHotCategorical "
+        "(optionally Independent)"
     )

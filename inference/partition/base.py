@@ -30,7 +30,7 @@ from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
-from torch.distributions import Bernoulli, Distribution, Independent, Normal, OneHotCategorical
+from torch.distributions import Bernoulli, Distribution, Independent, MultivariateNormal, Normal, OneHotCategorical
 
 from pgm.checks import check_onehot, check_units
 from pgm import BERNOULLI_KINDS, ONEHOT_KINDS, REAL_KINDS, SPIN_KINDS
@@ -189,11 +189,20 @@ class NormalFactor(NamedTuple):
     def temper(self, dist: Distribution, weight: float) -> Distribution:
         """The Normal conditional ``dist`` times this factor to the power ``weight``.
 
-        Works in precisions, so that a conditional of infinite scale (β = 0) is accepted.
+        Works in precisions, so that a conditional of infinite scale (β = 0) is accepted; a
+        MultivariateNormal conditional gains the factor's diagonal precision.
         """
         d = _unwrap(dist)
+        if isinstance(d, MultivariateNormal):  # a full-covariance conditional (the mcRBM's v)
+            prec_a = (weight / self.std.square()).to(d.loc)
+            prec = d.precision_matrix + torch.diag_embed(prec_a.expand_as(d.loc))
+            eta = (d.precision_matrix @ d.loc[..., None])[..., 0] + prec_a * self.mean
+            chol = torch.linalg.cholesky(prec)
+            return MultivariateNormal(torch.cholesky_solve(eta[..., None], chol)[..., 0], precision_matrix=prec,
+                                      validate_args=False)
         if not isinstance(d, Normal):
-            raise TypeError(f"a Normal base factor needs a Normal conditional, got {type(d).__name__}")
+            raise TypeError(f"a Normal base factor needs a Normal or MultivariateNormal conditional, got "
+                            f"{type(d).__name__}")
         prec_m = d.scale.reciprocal().square()  # scale = inf → precision 0
         eta_m = torch.where(prec_m > 0, d.loc * prec_m, torch.zeros_like(prec_m))
         prec_a = weight / self.std.square()

@@ -105,6 +105,13 @@ class EnergyModel(ParameterInfo, nn.Module, abc.ABC):
         sparsity target is one."""
         return None
 
+    def project_parameters(self) -> None:
+        """Put the parameters back into their constraint set, in place and without
+        gradient; nothing by default. The training loops of energy models call it after
+        every optimizer step, so a model with a constraint that a gradient step can leave
+        (the mcRBM's non-negative pooling matrix P with unit column sums) states it once,
+        here, for every optimizer."""
+
     #: The training recipe :func:`inference.fit` uses when it is not told otherwise:
     #: the learning rule (``method=None``) and the learning rate (``lr=None``).
     default_method: str = "cd"

@@ -102,6 +102,11 @@ TABLE = [
     _row("fit rbm --method mp --out {out}", 2, "--method mp does not apply to the rbm model (it takes --method "
                                                "cd|pcd|pt|sml); --method mp applies to dbm"),
     _row("fit ssrbm --hidden 0", 2, "argument --hidden: expected a positive int"),
+    _row("fit mcrbm --factors 0", 2, "argument --factors: expected a positive int"),
+    _row("fit mpot --target-accept 1", 2, "argument --target-accept: expected a finite number in (0, 1)"),
+    _row("fit mcrbm --method pcd --leapfrog 5 --out {out}", 2, "--leapfrog and --target-accept apply with --method hmc"),
+    _row("fit mpot --method pt", 2, "--method pt does not apply to the mpot model (it takes --method hmc|pcd|cd)"),
+    _row("eval {d}/mpot.pt --method exact --chains 2", 2, "its exact log Z is a quadrature in at most 2 dimensions"),
     _row("fit crbm --classes 0", 2, "argument --classes: expected a positive int"),
     _row("fit crbm --data digits --out {out}", 1, "are not one-hot labels: use --data digits-labels"),
     _row("fit sbn --layers 0", 2, "argument --layers: expected a positive int"),
@@ -304,6 +309,8 @@ TABLE = [
     _row("graph bm:0x3", 2, "bm: expected VISIBLE or VISIBLExHIDDEN sizes"),
     _row("graph hopfield:4x2", 2, "hopfield: expected one positive size N"),
     _row("graph ssrbm:4x0", 2, "ssrbm: expected two positive sizes"),
+    _row("graph mcrbm:4x0x2", 2, "mcrbm: expected positive sizes VISIBLExFACTORSxMEAN"),
+    _row("graph mpot:4x3", 2, "mpot: expected positive sizes VISIBLExFACTORSxMEAN"),
     _row("graph crbm:64x16", 2, "crbm: expected three positive sizes VISIBLExHIDDENxCLASSES"),
     _row("graph sbn:0x3", 2, "sizes[0] must be an int >= 1"),
     _row("graph helmholtz:64", 2, "expected at least two sizes"),
@@ -411,6 +418,9 @@ def files(tmp_path_factory):
     with torch.no_grad():
         nan.W.fill_(float("nan"))
     save_model(d / "nan-model.pt", nan)
+    from models.energy import MPoT
+
+    save_model(d / "mpot.pt", MPoT(63, 2, n_mean=1, seed=0))
     (d / "locked").mkdir()
     (d / "unreadable.pt").write_bytes(raw)
     if not ROOT:

@@ -30,6 +30,7 @@ from models.energy import EnergyModel
 from pgm import REAL_KINDS  # density kinds: flat (improper) conditionals at β = 0
 from tests.models.test_class_rbm import random_class_rbm
 from tests.models.test_conv_rbm import random_conv_rbm
+from tests.models.test_covariance_models import random_mcrbm, random_mpot
 from tests.models.test_spike_slab_rbm import random_spike_slab_rbm
 from tests.oracles import MAX_ENUMERATED_UNITS, random_bm, random_dbm, random_gaussian_rbm, random_rbm
 
@@ -77,7 +78,11 @@ CASES = [
     Case("convrbm-3x3-pool2", lambda: random_conv_rbm(3, 2, 2, 2, seed=10, dtype=torch.float32)),
     Case("convrbm-2ch-2x3-pool1", lambda: random_conv_rbm((2, 3), 3, 2, 1, n_channels=2, seed=11,
                                                           dtype=torch.float32)),
+    Case("mcrbm-3x4x3x2", lambda: random_mcrbm(3, 4, 3, 2, seed=10, dtype=torch.float32)),
+    Case("mpot-3x4x2x2", lambda: random_mpot(3, 4, 2, 2, seed=11, dtype=torch.float32)),
 ]
+#: Kinds with a density: their conditionals are flat (improper) at β = 0.
+DENSITY_KINDS = (*REAL_KINDS, "gamma")
 
 BATCH = 7
 
@@ -105,6 +110,8 @@ def random_values(group, batch: int, generator: torch.Generator, dtype=torch.flo
         return torch.rand(shape, generator=generator).lt(0.5).to(dtype) * 2 - 1
     if group.kind in ("gaussian", "real"):
         return torch.randn(shape, generator=generator, dtype=dtype)
+    if group.kind == "gamma":  # positive reals
+        return torch.rand(shape, generator=generator, dtype=dtype) * 2 + 0.1
     if group.kind == "softmax":
         k = torch.randint(0, group.n_units, (batch,), generator=generator)
         return torch.nn.functional.one_hot(k, group.n_units).to(dtype)
@@ -191,7 +198,7 @@ def test_conditional_log_ratios_equal_energy_differences(case, model, beta):
         dist = model.conditional(grp.name, state, beta=beta)
         lhs = _per_example(dist.log_prob(x), BATCH) - _per_example(dist.log_prob(x2), BATCH)
         rhs = -b * (model.energy(state) - model.energy(other))
-        rows = b > 0 if grp.kind in REAL_KINDS else torch.ones_like(b, dtype=torch.bool)
+        rows = b > 0 if grp.kind in DENSITY_KINDS else torch.ones_like(b, dtype=torch.bool)
         torch.testing.assert_close(lhs[rows], rhs.detach()[rows], rtol=1e-9, atol=1e-9, msg=grp.name)
 
 

@@ -89,7 +89,7 @@ def test_training_curves_of_an_energy_models_history(tmp_path):
     for e in range(1, 4):
         h.append(epoch=e, recon_error=5.0 - e, pseudo_log_likelihood=None, train_recon_error=None,
                  log_likelihood=-20.0 + e, log_z=10.0, log_likelihood_lower=-20.1 + e, log_likelihood_upper=-19.9 + e,
-                 lr=0.1, momentum=0.5, seconds=1.0)
+                 lr=0.1, momentum=0.5, hmc_accept=None, hmc_step_size=None, seconds=1.0)
     fig = plots.training_curves(h, tmp_path / "t.png")
     left, right = fig.axes
     assert [ln.get_label() for ln in left.get_lines()] == ["log-likelihood"]
@@ -123,7 +123,7 @@ def test_training_curves_of_a_greedy_dbn_history():
         for e in (1, 2):
             h.append(epoch=e, recon_error=3.0 / e, pseudo_log_likelihood=None, train_recon_error=None,
                      log_likelihood=None, log_z=None, log_likelihood_lower=None, log_likelihood_upper=None,
-                     lr=0.1, momentum=0.5, seconds=1.0)
+                     lr=0.1, momentum=0.5, hmc_accept=None, hmc_step_size=None, seconds=1.0)
         layers.append(h)
     bounds = [{"layer": l, "estimate": -20.0 + l, "estimate_lower": -20.5 + l, "estimate_upper": -19.5 + l,
                "bound": -21.0 + l} for l in (1, 2)]

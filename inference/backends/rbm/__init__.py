@@ -14,7 +14,8 @@ from models.energy import RBM
 
 __all__ = ["recognise", "fast_path", "DTYPES"]
 
-_METHODS = ("energy", "conditional", "free_energy", "free_energy_hidden", "hidden_logits", "visible_logits")
+_METHODS = ("energy", "conditional", "free_energy", "free_energy_hidden", "hidden_logits", "visible_logits",
+            "project_parameters")
 _SEEN: dict = {}
 
 
@@ -25,7 +26,8 @@ DTYPES = (torch.float32, torch.float64)
 def recognise(model) -> bool:
     """Whether ``model`` is a :class:`~models.energy.RBM` (or a subclass that redefines
     none of its energy, conditionals or free energies) with binary hidden units and float32
-    or float64 parameters."""
+    or float64 parameters (a subclass with a constraint of its own, ``project_parameters``,
+    takes the generic path, which applies it after every step)."""
     cls = type(model)
     ok = _SEEN.get(cls)
     if ok is None:

@@ -36,7 +36,7 @@ def real_digits():
 def test_library_families():
     assert families.names() == ["rbm", "grbm", "bm", "hopfield", "dbm", "crbm", "ssrbm", "sbn", "helmholtz", "vae",
                                 "dbn", "ae", "dae", "sae", "cae", "stacked", "gsn", "fvsbn", "nade", "made", "oanade",
-                                "rnade", "gan", "cgan", "dcgan", "gmmn", "condrbm", "rnnrbm", "convrbm", "convdbn"]
+                                "rnade", "gan", "cgan", "dcgan", "gmmn", "condrbm", "rnnrbm", "convrbm", "convdbn", "mcrbm", "mpot"]
     rbm, grbm = families.lookup("rbm"), families.lookup("grbm")
     assert (rbm.cls, rbm.visible_kind, rbm.default_data) == (RBM, "bernoulli", "digits")
     assert (grbm.cls, grbm.visible_kind, grbm.default_data) == (GaussianRBM, "gaussian", "digits-real")
@@ -53,7 +53,8 @@ def test_library_families():
                            "oanade": "autoregressive", "rnade": "autoregressive",
                            "gan": "samples", "cgan": "samples", "dcgan": "samples", "gmmn": "samples",
                            "condrbm": "exact", "rnnrbm": "exact",
-                           "convrbm": "ais", "convdbn": "importance"}
+                           "convrbm": "ais", "convdbn": "importance",
+                           "mcrbm": "ais", "mpot": "ais"}
     for family in families.families():
         assert family.evaluation in families.EVALUATIONS and set(family.pictures) <= set(families.PICTURES)
 
@@ -268,3 +269,18 @@ def test_nothing_above_models_switches_on_a_concrete_family():
 def test_docstring_examples():
     result = doctest.testmod(inference.families.protocol)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_covariance_families():
+    from models.energy import MeanCovarianceRBM, MPoT
+
+    mc, mp = families.lookup("mcrbm"), families.lookup("mpot")
+    assert (mc.cls, mp.cls) == (MeanCovarianceRBM, MPoT)
+    assert mc.methods == mp.methods == ("hmc", "pcd", "cd") and mc.default_method(MPoT(2, 1, n_mean=1)) == "hmc"
+    assert (mc.default_data, mc.visible_kind, mc.fit_evaluations, mp.fit_evaluations) == \
+        ("patches", "gaussian", ("exact",), ())
+    model = mc.from_sizes([3, 4, 2])
+    assert (model.n_visible, model.n_factors, model.n_covariance, model.n_mean) == (3, 4, 4, 2)
+    assert model.graph.gibbs_blocks() == [["v"], ["hc", "hm"]]
+    assert mc.visible_weights(model).shape == (3, 4)
+

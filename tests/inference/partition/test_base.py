@@ -81,7 +81,7 @@ def test_tempering_needs_the_matching_conditional():
                            "x": NormalFactor(torch.zeros(2, dtype=F64), torch.ones(2, dtype=F64))})
     with pytest.raises(TypeError, match="Bernoulli base factor needs a Bernoulli conditional, got Normal"):
         base.temper("v", Normal(torch.zeros(2), torch.ones(2)), 0.5)
-    with pytest.raises(TypeError, match="Normal base factor needs a Normal conditional, got Bernoulli"):
+    with pytest.raises(TypeError, match="Normal base factor needs a Normal or MultivariateNormal conditional, got Bernoulli"):
         base.temper("x", Bernoulli(logits=torch.zeros(2)), 0.5)
 
 
