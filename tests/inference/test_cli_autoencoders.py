@@ -54,7 +54,7 @@ def test_sae_cae_and_the_stack(tmp_path, capsys, one_thread):
 
 @pytest.mark.parametrize("argv, message", [
     (["fit", "ae", "--walkback", "3"], "--walkback is an option of dae, gsn, not of ae"),
-    (["fit", "dae", "--sparsity", "0.1"], "--sparsity is an option of sae, not of dae"),
+    (["fit", "dae", "--sparsity", "0.1"], "--sparsity is an option of sae, convrbm, convdbn, not of dae"),
     (["fit", "ae", "--method", "walkback"], "needs a corruption"),
     (["fit", "dae", "--level", "1.5"], "noise_level"),
     (["fit", "ae", "--evaluate", "exact"], "--evaluate exact does not apply to the ae model"),

@@ -15,7 +15,7 @@ matplotlib.use("Agg")
 
 #: Layer sizes tried in order; each family is drawn at the first one it accepts (the
 #: deepest first, so that stacks show more than one hidden layer).
-SIZES = ((16, 8, 4), (16, 8), (16,))
+SIZES = ((16, 8, 4), (16, 8), (16,), (8, 2, 3, 2), (8, 2, 3, 2, 2, 2, 2))  # the last two: a conv RBM and a conv DBN
 
 
 def small_model(entry):
