@@ -198,9 +198,9 @@ def test_sample_quality_small(capsys):
 
 def test_leaderboard_small(capsys):
     _load("leaderboard").main(["--epochs", "1", "--n", "20", "--test-rows", "10", "--samples", "20", "--ais-steps",
-                               "10"])
+                               "10", "--rows", "300"])
     out = capsys.readouterr().out
-    assert "decoder AIS" in out and "none (samples only)" in out
+    assert "decoder AIS" in out and "none (samples only)" in out and "NN ratio" in out
 
 
 def test_leaderboard_on_mnist_files(capsys, tmp_path):
