@@ -46,7 +46,7 @@ side, balls, n_train, epochs = (16, 2, 200, 30) if FULL else (12, 1, 40, 3)
 train = pgm.bouncing_balls(n_train, 20, side=side, n_balls=balls, radius=2.5 if FULL else 2.0, seed=0)
 test = pgm.bouncing_balls(30 if FULL else 10, 20, side=side, n_balls=balls, radius=2.5 if FULL else 2.0, seed=1)
 print(tuple(train.shape), tuple(test.shape))
-pgm.plots.sequence_strips(train[:3], train[:3], (side, side), title="three training sequences (twice)",
+pgm.plots.sequence_strips(train[:3], None, (side, side), title="three training sequences",
                           path=out / "data.png")
 
 # %% [markdown]
