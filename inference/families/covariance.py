@@ -69,17 +69,20 @@ class CovarianceFamily(EnergyFamily):
     def evaluate(self, model, data, args, load_train) -> dict:
         from ..evaluation import log_likelihood
         from ..partition import exact_log_partition, hmc_ais_log_partition, quadrature_log_partition
-        from ..partition.exact import MAX_EXACT_UNITS
+        from ..partition.exact import MAX_EXACT_UNITS, enumeration_set
 
         if args.method == "importance":
             raise UsageError(f"--method importance needs a directed model (sbn, vae), not {self.label(model)}; "
                              "use --method exact or ais")
         if args.method == "exact":
-            if isinstance(model, MeanCovarianceRBM):
-                units = model.n_covariance + model.n_mean
+            try:  # binary hidden units (the mcRBM's) enumerate, with v integrated as a Gaussian
+                groups, units = enumeration_set(model, "pgm eval")
+            except TypeError:  # continuous covariance units (the mPoT's): no set to enumerate
+                groups = None
+            if groups is not None:
                 if units > MAX_EXACT_UNITS:
-                    raise UsageError(f"--method exact enumerates the {units} hidden units of the mcRBM, above "
-                                     f"{MAX_EXACT_UNITS}; use --method ais")
+                    raise UsageError(f"--method exact enumerates the {units} hidden units of the "
+                                     f"{self.label(model)}, above {MAX_EXACT_UNITS}; use --method ais")
                 log_z = exact_log_partition(model)
             elif model.n_visible <= 2:
                 log_z = quadrature_log_partition(model)
