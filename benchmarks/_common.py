@@ -9,7 +9,7 @@ import time
 
 import torch
 
-__all__ = ["best_time", "set_threads", "load_average", "format_table", "machine_line", "peer_installed"]
+__all__ = ["best_time", "set_threads", "load_average", "format_table", "machine_line", "peer_installed", "plain_hmc_step"]
 
 #: How to install each optional peer library that benchmarks compare against.
 _PEERS = {"learnergy": "learnergy (pip install -c constraints.txt -e '.[bench]')",
@@ -130,3 +130,27 @@ def report(header: list[str], rows: list[list[str]], args, results) -> None:
     print(f"\n{load_average()} after the run")
     if args.json:
         write_json(args.json, {"args": vars(args), "results": results})
+
+
+def plain_hmc_step(log_prob, z, eps, n_leapfrog, gen, lp0=None, g=None):
+    """One HMC step as a plain torch loop (no state object, no checks): the reference the
+    library's ``inference.mcmc.hmc.step`` is timed against. ``lp0`` and ``g``, the
+    log-density and its gradient at ``z``, are computed unless given (the library's state
+    caches them)."""
+    def grad(v):
+        with torch.enable_grad():
+            v = v.detach().requires_grad_(True)
+            lp = log_prob(v)
+            return lp.detach(), torch.autograd.grad(lp.sum(), v)[0]
+
+    if lp0 is None or g is None:
+        lp0, g = grad(z)
+    p0 = torch.randn(z.shape, generator=gen, dtype=z.dtype)
+    p, z1 = p0 + 0.5 * eps[:, None] * g, z
+    for i in range(n_leapfrog):
+        z1 = z1 + eps[:, None] * p
+        lp1, g1 = grad(z1)
+        p = p + (eps[:, None] if i < n_leapfrog - 1 else 0.5 * eps[:, None]) * g1
+    accept = torch.rand(z.shape[0], generator=gen, dtype=z.dtype).log() < (lp1 - 0.5 * p.square().sum(-1)
+                                                                            - lp0 + 0.5 * p0.square().sum(-1))
+    return torch.where(accept[:, None], z1, z)

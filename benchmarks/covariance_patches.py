@@ -30,7 +30,7 @@ import time
 
 import torch
 
-from _common import machine_line, set_threads
+from _common import machine_line, plain_hmc_step, set_threads
 
 import pgm
 from inference import ais_log_partition, fit, log_likelihood
@@ -38,26 +38,6 @@ from inference.learning import PersistentHMC
 from inference.mcmc import hmc
 from inference.partition import hmc_ais_log_partition
 from models import GaussianRBM, MeanCovarianceRBM, MPoT
-
-
-def plain_hmc_step(log_prob, z, lp0, g, eps, n_leapfrog, gen):
-    """The same HMC step as a plain loop (no state object, no checks), from the log-density
-    ``lp0`` and gradient ``g`` at ``z`` that the library's state caches too."""
-    def grad(v):
-        with torch.enable_grad():
-            v = v.detach().requires_grad_(True)
-            lp = log_prob(v)
-            return lp.detach(), torch.autograd.grad(lp.sum(), v)[0]
-
-    p0 = torch.randn(z.shape, generator=gen, dtype=z.dtype)
-    p, z1 = p0 + 0.5 * eps[:, None] * g, z
-    for i in range(n_leapfrog):
-        z1 = z1 + eps[:, None] * p
-        lp1, g1 = grad(z1)
-        p = p + (eps[:, None] if i < n_leapfrog - 1 else 0.5 * eps[:, None]) * g1
-    accept = torch.rand(z.shape[0], generator=gen, dtype=z.dtype).log() < (lp1 - 0.5 * p.square().sum(-1)
-                                                                            - lp0 + 0.5 * p0.square().sum(-1))
-    return torch.where(accept[:, None], z1, z)
 
 
 def gaussian_log_density(train, test):
@@ -188,7 +168,7 @@ def main(argv=None):
         hmc.step(target, state, gen, n_leapfrog=20)
         ours.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
-        plain_hmc_step(target, z0, state.log_prob, state.grad, state.step_size, 20, gen)
+        plain_hmc_step(target, z0, state.step_size, 20, gen, lp0=state.log_prob, g=state.grad)
         plain.append(time.perf_counter() - t0)
     print(f"\nHMC step, 100 chains, 20 leapfrog, mcRBM -F(v): ours {min(ours) * 1e3:.1f} ms, plain loop "
           f"{min(plain) * 1e3:.1f} ms, ratio {min(ours) / min(plain):.2f} (target <= 1.2)")

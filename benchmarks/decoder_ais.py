@@ -24,33 +24,13 @@ import time
 
 import torch
 
-from _common import machine_line, set_threads
+from _common import machine_line, plain_hmc_step, set_threads
 
 from inference import fit
 from inference.evaluation.decoder_ais import decoder_ais, reverse_decoder_ais
 from inference.mcmc import hmc
 from models import VAE
 from pgm import load_digits
-
-
-def plain_hmc_step(log_prob, z, eps, n_leapfrog, gen):
-    """The same HMC step as a plain loop (no state object, no checks)."""
-    def grad(v):
-        with torch.enable_grad():
-            v = v.detach().requires_grad_(True)
-            lp = log_prob(v)
-            return lp.detach(), torch.autograd.grad(lp.sum(), v)[0]
-
-    lp0, g = grad(z)
-    p0 = torch.randn(z.shape, generator=gen, dtype=z.dtype)
-    p, z1 = p0 + 0.5 * eps[:, None] * g, z
-    for i in range(n_leapfrog):
-        z1 = z1 + eps[:, None] * p
-        lp1, g1 = grad(z1)
-        p = p + (eps[:, None] if i < n_leapfrog - 1 else 0.5 * eps[:, None]) * g1
-    accept = torch.rand(z.shape[0], generator=gen, dtype=z.dtype).log() < (lp1 - 0.5 * p.square().sum(-1)
-                                                                            - lp0 + 0.5 * p0.square().sum(-1))
-    return torch.where(accept[:, None], z1, z)
 
 
 def main(argv=None):
