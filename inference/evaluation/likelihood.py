@@ -9,6 +9,13 @@ binary visible units p is a probability (nats per example); for real-valued ones
 (``gaussian``, ``real``) a density with respect to Lebesgue measure on the data's own
 scale (nats per example; rescaling the data by a factor a shifts it by −n_v log a).
 Computed in float64 on a copy of the model.
+
+In a run of W processes (``torchrun``, ``distributed=None`` or ``True``) every rank takes
+its rows of the data (rank r the rows r, r + W, ...: :class:`~inference.distributed.Shard`
+without shuffling), the per-row −F(v_n) are gathered back in the rows' order without the
+sampler's padding, and log Z named by ``"exact"`` or ``"ais"`` is estimated with the
+states or the chains split across the ranks
+(:func:`~inference.partition.named.log_partition`); every rank returns the same result.
 """
 
 from __future__ import annotations
@@ -20,8 +27,10 @@ import torch
 
 from models.energy import EnergyModel
 
+from ..distributed import Shard, joined
 from ..partition.estimate import LogZEstimate
 from ..partition.exact import _float64_copy
+from ..partition.named import METHODS, split_log_partition
 from ..partition.visible import check_visible, free_energy_plan, visible_free_energy
 
 __all__ = ["LogLikelihood", "log_likelihood"]
@@ -73,7 +82,8 @@ def _log_z_triple(log_z):
     return values
 
 
-def log_likelihood(model: EnergyModel, data: torch.Tensor, log_z) -> LogLikelihood:
+def log_likelihood(model: EnergyModel, data: torch.Tensor, log_z, *, ais_options: dict | None = None,
+                   distributed=None) -> LogLikelihood:
     r"""Mean log-likelihood of data, in nats per example.
 
     .. math::
@@ -99,9 +109,20 @@ def log_likelihood(model: EnergyModel, data: torch.Tensor, log_z) -> LogLikeliho
         Examples, floating dtype: outcomes of binary units (probabilities such as grey
         levels are refused: they are not outcomes of the model), or any finite values
         for real-valued units.
-    log_z : LogZEstimate or float
+    log_z : LogZEstimate, float, "exact" or "ais"
         log Z of ``model``, e.g. from :func:`~inference.partition.exact_log_partition` or
-        :func:`~inference.partition.ais_log_partition`.
+        :func:`~inference.partition.ais_log_partition`; or the estimator to run here
+        (:func:`~inference.partition.named.log_partition`: split across the ranks of a
+        data-parallel run).
+    ais_options : dict, optional
+        For ``log_z="ais"``: keywords of :func:`~inference.partition.ais_log_partition`
+        (``n_chains``, ``betas``, ``base``, ``data``, ``seed``, ``progress``, ``backend``);
+        on W ranks rank r runs its share of the ``n_chains`` chains seeded ``seed + r``.
+    distributed : bool or None, default None
+        ``None``: split the rows (and a named log Z) across the ranks when a launcher's
+        environment (``torchrun``) or an open process group of several ranks is
+        detected; ``True``: require it; ``False``: one process. As for
+        :func:`inference.fit`.
 
     Returns
     -------
@@ -111,10 +132,10 @@ def log_likelihood(model: EnergyModel, data: torch.Tensor, log_z) -> LogLikeliho
     ------
     TypeError
         ``model`` is not an energy model or has no tractable free energy, ``data`` is not
-        a floating tensor, or ``log_z`` has the wrong type.
+        a floating tensor, or ``log_z`` has the wrong type or names no estimator.
     ValueError
         ``data`` has the wrong shape, NaN/inf, values outside the visible kind's set, or
-        no rows.
+        no rows; ``ais_options`` without ``log_z="ais"``.
 
     Examples
     --------
@@ -129,14 +150,35 @@ def log_likelihood(model: EnergyModel, data: torch.Tensor, log_z) -> LogLikeliho
     func = "log_likelihood"
     data = check_visible(model, data, func)
     plan = free_energy_plan(model, func)
-    lz, lz_lower, lz_upper = _log_z_triple(log_z)
-    model64 = _float64_copy(model)
-    with torch.no_grad():
-        neg_f = torch.cat([
-            -visible_free_energy(model64, chunk.to(device=model64.device, dtype=_F64), plan).to(_F64)
-            for chunk in data.split(_ROWS)
-        ])
+    named = isinstance(log_z, str)
+    if named and log_z not in METHODS:
+        raise TypeError(f"{func}: log_z must be a LogZEstimate, a float or the name of an estimator "
+                         f"{list(METHODS)}, got {log_z!r}")
+    if ais_options is not None and not (named and log_z == "ais" and isinstance(ais_options, dict)):
+        raise ValueError(f"{func}: ais_options must be a dict of ais_log_partition keywords given with "
+                         f"log_z='ais', got {type(ais_options).__name__} with log_z={log_z!r}")
+    if not named:
+        _log_z_triple(log_z)  # a bad log_z is refused before any process group is joined
+    with joined(distributed, model.device, func) as replicas:
+        if named:
+            log_z = split_log_partition(model, log_z, replicas, **(ais_options or {}))
+        lz, lz_lower, lz_upper = _log_z_triple(log_z)
+        neg_f = _per_row(model, data, plan, replicas)
     n = neg_f.shape[0]
     mean_neg_f = float(neg_f.mean())
     sem = float(neg_f.std() / math.sqrt(n)) if n > 1 else math.nan
     return LogLikelihood(mean_neg_f - lz, mean_neg_f - lz_upper, mean_neg_f - lz_lower, sem, n)
+
+
+def _per_row(model, data, plan, replicas) -> torch.Tensor:
+    """−F(v_n) of every row (n,), float64: on one process, or each rank on its rows and
+    gathered in the rows' order."""
+    model64 = _float64_copy(model)
+    shard = None if replicas is None else Shard(data.shape[0], replicas, shuffle=False)
+    rows = data if shard is None else data[shard.indices(device=data.device)]
+    with torch.no_grad():
+        neg_f = torch.cat([
+            -visible_free_energy(model64, chunk.to(device=model64.device, dtype=_F64), plan).to(_F64)
+            for chunk in rows.split(_ROWS)
+        ])
+    return neg_f if shard is None else shard.gather(neg_f)
