@@ -212,9 +212,9 @@ def _rbm_part(out, train, test, quick, seed, n_hidden, epochs, progress, echo) -
     t_ais = time.perf_counter() - t0
 
     ll = {
-        "test_exact": log_likelihood(model, test, exact),
-        "test_ais": log_likelihood(model, test, ais),
-        "train_exact": log_likelihood(model, train, exact),
+        "test_exact": log_likelihood(model, test, exact, distributed=False),
+        "test_ais": log_likelihood(model, test, ais, distributed=False),
+        "train_exact": log_likelihood(model, train, exact, distributed=False),
     }
     metrics = {
         "model": {"class": "RBM", **model.config()},

@@ -183,9 +183,36 @@ def _cmd_eval(args):
     if args.ensemble != 1 and family.evaluation != "autoregressive":
         raise UsageError(f"--ensemble applies to autoregressive models trained over orderings or masks (oanade, "
                          f"made); {args.model} holds a {_model_name(model)} model")
-    result = family.evaluate(model, data, args, lambda: load_data(spec, "train"))
+    rank = _launched_eval_rank(family, model, args)
+    with _eval_group(model):  # under torchrun: the group the family's estimators split their work across
+        result = family.evaluate(model, data, args, lambda: load_data(spec, "train"))
+    if rank > 0:
+        return
     result.update(split=args.split, data=spec)
     print(json_text(result))
+
+
+def _launched_eval_rank(family, model, args) -> int:
+    """This process's rank under a launcher such as ``torchrun`` (0 otherwise); a usage
+    error for a model whose evaluation is not split across processes
+    (:meth:`~inference.families.Family.split_evaluation`)."""
+    from ..distributed import launch_rank, launched
+
+    if launched():
+        why = family.split_evaluation(model, args)
+        if why is not None:
+            label = _model_name(model)
+            raise UsageError(f"the {label} model does not evaluate across processes ({why}); run `pgm eval` on "
+                             f"{args.model} without torchrun (models that do: the energy models judged by exact "
+                             "or AIS log Z)")
+    return launch_rank()
+
+
+def _eval_group(model):
+    """The process group of a launched ``pgm eval``, open while its ranks evaluate."""
+    from ..distributed import joined, launched
+
+    return joined(True, model.device, "pgm eval") if launched() else nullcontext()
 
 
 def _cmd_sample(args):

@@ -228,7 +228,7 @@ def _evaluate(dbn, l, rbm, evaluate, eval_data, train_data, n_samples, seed, ais
 
             lz = ais_log_partition(rbm, **{"n_chains": 100, "progress": False, "seed": seed, "data": train_data,
                                            **(ais_options or {})})
-        ll = log_likelihood(rbm, eval_data, lz)
+        ll = log_likelihood(rbm, eval_data, lz, distributed=False)
         row = {"estimate": ll.mean, "estimate_lower": ll.lower, "estimate_upper": ll.upper,
                "bound": ll.mean, "bound_lower": ll.lower, "bound_upper": ll.upper}
     else:

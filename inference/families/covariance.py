@@ -66,6 +66,9 @@ class CovarianceFamily(EnergyFamily):
     def check_cli_fit(self, model, args) -> None:
         """Nothing to refuse beyond the parser's checks."""
 
+    def split_evaluation(self, model, args):
+        return "its log Z (AIS with HMC transitions, quadrature) is computed on one process"
+
     def evaluate(self, model, data, args, load_train) -> dict:
         from ..evaluation import log_likelihood
         from ..partition import exact_log_partition, hmc_ais_log_partition, quadrature_log_partition
@@ -96,7 +99,7 @@ class CovarianceFamily(EnergyFamily):
                                           data=load_train() if args.base == "data" else None, seed=args.seed,
                                           progress=not args.no_progress)
         return {"model": self.label(model), "log_z": log_z._asdict(),
-                "log_likelihood": log_likelihood(model, data, log_z)._asdict(),
+                "log_likelihood": log_likelihood(model, data, log_z, distributed=False)._asdict(),
                 "units": "nats per example, log-density on the data's scale"}
 
     def picture_group(self, model):

@@ -72,20 +72,32 @@ class EnergyFamily(Family):
             check_exact(model, "--evaluate exact", "--evaluate ais or a smaller layer")
 
     # -- using a trained model -----------------------------------------------------------------
+    def split_evaluation(self, model, args):
+        """Split under a launcher: log Z by enumeration over state ranges or AIS over chain
+        shares, the rows' free energies on each rank's shard; not yet a DBM's mean-field
+        bound or a classifier's accuracy."""
+        if _bound_applies(model):
+            return "its mean-field bound is computed on one process"
+        if hasattr(model, "split_labels"):
+            return "its classification accuracy is computed on one process"
+        return None
+
     def evaluate(self, model, data, args, load_train) -> dict:
-        from ..partition import ais_log_partition, default_schedule, exact_log_partition
+        from ..partition import default_schedule
+        from ..partition.named import log_partition
 
         if args.method == "importance":
             raise UsageError(f"--method importance needs a directed model (sbn, vae), not {self.label(model)}; "
                              "use --method exact or ais")
+        # distributed=None: split across the ranks of a process group that pgm eval under torchrun holds open
         if args.method == "exact":
             check_exact(model, "--method exact", "--method ais")
-            log_z = exact_log_partition(model)
+            log_z = log_partition(model, "exact")
         else:
             betas = default_schedule() if args.betas is None else torch.linspace(0, 1, args.betas, dtype=torch.float64)
-            log_z = ais_log_partition(model, n_chains=args.chains, betas=betas, base=args.base,
-                                      data=load_train() if args.base == "data" else None, seed=args.seed,
-                                      progress=not args.no_progress)
+            log_z = log_partition(model, "ais", n_chains=args.chains, betas=betas, base=args.base,
+                                  data=load_train() if args.base == "data" else None, seed=args.seed,
+                                  progress=not args.no_progress)
         vis = model.graph[model.visible_name]
         result = {"model": self.label(model), "log_z": log_z._asdict(),
                   "log_likelihood": _log_likelihood(model, data, log_z),
@@ -149,15 +161,23 @@ def _log_likelihood(model, data, log_z):
 def _bound(model, data, log_z):
     """The mean-field bound as a dict for models without a free energy whose latents suit it (DBM)."""
     from ..evaluation import variational_bound
+
+    if not _bound_applies(model):
+        return None
+    return {k: v for k, v in variational_bound(model, data, log_z)._asdict().items() if k != "per_example"}
+
+
+def _bound_applies(model) -> bool:
+    """Whether ``pgm eval`` reports the mean-field bound: latents that suit it and no free energy."""
     from ..variational.mean_field import latent_groups
 
     if has_free_energy(model) or len(model.graph.groups) == 1:  # nothing latent: log p(v) itself is exact
-        return None
+        return False
     try:
         latent_groups(model, "pgm eval")
     except TypeError:
-        return None
-    return {k: v for k, v in variational_bound(model, data, log_z)._asdict().items() if k != "per_example"}
+        return False
+    return True
 
 
 class HopfieldFamily(EnergyFamily):

@@ -220,6 +220,15 @@ class Family:
         (``load_train()`` gives the training split where an estimator needs it)."""
         raise UsageError(f"pgm eval: the {self.label(model)} family declares no evaluation")
 
+    def split_evaluation(self, model, args) -> str | None:
+        """``pgm eval`` under a launcher (``torchrun``, several processes): ``None`` where
+        :meth:`evaluate` splits its work across the ranks of the process group that the
+        command holds open while every rank calls it (the estimators it calls detect the
+        group, ``distributed=None``), and only rank 0 prints; otherwise the reason it does
+        not, and the command refuses to run N copies (the default: evaluation on one
+        process)."""
+        return "its evaluation runs on one process"
+
     def sample(self, model, n: int, generator, steps: int, clamp=None):
         """``n`` samples of the visible units (means where the family draws them), (n, n_visible);
         a family without ``"samples"`` among its :attr:`pictures` draws none."""

@@ -490,5 +490,5 @@ def _evaluate(model, evaluate, eval_data, train_data, seed):
         log_z = exact_log_partition(model)
     else:
         log_z = ais_log_partition(model, **_ais_options(evaluate, train_data, seed))
-    ll = log_likelihood(model, eval_data, log_z)
+    ll = log_likelihood(model, eval_data, log_z, distributed=False)  # repeated on every rank, not split
     return float(ll.mean), float(ll.lower), float(ll.upper), float(log_z.log_z)

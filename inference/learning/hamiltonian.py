@@ -177,8 +177,9 @@ class PersistentHMC(_Estimator):
         if not isinstance(z, torch.Tensor) or z.dim() != 2 or z.shape[1] != d or not z.is_floating_point():
             raise bad(f"chains 'z' must be a floating tensor (n_chains, {d})")
         n = z.shape[0]
-        if self.n_chains is not None and n != self.n_chains:
-            raise bad(f"holds {n} chains, the run has {self.n_chains}")
+        if self.n_chains is not None and n % self.n_chains:
+            raise bad(f"holds {n} chains, the run has {self.n_chains} per process (or a multiple of that, after a "
+                      "resume on fewer processes folded their chains together)")
         for key in ("step_size", "accept", "accepted"):
             t = chains[key]
             if not isinstance(t, torch.Tensor) or t.shape != (n,) or not bool(torch.isfinite(t).all()):
@@ -187,6 +188,18 @@ class PersistentHMC(_Estimator):
             raise bad("chains must hold finite positions and positive step sizes")
         if type(chains["steps"]) is not int or chains["steps"] < 0:
             raise bad("chains 'steps' must be an int >= 0")
+
+    @staticmethod
+    def fold_state_dicts(states: list) -> dict:
+        """One :meth:`state_dict` holding the chains of several (the ranks of a run that
+        resumes on fewer processes), concatenated in order, each chain with its own step
+        size and acceptance; ``steps`` (the same count on every rank) is the first's."""
+        started = [s["chains"] for s in states if s.get("chains") is not None]
+        if not started:
+            return {"chains": None}
+        return {"chains": {**{key: torch.cat([c[key] for c in started])
+                              for key in ("z", "step_size", "accept", "accepted")},
+                           "steps": started[0]["steps"]}}
 
     def load_state_dict(self, state: dict, device=None) -> None:
         """Restore chains saved by :meth:`state_dict` (log-density and gradient are recomputed

@@ -184,5 +184,10 @@ class MultiPrediction:
         """Nothing to save (the masks come from the run's generator)."""
         return {}
 
+    @staticmethod
+    def fold_state_dicts(states: list) -> dict:
+        """Nothing to fold (a run resumed on fewer processes)."""
+        return {}
+
     def load_state_dict(self, state: dict, device=None) -> None:
         """Nothing to restore."""

@@ -14,7 +14,8 @@ __all__ = ["estimator_part", "average_part"]
 
 
 def estimator_part(est, model) -> Part:
-    """A learning rule's state (PCD and PT chains; nothing for CD)."""
+    """A learning rule's state (PCD and PT chains; nothing for CD), folded by the rule's
+    ``fold_state_dicts`` where it has one (persistent chains)."""
     stateful = hasattr(est, "state_dict") and hasattr(est, "load_state_dict")
 
     def check(saved, bad):
@@ -25,7 +26,9 @@ def estimator_part(est, model) -> Part:
         if saved is not None and stateful:
             est.load_state_dict(saved, device=model.device)
 
-    return Part(lambda: est.state_dict() if stateful else None, load, check)
+    # the persistent chains of several ranks, concatenated; a rule without chains has nothing to fold
+    fold = getattr(est, "fold_state_dicts", None) if stateful else (lambda states: None)
+    return Part(lambda: est.state_dict() if stateful else None, load, check, fold)
 
 
 def average_part(avg, model) -> Part:
@@ -73,8 +76,9 @@ def _check_estimator(bad, saved, est, model) -> None:
                   f"{sorted(groups)}")
     n = beta.shape[0]
     wanted = getattr(est, "n_chains", None)
-    if wanted is not None and n != wanted:
-        raise bad(f"holds {n} chains, the run has {wanted}")
+    if wanted is not None and n % wanted:
+        raise bad(f"holds {n} chains, the run has {wanted} per process (or a multiple of that, after a resume on "
+                  "fewer processes folded their chains together)")
     for name, x in values.items():
         if (not isinstance(x, torch.Tensor) or x.dim() < 1 or x.shape[0] != n
                 or math.prod(x.shape[1:]) != groups[name]):

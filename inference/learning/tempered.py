@@ -119,6 +119,38 @@ class PT(_Estimator):
                               swaps.get("proposed", zeros).to(dev), int(swaps.get("n_steps", 0)))
         self.chains_per_temperature = c
 
+    def fold_state_dicts(self, states: list) -> dict:
+        """One :meth:`state_dict` holding the chains of several (the ranks of a run that
+        resumes on fewer processes): their replicas joined temperature by temperature, so
+        that each chain keeps its ladder (row t·C + j is chain j at β_t), and their swap
+        counts summed. The ladders must be the same (``n_temperatures`` and ``beta_min``
+        are the run's settings), else a ValueError."""
+        started = [s for s in states if s.get("chains") is not None]
+        if not started:
+            return {"chains": None}
+        t = self.n_temperatures
+
+        def by_temperature(x):  # (T·c, ...) -> (T, c, ...)
+            return x.reshape(t, x.shape[0] // t, *x.shape[1:])
+
+        ladders = [by_temperature(s["chains"]["beta"])[:, 0] for s in started]
+        if any(not torch.equal(ladder, ladders[0]) for ladder in ladders):
+            raise ValueError("PT: the chains to fold were run on different temperature ladders "
+                             f"({[ladder.tolist() for ladder in ladders]}); they cannot be joined")
+
+        def join(tensors):
+            parts = [by_temperature(x) for x in tensors]
+            return torch.cat(parts, 1).reshape(-1, *parts[0].shape[2:])
+
+        groups = started[0]["chains"]["values"]
+        swaps = [s.get("swaps") or {} for s in started]
+        out = {"chains": {"values": {g: join([s["chains"]["values"][g] for s in started]) for g in groups},
+                          "beta": join([s["chains"]["beta"] for s in started])}}
+        if all(w for w in swaps):
+            out["swaps"] = {"accepted": sum(w["accepted"] for w in swaps), "proposed": sum(w["proposed"] for w in swaps),
+                            "n_steps": swaps[0]["n_steps"]}
+        return out
+
     def grad(self, model: EnergyModel, v: torch.Tensor, track_error: bool = True) -> GradInfo:
         """Set ``p.grad`` of every parameter of ``model`` to the estimate for batch ``v``
         (valid data of the model's dtype and device; ``track_error`` is ignored)."""

@@ -52,11 +52,17 @@ class Part(NamedTuple):
     check : callable (saved, bad) -> None, optional
         Refuses a malformed saved state by raising ``bad(what)`` (a ValueError naming the
         file and the entry) before anything is loaded.
+    fold : callable (list of saved) -> saved, optional
+        For a part that differs from rank to rank: one state holding the states of
+        several ranks (persistent chains, concatenated), for a run that resumes on fewer
+        processes than wrote the checkpoint; ``None``: such states cannot be combined (a
+        random generator) and the surplus ranks' are dropped.
     """
 
     state: Callable
     load: Callable
     check: Callable | None = None
+    fold: Callable | None = None
 
 
 def fingerprint(data: torch.Tensor) -> list:
@@ -155,19 +161,17 @@ def restore(path, trainer) -> tuple[int, object]:
               **{name: copy.deepcopy(part.state()) for name, part in parts.items()}}
     try:
         _put(model, parts, ckpt)
-        if trainer.replicas is not None:  # this rank's own generators and chains
-            from ..distributed import scatter_states
+        ranks, note = ckpt.get("ranks"), None
+        if trainer.replicas is not None or (isinstance(ranks, dict) and ranks.get("world_size", 1) != 1):
+            from ..distributed import scatter_states  # this rank's own generators and chains (one process: rank 0)
 
-            scatter_states(ckpt.get("ranks"), trainer, trainer.replicas, where, bad)
+            note = scatter_states(ranks, trainer, trainer.replicas, where, bad)
     except Exception as err:
         _put(model, parts, before)
         raise invalid_file(where, f"its training state does not load into this run ({type(err).__name__}: "
                                   f"{err})") from err
-    ranks = ckpt.get("ranks")
-    if trainer.replicas is None and isinstance(ranks, dict) and ranks.get("world_size", 1) != 1:
-        warnings.warn(f"{prefix}: {where!r} was written by {ranks.get('world_size')} processes and resumes on one: "
-                      "it continues with rank 0's generators and chains (the other ranks' are dropped); the run "
-                      "continues validly but not as an uninterrupted one would", stacklevel=4)
+    if note is not None:
+        warnings.warn(note, stacklevel=4)
     return epoch, history
 
 
