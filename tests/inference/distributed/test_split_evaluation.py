@@ -1,0 +1,273 @@
+"""Evaluation split across two gloo processes on the CPU, and persistent chains folded into
+fewer ranks on resume.
+
+One module fixture starts the two ranks of ``_eval_worker.py`` once (as ``torchrun``
+would: RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT) and the tests read what each rank saved:
+``pgm eval`` printing on rank 0 alone the number one process prints, the log-likelihood
+with log Z by enumeration over state ranges and by AIS over chain shares equal to one
+process's from the same states or chains, the rows gathered without padding. The folding
+of chains is checked on :func:`scatter_states` directly, with stand-in ranks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+dist = pytest.importorskip("torch.distributed")
+if not (dist.is_available() and dist.is_gloo_available()):
+    pytest.skip("torch.distributed with gloo is not available", allow_module_level=True)
+
+from models import DBM, SigmoidBeliefNet  # noqa: E402
+from models.energy import RBM  # noqa: E402
+
+from inference.checkpoint import save_model  # noqa: E402
+from inference.cli import main as pgm  # noqa: E402
+from inference.distributed import scatter_states  # noqa: E402
+from inference.evaluation import log_likelihood  # noqa: E402
+from inference.learning import PCD, PT  # noqa: E402
+from inference.learning.parts import estimator_part  # noqa: E402
+from inference.partition import exact_log_partition  # noqa: E402
+from inference.partition.estimate import from_log_weights  # noqa: E402
+from inference.partition.split_ais import ais_chain_weights, chain_share  # noqa: E402
+from inference.training.checkpointer import generator_part  # noqa: E402
+
+from . import _eval_worker as worker  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[3]
+LAUNCHER = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """A tiny RBM, a directed model and a DBM as model files, and 7 rows of binary data."""
+    out = tmp_path_factory.mktemp("split_eval")
+    save_model(out / "rbm.pt", RBM(6, 4, seed=1))
+    save_model(out / "sbn.pt", SigmoidBeliefNet([6, 3], seed=0))
+    save_model(out / "dbm.pt", DBM([6, 4, 3], seed=0))
+    torch.save(worker.data(), out / "data.pt")
+    return out
+
+
+@pytest.fixture(scope="module")
+def ranks(files):
+    """What ranks 0 and 1 saved."""
+    ports = ",".join(str(_free_port()) for _ in range(4))
+    procs = []
+    for rank in range(2):
+        env = {**os.environ, "RANK": str(rank), "LOCAL_RANK": str(rank), "WORLD_SIZE": "2",
+               "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "0", "OMP_NUM_THREADS": "1",
+               "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+        procs.append(subprocess.Popen([sys.executable, "-m", "tests.inference.distributed._eval_worker", str(files),
+                                       ports, str(files / "rbm.pt"), str(files / "data.pt")], cwd=ROOT, env=env,
+                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+    logs = []
+    try:
+        for p in procs:
+            logs.append(p.communicate(timeout=300)[0])
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+    for rank, (p, log) in enumerate(zip(procs, logs)):
+        assert p.returncode == 0, f"rank {rank} failed:\n{log[-4000:]}"
+    return [torch.load(files / f"rank{r}.pt", weights_only=True) for r in range(2)]
+
+
+@pytest.fixture
+def one_process(monkeypatch):
+    for name in LAUNCHER:
+        monkeypatch.delenv(name, raising=False)
+
+
+def _model(files):
+    from inference.checkpoint import load_model
+
+    return load_model(files / "rbm.pt")
+
+
+def _shared_chains(model):
+    """One process's AIS estimate from the chains the two ranks ran: rank r's share seeded seed + r."""
+    opts = worker.ais_options()
+    parts = [ais_chain_weights(model, chain_share(opts["n_chains"], r, 2), opts["betas"], opts["base"], None,
+                               opts["seed"] + r) for r in range(2)]
+    return from_log_weights(torch.cat([w for w, _ in parts]), parts[0][1], "ais")
+
+
+def _close(got, want, tol):
+    assert len(got) == len(want)
+    for a, b in zip(got, want):
+        assert a == pytest.approx(b, rel=0, abs=tol)
+
+
+def test_exact_log_likelihood_on_two_ranks_equals_one_process(ranks, files, one_process):
+    r0, r1 = ranks
+    assert r0["exact"] == r1["exact"]
+    want = log_likelihood(_model(files), worker.data(), "exact", distributed=False)
+    assert r0["exact"][4] == want.n == 7  # the padded row counted once
+    _close(r0["exact"], want, 1e-12)
+    assert r0["log_z_exact"] == r1["log_z_exact"]
+    assert r0["log_z_exact"] == pytest.approx(exact_log_partition(_model(files)).log_z, abs=1e-12)
+
+
+def test_ais_log_likelihood_on_two_ranks_equals_one_process_with_the_same_chains(ranks, files, one_process):
+    r0, r1 = ranks
+    assert r0["ais"] == r1["ais"]
+    model = _model(files)
+    want = log_likelihood(model, worker.data(), _shared_chains(model), distributed=False)
+    _close(r0["ais"], want, 1e-10)
+    assert r0["ais"][1] < r0["ais"][2]  # the bracket of the AIS estimate is carried through
+
+
+def test_rows_alone_split_with_a_given_log_z_and_fewer_rows_than_ranks(ranks, files, one_process):
+    r0, r1 = ranks
+    model, x = _model(files), worker.data()
+    assert r0["given"] == r1["given"]
+    _close(r0["given"], log_likelihood(model, x, 0.25, distributed=False), 1e-12)
+    one = log_likelihood(model, x[:1], "exact", distributed=False)
+    _close(r0["one_row"][:3], one[:3], 1e-12)
+    assert r0["one_row"][4] == 1 and r0["one_row"][3] != r0["one_row"][3]  # one row: n = 1, sem NaN
+
+
+def _printed(out: str) -> dict:
+    return json.loads(out)
+
+
+def test_pgm_eval_under_the_launcher_prints_the_one_process_number_once(ranks, files, one_process, capsys):
+    (code0, out0), (code1, out1) = ranks[0]["cli_exact"], ranks[1]["cli_exact"]
+    assert code0 == code1 == 0 and out1 == ""  # rank 1 prints nothing
+    assert pgm(["eval", str(files / "rbm.pt"), "--data", str(files / "data.pt"), "--method", "exact"]) == 0
+    want, got = _printed(capsys.readouterr().out), _printed(out0)
+    assert got["log_z"]["method"] == "exact" and got["log_likelihood"]["n"] == 7
+    for key in ("log_z", "log_likelihood"):
+        for name, value in want[key].items():
+            assert got[key][name] == (pytest.approx(value, abs=1e-12) if isinstance(value, float) else value)
+
+
+def test_pgm_eval_ais_under_the_launcher_splits_the_chains(ranks, files, one_process):
+    (code0, out0), (code1, out1) = ranks[0]["cli_ais"], ranks[1]["cli_ais"]
+    assert code0 == code1 == 0 and out1 == ""
+    got, model = _printed(out0), _model(files)
+    est = _shared_chains(model)
+    assert got["log_z"]["n_chains"] == 9
+    assert got["log_z"]["log_z"] == pytest.approx(est.log_z, abs=1e-10)
+    assert got["log_likelihood"]["mean"] == pytest.approx(
+        log_likelihood(model, worker.data(), est, distributed=False).mean, abs=1e-10)
+
+
+@pytest.mark.parametrize("name, why", [("sbn", "its evaluation runs on one process"),
+                                       ("dbm", "its mean-field bound is computed on one process")])
+def test_pgm_eval_under_a_launcher_refuses_an_evaluation_that_is_not_split(files, monkeypatch, capsys, name, why):
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "0")
+    assert pgm(["eval", str(files / f"{name}.pt"), "--data", str(files / "data.pt"), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "does not evaluate across processes" in err and why in err and "without torchrun" in err
+
+
+def test_log_likelihood_refuses_a_bad_estimator_name_and_stray_options(files):
+    model, x = _model(files), worker.data()
+    with pytest.raises(TypeError, match="log_z must be a LogZEstimate, a float or the name of an estimator"):
+        log_likelihood(model, x, "enumerate")
+    with pytest.raises(ValueError, match="ais_options must be a dict of ais_log_partition keywords given with "
+                                         "log_z='ais', got dict with log_z='exact'"):
+        log_likelihood(model, x, "exact", ais_options={"n_chains": 4})
+
+
+# -- persistent chains folded into fewer ranks ---------------------------------------------------
+
+def _pcd_state(rank: int, n: int = 2) -> dict:
+    """Chains of old rank ``rank``, each value marking its rank and row."""
+    v = torch.full((n, 6), float(rank)) + torch.arange(n).unsqueeze(1) / 10
+    return {"chains": {"values": {"v": v, "h": torch.full((n, 4), float(rank))},
+                       "beta": torch.ones(n, dtype=torch.float64)}}
+
+
+def _pt_state(rank: int, c: int = 2, t: int = 3) -> dict:
+    """PT chains: rows temperature-major, row τ·c + j marked rank + j/10 + τ/100."""
+    mark = float(rank) + (torch.arange(c) / 10).repeat(t) + torch.arange(t).repeat_interleave(c) / 100
+    betas = PT(n_temperatures=t).betas
+    return {"chains": {"values": {"v": mark.unsqueeze(1).expand(t * c, 6).clone(),
+                                  "h": mark.unsqueeze(1).expand(t * c, 4).clone()},
+                       "beta": betas.repeat_interleave(c)},
+            "swaps": {"accepted": torch.full((t - 1,), float(rank + 1), dtype=torch.float64),
+                      "proposed": torch.full((t - 1,), 10.0, dtype=torch.float64), "n_steps": 5}}
+
+
+def _trainer(est):
+    model = RBM(6, 4, seed=0)
+    gen = torch.Generator().manual_seed(0)
+    trainer = SimpleNamespace(rank_parts=("generator", "estimator"), where="fit", gen=gen, est=est,
+                              fresh=[])
+    trainer.parts = lambda: {"generator": generator_part(gen), "estimator": estimator_part(est, model)}
+    trainer.fresh_state = trainer.fresh.append
+    return trainer
+
+
+def _bad(entry):
+    return lambda what: ValueError(f"{entry}: {what}")
+
+
+def _generators(world: int) -> list:
+    return [torch.Generator().manual_seed(100 + r).get_state() for r in range(world)]
+
+
+@pytest.mark.parametrize("rank, old", [(0, [0, 2]), (1, [1])])
+def test_three_rank_checkpoint_on_two_ranks_folds_the_chains(rank, old):
+    saved = {"world_size": 3, "generator": _generators(3), "estimator": [_pcd_state(r) for r in range(3)]}
+    trainer = _trainer(PCD(n_chains=2))
+    note = scatter_states(saved, trainer, SimpleNamespace(rank=rank, world_size=2, is_main=rank == 0), "ck.pt", _bad)
+    chains = trainer.est.chains
+    assert torch.equal(chains.values["v"], torch.cat([_pcd_state(r)["chains"]["values"]["v"] for r in old]))
+    assert torch.equal(chains.values["h"], torch.cat([_pcd_state(r)["chains"]["values"]["h"] for r in old]))
+    assert trainer.est.n_chains == 2 * len(old) and chains.beta.shape == (2 * len(old),)
+    assert torch.equal(trainer.gen.get_state(), saved["generator"][rank])  # its own generator; rank 2's is dropped
+    assert trainer.fresh == []
+    if rank == 0:
+        assert "written by 3 processes and resumes on 2" in note
+        assert "estimator state of rank 2 is folded in" in note and "generator state of rank 2 is dropped" in note
+    else:
+        assert note is None  # rank 0 alone warns
+
+
+def test_one_process_takes_every_ranks_chains():
+    saved = {"world_size": 3, "generator": _generators(3), "estimator": [_pcd_state(r) for r in range(3)]}
+    trainer = _trainer(PCD(n_chains=2))
+    note = scatter_states(saved, trainer, None, "ck.pt", _bad)
+    assert trainer.est.chains.values["v"][:, 0].tolist() == pytest.approx([0, 0.1, 1, 1.1, 2, 2.1])
+    assert "resumes on one" in note and "ranks 1 to 2" in note
+
+
+def test_parallel_tempering_chains_fold_temperature_by_temperature():
+    saved = {"world_size": 2, "generator": _generators(2), "estimator": [_pt_state(r) for r in range(2)]}
+    trainer = _trainer(PT(n_chains=2, n_temperatures=3))
+    scatter_states(saved, trainer, None, "ck.pt", _bad)
+    chains = trainer.est.chains
+    # temperature τ holds rank 0's chains then rank 1's: row τ·4 + j
+    want = [r + j / 10 + tau / 100 for tau in range(3) for r in range(2) for j in range(2)]
+    assert chains.values["v"][:, 0].tolist() == pytest.approx(want)
+    assert torch.equal(chains.betas, PT(n_temperatures=3).betas)
+    assert trainer.est.chains_per_temperature == 4
+    assert chains.accepted.tolist() == [3.0, 3.0] and chains.proposed.tolist() == [20.0, 20.0]
+
+
+def test_folded_chains_must_still_be_whole_ranks():
+    state = _pcd_state(0, n=3)  # 3 chains where the run has 2 per process: no number of ranks gives that
+    saved = {"world_size": 1, "generator": _generators(1), "estimator": [state]}
+    with pytest.raises(ValueError, match="holds 3 chains, the run has 2 per process"):
+        scatter_states(saved, _trainer(PCD(n_chains=2)), SimpleNamespace(rank=0, world_size=2, is_main=True),
+                       "ck.pt", _bad)
