@@ -184,7 +184,10 @@ def _cmd_eval(args):
         raise UsageError(f"--ensemble applies to autoregressive models trained over orderings or masks (oanade, "
                          f"made); {args.model} holds a {_model_name(model)} model")
     rank = _launched_eval_rank(family, model, args)
-    with _eval_group(model):  # under torchrun: the group the family's estimators split their work across
+    from ..distributed import joined, launched
+
+    # under torchrun: the process group that the family's estimators split their work across
+    with joined(True, getattr(model, "device", "cpu"), "pgm eval") if launched() else nullcontext():
         result = family.evaluate(model, data, args, lambda: load_data(spec, "train"))
     if rank > 0:
         return
@@ -206,13 +209,6 @@ def _launched_eval_rank(family, model, args) -> int:
                              f"{args.model} without torchrun (models that do: the energy models judged by exact "
                              "or AIS log Z)")
     return launch_rank()
-
-
-def _eval_group(model):
-    """The process group of a launched ``pgm eval``, open while its ranks evaluate."""
-    from ..distributed import joined, launched
-
-    return joined(True, model.device, "pgm eval") if launched() else nullcontext()
 
 
 def _cmd_sample(args):

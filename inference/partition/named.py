@@ -65,7 +65,7 @@ def log_partition(model, method: str = "exact", *, distributed=None, **options) 
     """
     if method not in METHODS:
         raise ValueError(f"log_partition: method must be one of {list(METHODS)}, got {method!r}")
-    with joined(distributed, model.device, "log_partition") as replicas:
+    with joined(distributed, getattr(model, "device", "cpu"), "log_partition") as replicas:
         return split_log_partition(model, method, replicas, **options)
 
 
