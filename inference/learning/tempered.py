@@ -147,8 +147,8 @@ class PT(_Estimator):
         out = {"chains": {"values": {g: join([s["chains"]["values"][g] for s in started]) for g in groups},
                           "beta": join([s["chains"]["beta"] for s in started])}}
         if all(w for w in swaps):
-            out["swaps"] = {"accepted": sum(w["accepted"] for w in swaps), "proposed": sum(w["proposed"] for w in swaps),
-                            "n_steps": swaps[0]["n_steps"]}
+            out["swaps"] = {"accepted": sum(w["accepted"] for w in swaps),
+                            "proposed": sum(w["proposed"] for w in swaps), "n_steps": swaps[0]["n_steps"]}
         return out
 
     def grad(self, model: EnergyModel, v: torch.Tensor, track_error: bool = True) -> GradInfo:
