@@ -224,6 +224,6 @@ def test_pgm_fit_under_a_launcher_refuses_a_family_that_does_not_train_data_para
 
     monkeypatch.setenv("WORLD_SIZE", "2")
     monkeypatch.setenv("RANK", "0")
-    assert main(["fit", "ae", "--epochs", "1", "--out", str(tmp_path / "run"), "--no-progress"]) == 2
+    assert main(["fit", "hopfield", "--out", str(tmp_path / "run"), "--no-progress"]) == 2
     assert "does not train data-parallel" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
