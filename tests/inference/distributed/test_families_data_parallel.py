@@ -8,12 +8,6 @@ randomness, that it equals one process's step on the concatenated batch.
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 import torch
 
@@ -25,38 +19,13 @@ import inference  # noqa: E402
 from inference.families.protocol import families  # noqa: E402
 
 from . import _families_worker as worker  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[3]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
+from ._launch import run_ranks  # noqa: E402
 
 @pytest.fixture(scope="module")
 def ranks(tmp_path_factory):
     """What ranks 0 and 1 saved."""
     out = tmp_path_factory.mktemp("two_ranks_families")
-    port, procs = _free_port(), []
-    for rank in range(2):
-        env = {**os.environ, "RANK": str(rank), "LOCAL_RANK": str(rank), "WORLD_SIZE": "2",
-               "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "OMP_NUM_THREADS": "1",
-               "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-        procs.append(subprocess.Popen([sys.executable, "-m", "tests.inference.distributed._families_worker",
-                                       str(out)], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                                      stderr=subprocess.STDOUT, text=True))
-    logs = []
-    try:
-        for p in procs:
-            logs.append(p.communicate(timeout=300)[0])
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-    for rank, (p, log) in enumerate(zip(procs, logs)):
-        assert p.returncode == 0, f"rank {rank} failed:\n{log[-4000:]}"
+    run_ranks("tests.inference.distributed._families_worker", out)
     return [torch.load(out / f"rank{r}.pt", weights_only=True) for r in range(2)]
 
 
