@@ -29,6 +29,7 @@ from pgm import checks
 from pgm.checks import check_bool, check_capable, check_int, validation_disabled
 
 from ..mcmc.sampling import make_generator
+from ..distributed import joined
 from ..training import EpochTable, OptimizerTrainer, check_callbacks, run_epochs, training_data
 from ..training.options import as_checkpoint, check_run_options, make_optimizer
 
@@ -136,7 +137,7 @@ class GMMNHistory(EpochTable):
 def fit_gmmn(model, data: torch.Tensor, *, epochs: int = 50, batch_size: int = 100, lr: float = 1e-3,
              optimizer=None, weight_decay: float = 0.0, sqrt: bool = False, seed: int | None = 0,
              checkpoint=None, checkpoint_every: int = 1, resume=False, callbacks=(),
-             progress: bool = True) -> GMMNHistory:
+             progress: bool = True, distributed=None) -> GMMNHistory:
     r"""Train a generative moment matching network (:class:`models.adversarial.GMMN`) by
     minimising the MMD to the data.
 
@@ -163,6 +164,12 @@ def fit_gmmn(model, data: torch.Tensor, *, epochs: int = 50, batch_size: int = 1
     callbacks : callable or sequence
         ``callback(epoch, history, model)`` after each epoch; ``True`` stops.
     progress : bool, default True
+    distributed : bool or None, default None
+        Data-parallel training over the processes of a ``torch.distributed`` group
+        (:mod:`inference.distributed`): each rank its shard of the rows and its own draws
+        of z, the MMD's gradient averaged over the ranks at every step (each rank's MMD
+        is taken within its own batch); ``None`` joins one when a launcher such as
+        ``torchrun`` set the environment.
 
     Returns
     -------
@@ -191,8 +198,9 @@ def fit_gmmn(model, data: torch.Tensor, *, epochs: int = 50, batch_size: int = 1
     opt, opt_name = make_optimizer(model.generator.parameters(), optimizer, lr, weight_decay, where)
     settings = {"method": "mmd", "batch_size": batch_size, "lr": lr, "weight_decay": weight_decay, "seed": seed,
                 "optimizer": opt_name, "sqrt": sqrt, "bandwidths": list(model.bandwidths)}
-    trainer = _GMMNTrainer(model, data, settings, opt, make_generator(seed, model.device))
-    return run_epochs(trainer, epochs, checkpoint=checkpoint, callbacks=callbacks, progress=progress)
+    with joined(distributed, model.device, where) as replicas:  # the process group, closed at the end
+        trainer = _GMMNTrainer(model, data, settings, opt, make_generator(seed, model.device)).distribute(replicas)
+        return run_epochs(trainer, epochs, checkpoint=checkpoint, callbacks=callbacks, progress=progress)
 
 
 def fit_gmmn_codes(model, data: torch.Tensor, **options) -> GMMNHistory:
@@ -219,7 +227,7 @@ class _GMMNTrainer(OptimizerTrainer):
     def train_epoch(self, epoch: int) -> dict:
         data, model, opt, gen = self.data, self.model, self.opt, self.gen
         model.train()
-        perm = torch.randperm(data.shape[0], generator=gen, device=data.device)
+        perm = self.order(epoch)
         total = torch.zeros((), dtype=torch.float64, device=data.device)
         sqrt = self._settings["sqrt"]
         with validation_disabled():
@@ -235,4 +243,4 @@ class _GMMNTrainer(OptimizerTrainer):
                 loss.backward()
                 opt.step()
                 total += loss.detach().double() * x.shape[0]
-        return {"loss": float(total) / data.shape[0], "lr": float(opt.param_groups[0]["lr"])}
+        return {"loss": float(total) / perm.shape[0], "lr": float(opt.param_groups[0]["lr"])}

@@ -33,6 +33,7 @@ from pgm import checks
 from pgm.checks import check_capable, check_int
 
 from ..mcmc.sampling import make_generator
+from ..distributed import joined
 from ..training import EpochTable, OptimizerTrainer, check_callbacks, monitor_subset, run_epochs, training_data
 from ..training.checkpointer import fingerprint, generator_part, optimizer_part
 from ..training.options import as_checkpoint, check_run_options
@@ -93,7 +94,7 @@ def fit_gan(model, data: torch.Tensor, *, labels: torch.Tensor | None = None, me
             d_steps: int = 1, epochs: int = 50, batch_size: int = 64, lr: float = 2e-4, betas=(0.5, 0.999),
             optimizer=None, weight_decay: float = 0.0, seed: int | None = 0, monitor="auto", coverage=None,
             coverage_every: int = 5, min_classes: int = 8, checkpoint=None, checkpoint_every: int = 1, resume=False,
-            callbacks=(), progress: bool = True) -> GANHistory:
+            callbacks=(), progress: bool = True, distributed=None) -> GANHistory:
     r"""Train a GAN (or a conditional GAN) by alternating discriminator and generator steps.
 
     Parameters
@@ -143,6 +144,12 @@ def fit_gan(model, data: torch.Tensor, *, labels: torch.Tensor | None = None, me
         ``callback(epoch, history, model)`` after each epoch; ``True`` stops.
     progress : bool, default True
         A bar over the epochs with d_loss, g_loss, D(x) and D(G(z)).
+    distributed : bool or None, default None
+        Data-parallel training over the processes of a ``torch.distributed`` group
+        (:mod:`inference.distributed`): each rank its shard of the rows and its own draws
+        of z, both players' gradients averaged at each of their steps, rank 0's batch
+        normalisation statistics copied to every rank after each epoch; ``None`` joins
+        one when a launcher such as ``torchrun`` set the environment.
 
     Returns
     -------
@@ -175,9 +182,11 @@ def fit_gan(model, data: torch.Tensor, *, labels: torch.Tensor | None = None, me
                 "betas": list(betas) if "betas" in opt_d.defaults else None, "weight_decay": weight_decay,
                 "seed": seed, "optimizer": name,
                 "labels": None if labels is None else fingerprint(labels.unsqueeze(1).double())}
-    trainer = _GANTrainer(model, data, labels, settings, opt_d, opt_g, make_generator(seed, data.device),
-                          monitor_subset(data, monitor), monitor, (coverage, coverage_every, min_classes))
-    return run_epochs(trainer, epochs, checkpoint=checkpoint, callbacks=callbacks, progress=progress)
+    with joined(distributed, model.device, "fit") as replicas:  # the process group, closed at the end
+        trainer = _GANTrainer(model, data, labels, settings, opt_d, opt_g, make_generator(seed, data.device),
+                              monitor_subset(data, monitor), monitor, (coverage, coverage_every, min_classes))
+        return run_epochs(trainer.distribute(replicas, opt_d, opt_g), epochs, checkpoint=checkpoint,
+                          callbacks=callbacks, progress=progress)
 
 
 def _check_betas(betas):
@@ -304,7 +313,7 @@ class _GANTrainer(OptimizerTrainer):
 
     def train_epoch(self, epoch: int) -> dict:
         data, labels, gen, opt_d, opt_g = self.data, self.labels, self.gen, self.opt, self.opt_g
-        batches = torch.randperm(data.shape[0], generator=gen, device=data.device).split(self._settings["batch_size"])
+        batches = self.order(epoch).split(self._settings["batch_size"])
         sums = torch.zeros(4, dtype=torch.float64, device=data.device)  # d_loss, D(x), D(G(z)), g_loss
         n_d = n_g = 0
         for i, idx in enumerate(batches):

@@ -17,6 +17,7 @@ from pgm.checks import check_bool, check_capable, check_float, check_int, valida
 
 from ..mcmc.sampling import make_generator
 from ..training import EpochTable, OptimizerTrainer, check_callbacks, monitor_subset, run_epochs, training_data
+from ..distributed import joined
 from ..training.options import as_checkpoint
 
 __all__ = ["GSNHistory", "fit_gsn", "sample_gsn", "gsn_loss"]
@@ -43,10 +44,12 @@ def gsn_loss(model, x: torch.Tensor, generator: torch.Generator | None = None) -
 
 def fit_gsn(model, data: torch.Tensor, *, method: str | None = None, epochs: int = 50, batch_size: int = 20,
             lr: float = 1e-3, seed: int | None = 0, checkpoint=None, checkpoint_every: int = 1, resume=False,
-            callbacks=(), monitor="auto", progress: bool = True) -> GSNHistory:
+            callbacks=(), monitor="auto", progress: bool = True, distributed=None) -> GSNHistory:
     """Train a :class:`~models.autoencoders.GSN` by walk-back through its unrolled chain
     (Adam at ``lr``; ``method`` is ``"walkback"``, the only one). Checkpoints, resume,
-    callbacks and progress as for every trainer."""
+    callbacks and progress as for every trainer; ``distributed`` as for
+    :func:`~inference.autoencoders.fit_autoencoder` (data-parallel over a
+    ``torch.distributed`` group; ``None`` joins one under a launcher)."""
     check_capable(model, ("check_data", "reconstructions", "step", "initial_state", "log_prob"), "fit",
                   "a generative stochastic network such as a models.GSN")
     if method not in (None, "walkback"):
@@ -61,8 +64,9 @@ def fit_gsn(model, data: torch.Tensor, *, method: str | None = None, epochs: int
     checkpoint = as_checkpoint(checkpoint, checkpoint_every, resume)
     callbacks = check_callbacks(callbacks)
     data, _ = training_data(model, data)
-    trainer = _GSNTrainer(model, data, batch_size, lr, seed, monitor_subset(data, monitor))
-    return run_epochs(trainer, epochs, checkpoint=checkpoint, callbacks=callbacks, progress=progress)
+    with joined(distributed, model.device, "fit") as replicas:  # the process group, closed at the end
+        trainer = _GSNTrainer(model, data, batch_size, lr, seed, monitor_subset(data, monitor)).distribute(replicas)
+        return run_epochs(trainer, epochs, checkpoint=checkpoint, callbacks=callbacks, progress=progress)
 
 
 class _GSNTrainer(OptimizerTrainer):
@@ -76,16 +80,16 @@ class _GSNTrainer(OptimizerTrainer):
         self.history = GSNHistory()
 
     def train_epoch(self, epoch: int) -> dict:
-        data, losses = self.data, []
+        data, losses, perm = self.data, [], self.order(epoch)
         with validation_disabled():
-            for batch in torch.randperm(data.shape[0], generator=self.gen, device=data.device).split(self.batch_size):
+            for batch in perm.split(self.batch_size):
                 x = data[batch]
                 self.opt.zero_grad(set_to_none=True)
                 loss = gsn_loss(self.model, x, self.gen)
                 loss.backward()
                 self.opt.step()
                 losses.append(loss.detach() * x.shape[0])
-        return {"loss": float(torch.stack(losses).double().sum()) / data.shape[0], "lr": self._lr}
+        return {"loss": float(torch.stack(losses).double().sum()) / perm.shape[0], "lr": self._lr}
 
     @torch.no_grad()
     def evaluate_epoch(self, epoch: int, last: bool) -> dict:

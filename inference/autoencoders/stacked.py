@@ -22,6 +22,7 @@ import torch
 from pgm.checks import check_bool, check_capable, check_choice, check_int
 
 from ..dbn.classifier import DBNClassifier
+from ..distributed import joined
 from ..mcmc.sampling import make_generator
 from ..training import OptimizerTrainer, check_callbacks, monitor_subset, run_epochs
 from ..training.options import as_checkpoint
@@ -56,7 +57,7 @@ def _layer_path(checkpoint, l):
 
 def fit_stacked(stack, data: torch.Tensor, *, method: str = "greedy", epochs: int = 50, batch_size: int = 20,
                 lr: float = 1e-3, seed: int | None = 0, checkpoint=None, checkpoint_every: int = 1, resume=False,
-                callbacks=(), progress: bool = True, **options) -> StackedHistory:
+                callbacks=(), progress: bool = True, distributed=None, **options) -> StackedHistory:
     """Train a :class:`~models.autoencoders.StackedAutoencoder`.
 
     Parameters
@@ -71,6 +72,11 @@ def fit_stacked(stack, data: torch.Tensor, *, method: str = "greedy", epochs: in
     checkpoint : path, optional
         Greedy: layer l to ``<stem>.layer<l><suffix>`` (a finished layer is not trained
         again on resume); finetune: the path itself.
+    distributed : bool or None, default None
+        Each layer's fit (greedy) or the end-to-end one (finetune) data-parallel:
+        training over the processes of a ``torch.distributed`` group
+        (:mod:`inference.distributed`); ``None`` joins one when a launcher such as
+        ``torchrun`` set the environment.
     **options
         Further keywords of :func:`fit_autoencoder` (greedy: ``method`` of each layer as
         ``layer_method``, ``walkback``, ``sparsity_decay``, ``monitor``...).
@@ -91,21 +97,23 @@ def fit_stacked(stack, data: torch.Tensor, *, method: str = "greedy", epochs: in
             raise TypeError(f"fit: method 'finetune' of a stacked autoencoder does not take {unknown}")
         check_int(epochs, "epochs", 1, "fit"), check_int(batch_size, "batch_size", 1, "fit")
         check_bool(progress, "progress", "fit")
-        trainer = _FineTuner(stack, data, batch_size, lr, seed)
-        history = run_epochs(trainer, epochs, checkpoint=as_checkpoint(checkpoint, checkpoint_every, resume),
-                             callbacks=check_callbacks(callbacks), progress=progress)
+        with joined(distributed, stack.device, "fit") as replicas:  # the process group, closed at the end
+            trainer = _FineTuner(stack, data, batch_size, lr, seed).distribute(replicas)
+            history = run_epochs(trainer, epochs, checkpoint=as_checkpoint(checkpoint, checkpoint_every, resume),
+                                 callbacks=check_callbacks(callbacks), progress=progress)
         return StackedHistory([], history)
     layer_method = options.pop("layer_method", None)
     as_checkpoint(checkpoint, checkpoint_every, resume)  # refuse resume without a checkpoint up front
     layers, x = [], data
-    for l, layer in enumerate(stack.layers, 1):
-        ckpt = {} if checkpoint is None else {"checkpoint": _layer_path(checkpoint, l), "resume": resume,
-                                              "checkpoint_every": checkpoint_every}
-        layers.append(fit_autoencoder(layer, x, method=layer_method, epochs=epochs, batch_size=batch_size, lr=lr,
-                                      seed=None if seed is None else seed + l - 1, callbacks=callbacks,
-                                      progress=progress, **ckpt, **options))
-        with torch.no_grad():
-            x = layer.encode(x)
+    with joined(distributed, stack.device, "fit") as replicas:  # one process group for all the layers' fits
+        for l, layer in enumerate(stack.layers, 1):
+            ckpt = {} if checkpoint is None else {"checkpoint": _layer_path(checkpoint, l), "resume": resume,
+                                                  "checkpoint_every": checkpoint_every}
+            layers.append(fit_autoencoder(layer, x, method=layer_method, epochs=epochs, batch_size=batch_size, lr=lr,
+                                          seed=None if seed is None else seed + l - 1, callbacks=callbacks,
+                                          progress=progress, distributed=replicas is not None, **ckpt, **options))
+            with torch.no_grad():
+                x = layer.encode(x)
     return StackedHistory(layers)
 
 
@@ -123,9 +131,9 @@ class _FineTuner(OptimizerTrainer):
         self.history = AutoencoderHistory()
 
     def train_epoch(self, epoch: int) -> dict:
-        stack, data, total = self.model, self.data, 0.0
+        stack, data, total, perm = self.model, self.data, 0.0, self.order(epoch)
         corrupt = stack.layers[0].corruption
-        for batch in torch.randperm(data.shape[0], generator=self.gen, device=data.device).split(self.batch_size):
+        for batch in perm.split(self.batch_size):
             x = data[batch]
             x_in = x if corrupt is None else corrupt.sample(x, self.gen)
             self.opt.zero_grad(set_to_none=True)
@@ -133,7 +141,7 @@ class _FineTuner(OptimizerTrainer):
             loss.backward()
             self.opt.step()
             total += float(loss.detach()) * x.shape[0]
-        return {"loss": total / data.shape[0], "lr": self._lr}
+        return {"loss": total / perm.shape[0], "lr": self._lr}
 
     @torch.no_grad()
     def evaluate_epoch(self, epoch: int, last: bool) -> dict:

@@ -33,6 +33,7 @@ import torch
 from pgm import checks
 from pgm.checks import check_capable, validation_disabled
 
+from ..distributed import joined
 from ..mcmc.sampling import make_generator
 from ..training import EpochTable, OptimizerTrainer, Part, check_callbacks, monitor_subset, run_epochs, training_data
 from ..training.options import as_checkpoint, check_run_options, make_optimizer
@@ -144,7 +145,7 @@ def fit_autoencoder(model, data: torch.Tensor, *, method: str | None = None, wal
                     sparsity_decay: float = 0.9, seed: int | None = 0, evaluate: str | None = None,
                     eval_data: torch.Tensor | None = None, eval_every: int = 1, checkpoint=None,
                     checkpoint_every: int = 1, resume=False, callbacks=(), monitor="auto",
-                    progress: bool = True) -> AutoencoderHistory:
+                    progress: bool = True, distributed=None) -> AutoencoderHistory:
     r"""Train an :class:`~models.autoencoders.Autoencoder` by its reconstruction loss.
 
     Parameters
@@ -178,6 +179,11 @@ def fit_autoencoder(model, data: torch.Tensor, *, method: str | None = None, wal
     monitor : "auto" or int
         Rows of the fixed monitoring subset (0: none; ``"auto"``: n / 20, 100 to 1000).
     progress : bool, default True
+    distributed : bool or None, default None
+        Data-parallel training over the processes of a ``torch.distributed`` group
+        (:mod:`inference.distributed`): each rank its shard of the rows, gradients
+        averaged at every step; ``None`` joins one when a launcher such as ``torchrun``
+        set the environment.
 
     Returns
     -------
@@ -199,9 +205,11 @@ def fit_autoencoder(model, data: torch.Tensor, *, method: str | None = None, wal
     opt, opt_name = make_optimizer(model.parameters(), optimizer, lr, weight_decay)
     settings = {"method": method, "walkback": walkback, "batch_size": batch_size, "lr": lr,
                 "weight_decay": weight_decay, "sparsity_decay": sparsity_decay, "seed": seed, "optimizer": opt_name}
-    trainer = _AutoencoderTrainer(model, data, settings, opt, make_generator(seed, model.device),
-                                  monitor_subset(data, monitor), (eval_data, eval_every) if evaluate is not None else None)
-    return run_epochs(trainer, epochs, checkpoint=checkpoint, callbacks=callbacks, progress=progress)
+    with joined(distributed, model.device, "fit") as replicas:  # the process group, closed at the end
+        trainer = _AutoencoderTrainer(model, data, settings, opt, make_generator(seed, model.device),
+                                      monitor_subset(data, monitor),
+                                      (eval_data, eval_every) if evaluate is not None else None).distribute(replicas)
+        return run_epochs(trainer, epochs, checkpoint=checkpoint, callbacks=callbacks, progress=progress)
 
 
 def errors(model, x: torch.Tensor, seed: int = 12345) -> dict:
@@ -223,6 +231,7 @@ class _AutoencoderTrainer(OptimizerTrainer):
     """An autoencoder's run in the epoch loop."""
 
     postfix = {"loss": "loss", "recon_error": "recon", "eval_recon_error": "eval"}
+    rank_parts = ("generator", "running_activation")  # per rank in a data-parallel run
 
     def __init__(self, model, data, settings, opt, gen, subset, evaluation):
         super().__init__(model, data, opt, gen, settings)
@@ -242,9 +251,15 @@ class _AutoencoderTrainer(OptimizerTrainer):
 
         return {**super().parts(), "running_activation": Part(lambda: self.running, load, check)}
 
+    def fresh_state(self, name: str) -> None:
+        if name == "running_activation":
+            self.running = None  # as at the start of a run
+        else:
+            super().fresh_state(name)
+
     def train_epoch(self, epoch: int) -> dict:
         data, s = self.data, self._settings
-        perm = torch.randperm(data.shape[0], generator=self.gen, device=data.device)
+        perm = self.order(epoch)
         losses, sizes = [], []
         model, opt, gen, walkback, decay = self.model, self.opt, self.gen, s["walkback"], s["sparsity_decay"]
         with validation_disabled():
@@ -258,7 +273,7 @@ class _AutoencoderTrainer(OptimizerTrainer):
                 sizes.append(x.shape[0])
         weights = torch.tensor(sizes, dtype=torch.float64, device=data.device)
         total = float(torch.stack(losses).double() @ weights)
-        return {"loss": total / data.shape[0], "lr": float(opt.param_groups[0]["lr"])}
+        return {"loss": total / perm.shape[0], "lr": float(opt.param_groups[0]["lr"])}
 
     def evaluate_epoch(self, epoch: int, last: bool) -> dict:
         row = {"recon_error": None, "denoise_error": None, "mean_activation": None, "contraction": None,

@@ -22,6 +22,7 @@ from pgm import checks
 from pgm.checks import check_capable, validation_disabled
 
 from ..mcmc.sampling import make_generator
+from ..distributed import joined
 from ..training import EpochTable, OptimizerTrainer, check_callbacks, monitor_subset, run_epochs, training_data
 from ..training.options import as_checkpoint, check_run_options, make_optimizer
 
@@ -73,7 +74,7 @@ def fit_autoregressive(model, data: torch.Tensor, *, method: str | None = None, 
                        batch_size: int = 20, lr: float = 1e-3, optimizer=None, weight_decay: float = 0.0,
                        seed: int | None = 0, evaluate: str | None = None, eval_data: torch.Tensor | None = None,
                        eval_every: int = 1, checkpoint=None, checkpoint_every: int = 1, resume=False, callbacks=(),
-                       monitor="auto", progress: bool = True) -> AutoregressiveHistory:
+                       monitor="auto", progress: bool = True, distributed=None) -> AutoregressiveHistory:
     r"""Train an autoregressive model (:mod:`models.autoregressive`) by maximum likelihood.
 
     Parameters
@@ -107,6 +108,11 @@ def fit_autoregressive(model, data: torch.Tensor, *, method: str | None = None, 
         Rows of the fixed monitoring subset whose exact NLL is recorded every epoch (0:
         none; ``"auto"``: n / 20, 100 to 1000).
     progress : bool, default True
+    distributed : bool or None, default None
+        Data-parallel training over the processes of a ``torch.distributed`` group
+        (:mod:`inference.distributed`): each rank its shard of the rows and its own
+        draws, gradients averaged at every step; ``None`` joins one when a launcher such
+        as ``torchrun`` set the environment.
 
     Returns
     -------
@@ -132,10 +138,12 @@ def fit_autoregressive(model, data: torch.Tensor, *, method: str | None = None, 
     opt, opt_name = make_optimizer(model.parameters(), optimizer, lr, weight_decay)
     settings = {"method": method, "batch_size": batch_size, "lr": lr, "weight_decay": weight_decay, "seed": seed,
                 "optimizer": opt_name}
-    trainer = _AutoregressiveTrainer(model, data, settings, opt, make_generator(seed, model.device),
-                                     monitor_subset(data, monitor),
-                                     (eval_data, eval_every) if evaluate is not None else None)
-    return run_epochs(trainer, epochs, checkpoint=checkpoint, callbacks=callbacks, progress=progress)
+    with joined(distributed, model.device, "fit") as replicas:  # the process group, closed at the end
+        trainer = _AutoregressiveTrainer(model, data, settings, opt, make_generator(seed, model.device),
+                                         monitor_subset(data, monitor),
+                                         (eval_data, eval_every) if evaluate is not None else None)
+        return run_epochs(trainer.distribute(replicas), epochs, checkpoint=checkpoint, callbacks=callbacks,
+                          progress=progress)
 
 
 class _AutoregressiveTrainer(OptimizerTrainer):
@@ -150,7 +158,7 @@ class _AutoregressiveTrainer(OptimizerTrainer):
 
     def train_epoch(self, epoch: int) -> dict:
         data, model, opt, gen = self.data, self.model, self.opt, self.gen
-        perm = torch.randperm(data.shape[0], generator=gen, device=data.device)
+        perm = self.order(epoch)
         total = torch.zeros((), dtype=torch.float64, device=data.device)
         with validation_disabled():
             for batch in perm.split(self._settings["batch_size"]):
@@ -160,7 +168,7 @@ class _AutoregressiveTrainer(OptimizerTrainer):
                 loss.backward()
                 opt.step()
                 total += loss.detach().double() * x.shape[0]
-        return {"loss": float(total) / data.shape[0], "lr": float(opt.param_groups[0]["lr"])}
+        return {"loss": float(total) / perm.shape[0], "lr": float(opt.param_groups[0]["lr"])}
 
     def evaluate_epoch(self, epoch: int, last: bool) -> dict:
         row = {"nll": None, "eval_nll": None}

@@ -121,8 +121,8 @@ def _launched_rank(family, args) -> int:
     from ..distributed import launch_rank, launched
 
     if launched() and "distributed" not in family.options(args.method or family.cli_default_method()):
-        raise UsageError(f"the {family.name} model does not train data-parallel; run `pgm fit {family.name}` "
-                         "without torchrun (families that do: the energy models and the directed models)")
+        raise UsageError(f"the {family.name} model does not train data-parallel (it is not trained by gradient "
+                         f"steps); run `pgm fit {family.name}` without torchrun")
     return launch_rank()
 
 

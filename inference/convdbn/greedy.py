@@ -17,6 +17,7 @@ from models.directed import ConvDBN
 from pgm.checks import check_choice, check_model, check_seed
 
 from ..dbn.greedy import GreedyHistory
+from ..distributed import joined
 from ..learning.fit import check_shorthand
 from ..training.options import as_checkpoint
 
@@ -30,7 +31,7 @@ def _layer_path(checkpoint, l):
 
 def fit_conv_dbn(model: ConvDBN, data: torch.Tensor, *, method: str | None = "greedy", layer_method: str = "cd",
                  epochs: int = 20, batch_size: int = 20, seed: int | None = 0, checkpoint=None, resume=False,
-                 callbacks=(), progress: bool = True, **options) -> GreedyHistory:
+                 callbacks=(), progress: bool = True, distributed=None, **options) -> GreedyHistory:
     r"""Train a :class:`models.ConvDBN` layer by layer, each conv RBM by :func:`inference.learning.fit`.
 
     Parameters
@@ -53,6 +54,10 @@ def fit_conv_dbn(model: ConvDBN, data: torch.Tensor, *, method: str | None = "gr
         above the first, a layer whose file was not written yet starts afresh).
     callbacks, progress
         :func:`inference.learning.fit`'s, for every layer.
+    distributed : bool or None, default None
+        Both layers' fits data-parallel over one ``torch.distributed`` group, opened once
+        (:mod:`inference.distributed`); ``None`` joins one when a launcher such as
+        ``torchrun`` set the environment.
     **options
         Further keywords of :func:`inference.learning.fit` (``k``, ``lr``, ``momentum``...).
 
@@ -78,14 +83,15 @@ def fit_conv_dbn(model: ConvDBN, data: torch.Tensor, *, method: str | None = "gr
     elif resume:
         raise ValueError("fit: resume needs checkpoint=<path of the checkpoint file>")
     layers, x = [], data
-    for l, layer in enumerate(model.layers, start=1):
-        with torch.no_grad():
-            layer.init_visible_bias(x)
-        ckpt = {} if checkpoint is None else {
-            "checkpoint": _layer_path(checkpoint, l), "resume": resume if l == 1 or not resume else "auto"}
-        layers.append(fit(layer, x, method=layer_method, epochs=epochs, batch_size=batch_size,
-                          seed=None if seed is None else seed + l - 1, callbacks=callbacks, progress=progress,
-                          **ckpt, **options))
-        if l == 1:
-            x = model.up_pass(data)
+    with joined(distributed, data.device, "fit") as replicas:  # one process group for both layers' fits
+        for l, layer in enumerate(model.layers, start=1):
+            with torch.no_grad():
+                layer.init_visible_bias(x)
+            ckpt = {} if checkpoint is None else {
+                "checkpoint": _layer_path(checkpoint, l), "resume": resume if l == 1 or not resume else "auto"}
+            layers.append(fit(layer, x, method=layer_method, epochs=epochs, batch_size=batch_size,
+                              seed=None if seed is None else seed + l - 1, callbacks=callbacks, progress=progress,
+                              distributed=replicas is not None, **ckpt, **options))
+            if l == 1:
+                x = model.up_pass(data)
     return GreedyHistory(layers, [])

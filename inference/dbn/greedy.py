@@ -27,6 +27,7 @@ from models.directed import DBN
 from models.energy import RBM
 from pgm.checks import check_bool, check_choice, check_int, check_model, check_seed
 
+from ..distributed import joined
 from ..evaluation import log_likelihood
 from ..learning.fit import check_shorthand
 from ..mcmc.sampling import make_generator
@@ -94,7 +95,7 @@ def fit_greedy(dbn: DBN, data: torch.Tensor, *, method: str | None = "greedy", l
                epochs: int = 50, batch_size: int = 20, seed: int | None = 0, propagate: str = "mean",
                evaluate: str | None = None, eval_data: torch.Tensor | None = None, n_samples: int = 1000,
                ais_options: dict | None = None, checkpoint=None, resume=False, callbacks=(),
-               progress: bool = True, **options) -> GreedyHistory:
+               progress: bool = True, distributed=None, **options) -> GreedyHistory:
     r"""Train a :class:`models.DBN` layer by layer, each RBM by :func:`inference.fit`.
 
     Parameters
@@ -133,6 +134,11 @@ def fit_greedy(dbn: DBN, data: torch.Tensor, *, method: str | None = "greedy", l
         ``fit``'s callbacks, for every layer.
     progress : bool, default True
         ``fit``'s bar for every layer.
+    distributed : bool or None, default None
+        Every layer's ``fit`` data-parallel over one ``torch.distributed`` group, opened
+        once for the whole stack (:mod:`inference.distributed`); ``None`` joins one when a
+        launcher such as ``torchrun`` set the environment. Each rank propagates all rows
+        (with the same draws) to the next layer.
     **options
         Further keywords of :func:`inference.fit` (``k``, ``lr``, ``momentum``, ...).
 
@@ -180,23 +186,26 @@ def fit_greedy(dbn: DBN, data: torch.Tensor, *, method: str | None = "greedy", l
 
     layers, bounds, x, est = [], [], data, None
     gen = make_generator(seed, dbn.device)
-    for l in range(1, dbn.n_layers + 1):
-        rbm = dbn.layer_rbm(l)
-        rbm.init_visible_bias(x)
-        layer_seed = None if seed is None else seed + l - 1
-        ckpt = {} if checkpoint is None else {"checkpoint": _layer_path(checkpoint, l), "resume": _resume(resume, l)}
-        layers.append(fit(rbm, x, method=layer_method, epochs=epochs, batch_size=batch_size, seed=layer_seed,
-                          callbacks=callbacks, progress=progress, **ckpt, **options))
-        if l < dbn.n_layers:
-            dbn.set_layer(l, rbm)
-            with torch.no_grad():
-                x = torch.sigmoid(rbm.hidden_logits(x))
-                if propagate == "sample":
-                    x = torch.bernoulli(x, generator=gen)
-        if evaluate is not None:
-            bounds.append(_evaluate(dbn, l, rbm, evaluate, eval_data, data, n_samples, seed, ais_options))
-            est = bounds[-1]["_log_z"]
-            del bounds[-1]["_log_z"]
+    with joined(distributed, dbn.device, "fit") as replicas:  # one process group for all the layers' fits
+        for l in range(1, dbn.n_layers + 1):
+            rbm = dbn.layer_rbm(l)
+            rbm.init_visible_bias(x)
+            layer_seed = None if seed is None else seed + l - 1
+            ckpt = {} if checkpoint is None else {"checkpoint": _layer_path(checkpoint, l),
+                                                  "resume": _resume(resume, l)}
+            layers.append(fit(rbm, x, method=layer_method, epochs=epochs, batch_size=batch_size, seed=layer_seed,
+                              callbacks=callbacks, progress=progress, distributed=replicas is not None, **ckpt,
+                              **options))
+            if l < dbn.n_layers:
+                dbn.set_layer(l, rbm)
+                with torch.no_grad():
+                    x = torch.sigmoid(rbm.hidden_logits(x))
+                    if propagate == "sample":
+                        x = torch.bernoulli(x, generator=gen)
+            if evaluate is not None:
+                bounds.append(_evaluate(dbn, l, rbm, evaluate, eval_data, data, n_samples, seed, ais_options))
+                est = bounds[-1]["_log_z"]
+                del bounds[-1]["_log_z"]
     if est is None:
         _, units = enumeration_set(dbn.top)
         est = exact_log_partition(dbn.top) if units <= _EXACT_PRIOR_UNITS else None

@@ -33,6 +33,7 @@ import torch.nn.functional as F
 from models.directed import DBN
 from pgm.checks import check_bool, check_choice, check_float, check_int, check_model, check_seed
 
+from ..distributed import joined
 from ..training import OptimizerTrainer, check_callbacks, run_epochs
 from ..training.history import EpochTable
 from ..training.options import as_checkpoint
@@ -105,7 +106,7 @@ def fit_up_down(dbn: DBN, data: torch.Tensor, *, method: str = "up_down", epochs
                 lr: float = 0.01, k: int = 10, seed: int | None = 0, evaluate: str | None = None,
                 eval_data: torch.Tensor | None = None, n_samples: int = 1000, ais_options: dict | None = None,
                 checkpoint=None, checkpoint_every: int = 1, resume=False, callbacks=(),
-                progress: bool = True) -> UpDownHistory:
+                progress: bool = True, distributed=None) -> UpDownHistory:
     r"""Fine-tune a (greedily trained) :class:`models.DBN` by the up-down algorithm.
 
     Parameters
@@ -134,6 +135,11 @@ def fit_up_down(dbn: DBN, data: torch.Tensor, *, method: str = "up_down", epochs
     callbacks : callable or sequence
         ``callback(epoch, history, dbn)`` after each epoch; returning ``True`` stops.
     progress : bool, default True
+    distributed : bool or None, default None
+        Data-parallel training over the processes of a ``torch.distributed`` group
+        (:mod:`inference.distributed`): each rank its shard of the rows and its own
+        draws, the surrogate's gradient averaged at every step; ``None`` joins one when a
+        launcher such as ``torchrun`` set the environment.
 
     Returns
     -------
@@ -157,8 +163,10 @@ def fit_up_down(dbn: DBN, data: torch.Tensor, *, method: str = "up_down", epochs
         raise ValueError(f"{where}: data has no rows")
     if evaluate is not None:
         eval_data = dbn.check_data(data if eval_data is None else eval_data, "eval_data")
-    trainer = _UpDownTrainer(dbn, data, k, batch_size, lr, seed, evaluate, eval_data, n_samples, ais_options)
-    return run_epochs(trainer, epochs, checkpoint=checkpoint, callbacks=callbacks, progress=progress)
+    with joined(distributed, dbn.device, where) as replicas:  # the process group, closed at the end
+        trainer = _UpDownTrainer(dbn, data, k, batch_size, lr, seed, evaluate, eval_data, n_samples, ais_options)
+        return run_epochs(trainer.distribute(replicas), epochs, checkpoint=checkpoint, callbacks=callbacks,
+                          progress=progress)
 
 
 class _UpDownTrainer(OptimizerTrainer):
@@ -176,14 +184,14 @@ class _UpDownTrainer(OptimizerTrainer):
 
     def train_epoch(self, epoch: int) -> dict:
         data, total = self.data, 0.0
-        perm = torch.randperm(data.shape[0], generator=self.gen, device=data.device)
+        perm = self.order(epoch)
         for batch in perm.split(self.batch_size):
             self.opt.zero_grad(set_to_none=True)
             loss, _ = up_down_loss(self.model, data[batch], self.k, self.gen)
             loss.backward()
             self.opt.step()
             total += float(loss.detach()) * batch.numel()
-        return {"loss": total / data.shape[0], "lr": self._lr}
+        return {"loss": total / perm.shape[0], "lr": self._lr}
 
     def evaluate_epoch(self, epoch: int, last: bool) -> dict:
         if self.evaluate is None:

@@ -203,7 +203,6 @@ class _DirectedTrainer(OptimizerTrainer):
 
     postfix = {"objective": "bound", "elbo": "elbo", "log_likelihood": "ll"}
     rank_parts = ("generator", "rng", "cuda_rng")  # per rank in a data-parallel run
-    shard = None
 
     def __init__(self, model, data, settings, step_fn, opt, gen, nvil, subset, evaluation):
         super().__init__(model, data, opt, gen, settings)
@@ -233,8 +232,7 @@ class _DirectedTrainer(OptimizerTrainer):
             torch.manual_seed(seed)
 
     def train_epoch(self, epoch: int) -> dict:
-        perm = torch.randperm(self.data.shape[0], generator=self.gen, device=self.data.device) \
-            if self.shard is None else self.shard.indices(epoch, self.data.device)
+        perm = self.order(epoch)
         objective = _train_epoch(self.model, self.data, perm, self.step_fn, self.opt, self._settings["batch_size"])
         return {"objective": objective, "lr": float(self.opt.param_groups[0]["lr"])}
 

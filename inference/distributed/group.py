@@ -94,6 +94,15 @@ class Replicas:
                 if isinstance(tensor, torch.Tensor) and tensor.is_floating_point():
                     dist.broadcast(tensor, self._src, group=self.group)
 
+    def broadcast_buffers(self, module: torch.nn.Module) -> None:
+        """Copy rank 0's floating-point buffers (running statistics) into every rank's
+        ``module``, in place, as ``DistributedDataParallel`` does before each forward."""
+        dist = _dist()
+        with torch.no_grad():
+            for tensor in module.buffers():
+                if tensor.is_floating_point():
+                    dist.broadcast(tensor, self._src, group=self.group)
+
     def average_grads(self, params) -> None:
         """Replace each parameter's ``.grad`` by its mean over the ranks, one ``all_reduce``
         per dtype and device. A parameter without a gradient counts as zero on that rank,

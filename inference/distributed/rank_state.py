@@ -16,8 +16,9 @@ concatenated (:attr:`~inference.training.checkpointer.Part.fold`; PT joins them
 temperature by temperature, so every chain keeps its ladder). Each rank then runs more
 chains than ``n_chains``: its negative phase averages over all of them, an estimate of the
 same model expectation with less variance, and none of the chains' progress is lost. The
-surplus ranks' random generators are dropped: a generator's stream cannot be split or
-merged, so those draws start from the kept ranks' generators. Both cases warn that the run
+surplus ranks' other per-rank state (random generators, a sparse autoencoder's running
+activation) is dropped: a generator's stream cannot be merged into another's, and each
+remaining rank keeps its own. Both cases warn that the run
 continues validly but not as an uninterrupted one would. A single-process checkpoint is a
 one-rank run.
 """
@@ -95,7 +96,7 @@ def _note(trainer, parts, where, written, now) -> str:
         what = "; ".join(
             ([f"the {', '.join(folded)} state of {surplus} is folded in (persistent chains: rank r takes those of "
               f"the old ranks r, r + {now}, ..., more chains per process than n_chains)"] if folded else []) +
-            ([f"the {', '.join(dropped)} state of {surplus} is dropped (a random generator's stream cannot be "
-              "merged into another's)"] if dropped else []))
+            ([f"the {', '.join(dropped)} state of {surplus} is dropped (it is not folded: a random generator's "
+              "stream cannot be merged into another's, and each remaining rank keeps its own)"] if dropped else []))
     return (f"{trainer.where}: {where!r} was written by {procs} and resumes on {'one' if now == 1 else now}: "
             f"{what}; the run continues validly but not as an uninterrupted one would")

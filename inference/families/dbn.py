@@ -39,7 +39,6 @@ class DBNFamily(Family):
     def options(self, method=None) -> dict:
         greedy = {**_keywords(fit_energy), **{k: None for keys in SHORTHAND.values() for k in keys},
                   **_keywords(fit_greedy)}  # fit_greedy passes what it does not take on to each layer's fit
-        greedy.pop("distributed", None)  # the layers' fits train data-parallel, the stack as a whole does not yet
         if method == "greedy":
             return greedy
         if method == "up_down":

@@ -38,6 +38,7 @@ from pgm.checks import check_int, check_model, validation_disabled
 
 from ..mcmc import gibbs
 from ..mcmc.sampling import make_generator
+from ..distributed import joined
 from ..training import EpochTable, checkpointer, OptimizerTrainer, check_callbacks, monitor_subset, run_epochs, training_data
 from ..training.options import as_checkpoint, check_run_options, make_optimizer
 from .likelihood import MAX_EXACT_UNITS, sequence_log_likelihood
@@ -114,7 +115,7 @@ def fit_sequences(model: TemporalRBM, data: torch.Tensor, *, method: str | None 
                   epochs: int = 50, batch_size: int = 10, lr: float = 1e-3, optimizer=None, weight_decay: float = 0.0,
                   seed: int | None = 0, evaluate: str | None = None, eval_data: torch.Tensor | None = None,
                   eval_every: int = 1, checkpoint=None, checkpoint_every: int = 1, resume=False, callbacks=(),
-                  monitor="auto", progress: bool = True) -> SequenceHistory:
+                  monitor="auto", progress: bool = True, distributed=None) -> SequenceHistory:
     r"""Train a sequence RBM (conditional RBM, RNN-RBM) by CD-k with back-propagation of the
     bias gradients into the context (module docstring).
 
@@ -150,6 +151,11 @@ def fit_sequences(model: TemporalRBM, data: torch.Tensor, *, method: str | None 
         epoch (0: none; ``"auto"``: n / 20, 5 to 20; skipped where the exact log Z would be
         costly: both layers over 16 units, or more than :data:`MONITOR_WORK` terms).
     progress : bool, default True
+    distributed : bool or None, default None
+        Data-parallel training over the processes of a ``torch.distributed`` group
+        (:mod:`inference.distributed`): each rank its shard of the sequences and its own
+        chains, gradients averaged at every step; ``None`` joins one when a launcher such
+        as ``torchrun`` set the environment.
 
     Returns
     -------
@@ -180,10 +186,12 @@ def fit_sequences(model: TemporalRBM, data: torch.Tensor, *, method: str | None 
     opt, opt_name = make_optimizer(model.parameters(), optimizer, lr, weight_decay)
     settings = {"method": method, "k": k, "batch_size": batch_size, "lr": lr, "weight_decay": weight_decay,
                 "seed": seed, "optimizer": opt_name}
-    trainer = _SequenceTrainer(model, data, settings, opt, make_generator(seed, model.device),
-                               _monitor_subset(model, data, monitor),
-                               (eval_data, eval_every, evaluate) if evaluate is not None else None)
-    return run_epochs(trainer, epochs, checkpoint=checkpoint, callbacks=callbacks, progress=progress)
+    with joined(distributed, model.device, "fit") as replicas:  # the process group, closed at the end
+        trainer = _SequenceTrainer(model, data, settings, opt, make_generator(seed, model.device),
+                                   _monitor_subset(model, data, monitor),
+                                   (eval_data, eval_every, evaluate) if evaluate is not None else None)
+        return run_epochs(trainer.distribute(replicas), epochs, checkpoint=checkpoint, callbacks=callbacks,
+                          progress=progress)
 
 
 #: The most softplus terms (frames × 2^units × other layer) of the monitor's exact log Z per epoch.
@@ -221,7 +229,7 @@ class _SequenceTrainer(OptimizerTrainer):
 
     def train_epoch(self, epoch: int) -> dict:
         data, model, opt, gen = self.data, self.model, self.opt, self.gen
-        perm = torch.randperm(data.shape[0], generator=gen, device=data.device)
+        perm = self.order(epoch)
         total = torch.zeros((), dtype=torch.float64, device=data.device)
         recon = 0.0
         with validation_disabled():
@@ -232,7 +240,7 @@ class _SequenceTrainer(OptimizerTrainer):
                 opt.step()
                 total += loss.detach().double() * len(batch)
                 recon += err * len(batch)
-        n = data.shape[0]
+        n = perm.shape[0]
         return {"loss": float(total) / n, "recon": recon / n, "lr": float(opt.param_groups[0]["lr"])}
 
     def evaluate_epoch(self, epoch: int, last: bool) -> dict:

@@ -15,9 +15,12 @@ same for every family:
 
 In a data-parallel run (a trainer whose ``replicas`` is set, :mod:`inference.distributed`)
 the loop also copies rank 0's parameters to every rank once at the start, averages each
-row's float columns over the ranks, stops every rank when a callback on any rank asks to,
+row's float columns over the ranks, copies rank 0's floating-point buffers (batch
+normalisation's running statistics) to every rank after each epoch, as
+``DistributedDataParallel`` does, stops every rank when a callback on any rank asks to,
 shows the bar on rank 0 only, and lets rank 0 alone write the checkpoint (each rank's
-generators and chains gathered into it).
+generators and chains gathered into it). :meth:`OptimizerTrainer.distribute` makes a
+trainer of this kind one replica of such a run.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import time
 
 import torch
 
+from ..distributed import Shard, average_gradients
 from . import checkpointer
 
 __all__ = ["Trainer", "OptimizerTrainer", "run_epochs", "check_callbacks", "monitor_subset", "training_data"]
@@ -125,8 +129,45 @@ class OptimizerTrainer(Trainer):
         The run's JSON-able settings.
     """
 
+    rank_parts = ("generator",)  # each rank draws its own batches' randomness
+    shard = None
+
     def __init__(self, model, data, optimizer, generator, settings: dict):
         self.model, self.data, self.opt, self.gen, self._settings = model, data, optimizer, generator, settings
+
+    def distribute(self, replicas, *optimizers) -> "OptimizerTrainer":
+        """Make this run one replica of a data-parallel run over ``replicas`` (``None``:
+        leave it a single-process run); returns ``self``.
+
+        The rank trains on its :class:`~inference.distributed.Shard` of the rows (the
+        same permutation on every rank each epoch, seeded by the settings' ``seed``),
+        draws its own randomness (the generator reseeded with ``seed + rank``), and each
+        optimizer's step first averages the gradients over the ranks
+        (:func:`~inference.distributed.average_gradients`; default: the run's optimizer).
+        """
+        if replicas is None:
+            return self
+        seed = self._settings.get("seed")
+        self.replicas, self.shard = replicas, Shard(self.data.shape[0], replicas, seed or 0)
+        if seed is not None:
+            self.gen.manual_seed(replicas.seed(seed))
+        for opt in optimizers or (self.opt,):
+            average_gradients(opt, replicas)
+        return self
+
+    def order(self, epoch: int) -> torch.Tensor:
+        """The rows trained in epoch ``epoch``, in order: a permutation of all rows drawn
+        from the run's generator, or this rank's shard in a data-parallel run."""
+        if self.shard is None:
+            return torch.randperm(self.data.shape[0], generator=self.gen, device=self.data.device)
+        return self.shard.indices(epoch, self.data.device)
+
+    def fresh_state(self, name: str) -> None:
+        if name == "generator":  # a rank the checkpoint did not have: its own seed
+            seed = self._settings.get("seed")
+            self.gen.manual_seed(self.replicas.seed(seed or 0))
+        else:
+            super().fresh_state(name)
 
     def settings(self) -> dict:
         return {**self._settings, "data": checkpointer.fingerprint(self.data)}
@@ -207,6 +248,7 @@ def run_epochs(trainer: Trainer, epochs: int, *, checkpoint=None, callbacks=(), 
                 seconds = time.perf_counter() - t0
                 if replicas is not None:
                     row = replicas.mean(row)
+                    replicas.broadcast_buffers(trainer.model)
                 _check_finite(trainer, start, epoch, checkpoint, row.get("loss"))
                 row.update(trainer.evaluate_epoch(epoch, epoch + 1 == epochs))
                 history.append(epoch=epoch + 1, seconds=seconds, **row)

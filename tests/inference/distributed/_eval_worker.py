@@ -2,7 +2,8 @@
 
 Started twice with RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT set, as ``torchrun``
 would: ``python -m tests.inference.distributed._eval_worker OUT PORTS MODEL DATA``. Each
-phase runs on a port of its own (PORTS, comma-separated): ``pgm eval --method exact`` and
+phase runs on a port of its own (MASTER_PORT, then PORTS, comma-separated): ``pgm eval
+--method exact`` and
 ``--method ais`` (the command's ``main``, as ``python -m inference.cli`` runs it, its
 standard output kept), then ``log_likelihood`` opening the group from the environment
 itself, then calls inside a group this script opens. Each rank saves what it saw to
@@ -50,10 +51,9 @@ def _command(argv) -> list:
 def main(out: str, ports: str, model_path: str, data_path: str) -> None:
     torch.set_num_threads(1)
     rank = int(os.environ["RANK"])
-    ports = ports.split(",")
+    ports = [os.environ["MASTER_PORT"], *ports.split(",")]
     model, x = load_model(model_path), torch.load(data_path, weights_only=True)
     got = {}
-    os.environ["MASTER_PORT"] = ports[0]
     got["cli_exact"] = _command(["eval", model_path, "--data", data_path, "--method", "exact"])
     os.environ["MASTER_PORT"] = ports[1]
     got["cli_ais"] = _command(["eval", model_path, "--data", data_path, *AIS_ARGS])

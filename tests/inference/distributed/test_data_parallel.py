@@ -10,12 +10,6 @@ reproduces itself.
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 import torch
 
@@ -34,15 +28,7 @@ from inference.partition.estimate import from_log_weights  # noqa: E402
 from inference.partition.split_ais import ais_chain_weights, chain_share  # noqa: E402
 
 from . import _worker  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[3]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
+from ._launch import free_port, run_ranks  # noqa: E402
 
 @pytest.fixture(scope="module")
 def ranks(tmp_path_factory):
@@ -50,25 +36,7 @@ def ranks(tmp_path_factory):
     out = tmp_path_factory.mktemp("two_ranks")
     inference.fit(RBM(6, 4, seed=0).double(), _worker.data(8), checkpoint=out / "one.pt", distributed=False,
                   backend="torch", **_worker.PCD)  # for the ranks to resume on two processes
-    port, port2 = _free_port(), _free_port()
-    procs = []
-    for rank in range(2):
-        env = {**os.environ, "RANK": str(rank), "LOCAL_RANK": str(rank), "WORLD_SIZE": "2",
-               "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "OMP_NUM_THREADS": "1",
-               "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-        procs.append(subprocess.Popen([sys.executable, "-m", "tests.inference.distributed._worker", str(out),
-                                       str(port2)], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                                      stderr=subprocess.STDOUT, text=True))
-    logs = []
-    try:
-        for p in procs:
-            logs.append(p.communicate(timeout=300)[0])
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-    for rank, (p, log) in enumerate(zip(procs, logs)):
-        assert p.returncode == 0, f"rank {rank} failed:\n{log[-4000:]}"
+    run_ranks("tests.inference.distributed._worker", out, free_port())
     return [torch.load(out / f"rank{r}.pt", weights_only=True) for r in range(2)], out
 
 
@@ -224,6 +192,6 @@ def test_pgm_fit_under_a_launcher_refuses_a_family_that_does_not_train_data_para
 
     monkeypatch.setenv("WORLD_SIZE", "2")
     monkeypatch.setenv("RANK", "0")
-    assert main(["fit", "ae", "--epochs", "1", "--out", str(tmp_path / "run"), "--no-progress"]) == 2
+    assert main(["fit", "hopfield", "--out", str(tmp_path / "run"), "--no-progress"]) == 2
     assert "does not train data-parallel" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()

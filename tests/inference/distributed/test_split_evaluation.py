@@ -12,11 +12,6 @@ of chains is checked on :func:`scatter_states` directly, with stand-in ranks.
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -41,15 +36,9 @@ from inference.partition.split_ais import ais_chain_weights, chain_share  # noqa
 from inference.training.checkpointer import generator_part  # noqa: E402
 
 from . import _eval_worker as worker  # noqa: E402
+from ._launch import free_port, run_ranks  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[3]
 LAUNCHER = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -66,25 +55,8 @@ def files(tmp_path_factory):
 @pytest.fixture(scope="module")
 def ranks(files):
     """What ranks 0 and 1 saved."""
-    ports = ",".join(str(_free_port()) for _ in range(4))
-    procs = []
-    for rank in range(2):
-        env = {**os.environ, "RANK": str(rank), "LOCAL_RANK": str(rank), "WORLD_SIZE": "2",
-               "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "0", "OMP_NUM_THREADS": "1",
-               "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-        procs.append(subprocess.Popen([sys.executable, "-m", "tests.inference.distributed._eval_worker", str(files),
-                                       ports, str(files / "rbm.pt"), str(files / "data.pt")], cwd=ROOT, env=env,
-                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
-    logs = []
-    try:
-        for p in procs:
-            logs.append(p.communicate(timeout=300)[0])
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-    for rank, (p, log) in enumerate(zip(procs, logs)):
-        assert p.returncode == 0, f"rank {rank} failed:\n{log[-4000:]}"
+    ports = ",".join(str(free_port()) for _ in range(3))  # the phases after the first, each on a port of its own
+    run_ranks("tests.inference.distributed._eval_worker", files, ports, files / "rbm.pt", files / "data.pt")
     return [torch.load(files / f"rank{r}.pt", weights_only=True) for r in range(2)]
 
 

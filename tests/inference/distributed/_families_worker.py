@@ -1,0 +1,91 @@
+"""One rank of the two-process runs of every family that ``test_families_data_parallel.py``
+checks.
+
+Started twice with RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT set, as ``torchrun``
+would: ``python -m tests.inference.distributed._families_worker OUT``. The rank opens the
+process group once, trains each family's small model through ``inference.fit(...,
+distributed=True)`` and saves every run's parameters and buffers to OUT/rank<r>.pt.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import torch
+import torch.distributed as dist
+
+import inference
+from models import DBN, GSN, Autoencoder, MeanCovarianceRBM, StackedAutoencoder
+from models.adversarial import DCGAN, GAN, GMMN
+from models.autoregressive import MADE, NADE
+from models.directed.conv_dbn import ConvDBN
+from models.energy import ConditionalRBM
+
+#: The runs the tests rebuild their single-process references from: 8 rows, one step of
+#: 4 rows on each rank per epoch.
+ONE_STEP = dict(epochs=1, batch_size=4, lr=0.01, seed=3, monitor=0, progress=False)
+
+
+def data(n: int, width: int = 6, seed: int = 0) -> torch.Tensor:
+    return torch.bernoulli(torch.full((n, width), 0.4), generator=torch.Generator().manual_seed(seed)).double()
+
+
+def state(model) -> list:
+    """Parameters, then floating-point buffers."""
+    return [t.detach().clone() for t in model.parameters()] + \
+        [t.detach().clone() for t in model.buffers() if t.is_floating_point()]
+
+
+#: name → (a fresh model, its data, fit's keywords): the models are built the same on every rank.
+RUNS = {
+    "ae": (lambda: Autoencoder(6, 3, seed=0).double(), lambda: data(8), ONE_STEP),
+    "nade": (lambda: NADE(6, 4, seed=0).double(), lambda: data(8), ONE_STEP),
+    "dae_walkback": (lambda: Autoencoder(6, 3, noise="masking", noise_level=0.3, seed=0).double(), lambda: data(8),
+                     dict(ONE_STEP, method="walkback", walkback=2, epochs=2)),
+    "made": (lambda: MADE(6, (8,), n_masks=4, order_agnostic=True, seed=0).double(), lambda: data(8),
+             dict(ONE_STEP, epochs=2)),
+    "gan": (lambda: GAN(6, n_latent=2, hidden=(8,), seed=0).double(), lambda: data(8),
+            dict(ONE_STEP, epochs=2, d_steps=2)),
+    "dcgan": (lambda: DCGAN(8, n_latent=3, channels=4, seed=0).double(), lambda: data(8, 64),
+              dict(ONE_STEP, epochs=2)),
+    "gmmn": (lambda: GMMN(6, 2, hidden=(8,), seed=0).double(), lambda: data(8),
+             dict(epochs=2, batch_size=4, lr=0.01, seed=3, progress=False)),
+    "gsn": (lambda: GSN([6, 5], walkback=2, seed=0).double(), lambda: data(8), dict(ONE_STEP, epochs=2)),
+    "stacked": (lambda: StackedAutoencoder([6, 4, 3], seed=0).double(), lambda: data(8),
+                dict(ONE_STEP, epochs=2, monitor=0)),
+    "stacked_finetune": (lambda: StackedAutoencoder([6, 4, 3], seed=0).double(), lambda: data(8),
+                         dict(ONE_STEP, method="finetune", epochs=2)),
+    "dbn": (lambda: DBN([6, 4, 3], seed=0).double(), lambda: data(8),
+            dict(ONE_STEP, epochs=2, lr=0.1, propagate="sample")),
+    "dbn_up_down": (lambda: DBN([6, 4, 3], seed=0).double(), lambda: data(8),
+                    dict(epochs=2, batch_size=4, lr=0.05, k=2, seed=3, method="up_down", progress=False)),
+    "condrbm": (lambda: ConditionalRBM(6, 4, order=1, seed=0).double(), lambda: data(8 * 5).reshape(8, 5, 6),
+                dict(ONE_STEP, epochs=2)),
+    "convdbn": (lambda: ConvDBN((6, 6), n_filters=(2, 2), filter_sizes=(3, 2), pool_sizes=(2, 1), seed=0).double(),
+                lambda: data(8, 36), dict(ONE_STEP, epochs=2, lr=0.05)),
+    "mcrbm_hmc": (lambda: MeanCovarianceRBM(4, 4, 3, n_mean=2, seed=0).double(),
+                  lambda: torch.randn(8, 4, generator=torch.Generator().manual_seed(0), dtype=torch.float64),
+                  dict(ONE_STEP, method="hmc", epochs=2)),
+}
+
+
+def main(out: str) -> None:
+    torch.set_num_threads(1)
+    rank = int(os.environ["RANK"])
+    got = {}
+    dist.init_process_group("gloo")
+    try:
+        for name, (build, rows, options) in RUNS.items():
+            model = build()
+            history = inference.fit(model, rows(), distributed=True, **options)
+            got[name] = state(model)
+            if name == "ae":
+                got["ae_loss"] = history.loss
+    finally:
+        dist.destroy_process_group()
+    torch.save(got, os.path.join(out, f"rank{rank}.pt"))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

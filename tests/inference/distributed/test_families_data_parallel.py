@@ -1,0 +1,87 @@
+"""Every family that trains by gradient steps trains data-parallel: two gloo processes on the
+CPU run each family's small model through ``inference.fit(..., distributed=True)``
+(``_families_worker.py``, started once by a module fixture as ``torchrun`` would) and the
+tests check that both ranks end with identical parameters and floating-point buffers (batch
+normalisation's running statistics included), that they trained, and, where a step has no
+randomness, that it equals one process's step on the concatenated batch.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+dist = pytest.importorskip("torch.distributed")
+if not (dist.is_available() and dist.is_gloo_available()):
+    pytest.skip("torch.distributed with gloo is not available", allow_module_level=True)
+
+import inference  # noqa: E402
+from inference.families.protocol import families  # noqa: E402
+
+from . import _families_worker as worker  # noqa: E402
+from ._launch import run_ranks  # noqa: E402
+
+@pytest.fixture(scope="module")
+def ranks(tmp_path_factory):
+    """What ranks 0 and 1 saved."""
+    out = tmp_path_factory.mktemp("two_ranks_families")
+    run_ranks("tests.inference.distributed._families_worker", out)
+    return [torch.load(out / f"rank{r}.pt", weights_only=True) for r in range(2)]
+
+
+@pytest.mark.parametrize("run", list(worker.RUNS))
+def test_ranks_hold_identical_parameters_and_buffers(ranks, run):
+    r0, r1 = ranks
+    initial = worker.state(worker.RUNS[run][0]())
+    assert len(r0[run]) == len(r1[run]) == len(initial)
+    for a, b in zip(r0[run], r1[run]):
+        assert torch.equal(a, b)
+    assert any(not torch.equal(a, b) for a, b in zip(r0[run], initial))  # they did train
+
+
+def test_batch_statistics_follow_rank_0(ranks):
+    """The DCGAN's running means moved during training and are rank 0's on both ranks
+    (each rank saw other rows, so without the copy they would differ)."""
+    r0, _ = ranks
+    model = worker.RUNS["dcgan"][0]()
+    n_params = len(list(model.parameters()))
+    moved = [not torch.equal(a, b) for a, b in zip(r0["dcgan"][n_params:], worker.state(model)[n_params:])]
+    assert moved and any(moved)
+
+
+def _concatenated_step(run):
+    """One process's step on both ranks' first batches, concatenated in rank order."""
+    from torch.utils.data import DistributedSampler
+
+    build, rows, options = worker.RUNS[run]
+    x = rows()
+    order = []
+    for rank in range(2):
+        sampler = DistributedSampler(range(x.shape[0]), num_replicas=2, rank=rank, shuffle=True, seed=options["seed"])
+        sampler.set_epoch(0)
+        order += list(sampler)[:options["batch_size"]]
+    model = build()
+    inference.fit(model, x[order], **{**options, "batch_size": 2 * options["batch_size"]}, distributed=False)
+    return model, x, order
+
+
+@pytest.mark.parametrize("run", ["ae", "nade"])
+def test_one_step_equals_one_process_on_the_concatenated_batch(ranks, run):
+    """A deterministic loss that is a mean over rows: the mean of the ranks' gradients is
+    the concatenated batch's (in any order), so Adam's first step is the same (one epoch
+    of one batch)."""
+    r0, _ = ranks
+    model, _, _ = _concatenated_step(run)
+    for got, want in zip(r0[run], worker.state(model)):
+        torch.testing.assert_close(got, want, rtol=0, atol=1e-12)
+
+
+def test_history_rows_are_the_ranks_means(ranks):
+    r0, r1 = ranks
+    assert r0["ae_loss"] == r1["ae_loss"] and len(r0["ae_loss"]) == 1
+
+
+def test_only_the_families_without_gradient_training_are_refused_under_a_launcher():
+    refused = sorted(f.name for f in families()
+                     if any("distributed" not in f.options(m) for m in (f.cli_methods or f.methods or (None,))))
+    assert refused == ["hopfield"]
