@@ -62,6 +62,16 @@ def log_partition(model, method: str = "exact", *, distributed=None, **options) 
     ------
     ValueError
         ``method`` is not one of :data:`METHODS`; the estimator's own errors.
+
+    Examples
+    --------
+    >>> from models.energy import RBM
+    >>> rbm = RBM(6, 4, seed=0)
+    >>> log_partition(rbm, "exact", distributed=False) == exact_log_partition(rbm)
+    True
+    >>> est = log_partition(rbm, "ais", n_chains=20, betas=[0.0, 0.5, 1.0], base="uniform", progress=False)
+    >>> est.method, est.n_chains
+    ('ais', 20)
     """
     if method not in METHODS:
         raise ValueError(f"log_partition: method must be one of {list(METHODS)}, got {method!r}")
