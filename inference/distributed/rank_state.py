@@ -18,9 +18,8 @@ chains than ``n_chains``: its negative phase averages over all of them, an estim
 same model expectation with less variance, and none of the chains' progress is lost. The
 surplus ranks' other per-rank state (random generators, a sparse autoencoder's running
 activation) is dropped: a generator's stream cannot be merged into another's, and each
-remaining rank keeps its own. Both cases warn that the run
-continues validly but not as an uninterrupted one would. A single-process checkpoint is a
-one-rank run.
+remaining rank keeps its own. Both cases warn that the run continues validly but not as an
+uninterrupted one would. A single-process checkpoint is a one-rank run.
 """
 
 from __future__ import annotations

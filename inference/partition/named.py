@@ -27,7 +27,7 @@ from .exact import exact_log_partition
 from .split_ais import split_ais_log_partition
 from .split_exact import split_exact_log_partition
 
-__all__ = ["log_partition", "METHODS"]
+__all__ = ["log_partition", "split_log_partition", "METHODS"]
 
 #: The estimators :func:`log_partition` names.
 METHODS = ("exact", "ais")
