@@ -67,7 +67,7 @@ class CovarianceFamily(EnergyFamily):
         """Nothing to refuse beyond the parser's checks."""
 
     def split_evaluation(self, model, args):
-        return "its log Z (AIS with HMC transitions, quadrature) is computed on one process"
+        return "its log Z, by AIS with HMC transitions or by quadrature, is computed on one process"
 
     def evaluate(self, model, data, args, load_train) -> dict:
         from ..evaluation import log_likelihood
