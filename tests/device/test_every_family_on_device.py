@@ -1,6 +1,7 @@
 """Every family on an accelerator: a small model of each registered family moved with
-``model.to(device)`` trains an epoch, samples, scores data the way ``pgm eval`` does, and
-saves a model file that loads on the CPU with the same values.
+``model.to(device)`` trains an epoch (writing a checkpoint), samples, scores data the way
+``pgm eval`` does, and saves a model file; the file and the checkpoint load on the CPU with
+the same values.
 
 The devices are the available CUDA device, or those named in the environment variable
 ``PGM_TEST_DEVICES`` (comma-separated, e.g. ``cpu`` to check these tests themselves on a
@@ -101,7 +102,10 @@ def test_family_trains_samples_scores_and_saves_on_device(name, device, tmp_path
     model = small_model(family)[0].to(device)
     data = _data(family, model)
     method = family.default_method(model)
-    family.fit(model, data, method=method, **_fit_options(family, model, method))
+    options = _fit_options(family, model, method)
+    if "checkpoint" in family.options(method):
+        options["checkpoint"] = tmp_path / "checkpoint.pt"
+    family.fit(model, data, method=method, **options)
     for key, value in model.state_dict().items():
         assert value.device.type == torch.device(device).type, key
         if value.is_floating_point():
@@ -118,6 +122,8 @@ def test_family_trains_samples_scores_and_saves_on_device(name, device, tmp_path
     on_cpu = load_model(path, device="cpu")
     _same_state(model, on_cpu)
     assert all(v.device.type == "cpu" for v in on_cpu.state_dict().values())
+    if "checkpoint" in options and options["checkpoint"].exists():  # a training checkpoint written on the device
+        _same_state(model, load_model(options["checkpoint"], device="cpu"))
 
     if family.evaluation == "samples":
         return
