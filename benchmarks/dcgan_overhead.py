@@ -15,9 +15,13 @@ runs, the two interleaved so that a busy spell hits both; the ratio is ours / pl
 ``fit_gan`` is the library's adversarial trainer; where it cannot be imported, only the
 plain loop is timed, with a note.
 
+``--device cuda`` runs both on the GPU (the data and both copies of the networks moved
+there, the device synchronised at the end of each epoch before the clock is read).
+
 Usage::
 
     python benchmarks/dcgan_overhead.py [--image-size 8] [--channels 32] [--repeats 5] [--threads 1]
+    python benchmarks/dcgan_overhead.py --image-size 28 --channels 64 --device cuda
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from __future__ import annotations
 import argparse
 import copy
 import inspect
+import sys
 import time
 
 import torch
@@ -52,20 +57,21 @@ class PlainDCGAN:
         self.n_latent, self.batch_size = model.n_latent, batch_size
         self.opt_g = torch.optim.Adam(self.g.parameters(), lr=2e-4, betas=(0.5, 0.999))
         self.opt_d = torch.optim.Adam(self.d.parameters(), lr=2e-4, betas=(0.5, 0.999))
-        self.gen = torch.Generator().manual_seed(seed)
+        self.device = next(self.g.parameters()).device
+        self.gen = torch.Generator(device=self.device).manual_seed(seed)
 
     def epoch(self, data: torch.Tensor) -> None:
         g, d, gen = self.g, self.d, self.gen
         g.train(), d.train()
-        for idx in torch.randperm(data.shape[0], generator=gen).split(self.batch_size):
+        for idx in torch.randperm(data.shape[0], generator=gen, device=self.device).split(self.batch_size):
             real = data[idx]
             n = real.shape[0]
-            ones, zeros = torch.ones(n), torch.zeros(n)
+            ones, zeros = torch.ones(n, device=self.device), torch.zeros(n, device=self.device)
             # discriminator: real rows labelled 1, generated rows 0
             self.opt_d.zero_grad()
             loss_real = F.binary_cross_entropy_with_logits(d(real), ones)
             loss_real.backward()
-            fake = g(torch.randn(n, self.n_latent, generator=gen))
+            fake = g(torch.randn(n, self.n_latent, generator=gen, device=self.device))
             loss_fake = F.binary_cross_entropy_with_logits(d(fake.detach()), zeros)
             loss_fake.backward()
             self.opt_d.step()
@@ -92,13 +98,26 @@ def main(argv=None):
     p.add_argument("--latent", type=int, default=10)
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--device", default="cpu", help="cpu (default) or cuda")
     args = p.parse_args(argv)
+    device = torch.device(args.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        print("dcgan_overhead: no CUDA device here (torch.cuda.is_available() is False)", file=sys.stderr)
+        return None
     set_threads(args.threads)
-    data = digits(args.image_size)
-    model = DCGAN(args.image_size, n_latent=args.latent, channels=args.channels, seed=0)
+    data = digits(args.image_size).to(device)
+    model = DCGAN(args.image_size, n_latent=args.latent, channels=args.channels, seed=0).to(device)
     plain = PlainDCGAN(model)
+
+    def synced(fn):
+        def run():
+            fn()
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+        return run
+
     title = (f"DCGAN {args.image_size}x{args.image_size}, {args.channels} channels, {data.shape[0]} rows, "
-             f"batch 64: one epoch")
+             f"batch 64, on {torch.cuda.get_device_name(device) if device.type == 'cuda' else 'the CPU'}: one epoch")
     fit_gan, accepted = library_trainer()
     if fit_gan is None:
         print(f"note: {accepted}: only the plain loop is timed")
@@ -117,7 +136,7 @@ def main(argv=None):
     def ours():
         fit_gan(model, data, **options)
 
-    return interleaved_epochs(ours, lambda: plain.epoch(data), args.repeats, title)
+    return interleaved_epochs(synced(ours), synced(lambda: plain.epoch(data)), args.repeats, title)
 
 
 if __name__ == "__main__":

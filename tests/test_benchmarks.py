@@ -251,3 +251,14 @@ def test_gmmn_toys_quick(capsys):
 def test_dcgan_overhead_small(capsys):
     _load("dcgan_overhead").main(["--channels", "4", "--repeats", "1"])
     assert "DCGAN 8x8, 4 channels" in capsys.readouterr().out
+
+
+def test_device_throughput_runs_on_the_cpu_and_refuses_a_missing_gpu(capsys):
+    bench = _load("device_throughput")
+    assert bench.main(["--device", "cpu", "--rows", "200", "--vae-rows", "200", "--repeats", "1",
+                       "--threads", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "fp32 GEMM peak" in out and "GEMM work / peak" in out and "inference.fit(method='elbo')" in out
+    if not __import__("torch").cuda.is_available():
+        assert bench.main([]) == 2
+        assert "no CUDA device here" in capsys.readouterr().err
