@@ -407,7 +407,8 @@ class _EnergyTrainer(Trainer):
                                                                             self.seed or 0)
             if evaluate is not None and ((epoch + 1) % evaluate.every == 0 or last):
                 (row["log_likelihood"], row["log_likelihood_lower"], row["log_likelihood_upper"],
-                 row["log_z"]) = _evaluate(self.model, evaluate, self.eval_data, self.data, self.seed or 0)
+                 row["log_z"]) = _evaluate(self.model, evaluate, self.eval_data, self.data, self.seed or 0,
+                                           self.replicas)
         return row
 
     def finish(self, history) -> None:
@@ -482,13 +483,14 @@ def _check_evaluation(model, evaluate, train_data, seed):
         check_ais_arguments(model, **_ais_options(evaluate, train_data, seed))
 
 
-def _evaluate(model, evaluate, eval_data, train_data, seed):
+def _evaluate(model, evaluate, eval_data, train_data, seed, replicas=None):
+    """``(mean, lower, upper, log Z)`` of the evaluation; in a data-parallel run (``replicas``)
+    the states or AIS chains and the rows are split across the ranks (the AIS chains of rank
+    r seeded ``seed + r``), every rank getting the same numbers."""
     from ..evaluation import log_likelihood
-    from ..partition import ais_log_partition, exact_log_partition
+    from ..partition.named import split_log_partition
 
-    if evaluate.method == "exact":
-        log_z = exact_log_partition(model)
-    else:
-        log_z = ais_log_partition(model, **_ais_options(evaluate, train_data, seed))
-    ll = log_likelihood(model, eval_data, log_z, distributed=False)  # repeated on every rank, not split
+    options = {} if evaluate.method == "exact" else _ais_options(evaluate, train_data, seed)
+    log_z = split_log_partition(model, evaluate.method, replicas, **options)
+    ll = log_likelihood(model, eval_data, log_z, distributed=replicas is not None)
     return float(ll.mean), float(ll.lower), float(ll.upper), float(log_z.log_z)

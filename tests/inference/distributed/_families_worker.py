@@ -20,7 +20,9 @@ from models import DBN, GSN, Autoencoder, MeanCovarianceRBM, StackedAutoencoder
 from models.adversarial import DCGAN, GAN, GMMN
 from models.autoregressive import MADE, NADE
 from models.directed.conv_dbn import ConvDBN
-from models.energy import ConditionalRBM
+from models.energy import RBM, ConditionalRBM
+
+from inference.learning import Evaluation
 
 #: The runs the tests rebuild their single-process references from: 8 rows, one step of
 #: 4 rows on each rank per epoch.
@@ -70,6 +72,11 @@ RUNS = {
 }
 
 
+#: The energy runs evaluated as they train, and their AIS settings.
+EVALUATED = dict(method="cd", epochs=2, batch_size=4, lr=0.1, seed=3, monitor=0, progress=False)
+EVAL_AIS = dict(n_chains=9, betas=torch.linspace(0, 1, 40).tolist(), base="uniform")
+
+
 def main(out: str) -> None:
     torch.set_num_threads(1)
     rank = int(os.environ["RANK"])
@@ -82,6 +89,11 @@ def main(out: str) -> None:
             got[name] = state(model)
             if name == "ae":
                 got["ae_loss"] = history.loss
+        for method in ("exact", "ais"):  # evaluation during training, split across the ranks
+            rbm = RBM(6, 4, seed=0).double()
+            evaluate = Evaluation(method, data=data(7, seed=1), ais_options=EVAL_AIS)
+            history = inference.fit(rbm, data(8), evaluate=evaluate, distributed=True, **EVALUATED)
+            got[f"evaluated_{method}"] = (state(rbm), history.log_likelihood, history.log_z)
     finally:
         dist.destroy_process_group()
     torch.save(got, os.path.join(out, f"rank{rank}.pt"))

@@ -16,6 +16,10 @@ if not (dist.is_available() and dist.is_gloo_available()):
     pytest.skip("torch.distributed with gloo is not available", allow_module_level=True)
 
 import inference  # noqa: E402
+from inference import exact_log_partition, log_likelihood  # noqa: E402
+from inference.partition.estimate import from_log_weights  # noqa: E402
+from inference.partition.split_ais import ais_chain_weights, chain_share  # noqa: E402
+from models.energy import RBM  # noqa: E402
 from inference.families.protocol import families  # noqa: E402
 
 from . import _families_worker as worker  # noqa: E402
@@ -85,3 +89,30 @@ def test_only_the_families_without_gradient_training_are_refused_under_a_launche
     refused = sorted(f.name for f in families()
                      if any("distributed" not in f.options(m) for m in (f.cli_methods or f.methods or (None,))))
     assert refused == ["hopfield"]
+
+
+@pytest.mark.parametrize("method", ["exact", "ais"])
+def test_evaluation_during_training_is_split_and_the_same_on_every_rank(ranks, method):
+    """The states (exact) or the AIS chains, and the held-out rows, are split across the
+    ranks; both report the same numbers, and the exact ones are one process's."""
+    r0, r1 = ranks
+    assert r0[f"evaluated_{method}"][1:] == r1[f"evaluated_{method}"][1:]
+    params, ll, log_z = r0[f"evaluated_{method}"]
+    assert len(ll) == len(log_z) == 2
+    model = RBM(6, 4, seed=0).double()
+    with torch.no_grad():
+        for p, value in zip(model.parameters(), params):
+            p.copy_(value)
+    held_out = worker.data(7, seed=1)
+    if method == "exact":
+        z = exact_log_partition(model)
+        assert log_z[-1] == pytest.approx(z.log_z, abs=1e-10)
+        assert ll[-1] == pytest.approx(float(log_likelihood(model, held_out, z, distributed=False).mean), abs=1e-10)
+    else:  # the 9 chains shared out over the two ranks, rank r's seeded seed + r, combined as one estimate
+        betas, n = torch.tensor(worker.EVAL_AIS["betas"], dtype=torch.float64), worker.EVAL_AIS["n_chains"]
+        parts = [ais_chain_weights(model, chain_share(n, r, 2), betas, "uniform", None, worker.EVALUATED["seed"] + r)
+                 for r in range(2)]
+        est = from_log_weights(torch.cat([w for w, _ in parts]), parts[0][1], "ais")
+        assert log_z[-1] == pytest.approx(est.log_z, abs=1e-10)
+        assert ll[-1] == pytest.approx(float(log_likelihood(model, held_out, est, distributed=False).mean),
+                                       abs=1e-10)
