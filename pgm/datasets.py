@@ -234,7 +234,7 @@ def _read_idx(path: str, ndim: int) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims)
 
 
-def load_mnist(folder, split: str = "train", binarize: bool = False):
+def load_mnist(folder, split: str = "train", binarize: bool = False, *, dequantize: bool = False):
     """MNIST (or any data set in the same IDX layout) from files in a local folder.
 
     Reads ``train-images-idx3-ubyte`` and ``train-labels-idx1-ubyte`` (``split="train"``)
@@ -250,6 +250,12 @@ def load_mnist(folder, split: str = "train", binarize: bool = False):
     binarize : bool, default False
         Return ``1.0`` where ``pixel >= 128`` and ``0.0`` elsewhere instead of
         ``pixel / 255``.
+    dequantize : bool, default False
+        Return continuous values x = (pixel + u) / 256 in [0, 1), u ~ U[0, 1) drawn by
+        ``numpy.random.RandomState(1)`` for the training file and ``RandomState(2)`` for
+        the test file (fixed, so every call holds the same values), for densities: a
+        density q on them bounds the discrete log-likelihood, log P(pixels) ≥ E_u[log q(x)]
+        − 784 log 256. Needs ``binarize=False``.
 
     Returns
     -------
@@ -269,6 +275,10 @@ def load_mnist(folder, split: str = "train", binarize: bool = False):
         raise TypeError(f"load_mnist: folder must be a str or os.PathLike, got {type(folder).__name__}")
     _check_split(split, tuple(_MNIST_FILES), "load_mnist")
     binarize = _check_bool(binarize, "binarize", "load_mnist")
+    dequantize = _check_bool(dequantize, "dequantize", "load_mnist")
+    if dequantize and binarize:
+        raise ValueError("load_mnist: dequantize=True adds continuous noise to the grey levels, but binarize=True "
+                         "asks for binary pixels; pass binarize=False with dequantize=True")
     folder = os.fspath(folder)
     if not os.path.isdir(folder):
         expected = ", ".join(n for f in _MNIST_FILES[split] for n in (f, f + ".gz"))
@@ -282,5 +292,11 @@ def load_mnist(folder, split: str = "train", binarize: bool = False):
             f"holds {labels.shape[0]} labels"
         )
     flat = images.reshape(images.shape[0], -1)
-    x = (flat >= 128).astype(np.float32) if binarize else flat.astype(np.float32) / np.float32(255.0)
+    if binarize:
+        x = (flat >= 128).astype(np.float32)
+    elif dequantize:
+        u = np.random.RandomState(1 if split == "train" else 2).rand(*flat.shape)
+        x = ((flat + u) / 256.0).astype(np.float32)
+    else:
+        x = flat.astype(np.float32) / np.float32(255.0)
     return torch.from_numpy(x), torch.from_numpy(labels.astype(np.int64))

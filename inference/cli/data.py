@@ -18,6 +18,10 @@ DATA_SPECS = {
     "digits-spin": ("spin", "binarized digits as {-1, +1} spins (2 v - 1), for Hopfield nets"),
     "digits-labels": ("binary", "binarized digits with their one-hot labels: rows [64 pixels, 10 label columns]"),
     "mnist:FOLDER": ("binary", "MNIST IDX files in FOLDER, binarized at 128"),
+    "mnist-grey:FOLDER": ("grey", "MNIST IDX files in FOLDER scaled to [0, 1] (pixel / 255)"),
+    "mnist-real:FOLDER": ("real", "MNIST IDX files in FOLDER dequantised, (pixel + u) / 256, for densities"),
+    "mnist-labels:FOLDER": ("binary", "MNIST IDX files in FOLDER binarized, with their one-hot labels: rows "
+                                      "[784 pixels, 10 label columns]"),
     "balls": ("binary", "bouncing balls: sequences of 20 binary 16x16 frames, 2 balls (200 train, 100 test)"),
     "digit-rows": ("binary", "binarized digits as sequences of their 8 rows of 8 pixels"),
     "patches": ("real", "8x8 grey natural-image patches (scikit-learn's two photographs), DC removed, PCA-whitened: "
@@ -108,6 +112,8 @@ def load_data(spec: str, split: str = "train") -> torch.Tensor:
     ``digits-real`` (dequantised, ``load_digits(binarize=False, dequantize=True)``),
     ``digits-spin`` (binarized, mapped to {−1, +1} by 2v − 1), ``digits-labels`` (binarized, each row followed by its one-hot label: 74 columns),
     ``mnist:FOLDER`` (IDX files, binarized at 128; ``split="all"`` joins train and test),
+    ``mnist-grey:FOLDER``, ``mnist-real:FOLDER``, ``mnist-labels:FOLDER`` (the same files as
+    the digits' variants: grey levels, dequantised, binarized with one-hot labels),
     ``patches`` (whitened 8 × 8 natural-image patches, :func:`pgm.load_patches`),
     or a ``.pt`` file (read with ``weights_only=True``) or ``.npy`` file (no pickles)
     holding a non-empty 2-D array of finite numbers (``split`` is then ignored).
@@ -142,19 +148,43 @@ def load_data(spec: str, split: str = "train") -> torch.Tensor:
         if split == "all":
             return torch.cat([load_patches(n=10000), load_patches(n=2000, split="test")])
         return load_patches(n=10000 if split == "train" else 2000, split=split)
-    if spec.startswith("mnist:"):
-        folder = spec[len("mnist:"):]
+    variant = _mnist_variant(spec)
+    if variant is not None:
+        folder = spec[len(variant) + 1:]
         if not folder:
-            raise UsageError("--data mnist: needs a folder, e.g. --data mnist:data/mnist")
+            raise UsageError(f"--data {variant}: needs a folder, e.g. --data {variant}:data/mnist")
         splits = ("train", "test") if split == "all" else (split,)
-        return torch.cat([datasets.load_mnist(folder, split=s, binarize=True)[0] for s in splits])
+        return torch.cat([_load_mnist(variant, folder, s) for s in splits])
     path = Path(spec)
     if path.suffix.lower() in (".pt", ".npy"):
         return _read_array(path)
     hint = " (a folder: for MNIST IDX files in it use --data mnist:FOLDER)" if path.is_dir() else ""
     raise UsageError(f"--data {spec!r} not understood{hint}: use 'digits', 'digits-grey', 'digits-real', "
-                     "'digits-spin', 'digits-labels', 'mnist:FOLDER', 'balls', 'digit-rows', 'patches' or a .pt/.npy file holding a "
-                     "2-D array")
+                     "'digits-spin', 'digits-labels', 'mnist:FOLDER' (or mnist-grey:, mnist-real:, mnist-labels:), "
+                     "'balls', 'digit-rows', 'patches' or a .pt/.npy file holding a 2-D array")
+
+
+#: The MNIST specs ``VARIANT:FOLDER``.
+_MNIST_VARIANTS = ("mnist", "mnist-grey", "mnist-real", "mnist-labels")
+
+
+def _mnist_variant(spec: str) -> str | None:
+    """``"mnist"``, ``"mnist-grey"``... where ``spec`` is ``VARIANT:FOLDER``, else None."""
+    head = spec.split(":", 1)[0]
+    return head if ":" in spec and head in _MNIST_VARIANTS else None
+
+
+def _load_mnist(variant: str, folder: str, split: str) -> torch.Tensor:
+    from pgm import datasets
+
+    if variant == "mnist-grey":
+        return datasets.load_mnist(folder, split=split)[0]
+    if variant == "mnist-real":
+        return datasets.load_mnist(folder, split=split, dequantize=True)[0]
+    x, y = datasets.load_mnist(folder, split=split, binarize=True)
+    if variant == "mnist-labels":
+        return torch.cat([x, torch.nn.functional.one_hot(y, 10).to(x.dtype)], 1)
+    return x
 
 
 def _load_sequences(spec: str, split: str) -> torch.Tensor:
@@ -185,14 +215,15 @@ def check_data_shape(family, spec: str, data: torch.Tensor, option: str = "--dat
 
 
 def _has_splits(spec: str) -> bool:
-    return spec in DATA_SPECS or spec.startswith("mnist:")
+    return spec in DATA_SPECS or _mnist_variant(spec) is not None
 
 
 def data_kind(spec: str, data: torch.Tensor) -> str:
     """``"binary"``, ``"grey"``, ``"spin"`` or ``"real"``: the kind of the data ``spec``
     names (declared for named specs, read from the values of a file)."""
-    if spec.startswith("mnist:"):
-        return "binary"
+    variant = _mnist_variant(spec)
+    if variant is not None:
+        return DATA_SPECS[f"{variant}:FOLDER"][0]
     if spec in DATA_SPECS:
         return DATA_SPECS[spec][0]
     if bool(((data == 0) | (data == 1)).all()):

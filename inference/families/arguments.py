@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import math
 
-__all__ = ["UsageError", "integer", "real", "COUNT", "SEED", "layer_sizes", "add_common_training_arguments",
+__all__ = ["UsageError", "integer", "real", "COUNT", "SEED", "layer_sizes", "add_sizes_argument", "sizes_for", "add_common_training_arguments",
            "check_exact"]
 
 
@@ -69,6 +69,28 @@ def layer_sizes(text):
     if len(sizes) < 2 or min(sizes) < 1:
         raise argparse.ArgumentTypeError(f"expected at least two positive layer sizes (visible first), got {text!r}")
     return sizes
+
+
+def add_sizes_argument(parser, hidden, note: str = "") -> None:
+    """``--sizes``, visible first; left out, the data's columns followed by ``hidden``
+    (:func:`sizes_for`)."""
+    parser.add_argument("--sizes", type=layer_sizes, default=None,
+                        help=f"layer sizes, visible first{note} (default: the data's columns, then "
+                             f"{','.join(map(str, hidden))})")
+
+
+def sizes_for(sizes, data, hidden) -> list:
+    """The layer sizes of a stack built for ``data``: ``--sizes`` as given, its visible size
+    checked against the data's columns (a UsageError naming the sizes that would fit), or
+    with ``sizes`` None the data's columns followed by ``hidden``."""
+    n = data.shape[-1]
+    if sizes is None:
+        return [n, *hidden]
+    if sizes[0] != n:
+        text, fits = ",".join(map(str, sizes)), ",".join(map(str, [n, *sizes[1:]]))
+        raise UsageError(f"--sizes {text}: the visible layer must match the data's {n} columns (e.g. --sizes "
+                         f"{fits}, or leave --sizes out for {','.join(map(str, [n, *hidden]))})")
+    return list(sizes)
 
 
 def _default(family, key, fallback=None):

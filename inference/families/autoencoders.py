@@ -16,7 +16,7 @@ from models.autoencoders import GSN, NOISES, Autoencoder, StackedAutoencoder
 from ..autoencoders import chain as dae_chain
 from ..autoencoders import errors, fit_autoencoder, fit_stacked
 from ..autoencoders.gsn import fit_gsn, sample_gsn
-from .arguments import COUNT, UsageError, layer_sizes, real
+from .arguments import COUNT, UsageError, add_sizes_argument, real, sizes_for
 from .protocol import Family, _keywords, final_numbers, register
 
 __all__ = ["AutoencoderFamily", "StackedFamily", "GSNFamily", "variant"]
@@ -157,13 +157,11 @@ class StackedFamily(Family):
         return fit_stacked(model, data, method=method or "greedy", **options)
 
     def build(self, data, args):
-        if args.sizes[0] != data.shape[1]:
-            raise UsageError(f"--sizes {','.join(map(str, args.sizes))}: the first layer must match the data's "
-                             f"{data.shape[1]} columns")
+        sizes = sizes_for(args.sizes, data, (32, 16))
         kwargs = {"activation": args.activation, "tied": args.tied}
         if args.noise is not None:
             kwargs.update(noise=args.noise, noise_level=args.level)
-        return StackedAutoencoder(args.sizes, seed=args.seed, **kwargs)
+        return StackedAutoencoder(sizes, seed=args.seed, **kwargs)
 
     def from_sizes(self, sizes):
         if len(sizes) < 2 or not all(isinstance(s, int) and s >= 1 for s in sizes):
@@ -171,8 +169,7 @@ class StackedFamily(Family):
         return StackedAutoencoder(list(sizes))
 
     def add_model_arguments(self, parser) -> None:
-        parser.add_argument("--sizes", type=layer_sizes, default=[64, 32, 16],
-                            help="layer sizes, the data's first (default 64,32,16)")
+        add_sizes_argument(parser, (32, 16))
         parser.add_argument("--activation", choices=["sigmoid", "relu"], default="sigmoid",
                             help="hidden units of every layer (default sigmoid)")
         parser.add_argument("--tied", action="store_true", help="decoder weights W' = Wᵀ in every layer")
@@ -226,11 +223,8 @@ class GSNFamily(Family):
     trainer = staticmethod(fit_gsn)
 
     def build(self, data, args):
-        if args.sizes[0] != data.shape[1]:
-            raise UsageError(f"--sizes {','.join(map(str, args.sizes))}: the visible layer must match the data's "
-                             f"{data.shape[1]} columns")
-        return GSN(args.sizes, input_noise=args.input_noise, hidden_noise=args.hidden_noise, walkback=args.walkback,
-                   seed=args.seed)
+        return GSN(sizes_for(args.sizes, data, (128, 128)), input_noise=args.input_noise,
+                   hidden_noise=args.hidden_noise, walkback=args.walkback, seed=args.seed)
 
     def from_sizes(self, sizes):
         if len(sizes) < 2 or not all(isinstance(s, int) and s >= 1 for s in sizes):
@@ -238,8 +232,7 @@ class GSNFamily(Family):
         return GSN(list(sizes))
 
     def add_model_arguments(self, parser) -> None:
-        parser.add_argument("--sizes", type=layer_sizes, default=[64, 128, 128],
-                            help="layer sizes, visible first (default 64,128,128)")
+        add_sizes_argument(parser, (128, 128))
         parser.add_argument("--input-noise", type=real(0.0, 1.0, high_open=True), default=0.4,
                             help="salt-and-pepper probability of the visible layer (default 0.4)")
         parser.add_argument("--hidden-noise", type=real(0.0), default=2.0,

@@ -12,7 +12,7 @@ from models.directed import DBN, VAE, DirectedModel, SigmoidBeliefNet
 from models.energy import DBM, RBM, BoltzmannMachine, ClassRBM, EnergyModel, GaussianRBM, Hopfield, SpikeSlabRBM
 from models.energy.hopfield import RULES
 
-from .arguments import COUNT, UsageError, layer_sizes
+from .arguments import COUNT, UsageError, add_sizes_argument, sizes_for
 from .dbn import DBNFamily
 from .directed import DirectedFamily
 from .energy import EnergyFamily, HopfieldFamily
@@ -116,8 +116,7 @@ def _sizes_text(sizes):
 
 
 def _dbm_arguments(parser):
-    parser.add_argument("--sizes", type=layer_sizes, default=[64, 32, 16],
-                        help="layer sizes, visible first (default 64,32,16)")
+    add_sizes_argument(parser, (32, 16))
     parser.add_argument("--centered", action="store_true", help="centred energy with offsets tracking layer means")
     parser.add_argument("--pretrain", type=COUNT, default=None, metavar="EPOCHS",
                         help="greedy layer-wise pre-training, EPOCHS of CD-1 per layer (default: none)")
@@ -125,10 +124,8 @@ def _dbm_arguments(parser):
 
 
 def _dbm_build(data, args):
-    if args.sizes[0] != data.shape[1]:  # a size that does not fit the data is a usage error (exit status 2)
-        raise UsageError(f"--sizes {_sizes_text(args.sizes)}: the visible layer must match the data's "
-                         f"{data.shape[1]} columns (e.g. --sizes {_sizes_text([data.shape[1], *args.sizes[1:]])})")
-    model = DBM.from_data(data, args.sizes[1:], centered=args.centered, weight_std=args.weight_std, seed=args.seed)
+    sizes = sizes_for(args.sizes, data, (32, 16))  # a size that does not fit the data: a usage error (status 2)
+    model = DBM.from_data(data, sizes[1:], centered=args.centered, weight_std=args.weight_std, seed=args.seed)
     if args.pretrain:
         from ..learning.pretrain import pretrain_dbm
 
@@ -227,19 +224,15 @@ register(DirectedFamily(
 
 
 def _dbn_arguments(parser):
-    parser.add_argument("--sizes", type=layer_sizes, default=[64, 32, 16],
-                        help="layer sizes, visible first, at least three (default 64,32,16)")
+    add_sizes_argument(parser, (32, 16), ", at least three")
     _weight_std(parser)
 
 
 def _dbn_build(data, args):
-    if len(args.sizes) < 3:  # sizes that do not fit are usage errors (exit status 2)
+    if args.sizes is not None and len(args.sizes) < 3:  # sizes that do not fit are usage errors (exit status 2)
         raise UsageError(f"--sizes {_sizes_text(args.sizes)}: a DBN needs at least three layers "
                          "(two make an RBM: pgm fit rbm)")
-    if args.sizes[0] != data.shape[1]:
-        raise UsageError(f"--sizes {_sizes_text(args.sizes)}: the visible layer must match the data's "
-                         f"{data.shape[1]} columns")
-    return DBN(args.sizes, weight_std=args.weight_std, seed=args.seed)
+    return DBN(sizes_for(args.sizes, data, (32, 16)), weight_std=args.weight_std, seed=args.seed)
 
 
 def _dbn_sizes(sizes):

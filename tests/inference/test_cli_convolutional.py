@@ -94,3 +94,28 @@ def test_both_on_28x28_images(mnist_folder, tmp_path, capsys, one_thread):
     assert torch.load(tmp_path / "s.pt", weights_only=True).shape == (3, 784)
     _ok(["filters", str(tmp_path / "d" / "model.pt"), "--out", str(tmp_path / "f.png")])
     assert "(5 filters)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("spec, kind, width", [("mnist", "binary", 784), ("mnist-grey", "grey", 784),
+                                               ("mnist-real", "real", 784), ("mnist-labels", "binary", 794)])
+def test_mnist_variants_of_the_data_spec(mnist_folder, spec, kind, width):
+    from pgm.datasets import load_mnist
+    from inference.cli.data import data_kind, load_data
+
+    x = load_data(f"{spec}:{mnist_folder}", "train")
+    assert x.shape == (40, width) and data_kind(f"{spec}:{mnist_folder}", x) == kind
+    assert load_data(f"{spec}:{mnist_folder}", "all").shape == (50, width)
+    pixels, labels = load_mnist(mnist_folder)
+    if spec == "mnist-grey":
+        assert torch.equal(x, pixels)
+    elif spec == "mnist-labels":
+        assert torch.equal(x[:, :784], (pixels >= 0.5).float()) and torch.equal(x[:, 784:].argmax(1), labels)
+    elif spec == "mnist-real":
+        assert torch.equal(torch.floor(x.double() * 256), torch.round(pixels.double() * 255))
+
+
+def test_stacks_default_to_the_data_s_width(mnist_folder, tmp_path, one_thread):
+    """Without --sizes a DBN's visible layer is the data's 784 columns, then 32, 16."""
+    run = tmp_path / "run"
+    _ok(["fit", "dbn", "--data", f"mnist:{mnist_folder}", "--epochs", "1", "--out", str(run), "--no-progress"])
+    assert load_model(run / "model.pt").sizes == [784, 32, 16]

@@ -98,7 +98,13 @@ TABLE = [
     _row("fit dbn --sizes 32,16,8 --out {out}", 2, "--sizes 32,16,8: the visible layer must match the data's 64 columns"),
     _row("fit dbm --pretrain 0", 2, "argument --pretrain: expected a positive int"),
     _row("fit dbm --sizes 32,16,8 --out {out}", 2,
-         "--sizes 32,16,8: the visible layer must match the data's 64 columns (e.g. --sizes 64,16,8)"),
+         "--sizes 32,16,8: the visible layer must match the data's 64 columns (e.g. --sizes 64,16,8, or leave "
+         "--sizes out for 64,32,16)"),
+    _row("fit stacked --sizes 32,16 --out {out}", 2,
+         "--sizes 32,16: the visible layer must match the data's 64 columns (e.g. --sizes 64,16, or leave --sizes "
+         "out for 64,32,16)"),
+    _row("fit gsn --sizes 32,16 --out {out}", 2, "(e.g. --sizes 64,16, or leave --sizes out for 64,128,128)"),
+    _row("fit rbm --data mnist-grey: --out {out}", 2, "--data mnist-grey: needs a folder"),
     _row("fit rbm --method mp --out {out}", 2, "--method mp does not apply to the rbm model (it takes --method "
                                                "cd|pcd|pt|sml); --method mp applies to dbm"),
     _row("fit ssrbm --hidden 0", 2, "argument --hidden: expected a positive int"),

@@ -147,6 +147,22 @@ def test_mnist_round_trip(tmp_path, tiny_mnist, gz, split, prefix):
     assert xb[0, :3].tolist() == [0.0, 1.0, 1.0]
 
 
+def test_mnist_dequantized(tmp_path, tiny_mnist):
+    """(pixel + u) / 256 with u fixed per file: the pixels come back by flooring, the values
+    lie in [0, 1), two calls agree, and the two files' noise differs."""
+    images, labels = tiny_mnist
+    for prefix in ("train", "t10k"):
+        write_idx(tmp_path / f"{prefix}-images-idx3-ubyte", images)
+        write_idx(tmp_path / f"{prefix}-labels-idx1-ubyte", labels)
+    x, _ = load_mnist(tmp_path, dequantize=True)
+    assert x.dtype == torch.float32 and bool((x >= 0).all() and (x < 1).all())
+    np.testing.assert_array_equal(np.floor(x.double().numpy() * 256), images.reshape(5, 784))
+    assert torch.equal(x, load_mnist(tmp_path, dequantize=True)[0])
+    assert not torch.equal(x, load_mnist(tmp_path, split="test", dequantize=True)[0])
+    with pytest.raises(ValueError, match="pass binarize=False with dequantize=True"):
+        load_mnist(tmp_path, binarize=True, dequantize=True)
+
+
 def test_mnist_missing_files(tmp_path, tiny_mnist):
     with pytest.raises(FileNotFoundError) as err:
         load_mnist(tmp_path)
