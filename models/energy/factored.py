@@ -48,6 +48,10 @@ from .rbm import _beta_vector, _get
 __all__ = ["FactoredGaussian"]
 
 _LOG_2PI = math.log(2 * math.pi)
+#: The most float64 entries of one D x D temporary of the visible conditional's factorisation
+#: (64 MB): rows are factorised in blocks of ``_CHOLESKY_ELEMENTS // D²``.
+_CHOLESKY_ELEMENTS = 2 ** 23
+
 #: β of the rows of a Gaussian conditional at β = 0 (flat, improper): a tiny precision
 #: keeps the batch one distribution; such rows are never drawn from.
 _BETA_FLOOR = 1e-12
@@ -161,19 +165,24 @@ class FactoredGaussian:
         hc = self._check_c(_get(state, "hc", "conditional('v')"), "state['hc']")
         hm = self._check_m(_get(state, "hm", "conditional('v')"), "state['hm']")
         beta = check_beta(beta, batch=hc.shape[0])
-        # factorised in float64: a trained model's Λ can be too ill-conditioned for float32
-        lam = self.precision(hc).double()
         eta = (self.b + hm @ self.W.t()).double()
-        chol = torch.linalg.cholesky(lam)
-        loc = torch.cholesky_solve(eta[..., None], chol)[..., 0]
-        scale = torch.linalg.cholesky(torch.cholesky_inverse(chol))  # Λ^{-1} = S Sᵀ
+        dtype, D = self.C.dtype, self.n_visible
+        loc = torch.empty_like(eta)
+        scale = eta.new_empty((eta.shape[0], D, D), dtype=dtype)
+        # factorised in float64 (a trained model's Λ can be too ill-conditioned for float32), a
+        # block of rows at a time so that the float64 D x D temporaries stay within _CHOLESKY_ELEMENTS
+        for rows in torch.arange(eta.shape[0], device=eta.device).split(max(1, _CHOLESKY_ELEMENTS // (D * D))):
+            chol = torch.linalg.cholesky(self.precision(hc[rows]).double())
+            loc[rows] = torch.cholesky_solve(eta[rows, :, None], chol)[..., 0]
+            scale[rows] = torch.linalg.cholesky(torch.cholesky_inverse(chol)).to(dtype)  # Λ^{-1} = S Sᵀ
+            del chol
+        loc = loc.to(dtype)
         b = _beta_vector(beta, loc)
         if isinstance(b, torch.Tensor):
             scale = scale * b.clamp(min=_BETA_FLOOR).rsqrt()[:, None, None]
         elif b != 1.0:
             scale = scale / math.sqrt(max(b, _BETA_FLOOR))
-        dtype = self.C.dtype
-        return MultivariateNormal(loc.to(dtype), scale_tril=scale.to(dtype), validate_args=False)
+        return MultivariateNormal(loc, scale_tril=scale, validate_args=False)
 
     def _mean_conditional(self, state, beta):
         from torch.distributions import Bernoulli

@@ -92,3 +92,23 @@ def test_pixel_map_draws_filters_and_samples_as_pixels():
     clone = MeanCovarianceRBM(**model.config())
     clone.load_state_dict(model.state_dict())
     torch.testing.assert_close(clone.to_pixels(x[:3]), t.dewhiten(x[:3]) - t.mean.float(), atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("cls", [MeanCovarianceRBM, MPoT])
+def test_visible_conditional_factorised_in_blocks_of_rows_equals_all_at_once(cls, monkeypatch):
+    """The float64 factorisation runs over blocks of rows (bounded temporaries at MNIST size);
+    blocks of 3 rows give the one-block result, β per row included."""
+    import models.energy.factored as factored
+
+    model = cls(5, 4, 3, n_mean=2, seed=0).double()
+    gen = torch.Generator().manual_seed(0)
+    state = {"hc": torch.rand(8, 3, generator=gen, dtype=torch.float64) + (0.5 if cls is MPoT else 0.0),
+             "hm": torch.bernoulli(torch.full((8, 2), 0.5, dtype=torch.float64), generator=gen)}
+    if cls is MeanCovarianceRBM:
+        state["hc"] = torch.bernoulli(state["hc"], generator=gen)
+    beta = torch.linspace(0.2, 1.0, 8, dtype=torch.float64)
+    whole = model.conditional("v", state, beta)
+    monkeypatch.setattr(factored, "_CHOLESKY_ELEMENTS", 3 * 5 * 5)
+    blocks = model.conditional("v", state, beta)
+    torch.testing.assert_close(blocks.loc, whole.loc, rtol=0, atol=1e-12)
+    torch.testing.assert_close(blocks.scale_tril, whole.scale_tril, rtol=0, atol=1e-12)
