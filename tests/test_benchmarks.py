@@ -262,3 +262,19 @@ def test_device_throughput_runs_on_the_cpu_and_refuses_a_missing_gpu(capsys):
     if not __import__("torch").cuda.is_available():
         assert bench.main([]) == 2
         assert "no CUDA device here" in capsys.readouterr().err
+
+
+def test_mnist_every_family_fits_from_written_idx_files(tmp_path, capsys):
+    import numpy as np
+
+    from tests.pgm.test_datasets import write_idx
+
+    rng = np.random.RandomState(0)
+    for name, n in (("train", 30), ("t10k", 10)):
+        write_idx(tmp_path / f"{name}-images-idx3-ubyte", rng.randint(0, 256, size=(n, 28, 28)).astype(np.uint8))
+        write_idx(tmp_path / f"{name}-labels-idx1-ubyte", rng.randint(0, 10, size=n).astype(np.uint8))
+    assert _load("mnist_every_family").main(["--mnist", str(tmp_path), "--only", "rbm,condrbm"]) == 0
+    out = capsys.readouterr().out
+    table = [line.split() for line in out.splitlines()]
+    assert ["condrbm", "–", "skipped:", "takes", "sequences"] in table
+    assert any(row[:3] == ["rbm", "mnist", "ok"] and len(row) == 5 for row in table)
