@@ -203,9 +203,12 @@ def format_estimate(est):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=50)
-    parser.add_argument("--n", type=int, default=359)
+    parser.add_argument("--n", type=int, default=359, help="samples per model, and the held-out test digits they "
+                        "are compared with (default 359, at most all test digits)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--test-rows", type=int, default=359, help="test digits scored (default all 359)")
+    parser.add_argument("--test-rows", type=int, default=359,
+                        help="the first test digits whose log-likelihood is scored (default all 359); the sample "
+                             "scores compare with the first --n test digits")
     parser.add_argument("--samples", type=int, default=1000, help="K of the importance estimates")
     parser.add_argument("--ais-steps", type=int, default=500, help="steps of decoder AIS")
     parser.add_argument("--threads", type=int, default=1)
@@ -225,25 +228,27 @@ def main(argv=None):
     args = parser.parse_args(argv)
     set_threads(args.threads)
     train, labels, test, _, what = load(args)
-    test = test[: args.test_rows]
+    held = test[: args.n]  # the held-out rows the sample scores compare with
+    test = test[: args.test_rows]  # the rows whose log-likelihood is scored
     options = SigmaOptions(args.valid_rows, args.sigma_search, args.check_rows)
     validation_rows(train, options.valid_rows)  # a bad --valid-rows fails before any training
     if args.check_rows < 0:
         parser.error(f"--check-rows must be 0 or more, got {args.check_rows}")
-    args.n = min(args.n, test.shape[0])
+    args.n = held.shape[0]
     net = FeatureNet(train.shape[1], seed=args.seed)
     fit_features(net, train, labels, epochs=30, seed=args.seed)
     f_train = net.features(train).detach()
     f_kd = kd_reference(f_train, args.seed)
-    print(f"{what}: train {tuple(train.shape)}, test {tuple(test.shape)}; {args.epochs} epochs per model")
+    print(f"{what}: train {tuple(train.shape)}, test {tuple(test.shape)} scored, {args.n} held-out rows and samples "
+          f"for the sample scores; {args.epochs} epochs per model")
     print(machine_line(), flush=True)
-    f_test = net.features(test).detach()
+    f_held = net.features(held).detach()
     copies = train[torch.randperm(train.shape[0], generator=make_generator(args.seed))[: args.n]]
-    rows = [["held-out test digits", "", "", "", f"{frechet_distance(f_train, f_test):.2f}",
-             format_kd(kernel_distance(f_kd, f_test)), coverage_columns(net, test[: args.n], train, test)[0],
+    rows = [["held-out test digits", "", "", "", f"{frechet_distance(f_train, f_held):.2f}",
+             format_kd(kernel_distance(f_kd, f_held)), coverage_columns(net, held, train, held)[0],
              "", "", ""],
             ["training digits (a copying model)", "", "", "", "", "",
-             *coverage_columns(net, copies, train, test), "", ""]]
+             *coverage_columns(net, copies, train, held), "", ""]]
     notes = []
     only = [p.strip() for p in args.only.split(",")] if args.only else None
     keep = (lambda name: any(name.startswith(p) for p in only)) if only else (lambda name: True)
@@ -252,7 +257,7 @@ def main(argv=None):
         samples = family.sample(model, args.n, make_generator(args.seed), steps).detach().float()
         f_samples = net.features(samples.reshape(args.n, -1)).detach()
         fd, kd = frechet_distance(f_train, f_samples), format_kd(kernel_distance(f_kd, f_samples))
-        classes, nn_ratio = coverage_columns(net, samples.reshape(args.n, -1), train, test)
+        classes, nn_ratio = coverage_columns(net, samples.reshape(args.n, -1), train, held)
         params = getattr(model, "n_parameters", None) or sum(p.numel() for p in model.parameters())  # free ones
         lls = ([("not estimated (--no-likelihood)", None)] if args.no_likelihood else
                likelihood(model, family, train, test, args.seed, args.samples, args.ais_steps, notes, name,
