@@ -198,9 +198,40 @@ def test_sample_quality_small(capsys):
 
 def test_leaderboard_small(capsys):
     _load("leaderboard").main(["--epochs", "1", "--n", "20", "--test-rows", "10", "--samples", "20", "--ais-steps",
-                               "10", "--rows", "300"])
+                               "10", "--rows", "300", "--valid-rows", "8", "--sigma-search", "climb",
+                               "--check-rows", "3"])
     out = capsys.readouterr().out
     assert "decoder AIS" in out and "none (samples only)" in out and "NN ratio" in out
+    assert "test (10, 64) scored, 20 held-out rows and samples" in out
+    assert re.search(r"GAN .*: σ = [0-9.]+ of validation log-likelihoods \(last 8 training rows, climb\)", out)
+    assert re.search(r"20 steps against 10 on the first 3 test rows: [+-][0-9.]+ ± [0-9.]+ nats per row", out)
+    assert re.search(r"exact \(autoregressive\) +-[0-9.]+ ± [0-9.]+", out)  # mean ± standard error
+
+
+def test_leaderboard_validation_rows_and_standard_errors():
+    import math
+
+    import torch
+
+    lb = _load("leaderboard")
+    train = torch.arange(50.0).view(25, 2)
+    assert lb.validation_rows(train).tolist() == train[-2:].tolist()  # the last 10 %
+    assert lb.validation_rows(train, 5).tolist() == train[-5:].tolist()
+    for bad in (0, 26, 2.5, True):
+        with pytest.raises(ValueError, match=f"valid_rows must be an int from 1 to the 25 training rows, got {bad}"):
+            lb.validation_rows(train, bad)
+    rows = torch.tensor([1.0, 2.0, 4.0, 7.0], dtype=torch.float64)
+    mean, se = lb.mean_and_se(lb._PerRow(rows))
+    assert mean == 3.5 and se == pytest.approx(float(rows.std()) / 2)
+    assert lb.format_estimate(lb._PerRow(rows)) == f"3.50 ± {float(rows.std()) / 2:.2f}"
+    assert lb.mean_and_se(lb._PerRow(rows[:1])) == (1.0, None) and lb.format_estimate(None) == ""
+
+    class Summary:  # an estimate that carries its standard error over the rows
+        mean, sem = -2.0, 0.25
+
+    assert lb.mean_and_se(Summary()) == (-2.0, 0.25)
+    Summary.sem = math.nan  # one row
+    assert lb.format_estimate(Summary()) == "-2.00"
 
 
 def test_leaderboard_on_mnist_files(capsys, tmp_path):

@@ -226,7 +226,7 @@ class SigmaChoice(NamedTuple):
 
 def choose_sigma(log_lik_of_sigma: Callable, n_latent: int, valid: torch.Tensor,
                  sigmas=(0.05, 0.1, 0.2, 0.3, 0.5), *, n_chains: int = 16, n_steps: int = 500,
-                 seed: int | None = 0) -> SigmaChoice:
+                 seed: int | None = 0, search: str = "grid") -> SigmaChoice:
     r"""The noise level σ of a Gaussian observation model p(x | z) = N(x; g(z), σ² I) that
     gives validation rows the highest log-likelihood, each σ of the grid scored by
     :func:`decoder_ais` (the same seed for every σ).
@@ -248,11 +248,18 @@ def choose_sigma(log_lik_of_sigma: Callable, n_latent: int, valid: torch.Tensor,
         The grid.
     n_chains, n_steps, seed
         As :func:`decoder_ais`.
+    search : {"grid", "climb"}, default "grid"
+        ``"grid"`` scores every σ. ``"climb"`` starts at the middle σ of the sorted grid
+        and moves to a better-scoring neighbour until neither neighbour scores higher,
+        scoring only the σ it visits (3 of 5 when the best is the middle one): the same
+        choice as ``"grid"`` whenever the validation log-likelihood is unimodal in σ over
+        the grid (it rises while σ grows toward the rows' distance from the generator's
+        outputs and falls beyond: the trade-off above), for a fraction of the cost.
 
     Returns
     -------
     SigmaChoice
-        ``(sigma, scores)``.
+        ``(sigma, scores)``; ``scores`` holds the σ scored, in grid order.
     """
     if not callable(log_lik_of_sigma):
         raise TypeError(f"choose_sigma: log_lik_of_sigma must be callable (sigma -> log_lik), got "
@@ -260,10 +267,30 @@ def choose_sigma(log_lik_of_sigma: Callable, n_latent: int, valid: torch.Tensor,
     grid = [float(s) for s in (sigmas if isinstance(sigmas, (list, tuple)) else [sigmas])]
     if not grid or not all(math.isfinite(s) and s > 0 for s in grid):
         raise ValueError(f"choose_sigma: sigmas must be a non-empty sequence of finite values > 0, got {sigmas!r}")
-    scores = {s: decoder_ais(log_lik_of_sigma(s), n_latent, valid, n_chains=n_chains, n_steps=n_steps,
-                             seed=seed).mean for s in grid}
-    best = max(grid, key=lambda s: scores[s] if math.isfinite(scores[s]) else -math.inf)
-    return SigmaChoice(best, scores)
+    if search not in ("grid", "climb"):
+        raise ValueError(f"choose_sigma: search must be 'grid' or 'climb', got {search!r}")
+    scored = {}
+
+    def score(s):
+        if s not in scored:
+            value = decoder_ais(log_lik_of_sigma(s), n_latent, valid, n_chains=n_chains, n_steps=n_steps,
+                                seed=seed).mean
+            scored[s] = value if math.isfinite(value) else -math.inf
+        return scored[s]
+
+    if search == "grid":
+        best = max(grid, key=score)
+    else:
+        ordered = sorted(set(grid))
+        i = len(ordered) // 2
+        while True:
+            near = [j for j in (i - 1, i + 1) if 0 <= j < len(ordered)]
+            j = max([i, *near], key=lambda k: score(ordered[k]))  # ties keep the current σ
+            if j == i:
+                break
+            i = j
+        best = ordered[i]
+    return SigmaChoice(best, {s: scored[s] for s in grid if s in scored})
 
 
 def reverse_decoder_ais(log_lik: Callable, z_posterior: torch.Tensor, x: torch.Tensor, *, n_steps: int = 500,

@@ -92,11 +92,9 @@ def test_a_traced_run_is_the_same_run_and_draws(ppca, tmp_path):
         plot_decoder_ais(plain)
 
 
-def test_choose_sigma_picks_the_exact_maximiser_of_the_validation_likelihood():
-    """A linear-Gaussian decoder, x = W z + mu + σ ε: log p(x) = log N(x; mu, W Wᵀ + σ² I)
-    exactly under each σ of the grid; the σ chosen by decoder AIS is the exact argmax."""
-    from inference.evaluation.decoder_ais import choose_sigma
-
+def _linear_gaussian():
+    """Validation rows of x = W z + mu + 0.2 ε, the decoder's log_lik at each σ, and the
+    exact mean log N(x; mu, W Wᵀ + σ² I) of the rows at σ."""
     g = torch.Generator().manual_seed(1)
     W = torch.randn(D, d, generator=g, dtype=torch.float64)
     mu = torch.randn(D, generator=g, dtype=torch.float64)
@@ -106,9 +104,21 @@ def test_choose_sigma_picks_the_exact_maximiser_of_the_validation_likelihood():
     def log_lik_of_sigma(s):
         return lambda z, x: torch.distributions.Normal(z @ W.t() + mu, s).log_prob(x).sum(-1)
 
+    def exact(s):
+        cov = W @ W.t() + s ** 2 * torch.eye(D, dtype=torch.float64)
+        return float(torch.distributions.MultivariateNormal(mu, cov).log_prob(valid).mean())
+
+    return valid, log_lik_of_sigma, exact
+
+
+def test_choose_sigma_picks_the_exact_maximiser_of_the_validation_likelihood():
+    """A linear-Gaussian decoder, x = W z + mu + σ ε: log p(x) = log N(x; mu, W Wᵀ + σ² I)
+    exactly under each σ of the grid; the σ chosen by decoder AIS is the exact argmax."""
+    from inference.evaluation.decoder_ais import choose_sigma
+
+    valid, log_lik_of_sigma, exact_at = _linear_gaussian()
     grid = (0.05, 0.1, 0.2, 0.3, 0.5)
-    exact = {s: float(torch.distributions.MultivariateNormal(mu, W @ W.t() + s ** 2 * torch.eye(D, dtype=torch.float64))
-                      .log_prob(valid).mean()) for s in grid}
+    exact = {s: exact_at(s) for s in grid}
     choice = choose_sigma(log_lik_of_sigma, d, valid, grid, n_chains=16, n_steps=200)
     assert choice.sigma == max(grid, key=exact.get) == 0.2
     assert list(choice.scores) == list(grid)
@@ -116,3 +126,36 @@ def test_choose_sigma_picks_the_exact_maximiser_of_the_validation_likelihood():
         assert abs(choice.scores[s] - exact[s]) < 1.0, (s, choice.scores[s], exact[s])
     with pytest.raises(ValueError, match="sigmas"):
         choose_sigma(log_lik_of_sigma, d, valid, (0.1, 0.0))
+
+
+@pytest.mark.parametrize("grid, visited", [
+    ((0.05, 0.1, 0.2, 0.3, 0.5), (0.1, 0.2, 0.3)),  # the best in the middle: its two neighbours only
+    ((0.5, 0.1, 0.2, 0.3, 0.8), (0.1, 0.2, 0.3, 0.5)),  # unsorted, the best below the middle: a climb down
+])
+def test_choose_sigma_climb_finds_the_grid_maximum_scoring_only_the_sigmas_it_visits(grid, visited):
+    """A decoder whose output ignores z (g(z) = mu): every AIS weight is p(x) exactly, so the
+    scores are the exact mean log N(x; mu, σ² I), unimodal in σ (best at 0.2 for rows
+    mu + 0.2 ε). The climb from the middle σ of the sorted grid stops at the grid's best
+    and runs AIS only at the σ it passed, each once."""
+    from inference.evaluation.decoder_ais import choose_sigma
+
+    g = torch.Generator().manual_seed(2)
+    mu = torch.randn(D, generator=g, dtype=torch.float64)
+    valid = mu + 0.2 * torch.randn(20, D, generator=g, dtype=torch.float64)
+    runs = []
+
+    def log_lik_of_sigma(s):
+        runs.append(s)
+        return lambda z, x: torch.distributions.Normal(mu, s).log_prob(x).sum(-1) + 0.0 * z.sum(-1)
+
+    def exact(s):
+        return float(torch.distributions.Normal(mu, s).log_prob(valid).sum(-1).mean())
+
+    climb = choose_sigma(log_lik_of_sigma, d, valid, grid, n_chains=2, n_steps=3, search="climb")
+    assert climb.sigma == max(grid, key=exact) == 0.2
+    assert sorted(runs) == list(visited)
+    assert list(climb.scores) == [s for s in grid if s in visited]  # in grid order
+    for s in visited:
+        assert climb.scores[s] == pytest.approx(exact(s), abs=1e-9)
+    with pytest.raises(ValueError, match="search must be 'grid' or 'climb', got 'walk'"):
+        choose_sigma(log_lik_of_sigma, d, valid, grid, search="walk")
