@@ -12,7 +12,7 @@ from pgm import SPIN_KINDS
 from pgm.checks import check_bool, check_chains_memory, check_model, check_units, validation_disabled
 
 from .. import backends
-from ..distributed import Shard, average_gradients, joined, resolve
+from ..distributed import Shard, average_gradients, joined
 from ..mcmc.sampling import make_generator
 from ..threads import graph_work, threads_for
 from ..training import Trainer, check_callbacks, fingerprint, monitor_subset, run_epochs
@@ -269,10 +269,6 @@ def fit(model: EnergyModel, data: torch.Tensor, *, method: str | None = None, k:
     check_bool(sample_visible, "sample_visible", "fit"), check_bool(progress, "progress", "fit")
     backends.check_backend(backend, "fit")
     optim, evaluate, checkpoint = _groups(optim, evaluate, checkpoint, options)
-    if resolve(distributed) and getattr(model, "centered", False):
-        raise ValueError("fit: distributed training of a centred model is not supported (each rank would move its "
-                         "offsets to its own batch's means); build the model with centered=False or pass "
-                         "distributed=False")
     callbacks = check_callbacks(callbacks)
     data = _check_data(model, data, "data")
     if data.shape[0] == 0:
@@ -294,6 +290,8 @@ def fit(model: EnergyModel, data: torch.Tensor, *, method: str | None = None, k:
         shard = None if replicas is None else Shard(data.shape[0], replicas, seed or 0)  # this rank's rows
         n = data.shape[0] if shard is None else shard.size
         chains = n_chains or min(batch_size, n)  # a batch larger than the data is all of it
+        if replicas is not None and hasattr(positive, "distribute"):  # e.g. a centred DBM's offsets, moved alike
+            positive = positive.distribute(replicas)
         est = CD(k, sample_visible=sample_visible, generator=gen) if method == "cd" \
             else PCD(k, n_chains=chains, generator=gen, positive=positive) if method in ("pcd", "sml") \
             else PT(k, n_chains=chains, n_temperatures=n_temperatures, generator=gen) if method == "pt" \

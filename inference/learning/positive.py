@@ -67,6 +67,15 @@ class MeanFieldPhase:
                 raise ValueError(f"MeanFieldPhase: {name} must be a number in [0, {high}{')' if high_open else ']'}, "
                                  f"got {x!r}")
         self.tol, self.damping, self.centering = float(tol), float(damping), float(centering)
+        self.replicas = None
+
+    def distribute(self, replicas) -> "MeanFieldPhase":
+        """This phase for one rank of a data-parallel run over ``replicas``: a centred model's
+        offsets move to the mean over all ranks' batches (their batch means averaged, the
+        ranks' batches being of equal size), so that every rank moves them alike."""
+        phase = MeanFieldPhase(self.n_iter, self.tol, self.damping, self.centering)
+        phase.replicas = replicas
+        return phase
 
     def __repr__(self):
         return (f"MeanFieldPhase(n_iter={self.n_iter}, tol={self.tol}, damping={self.damping}, "
@@ -77,5 +86,8 @@ class MeanFieldPhase:
         latent_groups(model, "MeanFieldPhase")
         q = mean_field(model, v, n_iter=self.n_iter, tol=self.tol, damping=self.damping).marginals
         if self.centering > 0 and getattr(model, "centered", False) and hasattr(model, "set_offsets"):
-            model.set_offsets([q[name].mean(0) for name in model.graph.names], rate=self.centering)
+            means = [q[name].mean(0) for name in model.graph.names]
+            if self.replicas is not None:
+                means = self.replicas.average(means)
+            model.set_offsets(means, rate=self.centering)
         return q

@@ -16,7 +16,7 @@ import torch
 import torch.distributed as dist
 
 import inference
-from models import DBN, GSN, Autoencoder, MeanCovarianceRBM, StackedAutoencoder
+from models import DBM, DBN, GSN, Autoencoder, MeanCovarianceRBM, StackedAutoencoder
 from models.adversarial import DCGAN, GAN, GMMN
 from models.autoregressive import MADE, NADE
 from models.directed.conv_dbn import ConvDBN
@@ -66,6 +66,8 @@ RUNS = {
                 dict(ONE_STEP, epochs=2)),
     "convdbn": (lambda: ConvDBN((6, 6), n_filters=(2, 2), filter_sizes=(3, 2), pool_sizes=(2, 1), seed=0).double(),
                 lambda: data(8, 36), dict(ONE_STEP, epochs=2, lr=0.05)),
+    "dbm_centred_sml": (lambda: DBM([6, 4, 3], centered=True, seed=0).double(), lambda: data(8),
+                        dict(ONE_STEP, method="sml", epochs=2, lr=0.05, n_chains=3)),
     "mcrbm_hmc": (lambda: MeanCovarianceRBM(4, 4, 3, n_mean=2, seed=0).double(),
                   lambda: torch.randn(8, 4, generator=torch.Generator().manual_seed(0), dtype=torch.float64),
                   dict(ONE_STEP, method="hmc", epochs=2)),
