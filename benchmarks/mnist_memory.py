@@ -34,7 +34,7 @@ Cases, at the library's defaults unless said:
 - ``vae-fit``: ``fit(VAE(784, 400, 20, seed=0), train, epochs=1)``: the ELBO, batch 100
   (600 steps), Adam;
 - ``vae-importance``: ``importance_log_likelihood(vae, test)``: K = 1000 draws per row,
-  in passes of 2^17 particles (131 rows).
+  in passes of 2^17 particles (131 rows); ``--importance-batch ROWS`` passes ``batch=ROWS``.
 
 The evaluated models are freshly built (seed 0), not the trained ones: what these
 algorithms hold does not depend on the parameters' values. AIS runs ``B`` evenly spaced
@@ -47,6 +47,7 @@ Usage::
     python benchmarks/mnist_memory.py --mnist data/mnist      # all cases, about 10-30 min on 2 cores
     python benchmarks/mnist_memory.py --cases rbm-fit vae-importance --betas 500
     python benchmarks/mnist_memory.py --json memory.json
+    python benchmarks/mnist_memory.py --cases vae-importance --importance-batch 32
 
 Seconds are the wall time of the case alone (not the imports or the data), on whatever
 else the machine is doing (the load average is printed).
@@ -102,7 +103,7 @@ def make_data(n: int, split: str, mnist: str | None, seed: int = 0) -> torch.Ten
 
 # -- the cases: each returns a description of what ran ---------------------------------------
 
-def _rbm_fit(train, test, betas):
+def _rbm_fit(train, test, opts):
     from inference import fit
     from models.energy import RBM
 
@@ -119,13 +120,13 @@ def _ais(model, train, betas):
     return f"100 chains, {steps} βs, base fitted to the data; log Z {est.log_z:.1f}"
 
 
-def _rbm_ais(train, test, betas):
+def _rbm_ais(train, test, opts):
     from models.energy import RBM
 
-    return _ais(RBM(N_VISIBLE, 500, seed=0), train, betas)
+    return _ais(RBM(N_VISIBLE, 500, seed=0), train, opts["betas"])
 
 
-def _dbm_pretrain(train, test, betas):
+def _dbm_pretrain(train, test, opts):
     from inference import pretrain_dbm
     from models.energy import DBM
 
@@ -133,7 +134,7 @@ def _dbm_pretrain(train, test, betas):
     return f"CD-1, batch 20, 1 epoch per layer ({len(layers)} RBMs)"
 
 
-def _dbm_fit(train, test, betas):
+def _dbm_fit(train, test, opts):
     from inference import fit
     from models.energy import DBM
 
@@ -141,13 +142,13 @@ def _dbm_fit(train, test, betas):
     return f"SML, 10 mean-field passes, batch 20, {-(-train.shape[0] // 20)} steps (1 epoch); {len(hist)} epoch"
 
 
-def _dbm_ais(train, test, betas):
+def _dbm_ais(train, test, opts):
     from models.energy import DBM
 
-    return _ais(DBM([N_VISIBLE, *DBM_HIDDEN], seed=0), train, betas)
+    return _ais(DBM([N_VISIBLE, *DBM_HIDDEN], seed=0), train, opts["betas"])
 
 
-def _dbm_bound(train, test, betas):
+def _dbm_bound(train, test, opts):
     from inference import variational_bound
     from models.energy import DBM
 
@@ -155,7 +156,7 @@ def _dbm_bound(train, test, betas):
     return f"mean field on {bound.n} rows, up to 50 passes ({bound.n_iter} ran)"
 
 
-def _vae_fit(train, test, betas):
+def _vae_fit(train, test, opts):
     from inference import fit
     from models import VAE
 
@@ -163,15 +164,17 @@ def _vae_fit(train, test, betas):
     return f"ELBO, batch 100, {-(-train.shape[0] // 100)} steps (1 epoch), Adam; {len(hist)} epoch"
 
 
-def _vae_importance(train, test, betas):
+def _vae_importance(train, test, opts):
     from inference import importance_log_likelihood
     from models import VAE
 
-    est = importance_log_likelihood(VAE(N_VISIBLE, 400, 20, seed=0), test)
-    return f"K = {est.n_samples} on {est.n} rows, passes of {(1 << 17) // est.n_samples} rows"
+    batch = opts["importance_batch"]
+    est = importance_log_likelihood(VAE(N_VISIBLE, 400, 20, seed=0), test, batch=batch)
+    rows = (1 << 17) // est.n_samples if batch is None else batch
+    return f"K = {est.n_samples} on {est.n} rows, passes of {rows} rows" + (" (`batch`)" if batch else "")
 
 
-#: name -> (label, runner(train, test, betas) -> description, needs train, needs test, uses betas)
+#: name -> (label, runner(train, test, opts) -> description, needs train, needs test, uses betas)
 CASES = {
     "rbm-fit": ("RBM 784-500, fit", _rbm_fit, True, False, False),
     "rbm-ais": ("RBM 784-500, AIS log Z", _rbm_ais, True, False, True),
@@ -190,8 +193,11 @@ def _peak_bytes() -> int:
     return peak if sys.platform == "darwin" else peak * 1024
 
 
-def run_case(name: str, train_rows: int, test_rows: int, mnist: str | None, betas: int) -> dict:
-    """Run one case in this process (meant to be a fresh one); its measurements as a dict."""
+def run_case(name: str, train_rows: int, test_rows: int, mnist: str | None, betas: int,
+             importance_batch: int | None = None) -> dict:
+    """Run one case in this process (meant to be a fresh one); its measurements as a dict.
+    ``betas``: AIS inverse temperatures (0: the default schedule); ``importance_batch``:
+    rows per pass of the importance estimate (``None``: its default)."""
     import gc
 
     import inference  # noqa: F401  (the imports belong to the baseline)
@@ -203,7 +209,7 @@ def run_case(name: str, train_rows: int, test_rows: int, mnist: str | None, beta
     gc.collect()
     baseline = _peak_bytes()
     start = time.perf_counter()
-    what = runner(train, test, betas)
+    what = runner(train, test, {"betas": betas, "importance_batch": importance_batch})
     seconds = time.perf_counter() - start
     peak = _peak_bytes()
     data_bytes = sum(x.numel() * x.element_size() for x in (train, test) if x is not None)
@@ -219,6 +225,8 @@ def _child(name, args, betas) -> dict:
         command += ["--mnist", args.mnist]
     if args.threads:
         command += ["--threads", str(args.threads)]
+    if args.importance_batch:
+        command += ["--importance-batch", str(args.importance_batch)]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     proc = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=env)
     if proc.returncode != 0:
@@ -241,11 +249,14 @@ def main(argv=None):
                              "(default: 1000 3000)")
     parser.add_argument("--train-rows", type=int, default=60000)
     parser.add_argument("--test-rows", type=int, default=10000)
+    parser.add_argument("--importance-batch", type=int, default=None, metavar="ROWS",
+                        help="rows per pass of the importance estimate (default: its own, 2^17 // K)")
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's choice)")
     parser.add_argument("--json", metavar="PATH", help="write the results to this JSON file")
     parser.add_argument("--child", choices=list(CASES), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    for flag, value, low in (("--train-rows", args.train_rows, 1), ("--test-rows", args.test_rows, 1)):
+    for flag, value, low in (("--train-rows", args.train_rows, 1), ("--test-rows", args.test_rows, 1),
+                             ("--importance-batch", args.importance_batch or 1, 1)):
         if value < low:
             parser.error(f"{flag} must be at least {low}, got {value}")
     if any(b == 1 or b < 0 for b in args.betas):
@@ -254,7 +265,8 @@ def main(argv=None):
         torch.set_num_threads(args.threads)
 
     if args.child:
-        print(json.dumps(run_case(args.child, args.train_rows, args.test_rows, args.mnist, args.betas[0])))
+        print(json.dumps(run_case(args.child, args.train_rows, args.test_rows, args.mnist, args.betas[0],
+                                  args.importance_batch)))
         return None
 
     source = (f"the binarized IDX files in {args.mnist} repeated row by row" if args.mnist
