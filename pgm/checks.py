@@ -137,17 +137,36 @@ def check_units(
         if ((0.0 <= lo and hi <= 1.0) if unit_interval else (-1.0 <= lo and hi <= 1.0) if spin
                 else (math.isfinite(lo) and math.isfinite(hi))):
             return x
-    bad = ~torch.isfinite(x)
-    if bad.any():
-        rows = bad.any(-1).nonzero().flatten()[:5].tolist()
+    found = _first_bad(x, lambda rows: ~torch.isfinite(rows))
+    if found is not None:
+        start, _, bad = found
+        rows = (bad.any(-1).nonzero().flatten()[:5] + start).tolist()
         raise ValueError(f"{name} contains NaN or infinite values (rows {rows})")
     if binary or spin or unit_interval:
         low = -1.0 if spin else 0.0
-        bad = ((x != low) & (x != 1)) if binary else ((x < low) | (x > 1))
-        if bad.any():
+        found = _first_bad(x, (lambda rows: (rows != low) & (rows != 1)) if binary
+                           else (lambda rows: (rows < low) | (rows > 1)))
+        if found is not None:
+            _, rows, bad = found
             want, fix = _VALUE_SETS[binary, spin]
-            raise ValueError(f"{name} must {want}, got values such as [{_show(x[bad])}]{fix.format(name=name)}")
+            raise ValueError(f"{name} must {want}, got values such as [{_show(rows[bad])}]{fix.format(name=name)}")
     return x
+
+
+#: Rows that :func:`check_units` tests at a time: its masks and temporaries (``isfinite``
+#: takes an absolute value) stay the size of this many rows, not of the whole data set.
+_CHECK_ROWS = 4096
+
+
+def _first_bad(x: torch.Tensor, test):
+    """``(start, rows, mask)`` for the first block of ``_CHECK_ROWS`` rows of ``x`` (from
+    row ``start``) in which the boolean ``test(rows)`` flags a value, or ``None``."""
+    for start in range(0, x.shape[0], _CHECK_ROWS):
+        rows = x[start:start + _CHECK_ROWS]
+        mask = test(rows)
+        if mask.any():
+            return start, rows, mask
+    return None
 
 
 def check_onehot(x, name: str, width: int | None = None, *, exact: bool = True, dtype: torch.dtype | None = None,

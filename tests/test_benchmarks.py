@@ -309,3 +309,23 @@ def test_mnist_every_family_fits_from_written_idx_files(tmp_path, capsys):
     table = [line.split() for line in out.splitlines()]
     assert ["condrbm", "–", "skipped:", "takes", "sequences"] in table
     assert any(row[:3] == ["rbm", "mnist", "ok"] and len(row) == 5 for row in table)
+
+
+def test_mnist_memory_measures_cases_in_child_processes(tmp_path, capsys):
+    import numpy as np
+
+    from tests.pgm.test_datasets import write_idx
+
+    rng = np.random.RandomState(0)
+    for name, n in (("train", 30), ("t10k", 10)):
+        write_idx(tmp_path / f"{name}-images-idx3-ubyte", rng.randint(0, 256, size=(n, 28, 28)).astype(np.uint8))
+        write_idx(tmp_path / f"{name}-labels-idx1-ubyte", rng.randint(0, 10, size=n).astype(np.uint8))
+    results = _load("mnist_memory").main(["--mnist", str(tmp_path), "--cases", "rbm-ais", "vae-importance",
+                                          "--train-rows", "50", "--test-rows", "12", "--betas", "5",
+                                          "--importance-batch", "4"])
+    assert [r["case"] for r in results] == ["rbm-ais", "vae-importance"]
+    assert all(r["peak"] >= r["baseline"] > 0 for r in results)
+    assert [r["data_bytes"] for r in results] == [50 * 784 * 4, 12 * 784 * 4]  # 30 and 10 rows repeated
+    out = capsys.readouterr().out
+    assert "repeated row by row" in out and "| RBM 784-500, AIS log Z | 100 chains, 5 βs" in out
+    assert "K = 1000 on 12 rows, passes of 4 rows (`batch`)" in out

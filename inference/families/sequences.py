@@ -14,6 +14,7 @@ from __future__ import annotations
 import torch
 
 from models.energy import RNNRBM, ConditionalRBM, TemporalRBM
+from models.energy.marginals import column_means
 
 from ..sequences import fit_sequences
 from ..sequences.likelihood import MAX_EXACT_UNITS
@@ -68,7 +69,7 @@ class SequenceFamily(Family):
                                                                                    dtype=torch.float64)
             base = None
             if args.base == "data":
-                base = torch.logit(load_train().reshape(-1, model.n_visible).double().mean(0).clamp(1e-3, 1 - 1e-3))
+                base = torch.logit(column_means(load_train().reshape(-1, model.n_visible)).clamp(1e-3, 1 - 1e-3))
             ais = {"n_chains": args.chains, "betas": betas, "base": base, "seed": args.seed,
                    "progress": not args.no_progress}
         nll = sequence_log_likelihood(model, x, method, **ais)

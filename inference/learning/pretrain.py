@@ -163,8 +163,10 @@ def pretrain_dbm(dbm: DBM, data: torch.Tensor, *, epochs: int = 20, batch_size: 
             W, b, c, err = _train_rbm(x, dbm.sizes[l], up, down, epochs, batch_size, lr, momentum,
                                       max(dbm.weight_std, 0.01), gen, bar)
             layers.append(PretrainedLayer(W, b, c, up, down, err))
-            x = torch.sigmoid(c + up * x @ W)
-            means.append(x.mean(0))
+            if l < L or dbm.centered:  # the top layer's activities only give a centred model its offset
+                # σ(c + (up x) W) in one buffer of the data set's size (scaling by up ∈ {1, 2} is exact)
+                x = torch.mm(x, W).mul_(up).add_(c).sigmoid_()
+                means.append(x.mean(0))
     finally:
         bar.close()
     weights = [layer.W / (2 if layer.up == layer.down == 2 else 1) for layer in layers]

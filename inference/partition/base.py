@@ -32,6 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch.distributions import Bernoulli, Distribution, Independent, MultivariateNormal, Normal, OneHotCategorical
 
+from models.energy.marginals import column_means
 from pgm.checks import check_onehot, check_units
 from pgm import BERNOULLI_KINDS, ONEHOT_KINDS, REAL_KINDS, SPIN_KINDS
 
@@ -60,7 +61,7 @@ def base_rate_bias(data: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
         raise ValueError("base_rate_bias: data has no rows; pass at least one example")
     if not (isinstance(eps, float) and 0 < eps < 0.5):
         raise ValueError(f"base_rate_bias: eps must be a float in (0, 0.5), got {eps!r}")
-    return torch.logit(data.to(_F64).mean(0).clamp(eps, 1 - eps))
+    return torch.logit(column_means(data).clamp(eps, 1 - eps))
 
 
 def _vector(t, name):
@@ -312,7 +313,7 @@ class FactorisedBase:
             data = check_onehot(data, "data", grp.n_units)
             if data.shape[0] == 0:
                 raise ValueError("data has no rows; pass at least one example")
-            return cls({name: CategoricalFactor(data.to(_F64).mean(0).clamp(min=eps).log())})
+            return cls({name: CategoricalFactor(column_means(data).clamp(min=eps).log())})
         if grp.kind in BERNOULLI_KINDS:
             data = check_units(data, "data", grp.n_units, unit_interval=True)
             return cls({name: BernoulliFactor(base_rate_bias(data, eps))})

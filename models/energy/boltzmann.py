@@ -9,6 +9,7 @@ import pgm
 
 from .base import EnergyModel
 from .lateral import LateralBernoulli
+from .marginals import column_means
 from pgm.checks import check_beta, check_init, check_int, check_memory, check_units
 
 __all__ = ["BoltzmannMachine"]
@@ -120,7 +121,7 @@ class BoltzmannMachine(EnergyModel):
         data = check_units(data, "data", unit_interval=True)
         model = cls(data.shape[1], n_hidden, **kwargs)
         with torch.no_grad():
-            p = data.double().mean(0).clamp(1e-3, 1 - 1e-3)
+            p = column_means(data).clamp(1e-3, 1 - 1e-3)
             model.a[:model.n_visible] = torch.logit(p).to(model.a)
         return model
 

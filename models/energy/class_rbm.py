@@ -10,6 +10,7 @@ from torch.distributions import Bernoulli, OneHotCategorical
 import pgm
 
 from .base import EnergyModel
+from .marginals import column_means
 from .rbm import _beta_column, _get, check_layers, init_layers
 from pgm.checks import check_beta, check_int, check_memory, check_onehot, check_units
 
@@ -168,8 +169,8 @@ class ClassRBM(EnergyModel):
         v, y = data.split([model.n_visible, n_classes], 1)
         check_onehot(y, "data[:, label columns]", n_classes)
         with torch.no_grad():
-            model.b.copy_(torch.logit(v.double().mean(0).clamp(eps, 1 - eps)).to(model.b))
-            model.d.copy_(y.double().mean(0).clamp(min=eps).log().to(model.d))
+            model.b.copy_(torch.logit(column_means(v).clamp(eps, 1 - eps)).to(model.b))
+            model.d.copy_(column_means(y).clamp(min=eps).log().to(model.d))
         return model
 
     # -- the energy-model contract -----------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .marginals import column_means
 from .rbm import check_layers, init_layers
 from .temporal_rbm import TemporalRBM
 from pgm.checks import check_int, check_units
@@ -110,7 +111,7 @@ class ConditionalRBM(TemporalRBM):
     def init_visible_bias(self, x: torch.Tensor, eps: float = 1e-3) -> None:
         """b_i = logit(p_i), p_i the mean of pixel i over all frames, clipped to [ε, 1 − ε]."""
         frames = check_units(x.reshape(-1, x.shape[-1]), "x", self.n_visible, unit_interval=True)
-        self.b.copy_(torch.logit(frames.double().mean(0).clamp(eps, 1 - eps)).to(self.b))
+        self.b.copy_(torch.logit(column_means(frames).clamp(eps, 1 - eps)).to(self.b))
 
     def context_biases(self, context):
         return context @ self.A.t(), context @ self.B.t()

@@ -10,6 +10,7 @@ from torch.distributions import Bernoulli
 import pgm
 
 from .base import EnergyModel
+from .marginals import column_means
 from pgm.checks import check_beta, check_init, check_memory, check_sizes, check_units
 
 __all__ = ["DBM"]
@@ -130,7 +131,7 @@ class DBM(EnergyModel):
         r"""b_0 = logit(p) from the data marginals p (clipped to [ε, 1−ε]); a centred
         model also sets its visible offset μ_0 = p."""
         data = check_units(data, "data", self.sizes[0], unit_interval=True)
-        p = data.double().mean(0).clamp(eps, 1 - eps)
+        p = column_means(data).clamp(eps, 1 - eps)
         self.biases[0].copy_(torch.logit(p).to(self.biases[0]))
         if self.centered:
             self.offset0.copy_(p.to(self.offset0))

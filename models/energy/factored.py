@@ -43,6 +43,7 @@ from torch.distributions import MultivariateNormal
 
 from pgm.checks import check_beta, check_init, check_int, check_memory, check_units, is_validation_enabled
 
+from .marginals import column_means
 from .rbm import _beta_vector, _get
 
 __all__ = ["FactoredGaussian"]
@@ -101,7 +102,7 @@ class FactoredGaussian:
         if data.shape[0] < 1:
             raise ValueError(f"{where}: data has no rows")
         with torch.no_grad():
-            self.b.copy_(data.double().mean(0))
+            self.b.copy_(column_means(data))
             if pixel_map is not None:
                 pm = torch.as_tensor(pixel_map)
                 if pm.dim() != 2 or pm.shape[1] != self.n_visible or not pm.is_floating_point() \

@@ -10,6 +10,7 @@ from torch.distributions import Bernoulli
 import pgm
 
 from .base import EnergyModel
+from .marginals import column_means
 from .rectified import RectifiedHidden, check_hidden_units
 from pgm.checks import check_beta, check_init, check_int, check_memory, check_units
 
@@ -135,7 +136,7 @@ class RBM(TwoLayerMarginals, RectifiedHidden, EnergyModel):
         data : Tensor, shape (n, n_visible), values in [0, 1]
         """
         data = check_units(data, "data", self.n_visible, unit_interval=True)
-        p = data.double().mean(0).clamp(eps, 1 - eps)
+        p = column_means(data).clamp(eps, 1 - eps)
         self.b.copy_(torch.logit(p).to(self.b))
 
     # -- the energy-model contract ---------------------------------------------------

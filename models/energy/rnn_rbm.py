@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .marginals import column_means
 from .rbm import check_layers, init_layers
 from .temporal_rbm import TemporalRBM
 from pgm.checks import check_float, check_int, check_units
@@ -117,7 +118,7 @@ class RNNRBM(TemporalRBM):
         model = cls(x.shape[-1], n_hidden, n_recurrent, **kwargs)
         with torch.no_grad():
             frames = check_units(x.reshape(-1, x.shape[-1]), "x", model.n_visible, unit_interval=True)
-            model.b.copy_(torch.logit(frames.double().mean(0).clamp(1e-3, 1 - 1e-3)).to(model.b))
+            model.b.copy_(torch.logit(column_means(frames).clamp(1e-3, 1 - 1e-3)).to(model.b))
         return model
 
     def context_biases(self, context):

@@ -59,6 +59,27 @@ def test_check_units_binary_rejects_probabilities():
         check_units(torch.tensor([[0., 0.5]]), "data", 2, binary=True)
 
 
+def test_check_units_tests_large_data_block_by_block(monkeypatch):
+    """The value checks run on blocks of rows (their masks stay the size of a block); a
+    bad value in a later block is found and named by its row in the whole tensor."""
+    import pgm.checks
+
+    monkeypatch.setattr(pgm.checks, "_CHECK_ROWS", 3)
+    x = torch.zeros(10, 2)
+    assert check_units(x, "x", 2, binary=True) is x
+    x[7, 1] = float("nan")
+    x[9, 0] = float("inf")
+    with pytest.raises(ValueError, match=r"x contains NaN or infinite values \(rows \[7\]\)"):
+        check_units(x, "x", 2, binary=True)
+    x = torch.zeros(10, 2)
+    x[4, 0], x[5, 1], x[8, 0] = 0.25, 0.75, 0.5
+    with pytest.raises(ValueError, match=r"x must be binary .*got values such as \[0\.25, 0\.75\]"):
+        check_units(x, "x", 2, binary=True)
+    x[4, 0], x[5, 1], x[8, 0] = 0.0, 0.0, -2.0
+    with pytest.raises(ValueError, match=r"x must lie in \[-1, 1\].*got values such as \[-2\]"):
+        check_units(x, "x", 2, spin=True)
+
+
 # -- through the RBM's entry points --------------------------------------------------------
 def _calls(rbm):
     """(label, callable taking the bad tensor, argument name in messages, expected width)."""
