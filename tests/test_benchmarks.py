@@ -37,9 +37,10 @@ def test_ais_speed_small(capsys):
     assert "AIS" in capsys.readouterr().out
 
 
-def test_rbm_throughput_small_without_its_peers(capsys, monkeypatch):
+def test_rbm_throughput_small_without_its_peers(capsys, monkeypatch, one_thread):
     _without(monkeypatch, "learnergy", "sklearn")  # optional peers: their rows are skipped with a note
-    _load("rbm_throughput").main(["--n", "200", "--epochs", "1", "--repeats", "1", "--skip", "contended"])
+    _load("rbm_throughput").main(["--n", "200", "--epochs", "1", "--repeats", "1", "--gemm-steps", "2",
+                                      "--skip", "contended"])
     out = capsys.readouterr().out
     assert "learnergy (pip install -c constraints.txt -e '.[bench]') is not installed: its rows are skipped" in out
     assert "scikit-learn (pip install scikit-learn) is not installed: its rows are skipped" in out
