@@ -192,7 +192,7 @@ def test_decoder_ais_small(capsys, tmp_path):
 
 
 def test_sample_quality_small(capsys):
-    _load("sample_quality").main(["--epochs", "1", "--n", "20"])
+    _load("sample_quality").main(["--epochs", "1", "--n", "20", "--rows", "300"])
     out = capsys.readouterr().out
     assert "held-out test digits" in out and "GSN" in out
 
