@@ -88,9 +88,9 @@ def test_dbm_throughput_small(capsys):
 
 
 def test_ssrbm_digits_quick(capsys):
-    _load("ssrbm_digits").main(["--quick", "--hidden", "6"])
+    _load("ssrbm_digits").main(["--quick", "--epochs", "1", "--hidden", "6"])
     out = capsys.readouterr().out
-    assert "| SpikeSlabRBM | 0 |" in out and "| GaussianRBM | 0 |" in out
+    assert "| SpikeSlabRBM | 0 |" in out and "| GaussianRBM | 0 |" in out and ", 1 epochs," in out
 
 
 def test_directed_digits_quick(capsys, one_thread):
