@@ -18,6 +18,7 @@ extensions = [
     "numpydoc_tuned",  # numpydoc, its template compiled once (docs/_ext/numpydoc_tuned.py)
     "myst_parser",
     "tutorial_pages",
+    "search_stems",  # the English search index, each word stemmed once (docs/_ext/search_stems.py)
 ]
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
