@@ -34,6 +34,7 @@ autosummary_generate = True
 autosummary_imported_members = False  # a name is documented where it is defined, once
 autodoc_member_order = "bysource"
 autodoc_typehints = "none"  # the numpydoc sections say the types
+autodoc_use_type_comments = False  # the library writes no "# type:" comments: no need to parse every source
 numpydoc_show_class_members = False  # the module pages list the members themselves
 numpydoc_xref_param_type = False
 
