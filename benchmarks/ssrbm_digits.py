@@ -101,7 +101,7 @@ def run(cls, n_hidden, train, test, seed, epochs, kwargs=None, ais_chains=200, l
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="default: 0")
-    parser.add_argument("--epochs", type=int, default=200)
+    parser.add_argument("--epochs", type=int, default=None, help="default 200 (3 with --quick)")
     parser.add_argument("--hidden", type=int, nargs="+", default=[16],
                         help="hidden units, one table row per model and size (default 16; exact log Z up to ~20 "
                              "binary units, AIS with a reverse-AIS bracket above)")
@@ -112,11 +112,14 @@ def main(argv=None):
     parser.add_argument("--lr-rectified", type=float, default=0.0005,
                         help="learning rate of the stepped and NReLU rows (default 0.0005: at the Gaussian RBM's "
                              "0.003 they diverge within 10 epochs)")
-    parser.add_argument("--quick", action="store_true", help="smoke run: seed 0, 3 epochs, at most 2 copies")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke run: seed 0, 3 epochs (unless --epochs), at most 2 copies")
     parser.add_argument("--threads", type=int, default=1, help="torch and BLAS threads (default 1)")
     args = parser.parse_args(argv)
     if args.quick:
-        args.seeds, args.epochs, args.copies = [0], 3, min(args.copies, 2)
+        args.seeds, args.copies = [0], min(args.copies, 2)
+    if args.epochs is None:
+        args.epochs = 3 if args.quick else 200
     set_threads(args.threads)
     train = load_digits(binarize=False, dequantize=True, split="train")
     test = load_digits(binarize=False, dequantize=True, split="test")

@@ -18,6 +18,7 @@ extensions = [
     "numpydoc_tuned",  # numpydoc, its template compiled once (docs/_ext/numpydoc_tuned.py)
     "myst_parser",
     "tutorial_pages",
+    "search_stems",  # the English search index, each word stemmed once (docs/_ext/search_stems.py)
 ]
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
@@ -33,6 +34,7 @@ autosummary_generate = True
 autosummary_imported_members = False  # a name is documented where it is defined, once
 autodoc_member_order = "bysource"
 autodoc_typehints = "none"  # the numpydoc sections say the types
+autodoc_use_type_comments = False  # the library writes no "# type:" comments: no need to parse every source
 numpydoc_show_class_members = False  # the module pages list the members themselves
 numpydoc_xref_param_type = False
 

@@ -37,9 +37,10 @@ def test_ais_speed_small(capsys):
     assert "AIS" in capsys.readouterr().out
 
 
-def test_rbm_throughput_small_without_its_peers(capsys, monkeypatch):
+def test_rbm_throughput_small_without_its_peers(capsys, monkeypatch, one_thread):
     _without(monkeypatch, "learnergy", "sklearn")  # optional peers: their rows are skipped with a note
-    _load("rbm_throughput").main(["--n", "200", "--epochs", "1", "--repeats", "1", "--skip", "contended"])
+    _load("rbm_throughput").main(["--n", "200", "--epochs", "1", "--repeats", "1", "--gemm-steps", "2",
+                                      "--skip", "contended"])
     out = capsys.readouterr().out
     assert "learnergy (pip install -c constraints.txt -e '.[bench]') is not installed: its rows are skipped" in out
     assert "scikit-learn (pip install scikit-learn) is not installed: its rows are skipped" in out
@@ -87,9 +88,9 @@ def test_dbm_throughput_small(capsys):
 
 
 def test_ssrbm_digits_quick(capsys):
-    _load("ssrbm_digits").main(["--quick", "--hidden", "6"])
+    _load("ssrbm_digits").main(["--quick", "--epochs", "1", "--hidden", "6"])
     out = capsys.readouterr().out
-    assert "| SpikeSlabRBM | 0 |" in out and "| GaussianRBM | 0 |" in out
+    assert "| SpikeSlabRBM | 0 |" in out and "| GaussianRBM | 0 |" in out and ", 1 epochs," in out
 
 
 def test_directed_digits_quick(capsys, one_thread):
@@ -191,20 +192,20 @@ def test_decoder_ais_small(capsys, tmp_path):
 
 
 def test_sample_quality_small(capsys):
-    _load("sample_quality").main(["--epochs", "1", "--n", "20"])
+    _load("sample_quality").main(["--epochs", "1", "--n", "20", "--rows", "300"])
     out = capsys.readouterr().out
     assert "held-out test digits" in out and "GSN" in out
 
 
 def test_leaderboard_small(capsys):
     _load("leaderboard").main(["--epochs", "1", "--n", "20", "--test-rows", "10", "--samples", "20", "--ais-steps",
-                               "10", "--rows", "300", "--valid-rows", "8", "--sigma-search", "climb",
+                               "3", "--rows", "150", "--valid-rows", "8", "--sigma-search", "climb",
                                "--check-rows", "3"])
     out = capsys.readouterr().out
     assert "decoder AIS" in out and "none (samples only)" in out and "NN ratio" in out
     assert "test (10, 64) scored, 20 held-out rows and samples" in out
     assert re.search(r"GAN .*: σ = [0-9.]+ of validation log-likelihoods \(last 8 training rows, climb\)", out)
-    assert re.search(r"20 steps against 10 on the first 3 test rows: [+-][0-9.]+ ± [0-9.]+ nats per row", out)
+    assert re.search(r"6 steps against 3 on the first 3 test rows: [+-][0-9.]+ ± [0-9.]+ nats per row", out)
     assert re.search(r"exact \(autoregressive\) +-[0-9.]+ ± [0-9.]+", out)  # mean ± standard error
 
 
@@ -235,7 +236,9 @@ def test_leaderboard_validation_rows_and_standard_errors():
 
 
 def test_leaderboard_on_mnist_files(capsys, tmp_path):
-    """The MNIST rows from IDX files in a folder (small ones the test writes)."""
+    """The MNIST rows from IDX files in a folder (small ones the test writes): every model
+    sized for 784 columns, scored by its samples (the likelihood rows, which do not depend on
+    where the data came from, are test_leaderboard_small's)."""
     import numpy as np
 
     from tests.pgm.test_datasets import write_idx
@@ -245,9 +248,10 @@ def test_leaderboard_on_mnist_files(capsys, tmp_path):
         write_idx(tmp_path / f"{prefix}-images-idx3-ubyte", rng.randint(0, 256, size=(n, 28, 28)).astype(np.uint8))
         write_idx(tmp_path / f"{prefix}-labels-idx1-ubyte", (np.arange(n) % 10).astype(np.uint8))
     _load("leaderboard").main(["--mnist", str(tmp_path), "--epochs", "1", "--n", "10", "--test-rows", "10",
-                               "--samples", "5", "--ais-steps", "5"])
+                               "--no-likelihood"])
     out = capsys.readouterr().out
-    assert "binarized MNIST" in out and "RBM 784-16" in out and "GSN 784-128-128" in out
+    assert "binarized MNIST" in out and "RBM 784-16" in out and "GSN 784-128-128" in out and "DCGAN 28x28" in out
+    assert "not estimated (--no-likelihood)" in out
 
 
 def test_autoregressive_digits_quick(capsys, one_thread):

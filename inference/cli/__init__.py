@@ -159,7 +159,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--samples", type=_COUNT, default=1000, help="K of --method importance (default %(default)s)")
     e.add_argument("--chains", type=_COUNT, default=100, help="AIS chains (default %(default)s)")
     e.add_argument("--betas", type=_integer(2, "an int >= 2"), default=None,
-                   help="number of evenly spaced βs, at least 2 (default: the 14,500-step schedule)")
+                   help="number of evenly spaced βs, at least 2 (default: the 14,500-step schedule; a "
+                        "generator's decoder AIS: 500 sigmoid-spaced steps)")
     e.add_argument("--base", choices=["data", "uniform"], default="data",
                    help="AIS base distribution: the training data's marginals or uniform (default %(default)s)")
     e.add_argument("--sigma", type=_real(0.0, low_open=True), default=None,

@@ -101,7 +101,8 @@ class GMMNFamily(GeneratorFamily):
 
 def _evaluate(family, model, data, args) -> dict:
     """``pgm eval`` of a generator: decoder AIS at ``--sigma`` with ``--method ais`` (of a
-    conditional model: log p(x | y) with y the label of each row)."""
+    conditional model: log p(x | y) with y the label of each row), over ``--betas`` evenly
+    spaced βs when given, else the 500-step sigmoid schedule."""
     from ..evaluation.decoder_ais import decoder_ais
 
     x, labels = _split_labels(model, data, "pgm eval")
@@ -113,7 +114,8 @@ def _evaluate(family, model, data, args) -> dict:
         raise UsageError("--method ais: give the observation model's --sigma (e.g. 0.1); choose it on validation "
                          "data, it sets the likelihood's scale")
     log_lik, n_latent = model.decoder(args.sigma, labels)  # a conditional model: log p(x | y), y each row's label
-    est = decoder_ais(log_lik, n_latent, x, n_chains=args.chains, seed=args.seed)
+    betas = None if args.betas is None else torch.linspace(0, 1, args.betas, dtype=torch.float64)
+    est = decoder_ais(log_lik, n_latent, x, n_chains=args.chains, betas=betas, seed=args.seed)
     lp = est.log_likelihood
     n = int(lp.numel())
     return {"model": family.label(model), "method": "decoder AIS", "sigma": args.sigma, "n_chains": args.chains,

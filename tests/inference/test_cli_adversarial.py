@@ -26,10 +26,11 @@ def test_gan_fit_resume_sample_walk_eval_graph(tmp_path, capsys, one_thread):
     assert samples.shape == (5, 64) and bool(((samples >= 0) & (samples <= 1)).all())
     _ok(["sample", str(out / "model.pt"), "--walk", "linear", "--n", "3", "--out", str(tmp_path / "w.png")])
     capsys.readouterr()
-    _ok(["eval", str(out / "model.pt"), "--method", "ais", "--sigma", "0.3", "--chains", "2", "--data",
-         str(_rows(tmp_path, 3))])
+    _ok(["eval", str(out / "model.pt"), "--method", "ais", "--sigma", "0.3", "--chains", "2", "--betas", "21",
+         "--data", str(_rows(tmp_path, 3))])
     result = json.loads(capsys.readouterr().out)
     assert result["method"] == "decoder AIS" and result["sigma"] == 0.3 and result["log_likelihood"]["n"] == 3
+    assert result["n_steps"] == 20
     _ok(["graph", "gan:64x32x4", "--out", str(tmp_path / "g.png")])
     assert "z -> v" in capsys.readouterr().out
 
@@ -64,6 +65,6 @@ def test_eval_of_a_conditional_generator_is_decoder_ais_given_each_rows_label(on
     from inference.families import lookup
     model = GAN(4, 2, (4,), n_classes=2, seed=0)
     rows = torch.cat([model.sample(2, y=torch.tensor([0, 1])), torch.eye(2)], 1)
-    args = argparse.Namespace(method="ais", sigma=0.3, chains=2, seed=0)
+    args = argparse.Namespace(method="ais", sigma=0.3, chains=2, betas=21, seed=0)
     result = lookup("cgan").evaluate(model, rows, args, None)
-    assert result["method"] == "decoder AIS" and result["log_likelihood"]["n"] == 2
+    assert result["method"] == "decoder AIS" and result["log_likelihood"]["n"] == 2 and result["n_steps"] == 20

@@ -64,7 +64,7 @@ def test_fully_visible_machine_reaches_the_maximum_likelihood_solution(data, met
     best = exact_ml(0, data, seed=1)
     model = BoltzmannMachine(N, 0, weight_std=0.1, seed=1)
     start = exact_nll(model, data).item()
-    fit(model, data, method=method, k=1, epochs=150, batch_size=50, lr=0.05, momentum=0.9, n_temperatures=3,
+    fit(model, data, method=method, k=1, epochs=100, batch_size=50, lr=0.05, momentum=0.9, n_temperatures=3,
         progress=False)
     end = exact_nll(model, data).item()
     assert start - best > 1.0
@@ -86,7 +86,7 @@ def test_hidden_units_are_learned_through_the_sampled_positive_phase(data, one_t
     best = exact_ml(2, data, seed=1)
     model = BoltzmannMachine(N, 2, weight_std=0.1, seed=1)
     start = exact_nll(model, data).item()
-    fit(model, data, method="pcd", k=3, epochs=100, batch_size=50, lr=0.05, momentum=0.9, progress=False)
+    fit(model, data, method="pcd", k=3, epochs=70, batch_size=50, lr=0.05, momentum=0.9, progress=False)
     end = exact_nll(model, data).item()
     assert start - best > 1.0
     assert end - best < 0.05
