@@ -6,8 +6,8 @@ from __future__ import annotations
 import argparse
 import math
 
-__all__ = ["UsageError", "integer", "real", "COUNT", "SEED", "layer_sizes", "add_sizes_argument", "sizes_for", "add_common_training_arguments",
-           "check_exact"]
+__all__ = ["UsageError", "integer", "real", "COUNT", "SEED", "layer_sizes", "add_sizes_argument", "sizes_for",
+           "add_common_training_arguments", "check_exact"]
 
 
 class UsageError(ValueError):
