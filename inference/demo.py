@@ -300,7 +300,7 @@ def _directed_part(out, train, test, quick, seed, progress, echo) -> dict:
         t0 = time.perf_counter()
         fit(model, train, epochs=epochs, batch_size=20, seed=seed, progress=progress, **recipes[name])
         t_fit = time.perf_counter() - t0
-        est = importance_log_likelihood(model, test, n_samples=k, seed=seed)
+        est = importance_log_likelihood(model, test, n_samples=k, seed=seed, distributed=False)
         save_model(out / f"{name}.pt", model)
         with torch.no_grad():  # the means of v given an ancestral draw of the latents above it
             if name == "vae":

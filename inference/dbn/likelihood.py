@@ -165,7 +165,7 @@ def dbn_log_likelihood(dbn: DBN, data: torch.Tensor, log_z="exact", *, n_samples
         ais_options = {"seed": seed, **(ais_options or {})}
     prior = set_dbn_prior(dbn, log_z, data=data if train_data is None else train_data, ais_options=ais_options)
     lz = prior.log_z
-    est = importance_log_likelihood(dbn, data, n_samples, seed=seed, progress=progress)
+    est = importance_log_likelihood(dbn, data, n_samples, seed=seed, progress=progress, distributed=False)
     below, above = lz.upper - lz.log_z, lz.log_z - lz.lower  # ≥ 0, either may be inf
     return DBNEstimate(est.mean, est.mean - below, est.mean + above, est.elbo, est.elbo - below, est.elbo + above,
                        est.sem, est.elbo_sem, lz, est)

@@ -245,7 +245,8 @@ class _DirectedTrainer(OptimizerTrainer):
             if (epoch + 1) % every == 0 or last:
                 from ..evaluation.importance import importance_log_likelihood
 
-                ll = importance_log_likelihood(self.model, eval_data, samples, seed=_MONITOR_SEED).mean
+                ll = importance_log_likelihood(self.model, eval_data, samples, seed=_MONITOR_SEED,
+                                               distributed=self.replicas is not None).mean  # rows split
         return {"elbo": elbo, "log_likelihood": ll}
 
 

@@ -26,6 +26,7 @@ from pgm.checks import check_int, check_model, check_seed, validation_disabled
 
 from ..backends import fast_path
 from ..backends.requests import Objective
+from ..distributed import Shard, joined
 from ..evaluation.weights import log_weights, seeded
 
 __all__ = ["ImportanceEstimate", "importance_log_likelihood"]
@@ -76,7 +77,7 @@ def _sem(values: torch.Tensor) -> float:
 @torch.no_grad()
 def importance_log_likelihood(model: DirectedModel, data: torch.Tensor, n_samples: int = 1000, *,
                               batch: int | None = None, seed: int | None = 0, progress: bool = False,
-                              backend: str = "auto") -> ImportanceEstimate:
+                              backend: str = "auto", distributed=None) -> ImportanceEstimate:
     r"""Estimate log p(x) of each row of ``data`` by importance sampling from the guide.
 
     L̂_K(x) = log (1/K) Σ_k p(x, h_k) / q(h_k | x), h_k ~ q(· | x): a stochastic lower
@@ -103,6 +104,13 @@ def importance_log_likelihood(model: DirectedModel, data: torch.Tensor, n_sample
     backend : {"auto", "pyro", "torch"}, default "auto"
         ``"auto"`` computes a VAE's log-weights from its modules on the same draws
         (:mod:`inference.backends.vae`); ``"pyro"`` (or ``"torch"``) traces the programs.
+    distributed : bool or None, default None
+        Split the rows across the ranks of a ``torch.distributed`` group: rank r estimates
+        the rows r, r + W, ... (:class:`~inference.distributed.Shard`) with torch's
+        generator seeded ``seed + r``, and the per-example estimates are gathered back in
+        the rows' order, so every rank returns the estimate of the whole data set. ``None``
+        joins a group that is open or that a launcher (``torchrun``) describes; ``False``
+        runs every row on each process.
 
     Returns
     -------
@@ -137,13 +145,27 @@ def importance_log_likelihood(model: DirectedModel, data: torch.Tensor, n_sample
     if n == 0:
         raise ValueError("importance_log_likelihood: data has no rows")
     rows = batch or max(1, _CELLS // k)
+    with joined(distributed, model.device, "importance_log_likelihood") as replicas:
+        if replicas is None:
+            est, se, elbo = _per_example(model, data, k, rows, seed, progress, backend)
+        else:
+            shard = Shard(n, replicas, shuffle=False)
+            mine = _per_example(model, data[shard.indices(0, data.device)], k, rows, replicas.seed(seed),
+                                progress and replicas.is_main, backend)
+            est, se, elbo = (shard.gather(t) for t in mine)
+    return ImportanceEstimate(float(est.mean()), _sem(est), float(elbo.mean()), _sem(elbo), est, se, elbo, n, k)
+
+
+def _per_example(model, data, k, rows, seed, progress, backend):
+    """``(L̂_K, its Monte Carlo standard error, the ELBO)`` of each row of ``data``, float64
+    (n,) each, in passes of ``rows`` rows with torch's generator seeded ``seed``."""
     from tqdm.auto import tqdm
 
     fast = fast_path(model, Objective("iwae", k), backend="auto" if backend == "auto" else "torch")
     weights = fast.log_weights if fast is not None else lambda m, x: log_weights(m, x, k)
     est, se, elbo = [], [], []
     with seeded(seed, model.device), validation_disabled():
-        for i in tqdm(range(0, n, rows), desc="importance LL", unit="pass", disable=not progress):
+        for i in tqdm(range(0, data.shape[0], rows), desc="importance LL", unit="pass", disable=not progress):
             lw = weights(model, data[i:i + rows]).double()  # (K, rows)
             over = ~torch.isfinite(lw).all(0)
             if model.dtype != torch.float64 and bool(over.any()):  # beyond the model's dtype (a Gaussian VAE at
@@ -157,5 +179,4 @@ def importance_log_likelihood(model: DirectedModel, data: torch.Tensor, n_sample
                 se.append(w.std(0) / (math.sqrt(k) * w.mean(0)))
             else:
                 se.append(torch.full_like(m, math.nan))
-    est, se, elbo = torch.cat(est), torch.cat(se), torch.cat(elbo)
-    return ImportanceEstimate(float(est.mean()), _sem(est), float(elbo.mean()), _sem(elbo), est, se, elbo, n, k)
+    return torch.cat(est), torch.cat(se), torch.cat(elbo)

@@ -38,6 +38,10 @@ class AutoregressiveFamily(Family):
     def visible(self, model):
         return pgm.VariableGroup("x", model.n_visible, model.visible_kind, observed=True)
 
+    def split_evaluation(self, model, args):
+        """Split under a launcher: each rank the exact log-likelihoods of its rows."""
+        return None
+
     def evaluate(self, model, data, args, load_train) -> dict:
         if args.method not in (None, "exact"):
             raise UsageError(f"--method {args.method}: the {self.label(model)} model's log-likelihood is exact; leave "
@@ -48,8 +52,15 @@ class AutoregressiveFamily(Family):
             members = model.members(k, seed=args.seed) if k > 1 else [None]
         except ValueError as err:
             raise UsageError(f"--ensemble {k}: {err}") from None
-        with torch.no_grad():
-            per = torch.stack([model.log_prob(x, m) for m in members]).double()
+        from ..distributed import Shard, joined
+
+        # under pgm eval's launcher (torchrun): each rank its rows, gathered back in order
+        with joined(None, x.device, "pgm eval") as replicas, torch.no_grad():
+            shard = None if replicas is None else Shard(x.shape[0], replicas, shuffle=False)
+            rows = x if shard is None else x[shard.indices(0, x.device)]
+            per = torch.stack([model.log_prob(rows, m) for m in members]).double()
+            if shard is not None:
+                per = torch.stack([shard.gather(p) for p in per])
         result = {"model": self.label(model), "method": "exact", "log_likelihood": _summary(per[0])}
         if k > 1:
             ensemble = torch.logsumexp(per, 0) - math.log(k)

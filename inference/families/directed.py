@@ -61,12 +61,18 @@ class DirectedFamily(Family):
     def training_options(self, args) -> dict:
         return {} if args.particles is None else {"n_particles": args.particles}
 
+    def split_evaluation(self, model, args):
+        """Split under a launcher: each rank the importance estimates of its rows (its draws
+        seeded ``--seed`` + rank), gathered back in order."""
+        return None
+
     def evaluate(self, model, data, args, load_train) -> dict:
         from ..evaluation import importance_log_likelihood
 
         if args.method not in (None, "importance"):
             raise UsageError(f"--method {args.method} applies to energy models; {self.name or type(model).__name__} "
                              "is evaluated with --method importance")
+        # distributed=None: split across the ranks of a process group that pgm eval under torchrun holds open
         est = importance_log_likelihood(model, data, n_samples=args.samples, seed=args.seed,
                                         progress=not args.no_progress)
         return {"model": self.name or type(model).__name__, "method": "importance", "n_samples": est.n_samples,

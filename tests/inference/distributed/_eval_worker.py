@@ -22,7 +22,7 @@ import torch.distributed as dist
 
 from inference.checkpoint import load_model
 from inference.cli import main as pgm
-from inference.evaluation import log_likelihood
+from inference.evaluation import importance_log_likelihood, log_likelihood
 from inference.partition.named import log_partition
 
 #: The AIS settings of the command and of the Python calls (the references rebuild them).
@@ -30,6 +30,10 @@ AIS = dict(n_chains=9, base="uniform", seed=7, progress=False)
 BETAS = 30
 AIS_ARGS = ["--method", "ais", "--chains", "9", "--betas", str(BETAS), "--base", "uniform", "--seed", "7",
             "--no-progress"]
+
+
+#: K of the directed model's importance estimate.
+IMPORTANCE_K = 20
 
 
 def data(n: int = 7) -> torch.Tensor:
@@ -66,6 +70,12 @@ def main(out: str, ports: str, model_path: str, data_path: str) -> None:
         got["given"] = list(log_likelihood(model, x, 0.25))  # the open group: the rows alone are split
         got["one_row"] = list(log_likelihood(model, x[:1], "exact"))  # rank 1 holds padding only
         got["log_z_exact"] = log_partition(model, "exact", chunk_size=5).log_z
+        sbn = load_model(os.path.join(out, "sbn.pt"))  # the directed and autoregressive families: rows split
+        est = importance_log_likelihood(sbn, x, n_samples=IMPORTANCE_K, seed=3)
+        got["importance"] = [est.mean, est.sem, est.elbo, est.per_example, est.per_example_elbo]
+        got["cli_sbn"] = _command(["eval", os.path.join(out, "sbn.pt"), "--data", data_path, "--samples",
+                                   str(IMPORTANCE_K), "--seed", "3", "--no-progress"])
+        got["cli_nade"] = _command(["eval", os.path.join(out, "nade.pt"), "--data", data_path])
     finally:
         dist.destroy_process_group()
     torch.save(got, os.path.join(out, f"rank{rank}.pt"))

@@ -16,7 +16,7 @@ import torch
 import torch.distributed as dist
 
 import inference
-from models import DBM, DBN, GSN, Autoencoder, MeanCovarianceRBM, StackedAutoencoder
+from models import DBM, DBN, VAE, GSN, Autoencoder, MeanCovarianceRBM, StackedAutoencoder
 from models.adversarial import DCGAN, GAN, GMMN
 from models.autoregressive import MADE, NADE
 from models.directed.conv_dbn import ConvDBN
@@ -91,6 +91,10 @@ def main(out: str) -> None:
             got[name] = state(model)
             if name == "ae":
                 got["ae_loss"] = history.loss
+        vae = VAE(6, 5, 2, seed=0).double()  # a directed model's importance evaluation: rows split
+        history = inference.fit(vae, data(8), evaluate="importance", eval_data=data(7, seed=1), eval_samples=10,
+                                distributed=True, **{**ONE_STEP, "epochs": 2})
+        got["evaluated_importance"] = (state(vae), history.log_likelihood)
         for method in ("exact", "ais"):  # evaluation during training, split across the ranks
             rbm = RBM(6, 4, seed=0).double()
             evaluate = Evaluation(method, data=data(7, seed=1), ais_options=EVAL_AIS)

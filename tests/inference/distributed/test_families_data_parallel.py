@@ -19,6 +19,7 @@ import inference  # noqa: E402
 from inference import exact_log_partition, log_likelihood  # noqa: E402
 from inference.partition.estimate import from_log_weights  # noqa: E402
 from inference.partition.split_ais import ais_chain_weights, chain_share  # noqa: E402
+from models import VAE  # noqa: E402
 from models.energy import RBM  # noqa: E402
 from inference.families.protocol import families  # noqa: E402
 
@@ -116,3 +117,24 @@ def test_evaluation_during_training_is_split_and_the_same_on_every_rank(ranks, m
         assert log_z[-1] == pytest.approx(est.log_z, abs=1e-10)
         assert ll[-1] == pytest.approx(float(log_likelihood(model, held_out, est, distributed=False).mean),
                                        abs=1e-10)
+
+
+def test_a_directed_model_s_evaluation_during_training_splits_the_rows(ranks):
+    """Rank r scores rows r, r + 2, ... of the held-out data (padding included, dropped
+    after) with its draws seeded from the monitor's seed + r; both ranks record the mean
+    over all rows."""
+    from inference.directed.train import _MONITOR_SEED
+    from inference.evaluation import importance_log_likelihood
+
+    r0, r1 = ranks
+    assert r0["evaluated_importance"][1] == r1["evaluated_importance"][1]
+    vae = VAE(6, 5, 2, seed=0).double()
+    with torch.no_grad():
+        for p, value in zip(vae.parameters(), r0["evaluated_importance"][0]):
+            p.copy_(value)
+    held_out, per = worker.data(7, seed=1), torch.empty(7, dtype=torch.float64)
+    for r in range(2):
+        rows = torch.tensor([r, r + 2, r + 4, (r + 6) % 7])
+        own = importance_log_likelihood(vae, held_out[rows], 10, seed=_MONITOR_SEED + r, distributed=False)
+        per[rows[:4 - r]] = own.per_example[:4 - r]
+    assert r0["evaluated_importance"][1][-1] == pytest.approx(float(per.mean()), abs=1e-10)

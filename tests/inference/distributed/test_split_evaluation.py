@@ -12,6 +12,7 @@ of chains is checked on :func:`scatter_states` directly, with stand-in ranks.
 from __future__ import annotations
 
 import json
+import math
 from types import SimpleNamespace
 
 import pytest
@@ -21,7 +22,7 @@ dist = pytest.importorskip("torch.distributed")
 if not (dist.is_available() and dist.is_gloo_available()):
     pytest.skip("torch.distributed with gloo is not available", allow_module_level=True)
 
-from models import DBM, SigmoidBeliefNet  # noqa: E402
+from models import DBM, DBN, NADE, SigmoidBeliefNet  # noqa: E402
 from models.energy import RBM  # noqa: E402
 
 from inference.checkpoint import save_model  # noqa: E402
@@ -48,6 +49,8 @@ def files(tmp_path_factory):
     save_model(out / "rbm.pt", RBM(6, 4, seed=1))
     save_model(out / "sbn.pt", SigmoidBeliefNet([6, 3], seed=0))
     save_model(out / "dbm.pt", DBM([6, 4, 3], seed=0))
+    save_model(out / "dbn.pt", DBN([6, 4, 3], seed=0))
+    save_model(out / "nade.pt", NADE(6, 4, seed=0))
     torch.save(worker.data(), out / "data.pt")
     return out
 
@@ -141,7 +144,7 @@ def test_pgm_eval_ais_under_the_launcher_splits_the_chains(ranks, files, one_pro
         log_likelihood(model, worker.data(), est, distributed=False).mean, abs=1e-10)
 
 
-@pytest.mark.parametrize("name, why", [("sbn", "its evaluation runs on one process"),
+@pytest.mark.parametrize("name, why", [("dbn", "its evaluation runs on one process"),
                                        ("dbm", "its mean-field bound is computed on one process")])
 def test_pgm_eval_under_a_launcher_refuses_an_evaluation_that_is_not_split(files, monkeypatch, capsys, name, why):
     monkeypatch.setenv("WORLD_SIZE", "2")
@@ -243,3 +246,40 @@ def test_folded_chains_must_still_be_whole_ranks():
     with pytest.raises(ValueError, match="holds 3 chains, the run has 2 per process"):
         scatter_states(saved, _trainer(PCD(n_chains=2)), SimpleNamespace(rank=0, world_size=2, is_main=True),
                        "ck.pt", _bad)
+
+
+def test_importance_estimate_on_two_ranks_is_each_rank_s_rows_gathered(ranks, files, one_process):
+    """Rank r estimates the rows r, r + 2, ... with torch's generator seeded seed + r; the
+    per-example estimates come back in the rows' order and the summary is theirs."""
+    from inference.checkpoint import load_model
+    from inference.evaluation import importance_log_likelihood
+
+    (r0, r1) = ranks
+    assert r0["importance"][:3] == r1["importance"][:3]  # every rank returns the whole data set's estimate
+    assert torch.equal(r0["importance"][3], r1["importance"][3])
+    sbn, x = load_model(files / "sbn.pt"), worker.data()
+    per, elbo = torch.empty(x.shape[0], dtype=torch.float64), torch.empty(x.shape[0], dtype=torch.float64)
+    for r in range(2):  # rank 1 holds rows 1, 3, 5 and the sampler's padding, row 0 again (its draws count)
+        rows = torch.tensor([r, r + 2, r + 4, (r + 6) % 7])
+        own = importance_log_likelihood(sbn, x[rows], n_samples=worker.IMPORTANCE_K, seed=3 + r, distributed=False)
+        kept = rows[:4 - r]  # the padded position dropped
+        per[kept], elbo[kept] = own.per_example[:4 - r], own.per_example_elbo[:4 - r]
+    torch.testing.assert_close(r0["importance"][3], per, rtol=0, atol=1e-12)
+    torch.testing.assert_close(r0["importance"][4], elbo, rtol=0, atol=1e-12)
+    assert r0["importance"][0] == pytest.approx(float(per.mean()), abs=1e-12)
+    assert r0["importance"][1] == pytest.approx(float(per.std() / math.sqrt(x.shape[0])), abs=1e-12)
+    code, printed = r0["cli_sbn"]
+    assert code == 0 and json.loads(printed)["log_likelihood"]["mean"] == pytest.approx(float(per.mean()), abs=1e-12)
+    assert r1["cli_sbn"] == [0, ""]  # only rank 0 prints
+
+
+def test_pgm_eval_of_an_autoregressive_model_under_the_launcher_equals_one_process(ranks, files, one_process,
+                                                                                  capsys):
+    (r0, r1) = ranks
+    assert pgm(["eval", str(files / "nade.pt"), "--data", str(files / "data.pt")]) == 0
+    alone = json.loads(capsys.readouterr().out)["log_likelihood"]
+    code, printed = r0["cli_nade"]
+    split = json.loads(printed)["log_likelihood"]
+    assert code == 0 and r1["cli_nade"] == [0, ""] and split["n"] == alone["n"] == 7
+    assert split["mean"] == pytest.approx(alone["mean"], rel=1e-6) and split["sem"] == pytest.approx(alone["sem"],
+                                                                                                     rel=1e-5)
