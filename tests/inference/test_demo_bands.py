@@ -87,7 +87,7 @@ def test_the_demo_prints_the_bands_only_at_its_quoted_settings(tmp_path, monkeyp
     assert "a single run varies by machine" in text
 
 
-def _fake_estimate(model, data, n_samples=1000, seed=0):
+def _fake_estimate(model, data, n_samples=1000, seed=0, distributed=None):
     from types import SimpleNamespace
 
     return SimpleNamespace(mean=-20.0, sem=0.2, elbo=-21.0)
