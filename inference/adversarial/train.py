@@ -339,7 +339,8 @@ class _GANTrainer(OptimizerTrainer):
                 sums[3] += g_loss.detach().double() * b
                 n_g += b
         d_loss, d_real, d_fake, g_loss = (float(v) for v in sums / torch.tensor([n_d, n_d, n_d, n_g],
-                                                                                 dtype=torch.float64))
+                                                                                 dtype=torch.float64,
+                                                                                 device=sums.device))
         return {"d_loss": d_loss, "g_loss": g_loss, "d_real": d_real, "d_fake": d_fake,
                 "lr": float(opt_d.param_groups[0]["lr"])}
 

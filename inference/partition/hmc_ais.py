@@ -66,7 +66,7 @@ def gaussian_base(model, base="data", data=None, func: str = "hmc_ais_log_partit
         if x.shape[0] < 2:
             raise ValueError(f"{func}: data needs at least 2 rows to fit a Gaussian base, got {x.shape[0]}")
         mean = x.mean(0)
-        cov = (x - mean).T @ (x - mean) / x.shape[0] + 1e-6 * torch.eye(d, dtype=_F64)
+        cov = (x - mean).T @ (x - mean) / x.shape[0] + 1e-6 * torch.eye(d, dtype=_F64, device=x.device)
         return mean, cov
     if isinstance(base, tuple) and len(base) == 2:
         mean, cov = (torch.as_tensor(t, dtype=_F64) for t in base)
