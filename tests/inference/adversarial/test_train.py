@@ -113,3 +113,13 @@ def test_the_monitor_columns_use_the_end_of_epoch_discriminator(data):
 def test_betas_go_only_to_optimizers_that_take_them(data):
     fit_gan(GAN(4, 2, (8,), seed=0), data, epochs=1, optimizer=torch.optim.SGD, **QUIET)
     fit_gan(GAN(4, 2, (8,), seed=0), data, epochs=1, optimizer=torch.optim.AdamW, betas=(0.0, 0.9), **QUIET)
+
+
+def test_an_epoch_makes_its_tensors_on_the_models_device(data):
+    """Every tensor of an epoch is made on the model's device: with the default device
+    elsewhere ('meta' here, the CPU beside a GPU model), one made without ``device=`` would
+    meet the model's on another device and the operation would raise."""
+    model, ref = GAN(4, 2, (8,), seed=0), GAN(4, 2, (8,), seed=0)
+    with torch.device("meta"):
+        h = fit_gan(model, data, epochs=1, batch_size=32, seed=3, **QUIET)
+    assert h.d_loss == fit_gan(ref, data, epochs=1, batch_size=32, seed=3, **QUIET).d_loss

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from inference.partition import exact_log_partition, hmc_ais_log_partition, quadrature_log_partition
+from inference.partition.hmc_ais import gaussian_base
 from tests.models.test_covariance_models import random_mcrbm, random_mpot
 
 
@@ -37,3 +38,16 @@ def test_gibbs_ais_with_the_full_covariance_conditional_agrees_on_the_mcrbm():
     est = ais_log_partition(model, n_chains=100, betas=torch.linspace(0, 1, 301, dtype=torch.float64), data=data,
                             progress=False)
     assert est.lower - 0.02 <= exact <= est.upper + 0.02, (est, exact)
+
+
+def test_the_data_base_is_computed_on_the_datas_device():
+    """The base fitted to data stays on the data's device: with the default device elsewhere
+    ('meta' here, the CPU beside a GPU model), a tensor made without ``device=`` would meet
+    the data on another device and the sum would raise."""
+    model = random_mcrbm(seed=6)
+    data = torch.randn(50, model.n_visible, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    with torch.device("meta"):
+        mean, cov = gaussian_base(model, "data", data)
+    assert mean.device == cov.device == data.device
+    centred = data - data.mean(0)
+    assert torch.allclose(cov, centred.T @ centred / 50 + 1e-6 * torch.eye(model.n_visible, dtype=torch.float64))
