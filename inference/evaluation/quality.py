@@ -285,7 +285,8 @@ class _FeatureTrainer(OptimizerTrainer):
 
     def train_epoch(self, epoch: int) -> dict:
         total = 0.0
-        for batch in torch.randperm(self.data.shape[0], generator=self.gen).split(self.batch_size):
+        order = torch.randperm(self.data.shape[0], generator=self.gen, device=self.data.device)
+        for batch in order.split(self.batch_size):
             self.opt.zero_grad(set_to_none=True)
             loss = F.cross_entropy(self.model(self.data[batch]), self.labels[batch])
             loss.backward()
@@ -311,4 +312,5 @@ def fit_features(net, x: torch.Tensor, labels: torch.Tensor, *, epochs: int = 30
         raise ValueError(f"fit_features: labels must be {x.shape[0]} integer class indices, got {labels.dtype} "
                          f"{tuple(labels.shape)}")
     check_int(epochs, "epochs", 1, "fit_features"), check_int(batch_size, "batch_size", 1, "fit_features")
-    return run_epochs(_FeatureTrainer(net, x, labels.long(), batch_size, lr, seed), epochs, progress=progress)
+    return run_epochs(_FeatureTrainer(net, x, labels.long().to(x.device), batch_size, lr, seed), epochs,
+                      progress=progress)

@@ -170,6 +170,22 @@ def test_the_feature_network_learns_the_digits():
     assert net.features(x[:3]).shape == (3, 64)
 
 
+def test_the_feature_network_shuffles_on_the_datas_device(monkeypatch):
+    """The epoch's permutation is drawn on the data's device, where its generator is (torch
+    refuses a GPU generator for a permutation made on the CPU)."""
+    made = []
+
+    def randperm(*args, **kwargs):
+        made.append(kwargs.get("device"))
+        return real(*args, **kwargs)
+
+    real = torch.randperm
+    monkeypatch.setattr(torch, "randperm", randperm)
+    x = torch.randn(30, 4, generator=torch.Generator().manual_seed(0))
+    fit_features(FeatureNet(4, 3, hidden=(8,), seed=0), x, torch.arange(30) % 3, epochs=2, batch_size=10)
+    assert made == [x.device, x.device]
+
+
 @pytest.mark.parametrize("call, match", [
     (lambda: frechet_distance(torch.zeros(3, 2), torch.zeros(3, 4)), "same width"),
     (lambda: frechet_distance(torch.zeros(1, 2), torch.zeros(3, 2)), "at least 2 rows"),
