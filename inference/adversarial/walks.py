@@ -98,7 +98,7 @@ def _classified_latents(model, classify, n, generator, where):
         raise TypeError(f"{where}: classify must be a callable from rows to class labels, got {classify!r}")
     dtype = next(model.parameters()).dtype
     z = torch.randn(n, model.n_latent, generator=generator, dtype=dtype)
-    labels = torch.as_tensor(classify(model.sample(n, z=z))).long().reshape(-1)
+    labels = torch.as_tensor(classify(model.sample(n, z=z))).long().reshape(-1).cpu()  # beside z, on the CPU
     if labels.shape != (n,):
         raise ValueError(f"{where}: classify must return one label per row ({n}), got shape {tuple(labels.shape)}")
     k = int(labels.max()) + 1

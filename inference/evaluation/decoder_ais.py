@@ -330,7 +330,7 @@ def plot_decoder_ais(result: DecoderAIS, example: int = 0, path=None, title=None
         raise ValueError(f"plot_decoder_ais: example must be below the {n} examples, got {example}")
     K = result.n_chains
     betas = result.trace["betas"].numpy()
-    log_w = result.trace["log_w"].view(len(betas), n, K)[:, example]
+    log_w = result.trace["log_w"].cpu().view(len(betas), n, K)[:, example]
     fig = new_figure((11, 3.2))
     ax = fig.add_subplot(1, 3, 1)
     ax.hist(log_w[-1].numpy(), bins=min(30, max(5, K // 2)), color="0.4")
