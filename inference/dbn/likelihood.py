@@ -24,7 +24,9 @@ from models.directed import DBN
 from pgm.checks import check_int, check_model, check_seed, check_units
 
 from ..evaluation import ImportanceEstimate, importance_log_likelihood
-from ..partition import LogZEstimate, ais_log_partition, check_enumerable, exact_log_partition
+from ..distributed import joined
+from ..partition import LogZEstimate, check_enumerable
+from ..partition.named import split_log_partition
 from ..programs.energy_distribution import EnergyDistribution
 
 __all__ = ["set_dbn_prior", "DBNEstimate", "dbn_log_likelihood", "top_log_partition"]
@@ -35,16 +37,18 @@ def _check_dbn(dbn, where):
 
 
 def top_log_partition(dbn: DBN, log_z="exact", *, data: torch.Tensor | None = None, ais_options=None,
-                      where: str = "top_log_partition") -> LogZEstimate:
+                      where: str = "top_log_partition", replicas=None) -> LogZEstimate:
     """log Z of ``dbn.top``: ``"exact"`` (enumeration), ``"ais"`` (its base fitted to the
     up-pass means of ``data``, binary visible rows, when given) or a given
-    :class:`~inference.partition.LogZEstimate` (returned as it is)."""
+    :class:`~inference.partition.LogZEstimate` (returned as it is); with ``replicas`` (a
+    data-parallel run's group) the states or chains split across the ranks
+    (:func:`~inference.partition.named.split_log_partition`)."""
     _check_dbn(dbn, where)
     if isinstance(log_z, LogZEstimate):
         return log_z.checked(where)
     if log_z == "exact":
         check_enumerable(dbn.top, func=f"{where}: log_z='exact': exact_log_partition")
-        return exact_log_partition(dbn.top)
+        return split_log_partition(dbn.top, "exact", replicas)
     if log_z == "ais":
         if ais_options is not None and not isinstance(ais_options, dict):
             raise TypeError(f"{where}: ais_options must be a dict of ais_log_partition keywords, got {ais_options!r}")
@@ -54,7 +58,7 @@ def top_log_partition(dbn: DBN, log_z="exact", *, data: torch.Tensor | None = No
             opts["data"] = dbn.up_pass(data)[-1]
         elif "data" not in opts and opts.get("base", "data") == "data":
             opts["base"] = "uniform"
-        return ais_log_partition(dbn.top, **opts)
+        return split_log_partition(dbn.top, "ais", replicas, **opts)
     raise ValueError(f"{where}: log_z must be 'exact', 'ais' or a LogZEstimate, got {log_z!r}")
 
 
@@ -120,7 +124,7 @@ class DBNEstimate(NamedTuple):
 
 def dbn_log_likelihood(dbn: DBN, data: torch.Tensor, log_z="exact", *, n_samples: int = 1000,
                        seed: int | None = 0, train_data: torch.Tensor | None = None, ais_options=None,
-                       progress: bool = False) -> DBNEstimate:
+                       progress: bool = False, distributed=None) -> DBNEstimate:
     r"""Importance estimate and variational bound of log p(v) under a DBN, log Z bracket carried.
 
     Sets ``dbn.prior`` (:func:`set_dbn_prior`) with the log Z it uses and runs
@@ -143,6 +147,12 @@ def dbn_log_likelihood(dbn: DBN, data: torch.Tensor, log_z="exact", *, n_samples
     ais_options : dict, optional
         Keywords of :func:`inference.ais_log_partition`.
     progress : bool, default False
+    distributed : bool or None, default None
+        Split the work across the ranks of a ``torch.distributed`` group: the top RBM's
+        log Z (states or AIS chains, :func:`~inference.partition.named.log_partition`) and
+        the rows of the importance estimate (rank r's draws seeded ``seed + r``,
+        :func:`inference.importance_log_likelihood`); every rank returns the same estimate.
+        ``None`` joins a group that is open or that a launcher (``torchrun``) describes.
 
     Returns
     -------
@@ -163,9 +173,12 @@ def dbn_log_likelihood(dbn: DBN, data: torch.Tensor, log_z="exact", *, n_samples
     seed = check_seed(seed, "dbn_log_likelihood")
     if isinstance(log_z, str) and log_z == "ais":
         ais_options = {"seed": seed, **(ais_options or {})}
-    prior = set_dbn_prior(dbn, log_z, data=data if train_data is None else train_data, ais_options=ais_options)
-    lz = prior.log_z
-    est = importance_log_likelihood(dbn, data, n_samples, seed=seed, progress=progress, distributed=False)
+    with joined(distributed, dbn.device, "dbn_log_likelihood") as replicas:
+        lz = top_log_partition(dbn, log_z, data=data if train_data is None else train_data, ais_options=ais_options,
+                               where="dbn_log_likelihood", replicas=replicas)
+        set_dbn_prior(dbn, lz)
+        est = importance_log_likelihood(dbn, data, n_samples, seed=seed, progress=progress,
+                                        distributed=replicas is not None)
     below, above = lz.upper - lz.log_z, lz.log_z - lz.lower  # ≥ 0, either may be inf
     return DBNEstimate(est.mean, est.mean - below, est.mean + above, est.elbo, est.elbo - below, est.elbo + above,
                        est.sem, est.elbo_sem, lz, est)

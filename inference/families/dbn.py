@@ -119,6 +119,11 @@ class DBNFamily(Family):
             record["up_down"] = history.as_dict()
         return record, final_numbers(history)
 
+    def split_evaluation(self, model, args):
+        """Split under a launcher: the top RBM's log Z (states or AIS chains) and the rows of
+        the importance estimate (:func:`~inference.dbn.dbn_log_likelihood`)."""
+        return None
+
     def evaluate(self, model, data, args, load_train) -> dict:
         from ..dbn import dbn_log_likelihood
         from ..partition import default_schedule

@@ -76,6 +76,8 @@ def main(out: str, ports: str, model_path: str, data_path: str) -> None:
         got["cli_sbn"] = _command(["eval", os.path.join(out, "sbn.pt"), "--data", data_path, "--samples",
                                    str(IMPORTANCE_K), "--seed", "3", "--no-progress"])
         got["cli_nade"] = _command(["eval", os.path.join(out, "nade.pt"), "--data", data_path])
+        got["cli_dbn"] = _command(["eval", os.path.join(out, "dbn.pt"), "--data", data_path, "--method", "exact",
+                                   "--samples", str(IMPORTANCE_K), "--seed", "3", "--no-progress"])
     finally:
         dist.destroy_process_group()
     torch.save(got, os.path.join(out, f"rank{rank}.pt"))

@@ -22,7 +22,7 @@ dist = pytest.importorskip("torch.distributed")
 if not (dist.is_available() and dist.is_gloo_available()):
     pytest.skip("torch.distributed with gloo is not available", allow_module_level=True)
 
-from models import DBM, DBN, NADE, SigmoidBeliefNet  # noqa: E402
+from models import DBM, DBN, NADE, Autoencoder, SigmoidBeliefNet  # noqa: E402
 from models.energy import RBM  # noqa: E402
 
 from inference.checkpoint import save_model  # noqa: E402
@@ -50,6 +50,7 @@ def files(tmp_path_factory):
     save_model(out / "sbn.pt", SigmoidBeliefNet([6, 3], seed=0))
     save_model(out / "dbm.pt", DBM([6, 4, 3], seed=0))
     save_model(out / "dbn.pt", DBN([6, 4, 3], seed=0))
+    save_model(out / "ae.pt", Autoencoder(6, 3, seed=0))
     save_model(out / "nade.pt", NADE(6, 4, seed=0))
     torch.save(worker.data(), out / "data.pt")
     return out
@@ -144,7 +145,7 @@ def test_pgm_eval_ais_under_the_launcher_splits_the_chains(ranks, files, one_pro
         log_likelihood(model, worker.data(), est, distributed=False).mean, abs=1e-10)
 
 
-@pytest.mark.parametrize("name, why", [("dbn", "its evaluation runs on one process"),
+@pytest.mark.parametrize("name, why", [("ae", "its evaluation runs on one process"),
                                        ("dbm", "its mean-field bound is computed on one process")])
 def test_pgm_eval_under_a_launcher_refuses_an_evaluation_that_is_not_split(files, monkeypatch, capsys, name, why):
     monkeypatch.setenv("WORLD_SIZE", "2")
@@ -283,3 +284,26 @@ def test_pgm_eval_of_an_autoregressive_model_under_the_launcher_equals_one_proce
     assert code == 0 and r1["cli_nade"] == [0, ""] and split["n"] == alone["n"] == 7
     assert split["mean"] == pytest.approx(alone["mean"], rel=1e-6) and split["sem"] == pytest.approx(alone["sem"],
                                                                                                      rel=1e-5)
+
+
+def test_pgm_eval_of_a_dbn_under_the_launcher_splits_log_z_and_the_rows(ranks, files, one_process):
+    """The top RBM's exact log Z over state ranges (the one-process value) and the rows of the
+    importance estimate, rank r's draws seeded seed + r."""
+    from inference.checkpoint import load_model
+    from inference.dbn import set_dbn_prior
+    from inference.evaluation import importance_log_likelihood
+
+    (r0, r1) = ranks
+    dbn, x = load_model(files / "dbn.pt"), worker.data()
+    log_z = exact_log_partition(dbn.top)
+    set_dbn_prior(dbn, log_z)
+    per = torch.empty(x.shape[0], dtype=torch.float64)
+    for r in range(2):  # rank 1 holds rows 1, 3, 5 and the sampler's padding, row 0 again
+        rows = torch.tensor([r, r + 2, r + 4, (r + 6) % 7])
+        own = importance_log_likelihood(dbn, x[rows], n_samples=worker.IMPORTANCE_K, seed=3 + r, distributed=False)
+        per[rows[:4 - r]] = own.per_example[:4 - r]
+    code, printed = r0["cli_dbn"]
+    result = json.loads(printed)
+    assert code == 0 and r1["cli_dbn"] == [0, ""]
+    assert result["log_z"]["log_z"] == pytest.approx(log_z.log_z, abs=1e-12)
+    assert result["log_likelihood"]["mean"] == pytest.approx(float(per.mean()), abs=1e-10)
