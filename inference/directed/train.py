@@ -27,7 +27,7 @@ from pgm import checks
 from pgm.checks import check_seed, validation_disabled
 
 from ..backends import fast_path
-from ..distributed import Shard, average_gradients, joined
+from ..distributed import joined
 from ..training import OptimizerTrainer, check_callbacks, monitor_subset, run_epochs, training_data
 from ..training.options import as_checkpoint, make_optimizer
 from ..training.checkpointer import global_rng_parts, module_part
@@ -182,8 +182,6 @@ def _run(model, data, eval_data, method, k, epochs, batch_size, lr, optimizer, w
             nvil = NVIL(model.n_visible).to(device=model.device, dtype=model.dtype)
     params = list(model.parameters()) + (list(nvil.parameters()) if nvil is not None else [])
     opt, opt_name = make_optimizer(params, optimizer, lr, weight_decay)
-    if replicas is not None:
-        average_gradients(opt, replicas)
 
     subset = monitor_subset(data, monitor)
     settings = {"method": method, "n_particles": k, "batch_size": batch_size, "lr": lr, "weight_decay": weight_decay,
@@ -191,10 +189,8 @@ def _run(model, data, eval_data, method, k, epochs, batch_size, lr, optimizer, w
     trainer = _DirectedTrainer(model, data, settings, _objective(model, method, k, nvil, backend), opt,
                                make_generator(seed, model.device), nvil, subset,
                                (eval_data, eval_every, eval_samples) if evaluate is not None else None)
-    if replicas is not None:  # this rank's shard of the rows, and its own draws (Pyro's: torch's global generator)
-        trainer.replicas, trainer.shard, trainer.run_seed = replicas, Shard(data.shape[0], replicas, seed or 0), \
-            replicas.seed(seed)
-    return run_epochs(trainer, epochs, checkpoint=checkpoint, callbacks=callbacks, progress=progress)
+    return run_epochs(trainer.distribute(replicas), epochs, checkpoint=checkpoint, callbacks=callbacks,
+                      progress=progress)
 
 
 class _DirectedTrainer(OptimizerTrainer):
@@ -224,12 +220,19 @@ class _DirectedTrainer(OptimizerTrainer):
         stack.enter_context(threads_for(work))
         return stack
 
+    def distribute(self, replicas, *optimizers) -> "_DirectedTrainer":
+        """As :meth:`OptimizerTrainer.distribute`, and Pyro's draws (torch's global
+        generator, seeded for the run) seeded ``seed + rank``."""
+        super().distribute(replicas, *optimizers)
+        if replicas is not None:
+            self.run_seed = replicas.seed(self._settings["seed"])
+        return self
+
     def fresh_state(self, name: str) -> None:
-        seed = self.replicas.seed(self._settings["seed"] or 0)
-        if name == "generator":
-            self.gen.manual_seed(seed)
-        elif name == "rng":
-            torch.manual_seed(seed)
+        if name == "rng":  # torch.manual_seed seeds the CUDA generators too: "cuda_rng" needs nothing more
+            torch.manual_seed(self.replicas.seed(self._settings["seed"] or 0))
+        elif name != "cuda_rng":
+            super().fresh_state(name)
 
     def train_epoch(self, epoch: int) -> dict:
         perm = self.order(epoch)

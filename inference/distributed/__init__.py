@@ -14,7 +14,7 @@ on its own shard of the data, gradients averaged before every optimizer step.
 from .gradients import average_gradients
 from .group import Replicas, joined, launch_rank, launched, resolve
 from .rank_state import gather_states, scatter_states
-from .shard import Shard
+from .shard import Shard, map_rows
 
-__all__ = ["Replicas", "Shard", "average_gradients", "gather_states", "joined", "launch_rank", "launched", "resolve",
-           "scatter_states"]
+__all__ = ["Replicas", "Shard", "average_gradients", "gather_states", "joined", "launch_rank", "launched", "map_rows",
+           "resolve", "scatter_states"]

@@ -88,19 +88,19 @@ class Replicas:
     def broadcast_module(self, module: torch.nn.Module) -> None:
         """Copy rank 0's parameters and floating-point buffers into every rank's ``module``,
         in place (integer and boolean buffers, masks and counters, are set by construction)."""
-        dist = _dist()
-        with torch.no_grad():
-            for tensor in module.state_dict().values():
-                if isinstance(tensor, torch.Tensor) and tensor.is_floating_point():
-                    dist.broadcast(tensor, self._src, group=self.group)
+        self._broadcast(module.state_dict().values())
 
     def broadcast_buffers(self, module: torch.nn.Module) -> None:
         """Copy rank 0's floating-point buffers (running statistics) into every rank's
         ``module``, in place, as ``DistributedDataParallel`` does before each forward."""
+        self._broadcast(module.buffers())
+
+    def _broadcast(self, tensors) -> None:
+        """Rank 0's values of the floating-point ``tensors`` on every rank, in place."""
         dist = _dist()
         with torch.no_grad():
-            for tensor in module.buffers():
-                if tensor.is_floating_point():
+            for tensor in tensors:
+                if isinstance(tensor, torch.Tensor) and tensor.is_floating_point():
                     dist.broadcast(tensor, self._src, group=self.group)
 
     def average_grads(self, params) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 from torch.utils.data import DistributedSampler
 
-__all__ = ["Shard"]
+__all__ = ["Shard", "map_rows"]
 
 
 class Shard:
@@ -63,3 +63,19 @@ class Shard:
             kept = r + world * torch.arange(self.size) < self.n  # a position past n is the sampler's padding
             out[index[kept]] = part[kept]
         return out.to(values.device)
+
+
+def map_rows(fn, data: torch.Tensor, replicas):
+    """``fn(rows)`` over all rows of ``data``, split across ``replicas``.
+
+    On one process (``replicas`` None) it is ``fn(data)``. In a data-parallel run each rank
+    applies ``fn`` to its rows r, r + W, ... (:class:`Shard` without shuffling) and the
+    per-row results, a tensor or a tuple of tensors with one entry per row, are gathered back
+    in the rows' order without the sampler's padding (:meth:`Shard.gather`): every rank
+    returns the whole data set's results.
+    """
+    if replicas is None:
+        return fn(data)
+    shard = Shard(data.shape[0], replicas, shuffle=False)
+    out = fn(data[shard.indices(0, data.device)])
+    return tuple(shard.gather(t) for t in out) if isinstance(out, tuple) else shard.gather(out)

@@ -26,7 +26,7 @@ from pgm.checks import check_int, check_model, check_seed, validation_disabled
 
 from ..backends import fast_path
 from ..backends.requests import Objective
-from ..distributed import Shard, joined
+from ..distributed import joined, map_rows
 from ..evaluation.weights import log_weights, seeded
 
 __all__ = ["ImportanceEstimate", "importance_log_likelihood"]
@@ -146,13 +146,9 @@ def importance_log_likelihood(model: DirectedModel, data: torch.Tensor, n_sample
         raise ValueError("importance_log_likelihood: data has no rows")
     rows = batch or max(1, _CELLS // k)
     with joined(distributed, model.device, "importance_log_likelihood") as replicas:
-        if replicas is None:
-            est, se, elbo = _per_example(model, data, k, rows, seed, progress, backend)
-        else:
-            shard = Shard(n, replicas, shuffle=False)
-            mine = _per_example(model, data[shard.indices(0, data.device)], k, rows, replicas.seed(seed),
-                                progress and replicas.is_main, backend)
-            est, se, elbo = (shard.gather(t) for t in mine)
+        if replicas is not None:  # this rank's draws, its bar on rank 0 only
+            seed, progress = replicas.seed(seed), progress and replicas.is_main
+        est, se, elbo = map_rows(lambda x: _per_example(model, x, k, rows, seed, progress, backend), data, replicas)
     return ImportanceEstimate(float(est.mean()), _sem(est), float(elbo.mean()), _sem(elbo), est, se, elbo, n, k)
 
 

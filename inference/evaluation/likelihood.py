@@ -27,7 +27,7 @@ import torch
 
 from models.energy import EnergyModel
 
-from ..distributed import Shard, joined
+from ..distributed import joined, map_rows
 from ..partition.estimate import LogZEstimate
 from ..partition.exact import _float64_copy
 from ..partition.named import METHODS, split_log_partition
@@ -174,11 +174,10 @@ def _per_row(model, data, plan, replicas) -> torch.Tensor:
     """−F(v_n) of every row (n,), float64: on one process, or each rank on its rows and
     gathered in the rows' order."""
     model64 = _float64_copy(model)
-    shard = None if replicas is None else Shard(data.shape[0], replicas, shuffle=False)
-    rows = data if shard is None else data[shard.indices(device=data.device)]
-    with torch.no_grad():
-        neg_f = torch.cat([
-            -visible_free_energy(model64, chunk.to(device=model64.device, dtype=_F64), plan).to(_F64)
-            for chunk in rows.split(_ROWS)
-        ])
-    return neg_f if shard is None else shard.gather(neg_f)
+
+    @torch.no_grad()
+    def neg_f(rows):
+        return torch.cat([-visible_free_energy(model64, chunk.to(device=model64.device, dtype=_F64), plan).to(_F64)
+                          for chunk in rows.split(_ROWS)])
+
+    return map_rows(neg_f, data, replicas)

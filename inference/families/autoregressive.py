@@ -52,15 +52,12 @@ class AutoregressiveFamily(Family):
             members = model.members(k, seed=args.seed) if k > 1 else [None]
         except ValueError as err:
             raise UsageError(f"--ensemble {k}: {err}") from None
-        from ..distributed import Shard, joined
+        from ..distributed import joined, map_rows
 
         # under pgm eval's launcher (torchrun): each rank its rows, gathered back in order
         with joined(None, x.device, "pgm eval") as replicas, torch.no_grad():
-            shard = None if replicas is None else Shard(x.shape[0], replicas, shuffle=False)
-            rows = x if shard is None else x[shard.indices(0, x.device)]
-            per = torch.stack([model.log_prob(rows, m) for m in members]).double()
-            if shard is not None:
-                per = torch.stack([shard.gather(p) for p in per])
+            per = torch.stack(map_rows(lambda rows: tuple(model.log_prob(rows, m).double() for m in members), x,
+                                       replicas))
         result = {"model": self.label(model), "method": "exact", "log_likelihood": _summary(per[0])}
         if k > 1:
             ensemble = torch.logsumexp(per, 0) - math.log(k)

@@ -16,6 +16,7 @@ from ..distributed import Shard, average_gradients, joined
 from ..mcmc.sampling import make_generator
 from ..threads import graph_work, threads_for
 from ..training import Trainer, check_callbacks, fingerprint, monitor_subset, run_epochs
+from ..training.loop import epoch_rows
 from ..training.checkpointer import generator_part, optimizer_part, scheduler_part
 from .averaging import ParameterAverage
 from .contrastive import CD, PCD, has_free_energy
@@ -387,8 +388,7 @@ class _EnergyTrainer(Trainer):
             mom = check_float(mom, "momentum(epoch)", 0.0, 1.0, high_open=True)
             for g in self.opt.param_groups:
                 g["momentum"] = mom
-        perm = torch.randperm(self.data.shape[0], generator=self.gen, device=self.data.device) if self.shard is None \
-            else self.shard.indices(epoch, self.data.device)
+        perm = epoch_rows(self.data, self.gen, self.shard, epoch)
         train_err, _ = _train_epoch(self.runner, self.data, perm, self.sched, self.avg, self.batch_size,
                                     epoch * self.steps_per_epoch, self.method in ("cd", "mp"))
         stats = self.est.epoch_stats() if hasattr(self.est, "epoch_stats") else {}

@@ -156,11 +156,8 @@ class OptimizerTrainer(Trainer):
         return self
 
     def order(self, epoch: int) -> torch.Tensor:
-        """The rows trained in epoch ``epoch``, in order: a permutation of all rows drawn
-        from the run's generator, or this rank's shard in a data-parallel run."""
-        if self.shard is None:
-            return torch.randperm(self.data.shape[0], generator=self.gen, device=self.data.device)
-        return self.shard.indices(epoch, self.data.device)
+        """The rows trained in epoch ``epoch`` (:func:`epoch_rows`)."""
+        return epoch_rows(self.data, self.gen, self.shard, epoch)
 
     def fresh_state(self, name: str) -> None:
         if name == "generator":  # a rank the checkpoint did not have: its own seed
@@ -177,6 +174,15 @@ class OptimizerTrainer(Trainer):
 
     def lr(self) -> float:
         return self.opt.param_groups[0]["lr"]
+
+
+def epoch_rows(data, generator, shard, epoch: int) -> torch.Tensor:
+    """The rows of ``data`` trained in epoch ``epoch``, in order: a permutation of all rows
+    drawn from ``generator``, or in a data-parallel run (``shard`` not None) this rank's
+    rows of the epoch's shared permutation."""
+    if shard is None:
+        return torch.randperm(data.shape[0], generator=generator, device=data.device)
+    return shard.indices(epoch, data.device)
 
 
 def training_data(model, data, eval_data=None, evaluate=None, where: str = "fit"):
