@@ -172,11 +172,12 @@ class FactoredGaussian:
         scale = eta.new_empty((eta.shape[0], D, D), dtype=dtype)
         # factorised in float64 (a trained model's Λ can be too ill-conditioned for float32), a
         # block of rows at a time so that the float64 D x D temporaries stay within _CHOLESKY_ELEMENTS
-        for rows in torch.arange(eta.shape[0], device=eta.device).split(max(1, _CHOLESKY_ELEMENTS // (D * D))):
+        block = max(1, _CHOLESKY_ELEMENTS // (D * D))
+        for start in range(0, eta.shape[0], block):
+            rows = slice(start, start + block)  # views: no copy of the rows
             chol = torch.linalg.cholesky(self.precision(hc[rows]).double())
             loc[rows] = torch.cholesky_solve(eta[rows, :, None], chol)[..., 0]
             scale[rows] = torch.linalg.cholesky(torch.cholesky_inverse(chol)).to(dtype)  # Λ^{-1} = S Sᵀ
-            del chol
         loc = loc.to(dtype)
         b = _beta_vector(beta, loc)
         if isinstance(b, torch.Tensor):
