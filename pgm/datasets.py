@@ -255,7 +255,7 @@ def load_mnist(folder, split: str = "train", binarize: bool = False, *, dequanti
         ``numpy.random.RandomState(1)`` for the training file and ``RandomState(2)`` for
         the test file (fixed, so every call holds the same values), for densities: a
         density q on them bounds the discrete log-likelihood, log P(pixels) ≥ E_u[log q(x)]
-        − 784 log 256. Needs ``binarize=False``.
+        − D log 256 (D pixels, 784 for MNIST). Needs ``binarize=False``.
 
     Returns
     -------
