@@ -63,8 +63,6 @@ def _cmd_demo(args):
 
 
 def _cmd_fit(args):
-    from ..checkpoint import save_model
-
     family = families.lookup(args.model)
     out = _out_folder(args.out)
     _check_choices(family, args)
@@ -74,6 +72,7 @@ def _cmd_fit(args):
         raise UsageError("--force starts the run in --out afresh and --resume continues it; give one of them")
     if resume and not (out / resumable).is_file():
         raise UsageError(f"--resume: there is no {out / resumable} to continue (run without --resume)")
+    replaced = ()
     if not resume:
         instead = (", --resume to continue it" if family.epoch_trained and (out / resumable).is_file() else "")
         replaced = _no_overwrite(out, FIT_OUTPUTS, args.force, "another run", instead)
@@ -85,9 +84,20 @@ def _cmd_fit(args):
     args.evaluate = evaluate
     if evaluate is not None:
         _check_data_kind(family.name, family.visible_kind, spec, data, exact=True, option=f"--evaluate {evaluate}: ")
+    rank = _launched_rank(family, args)
+    from ..distributed import joined, launched
+
+    # under torchrun one process group from the build (a DBM's pre-training) to the end of training
+    with joined(True, "cpu", "pgm fit") if launched() else nullcontext():
+        _fit(family, data, spec, args, out, rank, resume, replaced, evaluate)
+
+
+def _fit(family, data, spec, args, out, rank, resume, replaced, evaluate):
+    """``pgm fit`` from the model's build on, on every rank of a launched run."""
+    from ..checkpoint import save_model
+
     model = family.build(data, args)
     family.check_cli_fit(model, args)
-    rank = _launched_rank(family, args)
     common = {"seed": args.seed, "progress": not args.no_progress}
     if family.epoch_trained:
         common.update({"method": args.method, "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
@@ -95,7 +105,7 @@ def _cmd_fit(args):
         if evaluate is not None:
             common["eval_data"] = load_data(spec, "test") if _has_splits(spec) else data
     common = {k: v for k, v in common.items() if v is not None}
-    keep = (*_KEEP, resumable) if family.epoch_trained else _KEEP
+    keep = (*_KEEP, family.resumable) if family.epoch_trained else _KEEP
     # under torchrun every process trains its replica; rank 0 alone writes, cleans up and prints
     with _cleaned_up(out, args.notes, keep, _fit_hint(family, model, args)) if rank == 0 else nullcontext():
         _make_folder(out)

@@ -88,14 +88,14 @@ class Replicas:
     def broadcast_module(self, module: torch.nn.Module) -> None:
         """Copy rank 0's parameters and floating-point buffers into every rank's ``module``,
         in place (integer and boolean buffers, masks and counters, are set by construction)."""
-        self._broadcast(module.state_dict().values())
+        self.broadcast(module.state_dict().values())
 
     def broadcast_buffers(self, module: torch.nn.Module) -> None:
         """Copy rank 0's floating-point buffers (running statistics) into every rank's
         ``module``, in place, as ``DistributedDataParallel`` does before each forward."""
-        self._broadcast(module.buffers())
+        self.broadcast(module.buffers())
 
-    def _broadcast(self, tensors) -> None:
+    def broadcast(self, tensors) -> None:
         """Rank 0's values of the floating-point ``tensors`` on every rank, in place."""
         dist = _dist()
         with torch.no_grad():

@@ -76,37 +76,53 @@ def _scales(l: int, n_layers: int) -> tuple[int, int]:
     return (2 if l < n_layers else 1), (2 if l > 1 else 1)
 
 
-def _train_rbm(x, n_hidden, up, down, epochs, batch_size, lr, momentum, weight_std, gen, bar):
+def _train_rbm(x, n_hidden, up, down, epochs, batch_size, lr, momentum, weight_std, gen, bar, replicas=None,
+               draws=None, shard=None, first_epoch=0):
+    """CD-1 on the rows of ``x``; in a data-parallel run (``replicas``) each rank steps on
+    its :class:`~inference.distributed.Shard` of them with its own ``draws`` and the
+    gradients averaged over the ranks, so every rank holds the same weights."""
     n, n_vis = x.shape
     W = torch.randn(n_vis, n_hidden, generator=gen, dtype=x.dtype, device=x.device) * weight_std
+    if replicas is not None:  # rank 0's draw (the same draw on every rank unless seed is None)
+        replicas.broadcast([W])
     p = x.mean(0).clamp(1e-3, 1 - 1e-3)
     b, c = torch.logit(p), torch.zeros(n_hidden, dtype=x.dtype, device=x.device)
     vel = [torch.zeros_like(t) for t in (W, b, c)]
+    draws = gen if draws is None else draws
     errors = []
     for epoch in range(epochs):
-        perm = torch.randperm(n, generator=gen, device=x.device)
+        if replicas is None:
+            perm = torch.randperm(n, generator=gen, device=x.device)
+        else:  # one permutation shared by the ranks (seeded seed + epoch), this rank's every W-th row
+            perm = shard.indices(first_epoch + epoch, x.device)
         total = 0.0
         for idx in perm.split(batch_size):
             v0 = x[idx]
             h0 = torch.sigmoid(c + up * v0 @ W)
-            h0s = torch.bernoulli(h0, generator=gen)
+            h0s = torch.bernoulli(h0, generator=draws)
             v1 = torch.sigmoid(b + down * h0s @ W.t())
             h1 = torch.sigmoid(c + up * v1 @ W)
             m = v0.shape[0]
             grads = ((v0.t() @ h0 - v1.t() @ h1) / m, (v0 - v1).mean(0), (h0 - h1).mean(0))
+            if replicas is not None:  # every rank takes the same number of steps (the sampler pads)
+                grads = replicas.average(list(grads))
             mom = momentum if epoch >= min(5, epochs // 2) else 0.5 * momentum
             for t, g, vv in zip((W, b, c), grads, vel):
                 vv.mul_(mom).add_(g, alpha=lr)
                 t.add_(vv)
             total += float((v0 - v1).pow(2).sum())
-        errors.append(total / n)
+        if replicas is None:
+            errors.append(total / n)
+        else:  # the ranks' shards hold the same number of rows
+            errors.append(replicas.mean({"e": total / perm.shape[0]})["e"])
         bar.update(1)
     return W, b, c, errors
 
 
 @torch.no_grad()
 def pretrain_dbm(dbm: DBM, data: torch.Tensor, *, epochs: int = 20, batch_size: int = 20, lr: float = 0.05,
-                 momentum: float = 0.9, seed: int | None = 0, progress: bool = True) -> list[PretrainedLayer]:
+                 momentum: float = 0.9, seed: int | None = 0, progress: bool = True,
+                 distributed=None) -> list[PretrainedLayer]:
     r"""Initialise ``dbm`` in place by greedy layer-wise RBM training (see the module docstring).
 
     Parameters
@@ -126,7 +142,17 @@ def pretrain_dbm(dbm: DBM, data: torch.Tensor, *, epochs: int = 20, batch_size: 
     seed : int or None, default 0
         Seeds the weight initialisation, shuffling and sampling.
     progress : bool, default True
-        A bar over the RBMs' epochs.
+        A bar over the RBMs' epochs (on rank 0 of a data-parallel run).
+    distributed : bool or None, default None
+        Train each RBM data-parallel across the ranks of a ``torch.distributed`` group
+        (``None``: when a group of several ranks is open or a launcher such as
+        ``torchrun`` set the environment). Every rank starts from rank 0's weights,
+        steps on its share of each epoch's permutation
+        (:class:`~inference.distributed.Shard`, ``batch_size`` rows per rank) with its
+        own draws (seeded ``seed`` + rank), and the gradients are averaged over the
+        ranks. Every rank holds all rows and propagates them up alike, so the layer
+        means and the DBM's parameters come out the same on every rank. The
+        reconstruction errors are the ranks' means.
 
     Returns
     -------
@@ -151,24 +177,32 @@ def pretrain_dbm(dbm: DBM, data: torch.Tensor, *, epochs: int = 20, batch_size: 
     momentum = check_float(momentum, "momentum", 0.0, 1.0, high_open=True, where=func)
     if not isinstance(progress, bool):
         raise TypeError(f"{func}: progress must be a bool, got {progress!r}")
-    gen = make_generator(seed, dbm.device)
     from tqdm.auto import tqdm
 
+    from ..distributed import Shard, joined
+
     L = dbm.n_layers
-    bar = tqdm(total=epochs * L, desc="pretrain dbm", unit="epoch", disable=not progress)
-    layers, x, means = [], data, [data.mean(0)]
-    try:
-        for l in range(1, L + 1):
-            up, down = _scales(l, L)
-            W, b, c, err = _train_rbm(x, dbm.sizes[l], up, down, epochs, batch_size, lr, momentum,
-                                      max(dbm.weight_std, 0.01), gen, bar)
-            layers.append(PretrainedLayer(W, b, c, up, down, err))
-            if l < L or dbm.centered:  # the top layer's activities only give a centred model its offset
-                # σ(c + (up x) W) in one buffer of the data set's size (scaling by up ∈ {1, 2} is exact)
-                x = torch.mm(x, W).mul_(up).add_(c).sigmoid_()
-                means.append(x.mean(0))
-    finally:
-        bar.close()
+    with joined(distributed, dbm.device, func) as replicas:
+        gen = make_generator(seed, dbm.device)  # the weights' draws, the same on every rank
+        draws = shard = None
+        if replicas is not None:
+            draws, shard = make_generator(replicas.seed(seed), dbm.device), Shard(data.shape[0], replicas, seed or 0)
+            progress = progress and replicas.is_main
+        bar = tqdm(total=epochs * L, desc="pretrain dbm", unit="epoch", disable=not progress)
+        layers, x, means = [], data, [data.mean(0)]
+        try:
+            for l in range(1, L + 1):
+                up, down = _scales(l, L)
+                W, b, c, err = _train_rbm(x, dbm.sizes[l], up, down, epochs, batch_size, lr, momentum,
+                                          max(dbm.weight_std, 0.01), gen, bar, replicas, draws, shard,
+                                          (l - 1) * epochs)
+                layers.append(PretrainedLayer(W, b, c, up, down, err))
+                if l < L or dbm.centered:  # the top layer's activities only give a centred model its offset
+                    # σ(c + (up x) W) in one buffer of the data set's size (scaling by up ∈ {1, 2} is exact)
+                    x = torch.mm(x, W).mul_(up).add_(c).sigmoid_()
+                    means.append(x.mean(0))
+        finally:
+            bar.close()
     weights = [layer.W / (2 if layer.up == layer.down == 2 else 1) for layer in layers]
     biases = [layers[0].b]
     for l in range(1, L):

@@ -9,6 +9,8 @@ distributed=True)`` and saves every run's parameters and buffers to OUT/rank<r>.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import sys
 
@@ -22,6 +24,7 @@ from models.autoregressive import MADE, NADE
 from models.directed.conv_dbn import ConvDBN
 from models.energy import RBM, ConditionalRBM
 
+from inference.cli import main as pgm
 from inference.learning import Evaluation
 
 #: The runs the tests rebuild their single-process references from: 8 rows, one step of
@@ -74,6 +77,17 @@ RUNS = {
 }
 
 
+#: The DBM's greedy pre-training: 9 rows (rank 1's shard padded), two steps per RBM and epoch.
+PRETRAIN = dict(epochs=2, batch_size=3, lr=0.1, seed=3, progress=False)
+
+
+def pretrain_cli(out: str) -> list:
+    """``pgm fit dbm --pretrain 2 --epochs 1`` under the open group, its data written by the caller."""
+    return ["fit", "dbm", "--data", os.path.join(out, "dbm_data.pt"), "--sizes", "6,4,3", "--pretrain", "2",
+            "--epochs", "1", "--batch-size", "3", "--seed", "3", "--no-progress", "--out",
+            os.path.join(out, "dbm_cli")]
+
+
 #: The energy runs evaluated as they train, and their AIS settings.
 EVALUATED = dict(method="cd", epochs=2, batch_size=4, lr=0.1, seed=3, monitor=0, progress=False)
 EVAL_AIS = dict(n_chains=9, betas=torch.linspace(0, 1, 40).tolist(), base="uniform")
@@ -91,6 +105,14 @@ def main(out: str) -> None:
             got[name] = state(model)
             if name == "ae":
                 got["ae_loss"] = history.loss
+        dbm = DBM([6, 4, 3], centered=True, seed=0).double()
+        layers = inference.pretrain_dbm(dbm, data(9), distributed=True, **PRETRAIN)
+        got["dbm_pretrain"] = (state(dbm), [layer.recon_error for layer in layers])
+        if rank == 0:
+            torch.save(data(9), os.path.join(out, "dbm_data.pt"))
+        dist.barrier()
+        with contextlib.redirect_stdout(io.StringIO()):
+            got["dbm_cli"] = pgm(pretrain_cli(out))
         vae = VAE(6, 5, 2, seed=0).double()  # a directed model's importance evaluation: rows split
         history = inference.fit(vae, data(8), evaluate="importance", eval_data=data(7, seed=1), eval_samples=10,
                                 distributed=True, **{**ONE_STEP, "epochs": 2})

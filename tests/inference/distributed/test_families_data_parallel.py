@@ -19,7 +19,7 @@ import inference  # noqa: E402
 from inference import exact_log_partition, log_likelihood  # noqa: E402
 from inference.partition.estimate import from_log_weights  # noqa: E402
 from inference.partition.split_ais import ais_chain_weights, chain_share  # noqa: E402
-from models import VAE  # noqa: E402
+from models import DBM, VAE  # noqa: E402
 from models.energy import RBM  # noqa: E402
 from inference.families.protocol import families  # noqa: E402
 
@@ -31,7 +31,7 @@ def ranks(tmp_path_factory):
     """What ranks 0 and 1 saved."""
     out = tmp_path_factory.mktemp("two_ranks_families")
     run_ranks("tests.inference.distributed._families_worker", out)
-    return [torch.load(out / f"rank{r}.pt", weights_only=True) for r in range(2)]
+    return [{**torch.load(out / f"rank{r}.pt", weights_only=True), "out": out} for r in range(2)]
 
 
 @pytest.mark.parametrize("run", list(worker.RUNS))
@@ -42,6 +42,32 @@ def test_ranks_hold_identical_parameters_and_buffers(ranks, run):
     for a, b in zip(r0[run], r1[run]):
         assert torch.equal(a, b)
     assert any(not torch.equal(a, b) for a, b in zip(r0[run], initial))  # they did train
+
+
+def test_dbm_pretraining_is_data_parallel(ranks):
+    """Both ranks end the greedy pre-training with the same DBM (offsets included) and
+    reconstruction errors; it trained, and not as one process on all rows would."""
+    r0, r1 = ranks
+    assert r0["dbm_pretrain"][1] == r1["dbm_pretrain"][1]
+    for a, b in zip(r0["dbm_pretrain"][0], r1["dbm_pretrain"][0]):
+        assert torch.equal(a, b)
+    fresh = DBM([6, 4, 3], centered=True, seed=0).double()
+    initial = worker.state(fresh)
+    inference.pretrain_dbm(fresh, worker.data(9), distributed=False, **worker.PRETRAIN)
+    alone = worker.state(fresh)
+    assert not torch.equal(r0["dbm_pretrain"][0][0], initial[0])
+    assert not torch.allclose(r0["dbm_pretrain"][0][0], alone[0])
+
+
+def test_pgm_fit_pretrains_a_dbm_under_the_launcher(ranks, tmp_path):
+    """``pgm fit dbm --pretrain`` under the launcher: both ranks succeed (one group from the
+    build to the end of training) and rank 0 writes the model."""
+    from inference.checkpoint import load_model
+
+    assert ranks[0]["dbm_cli"] == ranks[1]["dbm_cli"] == 0
+    assert ranks[0]["out"] is not None
+    model = load_model(ranks[0]["out"] / "dbm_cli" / "model.pt")
+    assert model.sizes == [6, 4, 3]
 
 
 def test_batch_statistics_follow_rank_0(ranks):
