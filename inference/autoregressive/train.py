@@ -22,7 +22,7 @@ from pgm import checks
 from pgm.checks import check_capable, validation_disabled
 
 from ..mcmc.sampling import make_generator
-from ..distributed import joined
+from ..distributed import joined, map_rows
 from ..training import EpochTable, OptimizerTrainer, check_callbacks, monitor_subset, run_epochs, training_data
 from ..training.options import as_checkpoint, check_run_options, make_optimizer
 
@@ -62,11 +62,16 @@ class AutoregressiveHistory(EpochTable):
 
 
 @torch.no_grad()
-def exact_nll(model, x: torch.Tensor, members=None) -> float:
+def exact_nll(model, x: torch.Tensor, members=None, replicas=None) -> float:
     """The exact mean negative log-likelihood of the rows of ``x`` (nats per example), under
-    the model's own ordering, or of the ensemble of ``members`` (a list or a count)."""
+    the model's own ordering, or of the ensemble of ``members`` (a list or a count); in a
+    data-parallel run (``replicas``) each rank scores its rows
+    (:func:`~inference.distributed.map_rows`) and every rank returns the mean over all."""
+    def log_prob(rows):
+        return model.log_prob(rows) if members is None else model.ensemble_log_prob(rows, members)
+
     with validation_disabled():
-        lp = model.log_prob(x) if members is None else model.ensemble_log_prob(x, members)
+        lp = map_rows(log_prob, x, replicas)
     return float(-lp.double().mean())
 
 
@@ -173,9 +178,9 @@ class _AutoregressiveTrainer(OptimizerTrainer):
     def evaluate_epoch(self, epoch: int, last: bool) -> dict:
         row = {"nll": None, "eval_nll": None}
         if self.subset is not None:
-            row["nll"] = exact_nll(self.model, self.subset)
+            row["nll"] = exact_nll(self.model, self.subset, replicas=self.replicas)  # rows split
         if self.evaluation is not None:
             eval_data, every = self.evaluation
             if (epoch + 1) % every == 0 or last:
-                row["eval_nll"] = exact_nll(self.model, eval_data)
+                row["eval_nll"] = exact_nll(self.model, eval_data, replicas=self.replicas)
         return row

@@ -197,7 +197,8 @@ class _UpDownTrainer(OptimizerTrainer):
         if self.evaluate is None:
             return {"log_likelihood": None, "bound": None, "log_z": None}
         est = self.estimate = dbn_log_likelihood(self.model, self.eval_data, self.evaluate, n_samples=self.n_samples,
-                                                 seed=self.seed, train_data=self.data, ais_options=self.ais_options)
+                                                 seed=self.seed, train_data=self.data, ais_options=self.ais_options,
+                                                 distributed=self.replicas is not None)  # split in a group
         return {"log_likelihood": est.mean, "bound": est.elbo, "log_z": est.log_z.log_z}
 
     def finish(self, history) -> None:

@@ -113,6 +113,13 @@ def main(out: str) -> None:
         dist.barrier()
         with contextlib.redirect_stdout(io.StringIO()):
             got["dbm_cli"] = pgm(pretrain_cli(out))
+        nade, seen = NADE(6, 4, seed=0).double(), []  # the exact evaluation in training: 9 rows, 5 per rank
+        log_prob = nade.log_prob
+        nade.log_prob = lambda x, *rest: (seen.append(x.shape[0]), log_prob(x, *rest))[1]
+        history = inference.fit(nade, data(8), evaluate="exact", eval_data=data(9, seed=1), distributed=True,
+                                **{**ONE_STEP, "epochs": 2})
+        del nade.log_prob
+        got["evaluated_nade"] = (state(nade), history.eval_nll, seen)
         vae = VAE(6, 5, 2, seed=0).double()  # a directed model's importance evaluation: rows split
         history = inference.fit(vae, data(8), evaluate="importance", eval_data=data(7, seed=1), eval_samples=10,
                                 distributed=True, **{**ONE_STEP, "epochs": 2})

@@ -164,3 +164,21 @@ def test_a_directed_model_s_evaluation_during_training_splits_the_rows(ranks):
         own = importance_log_likelihood(vae, held_out[rows], 10, seed=_MONITOR_SEED + r, distributed=False)
         per[rows[:4 - r]] = own.per_example[:4 - r]
     assert r0["evaluated_importance"][1][-1] == pytest.approx(float(per.mean()), abs=1e-10)
+
+
+def test_an_autoregressive_model_s_exact_evaluation_in_training_splits_the_rows(ranks):
+    """Each rank scores its share of the 9 held-out rows (5, rank 1's padded by one, never
+    all 9) and both
+    record the one-process exact NLL of the trained model on all of them."""
+    from inference.autoregressive.train import exact_nll
+    from models import NADE
+
+    r0, r1 = ranks
+    assert r0["evaluated_nade"][1] == r1["evaluated_nade"][1] and len(r0["evaluated_nade"][1]) == 2
+    assert 5 in r0["evaluated_nade"][2] and 5 in r1["evaluated_nade"][2]
+    assert 9 not in r0["evaluated_nade"][2] + r1["evaluated_nade"][2]
+    nade = NADE(6, 4, seed=0).double()
+    with torch.no_grad():
+        for p, value in zip(nade.parameters(), r0["evaluated_nade"][0]):
+            p.copy_(value)
+    assert r0["evaluated_nade"][1][-1] == pytest.approx(exact_nll(nade, worker.data(9, seed=1)), abs=1e-12)
