@@ -31,8 +31,9 @@ from ..distributed import joined
 from ..evaluation import log_likelihood
 from ..learning.fit import check_shorthand
 from ..mcmc.sampling import make_generator
-from ..partition import check_enumerable, exact_log_partition
+from ..partition import check_enumerable
 from ..partition.exact import enumeration_set
+from ..partition.named import split_log_partition
 from ..training.options import as_checkpoint
 from .likelihood import dbn_log_likelihood, set_dbn_prior, top_log_partition
 
@@ -203,12 +204,13 @@ def fit_greedy(dbn: DBN, data: torch.Tensor, *, method: str | None = "greedy", l
                     if propagate == "sample":
                         x = torch.bernoulli(x, generator=gen)
             if evaluate is not None:
-                bounds.append(_evaluate(dbn, l, rbm, evaluate, eval_data, data, n_samples, seed, ais_options))
+                bounds.append(_evaluate(dbn, l, rbm, evaluate, eval_data, data, n_samples, seed, ais_options,
+                                        replicas))
                 est = bounds[-1]["_log_z"]
                 del bounds[-1]["_log_z"]
-    if est is None:
-        _, units = enumeration_set(dbn.top)
-        est = exact_log_partition(dbn.top) if units <= _EXACT_PRIOR_UNITS else None
+        if est is None:  # the prior's log Z: the top RBM's states split over the ranks
+            _, units = enumeration_set(dbn.top)
+            est = split_log_partition(dbn.top, "exact", replicas) if units <= _EXACT_PRIOR_UNITS else None
     set_dbn_prior(dbn, est)
     return GreedyHistory(layers, bounds)
 
@@ -226,25 +228,25 @@ def _unit_data(dbn, data):
     return check_units(data, "data", dbn.n_visible, unit_interval=True, dtype=dbn.dtype, device=dbn.device)
 
 
-def _evaluate(dbn, l, rbm, evaluate, eval_data, train_data, n_samples, seed, ais_options):
+def _evaluate(dbn, l, rbm, evaluate, eval_data, train_data, n_samples, seed, ais_options, replicas):
+    """Layer ``l``'s row of the history: the stack's log-likelihood so far (layer 1: the
+    RBM's, exact; above: the importance estimate and its ELBO), log Z split over the ranks
+    of a data-parallel run's ``replicas`` (states or chains) and the rows likewise."""
     if evaluate == "auto":
         evaluate = "exact" if enumeration_set(rbm)[1] <= _EXACT_PRIOR_UNITS else "ais"
     if l == 1:
-        if evaluate == "exact":
-            lz = exact_log_partition(rbm)
-        else:
-            from ..partition import ais_log_partition
-
-            lz = ais_log_partition(rbm, **{"n_chains": 100, "progress": False, "seed": seed, "data": train_data,
-                                           **(ais_options or {})})
-        ll = log_likelihood(rbm, eval_data, lz, distributed=False)
+        opts = {} if evaluate == "exact" else {"n_chains": 100, "progress": False, "seed": seed, "data": train_data,
+                                              **(ais_options or {})}
+        lz = split_log_partition(rbm, evaluate, replicas, **opts)
+        ll = log_likelihood(rbm, eval_data, lz, distributed=replicas is not None)
         row = {"estimate": ll.mean, "estimate_lower": ll.lower, "estimate_upper": ll.upper,
                "bound": ll.mean, "bound_lower": ll.lower, "bound_upper": ll.upper}
     else:
         part = _truncated(dbn, l, rbm)
-        lz = top_log_partition(part, evaluate, data=train_data,
+        lz = top_log_partition(part, evaluate, data=train_data, replicas=replicas,
                                ais_options={"seed": seed, **(ais_options or {})} if evaluate == "ais" else None)
-        est = dbn_log_likelihood(part, eval_data, lz, n_samples=n_samples, seed=seed)
+        est = dbn_log_likelihood(part, eval_data, lz, n_samples=n_samples, seed=seed,
+                                 distributed=replicas is not None)
         row = {"estimate": est.mean, "estimate_lower": est.lower, "estimate_upper": est.upper,
                "bound": est.elbo, "bound_lower": est.elbo_lower, "bound_upper": est.elbo_upper}
     return {"layer": l, "log_z": lz.log_z, "log_z_lower": lz.lower, "log_z_upper": lz.upper, **row, "_log_z": lz}

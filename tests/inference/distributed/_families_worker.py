@@ -120,6 +120,11 @@ def main(out: str) -> None:
                                 **{**ONE_STEP, "epochs": 2})
         del nade.log_prob
         got["evaluated_nade"] = (state(nade), history.eval_nll, seen)
+        dbn = DBN([6, 4, 3], seed=0).double()  # the greedy stack evaluated after each layer, split
+        history = inference.fit(dbn, data(8), evaluate="exact", eval_data=data(7, seed=1), n_samples=10,
+                                distributed=True, **{**ONE_STEP, "epochs": 2})
+        got["evaluated_dbn"] = (state(dbn), [row["estimate"] for row in history.bounds],
+                                [row["log_z"] for row in history.bounds])
         vae = VAE(6, 5, 2, seed=0).double()  # a directed model's importance evaluation: rows split
         history = inference.fit(vae, data(8), evaluate="importance", eval_data=data(7, seed=1), eval_samples=10,
                                 distributed=True, **{**ONE_STEP, "epochs": 2})

@@ -182,3 +182,27 @@ def test_an_autoregressive_model_s_exact_evaluation_in_training_splits_the_rows(
         for p, value in zip(nade.parameters(), r0["evaluated_nade"][0]):
             p.copy_(value)
     assert r0["evaluated_nade"][1][-1] == pytest.approx(exact_nll(nade, worker.data(9, seed=1)), abs=1e-12)
+
+
+def test_a_greedy_dbn_s_evaluation_in_training_splits_log_z_and_the_rows(ranks):
+    """After the second layer: the top RBM's exact log Z (split over state ranges, the
+    one-process value) and the importance rows, rank r's seeded seed + r."""
+    from inference.dbn import set_dbn_prior
+    from inference.evaluation import importance_log_likelihood
+    from models import DBN
+
+    r0, r1 = ranks
+    assert r0["evaluated_dbn"][1:] == r1["evaluated_dbn"][1:] and len(r0["evaluated_dbn"][1]) == 2
+    dbn = DBN([6, 4, 3], seed=0).double()
+    with torch.no_grad():
+        for p, value in zip(dbn.parameters(), r0["evaluated_dbn"][0]):
+            p.copy_(value)
+    log_z = exact_log_partition(dbn.top)
+    assert r0["evaluated_dbn"][2][-1] == pytest.approx(log_z.log_z, abs=1e-12)
+    set_dbn_prior(dbn, log_z)
+    held_out, per = worker.data(7, seed=1), torch.empty(7, dtype=torch.float64)
+    for r in range(2):  # rank 1 holds rows 1, 3, 5 and the sampler's padding, row 0 again
+        rows = torch.tensor([r, r + 2, r + 4, (r + 6) % 7])
+        own = importance_log_likelihood(dbn, held_out[rows], 10, seed=worker.ONE_STEP["seed"] + r, distributed=False)
+        per[rows[:4 - r]] = own.per_example[:4 - r]
+    assert r0["evaluated_dbn"][1][-1] == pytest.approx(float(per.mean()), abs=1e-10)
