@@ -33,7 +33,7 @@ import torch
 from pgm import checks
 from pgm.checks import check_capable, validation_disabled
 
-from ..distributed import joined
+from ..distributed import joined, map_rows
 from ..mcmc.sampling import make_generator
 from ..training import EpochTable, OptimizerTrainer, Part, check_callbacks, monitor_subset, run_epochs, training_data
 from ..training.options import as_checkpoint, check_run_options, make_optimizer
@@ -212,18 +212,50 @@ def fit_autoencoder(model, data: torch.Tensor, *, method: str | None = None, wal
         return run_epochs(trainer, epochs, checkpoint=checkpoint, callbacks=callbacks, progress=progress)
 
 
-def errors(model, x: torch.Tensor, seed: int = 12345) -> dict:
+def errors(model, x: torch.Tensor, seed: int | None = 12345, *, distributed=None) -> dict:
     """Mean squared reconstruction error per example of clean inputs and, with a
-    corruption, of corrupted ones (drawn from ``seed``), the mean activation and the mean
-    contraction ‖∂h/∂x‖²_F, on ``x`` (checked)."""
+    corruption, of corrupted ones, the mean activation and the mean contraction
+    ‖∂h/∂x‖²_F, on ``x`` (checked).
+
+    Parameters
+    ----------
+    model : Autoencoder
+    x : Tensor, shape (n, n_visible)
+    seed : int or None, default 12345
+        Seeds the corruptions x̃ ~ C(x̃ | x) of the denoising error.
+    distributed : bool or None, default None
+        Split the rows across the ranks of a ``torch.distributed`` group: rank r scores
+        the rows r, r + W, ... (:func:`~inference.distributed.map_rows`), its corruptions
+        drawn from ``seed + r``, and the per-row values are gathered in the rows' order
+        before the means are taken, so every rank returns the means over all n rows.
+        ``None`` joins a group that is open or that a launcher (``torchrun``) describes;
+        ``False`` scores every row on each process.
+
+    Returns
+    -------
+    dict
+        ``recon_error`` (1/n) Σ_i ‖r(x_i) − x_i‖², ``denoise_error`` (1/n) Σ_i
+        ‖r(x̃_i) − x_i‖² (None without a corruption), ``mean_activation`` and
+        ``contraction``, floats.
+    """
+    with joined(distributed, x.device, "errors") as replicas:
+        if replicas is not None:  # this rank's corruptions
+            seed = replicas.seed(seed)
+        per = map_rows(lambda rows: _row_errors(model, rows, seed), x, replicas)
+    return {"recon_error": float(per[0].mean()), "denoise_error": float(per[3].mean()) if len(per) > 3 else None,
+            "mean_activation": float(per[1].mean()), "contraction": float(per[2].mean())}
+
+
+def _row_errors(model, x, seed) -> tuple:
+    """Per row of ``x`` (n, n_visible), float64: the squared reconstruction error (n,), the
+    activations (n, n_hidden), the contraction (n,) and, with a corruption, the squared
+    error of the corrupted row's reconstruction (n,), the corruptions drawn from ``seed``."""
     with torch.no_grad(), validation_disabled():
         h = model.encode(x)
-        out = {"recon_error": float((model.decode(h) - x).double().square().sum(-1).mean()),
-               "denoise_error": None, "mean_activation": float(h.double().mean()),
-               "contraction": float(model.contraction_norm(x).double().mean())}
+        out = ((model.decode(h) - x).double().square().sum(-1), h.double(), model.contraction_norm(x).double())
         if model.corruption is not None and model.corruption.level > 0:
             x_in = model.corruption.sample(x, make_generator(seed, x.device))
-            out["denoise_error"] = float((model.decode(model.encode(x_in)) - x).double().square().sum(-1).mean())
+            out += ((model.decode(model.encode(x_in)) - x).double().square().sum(-1),)
     return out
 
 
@@ -279,10 +311,10 @@ class _AutoencoderTrainer(OptimizerTrainer):
         row = {"recon_error": None, "denoise_error": None, "mean_activation": None, "contraction": None,
                "eval_recon_error": None, "eval_denoise_error": None}
         if self.subset is not None:
-            row.update(errors(self.model, self.subset))
+            row.update(errors(self.model, self.subset, distributed=False))  # every rank the same rows
         if self.evaluation is not None:
             eval_data, every = self.evaluation
             if (epoch + 1) % every == 0 or last:
-                result = errors(self.model, eval_data)
+                result = errors(self.model, eval_data, distributed=False)
                 row.update(eval_recon_error=result["recon_error"], eval_denoise_error=result["denoise_error"])
         return row

@@ -14,6 +14,11 @@ log p(x). :func:`reverse_decoder_ais` runs the schedule backwards from exact pos
 samples (available for data simulated from the model, BDMC; Grosse, Ghahramani & Adams
 2015) and gives a stochastic upper bound: the pair brackets log p(x), and the gap
 measures how far either is from it.
+
+Both split their rows across the ranks of a ``torch.distributed`` group (``distributed``):
+each example's chains are independent of the other examples', so rank r anneals the rows
+r, r + W, ... (:func:`~inference.distributed.map_rows`) from a generator seeded
+``seed + r`` and the per-example estimates are gathered back in the rows' order.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import torch
 
 from pgm.checks import check_int
 
+from ..distributed import joined, map_rows
 from ..mcmc import hmc
 from ..mcmc.sampling import make_generator
 
@@ -149,6 +155,39 @@ def _run(log_lik, x, z_start, betas, generator, n_leapfrog, step_size, target_ac
     return log_w, accept, trace
 
 
+def _split(run, n, K, device, distributed, seed, where):
+    """``run(index, seed) -> (log_w (m · K,), accept, trace)`` of the rows ``index`` (m,),
+    over all ``n`` rows: on one process ``run(arange(n), seed)``; in a group each rank runs
+    its rows with ``seed + rank`` and the per-row log-weights (and traced log-weights) are
+    gathered in the rows' order, the acceptances averaged over the ranks. Returns
+    ``(log_w (n · K,), accept, trace)``."""
+    kept = {}
+
+    def per_row(index):
+        log_w, kept["accept"], kept["trace"] = run(index, seed)
+        lw = log_w.view(index.shape[0], K)
+        traced = kept["trace"] is not None and kept["trace"]["log_w"] is not None
+        return (lw, kept["trace"]["log_w"].view(-1, index.shape[0], K).transpose(0, 1)) if traced else lw
+
+    with joined(distributed, device, where) as replicas:
+        if replicas is not None:  # this rank's draws
+            seed = replicas.seed(seed)
+        out = map_rows(per_row, torch.arange(n, device=device), replicas)
+        lw, traced = out if isinstance(out, tuple) else (out, None)
+        accept, trace = kept["accept"], kept["trace"]
+        if replicas is not None:  # every rank runs ⌈n / W⌉ rows: the mean over all chains run
+            shared = [torch.tensor([accept], dtype=torch.float64, device=device)]
+            if trace is not None:
+                shared.append(trace["accept"].to(device))
+            shared = replicas.average(shared)
+            accept = float(shared[0])
+            if trace is not None:
+                trace = {**trace, "accept": shared[1].cpu()}
+    if traced is not None:
+        trace = {**trace, "log_w": traced.transpose(0, 1).reshape(traced.shape[1], n * K)}
+    return lw.reshape(n * K), accept, trace
+
+
 def _summary(log_w, n, K, accept, steps, direction, trace=None):
     """Forward: log (1/K) Σ w; reverse: −log (1/K) Σ w^rev (E[w^rev] = 1 / p(x))."""
     lw = log_w.view(n, K)
@@ -163,16 +202,20 @@ def _summary(log_w, n, K, accept, steps, direction, trace=None):
 
 def decoder_ais(log_lik: Callable, n_latent: int, x: torch.Tensor, *, n_chains: int = 16, n_steps: int = 500,
                 betas=None, n_leapfrog: int = 10, step_size: float = 0.05, target_accept: float = 0.65,
-                n_pilot: int = 4, checkpoints: int = 0, seed: int | None = 0) -> DecoderAIS:
+                n_pilot: int = 4, checkpoints: int = 0, seed: int | None = 0, distributed=None) -> DecoderAIS:
     """Forward AIS estimates of log p(x) for a decoder with prior N(0, I) (module docstring).
 
     Parameters
     ----------
     log_lik : callable (z, x) -> Tensor (N,)
         log p(x_i | z_i) of aligned rows z (N, n_latent) and x (N, n_visible),
-        differentiable in z.
+        differentiable in z. It is called with the rows of ``x`` repeated for their
+        chains (example-major), and under a group with a rank's rows only: what it needs of
+        each row besides the data (a conditional decoder's label) belongs in columns of
+        ``x``, not bound in ``log_lik`` for the whole data set.
     n_latent : int
     x : Tensor, shape (n, n_visible)
+        The rows ``log_lik`` scores (n_visible: the columns it reads).
     n_chains : int, default 16
         K chains per example.
     n_steps : int, default 500
@@ -189,6 +232,16 @@ def decoder_ais(log_lik: Callable, n_latent: int, x: torch.Tensor, *, n_chains: 
         Record the log-weights and the acceptance at about this many points of the
         schedule (``DecoderAIS.trace``; 0: none).
     seed : int or None, default 0
+        Seeds the generator of the initial draws and the HMC transitions.
+    distributed : bool or None, default None
+        Split the rows across the ranks of a ``torch.distributed`` group: rank r anneals
+        the rows r, r + W, ... (:class:`~inference.distributed.Shard`; the sampler repeats
+        the first rows so every rank holds ⌈n / W⌉) from a generator seeded ``seed + r``,
+        and the per-example estimates (and traced log-weights) are gathered back in the
+        rows' order, so every rank returns the estimate of the whole data set; ``accept``
+        (and the traced acceptances) are the means over the ranks. ``None`` joins a group
+        that is open or that a launcher (``torchrun``) describes; ``False`` runs every row
+        on each process.
 
     Returns
     -------
@@ -197,14 +250,17 @@ def decoder_ais(log_lik: Callable, n_latent: int, x: torch.Tensor, *, n_chains: 
     K = _check(log_lik, x, n_chains, "decoder_ais")
     d = check_int(n_latent, "n_latent", 1, "decoder_ais")
     betas = sigmoid_schedule(n_steps) if betas is None else torch.as_tensor(betas, dtype=torch.float64)
-    gen = make_generator(seed, x.device)
     n = x.shape[0]
     n_pilot = check_int(n_pilot, "n_pilot", 1, "decoder_ais")
-    pilot = torch.randn(n * n_pilot, d, generator=gen, dtype=x.dtype, device=x.device)
-    z = torch.randn(n * K, d, generator=gen, dtype=x.dtype, device=x.device)
     every = max(1, (len(betas) - 1) // checkpoints) if check_int(checkpoints, "checkpoints", 0, "decoder_ais") else 0
-    log_w, accept, trace = _run(log_lik, x, z, betas, gen, n_leapfrog, step_size, target_accept, n_pilot, pilot,
-                                every)
+
+    def run(index, seed):
+        gen = make_generator(seed, x.device)
+        pilot = torch.randn(index.shape[0] * n_pilot, d, generator=gen, dtype=x.dtype, device=x.device)
+        z = torch.randn(index.shape[0] * K, d, generator=gen, dtype=x.dtype, device=x.device)
+        return _run(log_lik, x[index], z, betas, gen, n_leapfrog, step_size, target_accept, n_pilot, pilot, every)
+
+    log_w, accept, trace = _split(run, n, K, x.device, distributed, seed, "decoder_ais")
     return _summary(log_w, n, K, accept, len(betas) - 1, "forward", trace)
 
 
@@ -226,7 +282,7 @@ class SigmaChoice(NamedTuple):
 
 def choose_sigma(log_lik_of_sigma: Callable, n_latent: int, valid: torch.Tensor,
                  sigmas=(0.05, 0.1, 0.2, 0.3, 0.5), *, n_chains: int = 16, n_steps: int = 500,
-                 seed: int | None = 0, search: str = "grid") -> SigmaChoice:
+                 seed: int | None = 0, search: str = "grid", distributed=None) -> SigmaChoice:
     r"""The noise level σ of a Gaussian observation model p(x | z) = N(x; g(z), σ² I) that
     gives validation rows the highest log-likelihood, each σ of the grid scored by
     :func:`decoder_ais` (the same seed for every σ).
@@ -246,8 +302,8 @@ def choose_sigma(log_lik_of_sigma: Callable, n_latent: int, valid: torch.Tensor,
         The validation rows.
     sigmas : sequence of float > 0
         The grid.
-    n_chains, n_steps, seed
-        As :func:`decoder_ais`.
+    n_chains, n_steps, seed, distributed
+        As :func:`decoder_ais` (under a group, each σ's rows split across the ranks).
     search : {"grid", "climb"}, default "grid"
         ``"grid"`` scores every σ. ``"climb"`` starts at the middle σ of the sorted grid
         and moves to a better-scoring neighbour until neither neighbour scores higher,
@@ -274,7 +330,7 @@ def choose_sigma(log_lik_of_sigma: Callable, n_latent: int, valid: torch.Tensor,
     def score(s):
         if s not in scored:
             value = decoder_ais(log_lik_of_sigma(s), n_latent, valid, n_chains=n_chains, n_steps=n_steps,
-                                seed=seed).mean
+                                seed=seed, distributed=distributed).mean
             scored[s] = value if math.isfinite(value) else -math.inf
         return scored[s]
 
@@ -295,21 +351,31 @@ def choose_sigma(log_lik_of_sigma: Callable, n_latent: int, valid: torch.Tensor,
 
 def reverse_decoder_ais(log_lik: Callable, z_posterior: torch.Tensor, x: torch.Tensor, *, n_steps: int = 500,
                         betas=None, n_leapfrog: int = 10, step_size: float = 0.05, target_accept: float = 0.65,
-                        n_pilot: int = 4, seed: int | None = 0) -> DecoderAIS:
+                        n_pilot: int = 4, seed: int | None = 0, distributed=None) -> DecoderAIS:
     """Reverse AIS (BDMC): from exact posterior samples ``z_posterior`` (n, K, n_latent) of
     each example's p(z | x), the schedule run from β = 1 down to 0; returns stochastic
-    upper bounds of log p(x) (``log_likelihood`` = −log (1/K) Σ_k w_k^rev)."""
+    upper bounds of log p(x) (``log_likelihood`` = −log (1/K) Σ_k w_k^rev).
+
+    ``log_lik``, ``n_steps``, ``betas``, ``n_leapfrog``, ``step_size``, ``target_accept``,
+    ``n_pilot`` (at most K: the pilot reuses the first posterior draws), ``seed`` and
+    ``distributed`` are as in :func:`decoder_ais`; under a group each rank takes its rows
+    of ``x`` with their posterior draws."""
     if not isinstance(z_posterior, torch.Tensor) or z_posterior.dim() != 3 or z_posterior.shape[0] != x.shape[0]:
         raise ValueError(f"reverse_decoder_ais: z_posterior must have shape (n, K, n_latent) with n = {x.shape[0]} "
                          f"rows of x, got {tuple(getattr(z_posterior, 'shape', ()))}")
     n, K, d = z_posterior.shape
     _check(log_lik, x, K, "reverse_decoder_ais")
     betas = sigmoid_schedule(n_steps) if betas is None else torch.as_tensor(betas, dtype=torch.float64)
-    gen = make_generator(seed, x.device)
     n_pilot = min(check_int(n_pilot, "n_pilot", 1, "reverse_decoder_ais"), K)
-    pilot = z_posterior[:, :n_pilot].reshape(n * n_pilot, d).to(x.dtype)  # the pilot's draws are reused, not weighed
-    log_w, accept, _ = _run(log_lik, x, z_posterior.reshape(n * K, d).to(x.dtype), betas.flip(0), gen, n_leapfrog,
-                            step_size, target_accept, n_pilot, pilot)
+
+    def run(index, seed):
+        gen = make_generator(seed, x.device)
+        m, z = index.shape[0], z_posterior[index.to(z_posterior.device)]
+        pilot = z[:, :n_pilot].reshape(m * n_pilot, d).to(x.dtype)  # the pilot's draws are reused, not weighed
+        return _run(log_lik, x[index], z.reshape(m * K, d).to(x.dtype), betas.flip(0), gen, n_leapfrog,
+                    step_size, target_accept, n_pilot, pilot)
+
+    log_w, accept, _ = _split(run, n, K, x.device, distributed, seed, "reverse_decoder_ais")
     return _summary(log_w, n, K, accept, len(betas) - 1, "reverse")
 
 

@@ -50,6 +50,11 @@ class GeneratorFamily(Family):
     def evaluate(self, model, data, args, load_train) -> dict:
         return _evaluate(self, model, data, args)
 
+    def split_evaluation(self, model, args):
+        """Split under a launcher: each rank runs the decoder AIS of its rows (seeded
+        seed + rank), a conditional model's labels travelling with their rows."""
+        return None
+
     @torch.no_grad()
     def sample(self, model, n, generator, steps, clamp=None):
         y = None if not clamp else clamp.get("y")
@@ -102,7 +107,9 @@ class GMMNFamily(GeneratorFamily):
 def _evaluate(family, model, data, args) -> dict:
     """``pgm eval`` of a generator: decoder AIS at ``--sigma`` with ``--method ais`` (of a
     conditional model: log p(x | y) with y the label of each row), over ``--betas`` evenly
-    spaced βs when given, else the 500-step sigmoid schedule."""
+    spaced βs when given, else the 500-step sigmoid schedule. Under ``pgm eval``'s process
+    group (``torchrun``) each rank anneals its rows, seeded seed + rank (:func:`decoder_ais`
+    with ``distributed=None``)."""
     from ..evaluation.decoder_ais import decoder_ais
 
     x, labels = _split_labels(model, data, "pgm eval")
@@ -113,9 +120,11 @@ def _evaluate(family, model, data, args) -> dict:
     if args.sigma is None:
         raise UsageError("--method ais: give the observation model's --sigma (e.g. 0.1); choose it on validation "
                          "data, it sets the likelihood's scale")
-    log_lik, n_latent = model.decoder(args.sigma, labels)  # a conditional model: log p(x | y), y each row's label
+    log_lik, n_latent = _row_log_lik(model, args.sigma, labels)
     betas = None if args.betas is None else torch.linspace(0, 1, args.betas, dtype=torch.float64)
-    est = decoder_ais(log_lik, n_latent, x, n_chains=args.chains, betas=betas, seed=args.seed)
+    # under pgm eval's launcher (torchrun): each rank the AIS of its rows, seeded seed + rank
+    est = decoder_ais(log_lik, n_latent, x if labels is None else data, n_chains=args.chains, betas=betas,
+                      seed=args.seed)
     lp = est.log_likelihood
     n = int(lp.numel())
     return {"model": family.label(model), "method": "decoder AIS", "sigma": args.sigma, "n_chains": args.chains,
@@ -124,6 +133,25 @@ def _evaluate(family, model, data, args) -> dict:
                                "n": n},
             "note": "a stochastic lower bound of log p(x) under the Gaussian observation model, a density on the "
                     "data's scale", "units": "nats per example"}
+
+
+def _row_log_lik(model, sigma, labels):
+    """``(log_lik, n_latent)`` of decoder AIS for the rows that ``pgm eval`` reads.
+
+    Unconditional: ``model.decoder(sigma)``, scoring rows of pixels. Conditional (``labels``
+    (n,) given): ``log_lik(z, rows)`` = log p(pixels | z, y) with y read from each row's
+    last ``n_classes`` columns (one-hot), so that the labels go wherever their rows go: to
+    the rank that anneals them under a process group, repeated for each row's chains.
+    """
+    log_lik, n_latent = model.decoder(sigma, labels)  # checks σ and the labels
+    if labels is None:
+        return log_lik, n_latent
+    n_visible = model.n_visible
+
+    def labelled(z, rows):
+        return model.decoder_log_prob(z, rows[:, :n_visible], sigma, rows[:, n_visible:].argmax(1))
+
+    return labelled, n_latent
 
 
 def _gan_arguments(parser, conditional=False):

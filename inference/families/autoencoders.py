@@ -4,7 +4,9 @@ defaults and options, and ``stacked`` (:class:`~models.autoencoders.StackedAutoe
 
 They have no tractable likelihood (``evaluation = "samples"``): ``pgm eval`` reports the
 reconstruction and denoising errors, and the denoising autoencoder samples by its Markov
-chain (:mod:`inference.autoencoders.chain`).
+chain (:mod:`inference.autoencoders.chain`). Under a launcher (``torchrun``) each rank
+scores its rows r, r + W, ... (corruptions and walk-back noise drawn from seed + rank) and
+the means are taken over the gathered rows.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from models.autoencoders import GSN, NOISES, Autoencoder, StackedAutoencoder
 from ..autoencoders import chain as dae_chain
 from ..autoencoders import errors, fit_autoencoder, fit_stacked
 from ..autoencoders.gsn import fit_gsn, sample_gsn
+from ..distributed import joined, map_rows
 from .arguments import COUNT, UsageError, add_sizes_argument, real, sizes_for
 from .protocol import Family, _keywords, final_numbers, register
 
@@ -32,6 +35,25 @@ def variant(model) -> str:
     if model.sparsity_weight > 0:
         return "sae"
     return "cae" if model.contraction > 0 else "ae"
+
+
+def _split_rows(fn, x: torch.Tensor, seed):
+    """``fn(rows, seed)``, per-row tensors (or a tuple of them), over all rows of ``x``:
+    under a process group (``pgm eval`` under ``torchrun``) each rank its rows r, r + W, ...
+    with ``seed + rank``, gathered back in the rows' order; on one process ``fn(x, seed)``."""
+    with joined(None, x.device, "pgm eval") as replicas, torch.no_grad():
+        if replicas is not None:
+            seed = replicas.seed(seed)
+        return map_rows(lambda rows: fn(rows, seed), x, replicas)
+
+
+class _SplitRows:
+    """What the autoencoder families share: ``pgm eval`` splits the rows under a launcher."""
+
+    def split_evaluation(self, model, args):
+        """Split under a launcher: each rank scores its rows (its draws seeded seed + rank),
+        the means taken over all rows."""
+        return None
 
 
 def _add_variant_arguments(parser, variant: str, defaults: dict) -> None:
@@ -69,7 +91,7 @@ def _variant_kwargs(args, variant: str) -> dict:
     return out
 
 
-class AutoencoderFamily(Family):
+class AutoencoderFamily(_SplitRows, Family):
     """One autoencoder variant: its defaults (``defaults``, keywords of
     :class:`~models.autoencoders.Autoencoder`) and command-line options."""
 
@@ -112,9 +134,9 @@ class AutoencoderFamily(Family):
             raise UsageError(f"--method {args.method}: an autoencoder has no likelihood to estimate; pgm eval "
                              "reports its reconstruction and denoising errors")
         x = model.check_data(data, "data")
-        result = errors(model, x, seed=args.seed)
-        with torch.no_grad():
-            nll = float(-model.log_prob(x, model.encode(x)).double().mean())
+        result = errors(model, x, seed=args.seed)  # joins pgm eval's group under a launcher: each rank its rows
+        nll = _split_rows(lambda rows, _: -model.log_prob(rows, model.encode(rows)).double(), x, args.seed)
+        nll = float(nll.mean())
         return {"model": variant(model), "n": int(x.shape[0]), "reconstruction_nll": nll, **result,
                 "note": "an autoencoder has no tractable likelihood; -log P(x | h(x)) is a reconstruction loss, not "
                         "a log-likelihood", "units": "squared error and nats per example"}
@@ -136,7 +158,7 @@ class AutoencoderFamily(Family):
         return model.W.detach().t()
 
 
-class StackedFamily(Family):
+class StackedFamily(_SplitRows, Family):
     """Stacked autoencoders: ``method="greedy"`` trains the layers one by one,
     ``"finetune"`` the whole stack end to end; ``pgm fit stacked --method finetune`` runs
     the greedy layers first."""
@@ -198,10 +220,12 @@ class StackedFamily(Family):
 
     def evaluate(self, model, data, args, load_train) -> dict:
         x = model.check_data(data, "data")
-        with torch.no_grad():
-            h = model.encode(x)
-            err = float((model.decode(h) - x).double().square().sum(-1).mean())
-            nll = float(-model.log_prob(x, h).double().mean())
+
+        def per_row(rows, _):
+            h = model.encode(rows)
+            return (model.decode(h) - rows).double().square().sum(-1), -model.log_prob(rows, h).double()
+
+        err, nll = (float(t.mean()) for t in _split_rows(per_row, x, args.seed))
         return {"model": "stacked", "n": int(x.shape[0]), "recon_error": err, "reconstruction_nll": nll,
                 "note": "an autoencoder has no tractable likelihood", "units": "squared error and nats per example"}
 
@@ -212,7 +236,7 @@ class StackedFamily(Family):
         return model.layers[0].W.detach().t()
 
 
-class GSNFamily(Family):
+class GSNFamily(_SplitRows, Family):
     """Generative stochastic networks: trained by walk-back through the unrolled chain
     (:func:`~inference.autoencoders.gsn.fit_gsn`), sampled by running it."""
 
@@ -242,11 +266,12 @@ class GSNFamily(Family):
 
     def evaluate(self, model, data, args, load_train) -> dict:
         x = model.check_data(data, "data")
-        with torch.no_grad():
-            p = model.reconstructions(x, torch.Generator(device=x.device).manual_seed(args.seed))
-            last = p[-1]
-            err = float((last - x).double().square().sum(-1).mean())
-            nll = float(-model.log_prob(x, last).double().mean())
+
+        def per_row(rows, seed):  # the walk-back noise of each rank's rows drawn from seed + rank
+            last = model.reconstructions(rows, torch.Generator(device=rows.device).manual_seed(seed))[-1]
+            return (last - rows).double().square().sum(-1), -model.log_prob(rows, last).double()
+
+        err, nll = (float(t.mean()) for t in _split_rows(per_row, x, args.seed))
         return {"model": "gsn", "n": int(x.shape[0]), "walkback_recon_error": err, "walkback_nll": nll,
                 "note": "a GSN has no tractable likelihood; the numbers score the chain's reconstruction of "
                         "corrupted data after the walk-back steps", "units": "squared error and nats per example"}

@@ -80,6 +80,18 @@ class GeneratorProgram(ParameterInfo):
 
     visible_name = "v"
 
+    @property
+    def data_groups(self) -> tuple[str, ...]:
+        """The groups whose values, side by side, form a row of data: ``("v",)``, or a
+        conditional model's pixels and one-hot label ``("v", "y")``, rows [pixels, one-hot
+        label] as ``--data digits-labels`` gives them."""
+        return ("v", "y") if self.n_classes else ("v",)
+
+    @property
+    def data_width(self) -> int:
+        """Columns of such a row: n_visible, plus n_classes for the one-hot label."""
+        return self.n_visible + self.n_classes
+
     # -- inputs ----------------------------------------------------------------------------
     def check_data(self, x, name: str = "x") -> torch.Tensor:
         """``x`` checked (a float tensor ``(batch, n_visible)``, finite; in [0, 1] for a

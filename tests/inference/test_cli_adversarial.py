@@ -68,3 +68,20 @@ def test_eval_of_a_conditional_generator_is_decoder_ais_given_each_rows_label(on
     args = argparse.Namespace(method="ais", sigma=0.3, chains=2, betas=21, seed=0)
     result = lookup("cgan").evaluate(model, rows, args, None)
     assert result["method"] == "decoder AIS" and result["log_likelihood"]["n"] == 2 and result["n_steps"] == 20
+
+
+def test_pgm_eval_of_a_conditional_gan_reads_rows_of_pixels_and_one_hot_labels(tmp_path, capsys, one_thread):
+    from inference.checkpoint import save_model
+
+    save_model(tmp_path / "cgan.pt", GAN(4, 2, (4,), n_classes=2, seed=0))
+    rows = torch.cat([torch.bernoulli(torch.full((3, 4), 0.5), generator=torch.Generator().manual_seed(0)),
+                      torch.eye(2)[[0, 1, 1]]], 1)
+    torch.save(rows, tmp_path / "labelled.pt")
+    torch.save(rows[:, :4].clone(), tmp_path / "pixels.pt")
+    ais = ["--method", "ais", "--sigma", "0.3", "--chains", "2", "--betas", "6"]
+    capsys.readouterr()
+    _ok(["eval", str(tmp_path / "cgan.pt"), "--data", str(tmp_path / "labelled.pt"), *ais])
+    assert json.loads(capsys.readouterr().out)["log_likelihood"]["n"] == 3
+    assert main(["eval", str(tmp_path / "cgan.pt"), "--data", str(tmp_path / "pixels.pt"), *ais]) == 2
+    err = capsys.readouterr().err
+    assert "pixels.pt has 4 columns, but" in err and "takes 6 (v + y)" in err
