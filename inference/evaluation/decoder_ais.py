@@ -155,7 +155,7 @@ def _run(log_lik, x, z_start, betas, generator, n_leapfrog, step_size, target_ac
     return log_w, accept, trace
 
 
-def _split(run, n, K, device, distributed, seed, where):
+def _split(run, n, K, device, distributed, seed, where, log_lik=None):
     """``run(index, seed) -> (log_w (m · K,), accept, trace)`` of the rows ``index`` (m,),
     over all ``n`` rows: on one process ``run(arange(n), seed)``; in a group each rank runs
     its rows with ``seed + rank`` and the per-row log-weights (and traced log-weights) are
@@ -171,6 +171,11 @@ def _split(run, n, K, device, distributed, seed, where):
 
     with joined(distributed, device, where) as replicas:
         if replicas is not None:  # this rank's draws
+            bound = getattr(log_lik, "bound_rows", None)
+            if bound is not None:
+                raise ValueError(f"{where}: log_lik has the labels of {bound} rows bound in, and under a process group "
+                                 "each rank scores its own rows: put each row's label in columns of x and read them "
+                                 "in log_lik, or pass distributed=False")
             seed = replicas.seed(seed)
         out = map_rows(per_row, torch.arange(n, device=device), replicas)
         lw, traced = out if isinstance(out, tuple) else (out, None)
@@ -260,7 +265,7 @@ def decoder_ais(log_lik: Callable, n_latent: int, x: torch.Tensor, *, n_chains: 
         z = torch.randn(index.shape[0] * K, d, generator=gen, dtype=x.dtype, device=x.device)
         return _run(log_lik, x[index], z, betas, gen, n_leapfrog, step_size, target_accept, n_pilot, pilot, every)
 
-    log_w, accept, trace = _split(run, n, K, x.device, distributed, seed, "decoder_ais")
+    log_w, accept, trace = _split(run, n, K, x.device, distributed, seed, "decoder_ais", log_lik)
     return _summary(log_w, n, K, accept, len(betas) - 1, "forward", trace)
 
 
@@ -375,7 +380,7 @@ def reverse_decoder_ais(log_lik: Callable, z_posterior: torch.Tensor, x: torch.T
         return _run(log_lik, x[index], z.reshape(m * K, d).to(x.dtype), betas.flip(0), gen, n_leapfrog,
                     step_size, target_accept, n_pilot, pilot)
 
-    log_w, accept, _ = _split(run, n, K, x.device, distributed, seed, "reverse_decoder_ais")
+    log_w, accept, _ = _split(run, n, K, x.device, distributed, seed, "reverse_decoder_ais", log_lik)
     return _summary(log_w, n, K, accept, len(betas) - 1, "reverse")
 
 

@@ -266,14 +266,18 @@ class GeneratorProgram(ParameterInfo):
     def decoder(self, sigma: float, y=None):
         """``(log_lik, n_latent)`` for :func:`inference.evaluation.decoder_ais.decoder_ais`:
         ``log_lik(z, x)`` = :meth:`decoder_log_prob` with σ = ``sigma`` and, for a
-        conditional model, the labels ``y`` of the rows of x (required) bound in."""
+        conditional model, the labels ``y`` of the rows of x (required) bound in: its
+        attribute ``bound_rows`` (the number of labels, None without) lets decoder AIS
+        refuse to split these rows across processes, which would misalign the labels."""
         where = f"{type(self).__name__}.decoder"
         sigma = check_float(sigma, "sigma", 0.0, low_open=True, where=where)
         if y is not None:
             y = self.check_labels(y, None, where=where)
         elif self.n_classes:
             raise ValueError(f"{where}: a conditional model needs the labels y of the rows of x")
-        return partial(self.decoder_log_prob, sigma=sigma, y=y), self.n_latent
+        log_lik = partial(self.decoder_log_prob, sigma=sigma, y=y)
+        log_lik.bound_rows = None if y is None else y.shape[0]  # decoder AIS will not split such rows
+        return log_lik, self.n_latent
 
     @property
     def n_parameters(self) -> int:

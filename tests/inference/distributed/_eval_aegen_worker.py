@@ -90,6 +90,13 @@ def main(folder: str) -> None:
         got["forward"] = est._asdict()
         got["reverse"] = reverse_decoder_ais(log_lik, posterior(), x, betas=betas(), seed=AIS_SEED,
                                              distributed=True)._asdict()
+        cgan = load_model(os.path.join(folder, "cgan.pt"))  # labels bound for all rows: refused, not misaligned
+        bound, n_latent = cgan.decoder(SIGMA, labels(6))
+        try:
+            decoder_ais(bound, n_latent, data(6), n_chains=CHAINS, betas=betas(), seed=AIS_SEED)
+            got["bound_labels"] = None
+        except ValueError as err:
+            got["bound_labels"] = str(err)
     finally:
         dist.destroy_process_group()
     torch.save(got, os.path.join(folder, f"rank{rank}.pt"))

@@ -212,3 +212,11 @@ def test_one_process_decoder_ais_of_a_conditional_gan_reads_the_labels_from_the_
     want = decoder_ais(log_lik, n_latent, rows[:, :6], n_chains=worker.CHAINS, betas=worker.betas(),
                        seed=worker.AIS_SEED).log_likelihood
     assert got["mean"] == float(want.mean()) and got["sem"] == float(want.std() / math.sqrt(7))
+
+
+def test_decoder_ais_refuses_to_split_rows_whose_labels_are_bound_in_log_lik(ranks):
+    """6 rows × 3 chains on a rank is a multiple of the 6 bound labels: splitting would
+    silently misalign them, so it is refused with the way out."""
+    for r in ranks:
+        assert r["bound_labels"] is not None and "labels of 6 rows bound in" in r["bound_labels"]
+        assert "distributed=False" in r["bound_labels"]
