@@ -176,6 +176,11 @@ class ConvDBNFamily(Family):
         history = self.fit(model, data, method="greedy", **common, **self.training_options(args))
         return history.as_dict(), final_numbers(history)
 
+    def split_evaluation(self, model, args):
+        """Split under a launcher: the second layer's log Z (states or AIS chains) and the
+        rows of the importance estimate (:func:`~inference.convdbn.conv_dbn_log_likelihood`)."""
+        return None
+
     def evaluate(self, model, data, args, load_train) -> dict:
         from ..partition import default_schedule
 
@@ -186,6 +191,7 @@ class ConvDBNFamily(Family):
             check_exact(model.layer2, "--method exact", "--method ais")
         betas = default_schedule() if args.betas is None else torch.linspace(0, 1, args.betas, dtype=torch.float64)
         ais = {"n_chains": args.chains, "betas": betas, "base": args.base, "progress": not args.no_progress}
+        # distributed=None: split across the ranks of a process group that pgm eval under torchrun holds open
         est = conv_dbn_log_likelihood(model, data, args.method or "auto", n_samples=args.samples, seed=args.seed,
                                       train_data=load_train() if args.base == "data" else None, ais_options=ais)
         return {"model": "convdbn", "method": "importance", "n_samples": args.samples, "log_z": est.log_z._asdict(),

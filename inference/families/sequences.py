@@ -51,6 +51,12 @@ class SequenceFamily(Family):
                              f"{model.n_visible} visible and {model.n_hidden} hidden units (more than "
                              f"{MAX_EXACT_UNITS}); use --evaluate ais or --hidden {MAX_EXACT_UNITS}")
 
+    def split_evaluation(self, model, args):
+        """Split under a launcher: the sequences, each scored and predicted whole on one rank
+        (its frames' log Z_t depend on its past; :func:`~inference.sequences.sequence_log_likelihood`,
+        :func:`~inference.sequences.next_frame_prediction`)."""
+        return None
+
     def evaluate(self, model, data, args, load_train) -> dict:
         from ..partition import default_schedule
         from ..sequences import next_frame_prediction, sequence_log_likelihood
@@ -72,6 +78,7 @@ class SequenceFamily(Family):
                 base = torch.logit(column_means(load_train().reshape(-1, model.n_visible)).clamp(1e-3, 1 - 1e-3))
             ais = {"n_chains": args.chains, "betas": betas, "base": base, "seed": args.seed,
                    "progress": not args.no_progress}
+        # distributed=None: split across the ranks of a process group that pgm eval under torchrun holds open
         nll = sequence_log_likelihood(model, x, method, **ais)
         pred = next_frame_prediction(model, x, seed=args.seed)
         return {"model": self.label(model), "method": nll.method,

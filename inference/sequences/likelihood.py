@@ -16,7 +16,9 @@ on all frames at once (:func:`ais_frame_log_partition`, the library's annealer r
 expectation, so its log-likelihoods are optimistic by that bias.
 
 Everything is float64. The functions take frames and their biases, so a plain RBM that
-ignores time (b_t = b, c_t = c) is scored the same way.
+ignores time (b_t = b, c_t = c) is scored the same way. In a run of W processes
+(``torchrun``) :func:`sequence_log_likelihood` splits the sequences, each scored whole on
+one rank (its frames' log Z_t depend on its own past), and gathers the per-frame values.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import torch.nn.functional as F
 from models.energy import FrameRBM, TemporalRBM
 from pgm.checks import check_choice, check_int, check_model, validation_disabled
 
+from ..distributed import joined, map_rows
 from ..mcmc.sampling import make_generator
 from ..partition.ais import ais_log_weights, default_schedule
 
@@ -150,9 +153,20 @@ def frame_log_likelihood(W, frames, b_t, c_t, method: str = "auto", **ais) -> Fr
     ``method``: ``"exact"`` (the smaller layer at most :data:`MAX_EXACT_UNITS` units),
     ``"ais"`` (keywords ``ais`` go to :func:`ais_frame_log_partition`) or ``"auto"`` (exact
     where possible)."""
-    check_choice(method, "method", ("auto", "exact", "ais"), "frame_log_likelihood")
+    method = _method(W, method, "frame_log_likelihood")
+    return _summary(_per_frame(W, frames, b_t, c_t, method, ais), method)
+
+
+def _method(W, method, where) -> str:
+    """``method`` checked, ``"auto"`` resolved to ``"exact"`` or ``"ais"`` by the smaller layer of W."""
+    check_choice(method, "method", ("auto", "exact", "ais"), where)
     if method == "auto":
-        method = "exact" if min(W.shape) <= MAX_EXACT_UNITS else "ais"
+        return "exact" if min(W.shape) <= MAX_EXACT_UNITS else "ais"
+    return method
+
+
+def _per_frame(W, frames, b_t, c_t, method, ais) -> torch.Tensor:
+    """log p(v_t) of every frame (N, T'), float64, by ``"exact"`` or ``"ais"``."""
     N, T, V = frames.shape
     b_t = b_t.detach().expand(N, T, V).reshape(-1, V).to(_F64)
     c_t = c_t.detach().expand(N, T, W.shape[1]).reshape(-1, W.shape[1]).to(_F64)
@@ -164,15 +178,47 @@ def frame_log_likelihood(W, frames, b_t, c_t, method: str = "auto", **ais) -> Fr
             log_z = exact_frame_log_partition(W64, b_t, c_t)
         else:
             log_z, _ = ais_frame_log_partition(W64, b_t, c_t, **ais)
-    per_frame = (-free - log_z).reshape(N, T)
+    return (-free - log_z).reshape(N, T)
+
+
+def _summary(per_frame, method) -> FrameLikelihood:
+    """The :class:`FrameLikelihood` of the per-frame log-likelihoods (N, T')."""
+    N = per_frame.shape[0]
     per_seq = per_frame.mean(1)
     sem = float(per_seq.std() / math.sqrt(N)) if N > 1 else None
     return FrameLikelihood(float(-per_seq.mean()), sem, per_frame, method)
 
 
-def sequence_log_likelihood(model: TemporalRBM, x: torch.Tensor, method: str = "auto", **ais) -> FrameLikelihood:
+def sequence_log_likelihood(model: TemporalRBM, x: torch.Tensor, method: str = "auto", *, distributed=None,
+                            **ais) -> FrameLikelihood:
     r"""The per-frame log-likelihood of sequences x (N, T, n_visible) under a sequence RBM:
     log p(v_t | past) for every modelled frame t ≥ ``model.n_given`` (module docstring).
+
+    Parameters
+    ----------
+    model : models.energy.TemporalRBM
+        A :class:`~models.energy.ConditionalRBM` or :class:`~models.energy.RNNRBM`.
+    x : Tensor, shape (N, T, n_visible)
+        Binary sequences.
+    method : {"auto", "exact", "ais"}, default "auto"
+        log Z_t of each frame's RBM by enumeration of its smaller layer (at most
+        :data:`MAX_EXACT_UNITS` units) or by AIS; ``"auto"``: exact where possible.
+    distributed : bool or None, default None
+        Split the sequences across the ranks of a ``torch.distributed`` group: each
+        frame's log Z_t depends on its own sequence's past, so rank r scores the sequences
+        r, r + W, ... (:func:`~inference.distributed.map_rows`; its AIS seeded ``seed + r``,
+        the progress bar on rank 0 only) and the per-frame values are gathered back in the
+        sequences' order: every rank returns the same result. ``None`` joins a group that
+        is open or that a launcher (``torchrun``) describes; ``True`` requires one;
+        ``False`` scores every sequence on each process.
+    **ais
+        Keywords of :func:`ais_frame_log_partition` (``n_chains``, ``betas``, ``base``,
+        ``seed``, ``progress``) for ``method="ais"``.
+
+    Returns
+    -------
+    FrameLikelihood
+        ``per_frame`` of shape (N, T − n_given).
 
     Examples
     --------
@@ -183,11 +229,22 @@ def sequence_log_likelihood(model: TemporalRBM, x: torch.Tensor, method: str = "
     >>> result.per_frame.shape, result.method
     (torch.Size([4, 4]), 'exact')
     """
-    check_model(model, TemporalRBM, "sequence_log_likelihood", what="a sequence RBM (ConditionalRBM, RNNRBM)")
-    x = model.check_sequences(x, "x", "sequence_log_likelihood")
+    where = "sequence_log_likelihood"
+    check_model(model, TemporalRBM, where, what="a sequence RBM (ConditionalRBM, RNNRBM)")
+    x = model.check_sequences(x, "x", where)
     if not bool(((x == 0) | (x == 1)).all()):
         raise ValueError("sequence_log_likelihood: x must be binary {0, 1} frames for a likelihood; binarize it "
                          "(x > 0.5)")
-    with torch.no_grad():
-        frames, b_t, c_t = model.frame_biases(x)
-    return frame_log_likelihood(model.W, frames, b_t, c_t, method, **ais)
+    method = _method(model.W, method, where)
+
+    def score(rows):
+        with torch.no_grad():
+            frames, b_t, c_t = model.frame_biases(rows)
+        return _per_frame(model.W, frames, b_t, c_t, method, ais)
+
+    with joined(distributed, model.device, where) as replicas:
+        if replicas is not None and method == "ais":  # this rank's chains, its bar on rank 0 only
+            ais = {**ais, "seed": replicas.seed(ais.get("seed", 0)),
+                   "progress": ais.get("progress", False) and replicas.is_main}
+        per_frame = map_rows(score, x, replicas)
+    return _summary(per_frame, method)

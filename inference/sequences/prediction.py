@@ -8,6 +8,9 @@ sweeps after ``burn_in``. The error is the mean squared error per pixel,
 .. math::
 
     \mathrm{MSE} = \frac{1}{N T' V} \sum_{n, t, i} (\hat v_{n,t,i} - v_{n,t,i})^2 .
+
+In a run of W processes (``torchrun``) :func:`next_frame_prediction` splits the sequences
+across the ranks, rank r's chains seeded ``seed + r``.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import torch
 from models.energy import FrameRBM, TemporalRBM
 from pgm.checks import check_int, check_model, validation_disabled
 
+from ..distributed import joined, map_rows
 from ..mcmc import gibbs
 from ..mcmc.sampling import make_generator
 
@@ -51,10 +55,7 @@ class FramePrediction(NamedTuple):
 def predict_frames(W, frames, previous, b_t, c_t, sweeps: int = 20, burn_in: int = 10, seed: int | None = 0):
     """Predict frames (N, T', V) from their RBMs (biases b_t (N, T', V), c_t (N, T', H),
     broadcastable) by Gibbs chains started at ``previous`` (N, T', V); a :class:`FramePrediction`."""
-    sweeps = check_int(sweeps, "sweeps", 1, "predict_frames")
-    burn_in = check_int(burn_in, "burn_in", 0, "predict_frames")
-    if burn_in >= sweeps:
-        raise ValueError(f"predict_frames: burn_in ({burn_in}) must be less than sweeps ({sweeps})")
+    sweeps, burn_in = _checked_sweeps(sweeps, burn_in, "predict_frames")
     N, T, V = frames.shape
     H = W.shape[1]
     rbm = FrameRBM(W, b_t.expand(N, T, V).reshape(-1, V), c_t.expand(N, T, H).reshape(-1, H))
@@ -67,22 +68,70 @@ def predict_frames(W, frames, previous, b_t, c_t, sweeps: int = 20, burn_in: int
             if s >= burn_in:
                 total += rbm.conditional("v", chain.values).mean.double()
     pred = (total / (sweeps - burn_in)).reshape(N, T, V)
-    per_frame = ((pred - frames.double()) ** 2).mean(-1)
+    return _summary(pred, ((pred - frames.double()) ** 2).mean(-1))
+
+
+def _checked_sweeps(sweeps, burn_in, where) -> tuple[int, int]:
+    """``(sweeps, burn_in)``: at least one sweep, and fewer left out than run."""
+    sweeps = check_int(sweeps, "sweeps", 1, where)
+    burn_in = check_int(burn_in, "burn_in", 0, where)
+    if burn_in >= sweeps:
+        raise ValueError(f"{where}: burn_in ({burn_in}) must be less than sweeps ({sweeps})")
+    return sweeps, burn_in
+
+
+def _summary(pred, per_frame) -> FramePrediction:
+    """The :class:`FramePrediction` of predictions (N, T', V) and their errors per frame (N, T')."""
+    N = per_frame.shape[0]
     per_seq = per_frame.mean(1)
     sem = float(per_seq.std() / math.sqrt(N)) if N > 1 else None
     return FramePrediction(float(per_seq.mean()), sem, pred, per_frame)
 
 
 def next_frame_prediction(model: TemporalRBM, x: torch.Tensor, sweeps: int = 20, burn_in: int = 10,
-                          seed: int | None = 0) -> FramePrediction:
+                          seed: int | None = 0, *, distributed=None) -> FramePrediction:
     """Predict every modelled frame of sequences x (N, T, n_visible) from its past (module
-    docstring)."""
-    check_model(model, TemporalRBM, "next_frame_prediction", what="a sequence RBM (ConditionalRBM, RNNRBM)")
-    x = model.check_sequences(x, "x", "next_frame_prediction")
-    with torch.no_grad():
-        frames, b_t, c_t = model.frame_biases(x)
-    previous = previous_frames(x, model.n_given, b_t, seed)
-    return predict_frames(model.W, frames, previous, b_t, c_t, sweeps, burn_in, seed)
+    docstring).
+
+    Parameters
+    ----------
+    model : models.energy.TemporalRBM
+    x : Tensor, shape (N, T, n_visible)
+    sweeps, burn_in : int, default 20, 10
+        Gibbs sweeps per frame, and those left out of the average.
+    seed : int or None, default 0
+        Seeds the chains (and, for a model with no given frames, the draw standing for the
+        frame before the first).
+    distributed : bool or None, default None
+        Split the sequences across the ranks of a ``torch.distributed`` group: rank r
+        predicts the sequences r, r + W, ... (:func:`~inference.distributed.map_rows`) with
+        chains seeded ``seed + r``, and the predictions and errors are gathered back in the
+        sequences' order, so every rank returns the same result. ``None`` joins a group
+        that is open or that a launcher (``torchrun``) describes; ``True`` requires one;
+        ``False`` predicts every sequence on each process.
+
+    Returns
+    -------
+    FramePrediction
+        ``predictions`` (N, T − n_given, n_visible), ``per_frame`` (N, T − n_given).
+    """
+    where = "next_frame_prediction"
+    check_model(model, TemporalRBM, where, what="a sequence RBM (ConditionalRBM, RNNRBM)")
+    x = model.check_sequences(x, "x", where)
+    sweeps, burn_in = _checked_sweeps(sweeps, burn_in, where)
+
+    def predict(rows, seed):
+        with torch.no_grad():
+            frames, b_t, c_t = model.frame_biases(rows)
+        previous = previous_frames(rows, model.n_given, b_t, seed)
+        pred = predict_frames(model.W, frames, previous, b_t, c_t, sweeps, burn_in, seed)
+        return pred.predictions, pred.per_frame
+
+    with joined(distributed, model.device, where) as replicas:
+        if replicas is not None:  # this rank's chains
+            seed = replicas.seed(seed)
+        pred, per_frame = map_rows(lambda rows: predict(rows, seed), x, replicas)
+    return _summary(pred, per_frame)
 
 
 def previous_frames(x, start: int, b_t, seed):

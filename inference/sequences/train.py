@@ -154,8 +154,9 @@ def fit_sequences(model: TemporalRBM, data: torch.Tensor, *, method: str | None 
     distributed : bool or None, default None
         Data-parallel training over the processes of a ``torch.distributed`` group
         (:mod:`inference.distributed`): each rank its shard of the sequences and its own
-        chains, gradients averaged at every step; ``None`` joins one when a launcher such
-        as ``torchrun`` set the environment.
+        chains, gradients averaged at every step; the monitoring and ``evaluate`` NLLs
+        split the sequences across the ranks (:func:`sequence_log_likelihood`); ``None``
+        joins one when a launcher such as ``torchrun`` set the environment.
 
     Returns
     -------
@@ -245,10 +246,13 @@ class _SequenceTrainer(OptimizerTrainer):
 
     def evaluate_epoch(self, epoch: int, last: bool) -> dict:
         row = {"nll": None, "eval_nll": None}
+        split = self.replicas is not None  # a data-parallel run: the sequences split across its ranks
         if self.subset is not None:
-            row["nll"] = sequence_log_likelihood(self.model, (self.subset > 0.5).to(self.subset), "exact").nll
+            row["nll"] = sequence_log_likelihood(self.model, (self.subset > 0.5).to(self.subset), "exact",
+                                                 distributed=split).nll
         if self.evaluation is not None:
             eval_data, every, method = self.evaluation
             if (epoch + 1) % every == 0 or last:
-                row["eval_nll"] = sequence_log_likelihood(self.model, (eval_data > 0.5).to(eval_data), method).nll
+                row["eval_nll"] = sequence_log_likelihood(self.model, (eval_data > 0.5).to(eval_data), method,
+                                                          distributed=split).nll
         return row
