@@ -311,10 +311,11 @@ class _AutoencoderTrainer(OptimizerTrainer):
         row = {"recon_error": None, "denoise_error": None, "mean_activation": None, "contraction": None,
                "eval_recon_error": None, "eval_denoise_error": None}
         if self.subset is not None:
-            row.update(errors(self.model, self.subset, distributed=False))  # every rank the same rows
+            # in a data-parallel run each rank scores its rows, its corruptions seeded 12345 + rank
+            row.update(errors(self.model, self.subset, distributed=self.replicas is not None))
         if self.evaluation is not None:
             eval_data, every = self.evaluation
             if (epoch + 1) % every == 0 or last:
-                result = errors(self.model, eval_data, distributed=False)
+                result = errors(self.model, eval_data, distributed=self.replicas is not None)
                 row.update(eval_recon_error=result["recon_error"], eval_denoise_error=result["denoise_error"])
         return row

@@ -125,6 +125,10 @@ def main(out: str) -> None:
                                 distributed=True, **{**ONE_STEP, "epochs": 2})
         got["evaluated_dbn"] = (state(dbn), [row["estimate"] for row in history.bounds],
                                 [row["log_z"] for row in history.bounds])
+        dae = Autoencoder(6, 3, noise="masking", noise_level=0.3, seed=0).double()  # errors split over the ranks
+        history = inference.fit(dae, data(8), evaluate="reconstruction", eval_data=data(7, seed=1), distributed=True,
+                                **{**ONE_STEP, "epochs": 2})
+        got["evaluated_dae"] = (state(dae), history.eval_recon_error, history.eval_denoise_error)
         vae = VAE(6, 5, 2, seed=0).double()  # a directed model's importance evaluation: rows split
         history = inference.fit(vae, data(8), evaluate="importance", eval_data=data(7, seed=1), eval_samples=10,
                                 distributed=True, **{**ONE_STEP, "epochs": 2})

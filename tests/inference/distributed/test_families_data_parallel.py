@@ -206,3 +206,26 @@ def test_a_greedy_dbn_s_evaluation_in_training_splits_log_z_and_the_rows(ranks):
         own = importance_log_likelihood(dbn, held_out[rows], 10, seed=worker.ONE_STEP["seed"] + r, distributed=False)
         per[rows[:4 - r]] = own.per_example[:4 - r]
     assert r0["evaluated_dbn"][1][-1] == pytest.approx(float(per.mean()), abs=1e-10)
+
+
+def test_an_autoencoder_s_errors_in_training_split_the_rows(ranks):
+    """The clean reconstruction error of the 7 held-out rows is the one-process number; the
+    denoising error is each rank's rows corrupted from 12345 + rank, the same on both ranks."""
+    from inference.autoencoders.train import _row_errors, errors
+    from models import Autoencoder
+
+    r0, r1 = ranks
+    assert r0["evaluated_dae"][1:] == r1["evaluated_dae"][1:]
+    dae = Autoencoder(6, 3, noise="masking", noise_level=0.3, seed=0).double()
+    with torch.no_grad():
+        for p, value in zip(dae.parameters(), r0["evaluated_dae"][0]):
+            p.copy_(value)
+    held_out = worker.data(7, seed=1)
+    assert r0["evaluated_dae"][1][-1] == pytest.approx(errors(dae, held_out, distributed=False)["recon_error"],
+                                                       abs=1e-12)
+    per = torch.empty(7, dtype=torch.float64)
+    for r in range(2):  # rank 1 holds rows 1, 3, 5 and the sampler's padding, row 0 again
+        rows = torch.tensor([r, r + 2, r + 4, (r + 6) % 7])
+        err = _row_errors(dae, held_out[rows], 12345 + r)[3]
+        per[rows[:4 - r]] = err[:4 - r]
+    assert r0["evaluated_dae"][2][-1] == pytest.approx(float(per.mean()), abs=1e-12)
