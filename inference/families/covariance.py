@@ -67,12 +67,21 @@ class CovarianceFamily(EnergyFamily):
         """Nothing to refuse beyond the parser's checks."""
 
     def split_evaluation(self, model, args):
-        return "its log Z, by AIS with HMC transitions or by quadrature, is computed on one process"
+        """Split under a launcher: log Z by AIS with HMC transitions over chain shares
+        (:func:`~inference.partition.hmc_ais_log_partition`) or, for the mcRBM, by
+        enumeration of its hidden units over state ranges; the rows' free energies on each
+        rank's rows. The quadrature of a model with at most 2 visible units (a grid of
+        801² free energies) runs whole on every rank: it is cheap."""
+        return None
 
     def evaluate(self, model, data, args, load_train) -> dict:
+        """log Z and the rows' log-likelihood; under an open process group (``pgm eval``
+        under ``torchrun``) the estimators split their work across its ranks
+        (:meth:`split_evaluation`)."""
         from ..evaluation import log_likelihood
-        from ..partition import exact_log_partition, hmc_ais_log_partition, quadrature_log_partition
+        from ..partition import hmc_ais_log_partition, quadrature_log_partition
         from ..partition.exact import MAX_EXACT_UNITS, enumeration_set
+        from ..partition.named import log_partition
 
         if args.method == "importance":
             raise UsageError(f"--method importance needs a directed model (sbn, vae), not {self.label(model)}; "
@@ -86,9 +95,9 @@ class CovarianceFamily(EnergyFamily):
                 if units > MAX_EXACT_UNITS:
                     raise UsageError(f"--method exact enumerates the {units} hidden units of the "
                                      f"{self.label(model)}, above {MAX_EXACT_UNITS}; use --method ais")
-                log_z = exact_log_partition(model)
+                log_z = log_partition(model, "exact")  # the hidden states over ranges of the ranks
             elif model.n_visible <= 2:
-                log_z = quadrature_log_partition(model)
+                log_z = quadrature_log_partition(model)  # whole on every rank: a grid of at most 801² points
             else:
                 raise UsageError(f"--method exact: the {self.label(model)} has continuous covariance units and "
                                  f"{model.n_visible} visible units; its exact log Z is a quadrature in at most 2 "
@@ -99,7 +108,7 @@ class CovarianceFamily(EnergyFamily):
                                           data=load_train() if args.base == "data" else None, seed=args.seed,
                                           progress=not args.no_progress)
         return {"model": self.label(model), "log_z": log_z._asdict(),
-                "log_likelihood": log_likelihood(model, data, log_z, distributed=False)._asdict(),
+                "log_likelihood": log_likelihood(model, data, log_z)._asdict(),
                 "units": "nats per example, log-density on the data's scale"}
 
     def picture_group(self, model):

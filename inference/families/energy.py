@@ -74,12 +74,8 @@ class EnergyFamily(Family):
     # -- using a trained model -----------------------------------------------------------------
     def split_evaluation(self, model, args):
         """Split under a launcher: log Z by enumeration over state ranges or AIS over chain
-        shares, the rows' free energies on each rank's shard; not yet a DBM's mean-field
-        bound or a classifier's accuracy."""
-        if _bound_applies(model):
-            return "its mean-field bound is computed on one process"
-        if hasattr(model, "split_labels"):
-            return "its classification accuracy is computed on one process"
+        shares, and each rank's rows of the free energies, of the mean-field bound (a DBM)
+        and of a classifier's predictions."""
         return None
 
     def evaluate(self, model, data, args, load_train) -> dict:
@@ -107,8 +103,7 @@ class EnergyFamily(Family):
         if bound is not None:
             result["variational_bound"] = bound
         if hasattr(model, "split_labels"):  # a classifier: accuracy of argmax_y p(y | v) on the same rows
-            v, labels = model.split_labels(data)
-            result["accuracy"] = model.score(v, labels)
+            result["accuracy"] = _accuracy(model, data)
         return result
 
     @torch.no_grad()
@@ -156,6 +151,22 @@ def _log_likelihood(model, data, log_z):
     except TypeError:
         return None
     return log_likelihood(model, data, log_z)._asdict()
+
+
+def _accuracy(model, data) -> float:
+    """The fraction of rows [v, onehot(y)] whose label a classifier predicts, argmax_y
+    p(y | v): each rank of an open process group its rows, the hits gathered."""
+    from ..distributed import joined, map_rows
+
+    model.split_labels(data)  # every row checked, on every rank, before any is shared out
+
+    @torch.no_grad()
+    def hits(rows):
+        v, labels = model.split_labels(rows)
+        return (model.predict(v) == labels.to(v.device)).double()
+
+    with joined(None, model.device, "pgm eval") as replicas:
+        return float(map_rows(hits, data, replicas).mean())
 
 
 def _bound(model, data, log_z):

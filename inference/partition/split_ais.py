@@ -26,12 +26,19 @@ from .estimate import LogZEstimate, from_log_weights
 from .loop import progress_bar
 from .path import log_z_start, start_state
 
-__all__ = ["split_ais_log_partition", "ais_chain_weights", "chain_share"]
+__all__ = ["split_ais_log_partition", "ais_chain_weights", "chain_share", "gather_log_weights"]
 
 
 def chain_share(n_chains: int, rank: int, world_size: int) -> int:
     """Chains of rank ``rank``: ⌊M / W⌋, one more for the first M mod W ranks."""
     return n_chains // world_size + (rank < n_chains % world_size)
+
+
+def gather_log_weights(log_w: torch.Tensor, replicas) -> torch.Tensor:
+    """The log-weights (M_r,) of every rank's chain share as one tensor (M,) on the CPU, in
+    rank order (rank 0's chains first), the same on every rank: the weights an estimate
+    combines by logsumexp over all M chains."""
+    return torch.cat(replicas.gather(log_w.detach().cpu()))
 
 
 def ais_chain_weights(model, n_chains: int, betas=None, base="data", data=None, seed: int | None = 0,
@@ -69,5 +76,4 @@ def split_ais_log_partition(model, n_chains: int = 100, betas=None, base="data",
     share = chain_share(n_chains, replicas.rank, replicas.world_size)
     log_w, log_z_0 = ais_chain_weights(model, share, betas, base, data, replicas.seed(seed),
                                        progress and replicas.is_main, backend, func)
-    every = torch.cat(replicas.gather(log_w.cpu()))  # rank order: rank 0's chains first
-    return from_log_weights(every, log_z_0, "ais")
+    return from_log_weights(gather_log_weights(log_w, replicas), log_z_0, "ais")

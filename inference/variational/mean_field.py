@@ -155,8 +155,13 @@ def mean_field(model: EnergyModel, v: torch.Tensor, n_iter: int = 50, tol: float
     return _mean_field(model, v, n_iter, tol, damping, init, mask, "mean_field")
 
 
-def _mean_field(model, v, n_iter, tol, damping, init, mask, func) -> MeanField:
-    """:func:`mean_field`, with ``func`` naming the caller in error messages."""
+def _mean_field(model, v, n_iter, tol, damping, init, mask, func, moving=None) -> MeanField:
+    """:func:`mean_field`, with ``func`` naming the caller in error messages.
+
+    ``moving``, optional, is called after each pass (with ``tol`` > 0) with whether this
+    batch's largest change is not within ``tol``, and returns whether the passes go on: the
+    ranks of a split evaluation, each on its rows of one batch, stop together
+    (``Replicas.any``), after the passes one process would run on the whole batch."""
     latents = latent_groups(model, func)
     vis = model.visible_name
     n_iter = check_int(n_iter, "n_iter", 1, func)
@@ -200,6 +205,8 @@ def _mean_field(model, v, n_iter, tol, damping, init, mask, func) -> MeanField:
                     if (tol > 0 or it == n_iter) and new.numel():  # no device sync on fixed-count passes
                         delta = max(delta, float((new - values[name]).abs().max().detach()))
                     values[name] = new
-            if tol > 0 and delta <= tol:
-                break
+            if tol > 0:
+                going = not delta <= tol  # a NaN change goes on, as on one process
+                if not (going if moving is None else moving(going)):
+                    break
     return MeanField(values, it, delta <= tol, delta)

