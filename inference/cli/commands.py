@@ -216,8 +216,7 @@ def _launched_eval_rank(family, model, args) -> int:
         if why is not None:
             label = _model_name(model)
             raise UsageError(f"the {label} model does not evaluate across processes ({why}); run `pgm eval` on "
-                             f"{args.model} without torchrun (models that do: the energy models judged by exact "
-                             "or AIS log Z, the directed models and the DBN, the autoregressive models)")
+                             f"{args.model} without torchrun")
     return launch_rank()
 
 

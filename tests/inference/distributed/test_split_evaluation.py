@@ -145,13 +145,25 @@ def test_pgm_eval_ais_under_the_launcher_splits_the_chains(ranks, files, one_pro
         log_likelihood(model, worker.data(), est, distributed=False).mean, abs=1e-10)
 
 
-@pytest.mark.parametrize("name, why", [])
-def test_pgm_eval_under_a_launcher_refuses_an_evaluation_that_is_not_split(files, monkeypatch, capsys, name, why):
+def test_every_registered_family_splits_its_evaluation():
+    from inference.families.protocol import Family, families
+
+    assert [f.name for f in families() if type(f).split_evaluation is Family.split_evaluation] == []
+
+
+def test_pgm_eval_under_a_launcher_refuses_a_family_that_declares_no_split(files, monkeypatch, capsys):
+    """The protocol's default (a family of one's own that does not say how its evaluation
+    splits): a usage error rather than W copies of the whole evaluation."""
+    from inference.families import lookup
+    from inference.families.protocol import Family
+
+    monkeypatch.setattr(type(lookup("ae")), "split_evaluation", Family.split_evaluation)
     monkeypatch.setenv("WORLD_SIZE", "2")
     monkeypatch.setenv("RANK", "0")
-    assert pgm(["eval", str(files / f"{name}.pt"), "--data", str(files / "data.pt"), "--no-progress"]) == 2
+    assert pgm(["eval", str(files / "ae.pt"), "--data", str(files / "data.pt"), "--no-progress"]) == 2
     err = capsys.readouterr().err
-    assert "does not evaluate across processes" in err and why in err and "without torchrun" in err
+    assert "does not evaluate across processes" in err and "its evaluation runs on one process" in err
+    assert "without torchrun" in err
 
 
 def test_log_likelihood_refuses_a_bad_estimator_name_and_stray_options(files):
