@@ -39,8 +39,6 @@ from inference.training.checkpointer import generator_part  # noqa: E402
 from . import _eval_worker as worker  # noqa: E402
 from ._launch import free_port, run_ranks  # noqa: E402
 
-LAUNCHER = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
-
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
@@ -62,12 +60,6 @@ def ranks(files):
     ports = ",".join(str(free_port()) for _ in range(3))  # the phases after the first, each on a port of its own
     run_ranks("tests.inference.distributed._eval_worker", files, ports, files / "rbm.pt", files / "data.pt")
     return [torch.load(files / f"rank{r}.pt", weights_only=True) for r in range(2)]
-
-
-@pytest.fixture
-def one_process(monkeypatch):
-    for name in LAUNCHER:
-        monkeypatch.delenv(name, raising=False)
 
 
 def _model(files):

@@ -32,7 +32,6 @@ from inference.mcmc import make_generator  # noqa: E402
 from . import _eval_aegen_worker as worker  # noqa: E402
 from ._launch import run_ranks  # noqa: E402
 
-LAUNCHER = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
 #: Each rank's rows of 7 on 2 ranks; the last of rank 1's is the padding (row 0 again).
 SHARDS = [torch.tensor([0, 2, 4, 6]), torch.tensor([1, 3, 5, 0])]
 KEPT = [4, 3]
@@ -59,12 +58,6 @@ def ranks(files):
     """What ranks 0 and 1 saved."""
     run_ranks("tests.inference.distributed._eval_aegen_worker", files)
     return [torch.load(files / f"rank{r}.pt", weights_only=True) for r in range(2)]
-
-
-@pytest.fixture
-def one_process(monkeypatch, one_thread):
-    for name in LAUNCHER:
-        monkeypatch.delenv(name, raising=False)
 
 
 def _alone(name, files, capsys) -> dict:

@@ -37,7 +37,6 @@ from inference.sequences import next_frame_prediction, sequence_log_likelihood  
 from . import _eval_convseq_worker as worker  # noqa: E402
 from ._launch import free_port, run_ranks  # noqa: E402
 
-LAUNCHER = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
 _F64 = torch.float64
 
 
@@ -71,12 +70,6 @@ def ranks(files):
     """What ranks 0 and 1 saved."""
     run_ranks("tests.inference.distributed._eval_convseq_worker", files, free_port())
     return [torch.load(files / f"rank{r}.pt", weights_only=True) for r in range(2)]
-
-
-@pytest.fixture
-def one_process(monkeypatch):
-    for name in LAUNCHER:
-        monkeypatch.delenv(name, raising=False)
 
 
 def _shards(n: int, world: int = 2):

@@ -37,7 +37,6 @@ from ._launch import free_port, run_ranks  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
-LAUNCHER = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
 #: Rows of each rank: 7 rows on 2 ranks, rank 1's fourth the sampler's padding.
 OWN_ROWS = [[0, 2, 4, 6], [1, 3, 5, 0]]
 
@@ -68,12 +67,6 @@ def ranks(files):
     """What ranks 0 and 1 saved."""
     run_ranks("tests.inference.distributed._eval_energy_worker", files, free_port())
     return [torch.load(files / f"rank{r}.pt", weights_only=True) for r in range(2)]
-
-
-@pytest.fixture
-def one_process(monkeypatch):
-    for name in LAUNCHER:
-        monkeypatch.delenv(name, raising=False)
 
 
 def _alone(files, capsys, model, data, options) -> dict:
