@@ -333,3 +333,12 @@ def test_mnist_memory_measures_cases_in_child_processes(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "repeated row by row" in out and "| RBM 784-500, AIS log Z | 100 chains, 5 βs" in out
     assert "K = 1000 on 12 rows, passes of 4 rows (`batch`)" in out
+
+
+def test_distributed_evaluation_small(capsys):
+    """Every split estimator runs on two gloo processes and is compared with one."""
+    _load("distributed_evaluation").main(["--chains", "4", "--betas", "5", "--exact-hidden", "4", "--rows", "6",
+                                          "--samples", "4", "--gan-rows", "3", "--repeats", "1"])
+    out = capsys.readouterr().out
+    assert all(re.search(rf"{case}\s+\d+\.\d+\s+\d+\.\d+\s+\d+\.\d+", out) for case in
+               ("rbm-ais", "rbm-exact", "dbm-bound", "vae-importance", "gan-decoder-ais"))
