@@ -173,9 +173,17 @@ def hmc_ais_log_partition(model, n_chains: int = 100, n_steps: int = 1000, base=
                                                      n_pilot, seed, _pilot_seed(seed, 1), progress), 0.0, "ais-hmc")
         n_chains = check_int(n_chains, "n_chains", replicas.world_size, func)
         pilot = _pilot_seed(seed, replicas.world_size)
-        schedule = path.schedule(n_steps, n_leapfrog, step_size, target_accept, n_pilot, pilot, progress) \
-            if replicas.is_main else None
-        schedule = replicas.gather(schedule)[0]  # rank 0's: one schedule for every share
+        schedule = failed = None
+        if replicas.is_main:  # the pilot on rank 0; an error there is raised on every rank, not waited on
+            try:
+                schedule = path.schedule(n_steps, n_leapfrog, step_size, target_accept, n_pilot, pilot, progress)
+            except Exception as err:  # noqa: BLE001 - re-raised below, on every rank
+                failed = err
+        schedule, error = replicas.gather((schedule, None if failed is None else repr(failed)))[0]
+        if failed is not None:
+            raise failed
+        if error is not None:
+            raise RuntimeError(f"{func}: the step-size pilot failed on rank 0: {error}")
         log_w = path.log_weights(chain_share(n_chains, replicas.rank, replicas.world_size), n_steps, n_leapfrog,
                                  step_size, target_accept, n_pilot, replicas.seed(seed), pilot,
                                  progress and replicas.is_main, schedule)

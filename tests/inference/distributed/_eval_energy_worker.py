@@ -96,6 +96,25 @@ def _command(argv, seen) -> dict:
     return {"code": code, "out": out.getvalue(), **seen.take()}
 
 
+def _pilot_failure(out: str, rank: int) -> str:
+    """What each rank raises when the HMC AIS step-size pilot fails on rank 0 alone."""
+    schedule = hmc_ais_module._Path.schedule
+
+    def failing(self, *args, **kwargs):
+        raise FloatingPointError("the pilot diverged")
+
+    if rank == 0:
+        hmc_ais_module._Path.schedule = failing
+    try:
+        hmc_ais_module.hmc_ais_log_partition(load_model(os.path.join(out, "mpot.pt")), n_chains=4, n_steps=3,
+                                             base="standard", progress=False)
+        return "no error"
+    except (FloatingPointError, RuntimeError) as err:
+        return f"{type(err).__name__}: {err}"
+    finally:
+        hmc_ais_module._Path.schedule = schedule
+
+
 def main(out: str, port: str) -> None:
     torch.set_num_threads(1)
     rank = int(os.environ["RANK"])
@@ -108,6 +127,7 @@ def main(out: str, port: str) -> None:
         got["bound"] = {"result": [b.mean, b.lower, b.upper, b.sem, b.n, b.per_example, b.n_iter], **seen.take()}
         for name, (model, data, options) in COMMANDS.items():
             got[name] = _command(eval_argv(out, model, data, options), seen)
+        got["pilot_failure"] = _pilot_failure(out, rank)
     finally:
         dist.destroy_process_group()
     torch.save(got, os.path.join(out, f"rank{rank}.pt"))

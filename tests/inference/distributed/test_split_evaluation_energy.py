@@ -188,3 +188,11 @@ def test_the_split_estimators_refuse_a_distributed_that_is_not_a_bool_or_none(fi
         variational_bound(load_model(files / "dbm.pt"), worker.binary(), 0.0, distributed="yes")
     with pytest.raises(TypeError, match="hmc_ais_log_partition: distributed must be None .* got int 1"):
         hmc_ais_log_partition(MPoT(3, 2, None, 1, seed=0), n_chains=4, n_steps=5, base="standard", distributed=1)
+
+
+def test_a_pilot_that_fails_on_rank_0_raises_on_every_rank(ranks):
+    """The HMC AIS step sizes come from rank 0's pilot: its error reaches the other rank
+    instead of leaving it waiting for a schedule."""
+    assert ranks[0]["pilot_failure"] == "FloatingPointError: the pilot diverged"
+    assert ranks[1]["pilot_failure"].startswith("RuntimeError: hmc_ais_log_partition: the step-size pilot failed")
+    assert "the pilot diverged" in ranks[1]["pilot_failure"]
