@@ -251,6 +251,16 @@ def _debug_env() -> bool:
     return os.environ.get("PGM_DEBUG", "").strip().lower() not in ("", "0", "false", "no")
 
 
+def _one_process_commands(args) -> None:
+    """Under a launcher such as ``torchrun`` (several processes), refuse a command that
+    does not share its work: every process would repeat it and write the same files."""
+    from ..distributed import launched
+
+    if launched() and args.func not in (_cmd_fit, _cmd_eval):
+        raise UsageError(f"{args.prog} runs on one process; run it without torchrun (under torchrun, pgm fit trains "
+                         "data-parallel and pgm eval splits its evaluation)", args.prog)
+
+
 def main(argv=None) -> int:
     """Run ``pgm`` on ``argv`` (default ``sys.argv[1:]``) and return its exit status.
 
@@ -271,6 +281,7 @@ def main(argv=None) -> int:
         return done.code if isinstance(done.code, int) else 0
     args.notes = []
     try:
+        _one_process_commands(args)
         args.func(args)
     except KeyboardInterrupt:
         if args.debug or _debug_env():

@@ -158,6 +158,19 @@ def test_pgm_eval_under_a_launcher_refuses_a_family_that_declares_no_split(files
     assert "without torchrun" in err
 
 
+@pytest.mark.parametrize("argv", [["sample", "{rbm}", "--out", "{tmp}/samples.png"], ["graph", "{rbm}"],
+                                  ["filters", "{rbm}", "--out", "{tmp}/filters.png"], ["demo", "--quick"]])
+def test_commands_that_do_not_share_their_work_refuse_a_launcher(files, tmp_path, monkeypatch, capsys, argv):
+    """Every process would repeat the command and write the same files: refused, nothing written."""
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "1")
+    monkeypatch.chdir(tmp_path)
+    argv = [a.format(rbm=files / "rbm.pt", tmp=tmp_path) for a in argv]
+    assert pgm(argv) == 2
+    assert f"pgm {argv[0]} runs on one process; run it without torchrun" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_log_likelihood_refuses_a_bad_estimator_name_and_stray_options(files):
     model, x = _model(files), worker.data()
     with pytest.raises(TypeError, match="log_z must be a LogZEstimate, a float or the name of an estimator"):
