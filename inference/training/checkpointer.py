@@ -25,6 +25,7 @@ part are as they were.
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import os
 import warnings
@@ -212,14 +213,43 @@ def scheduler_part(scheduler) -> Part:
     return Part(scheduler.state_dict, lambda s: s is not None and scheduler.load_state_dict(s), check)
 
 
+#: The sizes (bytes) of a generator's state on each kind of device: the CPU's Mersenne
+#: Twister, CUDA's Philox (seed and offset).
+GENERATOR_STATE_SIZES = {"cpu": 5056, "cuda": 16}
+
+
 def generator_part(generator: torch.Generator) -> Part:
-    """The run's own ``torch.Generator`` (shuffling and sampling)."""
+    """The run's own ``torch.Generator`` (shuffling and sampling).
+
+    A state written on another kind of device (a CUDA run resumed on the CPU, or the
+    reverse) cannot be set into this generator: it is reseeded from a hash of the saved
+    state instead, with a warning that the run continues validly but on another random
+    stream than an uninterrupted run's."""
     def check(saved, bad):
         own = generator.get_state()
-        if not isinstance(saved, torch.Tensor) or saved.dtype != own.dtype or saved.shape != own.shape:
-            raise bad(f"must be a generator state, a {own.dtype} tensor of shape {tuple(own.shape)}")
+        sizes = sorted({own.numel(), *GENERATOR_STATE_SIZES.values()})
+        if (not isinstance(saved, torch.Tensor) or saved.dtype != own.dtype or saved.dim() != 1
+                or saved.numel() not in sizes):
+            raise bad(f"must be a generator state, a {own.dtype} tensor of shape {tuple(own.shape)} (or of "
+                      f"{' or '.join(map(str, sizes))} bytes, written on another kind of device)")
 
-    return Part(generator.get_state, generator.set_state, check)
+    def load(saved):
+        if saved.numel() == generator.get_state().numel():
+            generator.set_state(saved)
+            return
+        kind = {v: k for k, v in GENERATOR_STATE_SIZES.items()}.get(saved.numel(), "another kind of device")
+        generator.manual_seed(_seed_of(saved))
+        warnings.warn(f"the run's generator state was written on {kind!r} and resumes on {generator.device.type!r}: "
+                      "its generator is reseeded from that state, so the run continues validly but is no longer "
+                      "bit-identical to an uninterrupted one", stacklevel=5)
+
+    return Part(generator.get_state, load, check)
+
+
+def _seed_of(state: torch.Tensor) -> int:
+    """A 63-bit seed determined by a generator state's bytes."""
+    digest = hashlib.sha256(state.cpu().numpy().tobytes()).digest()
+    return int.from_bytes(digest[:8], "little") & (2 ** 63 - 1)
 
 
 def global_rng_parts(device: torch.device) -> dict:

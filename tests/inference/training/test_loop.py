@@ -197,3 +197,32 @@ def test_every_trainer_reaches_the_loop(monkeypatch):
     discriminative_finetune(dbn, x, (x[:, 0] > 0).long(), epochs=1, **QUIET)
     assert seen == ["_EnergyTrainer", "_DirectedTrainer", "_EnergyTrainer", "_EnergyTrainer", "_UpDownTrainer",
                     "_FineTuner"]
+
+
+def test_a_generator_state_written_on_another_kind_of_device_reseeds_the_run_with_a_warning(tmp_path):
+    """A CUDA run's generator state (Philox: seed and offset, 16 bytes) resumes on the CPU:
+    the generator is reseeded from it, the same way each time, and the run goes on."""
+    import shutil
+
+    from inference.checkpoint import load_checkpoint, write_payload
+
+    data, ckpt = _binary(), tmp_path / "run.pt"
+    inference.fit(RBM(6, 3, seed=0), data, method="pcd", epochs=2, batch_size=10, checkpoint=ckpt, **QUIET)
+    payload = {k: v for k, v in load_checkpoint(ckpt).items() if k not in ("format", "checksum")}
+    payload["generator"] = torch.tensor([7] + [0] * 15, dtype=torch.uint8)
+    write_payload(ckpt, payload)
+    runs = []
+    for copy in ("a.pt", "b.pt"):
+        shutil.copy(ckpt, tmp_path / copy)
+        model = RBM(6, 3, seed=0)
+        with pytest.warns(UserWarning, match="written on 'cuda' and resumes on 'cpu'.*no longer bit-identical"):
+            history = inference.fit(model, data, method="pcd", epochs=4, batch_size=10, checkpoint=tmp_path / copy,
+                                    resume=True, **QUIET)
+        assert history.epoch == [1, 2, 3, 4]
+        runs.append(model.W.detach().clone())
+    assert torch.equal(runs[0], runs[1])
+    payload["generator"] = torch.zeros(100, dtype=torch.uint8)  # neither device's size: refused
+    write_payload(ckpt, payload)
+    with pytest.raises(ValueError, match="'generator' entry must be a generator state"):
+        inference.fit(RBM(6, 3, seed=0), data, method="pcd", epochs=4, batch_size=10, checkpoint=ckpt, resume=True,
+                      **QUIET)
