@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 
 import pytest
 import torch
@@ -124,6 +125,12 @@ def test_family_trains_samples_scores_and_saves_on_device(name, device, tmp_path
     assert all(v.device.type == "cpu" for v in on_cpu.state_dict().values())
     if "checkpoint" in options and options["checkpoint"].exists():  # a training checkpoint written on the device
         _same_state(model, load_model(options["checkpoint"], device="cpu"))
+        resumed = load_model(path, device="cpu")  # and the run goes on on the CPU from it, one more epoch
+        on_host = {k: v.cpu() if isinstance(v, torch.Tensor) else v for k, v in options.items()}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a CUDA generator state reseeds the CPU's, with a warning
+            family.fit(resumed, data.cpu(), method=method, **{**on_host, "epochs": 2, "resume": True})
+        assert any(not torch.equal(a, b) for a, b in zip(resumed.parameters(), on_cpu.parameters()))  # it trained
 
     if family.evaluation == "samples":
         return
