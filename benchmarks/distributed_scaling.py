@@ -63,10 +63,37 @@ def _run(name: str, rows: int, epochs: int, backend: str, distributed: bool) -> 
 
 
 def _worker(out: str, rows: int, epochs: int) -> None:
+    import torch.distributed as dist
+
     torch.set_num_threads(1)
-    rates = {name: _run(name, rows, epochs, "torch", True) for name in ("rbm", "vae")}
+    # one group for both runs: each fit joins it (this launcher hosts no store that a second
+    # group could rendezvous on, as torchrun's agent does)
+    dist.init_process_group("gloo")
+    try:
+        rates = {name: _run(name, rows, epochs, "torch", True) for name in ("rbm", "vae")}
+        rates.update({f"{name}_all_reduce_ms": _all_reduce_ms(make()) for name, make in _models().items()})
+    finally:
+        dist.destroy_process_group()
     if os.environ.get("RANK") == "0":
         Path(out).write_text(json.dumps(rates))
+
+
+def _all_reduce_ms(model, repeats: int = 20) -> float:
+    """Milliseconds of one all-reduce of the model's float32 gradient (the best of
+    ``repeats``, after a warm-up)."""
+    import time
+
+    import torch.distributed as dist
+
+    flat = torch.zeros(sum(p.numel() for p in model.parameters()))
+    best = float("inf")
+    for i in range(repeats + 1):
+        dist.barrier()
+        start = time.perf_counter()
+        dist.all_reduce(flat)
+        if i:
+            best = min(best, time.perf_counter() - start)
+    return 1000 * best
 
 
 def _two_processes(rows: int, epochs: int) -> dict:
@@ -128,7 +155,10 @@ def main() -> None:
     two = rates["2 processes, 1 thread each"]
     print("efficiency of 2 processes: " + ", ".join(f"{m} {two[m] / (2 * base[m]):.2f}" for m in ("rbm", "vae")))
     print("\nper step: the float32 gradient all-reduced by each process against its compute")
-    print(format_table(["model", "parameters", "all-reduced", "multiply-adds", "per float sent"], _traffic()))
+    steps = {m: 1000 * BATCH / base[m] for m in ("rbm", "vae")}  # ms per step, one process of one thread
+    table = [row + [f"{steps[row[0]]:.2f} ms", f"{two[row[0] + '_all_reduce_ms']:.2f} ms"] for row in _traffic()]
+    print(format_table(["model", "parameters", "all-reduced", "multiply-adds", "per float sent", "step (1 process)",
+                        "all-reduce (2 processes)"], table))
 
 
 if __name__ == "__main__":
