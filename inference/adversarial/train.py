@@ -33,7 +33,7 @@ from pgm import checks
 from pgm.checks import check_capable, check_int
 
 from ..mcmc.sampling import make_generator
-from ..distributed import joined
+from ..distributed import joined, map_rows
 from ..training import EpochTable, OptimizerTrainer, check_callbacks, monitor_subset, run_epochs, training_data
 from ..training.checkpointer import fingerprint, generator_part, optimizer_part
 from ..training.options import as_checkpoint, check_run_options
@@ -148,8 +148,9 @@ def fit_gan(model, data: torch.Tensor, *, labels: torch.Tensor | None = None, me
         Data-parallel training over the processes of a ``torch.distributed`` group
         (:mod:`inference.distributed`): each rank its shard of the rows and its own draws
         of z, both players' gradients averaged at each of their steps, rank 0's batch
-        normalisation statistics copied to every rank after each epoch; ``None`` joins
-        one when a launcher such as ``torchrun`` set the environment.
+        normalisation statistics copied to every rank after each epoch, the monitoring rows
+        (with their z and labels) and the coverage draws split across the ranks; ``None``
+        joins one when a launcher such as ``torchrun`` set the environment.
 
     Returns
     -------
@@ -262,6 +263,11 @@ def _frozen(module):
             p.requires_grad_(True)
 
 
+def _rows(y, index):
+    """The rows ``index`` of the one-hot labels ``y`` (``None`` stays ``None``)."""
+    return None if y is None else y[index]
+
+
 @contextlib.contextmanager
 def _evaluating(model):
     was = model.training
@@ -307,6 +313,12 @@ class _GANTrainer(OptimizerTrainer):
     def _d(self, x, y):
         return self.model.discriminator(x) if y is None else self.model.discriminator(x, y)
 
+    def _split(self, fn, n):
+        """``fn(rows)`` over the row indices 0 … n − 1, each rank of a data-parallel run
+        taking its rows r, r + W, ... and every rank getting all n results in order
+        (:func:`~inference.distributed.map_rows`)."""
+        return map_rows(fn, torch.arange(n, device=self.data.device), self.replicas)
+
     def parts(self) -> dict:
         return {"d_optimizer": optimizer_part(self.opt), "g_optimizer": optimizer_part(self.opt_g),
                 "generator": generator_part(self.gen)}
@@ -347,14 +359,20 @@ class _GANTrainer(OptimizerTrainer):
     @torch.no_grad()
     def evaluate_epoch(self, epoch: int, last: bool) -> dict:
         row = {"monitor_real": None, "monitor_fake": None, "coverage_classes": None}
-        with _evaluating(self.model):
+        with _evaluating(self.model):  # batch norm's running statistics: a row's score is its own, however split
             if self.subset is not None:
                 x, y, z = self.subset
-                row["monitor_real"] = float(torch.sigmoid(self._d(x, y)).double().mean())
-                row["monitor_fake"] = float(torch.sigmoid(self._d(self._g(z, y), y)).double().mean())
+
+                def real_and_fake(i):  # the rows i of the subset, their labels and their fixed z
+                    y_i = _rows(y, i)
+                    return (torch.sigmoid(self._d(x[i], y_i)).double(),
+                            torch.sigmoid(self._d(self._g(z[i], y_i), y_i)).double())
+
+                d_real, d_fake = self._split(real_and_fake, x.shape[0])
+                row["monitor_real"], row["monitor_fake"] = float(d_real.mean()), float(d_fake.mean())
             if self.coverage is not None and ((epoch + 1) % self.coverage_every == 0 or last):
                 z, y = self.cov_draw
-                classes = self.coverage.predict(self._g(z, y))
+                classes = self._split(lambda i: self.coverage.predict(self._g(z[i], _rows(y, i))), z.shape[0])
                 found = int(torch.unique(classes).numel())
                 row["coverage_classes"] = found
                 if found < self.min_classes:

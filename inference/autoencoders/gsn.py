@@ -17,7 +17,7 @@ from pgm.checks import check_bool, check_capable, check_float, check_int, valida
 
 from ..mcmc.sampling import make_generator
 from ..training import EpochTable, OptimizerTrainer, check_callbacks, monitor_subset, run_epochs, training_data
-from ..distributed import joined
+from ..distributed import joined, map_rows
 from ..training.options import as_checkpoint
 
 __all__ = ["GSNHistory", "fit_gsn", "sample_gsn", "gsn_loss"]
@@ -95,8 +95,14 @@ class _GSNTrainer(OptimizerTrainer):
     def evaluate_epoch(self, epoch: int, last: bool) -> dict:
         if self.subset is None:
             return {"recon_error": None}
-        p = self.model.reconstructions(self.subset, make_generator(12345, self.subset.device))[-1]
-        return {"recon_error": float((p - self.subset).double().square().sum(-1).mean())}
+        # in a data-parallel run each rank reconstructs its rows r, r + W, ..., its noise seeded 12345 + rank
+        seed = 12345 if self.replicas is None else self.replicas.seed(12345)
+
+        def errors(x):
+            p = self.model.reconstructions(x, make_generator(seed, x.device))[-1]
+            return (p - x).double().square().sum(-1)
+
+        return {"recon_error": float(map_rows(errors, self.subset, self.replicas).mean())}
 
 
 @torch.no_grad()

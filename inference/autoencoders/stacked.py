@@ -22,7 +22,7 @@ import torch
 from pgm.checks import check_bool, check_capable, check_choice, check_int
 
 from ..dbn.classifier import DBNClassifier
-from ..distributed import joined
+from ..distributed import joined, map_rows
 from ..mcmc.sampling import make_generator
 from ..training import OptimizerTrainer, check_callbacks, monitor_subset, run_epochs
 from ..training.options import as_checkpoint
@@ -145,8 +145,10 @@ class _FineTuner(OptimizerTrainer):
 
     @torch.no_grad()
     def evaluate_epoch(self, epoch: int, last: bool) -> dict:
-        x = self.subset
-        err = float((self.model.decode(self.model.encode(x)) - x).double().square().sum(-1).mean())
+        def errors(x):  # in a data-parallel run each rank reconstructs its rows r, r + W, ...
+            return (self.model.decode(self.model.encode(x)) - x).double().square().sum(-1)
+
+        err = float(map_rows(errors, self.subset, self.replicas).mean())
         return {"recon_error": err, "denoise_error": None, "mean_activation": None, "contraction": None,
                 "eval_recon_error": None, "eval_denoise_error": None}
 

@@ -27,7 +27,7 @@ from pgm import checks
 from pgm.checks import check_seed, validation_disabled
 
 from ..backends import fast_path
-from ..distributed import joined
+from ..distributed import joined, map_rows
 from ..training import OptimizerTrainer, check_callbacks, monitor_subset, run_epochs, training_data
 from ..training.options import as_checkpoint, make_optimizer
 from ..training.checkpointer import global_rng_parts, module_part
@@ -130,8 +130,9 @@ def fit_directed(model: DirectedModel, data: torch.Tensor, *, method: str | None
         energy models (:func:`inference.learning.fit`): each process trains a replica on its
         shard of ``data`` (``batch_size`` rows per process and step), the per-example
         surrogate's gradients are averaged before every step (the mean over the
-        concatenated batch), Pyro's generator is seeded ``seed + rank``; ``None`` joins a
-        group when a launcher such as ``torchrun`` started several processes.
+        concatenated batch), Pyro's generator is seeded ``seed + rank``, the monitored
+        ELBO's rows are split across the ranks; ``None`` joins a group when a launcher
+        such as ``torchrun`` started several processes.
 
     Returns
     -------
@@ -242,7 +243,7 @@ class _DirectedTrainer(OptimizerTrainer):
     def evaluate_epoch(self, epoch: int, last: bool) -> dict:
         elbo = ll = None
         if self.subset is not None:
-            elbo = _monitor_elbo(self.model, self.subset)
+            elbo = _monitor_elbo(self.model, self.subset, self.replicas)
         if self.evaluation is not None:
             eval_data, every, samples = self.evaluation
             if (epoch + 1) % every == 0 or last:
@@ -270,6 +271,11 @@ def _train_epoch(model, data, perm, step_fn, opt, batch_size) -> float:
 
 
 @torch.no_grad()
-def _monitor_elbo(model, subset) -> float:
-    with seeded(_MONITOR_SEED, model.device), validation_disabled():
-        return float(log_weights(model, subset, 1).double().mean())
+def _monitor_elbo(model, subset, replicas=None) -> float:
+    """The mean single-sample ELBO log w of the rows of ``subset``, Pyro's draws seeded
+    ``_MONITOR_SEED``; in a data-parallel run (``replicas``) each rank scores its rows
+    r, r + W, ... (:func:`~inference.distributed.map_rows`) seeded ``_MONITOR_SEED + rank``
+    and every rank returns the mean over all rows."""
+    seed = _MONITOR_SEED if replicas is None else replicas.seed(_MONITOR_SEED)
+    with seeded(seed, model.device), validation_disabled():
+        return float(map_rows(lambda rows: log_weights(model, rows, 1)[0].double(), subset, replicas).mean())

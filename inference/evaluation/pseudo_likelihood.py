@@ -22,6 +22,7 @@ from pgm.checks import validation_disabled
 
 from ..backends import check_backend, fast_path
 from ..backends.requests import PseudoLikelihood
+from ..distributed import joined, map_rows
 from ..mcmc.sampling import make_generator
 from pgm import SPIN_KINDS
 
@@ -81,7 +82,7 @@ class FlipPseudoLikelihood:
 
 
 def pseudo_log_likelihood(model, data: torch.Tensor, generator: torch.Generator | None = None,
-                          n_units: int | None = None, *, backend: str = "auto") -> float:
+                          n_units: int | None = None, *, backend: str = "auto", distributed=None) -> float:
     r"""Mean pseudo-log-likelihood (Besag, 1975) of binary data, in nats per example.
 
     .. math::
@@ -123,6 +124,14 @@ def pseudo_log_likelihood(model, data: torch.Tensor, generator: torch.Generator 
     backend : {"auto", "torch"}, default "auto"
         ``"auto"``: a fast path where one applies (the binary RBM); ``"torch"``: always
         the generic flips.
+    distributed : bool or None, default None
+        Split the rows across the ranks of a ``torch.distributed`` group: rank r scores
+        the rows r, r + W, ... (:func:`~inference.distributed.map_rows`), drawing their
+        units from ``generator`` (default: seeded with the rank), and the per-row sums are
+        gathered in the rows' order before the mean, so every rank returns the mean over
+        all n rows. Pass each rank a generator of its own (seeded ``seed + rank``) for
+        independent draws. ``None`` joins a group that is open or that a launcher
+        (``torchrun``) describes; ``False`` scores every row on each process.
 
     Returns
     -------
@@ -157,7 +166,7 @@ def pseudo_log_likelihood(model, data: torch.Tensor, generator: torch.Generator 
     if len(model.data_groups) > 1:
         raise TypeError(f"{func}: {type(model).__name__}'s data rows hold the groups {list(model.data_groups)}; "
                         "the pseudo-likelihood flips binary units of one visible group only")
-    plan = free_energy_plan(model, func)
+    free_energy_plan(model, func)  # refuses a model without a tractable free energy
     data = check_visible(model, data, func)
     nv = grp.n_units
     if n_units is not None and (not isinstance(n_units, int) or isinstance(n_units, bool)
@@ -165,17 +174,30 @@ def pseudo_log_likelihood(model, data: torch.Tensor, generator: torch.Generator 
         raise ValueError(f"{func}: n_units must be None or an int in [1, {nv}], got {n_units!r}")
     if generator is not None and not isinstance(generator, torch.Generator):
         raise TypeError(f"{func}: generator must be a torch.Generator or None, got {type(generator).__name__}")
+    dev = model.device
+    data = data.to(device=dev, dtype=_F64)
+    with joined(distributed, dev, func) as replicas:
+        if generator is None and n_units is not None:
+            generator = make_generator(0 if replicas is None else replicas.seed(0), dev)
+        per_row = map_rows(lambda rows: _pll_rows(model, rows, generator, n_units, backend), data, replicas)
+    k = nv if n_units is None else n_units
+    return float(per_row.sum()) * (nv / k) / data.shape[0]
+
+
+def _pll_rows(model, data: torch.Tensor, generator: torch.Generator | None, n_units: int | None,
+             backend: str = "auto") -> torch.Tensor:
+    r"""Per row of checked float64 ``data`` (n, n_visible) on the model's device, shape (n,):
+    the sum over the units scored of log p(v_i | v_{-i}), all units (``n_units`` None) or
+    ``n_units`` drawn per row from ``generator`` (not yet scaled by n_v / k); no checks."""
+    grp = visible_group(model, "pseudo_log_likelihood")
     description = PseudoLikelihood(grp.name, grp.kind, n_units)
     runner = fast_path(model, description, backend=backend)
     if runner is None:
-        runner = FlipPseudoLikelihood(_float64_copy(model), description, plan)
-    dev = model.device
-    data = data.to(device=dev, dtype=_F64)
+        runner = FlipPseudoLikelihood(_float64_copy(model), description,
+                                      free_energy_plan(model, "pseudo_log_likelihood"))
     units = None
     if n_units is not None:
-        generator = generator or make_generator(0, dev)
-        units = torch.rand(data.shape, generator=generator, device=dev).topk(n_units, dim=1, largest=False).indices
-    k = nv if n_units is None else n_units
+        units = torch.rand(data.shape, generator=generator, device=data.device).topk(n_units, dim=1,
+                                                                                    largest=False).indices
     with torch.no_grad():
-        total = runner.run(data, units).sum()
-    return float(total) * (nv / k) / data.shape[0]
+        return runner.run(data, units)

@@ -18,6 +18,7 @@ import torch
 
 from pgm.checks import validation_disabled
 
+from ..distributed import joined, map_rows
 from ..mcmc import gibbs
 from ..partition.visible import check_visible, visible_group
 
@@ -56,7 +57,7 @@ def mean_field_reconstruction(model, v: torch.Tensor) -> torch.Tensor:
     return model.join_data({g: model.conditional(g, state).mean for g in data})
 
 
-def reconstruction_error(model, data: torch.Tensor) -> float:
+def reconstruction_error(model, data: torch.Tensor, *, distributed=None) -> float:
     r"""Mean squared error of the mean-field one-step reconstruction.
 
     .. math::
@@ -76,6 +77,13 @@ def reconstruction_error(model, data: torch.Tensor) -> float:
     data : Tensor, shape (n, n_visible)
         Values in [0, 1] for ``bernoulli`` units (grey levels are accepted), in [−1, 1]
         for spins, any finite values for real-valued units.
+    distributed : bool or None, default None
+        Split the rows across the ranks of a ``torch.distributed`` group: rank r
+        reconstructs the rows r, r + W, ... (:func:`~inference.distributed.map_rows`) and
+        the per-row errors are gathered in the rows' order before the mean, so every rank
+        returns the mean over all n rows (equal to one process's up to float rounding).
+        ``None`` joins a group that is open or that a launcher (``torchrun``) describes;
+        ``False`` reconstructs every row on each process.
 
     Returns
     -------
@@ -92,9 +100,19 @@ def reconstruction_error(model, data: torch.Tensor) -> float:
     visible_group(model, func)
     p = next(model.parameters())
     data = check_visible(model, data, func, exact=False).to(dtype=p.dtype, device=p.device)
+    with joined(distributed, p.device, func) as replicas:
+        if replicas is not None:
+            return float(map_rows(lambda rows: _row_errors(model, rows), data, replicas).sum()) / data.shape[0]
     total = 0.0
     with torch.no_grad(), validation_disabled():
         for v in data.split(_ROWS):
             r = mean_field_reconstruction(model, v)
             total += float((v.to(_F64) - r.to(_F64)).square().sum())
     return total / data.shape[0]
+
+
+def _row_errors(model, data: torch.Tensor) -> torch.Tensor:
+    """Σ_i (v_i − r_i(v))² per row of checked ``data``, float64, shape (n,)."""
+    with torch.no_grad(), validation_disabled():
+        return torch.cat([(v.to(_F64) - mean_field_reconstruction(model, v).to(_F64)).square().sum(1)
+                          for v in data.split(_ROWS)])

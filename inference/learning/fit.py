@@ -19,10 +19,11 @@ from ..training import Trainer, check_callbacks, fingerprint, monitor_subset, ru
 from ..training.loop import epoch_rows
 from ..training.checkpointer import generator_part, optimizer_part, scheduler_part
 from .averaging import ParameterAverage
-from .contrastive import CD, PCD, has_free_energy
+from .contrastive import CD, PCD
 from .hamiltonian import PersistentHMC
 from .tempered import PT
 from .history import History
+from .monitor import monitor as _monitor
 from .multi_prediction import MultiPrediction
 from .positive import MeanFieldPhase
 from .options import SHORTHAND, Checkpoint, Evaluation, Optimization, check_choice, check_float, check_int
@@ -32,8 +33,7 @@ from .steps import GenericSteps
 
 __all__ = ["fit"]
 
-_EXACT_PLL_UNITS = 128  # monitor the exact PLL up to this many visible units,
-_PLL_UNITS = {"auto": 2, "rows": 32}  # else an unbiased estimate from this many random units per example
+_PLL_UNITS = {"auto": 2, "rows": 32}  # random units per example of the PLL above monitor.EXACT_PLL_UNITS
 _RECON_EVERY = 8        # CD's training reconstruction error is taken on every 8th batch
 _POSTFIX = {"train_recon_error": "train_recon", "recon_error": "recon", "pseudo_log_likelihood": "pll",
             "log_likelihood": "ll"}
@@ -214,7 +214,8 @@ def fit(model: EnergyModel, data: torch.Tensor, *, method: str | None = None, k:
         ``torchrun`` started several processes. Each process trains a replica on its shard
         of ``data`` (``batch_size`` and ``n_chains`` per process), the gradients are
         averaged before every step, generators are seeded ``seed + rank`` and the
-        backends' fast paths step aside; rank 0 writes the checkpoint.
+        backends' fast paths step aside; the monitoring subset's rows are split across the
+        ranks (the PLL's units of rank r drawn from ``seed + r``); rank 0 writes the checkpoint.
 
     Returns
     -------
@@ -402,7 +403,7 @@ class _EnergyTrainer(Trainer):
         with _averaged(self.avg):
             if self.subset is not None:
                 row["pseudo_log_likelihood"], row["recon_error"] = _monitor(self.model, self.subset, self.pll_units,
-                                                                            self.seed or 0)
+                                                                            self.seed or 0, self.replicas)
             if evaluate is not None and ((epoch + 1) % evaluate.every == 0 or last):
                 (row["log_likelihood"], row["log_likelihood_lower"], row["log_likelihood_upper"],
                  row["log_z"]) = _evaluate(self.model, evaluate, self.eval_data, self.data, self.seed or 0,
@@ -446,23 +447,6 @@ def _averaged(avg):
         yield
     finally:
         avg.swap()
-
-
-def _monitor(model, subset, pll_units, seed):
-    """(pseudo-log-likelihood, reconstruction error) on the monitoring subset; ``None``
-    where the model has no free energy or (PLL) the data are not binary."""
-    if not has_free_energy(model):
-        return None, None
-    from ..evaluation import pseudo_log_likelihood, reconstruction_error
-
-    pll = None
-    binary = (model.data_groups == (model.visible_name,) and model.graph[model.visible_name].kind == "bernoulli"
-              and bool(((subset == 0) | (subset == 1)).all()))
-    if binary:
-        n_vis = subset.shape[1]
-        n_units = None if n_vis <= _EXACT_PLL_UNITS else pll_units
-        pll = pseudo_log_likelihood(model, subset, generator=make_generator(seed, subset.device), n_units=n_units)
-    return pll, reconstruction_error(model, subset)
 
 
 def _ais_options(evaluate, train_data, seed):

@@ -205,8 +205,13 @@ ROWS = [
         ValueError, "n_units", _binary_visible),
     Row("pseudo_log_likelihood: real-valued units", lambda c: pseudo_log_likelihood(c.model, c.data, c.gen),
         TypeError, "binary visible units", lambda subject: not _binary_visible(subject)),
+    Row("pseudo_log_likelihood: distributed 'yes'",
+        lambda c: pseudo_log_likelihood(c.model, c.data, c.gen, distributed="yes"), TypeError, "distributed",
+        _binary_visible),
     Row("reconstruction_error: NaN data", lambda c: reconstruction_error(c.model, c.bad_data("nan")), ValueError,
         "data"),
+    Row("reconstruction_error: distributed 1", lambda c: reconstruction_error(c.model, c.data, distributed=1),
+        TypeError, "distributed"),
     Row("reconstruction_error: flat data", lambda c: reconstruction_error(c.model, c.bad_data("flat")), ValueError,
         "data"),
     # -- an energy model as a Pyro distribution ------------------------------------------

@@ -77,6 +77,39 @@ RUNS = {
 }
 
 
+class Classes(torch.nn.Module):
+    """A coverage classifier without training: the class of a sample is its largest of the
+    first three values; it records how many rows each call classified."""
+
+    n_classes = 3
+
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+
+    def predict(self, x: torch.Tensor) -> torch.Tensor:
+        self.seen.append(x.shape[0])
+        return x.reshape(x.shape[0], -1)[:, :3].argmax(1)
+
+
+#: The monitored runs: name → (a fresh model, its data, fit's keywords, the monitors'
+#: columns). 7 monitored rows (rank 1's share padded by one), the stack's 9 ("auto": all).
+MONITORED = {
+    "rbm": (lambda: RBM(130, 3, seed=0).double(), lambda: data(8, 130),  # the PLL from 32 random units per row
+            dict(ONE_STEP, epochs=2, lr=0.1, monitor=7), ("pseudo_log_likelihood", "recon_error")),
+    "vae": (lambda: VAE(6, 5, 2, seed=0).double(), lambda: data(8), dict(ONE_STEP, epochs=2, monitor=7), ("elbo",)),
+    "cgan": (lambda: GAN(6, n_latent=2, hidden=(8,), n_classes=3, seed=0).double(), lambda: data(8),
+             dict(ONE_STEP, epochs=2, monitor=7, labels=torch.arange(8) % 3, coverage_every=1, min_classes=1),
+             ("monitor_real", "monitor_fake", "coverage_classes")),
+    "dcgan": (lambda: DCGAN(8, n_latent=3, channels=4, seed=0).double(), lambda: data(8, 64),
+              dict(ONE_STEP, epochs=2, monitor=7), ("monitor_real", "monitor_fake")),
+    "gsn": (lambda: GSN([6, 5], walkback=2, seed=0).double(), lambda: data(8), dict(ONE_STEP, epochs=2, monitor=7),
+            ("recon_error",)),
+    "stacked_finetune": (lambda: StackedAutoencoder([6, 4, 3], seed=0).double(), lambda: data(9),
+                         dict(ONE_STEP, method="finetune", epochs=2), ("recon_error",)),
+}
+
+
 #: The DBM's greedy pre-training: 9 rows (rank 1's shard padded), two steps per RBM and epoch.
 PRETRAIN = dict(epochs=2, batch_size=3, lr=0.1, seed=3, progress=False)
 
@@ -105,6 +138,12 @@ def main(out: str) -> None:
             got[name] = state(model)
             if name == "ae":
                 got["ae_loss"] = history.loss
+        for name, (build, rows, options, columns) in MONITORED.items():  # the monitors split across the ranks
+            model, extra = build(), {"coverage": Classes()} if "coverage_every" in options else {}
+            history = inference.fit(model, rows(), distributed=True, **options, **extra)
+            history = history.finetune if isinstance(history, tuple) else history  # the stack's: its fine-tuning
+            got[f"monitored_{name}"] = (state(model), {c: getattr(history, c) for c in columns},
+                                        extra["coverage"].seen if extra else None)
         dbm = DBM([6, 4, 3], centered=True, seed=0).double()
         layers = inference.pretrain_dbm(dbm, data(9), distributed=True, **PRETRAIN)
         got["dbm_pretrain"] = (state(dbm), [layer.recon_error for layer in layers])

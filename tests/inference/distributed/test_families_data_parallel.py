@@ -229,3 +229,116 @@ def test_an_autoencoder_s_errors_in_training_split_the_rows(ranks):
         err = _row_errors(dae, held_out[rows], 12345 + r)[3]
         per[rows[:4 - r]] = err[:4 - r]
     assert r0["evaluated_dae"][2][-1] == pytest.approx(float(per.mean()), abs=1e-12)
+
+
+def _trained(run, ranks):
+    """The monitored run's model with rank 0's final parameters and buffers (float64)."""
+    model = worker.MONITORED[run][0]()
+    with torch.no_grad():
+        saved = ranks[0][f"monitored_{run}"][0]
+        targets = list(model.parameters()) + [b for b in model.buffers() if b.is_floating_point()]
+        assert len(targets) == len(saved)
+        for t, value in zip(targets, saved):
+            t.copy_(value)
+    return model
+
+
+def _shards(n: int):
+    """Rank r's rows r, r + 2, ... of n, padded as the sampler pads them, and how many are
+    its own (the rest repeat the first rows)."""
+    size = -(-n // 2)
+    return [(torch.tensor([(r + 2 * j) % n for j in range(size)]), len(range(r, n, 2))) for r in range(2)]
+
+
+def _per_shard(n: int, per_row) -> torch.Tensor:
+    """The n per-row values of ``per_row(rows, r)`` computed on each rank's shard, the
+    sampler's padding dropped, in the rows' order."""
+    out = torch.empty(n, dtype=torch.float64)
+    for r, (rows, own) in enumerate(_shards(n)):
+        out[rows[:own]] = per_row(rows, r)[:own]
+    return out
+
+
+@pytest.mark.parametrize("run", list(worker.MONITORED))
+def test_the_monitors_are_the_same_on_both_ranks(ranks, run):
+    r0, r1 = ranks
+    columns = worker.MONITORED[run][3]
+    assert r0[f"monitored_{run}"][1] == r1[f"monitored_{run}"][1]
+    assert all(len(r0[f"monitored_{run}"][1][c]) == 2 for c in columns)
+    assert all(v is not None for c in columns for v in r0[f"monitored_{run}"][1][c])
+    for a, b in zip(r0[f"monitored_{run}"][0], r1[f"monitored_{run}"][0]):
+        assert torch.equal(a, b)
+
+
+def test_an_energy_model_s_monitor_splits_the_rows(ranks):
+    """The reconstruction error is one process's on the 7 rows; the PLL's 32 units per row
+    are drawn on each rank's shard from seed + rank."""
+    from inference.evaluation import reconstruction_error
+    from inference.evaluation.pseudo_likelihood import _pll_rows
+    from inference.mcmc.sampling import make_generator
+
+    rbm, monitored = _trained("rbm", ranks), ranks[0]["monitored_rbm"][1]
+    subset, seed = worker.data(8, 130)[:7], worker.ONE_STEP["seed"]
+    assert monitored["recon_error"][-1] == pytest.approx(reconstruction_error(rbm, subset, distributed=False),
+                                                         abs=1e-12)
+    per = _per_shard(7, lambda rows, r: _pll_rows(rbm, subset[rows], make_generator(seed + r), 32) * (130 / 32))
+    assert monitored["pseudo_log_likelihood"][-1] == pytest.approx(float(per.mean()), abs=1e-10)
+    one_process = float(_pll_rows(rbm, subset, make_generator(seed), 32).mean()) * 130 / 32
+    assert monitored["pseudo_log_likelihood"][-1] != pytest.approx(one_process, abs=1e-6)  # not every rank alike
+
+
+def test_a_directed_model_s_monitored_elbo_splits_the_rows(ranks):
+    from inference.directed.train import _MONITOR_SEED
+    from inference.evaluation.weights import log_weights, seeded
+
+    vae, subset = _trained("vae", ranks), worker.data(8)[:7]
+
+    def elbo(rows, r):
+        with torch.no_grad(), seeded(_MONITOR_SEED + r, torch.device("cpu")):
+            return log_weights(vae, subset[rows], 1)[0].double()
+
+    assert ranks[0]["monitored_vae"][1]["elbo"][-1] == pytest.approx(float(_per_shard(7, elbo).mean()), abs=1e-10)
+
+
+@pytest.mark.parametrize("run", ["cgan", "dcgan"])
+def test_a_gan_s_monitors_are_one_process_s_on_the_final_parameters(ranks, run):
+    """D on the 7 real rows and on G of their fixed z (with their labels), and the classes
+    of the 500 coverage samples: deterministic in eval mode, so one process's numbers; the
+    classifier saw each rank's 250 draws, never all 500."""
+    from inference.adversarial.train import _GANTrainer
+    from inference.training import monitor_subset
+
+    model, (_, history, seen) = _trained(run, ranks), ranks[0][f"monitored_{run}"]
+    x, options = worker.MONITORED[run][1](), worker.MONITORED[run][2]
+    labels = options.get("labels")
+    coverage = (worker.Classes(), 1, 1) if "coverage_every" in options else (None, 1, 1)
+    trainer = _GANTrainer(model, x, labels, {"seed": options["seed"], "method": "non_saturating", "d_steps": 1},
+                          None, None, None, monitor_subset(x, 7), 7, coverage)
+    with torch.no_grad():
+        row = trainer.evaluate_epoch(1, True)
+    for column in worker.MONITORED[run][3]:
+        assert history[column][-1] == pytest.approx(row[column], abs=1e-12)
+    if coverage[0] is not None:
+        assert seen == ranks[1][f"monitored_{run}"][2] == [250, 250]
+        assert history["coverage_classes"][-1] > 1
+
+
+def test_a_gsn_s_monitor_reconstructs_each_rank_s_rows_with_its_own_noise(ranks):
+    from inference.mcmc.sampling import make_generator
+
+    gsn, subset = _trained("gsn", ranks), worker.data(8)[:7]
+
+    def errors(rows, r):
+        with torch.no_grad():
+            x = subset[rows]
+            return (gsn.reconstructions(x, make_generator(12345 + r))[-1] - x).double().square().sum(-1)
+
+    assert ranks[0]["monitored_gsn"][1]["recon_error"][-1] == pytest.approx(float(_per_shard(7, errors).mean()),
+                                                                            abs=1e-12)
+
+
+def test_a_stack_s_fine_tuning_monitor_is_one_process_s(ranks):
+    stack, x = _trained("stacked_finetune", ranks), worker.data(9)
+    with torch.no_grad():
+        want = float((stack.decode(stack.encode(x)) - x).double().square().sum(-1).mean())
+    assert ranks[0]["monitored_stacked_finetune"][1]["recon_error"][-1] == pytest.approx(want, abs=1e-12)
