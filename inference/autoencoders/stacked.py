@@ -78,8 +78,10 @@ def fit_stacked(stack, data: torch.Tensor, *, method: str = "greedy", epochs: in
         (:mod:`inference.distributed`); ``None`` joins one when a launcher such as
         ``torchrun`` set the environment.
     **options
-        Further keywords of :func:`fit_autoencoder` (greedy: ``method`` of each layer as
-        ``layer_method``, ``walkback``, ``sparsity_decay``, ``monitor``...).
+        Greedy: further keywords of :func:`fit_autoencoder` (``method`` of each layer as
+        ``layer_method``, ``walkback``, ``sparsity_decay``, ``monitor``...). Finetune:
+        ``monitor`` alone, the rows of the fixed subset whose reconstruction error each
+        epoch records ("auto", the default: n / 20, 100 to 1000; 0: none).
 
     Returns
     -------
@@ -97,8 +99,11 @@ def fit_stacked(stack, data: torch.Tensor, *, method: str = "greedy", epochs: in
             raise TypeError(f"fit: method 'finetune' of a stacked autoencoder does not take {unknown}")
         check_int(epochs, "epochs", 1, "fit"), check_int(batch_size, "batch_size", 1, "fit")
         check_bool(progress, "progress", "fit")
+        monitor = options.get("monitor", "auto")
+        if monitor != "auto":
+            check_int(monitor, "monitor", 0, "fit")
         with joined(distributed, stack.device, "fit") as replicas:  # the process group, closed at the end
-            trainer = _FineTuner(stack, data, batch_size, lr, seed).distribute(replicas)
+            trainer = _FineTuner(stack, data, batch_size, lr, seed, monitor).distribute(replicas)
             history = run_epochs(trainer, epochs, checkpoint=as_checkpoint(checkpoint, checkpoint_every, resume),
                                  callbacks=check_callbacks(callbacks), progress=progress)
         return StackedHistory([], history)
@@ -123,11 +128,11 @@ class _FineTuner(OptimizerTrainer):
     desc = "fit finetune"
     postfix = {"loss": "loss", "recon_error": "recon"}
 
-    def __init__(self, stack, data, batch_size, lr, seed):
+    def __init__(self, stack, data, batch_size, lr, seed, monitor="auto"):
         super().__init__(stack, data, torch.optim.Adam(stack.parameters(), lr=lr), make_generator(seed, stack.device),
                          {"method": "finetune", "batch_size": batch_size, "lr": lr, "seed": seed})
         self.batch_size, self._lr = batch_size, lr
-        self.subset = monitor_subset(data, "auto")
+        self.subset = monitor_subset(data, monitor)
         self.history = AutoencoderHistory()
 
     def train_epoch(self, epoch: int) -> dict:
@@ -148,7 +153,7 @@ class _FineTuner(OptimizerTrainer):
         def errors(x):  # in a data-parallel run each rank reconstructs its rows r, r + W, ...
             return (self.model.decode(self.model.encode(x)) - x).double().square().sum(-1)
 
-        err = float(map_rows(errors, self.subset, self.replicas).mean())
+        err = None if self.subset is None else float(map_rows(errors, self.subset, self.replicas).mean())
         return {"recon_error": err, "denoise_error": None, "mean_activation": None, "contraction": None,
                 "eval_recon_error": None, "eval_denoise_error": None}
 

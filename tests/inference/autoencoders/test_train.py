@@ -107,6 +107,25 @@ def test_fine_tuning_lowers_the_deep_reconstruction_loss_and_the_classifier_is_t
         torch.testing.assert_close(got, want)
 
 
+@pytest.mark.parametrize("monitor", [0, 7])
+def test_fine_tuning_monitors_the_rows_asked_for(digits, monitor):
+    """``monitor`` rows of the fixed subset (none for 0), scored after each epoch."""
+    from inference.training import monitor_subset
+
+    stack = StackedAutoencoder([64, 16, 8], seed=0)
+    hist = fit_stacked(stack, digits, method="finetune", epochs=2, monitor=monitor, **QUIET).finetune
+    if monitor == 0:
+        assert hist.recon_error == [None, None]
+        return
+    x = monitor_subset(digits, monitor)
+    assert x.shape[0] == 7
+    with torch.no_grad():
+        want = float((stack.decode(stack.encode(x)) - x).double().square().sum(-1).mean())
+    assert hist.recon_error[-1] == pytest.approx(want, rel=1e-12)
+    with pytest.raises(ValueError, match="monitor"):
+        fit_stacked(stack, digits, method="finetune", epochs=1, monitor=-1, **QUIET)
+
+
 @pytest.mark.parametrize("call, error, match", [
     (lambda m, x: fit_autoencoder(m, x, method="walkback", epochs=1), ValueError, "needs a corruption"),
     (lambda m, x: fit_autoencoder(m, x[:, :10], epochs=1), ValueError, "64 columns"),
