@@ -154,3 +154,31 @@ def plain_hmc_step(log_prob, z, eps, n_leapfrog, gen, lp0=None, g=None):
     accept = torch.rand(z.shape[0], generator=gen, dtype=z.dtype).log() < (lp1 - 0.5 * p.square().sum(-1)
                                                                             - lp0 + 0.5 * p0.square().sum(-1))
     return torch.where(accept[:, None], z1, z)
+
+
+def two_processes(script: str, argv: list, timeout: float = 3600) -> dict:
+    """Run ``python script *argv --worker OUT`` as ranks 0 and 1 of a gloo group (RANK,
+    LOCAL_RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT set, one thread each, as ``torchrun``
+    would) and return the JSON that rank 0 wrote to OUT."""
+    import json
+    import socket
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "result.json")
+        procs = [subprocess.Popen([sys.executable, script, *map(str, argv), "--worker", out], cwd=root,
+                                  env={**os.environ, "RANK": str(r), "LOCAL_RANK": str(r), "WORLD_SIZE": "2",
+                                       "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "OMP_NUM_THREADS": "1",
+                                       "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])})
+                 for r in range(2)]
+        for p in procs:
+            if p.wait(timeout=timeout) != 0:
+                raise SystemExit(f"a worker failed with exit status {p.returncode}")
+        return json.loads(Path(out).read_text())

@@ -29,18 +29,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import torch
 
-from _common import format_table, machine_line
+from _common import format_table, machine_line, two_processes
 
-ROOT = Path(__file__).resolve().parents[1]
 CASES = ("rbm-ais", "rbm-exact", "dbm-bound", "vae-importance", "gan-decoder-ais")
 
 
@@ -106,23 +102,6 @@ def _worker(out: str, args) -> None:
         Path(out).write_text(json.dumps(times))
 
 
-def _two_processes(argv: list) -> dict:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    with tempfile.TemporaryDirectory() as tmp:
-        out = os.path.join(tmp, "times.json")
-        procs = [subprocess.Popen([sys.executable, __file__, *argv, "--worker", out], cwd=ROOT,
-                                  env={**os.environ, "RANK": str(r), "LOCAL_RANK": str(r), "WORLD_SIZE": "2",
-                                       "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "OMP_NUM_THREADS": "1",
-                                       "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])})
-                 for r in range(2)]
-        for p in procs:
-            if p.wait(timeout=3600) != 0:
-                raise SystemExit(f"a worker failed with exit status {p.returncode}")
-        return json.loads(Path(out).read_text())
-
-
 def _parser():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--chains", type=int, default=100, help="AIS chains of the RBM (default 100)")
@@ -151,7 +130,7 @@ def main(argv=None) -> None:
     torch.set_num_threads(1)
     print(machine_line())
     one = {name: _seconds(name, args) for name in args.cases}
-    two = _two_processes(argv)
+    two = two_processes(__file__, argv)
     print(machine_line())
     table = [[name, f"{one[name]:.3f}", f"{two[name]:.3f}", f"{one[name] / (2 * two[name]):.2f}"]
              for name in args.cases]

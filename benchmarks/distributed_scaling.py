@@ -24,17 +24,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
-import subprocess
-import sys
-import tempfile
 from pathlib import Path
 
 import torch
 
-from _common import format_table, machine_line
+from _common import format_table, machine_line, two_processes
 
-ROOT = Path(__file__).resolve().parents[1]
 BATCH = 100
 
 
@@ -96,24 +91,6 @@ def _all_reduce_ms(model, repeats: int = 20) -> float:
     return 1000 * best
 
 
-def _two_processes(rows: int, epochs: int) -> dict:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    with tempfile.TemporaryDirectory() as tmp:
-        out = os.path.join(tmp, "rates.json")
-        procs = [subprocess.Popen([sys.executable, __file__, "--worker", out, "--rows", str(rows), "--epochs",
-                                   str(epochs)], cwd=ROOT,
-                                  env={**os.environ, "RANK": str(r), "LOCAL_RANK": str(r), "WORLD_SIZE": "2",
-                                       "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "OMP_NUM_THREADS": "1",
-                                       "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])})
-                 for r in range(2)]
-        for p in procs:
-            if p.wait(timeout=600) != 0:
-                raise SystemExit(f"a worker failed with exit status {p.returncode}")
-        return json.loads(Path(out).read_text())
-
-
 def _traffic() -> list:
     """Per model: bytes all-reduced per step and multiply-adds per step and process."""
     rows = []
@@ -145,7 +122,8 @@ def main() -> None:
             name: _run(name, args.rows, args.epochs, "torch", False) for name in ("rbm", "vae")}
     torch.set_num_threads(1)
     fast = _run("rbm", args.rows, args.epochs, "auto", False)
-    rates["2 processes, 1 thread each"] = _two_processes(args.rows, args.epochs)
+    rates["2 processes, 1 thread each"] = two_processes(__file__, ["--rows", args.rows, "--epochs", args.epochs],
+                                                        timeout=600)
     print(machine_line())
     base = rates["1 process, 1 thread"]
     table = [[config, f"{r['rbm']:.0f}", f"{r['vae']:.0f}"] for config, r in rates.items()]
