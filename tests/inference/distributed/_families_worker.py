@@ -106,7 +106,7 @@ MONITORED = {
     "gsn": (lambda: GSN([6, 5], walkback=2, seed=0).double(), lambda: data(8), dict(ONE_STEP, epochs=2, monitor=7),
             ("recon_error",)),
     "stacked_finetune": (lambda: StackedAutoencoder([6, 4, 3], seed=0).double(), lambda: data(9),
-                         dict(ONE_STEP, method="finetune", epochs=2), ("recon_error",)),
+                         dict(ONE_STEP, method="finetune", epochs=2, monitor=9), ("recon_error",)),
 }
 
 
