@@ -13,22 +13,18 @@ from __future__ import annotations
 import pytest
 import torch
 
-dist = pytest.importorskip("torch.distributed")
-if not (dist.is_available() and dist.is_gloo_available()):
-    pytest.skip("torch.distributed with gloo is not available", allow_module_level=True)
+from models import VAE, SigmoidBeliefNet
+from models.energy import RBM
 
-from models import VAE, SigmoidBeliefNet  # noqa: E402
-from models.energy import RBM  # noqa: E402
+import inference
+from inference.backends.vae import VAEObjective
+from inference.learning.contrastive import CD, PCD, surrogate_loss
+from inference.partition import ais_log_partition, exact_log_partition
+from inference.partition.estimate import from_log_weights
+from inference.partition.split_ais import ais_chain_weights, chain_share
 
-import inference  # noqa: E402
-from inference.backends.vae import VAEObjective  # noqa: E402
-from inference.learning.contrastive import CD, PCD, surrogate_loss  # noqa: E402
-from inference.partition import ais_log_partition, exact_log_partition  # noqa: E402
-from inference.partition.estimate import from_log_weights  # noqa: E402
-from inference.partition.split_ais import ais_chain_weights, chain_share  # noqa: E402
-
-from . import _worker  # noqa: E402
-from ._launch import free_port, run_ranks  # noqa: E402
+from . import _worker
+from ._launch import free_port, run_ranks
 
 @pytest.fixture(scope="module")
 def ranks(tmp_path_factory):

@@ -11,20 +11,16 @@ from __future__ import annotations
 import pytest
 import torch
 
-dist = pytest.importorskip("torch.distributed")
-if not (dist.is_available() and dist.is_gloo_available()):
-    pytest.skip("torch.distributed with gloo is not available", allow_module_level=True)
+import inference
+from inference import exact_log_partition, log_likelihood
+from inference.partition.estimate import from_log_weights
+from inference.partition.split_ais import ais_chain_weights, chain_share
+from models import DBM, VAE
+from models.energy import RBM
+from inference.families.protocol import families
 
-import inference  # noqa: E402
-from inference import exact_log_partition, log_likelihood  # noqa: E402
-from inference.partition.estimate import from_log_weights  # noqa: E402
-from inference.partition.split_ais import ais_chain_weights, chain_share  # noqa: E402
-from models import DBM, VAE  # noqa: E402
-from models.energy import RBM  # noqa: E402
-from inference.families.protocol import families  # noqa: E402
-
-from . import _families_worker as worker  # noqa: E402
-from ._launch import run_ranks  # noqa: E402
+from . import _families_worker as worker
+from ._launch import run_ranks
 
 @pytest.fixture(scope="module")
 def ranks(tmp_path_factory):

@@ -18,26 +18,22 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-dist = pytest.importorskip("torch.distributed")
-if not (dist.is_available() and dist.is_gloo_available()):
-    pytest.skip("torch.distributed with gloo is not available", allow_module_level=True)
+from models import DBM, DBN, NADE, Autoencoder, SigmoidBeliefNet
+from models.energy import RBM
 
-from models import DBM, DBN, NADE, Autoencoder, SigmoidBeliefNet  # noqa: E402
-from models.energy import RBM  # noqa: E402
+from inference.checkpoint import save_model
+from inference.cli import main as pgm
+from inference.distributed import scatter_states
+from inference.evaluation import log_likelihood
+from inference.learning import PCD, PT
+from inference.learning.parts import estimator_part
+from inference.partition import exact_log_partition
+from inference.partition.estimate import from_log_weights
+from inference.partition.split_ais import ais_chain_weights, chain_share
+from inference.training.checkpointer import generator_part
 
-from inference.checkpoint import save_model  # noqa: E402
-from inference.cli import main as pgm  # noqa: E402
-from inference.distributed import scatter_states  # noqa: E402
-from inference.evaluation import log_likelihood  # noqa: E402
-from inference.learning import PCD, PT  # noqa: E402
-from inference.learning.parts import estimator_part  # noqa: E402
-from inference.partition import exact_log_partition  # noqa: E402
-from inference.partition.estimate import from_log_weights  # noqa: E402
-from inference.partition.split_ais import ais_chain_weights, chain_share  # noqa: E402
-from inference.training.checkpointer import generator_part  # noqa: E402
-
-from . import _eval_worker as worker  # noqa: E402
-from ._launch import free_port, run_ranks  # noqa: E402
+from . import _eval_worker as worker
+from ._launch import free_port, run_ranks
 
 
 @pytest.fixture(scope="module")

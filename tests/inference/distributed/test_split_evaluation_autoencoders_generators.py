@@ -16,21 +16,17 @@ import math
 import pytest
 import torch
 
-dist = pytest.importorskip("torch.distributed")
-if not (dist.is_available() and dist.is_gloo_available()):
-    pytest.skip("torch.distributed with gloo is not available", allow_module_level=True)
+from models import Autoencoder
+from models.adversarial import DCGAN, GAN, GMMN
+from models.autoencoders import GSN, StackedAutoencoder
 
-from models import Autoencoder  # noqa: E402
-from models.adversarial import DCGAN, GAN, GMMN  # noqa: E402
-from models.autoencoders import GSN, StackedAutoencoder  # noqa: E402
+from inference.checkpoint import load_model, save_model
+from inference.cli import main as pgm
+from inference.evaluation.decoder_ais import decoder_ais, reverse_decoder_ais
+from inference.mcmc import make_generator
 
-from inference.checkpoint import load_model, save_model  # noqa: E402
-from inference.cli import main as pgm  # noqa: E402
-from inference.evaluation.decoder_ais import decoder_ais, reverse_decoder_ais  # noqa: E402
-from inference.mcmc import make_generator  # noqa: E402
-
-from . import _eval_aegen_worker as worker  # noqa: E402
-from ._launch import run_ranks  # noqa: E402
+from . import _eval_aegen_worker as worker
+from ._launch import run_ranks
 
 #: Each rank's rows of 7 on 2 ranks; the last of rank 1's is the padding (row 0 again).
 SHARDS = [torch.tensor([0, 2, 4, 6]), torch.tensor([1, 3, 5, 0])]

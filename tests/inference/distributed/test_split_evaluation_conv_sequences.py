@@ -18,24 +18,20 @@ import math
 import pytest
 import torch
 
-dist = pytest.importorskip("torch.distributed")
-if not (dist.is_available() and dist.is_gloo_available()):
-    pytest.skip("torch.distributed with gloo is not available", allow_module_level=True)
+from models import ConvDBN
+from models.energy import RNNRBM, ConditionalRBM, ConvRBM
 
-from models import ConvDBN  # noqa: E402
-from models.energy import RNNRBM, ConditionalRBM, ConvRBM  # noqa: E402
+from inference.checkpoint import load_model, save_model
+from inference.cli import main as pgm
+from inference.cli.data import load_data
+from inference.convdbn import conv_dbn_log_likelihood
+from inference.partition import exact_log_partition
+from inference.partition.estimate import from_log_weights
+from inference.partition.split_ais import ais_chain_weights, chain_share
+from inference.sequences import next_frame_prediction, sequence_log_likelihood
 
-from inference.checkpoint import load_model, save_model  # noqa: E402
-from inference.cli import main as pgm  # noqa: E402
-from inference.cli.data import load_data  # noqa: E402
-from inference.convdbn import conv_dbn_log_likelihood  # noqa: E402
-from inference.partition import exact_log_partition  # noqa: E402
-from inference.partition.estimate import from_log_weights  # noqa: E402
-from inference.partition.split_ais import ais_chain_weights, chain_share  # noqa: E402
-from inference.sequences import next_frame_prediction, sequence_log_likelihood  # noqa: E402
-
-from . import _eval_convseq_worker as worker  # noqa: E402
-from ._launch import free_port, run_ranks  # noqa: E402
+from . import _eval_convseq_worker as worker
+from ._launch import free_port, run_ranks
 
 _F64 = torch.float64
 

@@ -18,22 +18,18 @@ import math
 import pytest
 import torch
 
-dist = pytest.importorskip("torch.distributed")
-if not (dist.is_available() and dist.is_gloo_available()):
-    pytest.skip("torch.distributed with gloo is not available", allow_module_level=True)
+from models import DBM
+from models.energy import ClassRBM, Hopfield, MeanCovarianceRBM, MPoT
 
-from models import DBM  # noqa: E402
-from models.energy import ClassRBM, Hopfield, MeanCovarianceRBM, MPoT  # noqa: E402
+from inference.checkpoint import load_model, save_model
+from inference.cli import main as pgm
+from inference.evaluation import log_likelihood, variational_bound
+from inference.partition.estimate import from_log_weights
+from inference.partition.hmc_ais import hmc_ais_chain_weights, hmc_ais_log_partition
+from inference.partition.split_ais import chain_share
 
-from inference.checkpoint import load_model, save_model  # noqa: E402
-from inference.cli import main as pgm  # noqa: E402
-from inference.evaluation import log_likelihood, variational_bound  # noqa: E402
-from inference.partition.estimate import from_log_weights  # noqa: E402
-from inference.partition.hmc_ais import hmc_ais_chain_weights, hmc_ais_log_partition  # noqa: E402
-from inference.partition.split_ais import chain_share  # noqa: E402
-
-from . import _eval_energy_worker as worker  # noqa: E402
-from ._launch import free_port, run_ranks  # noqa: E402
+from . import _eval_energy_worker as worker
+from ._launch import free_port, run_ranks
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
