@@ -17,7 +17,7 @@ from pgm.checks import check_bool, check_capable, check_float, check_int, valida
 
 from ..mcmc.sampling import make_generator
 from ..training import EpochTable, OptimizerTrainer, check_callbacks, monitor_subset, run_epochs, training_data
-from ..distributed import joined, map_rows
+from ..distributed import joined, map_rows, rank_seed
 from ..training.options import as_checkpoint
 
 __all__ = ["GSNHistory", "fit_gsn", "sample_gsn", "gsn_loss"]
@@ -96,7 +96,7 @@ class _GSNTrainer(OptimizerTrainer):
         if self.subset is None:
             return {"recon_error": None}
         # in a data-parallel run each rank reconstructs its rows r, r + W, ..., its noise seeded 12345 + rank
-        seed = 12345 if self.replicas is None else self.replicas.seed(12345)
+        seed = rank_seed(12345, self.replicas)
 
         def errors(x):
             p = self.model.reconstructions(x, make_generator(seed, x.device))[-1]

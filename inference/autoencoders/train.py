@@ -33,7 +33,7 @@ import torch
 from pgm import checks
 from pgm.checks import check_capable, validation_disabled
 
-from ..distributed import joined, map_rows
+from ..distributed import joined, map_rows, rank_seed
 from ..mcmc.sampling import make_generator
 from ..training import EpochTable, OptimizerTrainer, Part, check_callbacks, monitor_subset, run_epochs, training_data
 from ..training.options import as_checkpoint, check_run_options, make_optimizer
@@ -239,8 +239,7 @@ def errors(model, x: torch.Tensor, seed: int | None = 12345, *, distributed=None
         ``contraction``, floats.
     """
     with joined(distributed, x.device, "errors") as replicas:
-        if replicas is not None:  # this rank's corruptions
-            seed = replicas.seed(seed)
+        seed = rank_seed(seed, replicas)  # this rank's corruptions
         per = map_rows(lambda rows: _row_errors(model, rows, seed), x, replicas)
     return {"recon_error": float(per[0].mean()), "denoise_error": float(per[3].mean()) if len(per) > 3 else None,
             "mean_activation": float(per[1].mean()), "contraction": float(per[2].mean())}

@@ -32,7 +32,7 @@ import torch
 from models.directed import ConvDBN
 from pgm.checks import check_int, check_model, check_seed
 
-from ..distributed import joined, map_rows
+from ..distributed import joined, map_rows, rank_seed
 from ..mcmc import gibbs
 from ..mcmc.sampling import make_generator
 from ..partition import LogZEstimate, check_enumerable
@@ -157,7 +157,7 @@ def conv_dbn_log_likelihood(model: ConvDBN, data: torch.Tensor, log_z="auto", *,
     with joined(distributed, model.device, where) as replicas:
         lz = top_log_partition(model, log_z, data=data if train_data is None else train_data,
                                ais_options=ais_options, where=where, replicas=replicas)
-        draws = seed if replicas is None else replicas.seed(seed)  # rank r's draws seeded seed + r
+        draws = rank_seed(seed, replicas)  # rank r's draws seeded seed + r
         per_iw, per_elbo = map_rows(lambda rows: _per_example(m, rows, n_samples, lz.log_z, draws), v, replicas)
     n = v.shape[0]
     sem = float(per_iw.std() / math.sqrt(n)) if n > 1 else math.nan

@@ -27,7 +27,7 @@ from pgm import checks
 from pgm.checks import check_seed, validation_disabled
 
 from ..backends import fast_path
-from ..distributed import joined, map_rows
+from ..distributed import joined, map_rows, rank_seed
 from ..training import OptimizerTrainer, check_callbacks, monitor_subset, run_epochs, training_data
 from ..training.options import as_checkpoint, make_optimizer
 from ..training.checkpointer import global_rng_parts, module_part
@@ -276,6 +276,6 @@ def _monitor_elbo(model, subset, replicas=None) -> float:
     ``_MONITOR_SEED``; in a data-parallel run (``replicas``) each rank scores its rows
     r, r + W, ... (:func:`~inference.distributed.map_rows`) seeded ``_MONITOR_SEED + rank``
     and every rank returns the mean over all rows."""
-    seed = _MONITOR_SEED if replicas is None else replicas.seed(_MONITOR_SEED)
+    seed = rank_seed(_MONITOR_SEED, replicas)
     with seeded(seed, model.device), validation_disabled():
         return float(map_rows(lambda rows: log_weights(model, rows, 1)[0].double(), subset, replicas).mean())

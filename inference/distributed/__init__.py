@@ -12,9 +12,9 @@ on its own shard of the data, gradients averaged before every optimizer step.
 """
 
 from .gradients import average_gradients
-from .group import Replicas, joined, launch_rank, launched, resolve
+from .group import Replicas, joined, launch_rank, launched, rank_seed, resolve
 from .rank_state import gather_states, scatter_states
 from .shard import Shard, map_rows
 
 __all__ = ["Replicas", "Shard", "average_gradients", "gather_states", "joined", "launch_rank", "launched", "map_rows",
-           "resolve", "scatter_states"]
+           "rank_seed", "resolve", "scatter_states"]

@@ -168,6 +168,12 @@ class Replicas:
             else torch.device("cpu")
 
 
+def rank_seed(seed: int | None, replicas) -> int | None:
+    """This process's seed for its own draws: ``seed`` on one process (``replicas`` None),
+    ``seed + rank`` in a group (:meth:`Replicas.seed`)."""
+    return seed if replicas is None else replicas.seed(seed)
+
+
 def resolve(distributed, where: str = "fit") -> bool:
     """Whether a run is data-parallel: ``distributed`` as given (True/False), or for
     ``None`` whether a process group of several ranks is open or a launcher's environment

@@ -22,7 +22,7 @@ from pgm.checks import validation_disabled
 
 from ..backends import check_backend, fast_path
 from ..backends.requests import PseudoLikelihood
-from ..distributed import joined, map_rows
+from ..distributed import joined, map_rows, rank_seed
 from ..mcmc.sampling import make_generator
 from pgm import SPIN_KINDS
 
@@ -178,7 +178,7 @@ def pseudo_log_likelihood(model, data: torch.Tensor, generator: torch.Generator 
     data = data.to(device=dev, dtype=_F64)
     with joined(distributed, dev, func) as replicas:
         if generator is None and n_units is not None:
-            generator = make_generator(0 if replicas is None else replicas.seed(0), dev)
+            generator = make_generator(rank_seed(0, replicas), dev)
         per_row = map_rows(lambda rows: _pll_rows(model, rows, generator, n_units, backend), data, replicas)
     k = nv if n_units is None else n_units
     return float(per_row.sum()) * (nv / k) / data.shape[0]

@@ -18,7 +18,7 @@ from models.autoencoders import GSN, NOISES, Autoencoder, StackedAutoencoder
 from ..autoencoders import chain as dae_chain
 from ..autoencoders import errors, fit_autoencoder, fit_stacked
 from ..autoencoders.gsn import fit_gsn, sample_gsn
-from ..distributed import joined, map_rows
+from ..distributed import joined, map_rows, rank_seed
 from .arguments import COUNT, UsageError, add_sizes_argument, real, sizes_for
 from .protocol import Family, _keywords, final_numbers, register
 
@@ -42,9 +42,7 @@ def _split_rows(fn, x: torch.Tensor, seed):
     under a process group (``pgm eval`` under ``torchrun``) each rank its rows r, r + W, ...
     with ``seed + rank``, gathered back in the rows' order; on one process ``fn(x, seed)``."""
     with joined(None, x.device, "pgm eval") as replicas, torch.no_grad():
-        if replicas is not None:
-            seed = replicas.seed(seed)
-        return map_rows(lambda rows: fn(rows, seed), x, replicas)
+        return map_rows(lambda rows: fn(rows, rank_seed(seed, replicas)), x, replicas)
 
 
 class _SplitRows:

@@ -12,7 +12,7 @@ from pgm import SPIN_KINDS
 from pgm.checks import check_bool, check_chains_memory, check_model, check_units, validation_disabled
 
 from .. import backends
-from ..distributed import Shard, average_gradients, joined
+from ..distributed import Shard, average_gradients, joined, rank_seed
 from ..mcmc.sampling import make_generator
 from ..threads import graph_work, threads_for
 from ..training import Trainer, check_callbacks, fingerprint, monitor_subset, run_epochs
@@ -288,7 +288,7 @@ def fit(model: EnergyModel, data: torch.Tensor, *, method: str | None = None, k:
 
     # -- set-up -------------------------------------------------------------------------
     with joined(distributed, model.device, "fit") as replicas:  # the process group, closed at the end
-        gen = make_generator(seed if replicas is None else replicas.seed(seed), model.device)
+        gen = make_generator(rank_seed(seed, replicas), model.device)
         shard = None if replicas is None else Shard(data.shape[0], replicas, seed or 0)  # this rank's rows
         n = data.shape[0] if shard is None else shard.size
         chains = n_chains or min(batch_size, n)  # a batch larger than the data is all of it

@@ -4,6 +4,7 @@ run."""
 
 from __future__ import annotations
 
+from ..distributed import rank_seed
 from ..mcmc.sampling import make_generator
 from .contrastive import has_free_energy
 
@@ -39,6 +40,6 @@ def monitor(model, subset, pll_units, seed, replicas=None):
               and bool(((subset == 0) | (subset == 1)).all()))
     if binary:
         n_units = None if subset.shape[1] <= EXACT_PLL_UNITS else pll_units
-        generator = make_generator(seed if replicas is None else replicas.seed(seed), subset.device)
+        generator = make_generator(rank_seed(seed, replicas), subset.device)
         pll = pseudo_log_likelihood(model, subset, generator=generator, n_units=n_units, distributed=split)
     return pll, reconstruction_error(model, subset, distributed=split)

@@ -23,7 +23,7 @@ import torch
 from models.energy import FrameRBM, TemporalRBM
 from pgm.checks import check_int, check_model, validation_disabled
 
-from ..distributed import joined, map_rows
+from ..distributed import joined, map_rows, rank_seed
 from ..mcmc import gibbs
 from ..mcmc.sampling import make_generator
 
@@ -128,8 +128,7 @@ def next_frame_prediction(model: TemporalRBM, x: torch.Tensor, sweeps: int = 20,
         return pred.predictions, pred.per_frame
 
     with joined(distributed, model.device, where) as replicas:
-        if replicas is not None:  # this rank's chains
-            seed = replicas.seed(seed)
+        seed = rank_seed(seed, replicas)  # this rank's chains
         pred, per_frame = map_rows(lambda rows: predict(rows, seed), x, replicas)
     return _summary(pred, per_frame)
 
