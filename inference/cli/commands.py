@@ -85,10 +85,10 @@ def _cmd_fit(args):
     if evaluate is not None:
         _check_data_kind(family.name, family.visible_kind, spec, data, exact=True, option=f"--evaluate {evaluate}: ")
     rank = _launched_rank(family, args)
-    from ..distributed import joined, launched
+    from ..distributed import joined
 
     # under torchrun one process group from the build (a DBM's pre-training) to the end of training
-    with joined(True, "cpu", "pgm fit") if launched() else nullcontext():
+    with joined(None, "cpu", "pgm fit"):
         _fit(family, data, spec, args, out, rank, resume, replaced, evaluate)
 
 
@@ -194,10 +194,10 @@ def _cmd_eval(args):
         raise UsageError(f"--ensemble applies to autoregressive models trained over orderings or masks (oanade, "
                          f"made); {args.model} holds a {_model_name(model)} model")
     rank = _launched_eval_rank(family, model, args)
-    from ..distributed import joined, launched
+    from ..distributed import joined
 
     # under torchrun: the process group that the family's estimators split their work across
-    with joined(True, getattr(model, "device", "cpu"), "pgm eval") if launched() else nullcontext():
+    with joined(None, getattr(model, "device", "cpu"), "pgm eval"):
         result = family.evaluate(model, data, args, lambda: load_data(spec, "train"))
     if rank > 0:
         return
