@@ -41,6 +41,7 @@ from models.energy import DBM
 from pgm.checks import check_int, check_model, check_units
 
 from ..mcmc.sampling import make_generator
+from ..training.loop import epoch_rows
 from .options import check_float
 
 __all__ = ["pretrain_dbm", "PretrainedLayer"]
@@ -91,10 +92,8 @@ def _train_rbm(x, n_hidden, up, down, epochs, batch_size, lr, momentum, weight_s
     draws = gen if draws is None else draws
     errors = []
     for epoch in range(epochs):
-        if replicas is None:
-            perm = torch.randperm(n, generator=gen, device=x.device)
-        else:  # one permutation shared by the ranks (seeded seed + epoch), this rank's every W-th row
-            perm = shard.indices(first_epoch + epoch, x.device)
+        # in a data-parallel run the ranks share one permutation (seeded seed + epoch), each its every W-th row
+        perm = epoch_rows(x, gen, shard, first_epoch + epoch)
         total = 0.0
         for idx in perm.split(batch_size):
             v0 = x[idx]
